@@ -1,0 +1,133 @@
+// BlobStore: curriculum files stored whole under DATA/blobs/ab/cd/<64 hex>, named by the
+// BLAKE2b-256 hash of their bytes, and never changed once written.
+//
+// Writing a blob: a BlobWriter streams the bytes into DATA/tmp/<random>.tmp while hashing them
+// and cutting them into FastCDC chunks; Commit() fsyncs the temp file and renames it into place
+// (or drops it if the blob already exists). A power cut therefore leaves either the whole blob
+// or none. Renames are made durable by SyncDirs(), which a caller runs once before it records
+// the new blobs anywhere that must survive a power cut (the catalog).
+//
+// Locking between processes: writers (an import, later a sync download) hold the store's
+// shared lock from before their first blob until their catalog commit; garbage collection
+// takes the exclusive lock, so it never removes a blob that a running import or download has
+// written but not yet recorded. Locks are flock(2) locks on DATA/blobs.lock and vanish with the
+// process that held them (a SIGKILLed import never blocks gc forever).
+//
+// Thread-safety: BlobStore's methods are thread-safe; a BlobWriter is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "outpost/content/chunker.h"
+#include "outpost/content/env.h"
+#include "outpost/content/hash.h"
+#include "outpost/content/status.h"
+
+namespace outpost {
+
+struct BlobInfo {
+  Hash hash;
+  uint64_t size = 0;
+  std::vector<Chunk> chunks;
+  bool existed = false;  // the store already held this blob; nothing new was written
+};
+
+class BlobStore;
+
+class BlobWriter {
+ public:
+  ~BlobWriter();  // an uncommitted writer removes its temp file
+  BlobWriter(const BlobWriter&) = delete;
+  BlobWriter& operator=(const BlobWriter&) = delete;
+
+  Status Append(std::span<const uint8_t> data);
+  // Fsyncs and renames the blob into place. Returns its hash, size and chunks.
+  Result<BlobInfo> Commit();
+  uint64_t size() const { return size_; }
+
+ private:
+  friend class BlobStore;
+  BlobWriter(BlobStore* store, std::filesystem::path temp, std::unique_ptr<WritableFile> file,
+             const ChunkerParams& params);
+
+  BlobStore* store_;
+  std::filesystem::path temp_;
+  std::unique_ptr<WritableFile> file_;
+  Hasher hasher_;
+  Chunker chunker_;
+  std::vector<Chunk> chunks_;
+  uint64_t size_ = 0;
+  bool done_ = false;
+};
+
+// An flock on the store; released when destroyed.
+class StoreLock {
+ public:
+  StoreLock() = default;
+  explicit StoreLock(int fd) : fd_(fd) {}
+  StoreLock(StoreLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  StoreLock& operator=(StoreLock&& o) noexcept;
+  ~StoreLock();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+class BlobStore {
+ public:
+  // Opens (creating if needed) the store under `root` (DATA). `env` must outlive the store.
+  static Result<std::unique_ptr<BlobStore>> Open(const std::filesystem::path& root,
+                                                 Env* env = Env::Default(),
+                                                 ChunkerParams params = {});
+
+  Result<std::unique_ptr<BlobWriter>> NewWriter();
+  // Stores a whole buffer (convenience for small blobs and tests).
+  Result<BlobInfo> Put(std::string_view data);
+
+  bool Contains(const Hash& hash) const;
+  std::filesystem::path PathOf(const Hash& hash) const;
+  // Re-hashes the blob's bytes: ok, kNotFound, or kCorrupt naming the file.
+  Status Verify(const Hash& hash) const;
+  // Calls `fn` for every blob file present (in no particular order). Files in blobs/ whose
+  // names are not hashes are reported through `stray` if given.
+  Status ForEach(const std::function<void(const Hash&, uint64_t size)>& fn,
+                 const std::function<void(const std::filesystem::path&)>& stray = {}) const;
+  Status Remove(const Hash& hash);
+  // Removes temp files left by interrupted writers. Call only while holding the exclusive lock.
+  Status RemoveStaleTemps();
+
+  // Fsyncs every blob folder that received a rename since the last call.
+  Status SyncDirs();
+
+  // Shared lock for writers; waits while gc runs.
+  Result<StoreLock> LockShared();
+  // Exclusive lock for gc; kBusy at once if any writer holds the shared lock.
+  Result<StoreLock> TryLockExclusive();
+
+  const std::filesystem::path& root() const { return root_; }
+  const ChunkerParams& chunker_params() const { return params_; }
+  Env* env() const { return env_; }
+
+ private:
+  friend class BlobWriter;
+  BlobStore(std::filesystem::path root, Env* env, ChunkerParams params)
+      : root_(std::move(root)), env_(env), params_(params) {}
+  Result<BlobInfo> Install(const std::filesystem::path& temp, BlobInfo info);
+  Result<StoreLock> Lock(int operation);
+
+  std::filesystem::path root_;
+  Env* env_;
+  ChunkerParams params_;
+  std::mutex mu_;
+  std::set<std::filesystem::path> dirty_dirs_;
+};
+
+}  // namespace outpost

@@ -1,0 +1,175 @@
+// Catalog: what the box holds, in SQLite (DATA/catalog.db, WAL mode).
+//
+//   channels          one row per channel; `served_version` is what learners see
+//   channel_versions  every version of every channel (a new one is served in one transaction,
+//                     and the old one stays until then, and after, until gc prunes it)
+//   nodes             the topic tree of each version: topics and resources with their metadata
+//   search            FTS5 index of titles, descriptions and page text, with Outpost's own
+//                     tokenizer "outpost" that folds accents, case and Arabic marks (text.h)
+//   blobs, chunks     the chunk index: for every blob its FastCDC chunks (hash, offset, length),
+//                     and the reverse lookup "which blob holds chunk X, at which offset"
+//   import_cache      (source path, size, mtime, inode) -> blob hash, so re-importing an
+//                     unchanged file does not read it again
+//
+// The schema is versioned with PRAGMA user_version and migrated forward on Open(); see
+// docs/catalog.md. Hashes are stored as 32-byte BLOBs.
+//
+// Thread-safety: a Catalog is thread-safe (one connection, serialized by an internal mutex).
+// Several processes may open the same catalog: SQLite's WAL locking serializes their writes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "outpost/content/blob_store.h"
+#include "outpost/content/chunker.h"
+#include "outpost/content/hash.h"
+#include "outpost/content/status.h"
+
+struct sqlite3;
+
+namespace outpost {
+
+enum class NodeKind { kTopic, kVideo, kAudio, kDocument, kImage, kHtml, kApp, kExercise, kOther };
+const char* KindName(NodeKind kind);  // "topic", "video", ..., "other"
+std::optional<NodeKind> KindFromName(std::string_view name);
+
+struct NodeMeta {
+  std::string title, description, language, grade, subject, license, author;
+};
+
+struct Node {
+  int64_t id = 0;
+  int64_t parent_id = 0;  // 0 for a channel's root topic
+  std::string channel_id;
+  int64_t version = 0;
+  std::string path;       // relative to the channel root, '/'-separated; "" for the root
+  NodeKind kind = NodeKind::kOther;
+  bool listed = true;     // false for assets (style sheets, scripts, hidden files)
+  NodeMeta meta;
+  int64_t sort_order = 0;
+  std::optional<Hash> thumbnail;
+  std::optional<Hash> blob;  // resources only
+  uint64_t size = 0;
+  std::string mime;
+};
+
+// A version being built by an importer (or, later, received by sync).
+struct DraftNode {
+  std::string path;
+  NodeKind kind = NodeKind::kTopic;
+  bool listed = true;
+  NodeMeta meta;
+  std::optional<Hash> thumbnail;
+  std::optional<Hash> blob;
+  uint64_t size = 0;
+  std::string mime;
+  std::string body_text;            // visible text, for search (HTML pages, exercises)
+  std::vector<DraftNode> children;  // in display order
+};
+
+struct VersionDraft {
+  std::string channel_id;
+  NodeMeta meta;  // the channel's title, description, language, license, author
+  std::optional<Hash> thumbnail;
+  std::string source;  // where it came from, for people ("/media/usb/science")
+  DraftNode root;
+};
+
+struct ChannelInfo {
+  std::string id;
+  int64_t served_version = 0;  // 0: nothing served yet
+  int64_t latest_version = 0;
+  NodeMeta meta;
+  std::optional<Hash> thumbnail;
+  int64_t root_node = 0;  // of the served version
+  int64_t files = 0;      // resources in the served version
+  int64_t bytes = 0;      // their total size
+  Hash tree_hash;         // of the served version
+  int64_t served_at = 0;  // unix seconds
+};
+
+struct SearchHit {
+  int64_t node_id = 0;
+  std::string channel_id, path, title, kind, language;
+  std::string snippet;  // with the matches between \x02 and \x03
+  double rank = 0;      // lower is better (bm25)
+};
+
+struct ChunkLocation {
+  Hash blob;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+};
+
+struct CachedFile {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint64_t inode = 0;
+  Hash hash;
+};
+
+class Catalog {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& db_path);
+  ~Catalog();
+
+  int schema_version();
+
+  // ---- versions ----
+  // The hash of a draft's canonical tree; two imports of the same folder give the same hash.
+  static Hash TreeHash(const VersionDraft& draft);
+  // In one transaction: stores the draft as the channel's next version and serves it. Returns
+  // the new version number, or 0 if the served version already has this exact tree (nothing
+  // changes then).
+  Result<int64_t> CommitVersion(const VersionDraft& draft);
+  // Removes versions that are not served, except the `keep` most recent older ones per channel.
+  Result<int> PruneVersions(int keep);
+
+  // ---- reading what is served ----
+  std::vector<ChannelInfo> Channels();
+  std::optional<ChannelInfo> Channel(const std::string& id);
+  std::optional<Node> GetNode(int64_t id);
+  // A node of the channel's served version by its relative path.
+  std::optional<Node> NodeByPath(const std::string& channel_id, const std::string& path);
+  std::vector<Node> Children(int64_t parent_id, bool include_unlisted = false);
+  // Full-text search over served versions; `query` is what a person typed (any case, with or
+  // without accents or harakat); the last word matches as a prefix.
+  Result<std::vector<SearchHit>> Search(const std::string& query, int limit = 20);
+
+  // ---- chunk index ----
+  // Records a blob and its chunks; recording a blob again changes nothing.
+  Status RecordBlobs(const std::vector<BlobInfo>& blobs);
+  bool HasBlob(const Hash& hash);
+  std::vector<Chunk> ChunksOf(const Hash& blob);
+  std::optional<ChunkLocation> FindChunk(const Hash& chunk);
+
+  // ---- garbage collection ----
+  // Every blob referenced by any version (resources and thumbnails).
+  Result<std::unordered_set<Hash>> ReferencedBlobs();
+  // Drops blobs from the chunk index and the import cache.
+  Status ForgetBlobs(const std::vector<Hash>& blobs);
+
+  // ---- import cache ----
+  std::optional<CachedFile> CachedImport(const std::string& source_path);
+  Status RememberImports(const std::vector<std::pair<std::string, CachedFile>>& files);
+
+ private:
+  explicit Catalog(sqlite3* db) : db_(db) {}
+  Status Migrate();
+  Status InsertNode(const DraftNode& node, const std::string& channel_id, int64_t version,
+                    int64_t parent_id, int64_t sort_order, int64_t* files, int64_t* bytes);
+
+  sqlite3* db_;
+  std::recursive_mutex mu_;
+};
+
+}  // namespace outpost

@@ -1,0 +1,222 @@
+#include "outpost/content/blob_store.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+
+namespace outpost {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr size_t kReadBuffer = 1 << 20;
+
+std::string RandomName() {
+  uint8_t r[12];
+  randombytes_buf(r, sizeof r);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : r) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xf];
+  }
+  return out;
+}
+}  // namespace
+
+// ---- BlobWriter ----
+
+BlobWriter::BlobWriter(BlobStore* store, fs::path temp, std::unique_ptr<WritableFile> file,
+                       const ChunkerParams& params)
+    : store_(store), temp_(std::move(temp)), file_(std::move(file)), chunker_(params) {}
+
+BlobWriter::~BlobWriter() {
+  if (!done_) {
+    (void)file_->Close();
+    (void)store_->env()->Remove(temp_);
+  }
+}
+
+Status BlobWriter::Append(std::span<const uint8_t> data) {
+  if (done_) return Internal("append to a committed blob writer");
+  hasher_.Update(data);
+  chunker_.Update(data, &chunks_);
+  size_ += data.size();
+  return file_->Append(data);
+}
+
+Result<BlobInfo> BlobWriter::Commit() {
+  if (done_) return Internal("blob writer committed twice");
+  chunker_.Finish(&chunks_);
+  BlobInfo info;
+  info.hash = hasher_.Final();
+  info.size = size_;
+  info.chunks = std::move(chunks_);
+  done_ = true;
+  Status st = Status::Ok();
+  if (!store_->Contains(info.hash)) st = file_->Sync();
+  if (st.ok()) st = file_->Close();
+  if (!st.ok()) {
+    (void)store_->env()->Remove(temp_);
+    return st;
+  }
+  return store_->Install(temp_, std::move(info));
+}
+
+// ---- StoreLock ----
+
+StoreLock& StoreLock::operator=(StoreLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// ---- BlobStore ----
+
+Result<std::unique_ptr<BlobStore>> BlobStore::Open(const fs::path& root, Env* env,
+                                                   ChunkerParams params) {
+  OUTPOST_RETURN_IF_ERROR(params.Validate());
+  OUTPOST_RETURN_IF_ERROR(env->CreateDirs(root / "blobs"));
+  OUTPOST_RETURN_IF_ERROR(env->CreateDirs(root / "tmp"));
+  return std::unique_ptr<BlobStore>(new BlobStore(root, env, params));
+}
+
+Result<std::unique_ptr<BlobWriter>> BlobStore::NewWriter() {
+  fs::path temp = root_ / "tmp" / (RandomName() + ".tmp");
+  auto file = env_->NewWritableFile(temp);
+  if (!file) return file.error();
+  return std::unique_ptr<BlobWriter>(new BlobWriter(this, temp, std::move(*file), params_));
+}
+
+Result<BlobInfo> BlobStore::Put(std::string_view data) {
+  auto writer = NewWriter();
+  if (!writer) return writer.error();
+  OUTPOST_RETURN_IF_ERROR(
+      (*writer)->Append({reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
+  return (*writer)->Commit();
+}
+
+fs::path BlobStore::PathOf(const Hash& hash) const {
+  std::string hex = hash.Hex();
+  return root_ / "blobs" / hex.substr(0, 2) / hex.substr(2, 2) / hex;
+}
+
+bool BlobStore::Contains(const Hash& hash) const {
+  return ::access(PathOf(hash).c_str(), F_OK) == 0;
+}
+
+Result<BlobInfo> BlobStore::Install(const fs::path& temp, BlobInfo info) {
+  fs::path target = PathOf(info.hash);
+  if (Contains(info.hash)) {
+    info.existed = true;
+    (void)env_->Remove(temp);
+    return info;
+  }
+  Status st = env_->CreateDirs(target.parent_path());
+  if (st.ok()) st = env_->Rename(temp, target);
+  if (!st.ok()) {
+    (void)env_->Remove(temp);
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  dirty_dirs_.insert(target.parent_path());
+  dirty_dirs_.insert(target.parent_path().parent_path());
+  return info;
+}
+
+Status BlobStore::SyncDirs() {
+  std::set<fs::path> dirs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs.swap(dirty_dirs_);
+  }
+  if (!dirs.empty()) dirs.insert(root_ / "blobs");
+  for (const auto& d : dirs) OUTPOST_RETURN_IF_ERROR(env_->SyncDir(d));
+  return Status::Ok();
+}
+
+Status BlobStore::Verify(const Hash& hash) const {
+  fs::path path = PathOf(hash);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening blob " + path.string(), errno);
+  std::vector<uint8_t> buf(kReadBuffer);
+  Hasher hasher;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("reading blob " + path.string(), err);
+    }
+    if (n == 0) break;
+    hasher.Update({buf.data(), static_cast<size_t>(n)});
+  }
+  ::close(fd);
+  Hash actual = hasher.Final();
+  if (actual != hash) {
+    return Corrupt("blob " + path.string() + " is damaged: its bytes hash to " + actual.Hex());
+  }
+  return Status::Ok();
+}
+
+Status BlobStore::ForEach(const std::function<void(const Hash&, uint64_t)>& fn,
+                          const std::function<void(const fs::path&)>& stray) const {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root_ / "blobs", ec), end;
+  if (ec) return ErrnoStatus("listing " + (root_ / "blobs").string(), ec.value());
+  for (; it != end; it.increment(ec)) {
+    if (ec) return ErrnoStatus("listing " + (root_ / "blobs").string(), ec.value());
+    if (it->is_directory()) continue;
+    auto hash = Hash::FromHex(it->path().filename().string());
+    if (!hash || PathOf(*hash) != it->path()) {
+      if (stray) stray(it->path());
+      continue;
+    }
+    fn(*hash, it->file_size(ec));
+  }
+  return Status::Ok();
+}
+
+Status BlobStore::Remove(const Hash& hash) { return env_->Remove(PathOf(hash)); }
+
+Status BlobStore::RemoveStaleTemps() {
+  std::error_code ec;
+  for (fs::directory_iterator it(root_ / "tmp", ec), end; !ec && it != end; it.increment(ec)) {
+    OUTPOST_RETURN_IF_ERROR(env_->Remove(it->path()));
+  }
+  return Status::Ok();
+}
+
+Result<StoreLock> BlobStore::Lock(int operation) {
+  fs::path path = root_ / "blobs.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("opening lock " + path.string(), errno);
+  while (::flock(fd, operation) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status(StatusCode::kBusy, "an import or download is running on " + root_.string() +
+                                           "; try again when it has finished");
+    }
+    return ErrnoStatus("locking " + path.string(), err);
+  }
+  return StoreLock(fd);
+}
+
+Result<StoreLock> BlobStore::LockShared() { return Lock(LOCK_SH); }
+Result<StoreLock> BlobStore::TryLockExclusive() { return Lock(LOCK_EX | LOCK_NB); }
+
+}  // namespace outpost

@@ -1,0 +1,159 @@
+#include "outpost/content/blob_store.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "testing/fault_env.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FaultEnv;
+using testing::TempDir;
+
+size_t CountFiles(const fs::path& dir) {
+  size_t n = 0;
+  for (auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file();
+  return n;
+}
+
+TEST(BlobStoreTest, StoresWholeFilesNamedByTheirHash) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  std::string data = testing::RandomBytes(300000, 1);
+  auto info = (*store)->Put(data);
+  ASSERT_TRUE(info.has_value()) << info.error().ToString();
+  EXPECT_EQ(info->hash, Hash::Of(data));
+  EXPECT_EQ(info->size, data.size());
+  EXPECT_FALSE(info->existed);
+  EXPECT_TRUE((*store)->Contains(info->hash));
+  std::string hex = info->hash.Hex();
+  fs::path expected = dir.path() / "blobs" / hex.substr(0, 2) / hex.substr(2, 2) / hex;
+  EXPECT_EQ((*store)->PathOf(info->hash), expected);
+  EXPECT_EQ(testing::ReadFile(expected), data);
+  EXPECT_TRUE((*store)->SyncDirs().ok());
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+}
+
+TEST(BlobStoreTest, ChunksCoverTheBlob) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  std::string data = testing::RandomBytes(1000000, 2);
+  auto info = (*store)->Put(data);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->chunks, ChunkBuffer({reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
+}
+
+TEST(BlobStoreTest, StoringTheSameBytesTwiceKeepsOneCopy) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  auto a = (*store)->Put("same bytes");
+  auto b = (*store)->Put("same bytes");
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(a->hash, b->hash);
+  EXPECT_TRUE(b->existed);
+  EXPECT_EQ(CountFiles(dir.path() / "blobs"), 1u);
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+}
+
+TEST(BlobStoreTest, VerifyFindsAFlippedByte) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  auto info = (*store)->Put(testing::RandomBytes(5000, 3));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE((*store)->Verify(info->hash).ok());
+  fs::path p = (*store)->PathOf(info->hash);
+  {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(1234);
+    char c;
+    f.read(&c, 1);
+    c ^= 0x01;
+    f.seekp(1234);
+    f.write(&c, 1);
+  }
+  Status st = (*store)->Verify(info->hash);
+  EXPECT_EQ(st.code(), StatusCode::kCorrupt);
+  EXPECT_NE(st.message().find(p.string()), std::string::npos);
+}
+
+TEST(BlobStoreTest, AFullDiskLeavesNoBlobAndNoTempFile) {
+  // Fail at every step of a write in turn; each failure must leave the store as it was.
+  std::string data = testing::RandomBytes(200000, 4);
+  for (long step = 0;; ++step) {
+    TempDir dir;
+    FaultEnv env;
+    auto store = BlobStore::Open(dir.path(), &env);
+    ASSERT_TRUE(store.has_value());
+    env.FailAfter(step, FaultEnv::Fault::kNoSpace);
+    Result<BlobInfo> info = Status();
+    {
+      auto writer = (*store)->NewWriter();
+      Status st = writer.has_value() ? Status::Ok() : writer.error();
+      if (st.ok()) {
+        for (size_t off = 0; off < data.size() && st.ok(); off += 65536) {
+          size_t n = std::min<size_t>(65536, data.size() - off);
+          st = (*writer)->Append({reinterpret_cast<const uint8_t*>(data.data()) + off, n});
+        }
+      }
+      if (st.ok()) info = (*writer)->Commit(); else info = st;
+    }
+    if (!env.fired()) {
+      ASSERT_TRUE(info.has_value()) << info.error().ToString();
+      EXPECT_GT(step, 3);  // the countdown did reach every operation
+      break;
+    }
+    ASSERT_FALSE(info.has_value()) << "step " << step;
+    EXPECT_EQ(info.error().code(), StatusCode::kNoSpace) << info.error().ToString();
+    EXPECT_EQ(CountFiles(dir.path() / "blobs"), 0u) << "step " << step;
+    EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u) << "step " << step;
+  }
+}
+
+TEST(BlobStoreTest, AFailedFsyncDoesNotInstallTheBlob) {
+  TempDir dir;
+  FaultEnv env;
+  auto store = BlobStore::Open(dir.path(), &env);
+  env.FailAfter(0, FaultEnv::Fault::kSyncFails);
+  auto info = (*store)->Put("some bytes");
+  ASSERT_FALSE(info.has_value());
+  EXPECT_FALSE((*store)->Contains(Hash::Of(std::string_view("some bytes"))));
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+}
+
+TEST(BlobStoreTest, ForEachListsBlobsAndReportsStrayFiles) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  auto a = (*store)->Put("a");
+  auto b = (*store)->Put("b");
+  dir.Write("blobs/zz/stray.txt", "not a blob");
+  std::set<Hash> seen;
+  std::vector<fs::path> strays;
+  ASSERT_TRUE((*store)
+                  ->ForEach([&](const Hash& h, uint64_t) { seen.insert(h); },
+                            [&](const fs::path& p) { strays.push_back(p); })
+                  .ok());
+  EXPECT_EQ(seen, (std::set<Hash>{a->hash, b->hash}));
+  EXPECT_EQ(strays.size(), 1u);
+}
+
+TEST(BlobStoreTest, GcLockIsRefusedWhileAWriterHoldsTheSharedLock) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  {
+    auto shared = (*store)->LockShared();
+    ASSERT_TRUE(shared.has_value());
+    auto exclusive = (*store)->TryLockExclusive();
+    ASSERT_FALSE(exclusive.has_value());
+    EXPECT_EQ(exclusive.error().code(), StatusCode::kBusy);
+  }
+  auto exclusive = (*store)->TryLockExclusive();
+  EXPECT_TRUE(exclusive.has_value());
+}
+
+}  // namespace
+}  // namespace outpost

@@ -1,0 +1,537 @@
+#include "outpost/content/catalog.h"
+
+#include <sqlite3.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "db.h"
+#include "outpost/content/text.h"
+#include "search_tokenizer.h"
+
+namespace outpost {
+
+namespace {
+
+// Migrations, applied in order; entry i takes the schema from version i to i+1. Never edit a
+// migration that has shipped: add a new one.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE channels (
+  id             TEXT PRIMARY KEY,
+  served_version INTEGER,
+  created_at     INTEGER NOT NULL
+);
+CREATE TABLE channel_versions (
+  channel_id   TEXT NOT NULL REFERENCES channels(id),
+  version      INTEGER NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('staged', 'complete')),
+  root_node    INTEGER,
+  title        TEXT NOT NULL DEFAULT '',
+  description  TEXT NOT NULL DEFAULT '',
+  language     TEXT NOT NULL DEFAULT '',
+  license      TEXT NOT NULL DEFAULT '',
+  author       TEXT NOT NULL DEFAULT '',
+  thumbnail    BLOB,
+  source       TEXT NOT NULL DEFAULT '',
+  tree_hash    BLOB NOT NULL,
+  files        INTEGER NOT NULL DEFAULT 0,
+  bytes        INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (channel_id, version)
+);
+CREATE TABLE nodes (
+  id          INTEGER PRIMARY KEY,
+  channel_id  TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  parent_id   INTEGER,
+  path        TEXT NOT NULL,
+  kind        TEXT NOT NULL CHECK (kind IN ('topic','video','audio','document','image','html',
+                                            'app','exercise','other')),
+  listed      INTEGER NOT NULL DEFAULT 1,
+  title       TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  language    TEXT NOT NULL DEFAULT '',
+  grade       TEXT NOT NULL DEFAULT '',
+  subject     TEXT NOT NULL DEFAULT '',
+  license     TEXT NOT NULL DEFAULT '',
+  author      TEXT NOT NULL DEFAULT '',
+  sort_order  INTEGER NOT NULL,
+  thumbnail   BLOB,
+  blob        BLOB,
+  size        INTEGER NOT NULL DEFAULT 0,
+  mime        TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (channel_id, version) REFERENCES channel_versions(channel_id, version)
+);
+CREATE UNIQUE INDEX nodes_by_path ON nodes(channel_id, version, path);
+CREATE INDEX nodes_by_parent ON nodes(parent_id, sort_order);
+CREATE INDEX nodes_by_blob ON nodes(blob);
+CREATE VIRTUAL TABLE search USING fts5(title, description, body, tokenize = 'outpost');
+CREATE TABLE blobs (
+  hash BLOB PRIMARY KEY,
+  size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE chunks (
+  blob   BLOB NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  hash   BLOB NOT NULL,
+  PRIMARY KEY (blob, offset)
+) WITHOUT ROWID;
+CREATE INDEX chunks_by_hash ON chunks(hash);
+CREATE TABLE import_cache (
+  path     TEXT PRIMARY KEY,
+  size     INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  inode    INTEGER NOT NULL,
+  hash     BLOB NOT NULL
+);
+)sql",
+};
+
+constexpr const char* kKindNames[] = {"topic", "video", "audio",    "document", "image",
+                                      "html",  "app",   "exercise", "other"};
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+nlohmann::json MetaJson(const NodeMeta& m) {
+  return {{"title", m.title},     {"description", m.description}, {"language", m.language},
+          {"grade", m.grade},     {"subject", m.subject},         {"license", m.license},
+          {"author", m.author}};
+}
+
+nlohmann::json NodeJson(const DraftNode& n) {
+  nlohmann::json j = MetaJson(n.meta);
+  j["path"] = n.path;
+  j["kind"] = KindName(n.kind);
+  j["listed"] = n.listed;
+  j["thumbnail"] = n.thumbnail ? n.thumbnail->Hex() : "";
+  j["blob"] = n.blob ? n.blob->Hex() : "";
+  j["size"] = n.size;
+  j["mime"] = n.mime;
+  nlohmann::json children = nlohmann::json::array();
+  for (const auto& c : n.children) children.push_back(NodeJson(c));
+  j["children"] = std::move(children);
+  return j;
+}
+
+const char* kNodeColumns =
+    "id, parent_id, channel_id, version, path, kind, listed, title, description, language, "
+    "grade, subject, license, author, sort_order, thumbnail, blob, size, mime";
+
+Node ReadNode(const db::Stmt& s) {
+  Node n;
+  n.id = s.Int(0);
+  n.parent_id = s.IsNull(1) ? 0 : s.Int(1);
+  n.channel_id = s.Text(2);
+  n.version = s.Int(3);
+  n.path = s.Text(4);
+  n.kind = KindFromName(s.Text(5)).value_or(NodeKind::kOther);
+  n.listed = s.Int(6) != 0;
+  n.meta = {s.Text(7), s.Text(8), s.Text(9), s.Text(10), s.Text(11), s.Text(12), s.Text(13)};
+  n.sort_order = s.Int(14);
+  n.thumbnail = s.HashAt(15);
+  n.blob = s.HashAt(16);
+  n.size = static_cast<uint64_t>(s.Int(17));
+  n.mime = s.Text(18);
+  return n;
+}
+
+// Turns what a person typed into an FTS5 query: each folded word quoted, all required, the
+// last one a prefix ("as you type").
+std::string MatchExpression(const std::string& query) {
+  std::string expr;
+  auto words = SearchWords(query);
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (!expr.empty()) expr += ' ';
+    expr += '"' + words[i] + '"';  // words hold no quotes: IsWordCodePoint excludes them
+    if (i + 1 == words.size()) expr += '*';
+  }
+  return expr;
+}
+
+}  // namespace
+
+const char* KindName(NodeKind kind) { return kKindNames[static_cast<int>(kind)]; }
+
+std::optional<NodeKind> KindFromName(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kKindNames)); ++i) {
+    if (name == kKindNames[i]) return static_cast<NodeKind>(i);
+  }
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& db_path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(db_path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return IoError("opening catalog " + db_path.string() + ": " + msg);
+  }
+  std::unique_ptr<Catalog> catalog(new Catalog(db));
+  sqlite3_busy_timeout(db, 10000);
+  OUTPOST_RETURN_IF_ERROR(RegisterSearchTokenizer(db));
+  Status st = db::Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                           "PRAGMA foreign_keys=ON;");
+  if (!st.ok()) return st.WithContext("opening catalog " + db_path.string());
+  st = catalog->Migrate();
+  if (!st.ok()) return st.WithContext("migrating catalog " + db_path.string());
+  return catalog;
+}
+
+Catalog::~Catalog() { sqlite3_close(db_); }
+
+int Catalog::schema_version() {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "PRAGMA user_version");
+  return s.Step() ? static_cast<int>(s.Int(0)) : -1;
+}
+
+Status Catalog::Migrate() {
+  int current = schema_version();
+  if (current > kSchemaVersion) {
+    return Corrupt("the catalog has schema version " + std::to_string(current) +
+                   ", newer than this outpost understands (" + std::to_string(kSchemaVersion) +
+                   "); upgrade outpost");
+  }
+  for (int v = current; v < kSchemaVersion; ++v) {
+    db::Transaction txn(db_);
+    OUTPOST_RETURN_IF_ERROR(txn.Begin());
+    OUTPOST_RETURN_IF_ERROR(db::Exec(db_, kMigrations[v]));
+    OUTPOST_RETURN_IF_ERROR(db::Exec(db_, "PRAGMA user_version=" + std::to_string(v + 1)));
+    OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  }
+  return Status::Ok();
+}
+
+Hash Catalog::TreeHash(const VersionDraft& d) {
+  nlohmann::json j = MetaJson(d.meta);
+  j["channel"] = d.channel_id;
+  j["thumbnail"] = d.thumbnail ? d.thumbnail->Hex() : "";
+  j["root"] = NodeJson(d.root);
+  return Hash::Of(j.dump());
+}
+
+Status Catalog::InsertNode(const DraftNode& n, const std::string& channel_id, int64_t version,
+                           int64_t parent_id, int64_t sort_order, int64_t* files,
+                           int64_t* bytes) {
+  db::Stmt ins(db_,
+               "INSERT INTO nodes (parent_id, channel_id, version, path, kind, listed, title, "
+               "description, language, grade, subject, license, author, sort_order, thumbnail, "
+               "blob, size, mime) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!ins.ok()) return Internal(ins.error());
+  if (parent_id) ins.Bind(1, parent_id); else ins.BindNull(1);
+  ins.Bind(2, channel_id).Bind(3, version).Bind(4, n.path).Bind(5, KindName(n.kind));
+  ins.Bind(6, int64_t{n.listed}).Bind(7, n.meta.title).Bind(8, n.meta.description);
+  ins.Bind(9, n.meta.language).Bind(10, n.meta.grade).Bind(11, n.meta.subject);
+  ins.Bind(12, n.meta.license).Bind(13, n.meta.author).Bind(14, sort_order);
+  ins.BindOptional(15, n.thumbnail).BindOptional(16, n.blob);
+  ins.Bind(17, static_cast<int64_t>(n.size)).Bind(18, n.mime);
+  OUTPOST_RETURN_IF_ERROR(ins.Run());
+  int64_t id = sqlite3_last_insert_rowid(db_);
+  if (n.kind != NodeKind::kTopic) {
+    ++*files;
+    *bytes += static_cast<int64_t>(n.size);
+  }
+  if (n.listed) {
+    db::Stmt fts(db_, "INSERT INTO search (rowid, title, description, body) VALUES (?,?,?,?)");
+    fts.Bind(1, id).Bind(2, n.meta.title).Bind(3, n.meta.description).Bind(4, n.body_text);
+    OUTPOST_RETURN_IF_ERROR(fts.Run());
+  }
+  int64_t order = 0;
+  for (const auto& child : n.children) {
+    OUTPOST_RETURN_IF_ERROR(InsertNode(child, channel_id, version, id, order++, files, bytes));
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
+  std::lock_guard lock(mu_);
+  if (!IsValidChannelId(d.channel_id)) {
+    return InvalidArgument("invalid channel id \"" + d.channel_id + "\"");
+  }
+  Hash tree = TreeHash(d);
+  // Durability matters here: the served version must survive a power cut once reported.
+  OUTPOST_RETURN_IF_ERROR(db::Exec(db_, "PRAGMA synchronous=FULL"));
+  struct RestoreSync {
+    sqlite3* db;
+    ~RestoreSync() { (void)db::Exec(db, "PRAGMA synchronous=NORMAL"); }
+  } restore{db_};
+
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt served(db_,
+                  "SELECT v.tree_hash FROM channels c JOIN channel_versions v "
+                  "ON v.channel_id = c.id AND v.version = c.served_version WHERE c.id = ?");
+  served.Bind(1, d.channel_id);
+  if (served.Step() && served.HashAt(0) == tree) return int64_t{0};
+
+  db::Stmt chan(db_, "INSERT OR IGNORE INTO channels (id, created_at) VALUES (?, ?)");
+  OUTPOST_RETURN_IF_ERROR(chan.Bind(1, d.channel_id).Bind(2, Now()).Run());
+  db::Stmt next(db_, "SELECT COALESCE(MAX(version), 0) + 1 FROM channel_versions "
+                     "WHERE channel_id = ?");
+  next.Bind(1, d.channel_id);
+  if (!next.Step()) return next.StepStatus();
+  int64_t version = next.Int(0);
+
+  db::Stmt ver(db_,
+               "INSERT INTO channel_versions (channel_id, version, state, title, description, "
+               "language, license, author, thumbnail, source, tree_hash, created_at) "
+               "VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ver.Bind(1, d.channel_id).Bind(2, version).Bind(3, d.meta.title).Bind(4, d.meta.description);
+  ver.Bind(5, d.meta.language).Bind(6, d.meta.license).Bind(7, d.meta.author);
+  ver.BindOptional(8, d.thumbnail).Bind(9, d.source).Bind(10, tree).Bind(11, Now());
+  OUTPOST_RETURN_IF_ERROR(ver.Run());
+
+  int64_t files = 0, bytes = 0;
+  OUTPOST_RETURN_IF_ERROR(InsertNode(d.root, d.channel_id, version, 0, 0, &files, &bytes));
+  int64_t root = 0;
+  {
+    db::Stmt r(db_, "SELECT id FROM nodes WHERE channel_id = ? AND version = ? AND path = ''");
+    r.Bind(1, d.channel_id).Bind(2, version);
+    if (r.Step()) root = r.Int(0);
+  }
+  db::Stmt upd(db_, "UPDATE channel_versions SET root_node = ?, files = ?, bytes = ? "
+                    "WHERE channel_id = ? AND version = ?");
+  OUTPOST_RETURN_IF_ERROR(
+      upd.Bind(1, root).Bind(2, files).Bind(3, bytes).Bind(4, d.channel_id).Bind(5, version).Run());
+  db::Stmt serve(db_, "UPDATE channels SET served_version = ? WHERE id = ?");
+  OUTPOST_RETURN_IF_ERROR(serve.Bind(1, version).Bind(2, d.channel_id).Run());
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  return version;
+}
+
+Result<int> Catalog::PruneVersions(int keep) {
+  std::lock_guard lock(mu_);
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  // Versions to drop: not served, and not among the `keep` newest versions below the served one.
+  const char* doomed =
+      "SELECT v.channel_id, v.version FROM channel_versions v JOIN channels c "
+      "ON c.id = v.channel_id WHERE v.version <> COALESCE(c.served_version, -1) AND "
+      "v.state = 'complete' AND (SELECT COUNT(*) FROM channel_versions w "
+      "WHERE w.channel_id = v.channel_id AND w.version > v.version "
+      "AND w.version < COALESCE(c.served_version, 0)) >= ?";
+  db::Stmt list(db_, doomed);
+  list.Bind(1, int64_t{keep});
+  std::vector<std::pair<std::string, int64_t>> victims;
+  while (list.Step()) victims.emplace_back(list.Text(0), list.Int(1));
+  OUTPOST_RETURN_IF_ERROR(list.StepStatus());
+  for (const auto& [channel, version] : victims) {
+    for (const char* sql :
+         {"DELETE FROM search WHERE rowid IN (SELECT id FROM nodes WHERE channel_id = ? AND "
+          "version = ?)",
+          "DELETE FROM nodes WHERE channel_id = ? AND version = ?",
+          "DELETE FROM channel_versions WHERE channel_id = ? AND version = ?"}) {
+      db::Stmt del(db_, sql);
+      OUTPOST_RETURN_IF_ERROR(del.Bind(1, channel).Bind(2, version).Run());
+    }
+  }
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  return static_cast<int>(victims.size());
+}
+
+std::vector<ChannelInfo> Catalog::Channels() {
+  std::lock_guard lock(mu_);
+  std::vector<ChannelInfo> out;
+  db::Stmt s(db_,
+             "SELECT c.id, COALESCE(c.served_version, 0), "
+             "(SELECT MAX(version) FROM channel_versions WHERE channel_id = c.id), "
+             "v.title, v.description, v.language, v.license, v.author, v.thumbnail, "
+             "v.root_node, v.files, v.bytes, v.tree_hash, v.created_at "
+             "FROM channels c LEFT JOIN channel_versions v "
+             "ON v.channel_id = c.id AND v.version = c.served_version ORDER BY c.id");
+  while (s.Step()) {
+    ChannelInfo c;
+    c.id = s.Text(0);
+    c.served_version = s.Int(1);
+    c.latest_version = s.Int(2);
+    c.meta.title = s.Text(3);
+    c.meta.description = s.Text(4);
+    c.meta.language = s.Text(5);
+    c.meta.license = s.Text(6);
+    c.meta.author = s.Text(7);
+    c.thumbnail = s.HashAt(8);
+    c.root_node = s.Int(9);
+    c.files = s.Int(10);
+    c.bytes = s.Int(11);
+    c.tree_hash = s.HashAt(12).value_or(Hash{});
+    c.served_at = s.Int(13);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::optional<ChannelInfo> Catalog::Channel(const std::string& id) {
+  for (auto& c : Channels()) {
+    if (c.id == id) return c;
+  }
+  return std::nullopt;
+}
+
+std::optional<Node> Catalog::GetNode(int64_t id) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = ?");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadNode(s);
+}
+
+std::optional<Node> Catalog::NodeByPath(const std::string& channel_id, const std::string& path) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
+                      " FROM nodes WHERE channel_id = ?1 AND path = ?2 AND version = "
+                      "(SELECT served_version FROM channels WHERE id = ?1)");
+  s.Bind(1, channel_id).Bind(2, path);
+  if (!s.Step()) return std::nullopt;
+  return ReadNode(s);
+}
+
+std::vector<Node> Catalog::Children(int64_t parent_id, bool include_unlisted) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
+                      " FROM nodes WHERE parent_id = ? AND (listed = 1 OR ?) ORDER BY sort_order");
+  s.Bind(1, parent_id).Bind(2, int64_t{include_unlisted});
+  std::vector<Node> out;
+  while (s.Step()) out.push_back(ReadNode(s));
+  return out;
+}
+
+Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int limit) {
+  std::string match = MatchExpression(query);
+  std::vector<SearchHit> hits;
+  if (match.empty()) return hits;
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_,
+             "SELECT n.id, n.channel_id, n.path, n.title, n.kind, n.language, "
+             "snippet(search, -1, char(2), char(3), '…', 12), "
+             "bm25(search, 10.0, 4.0, 1.0) AS rank "
+             "FROM search JOIN nodes n ON n.id = search.rowid "
+             "JOIN channels c ON c.id = n.channel_id AND c.served_version = n.version "
+             "WHERE search MATCH ? ORDER BY rank LIMIT ?");
+  if (!s.ok()) return Internal(s.error());
+  s.Bind(1, match).Bind(2, int64_t{limit});
+  while (s.Step()) {
+    SearchHit h;
+    h.node_id = s.Int(0);
+    h.channel_id = s.Text(1);
+    h.path = s.Text(2);
+    h.title = s.Text(3);
+    h.kind = s.Text(4);
+    h.language = s.Text(5);
+    h.snippet = s.Text(6);
+    h.rank = s.Double(7);
+    hits.push_back(std::move(h));
+  }
+  OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  return hits;
+}
+
+Status Catalog::RecordBlobs(const std::vector<BlobInfo>& blobs) {
+  if (blobs.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt blob(db_, "INSERT OR IGNORE INTO blobs (hash, size) VALUES (?, ?)");
+  db::Stmt chunk(db_,
+                 "INSERT OR IGNORE INTO chunks (blob, offset, length, hash) VALUES (?,?,?,?)");
+  for (const auto& b : blobs) {
+    OUTPOST_RETURN_IF_ERROR(blob.Bind(1, b.hash).Bind(2, static_cast<int64_t>(b.size)).Run());
+    if (sqlite3_changes(db_) == 0) continue;  // already indexed
+    for (const auto& c : b.chunks) {
+      chunk.Bind(1, b.hash).Bind(2, static_cast<int64_t>(c.offset));
+      chunk.Bind(3, int64_t{c.length}).Bind(4, c.hash);
+      OUTPOST_RETURN_IF_ERROR(chunk.Run());
+    }
+  }
+  return txn.Commit();
+}
+
+bool Catalog::HasBlob(const Hash& hash) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT 1 FROM blobs WHERE hash = ?");
+  s.Bind(1, hash);
+  return s.Step();
+}
+
+std::vector<Chunk> Catalog::ChunksOf(const Hash& blob) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT offset, length, hash FROM chunks WHERE blob = ? ORDER BY offset");
+  s.Bind(1, blob);
+  std::vector<Chunk> out;
+  while (s.Step()) {
+    out.push_back({static_cast<uint64_t>(s.Int(0)), static_cast<uint32_t>(s.Int(1)),
+                   s.HashAt(2).value_or(Hash{})});
+  }
+  return out;
+}
+
+std::optional<ChunkLocation> Catalog::FindChunk(const Hash& chunk) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT blob, offset, length FROM chunks WHERE hash = ? LIMIT 1");
+  s.Bind(1, chunk);
+  if (!s.Step()) return std::nullopt;
+  return ChunkLocation{s.HashAt(0).value_or(Hash{}), static_cast<uint64_t>(s.Int(1)),
+                       static_cast<uint32_t>(s.Int(2))};
+}
+
+Result<std::unordered_set<Hash>> Catalog::ReferencedBlobs() {
+  std::lock_guard lock(mu_);
+  std::unordered_set<Hash> out;
+  db::Stmt s(db_,
+             "SELECT blob FROM nodes WHERE blob IS NOT NULL UNION "
+             "SELECT thumbnail FROM nodes WHERE thumbnail IS NOT NULL UNION "
+             "SELECT thumbnail FROM channel_versions WHERE thumbnail IS NOT NULL");
+  while (s.Step()) {
+    if (auto h = s.HashAt(0)) out.insert(*h);
+  }
+  OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  return out;
+}
+
+Status Catalog::ForgetBlobs(const std::vector<Hash>& blobs) {
+  std::lock_guard lock(mu_);
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt del_chunks(db_, "DELETE FROM chunks WHERE blob = ?");
+  db::Stmt del_blob(db_, "DELETE FROM blobs WHERE hash = ?");
+  db::Stmt del_cache(db_, "DELETE FROM import_cache WHERE hash = ?");
+  for (const auto& h : blobs) {
+    OUTPOST_RETURN_IF_ERROR(del_chunks.Bind(1, h).Run());
+    OUTPOST_RETURN_IF_ERROR(del_blob.Bind(1, h).Run());
+    OUTPOST_RETURN_IF_ERROR(del_cache.Bind(1, h).Run());
+  }
+  return txn.Commit();
+}
+
+std::optional<CachedFile> Catalog::CachedImport(const std::string& source_path) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT size, mtime_ns, inode, hash FROM import_cache WHERE path = ?");
+  s.Bind(1, source_path);
+  if (!s.Step()) return std::nullopt;
+  auto h = s.HashAt(3);
+  if (!h) return std::nullopt;
+  return CachedFile{static_cast<uint64_t>(s.Int(0)), s.Int(1), static_cast<uint64_t>(s.Int(2)),
+                    *h};
+}
+
+Status Catalog::RememberImports(const std::vector<std::pair<std::string, CachedFile>>& files) {
+  if (files.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt s(db_, "INSERT OR REPLACE INTO import_cache (path, size, mtime_ns, inode, hash) "
+                  "VALUES (?,?,?,?,?)");
+  for (const auto& [path, f] : files) {
+    s.Bind(1, path).Bind(2, static_cast<int64_t>(f.size)).Bind(3, f.mtime_ns);
+    s.Bind(4, static_cast<int64_t>(f.inode)).Bind(5, f.hash);
+    OUTPOST_RETURN_IF_ERROR(s.Run());
+  }
+  return txn.Commit();
+}
+
+}  // namespace outpost

@@ -1,0 +1,229 @@
+#include "outpost/content/catalog.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+using testing::TempDir;
+
+DraftNode Resource(std::string path, std::string title, NodeKind kind, std::string body = "",
+                   std::string language = "en") {
+  DraftNode n;
+  n.path = std::move(path);
+  n.kind = kind;
+  n.meta.title = std::move(title);
+  n.meta.language = std::move(language);
+  n.blob = Hash::Of(n.path);
+  n.size = 100;
+  n.body_text = std::move(body);
+  return n;
+}
+
+VersionDraft Draft(std::string title_suffix = "") {
+  VersionDraft d;
+  d.channel_id = "water";
+  d.meta.title = "Water" + title_suffix;
+  d.root.path = "";
+  d.root.meta.title = "Water";
+  DraftNode fr;
+  fr.path = "fr";
+  fr.meta.title = "Français";
+  fr.children.push_back(Resource("fr/eleve.html", "L'élève et l'évaporation", NodeKind::kHtml,
+                                 "Quand le soleil chauffe la mer, l'eau s'évapore.", "fr"));
+  DraftNode ar;
+  ar.path = "ar";
+  ar.meta.title = "العربية";
+  ar.children.push_back(Resource("ar/rain.html", "دَوْرَةُ المَاءِ", NodeKind::kHtml,
+                                 "تَتَبَخَّرُ المِيَاهُ ثُمَّ تَسْقُطُ الأَمْطَارُ", "ar"));
+  d.root.children.push_back(fr);
+  d.root.children.push_back(ar);
+  d.root.children.push_back(Resource("style.css", "Style", NodeKind::kOther));
+  d.root.children.back().listed = false;
+  return d;
+}
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = Catalog::Open(dir_.path() / "catalog.db");
+    ASSERT_TRUE(c.has_value()) << c.error().ToString();
+    catalog_ = std::move(*c);
+  }
+  std::vector<std::string> SearchPaths(const std::string& q) {
+    auto hits = catalog_->Search(q);
+    EXPECT_TRUE(hits.has_value()) << hits.error().ToString();
+    std::vector<std::string> out;
+    if (hits) for (auto& h : *hits) out.push_back(h.path);
+    return out;
+  }
+  TempDir dir_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+TEST_F(CatalogTest, OpensInWalModeAtTheCurrentSchemaVersion) {
+  EXPECT_EQ(catalog_->schema_version(), Catalog::kSchemaVersion);
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "catalog.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, nullptr);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+TEST_F(CatalogTest, ReopeningKeepsDataAndDoesNotMigrateAgain) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  catalog_.reset();
+  auto again = Catalog::Open(dir_.path() / "catalog.db");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ((*again)->Channels().size(), 1u);
+}
+
+TEST_F(CatalogTest, RefusesACatalogFromTheFuture) {
+  catalog_.reset();
+  sqlite3* db;
+  sqlite3_open((dir_.path() / "catalog.db").c_str(), &db);
+  sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  auto c = Catalog::Open(dir_.path() / "catalog.db");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find("newer"), std::string::npos);
+}
+
+TEST_F(CatalogTest, CommitServesTheNewVersionAndStoresTheTree) {
+  auto v = catalog_->CommitVersion(Draft());
+  ASSERT_TRUE(v.has_value()) << v.error().ToString();
+  EXPECT_EQ(*v, 1);
+  auto ch = catalog_->Channel("water");
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(ch->served_version, 1);
+  EXPECT_EQ(ch->files, 3);
+  auto top = catalog_->Children(ch->root_node);
+  ASSERT_EQ(top.size(), 2u);  // the hidden style sheet is not listed
+  EXPECT_EQ(top[0].path, "fr");
+  EXPECT_EQ(top[1].path, "ar");
+  EXPECT_EQ(catalog_->Children(ch->root_node, true).size(), 3u);
+  auto page = catalog_->NodeByPath("water", "fr/eleve.html");
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->kind, NodeKind::kHtml);
+  EXPECT_EQ(page->meta.language, "fr");
+  EXPECT_EQ(page->blob, Hash::Of(std::string_view("fr/eleve.html")));
+}
+
+TEST_F(CatalogTest, AnUnchangedTreeMakesNoNewVersion) {
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  EXPECT_EQ(*catalog_->CommitVersion(Draft()), 0);
+  EXPECT_EQ(*catalog_->CommitVersion(Draft(" (corrected)")), 2);
+  EXPECT_EQ(catalog_->Channel("water")->served_version, 2);
+}
+
+TEST_F(CatalogTest, OldVersionStaysUntilTheNewOneIsServedAndSearchSeesOnlyServed) {
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  VersionDraft d2 = Draft(" 2");
+  d2.root.children[0].children[0].meta.title = "Le cycle de l'eau";
+  ASSERT_EQ(*catalog_->CommitVersion(d2), 2);
+  // Old nodes still exist (for sync's patches) but search shows only the served version.
+  EXPECT_EQ(SearchPaths("cycle"), std::vector<std::string>{"fr/eleve.html"});
+  EXPECT_EQ(catalog_->Search("cycle")->size(), 1u);
+  auto pruned = catalog_->PruneVersions(0);
+  ASSERT_TRUE(pruned.has_value());
+  EXPECT_EQ(*pruned, 1);
+  EXPECT_EQ(catalog_->Channel("water")->served_version, 2);
+}
+
+TEST_F(CatalogTest, FrenchSearchIgnoresAccentsAndCase) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  EXPECT_EQ(SearchPaths("eleve"), std::vector<std::string>{"fr/eleve.html"});
+  EXPECT_EQ(SearchPaths("ÉLÈVE"), std::vector<std::string>{"fr/eleve.html"});
+  EXPECT_EQ(SearchPaths("evapore"), std::vector<std::string>{"fr/eleve.html"});  // body, prefix
+  EXPECT_EQ(SearchPaths("soleil mer"), std::vector<std::string>{"fr/eleve.html"});
+  EXPECT_TRUE(SearchPaths("soleil lune").empty());
+}
+
+TEST_F(CatalogTest, ArabicSearchIgnoresHarakatAndAlefForms) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  std::vector<std::string> rain{"ar/rain.html"};
+  EXPECT_EQ(SearchPaths("الماء"), rain);           // title written with harakat
+  EXPECT_EQ(SearchPaths("المَاءِ"), rain);
+  EXPECT_EQ(SearchPaths("الامطار"), rain);         // bare alef for أ
+  EXPECT_EQ(SearchPaths("الإمطار"), rain);         // another alef form
+  EXPECT_EQ(SearchPaths("المياه"), rain);
+}
+
+TEST_F(CatalogTest, TitlesRankBeforeBodyText) {
+  VersionDraft d = Draft();
+  d.root.children.push_back(Resource("a.html", "Something else", NodeKind::kHtml,
+                                     "this page mentions rainbow in passing"));
+  d.root.children.push_back(Resource("b.html", "Rainbow", NodeKind::kHtml, "colours"));
+  ASSERT_TRUE(catalog_->CommitVersion(d).has_value());
+  auto paths = SearchPaths("rainbow");
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(paths[0], "b.html");
+}
+
+TEST_F(CatalogTest, SnippetsShowTheOriginalTextWithTheMatchMarked) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  auto hits = catalog_->Search("eleve");
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_NE((*hits)[0].snippet.find("\x02" "élève\x03"), std::string::npos) << (*hits)[0].snippet;
+}
+
+TEST_F(CatalogTest, QueriesWithSyntaxCharactersAreSafe) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  for (const char* q : {"\"", "eleve\" OR \"x", "*", "NEAR(", "a AND", "-", "'"}) {
+    auto hits = catalog_->Search(q);
+    EXPECT_TRUE(hits.has_value()) << q;
+  }
+}
+
+TEST_F(CatalogTest, ChunkIndexFindsWhichBlobHoldsAChunk) {
+  std::string data = testing::RandomBytes(600000, 9);
+  BlobInfo info;
+  info.hash = Hash::Of(data);
+  info.size = data.size();
+  info.chunks = ChunkBuffer({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
+  ASSERT_GT(info.chunks.size(), 2u);
+  ASSERT_TRUE(catalog_->RecordBlobs({info}).ok());
+  ASSERT_TRUE(catalog_->RecordBlobs({info}).ok());  // idempotent
+  EXPECT_TRUE(catalog_->HasBlob(info.hash));
+  EXPECT_EQ(catalog_->ChunksOf(info.hash), info.chunks);
+  const Chunk& third = info.chunks[2];
+  auto loc = catalog_->FindChunk(third.hash);
+  ASSERT_TRUE(loc.has_value());
+  EXPECT_EQ(loc->blob, info.hash);
+  EXPECT_EQ(loc->offset, third.offset);
+  EXPECT_EQ(loc->length, third.length);
+  EXPECT_FALSE(catalog_->FindChunk(Hash::Of(std::string_view("nope"))).has_value());
+  ASSERT_TRUE(catalog_->ForgetBlobs({info.hash}).ok());
+  EXPECT_FALSE(catalog_->HasBlob(info.hash));
+  EXPECT_FALSE(catalog_->FindChunk(third.hash).has_value());
+}
+
+TEST_F(CatalogTest, ReferencedBlobsCoverEveryVersion) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  VersionDraft d2 = Draft(" 2");
+  d2.root.children.pop_back();  // drop style.css from v2
+  ASSERT_TRUE(catalog_->CommitVersion(d2).has_value());
+  auto refs = catalog_->ReferencedBlobs();
+  ASSERT_TRUE(refs.has_value());
+  EXPECT_TRUE(refs->count(Hash::Of(std::string_view("style.css"))));  // still in v1
+  ASSERT_TRUE(catalog_->PruneVersions(0).has_value());
+  refs = catalog_->ReferencedBlobs();
+  EXPECT_FALSE(refs->count(Hash::Of(std::string_view("style.css"))));
+}
+
+TEST_F(CatalogTest, RejectsABadChannelId) {
+  VersionDraft d = Draft();
+  d.channel_id = "../etc";
+  auto v = catalog_->CommitVersion(d);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace outpost

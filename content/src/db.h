@@ -1,0 +1,82 @@
+// Private to content/: thin RAII over the SQLite C API. Statements are prepared once and
+// finalized by unique_ptr; a Transaction rolls back unless committed.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "outpost/content/hash.h"
+#include "outpost/content/status.h"
+
+namespace outpost::db {
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+
+// A prepared statement with chainable binds (1-based, like SQLite).
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(sqlite3* db, std::string_view sql);
+  bool ok() const { return stmt_ != nullptr; }
+  const std::string& error() const { return error_; }
+
+  Stmt& Bind(int i, int64_t v);
+  Stmt& Bind(int i, std::string_view v);
+  Stmt& Bind(int i, const Hash& h);
+  Stmt& BindNull(int i);
+  Stmt& BindOptional(int i, const std::optional<Hash>& h);
+  Stmt& BindText(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+
+  // Steps once: true if a row is available.
+  bool Step();
+  // Steps to completion; Status with SQLite's message on error. Resets the statement.
+  Status Run();
+  void Reset();
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+  std::string Text(int col) const;
+  std::optional<Hash> HashAt(int col) const;
+  double Double(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+  Status StepStatus() const { return status_; }
+
+ private:
+  std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt_;
+  sqlite3* db_ = nullptr;
+  std::string error_;
+  Status status_;
+};
+
+Status Exec(sqlite3* db, const std::string& sql);
+
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction() {
+    if (active_) (void)Exec(db_, "ROLLBACK");
+  }
+  Status Begin() {
+    Status st = Exec(db_, "BEGIN IMMEDIATE");
+    active_ = st.ok();
+    return st;
+  }
+  Status Commit() {
+    Status st = Exec(db_, "COMMIT");
+    if (st.ok()) active_ = false;
+    return st;
+  }
+
+ private:
+  sqlite3* db_;
+  bool active_ = false;
+};
+
+}  // namespace outpost::db
