@@ -127,6 +127,14 @@ std::string EscapeInvalidUtf8(std::string_view s) {
   return out;
 }
 
+std::string SanitizeUtf8(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
+  std::string out;
+  size_t pos = 0;
+  while (pos < s.size()) AppendUtf8(DecodeUtf8(s, &pos), &out);
+  return out;
+}
+
 int FoldCodePoint(char32_t cp, char32_t out[2]) {
   if (cp < 0x80) {
     out[0] = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;

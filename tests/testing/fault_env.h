@@ -20,6 +20,7 @@ class FaultEnv : public Env {
   // next one of the kind `fault` selects fails, and every later one too (a full disk stays full).
   void FailAfter(long ops, Fault fault) {
     countdown_ = ops;
+    fired_ = false;
     fault_ = fault;
   }
   void Heal() { fault_ = Fault::kNone; }

@@ -29,6 +29,9 @@ void AppendUtf8(char32_t cp, std::string* out);
 // Replaces invalid bytes with "\xNN" so that a bad file name can be shown in a message.
 std::string EscapeInvalidUtf8(std::string_view s);
 
+// Replaces each invalid byte with U+FFFD.
+std::string SanitizeUtf8(std::string_view s);
+
 // The folding described above, applied to a whole string. Characters that are not letters or
 // digits are kept as they are.
 std::string FoldForSearch(std::string_view s);

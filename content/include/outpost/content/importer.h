@@ -1,0 +1,76 @@
+// Importer: turns a folder tree into a new version of a channel (docs/channel-format.md).
+//
+// The work, in order:
+//   1. scan: walk the folder, read every outpost.toml, check names, links and loops; collect
+//      every problem rather than stopping at the first;
+//   2. ingest: store each file as a blob (hash, FastCDC chunks, temp file, fsync, rename) unless
+//      the import cache shows it unchanged since a previous import; files that change or vanish
+//      while being read are problems;
+//   3. commit: make the new blobs durable (fsync their folders), then in one catalog
+//      transaction add the version and serve it.
+// Until step 3's transaction commits, nothing that learners see has changed; a killed or
+// failed import leaves at most unreferenced blobs, which the next import reuses or gc removes.
+//
+// Thread-safety: one Import() at a time per Importer; several processes may import at once
+// (each holds the store's shared lock).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "outpost/content/blob_store.h"
+#include "outpost/content/catalog.h"
+#include "outpost/content/status.h"
+
+namespace outpost {
+
+struct ImportProgress {
+  int64_t files_done = 0, files_total = 0;
+  uint64_t bytes_done = 0, bytes_total = 0;
+  std::string current;  // relative path of the file being read
+};
+
+struct ImportOptions {
+  std::string channel_id;   // overrides the metadata and the folder name when set
+  bool skip_errors = false; // leave faulty files out instead of failing the import
+  bool rehash = false;      // read every file even if the import cache says it is unchanged
+  std::function<void(const ImportProgress&)> progress;  // called often; keep it cheap
+};
+
+struct ImportProblem {
+  std::string path;     // relative to the folder, bad bytes escaped
+  std::string message;
+};
+
+struct ImportReport {
+  std::string channel_id;
+  int64_t version = 0;     // the new served version; 0 if the folder had not changed
+  int64_t files = 0;       // resources and assets in the version
+  int64_t topics = 0;
+  uint64_t bytes = 0;      // their total size
+  int64_t new_blobs = 0;   // blobs written by this import
+  uint64_t new_bytes = 0;
+  int64_t reused_blobs = 0;
+  int64_t files_read = 0;  // files read (the others were known unchanged from the cache)
+  uint64_t bytes_read = 0;
+  double seconds = 0;
+  std::vector<ImportProblem> skipped;  // with skip_errors: what was left out and why
+};
+
+class Importer {
+ public:
+  // `store` and `catalog` must outlive the importer.
+  Importer(BlobStore* store, Catalog* catalog) : store_(store), catalog_(catalog) {}
+
+  // On failure the status message lists every problem, one per line, each naming its file.
+  Result<ImportReport> Import(const std::filesystem::path& folder, const ImportOptions& options);
+
+ private:
+  BlobStore* store_;
+  Catalog* catalog_;
+};
+
+}  // namespace outpost

@@ -1,0 +1,51 @@
+// Folder metadata: the optional outpost.toml in a channel folder and its sub-folders, and
+// exercise files (*.exercise.json). Formats: docs/channel-format.md.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "outpost/content/status.h"
+
+namespace outpost {
+
+// Every field is optional: unset means "not said here".
+struct EntryMeta {
+  std::optional<std::string> title, description, language, grade, subject, license, author,
+      thumbnail, kind;
+  std::optional<bool> hidden;
+};
+
+struct FolderMeta {
+  // [channel], only in the root folder's file.
+  std::optional<std::string> channel_id;
+  EntryMeta channel;
+  // [topic]: the folder itself.
+  EntryMeta topic;
+  std::vector<std::string> order;
+  // [files."NAME"]
+  std::map<std::string, EntryMeta> files;
+};
+
+inline constexpr const char* kMetadataFileName = "outpost.toml";
+
+// Parses `text` (the contents of `file`, named in messages). Unknown keys, wrong types, a
+// [channel] table outside the root, and invalid channel ids or kinds are errors naming the
+// file, the line and the key.
+Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& file, bool is_root);
+
+struct ExerciseInfo {
+  std::string title, language;
+  std::string text;  // prompts, choices and feedback, for search
+  int questions = 0;
+};
+
+// Checks an exercise file's structure (docs/channel-format.md); the error names the file and
+// the question.
+Result<ExerciseInfo> ParseExercise(std::string_view json, const std::string& file);
+
+}  // namespace outpost

@@ -1,0 +1,606 @@
+#include "outpost/content/importer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "outpost/content/metadata.h"
+#include "outpost/content/sniff.h"
+#include "outpost/content/text.h"
+
+namespace outpost {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kReadSize = 1 << 20;
+constexpr size_t kMaxParsedText = 8 << 20;  // HTML pages and exercises parsed for search
+constexpr size_t kIndexBatch = 256;
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && MtimeNs(a) == MtimeNs(b) && a.st_ino == b.st_ino &&
+         a.st_dev == b.st_dev;
+}
+
+// "file2" < "file10": digit runs compare as numbers.
+bool NaturalLess(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t i2 = i, j2 = j;
+      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
+      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
+      std::string na = a.substr(i, i2 - i), nb = b.substr(j, j2 - j);
+      na.erase(0, std::min(na.find_first_not_of('0'), na.size() - 1));
+      nb.erase(0, std::min(nb.find_first_not_of('0'), nb.size() - 1));
+      if (na.size() != nb.size()) return na.size() < nb.size();
+      if (na != nb) return na < nb;
+      i = i2;
+      j = j2;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+struct Entry {
+  std::string name;   // UTF-8 file name
+  std::string rel;    // path relative to the channel root
+  fs::path source;    // where to read it
+  bool is_dir = false;
+  struct stat st {};
+  // folders
+  FolderMeta meta;
+  std::vector<Entry> children;
+  // files, after ingest
+  bool ingested = false;
+  Hash hash;
+  KindGuess guess;
+  HtmlInfo html;
+  std::optional<ExerciseInfo> exercise;
+};
+
+// Inherited metadata flowing from a topic to everything under it.
+struct Inherited {
+  std::string language, grade, subject, license, author;
+};
+
+std::string Pick(const std::optional<std::string>& a, const std::optional<std::string>& b,
+                 const std::string& fallback) {
+  if (a) return *a;
+  if (b) return *b;
+  return fallback;
+}
+
+void MarkUnlisted(DraftNode* n) {
+  n->listed = false;
+  for (auto& c : n->children) MarkUnlisted(&c);
+}
+
+class ImportRun {
+ public:
+  ImportRun(BlobStore* store, Catalog* catalog, const ImportOptions& options)
+      : store_(store), catalog_(catalog), options_(options) {}
+
+  Result<ImportReport> Run(const fs::path& folder);
+
+ private:
+  void Problem(const std::string& rel, const std::string& message) {
+    problems_.push_back({EscapeInvalidUtf8(rel), message});
+  }
+  void Scan(Entry* dir, bool is_root);
+  void ScanChild(Entry* dir, const fs::path& path, const std::string& raw_name);
+  Status IngestTree(Entry* dir);
+  Status IngestFile(Entry* e);
+  Status ReadNewFile(Entry* e);
+  Status ReadKnownFile(Entry* e, const Hash& hash);
+  void Inspect(Entry* e, std::string_view content);
+  Status FlushIndex();
+  DraftNode BuildTopic(const Entry& dir, const EntryMeta& from_parent, const Inherited& up,
+                       bool is_root);
+  DraftNode BuildResource(const Entry& file, const EntryMeta& meta, const Inherited& up);
+  std::optional<Hash> Thumbnail(const std::optional<std::string>& path, const Entry& dir,
+                                const std::string& owner);
+  void Progress(const std::string& current) {
+    if (options_.progress) {
+      progress_.current = current;
+      options_.progress(progress_);
+    }
+  }
+
+  BlobStore* store_;
+  Catalog* catalog_;
+  const ImportOptions& options_;
+  fs::path root_real_;
+  std::vector<std::pair<dev_t, ino_t>> dir_stack_;  // folders being scanned, for loops
+  std::map<std::string, const Entry*> by_rel_;      // every file, by relative path
+  std::vector<ImportProblem> problems_;
+  std::vector<ImportProblem> fatal_;
+  std::vector<BlobInfo> index_batch_;
+  std::vector<std::pair<std::string, CachedFile>> cache_batch_;
+  std::set<Hash> new_this_run_;
+  ImportReport report_;
+  ImportProgress progress_;
+};
+
+void ImportRun::Scan(Entry* dir, bool is_root) {
+  dir_stack_.emplace_back(dir->st.st_dev, dir->st.st_ino);
+  std::error_code ec;
+  fs::directory_iterator it(dir->source, ec), end;
+  if (ec) {
+    Problem(dir->rel.empty() ? "." : dir->rel, "cannot read this folder: " + ec.message());
+    dir_stack_.pop_back();
+    return;
+  }
+  std::vector<std::pair<std::string, fs::path>> names;
+  for (; it != end; it.increment(ec)) {
+    if (ec) {
+      Problem(dir->rel, "cannot list this folder: " + ec.message());
+      break;
+    }
+    names.emplace_back(it->path().filename().string(), it->path());
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& [name, path] : names) {
+    if (name == kMetadataFileName) {
+      std::string rel = dir->rel.empty() ? name : dir->rel + "/" + name;
+      std::error_code rec;
+      std::string text;
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        fatal_.push_back({rel, std::string("cannot read metadata: ") + strerror(errno)});
+        continue;
+      }
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+      ::close(fd);
+      auto meta = ParseFolderMeta(text, rel, is_root);
+      if (!meta) {
+        fatal_.push_back({rel, meta.error().message()});
+      } else {
+        dir->meta = std::move(*meta);
+      }
+      continue;
+    }
+    ScanChild(dir, path, name);
+  }
+  dir_stack_.pop_back();
+}
+
+void ImportRun::ScanChild(Entry* dir, const fs::path& path, const std::string& name) {
+  std::string rel = dir->rel.empty() ? name : dir->rel + "/" + name;
+  if (name.empty() || name[0] == '.') return;  // hidden files: .git, .DS_Store, editor files
+  if (!IsValidUtf8(name)) {
+    Problem(rel, "the file name is not valid UTF-8; rename it");
+    return;
+  }
+  Entry e;
+  e.name = name;
+  e.rel = rel;
+  e.source = path;
+  struct stat lst;
+  if (::lstat(path.c_str(), &lst) != 0) {
+    Problem(rel, errno == ENOENT ? "vanished while the folder was being read"
+                                 : std::string("cannot read: ") + strerror(errno));
+    return;
+  }
+  if (S_ISLNK(lst.st_mode)) {
+    char resolved[PATH_MAX];
+    if (!::realpath(path.c_str(), resolved)) {
+      Problem(rel, errno == ELOOP ? "symbolic link loop"
+                                  : std::string("symbolic link to nothing: ") + strerror(errno));
+      return;
+    }
+    std::string target(resolved), root = root_real_.string();
+    if (target != root && target.rfind(root + "/", 0) != 0) {
+      Problem(rel, "symbolic link points outside the folder, to " + target);
+      return;
+    }
+    e.source = target;
+  }
+  if (::stat(e.source.c_str(), &e.st) != 0) {
+    Problem(rel, std::string("cannot read: ") + strerror(errno));
+    return;
+  }
+  if (S_ISDIR(e.st.st_mode)) {
+    for (const auto& [dev, ino] : dir_stack_) {
+      if (dev == e.st.st_dev && ino == e.st.st_ino) {
+        Problem(rel, "symbolic link loop: this folder contains itself");
+        return;
+      }
+    }
+    e.is_dir = true;
+    Scan(&e, false);
+  } else if (S_ISREG(e.st.st_mode)) {
+    progress_.files_total++;
+    progress_.bytes_total += static_cast<uint64_t>(e.st.st_size);
+  } else {
+    Problem(rel, "not a regular file or folder (a device, socket or pipe)");
+    return;
+  }
+  dir->children.push_back(std::move(e));
+}
+
+void ImportRun::Inspect(Entry* e, std::string_view content) {
+  if (e->guess.kind == NodeKind::kHtml) {
+    e->html = ParseHtml(content);
+  } else if (e->guess.kind == NodeKind::kExercise) {
+    auto ex = ParseExercise(content, e->rel);
+    if (!ex) {
+      Problem(e->rel, ex.error().message().substr(e->rel.size() + 2));
+      e->ingested = false;
+      return;
+    }
+    e->exercise = *ex;
+  } else if (e->guess.kind == NodeKind::kOther && e->guess.mime == "application/zip") {
+    if (ZipHasIndexHtml(e->source)) e->guess.kind = NodeKind::kApp;
+  }
+}
+
+bool WantsContent(const KindGuess& g) {
+  return g.kind == NodeKind::kHtml || g.kind == NodeKind::kExercise;
+}
+
+Status ImportRun::ReadNewFile(Entry* e) {
+  int fd = ::open(e->source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    Problem(e->rel, errno == ENOENT ? "vanished during the import"
+                                    : std::string("cannot read: ") + strerror(errno));
+    return Status::Ok();
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat before;
+  ::fstat(fd, &before);
+  if (!SameFile(before, e->st)) {
+    Problem(e->rel, "changed during the import; import again when it is finished");
+    return Status::Ok();
+  }
+  auto writer = store_->NewWriter();
+  if (!writer) return writer.error().WithContext("importing " + e->rel);
+  std::vector<uint8_t> buf(kReadSize);
+  std::string content;
+  bool first = true, keep = false;
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Problem(e->rel, std::string("cannot read: ") + strerror(errno));
+      return Status::Ok();
+    }
+    if (n == 0) break;
+    std::span<const uint8_t> piece(buf.data(), static_cast<size_t>(n));
+    if (first) {
+      e->guess = DetectKind(e->name, piece.first(std::min(piece.size(), kSniffBytes)));
+      keep = WantsContent(e->guess);
+      first = false;
+    }
+    if (keep && content.size() < kMaxParsedText) {
+      content.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    }
+    Status st = (*writer)->Append(piece);
+    if (!st.ok()) return st.WithContext("importing " + e->rel);
+    total += piece.size();
+    progress_.bytes_done += piece.size();
+    if (total % (8 * kReadSize) == 0) Progress(e->rel);
+  }
+  if (first) e->guess = DetectKind(e->name, {});
+  struct stat after, again;
+  ::fstat(fd, &after);
+  bool vanished = ::stat(e->source.c_str(), &again) != 0;
+  if (vanished) {
+    Problem(e->rel, "vanished during the import");
+    return Status::Ok();
+  }
+  if (!SameFile(before, after) || !SameFile(before, again) ||
+      total != static_cast<uint64_t>(before.st_size)) {
+    Problem(e->rel, "changed during the import; import again when it is finished");
+    return Status::Ok();
+  }
+  auto info = (*writer)->Commit();
+  if (!info) return info.error().WithContext("importing " + e->rel);
+  e->hash = info->hash;
+  e->ingested = true;
+  report_.files_read++;
+  report_.bytes_read += info->size;
+  if (!info->existed) new_this_run_.insert(info->hash);
+  cache_batch_.push_back({e->source.string(), CachedFile{info->size, MtimeNs(before),
+                                                         static_cast<uint64_t>(before.st_ino),
+                                                         info->hash}});
+  index_batch_.push_back(std::move(*info));
+  Inspect(e, content);
+  return Status::Ok();
+}
+
+Status ImportRun::ReadKnownFile(Entry* e, const Hash& hash) {
+  // The bytes are already in the store; look at them there for kind and page text.
+  fs::path blob = store_->PathOf(hash);
+  int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("reading blob " + blob.string(), errno);
+  uint8_t head[kSniffBytes];
+  ssize_t n = ::pread(fd, head, sizeof head, 0);
+  e->guess = DetectKind(e->name, {head, static_cast<size_t>(std::max<ssize_t>(n, 0))});
+  std::string content;
+  if (WantsContent(e->guess)) {
+    content.resize(std::min<size_t>(static_cast<size_t>(e->st.st_size), kMaxParsedText));
+    ssize_t got = ::pread(fd, content.data(), content.size(), 0);
+    content.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
+  }
+  ::close(fd);
+  e->hash = hash;
+  e->ingested = true;
+  progress_.bytes_done += static_cast<uint64_t>(e->st.st_size);
+  Inspect(e, content);
+  return Status::Ok();
+}
+
+Status ImportRun::IngestFile(Entry* e) {
+  Progress(e->rel);
+  if (!options_.rehash) {
+    auto cached = catalog_->CachedImport(e->source.string());
+    if (cached && cached->size == static_cast<uint64_t>(e->st.st_size) &&
+        cached->mtime_ns == MtimeNs(e->st) && cached->inode == e->st.st_ino &&
+        store_->Contains(cached->hash) && catalog_->HasBlob(cached->hash)) {
+      OUTPOST_RETURN_IF_ERROR(ReadKnownFile(e, cached->hash));
+      progress_.files_done++;
+      return Status::Ok();
+    }
+  }
+  OUTPOST_RETURN_IF_ERROR(ReadNewFile(e));
+  progress_.files_done++;
+  store_->env()->CrashPoint("import.blob");
+  if (index_batch_.size() >= kIndexBatch) OUTPOST_RETURN_IF_ERROR(FlushIndex());
+  return Status::Ok();
+}
+
+Status ImportRun::IngestTree(Entry* dir) {
+  for (auto& child : dir->children) {
+    if (child.is_dir) {
+      OUTPOST_RETURN_IF_ERROR(IngestTree(&child));
+    } else {
+      OUTPOST_RETURN_IF_ERROR(IngestFile(&child));
+      if (child.ingested) by_rel_[child.rel] = &child;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ImportRun::FlushIndex() {
+  // Blobs must be durable before the catalog records them anywhere.
+  OUTPOST_RETURN_IF_ERROR(store_->SyncDirs());
+  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs(index_batch_));
+  OUTPOST_RETURN_IF_ERROR(catalog_->RememberImports(cache_batch_));
+  index_batch_.clear();
+  cache_batch_.clear();
+  store_->env()->CrashPoint("import.index");
+  return Status::Ok();
+}
+
+// Resolves a metadata thumbnail path, relative to the folder `dir`, to a file of the import.
+std::optional<Hash> ImportRun::Thumbnail(const std::optional<std::string>& path,
+                                         const Entry& dir, const std::string& owner) {
+  if (!path) return std::nullopt;
+  fs::path joined = (fs::path(dir.rel) / *path).lexically_normal();
+  std::string rel = joined.generic_string();
+  auto it = by_rel_.find(rel);
+  if (rel.starts_with("..") || joined.is_absolute() || it == by_rel_.end()) {
+    Problem(owner, "thumbnail \"" + *path + "\" is not a file of this folder");
+    return std::nullopt;
+  }
+  return it->second->hash;
+}
+
+DraftNode ImportRun::BuildResource(const Entry& f, const EntryMeta& m, const Inherited& up) {
+  DraftNode n;
+  n.path = f.rel;
+  n.kind = f.guess.kind;
+  if (m.kind) n.kind = *KindFromName(*m.kind);
+  n.listed = !f.guess.asset && !m.hidden.value_or(false);
+  if (m.hidden && !*m.hidden) n.listed = true;
+  n.mime = f.guess.mime;
+  n.blob = f.hash;
+  n.size = static_cast<uint64_t>(f.st.st_size);
+  std::string title = ReadableTitle(f.name);
+  std::string language = up.language;
+  if (!f.html.title.empty()) title = f.html.title;
+  if (!f.html.language.empty()) language = f.html.language;
+  if (f.exercise && !f.exercise->title.empty()) title = f.exercise->title;
+  if (f.exercise && !f.exercise->language.empty()) language = f.exercise->language;
+  n.meta.title = m.title.value_or(title);
+  n.meta.description = m.description.value_or("");
+  n.meta.language = m.language.value_or(language);
+  n.meta.grade = m.grade.value_or(up.grade);
+  n.meta.subject = m.subject.value_or(up.subject);
+  n.meta.license = m.license.value_or(up.license);
+  n.meta.author = m.author.value_or(up.author);
+  n.body_text = f.exercise ? f.exercise->text : f.html.text;
+  return n;
+}
+
+DraftNode ImportRun::BuildTopic(const Entry& dir, const EntryMeta& pm, const Inherited& up,
+                                bool is_root) {
+  const FolderMeta& fm = dir.meta;
+  const EntryMeta& t = fm.topic;
+  DraftNode n;
+  n.path = dir.rel;
+  n.kind = NodeKind::kTopic;
+  std::string fallback_title = ReadableTitle(dir.name, /*strip_extension=*/false);
+  if (is_root) fallback_title = fm.channel.title.value_or(fallback_title);
+  n.meta.title = Pick(t.title, pm.title, fallback_title);
+  n.meta.description = Pick(t.description, pm.description, "");
+  Inherited here;
+  here.language = Pick(t.language, pm.language, is_root ? fm.channel.language.value_or(up.language) : up.language);
+  here.grade = Pick(t.grade, pm.grade, up.grade);
+  here.subject = Pick(t.subject, pm.subject, up.subject);
+  here.license = Pick(t.license, pm.license, is_root ? fm.channel.license.value_or(up.license) : up.license);
+  here.author = Pick(t.author, pm.author, is_root ? fm.channel.author.value_or(up.author) : up.author);
+  n.meta.language = here.language;
+  n.meta.grade = here.grade;
+  n.meta.subject = here.subject;
+  n.meta.license = here.license;
+  n.meta.author = here.author;
+  n.thumbnail = Thumbnail(t.thumbnail ? t.thumbnail : pm.thumbnail, dir, dir.rel);
+
+  // Children: the metadata's order first, then natural order of names.
+  std::vector<const Entry*> kids;
+  for (const auto& c : dir.children) {
+    if (c.is_dir || c.ingested) kids.push_back(&c);
+  }
+  std::sort(kids.begin(), kids.end(),
+            [](const Entry* a, const Entry* b) { return NaturalLess(a->name, b->name); });
+  std::vector<const Entry*> ordered;
+  for (const auto& name : fm.order) {
+    auto it = std::find_if(kids.begin(), kids.end(), [&](const Entry* e) { return e->name == name; });
+    if (it == kids.end()) {
+      Problem(dir.rel.empty() ? kMetadataFileName : dir.rel + "/" + kMetadataFileName,
+              "\"order\" names \"" + name + "\", which is not in this folder");
+      continue;
+    }
+    ordered.push_back(*it);
+    kids.erase(it);
+  }
+  ordered.insert(ordered.end(), kids.begin(), kids.end());
+  for (const auto& [name, meta] : fm.files) {
+    bool found = std::any_of(dir.children.begin(), dir.children.end(),
+                             [&](const Entry& e) { return e.name == name; });
+    if (!found) {
+      Problem(dir.rel.empty() ? kMetadataFileName : dir.rel + "/" + kMetadataFileName,
+              "[files.\"" + name + "\"] names a file that is not in this folder");
+    }
+  }
+  static const EntryMeta kNone;
+  for (const Entry* c : ordered) {
+    auto it = fm.files.find(c->name);
+    const EntryMeta& cm = it == fm.files.end() ? kNone : it->second;
+    if (c->is_dir) {
+      n.children.push_back(BuildTopic(*c, cm, here, false));
+      // A hidden folder (style sheets, images used by pages) is served but not listed.
+      if (cm.hidden.value_or(false)) MarkUnlisted(&n.children.back());
+    } else {
+      n.children.push_back(BuildResource(*c, cm, here));
+      n.children.back().thumbnail = Thumbnail(cm.thumbnail, dir, c->rel);
+    }
+  }
+  return n;
+}
+
+int64_t CountNodes(const DraftNode& n, bool topics) {
+  int64_t count = (n.kind == NodeKind::kTopic) == topics ? 1 : 0;
+  for (const auto& c : n.children) count += CountNodes(c, topics);
+  return count;
+}
+
+std::string ListProblems(const std::vector<ImportProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += "\n  " + p.path + ": " + p.message;
+  return out;
+}
+
+Result<ImportReport> ImportRun::Run(const fs::path& folder) {
+  auto start = std::chrono::steady_clock::now();
+  char resolved[PATH_MAX];
+  if (!::realpath(folder.c_str(), resolved)) {
+    return ErrnoStatus("cannot open the folder " + folder.string(), errno);
+  }
+  root_real_ = resolved;
+  Entry root;
+  root.source = root_real_;
+  root.name = root_real_.filename().string();
+  if (::stat(resolved, &root.st) != 0 || !S_ISDIR(root.st.st_mode)) {
+    return InvalidArgument(folder.string() + " is not a folder");
+  }
+  auto lock = store_->LockShared();  // gc must not remove what we write before we commit
+  if (!lock) return lock.error();
+
+  Scan(&root, true);
+  if (!fatal_.empty()) return InvalidArgument("the metadata is broken:" + ListProblems(fatal_));
+  if (!problems_.empty() && !options_.skip_errors) {
+    return InvalidArgument("the folder has problems; nothing was imported:" +
+                           ListProblems(problems_) +
+                           "\n(fix them, or import with --skip-errors to leave these files out)");
+  }
+  OUTPOST_RETURN_IF_ERROR(IngestTree(&root));
+  OUTPOST_RETURN_IF_ERROR(FlushIndex());
+
+  VersionDraft draft;
+  std::string id = options_.channel_id;
+  if (id.empty()) id = root.meta.channel_id.value_or(ChannelIdFromName(root.name));
+  if (!IsValidChannelId(id)) {
+    return InvalidArgument("cannot make a channel id from the folder name \"" + root.name +
+                           "\"; set [channel] id in " + kMetadataFileName + " or use --channel");
+  }
+  draft.channel_id = id;
+  draft.source = root_real_.string();
+  draft.root = BuildTopic(root, EntryMeta{}, Inherited{}, true);
+  const EntryMeta& cm = root.meta.channel;
+  draft.meta.title = cm.title.value_or(draft.root.meta.title);
+  draft.meta.description = cm.description.value_or(draft.root.meta.description);
+  draft.meta.language = cm.language.value_or(draft.root.meta.language);
+  draft.meta.license = cm.license.value_or(draft.root.meta.license);
+  draft.meta.author = cm.author.value_or(draft.root.meta.author);
+  draft.thumbnail = Thumbnail(cm.thumbnail, root, kMetadataFileName);
+  if (!draft.thumbnail) draft.thumbnail = draft.root.thumbnail;
+  if (!problems_.empty() && !options_.skip_errors) {
+    return InvalidArgument("the folder has problems; nothing was imported:" +
+                           ListProblems(problems_) +
+                           "\n(fix them, or import with --skip-errors to leave these files out)");
+  }
+
+  store_->env()->CrashPoint("import.commit");
+  auto version = catalog_->CommitVersion(draft);
+  if (!version) return version.error().WithContext("recording the new version");
+  store_->env()->CrashPoint("import.done");
+
+  report_.channel_id = id;
+  report_.version = *version;
+  report_.files = CountNodes(draft.root, false);
+  report_.topics = CountNodes(draft.root, true);
+  report_.skipped = problems_;
+  std::set<Hash> all;
+  for (const auto& [rel, e] : by_rel_) {
+    report_.bytes += static_cast<uint64_t>(e->st.st_size);
+    all.insert(e->hash);
+  }
+  for (const auto& h : all) {
+    if (new_this_run_.count(h)) {
+      report_.new_blobs++;
+      report_.new_bytes += static_cast<uint64_t>(fs::file_size(store_->PathOf(h)));
+    } else {
+      report_.reused_blobs++;
+    }
+  }
+  report_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report_;
+}
+
+}  // namespace
+
+Result<ImportReport> Importer::Import(const fs::path& folder, const ImportOptions& options) {
+  ImportRun run(store_, catalog_, options);
+  return run.Run(folder);
+}
+
+}  // namespace outpost

@@ -1,0 +1,330 @@
+#include "outpost/content/importer.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "testing/fault_env.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FaultEnv;
+using testing::TempDir;
+
+const char* kPage = R"(<!DOCTYPE html><html lang="fr"><head><title>L'&eacute;vaporation</title>
+<link rel="stylesheet" href="../style/s.css"></head><body><h1>L'évaporation</h1>
+<p>Le soleil chauffe l'eau de la mer.</p><img src="../images/sun.svg" alt="soleil">
+<script>var hidden = "scriptword";</script></body></html>)";
+
+class ImporterTest : public ::testing::Test {
+ public:
+  void SetUp() override { Reopen(Env::Default()); }
+  void Reopen(Env* env) {
+    importer_.reset();
+    catalog_.reset();
+    store_.reset();
+    auto store = BlobStore::Open(data_.path(), env);
+    ASSERT_TRUE(store.has_value());
+    store_ = std::move(*store);
+    auto catalog = Catalog::Open(data_.path() / "catalog.db");
+    ASSERT_TRUE(catalog.has_value());
+    catalog_ = std::move(*catalog);
+    importer_ = std::make_unique<Importer>(store_.get(), catalog_.get());
+  }
+  // A small plain folder with no metadata.
+  void MakeFolder() {
+    src_.Write("Science/fr/01-evaporation.html", kPage);
+    src_.Write("Science/style/s.css", "body { color: black }");
+    src_.Write("Science/images/sun.svg", "<svg xmlns='http://www.w3.org/2000/svg'></svg>");
+    src_.Write("Science/02_the-rain_cycle.pdf", "%PDF-1.4\n% a tiny pdf\n");
+    src_.Write("Science/video/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) +
+                                             testing::RandomBytes(300000, 1));
+    src_.Write("Science/quiz.exercise.json",
+               R"({"title":"Quiz","questions":[{"type":"numeric","prompt":"2+2?","answer":4}]})");
+  }
+  fs::path Folder() { return src_.path() / "Science"; }
+  Result<ImportReport> Import(ImportOptions options = {}) {
+    return importer_->Import(Folder(), options);
+  }
+
+  TempDir data_, src_;
+  std::unique_ptr<BlobStore> store_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<Importer> importer_;
+};
+
+TEST_F(ImporterTest, APlainFolderBecomesAChannel) {
+  MakeFolder();
+  auto report = Import();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->channel_id, "science");
+  EXPECT_EQ(report->version, 1);
+  EXPECT_EQ(report->files, 6);
+  EXPECT_EQ(report->new_blobs, 6);
+  auto ch = catalog_->Channel("science");
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(ch->meta.title, "Science");
+  auto page = catalog_->NodeByPath("science", "fr/01-evaporation.html");
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->kind, NodeKind::kHtml);
+  EXPECT_EQ(page->meta.title, "L'évaporation");
+  EXPECT_EQ(page->meta.language, "fr");
+  EXPECT_EQ(catalog_->NodeByPath("science", "02_the-rain_cycle.pdf")->meta.title, "The rain cycle");
+  EXPECT_EQ(catalog_->NodeByPath("science", "02_the-rain_cycle.pdf")->kind, NodeKind::kDocument);
+  EXPECT_EQ(catalog_->NodeByPath("science", "video/clip.mp4")->kind, NodeKind::kVideo);
+  EXPECT_EQ(catalog_->NodeByPath("science", "images/sun.svg")->kind, NodeKind::kImage);
+  EXPECT_EQ(catalog_->NodeByPath("science", "quiz.exercise.json")->kind, NodeKind::kExercise);
+  auto css = catalog_->NodeByPath("science", "style/s.css");
+  ASSERT_TRUE(css.has_value());
+  EXPECT_FALSE(css->listed);
+  // Blobs are stored whole and the chunk index knows them.
+  EXPECT_EQ(testing::ReadFile(store_->PathOf(*page->blob)), kPage);
+  EXPECT_TRUE(catalog_->HasBlob(*page->blob));
+  // Page text is searchable; script text is not.
+  EXPECT_EQ(catalog_->Search("soleil")->size(), 1u);
+  EXPECT_EQ(catalog_->Search("scriptword")->size(), 0u);
+  // Children in natural order: folders and files by name.
+  auto top = catalog_->Children(ch->root_node);
+  std::vector<std::string> names;
+  for (auto& n : top) names.push_back(n.path);
+  EXPECT_EQ(names, (std::vector<std::string>{"02_the-rain_cycle.pdf", "fr", "images",
+                                             "quiz.exercise.json", "style", "video"}));
+}
+
+TEST_F(ImporterTest, MetadataSetsIdsTitlesOrderAndInheritance) {
+  MakeFolder();
+  src_.Write("Science/outpost.toml", R"(
+[channel]
+id = "water-cycle"
+title = "The water cycle"
+license = "CC BY 4.0"
+thumbnail = "images/sun.svg"
+
+[topic]
+grade = "5"
+subject = "science"
+order = ["quiz.exercise.json", "fr"]
+
+[files."style"]
+hidden = true
+
+[files."02_the-rain_cycle.pdf"]
+title = "Rain, a summary"
+description = "One page."
+)");
+  src_.Write("Science/fr/outpost.toml", "[topic]\ntitle = \"En français\"\nlanguage = \"fr\"\n");
+  auto report = Import();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->channel_id, "water-cycle");
+  auto ch = catalog_->Channel("water-cycle");
+  EXPECT_EQ(ch->meta.title, "The water cycle");
+  EXPECT_TRUE(ch->thumbnail.has_value());
+  auto top = catalog_->Children(ch->root_node);
+  ASSERT_GE(top.size(), 2u);
+  EXPECT_EQ(top[0].path, "quiz.exercise.json");
+  EXPECT_EQ(top[1].path, "fr");
+  EXPECT_EQ(top[1].meta.title, "En français");
+  for (auto& n : top) EXPECT_NE(n.path, "style");  // hidden folder
+  auto pdf = catalog_->NodeByPath("water-cycle", "02_the-rain_cycle.pdf");
+  EXPECT_EQ(pdf->meta.title, "Rain, a summary");
+  EXPECT_EQ(pdf->meta.grade, "5");
+  EXPECT_EQ(pdf->meta.license, "CC BY 4.0");
+  auto page = catalog_->NodeByPath("water-cycle", "fr/01-evaporation.html");
+  EXPECT_EQ(page->meta.subject, "science");
+  EXPECT_EQ(page->meta.grade, "5");
+}
+
+TEST_F(ImporterTest, ReimportingAnUnchangedFolderMakesNoNewVersion) {
+  MakeFolder();
+  ASSERT_EQ(Import()->version, 1);
+  auto again = Import();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->version, 0);
+  EXPECT_EQ(again->files_read, 0);  // the import cache knew every file
+  EXPECT_EQ(again->new_blobs, 0);
+  ImportOptions rehash;
+  rehash.rehash = true;
+  auto reread = Import(rehash);
+  EXPECT_EQ(reread->version, 0);
+  EXPECT_EQ(reread->files_read, 6);
+}
+
+TEST_F(ImporterTest, AChangedFolderMakesANewVersionReusingUnchangedBlobs) {
+  MakeFolder();
+  ASSERT_EQ(Import()->version, 1);
+  auto v1_page = catalog_->NodeByPath("science", "fr/01-evaporation.html");
+  src_.Write("Science/fr/01-evaporation.html", std::string(kPage) + "<p>Un paragraphe.</p>");
+  fs::rename(Folder() / "video", Folder() / "films");  // a move costs nothing
+  auto report = Import();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->version, 2);
+  EXPECT_EQ(report->new_blobs, 1);
+  EXPECT_EQ(report->reused_blobs, 5);
+  EXPECT_EQ(catalog_->Channel("science")->served_version, 2);
+  EXPECT_FALSE(catalog_->NodeByPath("science", "video/clip.mp4").has_value());
+  EXPECT_TRUE(catalog_->NodeByPath("science", "films/clip.mp4").has_value());
+  EXPECT_NE(catalog_->NodeByPath("science", "fr/01-evaporation.html")->blob, v1_page->blob);
+  EXPECT_TRUE(store_->Contains(*v1_page->blob));  // the old version's blob stays
+}
+
+TEST_F(ImporterTest, ThousandsOfPlainFilesImport) {
+  for (int i = 0; i < 1500; ++i) {
+    std::string lang = i % 3 == 0 ? "en" : (i % 3 == 1 ? "fr" : "ar");
+    src_.Write("Science/" + lang + "/unit" + std::to_string(i / 100) + "/page" +
+                   std::to_string(i) + ".html",
+               "<html lang='" + lang + "'><title>Page " + std::to_string(i) +
+                   "</title><p>élève الماء " + std::to_string(i) + "</p></html>");
+  }
+  auto report = Import();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->files, 1500);
+  EXPECT_EQ(catalog_->Search("Page 1499")->size(), 1u);
+}
+
+std::string ImportError(ImporterTest* t, ImportOptions options = {}) {
+  auto r = t->importer_->Import(t->Folder(), options);
+  return r.has_value() ? "" : r.error().message();
+}
+
+TEST_F(ImporterTest, AnInvalidUtf8NameIsNamedWithItsBadBytesEscaped) {
+  MakeFolder();
+  src_.Write("Science/bad\xFFname.html", "<p>x</p>");
+  std::string err = ImportError(this);
+  EXPECT_NE(err.find("bad\\xFFname.html: the file name is not valid UTF-8"), std::string::npos)
+      << err;
+  EXPECT_TRUE(catalog_->Channels().empty());
+}
+
+TEST_F(ImporterTest, ALinkOutsideTheFolderAndALoopAreRefused) {
+  MakeFolder();
+  fs::create_symlink("/etc/hostname", Folder() / "outside");
+  fs::create_directory_symlink("..", Folder() / "fr" / "loop");
+  fs::create_symlink(Folder() / "nothing-here", Folder() / "dangling");
+  std::string err = ImportError(this);
+  EXPECT_NE(err.find("outside: symbolic link points outside the folder"), std::string::npos) << err;
+  EXPECT_NE(err.find("fr/loop: symbolic link loop"), std::string::npos) << err;
+  EXPECT_NE(err.find("dangling: symbolic link to nothing"), std::string::npos) << err;
+  EXPECT_TRUE(catalog_->Channels().empty());
+}
+
+TEST_F(ImporterTest, ALinkInsideTheFolderIsFollowed) {
+  MakeFolder();
+  fs::create_symlink(Folder() / "images" / "sun.svg", Folder() / "sun-link.svg");
+  auto report = Import();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(catalog_->NodeByPath("science", "sun-link.svg").has_value());
+}
+
+TEST_F(ImporterTest, BrokenMetadataNamesTheFileAndLine) {
+  MakeFolder();
+  src_.Write("Science/fr/outpost.toml", "[topic]\ntitle = \"unclosed\n");
+  std::string err = ImportError(this);
+  EXPECT_NE(err.find("fr/outpost.toml:2"), std::string::npos) << err;
+  src_.Write("Science/fr/outpost.toml", "[topic]\ntitel = \"typo\"\n");
+  err = ImportError(this);
+  EXPECT_NE(err.find("fr/outpost.toml:2: unknown key \"topic.titel\""), std::string::npos) << err;
+  // Even --skip-errors refuses broken metadata: it would mislabel many files.
+  ImportOptions skip;
+  skip.skip_errors = true;
+  EXPECT_FALSE(ImportError(this, skip).empty());
+  EXPECT_TRUE(catalog_->Channels().empty());
+}
+
+TEST_F(ImporterTest, ABrokenExerciseNamesTheFileAndQuestion) {
+  MakeFolder();
+  src_.Write("Science/bad.exercise.json",
+             R"({"questions":[{"type":"choice","prompt":"?","choices":["a","b"],"answer":5}]})");
+  std::string err = ImportError(this);
+  EXPECT_NE(err.find("bad.exercise.json: question 1: \"answer\""), std::string::npos) << err;
+}
+
+TEST_F(ImporterTest, SkipErrorsImportsTheRestAndListsWhatItLeftOut) {
+  MakeFolder();
+  src_.Write("Science/bad\xFEname.pdf", "%PDF-1.4");
+  ImportOptions skip;
+  skip.skip_errors = true;
+  auto report = Import(skip);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->files, 6);
+  ASSERT_EQ(report->skipped.size(), 1u);
+  EXPECT_EQ(report->skipped[0].path, "bad\\xFEname.pdf");
+}
+
+TEST_F(ImporterTest, AFileThatChangesOrVanishesMidImportIsReported) {
+  MakeFolder();
+  ImportOptions options;
+  options.progress = [&](const ImportProgress& p) {
+    if (p.current == "02_the-rain_cycle.pdf") {
+      std::ofstream(Folder() / "02_the-rain_cycle.pdf", std::ios::app) << "more bytes";
+    }
+    if (p.current == "images/sun.svg") fs::remove(Folder() / "images" / "sun.svg");
+  };
+  std::string err = ImportError(this, options);
+  EXPECT_NE(err.find("02_the-rain_cycle.pdf: changed during the import"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("images/sun.svg: vanished during the import"), std::string::npos) << err;
+  EXPECT_TRUE(catalog_->Channels().empty());
+}
+
+TEST_F(ImporterTest, AFullDiskAtAnyStepChangesNothingServed) {
+  MakeFolder();
+  ASSERT_EQ(Import()->version, 1);
+  auto before = catalog_->Channel("science");
+  src_.Write("Science/new/more.html", "<title>More</title>" + testing::RandomBytes(100000, 7));
+  src_.Write("Science/new/video.mp4", testing::RandomBytes(700000, 8));
+  FaultEnv env;
+  Reopen(&env);
+  long step = 0;
+  for (;; ++step) {
+    env.FailAfter(step, FaultEnv::Fault::kNoSpace);
+    ImportOptions rehash;
+    rehash.rehash = true;  // make every file go through the store
+    auto r = Import(rehash);
+    if (!env.fired()) {
+      ASSERT_TRUE(r.has_value()) << r.error().ToString();
+      break;
+    }
+    ASSERT_FALSE(r.has_value()) << "step " << step;
+    EXPECT_EQ(r.error().code(), StatusCode::kNoSpace) << r.error().ToString();
+    EXPECT_NE(r.error().message().find("importing "), std::string::npos)
+        << r.error().message();
+    auto now = catalog_->Channel("science");
+    EXPECT_EQ(now->served_version, before->served_version) << "step " << step;
+    EXPECT_EQ(now->tree_hash, before->tree_hash);
+    EXPECT_TRUE(catalog_->NodeByPath("science", "fr/01-evaporation.html").has_value());
+    env.Heal();
+  }
+  EXPECT_GT(step, 5);
+  EXPECT_EQ(catalog_->Channel("science")->served_version, 2);
+}
+
+TEST_F(ImporterTest, AnUnreadableFileIsNamed) {
+  MakeFolder();
+  fs::path secret = src_.Write("Science/secret.pdf", "%PDF-1.4 secret");
+  // Root reads anything; drop to an unprivileged user in a child process.
+  if (geteuid() == 0) {
+    for (const auto& p : {src_.path(), data_.path()}) {
+      fs::permissions(p, fs::perms::all, fs::perm_options::add);
+      for (auto& e : fs::recursive_directory_iterator(p)) {
+        fs::permissions(e.path(), fs::perms::all, fs::perm_options::add);
+      }
+    }
+  }
+  fs::permissions(secret, fs::perms::none);
+  EXPECT_EXIT(
+      {
+        if (geteuid() == 0 && (setegid(65534) != 0 || seteuid(65534) != 0)) _exit(3);
+        auto r = importer_->Import(Folder(), {});
+        fprintf(stderr, "%s\n", r.has_value() ? "imported" : r.error().message().c_str());
+        _exit(r.has_value() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(1), "secret.pdf: cannot read: Permission denied");
+}
+
+}  // namespace
+}  // namespace outpost
