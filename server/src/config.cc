@@ -1,0 +1,61 @@
+#include "outpost/server/config.h"
+
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace outpost {
+
+Status ServerConfig::SetListen(const std::string& listen) {
+  std::string h = host, p = listen;
+  size_t colon = listen.rfind(':');
+  if (colon != std::string::npos) {
+    h = listen.substr(0, colon);
+    p = listen.substr(colon + 1);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    if (h.empty()) h = "0.0.0.0";
+  }
+  char* end = nullptr;
+  long v = std::strtol(p.c_str(), &end, 10);
+  if (p.empty() || *end != '\0' || v < 0 || v > 65535) {
+    return InvalidArgument("\"" + listen + "\" is not ADDR:PORT (for example 0.0.0.0:8080)");
+  }
+  host = h;
+  port = static_cast<int>(v);
+  return Status::Ok();
+}
+
+Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config) {
+  toml::table t;
+  try {
+    t = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << file.string() << ":" << e.source().begin.line << ": " << e.description();
+    return InvalidArgument(out.str());
+  }
+  for (const auto& [k, v] : t) {
+    std::string key(k.str());
+    std::string where = file.string() + ":" + std::to_string(v.source().begin.line) + ": ";
+    if (key == "listen") {
+      auto s = v.value<std::string>();
+      if (!s) return InvalidArgument(where + "\"listen\" must be a string like \"0.0.0.0:8080\"");
+      OUTPOST_RETURN_IF_ERROR(config->SetListen(*s));
+      continue;
+    }
+    int* field = nullptr;
+    if (key == "threads") field = &config->threads;
+    else if (key == "keep_alive_seconds") field = &config->keep_alive_seconds;
+    else if (key == "keep_alive_max_requests") field = &config->keep_alive_max_requests;
+    else if (key == "read_timeout_seconds") field = &config->read_timeout_seconds;
+    else if (key == "write_timeout_seconds") field = &config->write_timeout_seconds;
+    if (!field) return InvalidArgument(where + "unknown setting \"" + key + "\"");
+    auto n = v.value<int64_t>();
+    if (!v.is_integer() || !n || *n < 1 || *n > 100000) {
+      return InvalidArgument(where + "\"" + key + "\" must be a whole number from 1 to 100000");
+    }
+    *field = static_cast<int>(*n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace outpost

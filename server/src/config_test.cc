@@ -1,0 +1,41 @@
+#include "outpost/server/config.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+TEST(ServerConfigTest, ListenAcceptsTheUsualForms) {
+  ServerConfig c;
+  ASSERT_TRUE(c.SetListen("127.0.0.1:9000").ok());
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.port, 9000);
+  ASSERT_TRUE(c.SetListen(":8081").ok());
+  EXPECT_EQ(c.host, "0.0.0.0");
+  EXPECT_EQ(c.port, 8081);
+  ASSERT_TRUE(c.SetListen("[::1]:80").ok());
+  EXPECT_EQ(c.host, "::1");
+  EXPECT_FALSE(c.SetListen("localhost:http").ok());
+  EXPECT_FALSE(c.SetListen("1.2.3.4:70000").ok());
+}
+
+TEST(ServerConfigTest, FileSetsValuesAndRejectsUnknownKeys) {
+  testing::TempDir dir;
+  auto file = dir.Write("server.toml", "listen = \"127.0.0.1:9999\"\nthreads = 64\n");
+  ServerConfig c;
+  ASSERT_TRUE(LoadServerConfig(file, &c).ok());
+  EXPECT_EQ(c.port, 9999);
+  EXPECT_EQ(c.threads, 64);
+  file = dir.Write("bad.toml", "thread = 64\n");
+  Status st = LoadServerConfig(file, &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("bad.toml:1: unknown setting \"thread\""), std::string::npos)
+      << st.message();
+  file = dir.Write("bad2.toml", "threads = \"many\"\n");
+  EXPECT_FALSE(LoadServerConfig(file, &c).ok());
+}
+
+}  // namespace
+}  // namespace outpost

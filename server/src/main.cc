@@ -1,0 +1,3 @@
+#include "outpost/server/cli.h"
+
+int main(int argc, char** argv) { return outpost::RunCli(argc, argv); }
