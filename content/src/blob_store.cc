@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <thread>
 
 namespace outpost {
 
@@ -14,6 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr size_t kReadBuffer = 1 << 20;
+constexpr size_t kParallelHashMin = 256 * 1024;
 
 std::string RandomName() {
   uint8_t r[12];
@@ -43,8 +45,16 @@ BlobWriter::~BlobWriter() {
 
 Status BlobWriter::Append(std::span<const uint8_t> data) {
   if (done_) return Internal("append to a committed blob writer");
-  hasher_.Update(data);
-  chunker_.Update(data, &chunks_);
+  // The whole-file hash and the chunker (with its per-chunk hashes) each read every byte; on
+  // large pieces run them on two cores at once. Small pieces are not worth a thread.
+  if (data.size() >= kParallelHashMin) {
+    std::thread whole([this, data] { hasher_.Update(data); });
+    chunker_.Update(data, &chunks_);
+    whole.join();
+  } else {
+    hasher_.Update(data);
+    chunker_.Update(data, &chunks_);
+  }
   size_ += data.size();
   return file_->Append(data);
 }

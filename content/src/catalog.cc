@@ -191,6 +191,26 @@ int Catalog::schema_version() {
   return s.Step() ? static_cast<int>(s.Int(0)) : -1;
 }
 
+std::vector<std::string> Catalog::CheckIntegrity() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> problems;
+  db::Stmt s(db_, "PRAGMA integrity_check");
+  while (s.Step()) {
+    if (s.Text(0) != "ok") problems.push_back(s.Text(0));
+  }
+  if (!s.StepStatus().ok()) problems.push_back(s.StepStatus().message());
+  Status fts = db::Exec(db_, "INSERT INTO search(search) VALUES('integrity-check')");
+  if (!fts.ok()) problems.push_back("search index: " + fts.message());
+  db::Stmt orphans(db_,
+                   "SELECT COUNT(*) FROM channels c WHERE c.served_version IS NOT NULL AND NOT "
+                   "EXISTS (SELECT 1 FROM channel_versions v WHERE v.channel_id = c.id AND "
+                   "v.version = c.served_version AND v.state = 'complete')");
+  if (orphans.Step() && orphans.Int(0) > 0) {
+    problems.push_back("a channel serves a version that is missing or incomplete");
+  }
+  return problems;
+}
+
 Status Catalog::Migrate() {
   int current = schema_version();
   if (current > kSchemaVersion) {

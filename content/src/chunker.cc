@@ -41,6 +41,39 @@ uint64_t TopBitsMask(int bits) {
   return ((1ULL << bits) - 1) << (64 - bits);
 }
 
+// Runs the gear hash over data[i, end) from *h and returns the index just after the first byte
+// whose hash has (hash & mask) == 0, or `end` if there is none; *h is the hash at the returned
+// index. The main loop takes four bytes per step: the hash after each of them is
+//   h1 = (h << 1) + g0,  h2 = (h << 2) + t1,  h3 = (h << 3) + t2,  h4 = (h << 4) + t3
+// with t1 = (g0 << 1) + g1, t2 = (t1 << 1) + g2, t3 = (t2 << 1) + g3, so the four values hang
+// off h by one shift and one add each instead of forming a chain of four; same hashes, same
+// boundaries, fewer instructions and a shorter dependency chain per byte.
+inline size_t ScanGear(const uint8_t* data, size_t i, size_t end, uint64_t* h, uint64_t mask) {
+  const uint64_t* gear = kGear.table;
+  uint64_t x = *h;
+  while (end - i >= 4) {
+    const uint64_t g0 = gear[data[i]], g1 = gear[data[i + 1]], g2 = gear[data[i + 2]],
+                   g3 = gear[data[i + 3]];
+    const uint64_t t1 = (g0 << 1) + g1, t2 = (t1 << 1) + g2, t3 = (t2 << 1) + g3;
+    const uint64_t h1 = (x << 1) + g0, h2 = (x << 2) + t1, h3 = (x << 3) + t2, h4 = (x << 4) + t3;
+    if ((h1 & mask) == 0 || (h2 & mask) == 0 || (h3 & mask) == 0 || (h4 & mask) == 0) [[unlikely]] {
+      if ((h1 & mask) == 0) { *h = h1; return i + 1; }
+      if ((h2 & mask) == 0) { *h = h2; return i + 2; }
+      if ((h3 & mask) == 0) { *h = h3; return i + 3; }
+      *h = h4;
+      return i + 4;
+    }
+    x = h4;
+    i += 4;
+  }
+  while (i < end) {
+    x = (x << 1) + gear[data[i++]];
+    if ((x & mask) == 0) break;
+  }
+  *h = x;
+  return i;
+}
+
 }  // namespace
 
 const uint64_t* GearTable() { return kGear.table; }
@@ -62,7 +95,6 @@ Chunker::Chunker(ChunkerParams params) : params_(params) {
 }
 
 void Chunker::Update(std::span<const uint8_t> data, std::vector<Chunk>* completed) {
-  const uint64_t* gear = kGear.table;
   const size_t n = data.size();
   size_t start = 0;  // start in `data` of the bytes not yet given to hasher_
   size_t i = 0;
@@ -74,24 +106,24 @@ void Chunker::Update(std::span<const uint8_t> data, std::vector<Chunk>* complete
       length_ += skip;
       continue;
     }
-    // Scan with the strict mask up to avg_size, then with the loose one up to max_size.
+    // Scan with the strict mask up to avg_size, then with the loose one up to max_size. Each scan
+    // is bounded up front, so the inner loop tests nothing but the mask.
     bool cut = false;
     const uint64_t limit_small = params_.avg_size, limit_max = params_.max_size;
-    uint64_t h = gear_, len = length_;
-    while (i < n && len < limit_small) {
-      h = (h << 1) + gear[data[i++]];
-      ++len;
-      if ((h & mask_small_) == 0) { cut = true; break; }
+    if (length_ < limit_small) {
+      const size_t end = i + static_cast<size_t>(std::min<uint64_t>(n - i, limit_small - length_));
+      const size_t j = ScanGear(data.data(), i, end, &gear_, mask_small_);
+      cut = j > i && (gear_ & mask_small_) == 0;
+      length_ += j - i;
+      i = j;
     }
-    if (!cut) {
-      while (i < n && len < limit_max && len >= limit_small) {
-        h = (h << 1) + gear[data[i++]];
-        ++len;
-        if ((h & mask_large_) == 0) { cut = true; break; }
-      }
+    if (!cut && i < n && length_ >= limit_small && length_ < limit_max) {
+      const size_t end = i + static_cast<size_t>(std::min<uint64_t>(n - i, limit_max - length_));
+      const size_t j = ScanGear(data.data(), i, end, &gear_, mask_large_);
+      cut = j > i && (gear_ & mask_large_) == 0;
+      length_ += j - i;
+      i = j;
     }
-    gear_ = h;
-    length_ = len;
     if (cut || length_ >= limit_max) {
       hasher_.Update(data.subspan(start, i - start));
       start = i;

@@ -482,7 +482,8 @@ DraftNode ImportRun::BuildTopic(const Entry& dir, const EntryMeta& pm, const Inh
     kids.erase(it);
   }
   ordered.insert(ordered.end(), kids.begin(), kids.end());
-  for (const auto& [name, meta] : fm.files) {
+  for (const auto& entry : fm.files) {
+    const std::string& name = entry.first;
     bool found = std::any_of(dir.children.begin(), dir.children.end(),
                              [&](const Entry& e) { return e.name == name; });
     if (!found) {

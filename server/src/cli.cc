@@ -286,13 +286,17 @@ int Verify(const fs::path& data, bool json) {
       missing.push_back(h.Hex());
     }
   }
-  bool ok = damaged.empty() && missing.empty();
+  std::vector<std::string> catalog_problems = lib->catalog->CheckIntegrity();
+  for (const auto& p : catalog_problems) std::fprintf(stderr, "catalog: %s\n", p.c_str());
+  bool ok = damaged.empty() && missing.empty() && catalog_problems.empty();
   if (json) {
     PrintJson({{"blobs", blobs.size()}, {"bytes", total}, {"damaged", damaged},
-               {"missing", missing}, {"stray_files", stray}, {"ok", ok}});
+               {"missing", missing}, {"stray_files", stray}, {"catalog", catalog_problems},
+               {"ok", ok}});
   } else {
-    std::printf("%zu blobs, %s checked: %zu damaged, %zu missing\n", blobs.size(),
-                Megabytes(total).c_str(), damaged.size(), missing.size());
+    std::printf("%zu blobs, %s checked: %zu damaged, %zu missing; catalog %s\n", blobs.size(),
+                Megabytes(total).c_str(), damaged.size(), missing.size(),
+                catalog_problems.empty() ? "ok" : "DAMAGED");
     if (!ok) std::printf("re-import the affected channels (or sync them) to repair them\n");
   }
   return ok ? kExitOk : kExitDamaged;

@@ -123,6 +123,8 @@ class Catalog {
   ~Catalog();
 
   int schema_version();
+  // SQLite's integrity check and the search index's own; the problems found, one per entry.
+  std::vector<std::string> CheckIntegrity();
 
   // ---- versions ----
   // The hash of a draft's canonical tree; two imports of the same folder give the same hash.

@@ -1,0 +1,147 @@
+// The command line as scripts use it: exit codes, --json outputs, verify and gc on real data.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "testing/subprocess.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kOutpost = OUTPOST_BINARY;
+const std::string kDemo = OUTPOST_DEMO_DIR;
+
+class CliTest : public ::testing::Test {
+ protected:
+  testing::ProcessResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), kOutpost);
+    if (args.size() > 1 && args[1] != "--help" && args[1] != "--version") {
+      args.push_back("--data");
+      args.push_back(data_.path().string());
+    }
+    return RunProcess(args);
+  }
+  nlohmann::json RunJson(std::vector<std::string> args) {
+    auto r = Run(std::move(args));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out, nullptr, false);
+  }
+  TempDir data_, src_;
+};
+
+TEST_F(CliTest, HelpAndUsageErrors) {
+  EXPECT_EQ(Run({"--help"}).exit_code, 0);
+  for (const char* cmd : {"serve", "import", "verify", "gc", "channels", "search"}) {
+    auto r = RunProcess({kOutpost, cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("--data"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(RunProcess({kOutpost}).exit_code, 2);
+  EXPECT_EQ(RunProcess({kOutpost, "import"}).exit_code, 2);
+  EXPECT_EQ(RunProcess({kOutpost, "frobnicate"}).exit_code, 2);
+}
+
+TEST_F(CliTest, ImportsTheDemoAndSearchesInFrenchAndArabic) {
+  auto report = RunJson({"import", "--json", kDemo});
+  EXPECT_EQ(report["channel"], "water-cycle");
+  EXPECT_EQ(report["version"], 1);
+  EXPECT_GT(report["files"].get<int>(), 10);
+  for (const char* key : {"bytes", "seconds", "new_blobs", "reused_blobs", "mb_per_s"}) {
+    EXPECT_TRUE(report.contains(key)) << key;
+  }
+  auto channels = RunJson({"channels", "--json"});
+  ASSERT_EQ(channels.size(), 1u);
+  EXPECT_EQ(channels[0]["id"], "water-cycle");
+  EXPECT_EQ(channels[0]["version"], 1);
+  // "eleve" finds "élève"; Arabic without harakat finds text written with them.
+  auto fr = RunJson({"search", "--json", "eleve"});
+  ASSERT_FALSE(fr.empty());
+  auto ar = RunJson({"search", "--json", "دورة الماء"});
+  ASSERT_FALSE(ar.empty());
+  bool arabic = false;
+  for (auto& h : ar) arabic |= h["path"].get<std::string>().rfind("ar/", 0) == 0;
+  EXPECT_TRUE(arabic);
+  // Importing it again changes nothing.
+  auto again = RunJson({"import", "--json", kDemo});
+  EXPECT_EQ(again["version"], 0);
+  EXPECT_EQ(again["changed"], false);
+}
+
+TEST_F(CliTest, VerifyReportsEveryDamagedBlob) {
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  auto ok = RunJson({"verify", "--json"});
+  EXPECT_EQ(ok["ok"], true);
+  // Flip one byte in two different blobs.
+  std::vector<fs::path> blobs;
+  for (auto& e : fs::recursive_directory_iterator(data_.path() / "blobs")) {
+    if (e.is_regular_file() && e.file_size() > 100) blobs.push_back(e.path());
+  }
+  ASSERT_GE(blobs.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    std::fstream f(blobs[i], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(50);
+    char c;
+    f.read(&c, 1);
+    c ^= 0x20;
+    f.seekp(50);
+    f.write(&c, 1);
+  }
+  auto r = Run({"verify", "--json"});
+  EXPECT_EQ(r.exit_code, 3);
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["damaged"].size(), 2u);
+  EXPECT_NE(r.err.find(blobs[0].filename().string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(blobs[1].filename().string()), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, GcRemovesOnlyWhatNoKeptVersionUses) {
+  src_.Write("ch/a.html", "<title>A</title>first");
+  src_.Write("ch/b.html", "<title>B</title>stays");
+  ASSERT_EQ(Run({"import", (src_.path() / "ch").string()}).exit_code, 0);
+  src_.Write("ch/a.html", "<title>A</title>second");
+  ASSERT_EQ(Run({"import", (src_.path() / "ch").string()}).exit_code, 0);
+  src_.Write("ch/a.html", "<title>A</title>third");
+  ASSERT_EQ(Run({"import", (src_.path() / "ch").string()}).exit_code, 0);
+  // Keep the served version (3) and one older (2): version 1's "first" goes.
+  auto dry = RunJson({"gc", "--json", "--dry-run"});
+  EXPECT_EQ(dry["blobs_removed"], 0);  // nothing is unused until versions are pruned
+  auto gc = RunJson({"gc", "--json"});
+  EXPECT_EQ(gc["versions_removed"], 1);
+  EXPECT_EQ(gc["blobs_removed"], 1);
+  EXPECT_EQ(RunJson({"verify", "--json"})["ok"], true);
+  EXPECT_EQ(RunJson({"gc", "--json", "--keep-versions", "0"})["blobs_removed"], 1);
+  EXPECT_EQ(RunJson({"channels", "--json"})[0]["version"], 3);
+}
+
+TEST_F(CliTest, GcWaitsForNoImportButRefusesWhileOneRuns) {
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  // Hold the writers' shared lock the way a running import does.
+  int pid = testing::StartProcess({"/usr/bin/flock", "--shared",
+                                   (data_.path() / "blobs.lock").string(), "sleep", "3"});
+  usleep(300000);
+  auto r = Run({"gc"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("import or download is running"), std::string::npos) << r.err;
+  testing::WaitProcess(pid);
+  EXPECT_EQ(Run({"gc"}).exit_code, 0);
+}
+
+TEST_F(CliTest, AFailedImportSaysWhyAndExitsOne) {
+  src_.Write("ch/outpost.toml", "[topic]\ntitle = 5\n");
+  auto r = Run({"import", (src_.path() / "ch").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("outpost.toml:2"), std::string::npos) << r.err;
+  auto missing = Run({"import", (src_.path() / "nope").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace outpost
