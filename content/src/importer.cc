@@ -11,7 +11,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "outpost/content/metadata.h"
 #include "outpost/content/sniff.h"
@@ -104,13 +108,19 @@ class ImportRun {
 
  private:
   void Problem(const std::string& rel, const std::string& message) {
+    std::lock_guard lock(mu_);
     problems_.push_back({EscapeInvalidUtf8(rel), message});
   }
   void Scan(Entry* dir, bool is_root);
   void ScanChild(Entry* dir, const fs::path& path, const std::string& raw_name);
-  Status IngestTree(Entry* dir);
-  Status IngestFile(Entry* e);
-  Status ReadNewFile(Entry* e);
+  void ListFiles(Entry* dir, std::vector<Entry*>* files);
+  Status IngestAll(Entry* root);
+  Status IngestFile(Entry* e, uint8_t* buf);
+  Status ReadNewFile(Entry* e, uint8_t* buf);
+  void AddBytes(uint64_t n) {
+    std::lock_guard lock(mu_);
+    progress_.bytes_done += n;
+  }
   Status ReadKnownFile(Entry* e, const Hash& hash);
   void Inspect(Entry* e, std::string_view content);
   Status FlushIndex();
@@ -119,7 +129,9 @@ class ImportRun {
   DraftNode BuildResource(const Entry& file, const EntryMeta& meta, const Inherited& up);
   std::optional<Hash> Thumbnail(const std::optional<std::string>& path, const Entry& dir,
                                 const std::string& owner);
-  void Progress(const std::string& current) {
+  void Progress(const std::string& current, bool file_done = false) {
+    std::lock_guard lock(mu_);
+    if (file_done) progress_.files_done++;
     if (options_.progress) {
       progress_.current = current;
       options_.progress(progress_);
@@ -132,6 +144,9 @@ class ImportRun {
   fs::path root_real_;
   std::vector<std::pair<dev_t, ino_t>> dir_stack_;  // folders being scanned, for loops
   std::map<std::string, const Entry*> by_rel_;      // every file, by relative path
+  // Ingest runs on several threads: mu_ guards the problems, progress, batches and counters
+  // below; flush_mu_ serializes index flushes.
+  std::mutex mu_, flush_mu_;
   std::vector<ImportProblem> problems_;
   std::vector<ImportProblem> fatal_;
   std::vector<BlobInfo> index_batch_;
@@ -260,7 +275,7 @@ bool WantsContent(const KindGuess& g) {
   return g.kind == NodeKind::kHtml || g.kind == NodeKind::kExercise;
 }
 
-Status ImportRun::ReadNewFile(Entry* e) {
+Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
   int fd = ::open(e->source.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     Problem(e->rel, errno == ENOENT ? "vanished during the import"
@@ -279,19 +294,18 @@ Status ImportRun::ReadNewFile(Entry* e) {
   }
   auto writer = store_->NewWriter();
   if (!writer) return writer.error().WithContext("importing " + e->rel);
-  std::vector<uint8_t> buf(kReadSize);
   std::string content;
   bool first = true, keep = false;
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
+    ssize_t n = ::read(fd, buf, kReadSize);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Problem(e->rel, std::string("cannot read: ") + strerror(errno));
       return Status::Ok();
     }
     if (n == 0) break;
-    std::span<const uint8_t> piece(buf.data(), static_cast<size_t>(n));
+    std::span<const uint8_t> piece(buf, static_cast<size_t>(n));
     if (first) {
       e->guess = DetectKind(e->name, piece.first(std::min(piece.size(), kSniffBytes)));
       keep = WantsContent(e->guess);
@@ -303,7 +317,7 @@ Status ImportRun::ReadNewFile(Entry* e) {
     Status st = (*writer)->Append(piece);
     if (!st.ok()) return st.WithContext("importing " + e->rel);
     total += piece.size();
-    progress_.bytes_done += piece.size();
+    AddBytes(piece.size());
     if (total % (8 * kReadSize) == 0) Progress(e->rel);
   }
   if (first) e->guess = DetectKind(e->name, {});
@@ -323,13 +337,16 @@ Status ImportRun::ReadNewFile(Entry* e) {
   if (!info) return info.error().WithContext("importing " + e->rel);
   e->hash = info->hash;
   e->ingested = true;
-  report_.files_read++;
-  report_.bytes_read += info->size;
-  if (!info->existed) new_this_run_.insert(info->hash);
-  cache_batch_.push_back({e->source.string(), CachedFile{info->size, MtimeNs(before),
-                                                         static_cast<uint64_t>(before.st_ino),
-                                                         info->hash}});
-  index_batch_.push_back(std::move(*info));
+  {
+    std::lock_guard lock(mu_);
+    report_.files_read++;
+    report_.bytes_read += info->size;
+    if (!info->existed) new_this_run_.insert(info->hash);
+    cache_batch_.push_back({e->source.string(), CachedFile{info->size, MtimeNs(before),
+                                                           static_cast<uint64_t>(before.st_ino),
+                                                           info->hash}});
+    index_batch_.push_back(std::move(*info));
+  }
   Inspect(e, content);
   return Status::Ok();
 }
@@ -351,12 +368,12 @@ Status ImportRun::ReadKnownFile(Entry* e, const Hash& hash) {
   ::close(fd);
   e->hash = hash;
   e->ingested = true;
-  progress_.bytes_done += static_cast<uint64_t>(e->st.st_size);
+  AddBytes(static_cast<uint64_t>(e->st.st_size));
   Inspect(e, content);
   return Status::Ok();
 }
 
-Status ImportRun::IngestFile(Entry* e) {
+Status ImportRun::IngestFile(Entry* e, uint8_t* buf) {
   Progress(e->rel);
   if (!options_.rehash) {
     auto cached = catalog_->CachedImport(e->source.string());
@@ -364,36 +381,81 @@ Status ImportRun::IngestFile(Entry* e) {
         cached->mtime_ns == MtimeNs(e->st) && cached->inode == e->st.st_ino &&
         store_->Contains(cached->hash) && catalog_->HasBlob(cached->hash)) {
       OUTPOST_RETURN_IF_ERROR(ReadKnownFile(e, cached->hash));
-      progress_.files_done++;
+      Progress(e->rel, /*file_done=*/true);
       return Status::Ok();
     }
   }
-  OUTPOST_RETURN_IF_ERROR(ReadNewFile(e));
-  progress_.files_done++;
+  OUTPOST_RETURN_IF_ERROR(ReadNewFile(e, buf));
+  Progress(e->rel, /*file_done=*/true);
   store_->env()->CrashPoint("import.blob");
-  if (index_batch_.size() >= kIndexBatch) OUTPOST_RETURN_IF_ERROR(FlushIndex());
+  bool flush;
+  {
+    std::lock_guard lock(mu_);
+    flush = index_batch_.size() >= kIndexBatch;
+  }
+  if (flush) OUTPOST_RETURN_IF_ERROR(FlushIndex());
   return Status::Ok();
 }
 
-Status ImportRun::IngestTree(Entry* dir) {
+void ImportRun::ListFiles(Entry* dir, std::vector<Entry*>* files) {
   for (auto& child : dir->children) {
     if (child.is_dir) {
-      OUTPOST_RETURN_IF_ERROR(IngestTree(&child));
+      ListFiles(&child, files);
     } else {
-      OUTPOST_RETURN_IF_ERROR(IngestFile(&child));
-      if (child.ingested) by_rel_[child.rel] = &child;
+      files->push_back(&child);
     }
+  }
+}
+
+// Files are ingested by a few threads at once (each file by one thread): hashing and chunking
+// are CPU-bound, a box has several cores, and fsyncs overlap.
+Status ImportRun::IngestAll(Entry* root) {
+  std::vector<Entry*> files;
+  ListFiles(root, &files);
+  // Two per core: while one waits for its fsync, the other hashes.
+  unsigned workers = options_.threads > 0
+                         ? static_cast<unsigned>(options_.threads)
+                         : std::clamp(2 * std::thread::hardware_concurrency(), 2u, 8u);
+  workers = std::min<unsigned>(workers, std::max<size_t>(files.size(), 1));
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  Status first_error;
+  std::mutex error_mu;
+  auto work = [&] {
+    std::unique_ptr<uint8_t[]> buf(new uint8_t[kReadSize]);
+    for (size_t i; !failed && (i = next++) < files.size();) {
+      Status st = IngestFile(files[i], buf.get());
+      if (!st.ok()) {
+        std::lock_guard lock(error_mu);
+        if (!failed.exchange(true)) first_error = st;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (failed) return first_error;
+  for (Entry* f : files) {
+    if (f->ingested) by_rel_[f->rel] = f;
   }
   return Status::Ok();
 }
 
 Status ImportRun::FlushIndex() {
-  // Blobs must be durable before the catalog records them anywhere.
+  std::lock_guard flush_lock(flush_mu_);
+  std::vector<BlobInfo> blobs;
+  std::vector<std::pair<std::string, CachedFile>> cache;
+  {
+    std::lock_guard lock(mu_);
+    blobs.swap(index_batch_);
+    cache.swap(cache_batch_);
+  }
+  // Blobs must be durable before the catalog records them anywhere. Every blob in the batch
+  // was renamed into place before it joined the batch, so this sync covers it.
   OUTPOST_RETURN_IF_ERROR(store_->SyncDirs());
-  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs(index_batch_));
-  OUTPOST_RETURN_IF_ERROR(catalog_->RememberImports(cache_batch_));
-  index_batch_.clear();
-  cache_batch_.clear();
+  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs(blobs));
+  OUTPOST_RETURN_IF_ERROR(catalog_->RememberImports(cache));
   store_->env()->CrashPoint("import.index");
   return Status::Ok();
 }
@@ -542,8 +604,10 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
                            ListProblems(problems_) +
                            "\n(fix them, or import with --skip-errors to leave these files out)");
   }
-  OUTPOST_RETURN_IF_ERROR(IngestTree(&root));
+  OUTPOST_RETURN_IF_ERROR(IngestAll(&root));
   OUTPOST_RETURN_IF_ERROR(FlushIndex());
+  std::sort(problems_.begin(), problems_.end(),
+            [](const ImportProblem& a, const ImportProblem& b) { return a.path < b.path; });
 
   VersionDraft draft;
   std::string id = options_.channel_id;

@@ -149,6 +149,7 @@ struct ImportArgs {
   bool skip_errors = false;
   bool rehash = false;
   bool json = false;
+  int threads = 0;
 };
 
 int Import(const fs::path& data, const ImportArgs& args) {
@@ -159,6 +160,7 @@ int Import(const fs::path& data, const ImportArgs& args) {
   options.channel_id = args.channel;
   options.skip_errors = args.skip_errors;
   options.rehash = args.rehash;
+  options.threads = args.threads;
   ProgressLine line;
   options.progress = [&](const ImportProgress& p) {
     line.Show("importing " + std::to_string(p.files_done) + "/" + std::to_string(p.files_total) +
@@ -389,6 +391,9 @@ int RunCli(int argc, char** argv) {
                    "leave faulty files out instead of failing");
   import->add_flag("--rehash", import_args.rehash, "read every file even if it seems unchanged");
   import->add_flag("--json", import_args.json, "print a JSON summary");
+  import->add_option("--threads", import_args.threads,
+                     "files read at once (default: two per core, at most 8)")
+      ->check(CLI::Range(1, 64));
 
   bool verify_json = false;
   auto* verify = app.add_subcommand("verify", "re-hash every stored file and report damage");

@@ -11,6 +11,8 @@
 // Until step 3's transaction commits, nothing that learners see has changed; a killed or
 // failed import leaves at most unreferenced blobs, which the next import reuses or gc removes.
 //
+// Files are read by several threads at once; `progress` is called from any of them, one call
+// at a time.
 // Thread-safety: one Import() at a time per Importer; several processes may import at once
 // (each holds the store's shared lock).
 #pragma once
@@ -37,6 +39,7 @@ struct ImportOptions {
   std::string channel_id;   // overrides the metadata and the folder name when set
   bool skip_errors = false; // leave faulty files out instead of failing the import
   bool rehash = false;      // read every file even if the import cache says it is unchanged
+  int threads = 0;          // files read at once; 0: two per core, at most 8
   std::function<void(const ImportProgress&)> progress;  // called often; keep it cheap
 };
 
