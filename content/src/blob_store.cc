@@ -131,6 +131,11 @@ Result<BlobInfo> BlobStore::Install(const fs::path& temp, BlobInfo info) {
   if (Contains(info.hash)) {
     info.existed = true;
     (void)env_->Remove(temp);
+    // Another writer may have renamed it into place without syncing its folder yet (or died
+    // before it could): sync it before our caller records the blob.
+    std::lock_guard<std::mutex> lock(mu_);
+    dirty_dirs_.insert(target.parent_path());
+    dirty_dirs_.insert(target.parent_path().parent_path());
     return info;
   }
   Status st = env_->CreateDirs(target.parent_path());
@@ -200,6 +205,15 @@ Status BlobStore::ForEach(const std::function<void(const Hash&, uint64_t)>& fn,
 }
 
 Status BlobStore::Remove(const Hash& hash) { return env_->Remove(PathOf(hash)); }
+
+Result<fs::path> BlobStore::Quarantine(const Hash& hash) {
+  fs::path dir = root_ / "quarantine";
+  OUTPOST_RETURN_IF_ERROR(env_->CreateDirs(dir));
+  fs::path to = dir / hash.Hex();
+  OUTPOST_RETURN_IF_ERROR(env_->Rename(PathOf(hash), to));
+  OUTPOST_RETURN_IF_ERROR(env_->SyncDir(PathOf(hash).parent_path()));
+  return to;
+}
 
 Status BlobStore::RemoveStaleTemps() {
   std::error_code ec;

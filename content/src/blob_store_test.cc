@@ -67,15 +67,7 @@ TEST(BlobStoreTest, VerifyFindsAFlippedByte) {
   ASSERT_TRUE(info.has_value());
   EXPECT_TRUE((*store)->Verify(info->hash).ok());
   fs::path p = (*store)->PathOf(info->hash);
-  {
-    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(1234);
-    char c;
-    f.read(&c, 1);
-    c ^= 0x01;
-    f.seekp(1234);
-    f.write(&c, 1);
-  }
+  testing::FlipByte(p, 1234);
   Status st = (*store)->Verify(info->hash);
   EXPECT_EQ(st.code(), StatusCode::kCorrupt);
   EXPECT_NE(st.message().find(p.string()), std::string::npos);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <ctime>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "db.h"
@@ -85,6 +86,7 @@ CREATE TABLE import_cache (
   size     INTEGER NOT NULL,
   mtime_ns INTEGER NOT NULL,
   inode    INTEGER NOT NULL,
+  device   INTEGER NOT NULL,
   hash     BLOB NOT NULL
 );
 )sql",
@@ -94,6 +96,19 @@ constexpr const char* kKindNames[] = {"topic", "video", "audio",    "document", 
                                       "html",  "app",   "exercise", "other"};
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// While alive, commits on `db` wait for the disk (synchronous=FULL): for the few writes that
+// must survive a power cut once reported (serving a version, forgetting blobs gc deletes).
+class DurableWrites {
+ public:
+  explicit DurableWrites(sqlite3* db) : db_(db) { status_ = db::Exec(db_, "PRAGMA synchronous=FULL"); }
+  ~DurableWrites() { (void)db::Exec(db_, "PRAGMA synchronous=NORMAL"); }
+  const Status& status() const { return status_; }
+
+ private:
+  sqlite3* db_;
+  Status status_;
+};
 
 nlohmann::json MetaJson(const NodeMeta& m) {
   return {{"title", m.title},     {"description", m.description}, {"language", m.language},
@@ -276,11 +291,8 @@ Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
   }
   Hash tree = TreeHash(d);
   // Durability matters here: the served version must survive a power cut once reported.
-  OUTPOST_RETURN_IF_ERROR(db::Exec(db_, "PRAGMA synchronous=FULL"));
-  struct RestoreSync {
-    sqlite3* db;
-    ~RestoreSync() { (void)db::Exec(db, "PRAGMA synchronous=NORMAL"); }
-  } restore{db_};
+  DurableWrites durable(db_);
+  OUTPOST_RETURN_IF_ERROR(durable.status());
 
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
@@ -325,34 +337,42 @@ Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
   return version;
 }
 
+Result<std::vector<VersionRef>> Catalog::VersionsToPrune(int keep) {
+  std::lock_guard lock(mu_);
+  // Not served, and not among the `keep` newest versions below the served one.
+  db::Stmt list(db_,
+                "SELECT v.channel_id, v.version FROM channel_versions v JOIN channels c "
+                "ON c.id = v.channel_id WHERE v.version <> COALESCE(c.served_version, -1) AND "
+                "v.state = 'complete' AND (SELECT COUNT(*) FROM channel_versions w "
+                "WHERE w.channel_id = v.channel_id AND w.version > v.version "
+                "AND w.version < COALESCE(c.served_version, 0)) >= ?");
+  list.Bind(1, int64_t{keep});
+  std::vector<VersionRef> victims;
+  while (list.Step()) victims.push_back({list.Text(0), list.Int(1)});
+  OUTPOST_RETURN_IF_ERROR(list.StepStatus());
+  return victims;
+}
+
 Result<int> Catalog::PruneVersions(int keep) {
   std::lock_guard lock(mu_);
+  auto victims = VersionsToPrune(keep);
+  if (!victims) return victims.error();
+  DurableWrites durable(db_);
+  OUTPOST_RETURN_IF_ERROR(durable.status());
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
-  // Versions to drop: not served, and not among the `keep` newest versions below the served one.
-  const char* doomed =
-      "SELECT v.channel_id, v.version FROM channel_versions v JOIN channels c "
-      "ON c.id = v.channel_id WHERE v.version <> COALESCE(c.served_version, -1) AND "
-      "v.state = 'complete' AND (SELECT COUNT(*) FROM channel_versions w "
-      "WHERE w.channel_id = v.channel_id AND w.version > v.version "
-      "AND w.version < COALESCE(c.served_version, 0)) >= ?";
-  db::Stmt list(db_, doomed);
-  list.Bind(1, int64_t{keep});
-  std::vector<std::pair<std::string, int64_t>> victims;
-  while (list.Step()) victims.emplace_back(list.Text(0), list.Int(1));
-  OUTPOST_RETURN_IF_ERROR(list.StepStatus());
-  for (const auto& [channel, version] : victims) {
+  for (const auto& v : *victims) {
     for (const char* sql :
          {"DELETE FROM search WHERE rowid IN (SELECT id FROM nodes WHERE channel_id = ? AND "
           "version = ?)",
           "DELETE FROM nodes WHERE channel_id = ? AND version = ?",
           "DELETE FROM channel_versions WHERE channel_id = ? AND version = ?"}) {
       db::Stmt del(db_, sql);
-      OUTPOST_RETURN_IF_ERROR(del.Bind(1, channel).Bind(2, version).Run());
+      OUTPOST_RETURN_IF_ERROR(del.Bind(1, v.channel_id).Bind(2, v.version).Run());
     }
   }
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
-  return static_cast<int>(victims.size());
+  return static_cast<int>(victims->size());
 }
 
 std::vector<ChannelInfo> Catalog::Channels() {
@@ -499,15 +519,24 @@ std::optional<ChunkLocation> Catalog::FindChunk(const Hash& chunk) {
                        static_cast<uint32_t>(s.Int(2))};
 }
 
-Result<std::unordered_set<Hash>> Catalog::ReferencedBlobs() {
+Result<std::unordered_set<Hash>> Catalog::ReferencedBlobs(
+    const std::vector<VersionRef>& ignoring) {
   std::lock_guard lock(mu_);
+  std::set<VersionRef> skip(ignoring.begin(), ignoring.end());
   std::unordered_set<Hash> out;
   db::Stmt s(db_,
-             "SELECT blob FROM nodes WHERE blob IS NOT NULL UNION "
-             "SELECT thumbnail FROM nodes WHERE thumbnail IS NOT NULL UNION "
-             "SELECT thumbnail FROM channel_versions WHERE thumbnail IS NOT NULL");
+             "SELECT channel_id, version, blob FROM nodes WHERE blob IS NOT NULL UNION ALL "
+             "SELECT channel_id, version, thumbnail FROM nodes WHERE thumbnail IS NOT NULL "
+             "UNION ALL SELECT channel_id, version, thumbnail FROM channel_versions "
+             "WHERE thumbnail IS NOT NULL");
+  VersionRef ref;
   while (s.Step()) {
-    if (auto h = s.HashAt(0)) out.insert(*h);
+    if (!skip.empty()) {
+      ref.channel_id = s.Text(0);
+      ref.version = s.Int(1);
+      if (skip.count(ref)) continue;
+    }
+    if (auto h = s.HashAt(2)) out.insert(*h);
   }
   OUTPOST_RETURN_IF_ERROR(s.StepStatus());
   return out;
@@ -515,6 +544,8 @@ Result<std::unordered_set<Hash>> Catalog::ReferencedBlobs() {
 
 Status Catalog::ForgetBlobs(const std::vector<Hash>& blobs) {
   std::lock_guard lock(mu_);
+  DurableWrites durable(db_);
+  OUTPOST_RETURN_IF_ERROR(durable.status());
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
   db::Stmt del_chunks(db_, "DELETE FROM chunks WHERE blob = ?");
@@ -530,13 +561,14 @@ Status Catalog::ForgetBlobs(const std::vector<Hash>& blobs) {
 
 std::optional<CachedFile> Catalog::CachedImport(const std::string& source_path) {
   std::lock_guard lock(mu_);
-  db::Stmt s(db_, "SELECT size, mtime_ns, inode, hash FROM import_cache WHERE path = ?");
+  db::Stmt s(db_,
+             "SELECT size, mtime_ns, inode, device, hash FROM import_cache WHERE path = ?");
   s.Bind(1, source_path);
   if (!s.Step()) return std::nullopt;
-  auto h = s.HashAt(3);
+  auto h = s.HashAt(4);
   if (!h) return std::nullopt;
   return CachedFile{static_cast<uint64_t>(s.Int(0)), s.Int(1), static_cast<uint64_t>(s.Int(2)),
-                    *h};
+                    static_cast<uint64_t>(s.Int(3)), *h};
 }
 
 Status Catalog::RememberImports(const std::vector<std::pair<std::string, CachedFile>>& files) {
@@ -544,11 +576,12 @@ Status Catalog::RememberImports(const std::vector<std::pair<std::string, CachedF
   std::lock_guard lock(mu_);
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
-  db::Stmt s(db_, "INSERT OR REPLACE INTO import_cache (path, size, mtime_ns, inode, hash) "
-                  "VALUES (?,?,?,?,?)");
+  db::Stmt s(db_, "INSERT OR REPLACE INTO import_cache (path, size, mtime_ns, inode, device, "
+                  "hash) VALUES (?,?,?,?,?,?)");
   for (const auto& [path, f] : files) {
     s.Bind(1, path).Bind(2, static_cast<int64_t>(f.size)).Bind(3, f.mtime_ns);
-    s.Bind(4, static_cast<int64_t>(f.inode)).Bind(5, f.hash);
+    s.Bind(4, static_cast<int64_t>(f.inode)).Bind(5, static_cast<int64_t>(f.device));
+    s.Bind(6, f.hash);
     OUTPOST_RETURN_IF_ERROR(s.Run());
   }
   return txn.Commit();

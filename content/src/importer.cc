@@ -342,9 +342,10 @@ Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
     report_.files_read++;
     report_.bytes_read += info->size;
     if (!info->existed) new_this_run_.insert(info->hash);
-    cache_batch_.push_back({e->source.string(), CachedFile{info->size, MtimeNs(before),
-                                                           static_cast<uint64_t>(before.st_ino),
-                                                           info->hash}});
+    cache_batch_.push_back({e->source.string(),
+                            CachedFile{info->size, MtimeNs(before),
+                                       static_cast<uint64_t>(before.st_ino),
+                                       static_cast<uint64_t>(before.st_dev), info->hash}});
     index_batch_.push_back(std::move(*info));
   }
   Inspect(e, content);
@@ -379,6 +380,7 @@ Status ImportRun::IngestFile(Entry* e, uint8_t* buf) {
     auto cached = catalog_->CachedImport(e->source.string());
     if (cached && cached->size == static_cast<uint64_t>(e->st.st_size) &&
         cached->mtime_ns == MtimeNs(e->st) && cached->inode == e->st.st_ino &&
+        cached->device == e->st.st_dev &&
         store_->Contains(cached->hash) && catalog_->HasBlob(cached->hash)) {
       OUTPOST_RETURN_IF_ERROR(ReadKnownFile(e, cached->hash));
       Progress(e->rel, /*file_done=*/true);
@@ -588,6 +590,10 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
     return ErrnoStatus("cannot open the folder " + folder.string(), errno);
   }
   root_real_ = resolved;
+  if (!options_.channel_id.empty() && !IsValidChannelId(options_.channel_id)) {
+    return InvalidArgument("channel id \"" + options_.channel_id +
+                           "\" must be 1 to 64 characters of a-z, 0-9 and '-'");
+  }
   Entry root;
   root.source = root_real_;
   root.name = root_real_.filename().string();

@@ -254,7 +254,7 @@ int Search(const fs::path& data, const std::string& query, int limit, bool json)
 
 // ---- verify ----
 
-int Verify(const fs::path& data, bool json) {
+int Verify(const fs::path& data, bool json, bool keep_damaged) {
   auto lib = OpenLibrary(data);
   if (!lib) return Fail(lib.error());
   std::vector<std::pair<Hash, uint64_t>> blobs;
@@ -273,6 +273,13 @@ int Verify(const fs::path& data, bool json) {
       line.Done();
       std::fprintf(stderr, "damaged: %s\n", v.message().c_str());
       damaged.push_back(hash.Hex());
+      if (v.code() == StatusCode::kCorrupt && !keep_damaged) {
+        auto moved = lib->store->Quarantine(hash);
+        if (moved) {
+          std::fprintf(stderr, "  moved to %s; importing its channel again restores it\n",
+                       moved->c_str());
+        }
+      }
     }
     done += size;
     line.Show("verifying " + Megabytes(done) + " of " + Megabytes(total));
@@ -299,7 +306,10 @@ int Verify(const fs::path& data, bool json) {
     std::printf("%zu blobs, %s checked: %zu damaged, %zu missing; catalog %s\n", blobs.size(),
                 Megabytes(total).c_str(), damaged.size(), missing.size(),
                 catalog_problems.empty() ? "ok" : "DAMAGED");
-    if (!ok) std::printf("re-import the affected channels (or sync them) to repair them\n");
+    if (!ok) {
+      std::printf("import the affected channels again (or sync them) to repair them; "
+                  "until then their damaged files are not served\n");
+    }
   }
   return ok ? kExitOk : kExitDamaged;
 }
@@ -311,14 +321,17 @@ int Gc(const fs::path& data, int keep_versions, bool dry_run, bool json) {
   if (!lib) return Fail(lib.error());
   auto lock = lib->store->TryLockExclusive();
   if (!lock) return Fail(lock.error());
-  int pruned = 0;
+  auto doomed = lib->catalog->VersionsToPrune(keep_versions);
+  if (!doomed) return Fail(doomed.error());
+  // What stays referenced once those versions are gone (computed before pruning, so that
+  // --dry-run reports exactly what a real run removes).
+  auto refs = lib->catalog->ReferencedBlobs(*doomed);
+  if (!refs) return Fail(refs.error());
+  int pruned = static_cast<int>(doomed->size());
   if (!dry_run) {
     auto p = lib->catalog->PruneVersions(keep_versions);
     if (!p) return Fail(p.error());
-    pruned = *p;
   }
-  auto refs = lib->catalog->ReferencedBlobs();
-  if (!refs) return Fail(refs.error());
   std::vector<Hash> unused;
   uint64_t freed = 0;
   Status st = lib->store->ForEach([&](const Hash& h, uint64_t size) {
@@ -371,7 +384,7 @@ int RunCli(int argc, char** argv) {
     cmd->add_option("--data", data_flag,
                     "data folder (default: $OUTPOST_DATA, else /var/lib/outpost as root, "
                     "else ~/.local/share/outpost)");
-    cmd->add_flag("-v,--verbose", verbose, "log every request and more");
+    cmd->add_flag("-v,--verbose", verbose, "more logging (serve: every request)");
   };
 
   ServeArgs serve_args;
@@ -395,10 +408,13 @@ int RunCli(int argc, char** argv) {
                      "files read at once (default: two per core, at most 8)")
       ->check(CLI::Range(1, 64));
 
-  bool verify_json = false;
-  auto* verify = app.add_subcommand("verify", "re-hash every stored file and report damage");
+  bool verify_json = false, keep_damaged = false;
+  auto* verify = app.add_subcommand(
+      "verify", "re-hash every stored file and report damage; damaged files are moved to "
+                "DATA/quarantine so that they are never served and the next import restores them");
   add_common(verify);
   verify->add_flag("--json", verify_json, "print a JSON summary");
+  verify->add_flag("--keep-damaged", keep_damaged, "report damage but leave damaged files in place");
 
   int keep_versions = 1;
   bool dry_run = false, gc_json = false;
@@ -435,7 +451,7 @@ int RunCli(int argc, char** argv) {
 
   if (serve->parsed()) return Serve(data, serve_args);
   if (import->parsed()) return Import(data, import_args);
-  if (verify->parsed()) return Verify(data, verify_json);
+  if (verify->parsed()) return Verify(data, verify_json, keep_damaged);
   if (gc->parsed()) return Gc(data, keep_versions, dry_run, gc_json);
   if (channels->parsed()) return Channels(data, channels_json);
   if (search->parsed()) return Search(data, query, limit, search_json);

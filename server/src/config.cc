@@ -50,8 +50,8 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
     else if (key == "write_timeout_seconds") field = &config->write_timeout_seconds;
     if (!field) return InvalidArgument(where + "unknown setting \"" + key + "\"");
     auto n = v.value<int64_t>();
-    if (!v.is_integer() || !n || *n < 1 || *n > 100000) {
-      return InvalidArgument(where + "\"" + key + "\" must be a whole number from 1 to 100000");
+    if (!v.is_integer() || !n || *n < 1 || *n > 4096) {
+      return InvalidArgument(where + "\"" + key + "\" must be a whole number from 1 to 4096");
     }
     *field = static_cast<int>(*n);
   }

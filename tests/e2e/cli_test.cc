@@ -84,21 +84,23 @@ TEST_F(CliTest, VerifyReportsEveryDamagedBlob) {
     if (e.is_regular_file() && e.file_size() > 100) blobs.push_back(e.path());
   }
   ASSERT_GE(blobs.size(), 2u);
-  for (int i = 0; i < 2; ++i) {
-    std::fstream f(blobs[i], std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(50);
-    char c;
-    f.read(&c, 1);
-    c ^= 0x20;
-    f.seekp(50);
-    f.write(&c, 1);
-  }
+  testing::FlipByte(blobs[0], 50);
+  testing::FlipByte(blobs[1], 50);
   auto r = Run({"verify", "--json"});
   EXPECT_EQ(r.exit_code, 3);
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_EQ(j["damaged"].size(), 2u);
   EXPECT_NE(r.err.find(blobs[0].filename().string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(blobs[1].filename().string()), std::string::npos) << r.err;
+  // The damaged files were moved aside: never served, and reported missing until restored.
+  EXPECT_TRUE(fs::exists(data_.path() / "quarantine" / blobs[0].filename()));
+  auto again = Run({"verify", "--json"});
+  EXPECT_EQ(again.exit_code, 3);
+  EXPECT_EQ(nlohmann::json::parse(again.out, nullptr, false)["missing"].size(), 2u);
+  // Importing the same folder again restores them without making a new version.
+  auto restore = RunJson({"import", "--json", kDemo});
+  EXPECT_EQ(restore["version"], 0);
+  EXPECT_EQ(RunJson({"verify", "--json"})["ok"], true);
 }
 
 TEST_F(CliTest, GcRemovesOnlyWhatNoKeptVersionUses) {
@@ -111,7 +113,10 @@ TEST_F(CliTest, GcRemovesOnlyWhatNoKeptVersionUses) {
   ASSERT_EQ(Run({"import", (src_.path() / "ch").string()}).exit_code, 0);
   // Keep the served version (3) and one older (2): version 1's "first" goes.
   auto dry = RunJson({"gc", "--json", "--dry-run"});
-  EXPECT_EQ(dry["blobs_removed"], 0);  // nothing is unused until versions are pruned
+  EXPECT_EQ(dry["versions_removed"], 1);
+  EXPECT_EQ(dry["blobs_removed"], 1);
+  EXPECT_EQ(RunJson({"channels", "--json"})[0]["latest_version"], 3);
+  EXPECT_EQ(RunJson({"gc", "--json", "--dry-run"})["versions_removed"], 1);  // nothing changed
   auto gc = RunJson({"gc", "--json"});
   EXPECT_EQ(gc["versions_removed"], 1);
   EXPECT_EQ(gc["blobs_removed"], 1);

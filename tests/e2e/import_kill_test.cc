@@ -137,7 +137,9 @@ TEST_F(ImportKillTest, KillAtRandomMomentsThenResume) {
     auto r = testing::WaitProcess(pid);
     std::string when = "random kill round " + std::to_string(round);
     auto now = Channels(data);
-    if (now[0]["version"] == 1) EXPECT_EQ(now, served_before_) << when;
+    if (now[0]["version"] == 1) {
+      EXPECT_EQ(now, served_before_) << when;
+    }
     ExpectConsistent(data, when);
   }
   auto done = Import(data);

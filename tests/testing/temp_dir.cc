@@ -43,6 +43,17 @@ std::string ReadFile(const std::filesystem::path& path) {
   return ss.str();
 }
 
+void FlipByte(const std::filesystem::path& path, uint64_t offset, uint8_t mask) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ mask);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+  if (!f) throw std::runtime_error("cannot flip a byte of " + path.string());
+}
+
 std::string RandomBytes(size_t n, uint64_t seed) {
   std::string out(n, '\0');
   uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;

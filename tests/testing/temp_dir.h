@@ -2,6 +2,7 @@
 // object goes out of scope. For tests only.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -25,6 +26,8 @@ class TempDir {
 
 // Reads a whole file; empty string if it cannot be read.
 std::string ReadFile(const std::filesystem::path& path);
+// Flips the bits of `mask` in the byte at `offset` of an existing file, in place.
+void FlipByte(const std::filesystem::path& path, uint64_t offset, uint8_t mask = 0x01);
 // Deterministic pseudo-random bytes (xorshift), for test data.
 std::string RandomBytes(size_t n, uint64_t seed);
 

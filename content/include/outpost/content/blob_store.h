@@ -101,6 +101,9 @@ class BlobStore {
   Status ForEach(const std::function<void(const Hash&, uint64_t size)>& fn,
                  const std::function<void(const std::filesystem::path&)>& stray = {}) const;
   Status Remove(const Hash& hash);
+  // Moves a damaged blob out of the store to DATA/quarantine/<hex>, so that it is never served
+  // and the next import or sync that brings its bytes writes it afresh. Returns where it went.
+  Result<std::filesystem::path> Quarantine(const Hash& hash);
   // Removes temp files left by interrupted writers. Call only while holding the exclusive lock.
   Status RemoveStaleTemps();
 

@@ -12,7 +12,7 @@
 //                     unchanged file does not read it again
 //
 // The schema is versioned with PRAGMA user_version and migrated forward on Open(); see
-// docs/catalog.md. Hashes are stored as 32-byte BLOBs.
+// docs/storage.md. Hashes are stored as 32-byte BLOBs.
 //
 // Thread-safety: a Catalog is thread-safe (one connection, serialized by an internal mutex).
 // Several processes may open the same catalog: SQLite's WAL locking serializes their writes.
@@ -102,6 +102,12 @@ struct SearchHit {
   double rank = 0;      // lower is better (bm25)
 };
 
+struct VersionRef {
+  std::string channel_id;
+  int64_t version = 0;
+  auto operator<=>(const VersionRef&) const = default;
+};
+
 struct ChunkLocation {
   Hash blob;
   uint64_t offset = 0;
@@ -112,6 +118,7 @@ struct CachedFile {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   uint64_t inode = 0;
+  uint64_t device = 0;
   Hash hash;
 };
 
@@ -133,7 +140,10 @@ class Catalog {
   // the new version number, or 0 if the served version already has this exact tree (nothing
   // changes then).
   Result<int64_t> CommitVersion(const VersionDraft& draft);
-  // Removes versions that are not served, except the `keep` most recent older ones per channel.
+  // The versions PruneVersions(keep) removes: those not served, except the `keep` most recent
+  // ones older than the served one, per channel.
+  Result<std::vector<VersionRef>> VersionsToPrune(int keep);
+  // Removes those versions (nodes, search rows, version rows), durably. Returns how many.
   Result<int> PruneVersions(int keep);
 
   // ---- reading what is served ----
@@ -155,9 +165,11 @@ class Catalog {
   std::optional<ChunkLocation> FindChunk(const Hash& chunk);
 
   // ---- garbage collection ----
-  // Every blob referenced by any version (resources and thumbnails).
-  Result<std::unordered_set<Hash>> ReferencedBlobs();
-  // Drops blobs from the chunk index and the import cache.
+  // Every blob referenced by any version (resources and thumbnails), leaving out the versions
+  // in `ignoring` (what gc would prune).
+  Result<std::unordered_set<Hash>> ReferencedBlobs(const std::vector<VersionRef>& ignoring = {});
+  // Drops blobs from the chunk index and the import cache, durably (a power cut must not bring
+  // back references to files gc is about to delete).
   Status ForgetBlobs(const std::vector<Hash>& blobs);
 
   // ---- import cache ----

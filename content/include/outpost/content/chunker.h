@@ -1,7 +1,8 @@
 // Chunker: FastCDC content-defined chunking with normalized chunking (Xia et al., USENIX ATC
-// 2016), the basis of delta transfer. A chunk boundary depends only on the bytes just before
-// it, so inserting bytes near the start of a file moves the boundaries near the insertion and
-// leaves every later chunk as it was; the sync engine then sends only the new chunks.
+// 2016), the basis of delta transfer. A chunk boundary depends only on the 64 bytes just before
+// it and on its distance from the previous boundary, so inserting bytes near the start of a
+// file moves the boundaries near the insertion and leaves later chunks as they were; the sync
+// engine then sends only the new chunks. Specified byte for byte in docs/chunking.md.
 //
 // Boundaries are identical on every run and every machine: the gear table is a fixed table of
 // 256 64-bit values derived from a constant seed by SplitMix64 (see docs/chunking.md), and the
@@ -22,7 +23,8 @@ namespace outpost {
 
 struct ChunkerParams {
   uint32_t min_size = 16 * 1024;
-  uint32_t avg_size = 64 * 1024;   // rounded down to a power of two
+  uint32_t avg_size = 64 * 1024;   // the mask widths use log2 rounded down; the switch
+                                   // between them happens at avg_size itself
   uint32_t max_size = 256 * 1024;
   // OK when 64 <= min < avg < max <= 64 MiB.
   Status Validate() const;

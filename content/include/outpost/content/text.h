@@ -40,8 +40,9 @@ std::string FoldForSearch(std::string_view s);
 // out must have room for 2.
 int FoldCodePoint(char32_t cp, char32_t out[2]);
 
-// True for code points that are part of a word (letters, digits, marks), false for spaces and
-// punctuation. Used by the search tokenizer.
+// False for spaces and punctuation (ASCII, Latin-1, Arabic, general and CJK punctuation), true
+// for everything else (letters, digits, marks, and symbols such as € or emoji). Used by the
+// search tokenizer.
 bool IsWordCodePoint(char32_t cp);
 
 // "01-the_water-cycle.pdf" -> "The water cycle" (see docs/channel-format.md).

@@ -1,5 +1,5 @@
 // ServerConfig: how `outpost serve` listens and serves. Defaults here; a TOML file
-// (docs/configuration.md) overrides them; command-line flags override the file.
+// (docs/cli.md, "Server settings") overrides them; command-line flags override the file.
 // Thread-safety: a plain value.
 #pragma once
 

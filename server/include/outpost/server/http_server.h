@@ -9,8 +9,9 @@
 //   GET /blob/HASH                a blob by its hash (immutable, cached forever)
 //   GET /api/v1/channels          the channels as JSON
 //
-// No handler builds a file-system path from the request: paths are looked up in the catalog,
-// and only hashes from the catalog name files, so "../" and friends find nothing.
+// No handler builds a file-system path from the request: /c/ paths are looked up in the
+// catalog, and /blob/ takes exactly 64 hex digits (any blob in the store, for whoever knows its
+// hash), so "../" and friends find nothing.
 //
 // Thread-safety: handlers run on cpp-httplib's worker threads; they share the thread-safe
 // Catalog and BlobStore.
