@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 namespace outpost {
@@ -166,7 +168,10 @@ void HttpServer::Routes() {
   });
 
   http_->Get(R"(/topic/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
-    auto node = catalog_->GetNode(std::stoll(req.matches[1]));
+    int64_t id = 0;
+    std::string digits = req.matches[1];
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    auto node = ec == std::errc() ? catalog_->GetNode(id) : std::nullopt;
     auto channel = node ? catalog_->Channel(node->channel_id) : std::nullopt;
     if (!node || node->kind != NodeKind::kTopic || !channel ||
         channel->served_version != node->version) {

@@ -60,6 +60,7 @@ TEST_F(HttpServerTest, HomeListsChannelsAndTopicsLinkToFiles) {
   ASSERT_TRUE(topic);
   EXPECT_NE(topic->body.find("href=\"/c/ch/clip.mp4\""), std::string::npos) << topic->body;
   EXPECT_EQ(client_->Get("/topic/999999")->status, 404);
+  EXPECT_EQ(client_->Get("/topic/99999999999999999999999999")->status, 404);
 }
 
 TEST_F(HttpServerTest, FilesAreServedByPathWithTypeAndEtag) {
