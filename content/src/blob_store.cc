@@ -67,8 +67,16 @@ Result<BlobInfo> BlobWriter::Commit() {
   info.size = size_;
   info.chunks = std::move(chunks_);
   done_ = true;
-  Status st = Status::Ok();
-  if (!store_->Contains(info.hash)) st = file_->Sync();
+  if (store_->Contains(info.hash)) {
+    (void)file_->Close();
+    (void)store_->env()->Remove(temp_);
+    info.existed = true;
+    // Another writer may have renamed it into place without syncing its folder yet (or died
+    // before it could): sync it before our caller records the blob.
+    store_->MarkDirty(store_->PathOf(info.hash));
+    return info;
+  }
+  Status st = file_->Sync();
   if (st.ok()) st = file_->Close();
   if (!st.ok()) {
     (void)store_->env()->Remove(temp_);
@@ -127,27 +135,23 @@ bool BlobStore::Contains(const Hash& hash) const {
 }
 
 Result<BlobInfo> BlobStore::Install(const fs::path& temp, BlobInfo info) {
+  // The temp file is synced. If another writer installs the same bytes at the same moment, the
+  // rename replaces its file with an identical one.
   fs::path target = PathOf(info.hash);
-  if (Contains(info.hash)) {
-    info.existed = true;
-    (void)env_->Remove(temp);
-    // Another writer may have renamed it into place without syncing its folder yet (or died
-    // before it could): sync it before our caller records the blob.
-    std::lock_guard<std::mutex> lock(mu_);
-    dirty_dirs_.insert(target.parent_path());
-    dirty_dirs_.insert(target.parent_path().parent_path());
-    return info;
-  }
   Status st = env_->CreateDirs(target.parent_path());
   if (st.ok()) st = env_->Rename(temp, target);
   if (!st.ok()) {
     (void)env_->Remove(temp);
     return st;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  dirty_dirs_.insert(target.parent_path());
-  dirty_dirs_.insert(target.parent_path().parent_path());
+  MarkDirty(target);
   return info;
+}
+
+void BlobStore::MarkDirty(const fs::path& blob_path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  dirty_dirs_.insert(blob_path.parent_path());
+  dirty_dirs_.insert(blob_path.parent_path().parent_path());
 }
 
 Status BlobStore::SyncDirs() {

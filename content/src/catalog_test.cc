@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "db.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -227,3 +228,22 @@ TEST_F(CatalogTest, RejectsABadChannelId) {
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost::db {
+namespace {
+
+TEST(DbTest, AStatementThatFailsToPrepareReportsItsErrorInsteadOfCrashing) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &raw), SQLITE_OK);
+  Stmt s(raw, "SELECT no_such_column FROM no_such_table");
+  EXPECT_FALSE(s.ok());
+  s.Bind(1, int64_t{1}).Bind(2, std::string_view("x"));
+  EXPECT_FALSE(s.Step());
+  Status st = s.Run();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("no_such_table"), std::string::npos) << st.message();
+  sqlite3_close(raw);
+}
+
+}  // namespace
+}  // namespace outpost::db

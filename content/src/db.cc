@@ -38,6 +38,10 @@ Stmt& Stmt::BindOptional(int i, const std::optional<Hash>& h) {
 }
 
 bool Stmt::Step() {
+  if (!stmt_) {
+    status_ = Internal("catalog: " + error_);
+    return false;
+  }
   int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) {
@@ -62,6 +66,7 @@ Status Stmt::Run() {
 }
 
 void Stmt::Reset() {
+  if (!stmt_) return;
   sqlite3_reset(stmt_.get());
   sqlite3_clear_bindings(stmt_.get());
 }

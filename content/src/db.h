@@ -35,7 +35,8 @@ class Stmt {
   Stmt& BindOptional(int i, const std::optional<Hash>& h);
   Stmt& BindText(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
 
-  // Steps once: true if a row is available.
+  // Steps once: true if a row is available. A statement that failed to prepare never has rows;
+  // its error is in StepStatus() and Run()'s result.
   bool Step();
   // Steps to completion; Status with SQLite's message on error. Resets the statement.
   Status Run();

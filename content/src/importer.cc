@@ -585,15 +585,16 @@ std::string ListProblems(const std::vector<ImportProblem>& problems) {
 
 Result<ImportReport> ImportRun::Run(const fs::path& folder) {
   auto start = std::chrono::steady_clock::now();
+  if (!options_.channel_id.empty() && !IsValidChannelId(options_.channel_id)) {
+    return InvalidArgument("channel id \"" + options_.channel_id +
+                           "\" must be 1 to 64 characters of a-z, 0-9 and '-', not starting "
+                           "with '-'");
+  }
   char resolved[PATH_MAX];
   if (!::realpath(folder.c_str(), resolved)) {
     return ErrnoStatus("cannot open the folder " + folder.string(), errno);
   }
   root_real_ = resolved;
-  if (!options_.channel_id.empty() && !IsValidChannelId(options_.channel_id)) {
-    return InvalidArgument("channel id \"" + options_.channel_id +
-                           "\" must be 1 to 64 characters of a-z, 0-9 and '-'");
-  }
   Entry root;
   root.source = root_real_;
   root.name = root_real_.filename().string();

@@ -278,6 +278,9 @@ int Verify(const fs::path& data, bool json, bool keep_damaged) {
         if (moved) {
           std::fprintf(stderr, "  moved to %s; importing its channel again restores it\n",
                        moved->c_str());
+        } else {
+          std::fprintf(stderr, "  could not move it aside (%s): it is still served\n",
+                       moved.error().message().c_str());
         }
       }
     }
@@ -307,8 +310,8 @@ int Verify(const fs::path& data, bool json, bool keep_damaged) {
                 Megabytes(total).c_str(), damaged.size(), missing.size(),
                 catalog_problems.empty() ? "ok" : "DAMAGED");
     if (!ok) {
-      std::printf("import the affected channels again (or sync them) to repair them; "
-                  "until then their damaged files are not served\n");
+      std::printf("import the affected channels again (or sync them) to repair them%s\n",
+                  keep_damaged ? "" : "; until then their damaged files are not served");
     }
   }
   return ok ? kExitOk : kExitDamaged;

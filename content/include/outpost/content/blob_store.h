@@ -124,6 +124,7 @@ class BlobStore {
   BlobStore(std::filesystem::path root, Env* env, ChunkerParams params)
       : root_(std::move(root)), env_(env), params_(params) {}
   Result<BlobInfo> Install(const std::filesystem::path& temp, BlobInfo info);
+  void MarkDirty(const std::filesystem::path& blob_path);
   Result<StoreLock> Lock(int operation);
 
   std::filesystem::path root_;
