@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "outpost/content/exercise.h"
 #include "outpost/content/metadata.h"
 #include "outpost/content/sniff.h"
 #include "outpost/content/text.h"
@@ -79,7 +80,7 @@ struct Entry {
   Hash hash;
   KindGuess guess;
   HtmlInfo html;
-  std::optional<ExerciseInfo> exercise;
+  std::optional<Exercise> exercise;
 };
 
 // Inherited metadata flowing from a topic to everything under it.
@@ -499,7 +500,7 @@ DraftNode ImportRun::BuildResource(const Entry& f, const EntryMeta& m, const Inh
   n.meta.subject = m.subject.value_or(up.subject);
   n.meta.license = m.license.value_or(up.license);
   n.meta.author = m.author.value_or(up.author);
-  n.body_text = f.exercise ? f.exercise->text : f.html.text;
+  n.body_text = f.exercise ? f.exercise->SearchText() : f.html.text;
   return n;
 }
 

@@ -1,6 +1,5 @@
 #include "outpost/content/metadata.h"
 
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -129,78 +128,6 @@ Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& fil
     }
   }
   return meta;
-}
-
-Result<ExerciseInfo> ParseExercise(std::string_view text, const std::string& file) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(file + ": not valid JSON: " + e.what());
-  }
-  auto bad = [&](const std::string& what) { return InvalidArgument(file + ": " + what); };
-  if (!j.is_object()) return bad("an exercise must be a JSON object");
-  ExerciseInfo info;
-  if (j.contains("title")) {
-    if (!j["title"].is_string()) return bad("\"title\" must be a string");
-    info.title = j["title"];
-  }
-  if (j.contains("language")) {
-    if (!j["language"].is_string()) return bad("\"language\" must be a string");
-    info.language = j["language"];
-  }
-  if (!j.contains("questions") || !j["questions"].is_array() || j["questions"].empty()) {
-    return bad("\"questions\" must be a non-empty list");
-  }
-  auto append = [&](const std::string& s) {
-    if (!info.text.empty()) info.text += ' ';
-    info.text += s;
-  };
-  int index = 0;
-  for (const auto& q : j["questions"]) {
-    ++index;
-    std::string where = "question " + std::to_string(index);
-    if (!q.is_object()) return bad(where + " must be an object");
-    if (!q.contains("prompt") || !q["prompt"].is_string()) return bad(where + " needs a \"prompt\"");
-    if (!q.contains("type") || !q["type"].is_string()) return bad(where + " needs a \"type\"");
-    std::string type = q["type"];
-    append(q["prompt"]);
-    if (type == "choice") {
-      if (!q.contains("choices") || !q["choices"].is_array() || q["choices"].size() < 2) {
-        return bad(where + ": \"choices\" must list at least two answers");
-      }
-      for (const auto& c : q["choices"]) {
-        if (!c.is_string()) return bad(where + ": every choice must be a string");
-        append(c);
-      }
-      if (!q.contains("answer") || !q["answer"].is_number_unsigned() ||
-          q["answer"].get<size_t>() >= q["choices"].size()) {
-        return bad(where + ": \"answer\" must be the index (from 0) of the right choice");
-      }
-    } else if (type == "numeric") {
-      if (!q.contains("answer") || !q["answer"].is_number()) {
-        return bad(where + ": \"answer\" must be a number");
-      }
-      if (q.contains("tolerance") && (!q["tolerance"].is_number() || q["tolerance"] < 0)) {
-        return bad(where + ": \"tolerance\" must be a number >= 0");
-      }
-    } else if (type == "text") {
-      if (!q.contains("answers") || !q["answers"].is_array() || q["answers"].empty()) {
-        return bad(where + ": \"answers\" must list the accepted answers");
-      }
-      for (const auto& a : q["answers"]) {
-        if (!a.is_string()) return bad(where + ": every accepted answer must be a string");
-      }
-    } else {
-      return bad(where + ": unknown type \"" + type + "\" (choice, numeric or text)");
-    }
-    if (q.contains("feedback")) {
-      if (!q["feedback"].is_string()) return bad(where + ": \"feedback\" must be a string");
-      append(q["feedback"]);
-    }
-  }
-  info.questions = index;
-  return info;
 }
 
 }  // namespace outpost

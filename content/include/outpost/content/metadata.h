@@ -1,5 +1,5 @@
-// Folder metadata: the optional outpost.toml in a channel folder and its sub-folders, and
-// exercise files (*.exercise.json). Formats: docs/channel-format.md.
+// Folder metadata: the optional outpost.toml in a channel folder and its sub-folders.
+// Format: docs/channel-format.md. (Exercise files: exercise.h.)
 // Thread-safety: pure functions.
 #pragma once
 
@@ -37,15 +37,5 @@ inline constexpr const char* kMetadataFileName = "outpost.toml";
 // [channel] table outside the root, and invalid channel ids or kinds are errors naming the
 // file, the line and the key.
 Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& file, bool is_root);
-
-struct ExerciseInfo {
-  std::string title, language;
-  std::string text;  // prompts, choices and feedback, for search
-  int questions = 0;
-};
-
-// Checks an exercise file's structure (docs/channel-format.md); the error names the file and
-// the question.
-Result<ExerciseInfo> ParseExercise(std::string_view json, const std::string& file);
 
 }  // namespace outpost
