@@ -441,7 +441,8 @@ std::vector<Node> Catalog::Children(int64_t parent_id, bool include_unlisted) {
   return out;
 }
 
-Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int limit) {
+Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int limit,
+                                               const SearchFilters& filters) {
   std::string match = MatchExpression(query);
   std::vector<SearchHit> hits;
   if (match.empty()) return hits;
@@ -452,9 +453,12 @@ Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int lim
              "bm25(search, 10.0, 4.0, 1.0) AS rank "
              "FROM search JOIN nodes n ON n.id = search.rowid "
              "JOIN channels c ON c.id = n.channel_id AND c.served_version = n.version "
-             "WHERE search MATCH ? ORDER BY rank LIMIT ?");
+             "WHERE search MATCH ?1 AND (?3 = '' OR n.channel_id = ?3) AND "
+             "(?4 = '' OR n.language = ?4 OR n.language LIKE ?4 || '-%') AND "
+             "(?5 = '' OR n.kind = ?5) AND (?6 = '' OR n.grade = ?6) ORDER BY rank LIMIT ?2");
   if (!s.ok()) return Internal(s.error());
-  s.Bind(1, match).Bind(2, int64_t{limit});
+  s.Bind(1, match).Bind(2, int64_t{limit}).Bind(3, filters.channel_id).Bind(4, filters.language);
+  s.Bind(5, filters.kind).Bind(6, filters.grade);
   while (s.Step()) {
     SearchHit h;
     h.node_id = s.Int(0);
@@ -469,6 +473,22 @@ Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int lim
   }
   OUTPOST_RETURN_IF_ERROR(s.StepStatus());
   return hits;
+}
+
+SearchFacets Catalog::Facets() {
+  std::lock_guard lock(mu_);
+  SearchFacets f;
+  auto distinct = [&](const char* column, std::vector<std::string>* out) {
+    db::Stmt s(db_, std::string("SELECT DISTINCT n.") + column +
+                        " FROM nodes n JOIN channels c ON c.id = n.channel_id AND "
+                        "c.served_version = n.version WHERE n.listed = 1 AND n." + column +
+                        " <> '' ORDER BY 1");
+    while (s.Step()) out->push_back(s.Text(0));
+  };
+  distinct("language", &f.languages);
+  distinct("kind", &f.kinds);
+  distinct("grade", &f.grades);
+  return f;
 }
 
 Status Catalog::RecordBlobs(const std::vector<BlobInfo>& blobs) {

@@ -247,3 +247,28 @@ TEST(DbTest, AStatementThatFailsToPrepareReportsItsErrorInsteadOfCrashing) {
 
 }  // namespace
 }  // namespace outpost::db
+
+namespace outpost {
+namespace {
+
+TEST_F(CatalogTest, SearchFiltersAndFacets) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  SearchFilters fr;
+  fr.language = "fr";
+  EXPECT_EQ(catalog_->Search("eleve", 20, fr)->size(), 1u);
+  SearchFilters ar;
+  ar.language = "ar";
+  EXPECT_EQ(catalog_->Search("eleve", 20, ar)->size(), 0u);
+  SearchFilters video;
+  video.kind = "video";
+  EXPECT_EQ(catalog_->Search("eleve", 20, video)->size(), 0u);
+  SearchFilters other_channel;
+  other_channel.channel_id = "nope";
+  EXPECT_EQ(catalog_->Search("eleve", 20, other_channel)->size(), 0u);
+  auto facets = catalog_->Facets();
+  EXPECT_EQ(facets.languages, (std::vector<std::string>{"ar", "fr"}));
+  EXPECT_NE(std::find(facets.kinds.begin(), facets.kinds.end(), "html"), facets.kinds.end());
+}
+
+}  // namespace
+}  // namespace outpost

@@ -108,6 +108,16 @@ struct VersionRef {
   auto operator<=>(const VersionRef&) const = default;
 };
 
+// Narrows a search; empty fields do not filter.
+struct SearchFilters {
+  std::string channel_id, language, kind, grade;
+};
+
+// The values the filters can take over what is served (for the search page's menus).
+struct SearchFacets {
+  std::vector<std::string> languages, kinds, grades;
+};
+
 struct ChunkLocation {
   Hash blob;
   uint64_t offset = 0;
@@ -155,7 +165,9 @@ class Catalog {
   std::vector<Node> Children(int64_t parent_id, bool include_unlisted = false);
   // Full-text search over served versions; `query` is what a person typed (any case, with or
   // without accents or harakat); the last word matches as a prefix.
-  Result<std::vector<SearchHit>> Search(const std::string& query, int limit = 20);
+  Result<std::vector<SearchHit>> Search(const std::string& query, int limit = 20,
+                                        const SearchFilters& filters = {});
+  SearchFacets Facets();
 
   // ---- chunk index ----
   // Records a blob and its chunks; recording a blob again changes nothing.
