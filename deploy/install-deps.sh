@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries (see docs/dependencies.md for why each is here)
   libcpp-httplib-dev libsqlite3-dev libzstd-dev libsodium-dev libboost-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev libminizip-dev libkainjow-mustache-dev
   # demo curriculum (spoken audio generated at build time) and tests/benchmarks
   espeak-ng coreutils sqlite3 procps python3
 )
