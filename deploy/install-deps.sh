@@ -8,11 +8,15 @@ PACKAGES=(
   # toolchain
   build-essential cmake pkg-config ninja-build git
   # libraries (see docs/dependencies.md for why each is here)
-  libcpp-httplib-dev libsqlite3-dev libzstd-dev libsodium-dev libboost-dev
+  libcpp-httplib-dev libsqlite3-dev libzstd-dev zlib1g-dev libsodium-dev libboost-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libtomlplusplus-dev libminizip-dev libkainjow-mustache-dev
-  # demo curriculum (spoken audio generated at build time) and tests/benchmarks
-  espeak-ng coreutils sqlite3 procps python3
+  # demo curriculum (spoken audio and the video generated at build time) and tests/benchmarks
+  espeak-ng ffmpeg coreutils sqlite3 procps python3
+  # the browser tests (tests/browser/) drive Debian's chromium, headless
+  chromium
+  # pdf.js (embedded in the binary) and the browser tests' tools come from npm
+  nodejs
 )
 
 SUDO=""
@@ -27,12 +31,23 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+export DEBIAN_FRONTEND=noninteractive
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# npm packages (package-lock.json): pdf.js, which the build embeds, and the browser tests'
+# tools. Debian's nodejs comes without npm; NodeSource's has it built in.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! command -v npm >/dev/null; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund
+fi

@@ -36,6 +36,12 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
   for (const auto& [k, v] : t) {
     std::string key(k.str());
     std::string where = file.string() + ":" + std::to_string(v.source().begin.line) + ": ";
+    if (key == "web_root") {
+      auto s = v.value<std::string>();
+      if (!s) return InvalidArgument(where + "\"web_root\" must be a folder path");
+      config->web_root = *s;
+      continue;
+    }
     if (key == "listen") {
       auto s = v.value<std::string>();
       if (!s) return InvalidArgument(where + "\"listen\" must be a string like \"0.0.0.0:8080\"");
@@ -48,6 +54,8 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
     else if (key == "keep_alive_max_requests") field = &config->keep_alive_max_requests;
     else if (key == "read_timeout_seconds") field = &config->read_timeout_seconds;
     else if (key == "write_timeout_seconds") field = &config->write_timeout_seconds;
+    else if (key == "max_searches") field = &config->max_searches;
+    else if (key == "search_wait_ms") field = &config->search_wait_ms;
     if (!field) return InvalidArgument(where + "unknown setting \"" + key + "\"");
     auto n = v.value<int64_t>();
     if (!v.is_integer() || !n || *n < 1 || *n > 4096) {

@@ -1,3 +1,7 @@
+// The learner-facing HTTP server: a table of small handlers over Views (view-models), the
+// Renderer (templates) and Delivery (bytes with ranges, ETags and compression). Handlers take a
+// request and fill a response; none touches a socket. See http_server.h for the routes and
+// docs/web-api.md for the view-models.
 #include "outpost/server/http_server.h"
 
 #include <fcntl.h>
@@ -6,118 +10,121 @@
 #include <unistd.h>
 
 #include <charconv>
-
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "assets.h"
+#include "compression_cache.h"
+#include "delivery.h"
+#include "i18n.h"
+#include "outpost/content/text.h"
+#include "outpost/content/zip_archive.h"
+#include "render.h"
+#include "search_gate.h"
+#include "views.h"
 
 namespace outpost {
 
 namespace {
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+// Our own pages: scripts, styles and everything else from the box itself only.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self'; frame-src 'self'; worker-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'";
+
+// Imported content that can run script (HTML pages, SVG, HTML5 apps): a sandbox without
+// allow-same-origin gives it an opaque origin, so its scripts cannot read the box's cookies or
+// pages, nor call /api as the learner; and it may load only from the box.
+constexpr const char* kContentPolicy =
+    "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; "
+    "default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'self'";
+
+bool RunsScript(std::string_view mime) {
+  return mime.starts_with("text/html") || mime.starts_with("application/xhtml") ||
+         mime.starts_with("image/svg") || mime.starts_with("text/xml") ||
+         mime.starts_with("application/xml");
+}
+
+std::string CookieValue(const httplib::Request& req, std::string_view name) {
+  std::string cookies = req.get_header_value("Cookie");
+  size_t pos = 0;
+  while (pos < cookies.size()) {
+    size_t end = cookies.find(';', pos);
+    if (end == std::string::npos) end = cookies.size();
+    std::string_view item(cookies.data() + pos, end - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=') {
+      return std::string(item.substr(name.size() + 1));
     }
+    pos = end + 1;
   }
-  return out;
+  return "";
 }
 
-// Percent-encodes a catalog path for a URL, keeping '/'.
-std::string UrlPath(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+// A `back=` target must be a path on this box: "/..." but not "//host" or "/\host".
+std::string LocalPath(const std::string& back) {
+  if (back.empty() || back[0] != '/' || back.size() > 2048) return "/";
+  if (back.size() > 1 && (back[1] == '/' || back[1] == '\\')) return "/";
+  for (unsigned char c : back) {
+    if (c < 0x20 || c == 0x7f || c == '\\') return "/";
   }
-  return out;
+  return back;
 }
 
-const char* kStyle =
-    "body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:48rem;padding:0 1rem}"
-    "li{margin:.3rem 0}a{color:#0645ad}.kind{color:#555;font-size:.85em}"
-    "mark{background:#fe6}input{font:inherit;padding:.3rem}";
-
-std::string Page(const std::string& title, const std::string& body) {
-  return "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>" +
-         Escape(title) + " · Outpost</title><style>" + kStyle +
-         "</style></head><body><header><p><a href=\"/\">Outpost</a></p>"
-         "<form action=\"/search\" role=\"search\"><label>Search <input name=\"q\" type=\"search\">"
-         "</label> <button>Go</button></form></header><main><h1 dir=\"auto\">" +
-         Escape(title) + "</h1>" + body + "</main></body></html>";
-}
-
-std::string ResourceLink(const Node& n) {
-  return "<a dir=\"auto\" href=\"/c/" + n.channel_id + "/" + UrlPath(n.path) + "\">" +
-         Escape(n.meta.title) + "</a> <span class=\"kind\">" + KindName(n.kind) + "</span>";
-}
-
-std::string NodeItem(const Node& n) {
-  if (n.kind == NodeKind::kTopic) {
-    return "<li><a dir=\"auto\" href=\"/topic/" + std::to_string(n.id) + "\">" +
-           Escape(n.meta.title) + "</a></li>";
+// The path and query of the request, for the language switcher's way back.
+std::string RequestTarget(const httplib::Request& req) {
+  std::string target = PercentEncodePath(req.path);
+  std::string query;
+  for (const auto& [k, v] : req.params) {
+    query += query.empty() ? "?" : "&";
+    query += httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
   }
-  return "<li>" + ResourceLink(n) + "</li>";
+  return target + query;
 }
 
-void SetHtml(httplib::Response& res, const std::string& html) {
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_content(html, "text/html; charset=utf-8");
-}
-
-// Streams a blob from disk in bounded memory; cpp-httplib answers Range requests from the
-// provider.
-void ServeBlob(const httplib::Request& req, httplib::Response& res, BlobStore* store,
-               const Hash& hash, const std::string& mime, bool immutable) {
-  std::string etag = "\"" + hash.Hex() + "\"";
-  res.set_header("ETag", etag);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  if (req.get_header_value("If-None-Match") == etag) {
-    res.status = 304;
-    return;
-  }
-  auto path = store->PathOf(hash);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    spdlog::error("blob {} is missing from the store", hash.Hex());
-    res.status = 500;
-    return;
-  }
-  off_t size = ::lseek(fd, 0, SEEK_END);
-  auto file = std::shared_ptr<int>(new int(fd), [](int* p) {
-    ::close(*p);
-    delete p;
-  });
-  res.set_content_provider(
-      static_cast<size_t>(size), mime.empty() ? "application/octet-stream" : mime,
-      [file](size_t offset, size_t length, httplib::DataSink& sink) {
-        char buf[64 * 1024];
-        size_t n = std::min(length, sizeof buf);
-        ssize_t got = ::pread(*file, buf, n, static_cast<off_t>(offset));
-        if (got <= 0) return false;
-        return sink.write(buf, static_cast<size_t>(got));
-      });
+// A catalog path from a URL path tail: must be valid UTF-8 with no empty, "." or ".."
+// segments (the catalog would not find those anyway; refusing them early is clearer).
+bool CleanPath(const std::string& path) {
+  return path.empty() || IsSafeEntryPath(path);
 }
 
 }  // namespace
 
+struct HttpServer::Parts {
+  Parts(const ServerConfig& config, BlobStore* store, Catalog* catalog)
+      : assets(config.web_root.empty() ? Assets::Embedded() : Assets::FromDisk(config.web_root)),
+        i18n(&assets),
+        renderer(&assets),
+        views(catalog, store),
+        search_gate(config.max_searches),
+        search_wait(config.search_wait_ms) {}
+
+  Assets assets;
+  I18n i18n;
+  Renderer renderer;
+  Views views;
+  SearchGate search_gate;
+  std::chrono::milliseconds search_wait;
+  std::unique_ptr<CompressionCache> compression;
+  std::mutex variants_mu;
+  std::map<std::string, std::shared_ptr<const CompressedVariants>> variants;  // by asset hash
+};
+
 HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* catalog)
-    : config_(config), store_(store), catalog_(catalog), http_(new httplib::Server) {
+    : config_(config),
+      store_(store),
+      catalog_(catalog),
+      http_(new httplib::Server),
+      parts_(new Parts(config, store, catalog)) {
+  auto cache = CompressionCache::Open(store->root() / "cache");
+  if (cache) {
+    parts_->compression = std::move(*cache);
+  } else {
+    spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
+  }
   http_->new_task_queue = [threads = config_.threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
@@ -136,7 +143,7 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
       spdlog::error("{} {}: unknown exception", req.method, req.path);
     }
     res.status = 500;
-    res.set_content("Internal error", "text/plain");
+    res.set_content("Internal error", "text/plain; charset=utf-8");
   });
   http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
     spdlog::debug("{} {} {}", req.method, req.path, res.status);
@@ -146,93 +153,180 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
 
 HttpServer::~HttpServer() = default;
 
+ViewLanguage HttpServer::Language(const httplib::Request& req, std::string* code,
+                                  nlohmann::json* strings) const {
+  *code = parts_->i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
+  *strings = parts_->i18n.Strings(*code);
+  ViewLanguage lang;
+  lang.strings = strings;
+  const I18n* i18n = &parts_->i18n;
+  std::string ui = *code;
+  lang.language_name = [i18n, ui](const std::string& tag) { return i18n->LanguageName(tag, ui); };
+  return lang;
+}
+
+void HttpServer::SendPage(const httplib::Request& req, httplib::Response& res,
+                          const std::string& page, nlohmann::json view, const std::string& code,
+                          nlohmann::json strings, int status) const {
+  view["lang"] = code;
+  view["dir"] = parts_->i18n.Dir(code);
+  view["t"] = std::move(strings);
+  view["languages"] = parts_->i18n.LanguageLinks(code, RequestTarget(req));
+  view["assets"] = parts_->assets.FrameUrls();
+  if (!view.contains("query")) view["query"] = "";
+  auto html = parts_->renderer.RenderPage(page, view);
+  if (!html) {
+    spdlog::error("rendering {}: {}", page, html.error().message());
+    res.status = 500;
+    res.set_content("Internal error", "text/plain; charset=utf-8");
+    return;
+  }
+  res.status = status;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("Vary", "Accept-Language, Cookie");
+  res.set_header("Content-Security-Policy", kPagePolicy);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "same-origin");
+  res.set_content(*html, "text/html; charset=utf-8");
+}
+
+void HttpServer::SendJson(httplib::Response& res, const nlohmann::json& view, int status) const {
+  res.status = status;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(view.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+void HttpServer::NotFound(const httplib::Request& req, httplib::Response& res, bool json) const {
+  std::string code;
+  nlohmann::json strings;
+  ViewLanguage lang = Language(req, &code, &strings);
+  if (json) {
+    SendJson(res, {{"error", "not found"}}, 404);
+    return;
+  }
+  nlohmann::json view = {{"page_title", lang.T("not_found_title")},
+                         {"message", lang.T("not_found_message")},
+                         {"status", 404},
+                         {"breadcrumb", nlohmann::json::array({{{"title", lang.T("home")}, {"url", "/"}}})}};
+  SendPage(req, res, "error", view, code, strings, 404);
+}
+
+void HttpServer::ServeBlobFile(const httplib::Request& req, httplib::Response& res,
+                               const Hash& hash, const std::string& mime, bool immutable,
+                               const std::string& download_name) const {
+  if (RunsScript(mime)) res.set_header("Content-Security-Policy", kContentPolicy);
+  // Content is public to every learner; apps in their sandbox (an opaque origin) may fetch
+  // their own files. /api sends no such header, so sandboxed script cannot read it.
+  res.set_header("Access-Control-Allow-Origin", "*");
+  FileReply reply;
+  auto path = store_->PathOf(hash);
+  reply.path = path;
+  reply.hash = hash;
+  reply.mime = mime;
+  reply.immutable = immutable;
+  reply.download_name = download_name;
+  Status st = ServeFile(req, res, reply, parts_->compression.get());
+  if (!st.ok()) spdlog::error("serving blob {}: {}", hash.Hex(), st.message());
+}
+
 void HttpServer::Routes() {
-  http_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    std::string body;
-    auto channels = catalog_->Channels();
-    if (channels.empty()) {
-      body = "<p>No channels yet. Import one with <code>outpost import FOLDER</code>.</p>";
-    }
-    body += "<ul>";
-    for (const auto& c : channels) {
-      if (!c.served_version) continue;
-      body += "<li><a dir=\"auto\" href=\"/topic/" + std::to_string(c.root_node) + "\">" +
-              Escape(c.meta.title) + "</a> <span class=\"kind\">" + Escape(c.meta.language) +
-              " · " + std::to_string(c.files) + " files · version " +
-              std::to_string(c.served_version) + "</span><ul>";
-      for (const auto& child : catalog_->Children(c.root_node)) body += NodeItem(child);
-      body += "</ul></li>";
-    }
-    body += "</ul>";
-    SetHtml(res, Page("Library", body));
+  using httplib::Request;
+  using httplib::Response;
+
+  // ---- pages ----
+  http_->Get("/", [this](const Request& req, Response& res) {
+    std::string code;
+    nlohmann::json strings;
+    ViewLanguage lang = Language(req, &code, &strings);
+    SendPage(req, res, "home", parts_->views.Home(lang), code, strings);
   });
 
-  http_->Get(R"(/topic/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
-    int64_t id = 0;
-    std::string digits = req.matches[1];
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    auto node = ec == std::errc() ? catalog_->GetNode(id) : std::nullopt;
-    auto channel = node ? catalog_->Channel(node->channel_id) : std::nullopt;
-    if (!node || node->kind != NodeKind::kTopic || !channel ||
-        channel->served_version != node->version) {
-      res.status = 404;
-      SetHtml(res, Page("Not found", "<p>This topic is not in the library (any more).</p>"));
-      return;
+  auto topic = [this](const Request& req, Response& res, bool json) {
+    std::string channel = req.matches[1], path = req.matches[2];
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    std::string code;
+    nlohmann::json strings;
+    ViewLanguage lang = Language(req, &code, &strings);
+    auto view = CleanPath(path) ? parts_->views.Topic(lang, channel, path) : std::nullopt;
+    if (!view) return NotFound(req, res, json);
+    if (json) return SendJson(res, *view);
+    SendPage(req, res, "topic", std::move(*view), code, strings);
+  };
+  http_->Get(R"(/t/([a-z0-9-]+)/?(.*))",
+             [topic](const Request& req, Response& res) { topic(req, res, false); });
+  http_->Get(R"(/api/v1/t/([a-z0-9-]+)/?(.*))",
+             [topic](const Request& req, Response& res) { topic(req, res, true); });
+
+  auto resource = [this](const Request& req, Response& res, bool json, bool posted) {
+    std::string channel = req.matches[1], path = req.matches[2];
+    std::string code;
+    nlohmann::json strings;
+    ViewLanguage lang = Language(req, &code, &strings);
+    std::map<std::string, std::string> answers;
+    if (posted) {
+      for (const auto& [k, v] : req.params) answers[k] = v;
     }
-    std::string body;
-    if (!node->meta.description.empty()) {
-      body += "<p dir=\"auto\">" + Escape(node->meta.description) + "</p>";
+    auto view = CleanPath(path) && !path.empty()
+                    ? parts_->views.Resource(lang, channel, path, posted ? &answers : nullptr)
+                    : std::nullopt;
+    if (!view) return NotFound(req, res, json);
+    if (json) return SendJson(res, *view);
+    SendPage(req, res, "resource", std::move(*view), code, strings);
+  };
+  http_->Get(R"(/r/([a-z0-9-]+)/(.+))",
+             [resource](const Request& req, Response& res) { resource(req, res, false, false); });
+  http_->Post(R"(/r/([a-z0-9-]+)/(.+))",
+              [resource](const Request& req, Response& res) { resource(req, res, false, true); });
+  http_->Get(R"(/api/v1/r/([a-z0-9-]+)/(.+))",
+             [resource](const Request& req, Response& res) { resource(req, res, true, false); });
+  http_->Post(R"(/api/v1/r/([a-z0-9-]+)/(.+))",
+              [resource](const Request& req, Response& res) { resource(req, res, true, true); });
+
+  auto search = [this](const Request& req, Response& res, bool json) {
+    std::string code;
+    nlohmann::json strings;
+    ViewLanguage lang = Language(req, &code, &strings);
+    SearchRequest request;
+    request.query = SanitizeUtf8(req.get_param_value("q").substr(0, 200));
+    request.filters.channel_id = req.get_param_value("channel");
+    request.filters.language = req.get_param_value("language");
+    request.filters.kind = req.get_param_value("kind");
+    request.filters.grade = req.get_param_value("grade");
+    nlohmann::json view;
+    int status = 200;
+    if (auto ticket = parts_->search_gate.Enter(parts_->search_wait)) {
+      view = parts_->views.Search(lang, request);
+    } else {
+      view = parts_->views.SearchBusy(lang, request);
+      status = 503;
+      res.set_header("Retry-After", "1");
     }
-    body += "<ul>";
-    for (const auto& child : catalog_->Children(node->id)) body += NodeItem(child);
-    body += "</ul>";
-    SetHtml(res, Page(node->meta.title, body));
+    if (json) return SendJson(res, view, status);
+    SendPage(req, res, "search", std::move(view), code, strings, status);
+  };
+  http_->Get("/search", [search](const Request& req, Response& res) { search(req, res, false); });
+  http_->Get("/api/v1/search",
+             [search](const Request& req, Response& res) { search(req, res, true); });
+
+  http_->Get("/api/v1/suggest", [this](const Request& req, Response& res) {
+    std::string q = SanitizeUtf8(req.get_param_value("q").substr(0, 100));
+    auto ticket = parts_->search_gate.Enter(std::chrono::milliseconds(0));
+    if (!ticket) {
+      res.set_header("Retry-After", "1");
+      return SendJson(res, {{"query", q}, {"suggestions", nlohmann::json::array()}, {"busy", true}}, 503);
+    }
+    SendJson(res, parts_->views.Suggest(q));
   });
 
-  http_->Get("/search", [this](const httplib::Request& req, httplib::Response& res) {
-    std::string q = req.get_param_value("q");
-    auto hits = catalog_->Search(q, 50);
-    std::string body = "<ol>";
-    if (hits) {
-      for (const auto& h : *hits) {
-        std::string snippet = Escape(h.snippet);
-        for (auto [from, to] : {std::pair{"\x02", "<mark>"}, std::pair{"\x03", "</mark>"}}) {
-          for (size_t p; (p = snippet.find(from)) != std::string::npos;) {
-            snippet.replace(p, 1, to);
-          }
-        }
-        body += "<li><a dir=\"auto\" href=\"/c/" + h.channel_id + "/" + UrlPath(h.path) + "\">" +
-                Escape(h.title) + "</a><br><span dir=\"auto\">" + snippet + "</span></li>";
-      }
-    }
-    body += "</ol>";
-    if (hits && hits->empty()) body = "<p>Nothing found.</p>";
-    SetHtml(res, Page("Search: " + q, body));
+  http_->Get("/api/v1/home", [this](const Request& req, Response& res) {
+    std::string code;
+    nlohmann::json strings;
+    SendJson(res, parts_->views.Home(Language(req, &code, &strings)));
   });
 
-  http_->Get(R"(/c/([a-z0-9-]+)/(.*))", [this](const httplib::Request& req,
-                                               httplib::Response& res) {
-    auto node = catalog_->NodeByPath(req.matches[1], req.matches[2]);
-    if (!node || !node->blob) {
-      res.status = 404;
-      res.set_content("Not found", "text/plain");
-      return;
-    }
-    ServeBlob(req, res, store_, *node->blob, node->mime, /*immutable=*/false);
-  });
-
-  http_->Get(R"(/blob/([0-9a-f]{64}))", [this](const httplib::Request& req,
-                                               httplib::Response& res) {
-    auto hash = Hash::FromHex(req.matches[1].str());
-    if (!hash || !store_->Contains(*hash)) {
-      res.status = 404;
-      res.set_content("Not found", "text/plain");
-      return;
-    }
-    ServeBlob(req, res, store_, *hash, "application/octet-stream", /*immutable=*/true);
-  });
-
-  http_->Get("/api/v1/channels", [this](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/api/v1/channels", [this](const Request&, Response& res) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& c : catalog_->Channels()) {
       out.push_back({{"id", c.id},
@@ -241,10 +335,117 @@ void HttpServer::Routes() {
                      {"language", c.meta.language},
                      {"files", c.files},
                      {"bytes", c.bytes},
-                     {"root_topic", c.root_node}});
+                     {"url", TopicUrl(c.id, "")}});
     }
-    res.set_header("Cache-Control", "no-cache");
-    res.set_content(out.dump(), "application/json");
+    SendJson(res, out);
+  });
+
+  http_->Get(R"(/lang/([a-zA-Z-]{2,16}))", [this](const Request& req, Response& res) {
+    std::string code = req.matches[1];
+    if (parts_->i18n.Known(code)) {
+      res.set_header("Set-Cookie",
+                     "lang=" + code + "; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly");
+    }
+    res.set_redirect(LocalPath(req.get_param_value("back")), 303);
+    res.set_header("Cache-Control", "no-store");
+  });
+
+  // ---- bytes ----
+  http_->Get(R"(/static/(.+))", [this](const Request& req, Response& res) {
+    auto file = parts_->assets.ResolveStatic(req.path);
+    if (!file) return NotFound(req, res, false);
+    std::shared_ptr<const CompressedVariants> variants;
+    if (!parts_->assets.from_disk()) {
+      std::lock_guard lock(parts_->variants_mu);
+      auto& slot = parts_->variants[file->hash];
+      if (!slot) {
+        slot = std::make_shared<const CompressedVariants>(
+            CompressedVariants::Make(file->bytes, file->mime));
+      }
+      variants = slot;
+    }
+    struct Held {
+      AssetFile file;
+      std::shared_ptr<const CompressedVariants> variants;
+    };
+    auto keep = std::make_shared<Held>(Held{*file, variants});
+    MemoryReply reply;
+    reply.data = keep->file.bytes;
+    reply.tag = keep->file.hash;
+    reply.mime = keep->file.mime;
+    reply.immutable = true;
+    reply.owner = keep;
+    ServeMemory(req, res, reply, keep->variants.get());
+  });
+
+  http_->Get(R"(/c/([a-z0-9-]+)/(.+))", [this](const Request& req, Response& res) {
+    std::string channel = req.matches[1], path = req.matches[2];
+    auto node = CleanPath(path) ? catalog_->NodeByPath(channel, path) : std::nullopt;
+    if (!node || !node->blob) {
+      res.status = 404;
+      res.set_content("Not found", "text/plain; charset=utf-8");
+      return;
+    }
+    std::string download;
+    if (req.has_param("download")) {
+      size_t slash = node->path.rfind('/');
+      download = slash == std::string::npos ? node->path : node->path.substr(slash + 1);
+    }
+    ServeBlobFile(req, res, *node->blob, node->mime, /*immutable=*/false, download);
+  });
+
+  http_->Get(R"(/blob/([0-9a-f]{64}))", [this](const Request& req, Response& res) {
+    auto hash = Hash::FromHex(req.matches[1].str());
+    if (!hash || !store_->Contains(*hash)) {
+      res.status = 404;
+      res.set_content("Not found", "text/plain; charset=utf-8");
+      return;
+    }
+    ServeBlobFile(req, res, *hash, "application/octet-stream", /*immutable=*/true, "");
+  });
+
+  // /app/CHANNEL/PATH/TO/APP.zip/INNER/PATH: a file inside an HTML5 app's zip.
+  http_->Get(R"(/app/([a-z0-9-]+)/(.+))", [this](const Request& req, Response& res) {
+    std::string channel = req.matches[1], rest = req.matches[2];
+    std::optional<Node> node;
+    std::string inner;
+    for (size_t pos = rest.find('/'); pos != std::string::npos; pos = rest.find('/', pos + 1)) {
+      std::string zip_path = rest.substr(0, pos);
+      if (!CleanPath(zip_path)) break;
+      node = catalog_->NodeByPath(channel, zip_path);
+      if (node && node->kind == NodeKind::kApp && node->blob) {
+        inner = rest.substr(pos + 1);
+        break;
+      }
+      node.reset();
+    }
+    if (!node || !IsSafeEntryPath(inner)) {
+      res.status = 404;
+      res.set_content("Not found", "text/plain; charset=utf-8");
+      return;
+    }
+    auto zip = ZipArchive::Open(store_->PathOf(*node->blob));
+    auto bytes = zip ? (*zip)->Read(inner) : Result<std::string>(zip.error());
+    if (!bytes) {
+      res.status = bytes.error().code() == StatusCode::kNotFound ? 404 : 500;
+      res.set_content("Not found", "text/plain; charset=utf-8");
+      return;
+    }
+    struct Entry {
+      std::string data, tag, mime;
+    };
+    auto entry = std::make_shared<Entry>();
+    entry->data = std::move(*bytes);
+    entry->tag = Hash::Of(entry->data).Hex();
+    entry->mime = AssetMimeType(inner);
+    res.set_header("Content-Security-Policy", kContentPolicy);
+    res.set_header("Access-Control-Allow-Origin", "*");
+    MemoryReply reply;
+    reply.data = entry->data;
+    reply.tag = entry->tag;
+    reply.mime = entry->mime;
+    reply.owner = entry;
+    ServeMemory(req, res, reply, nullptr);
   });
 }
 

@@ -1,8 +1,12 @@
+// The learner-facing server end to end over real sockets: a real server on port 0 serving a
+// small imported channel, driven with cpp-httplib's client.
 #include "outpost/server/http_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <minizip/zip.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "outpost/content/importer.h"
@@ -13,24 +17,43 @@ namespace {
 
 using testing::TempDir;
 
+void WriteZip(const std::filesystem::path& path, const std::map<std::string, std::string>& entries) {
+  zipFile z = zipOpen64(path.c_str(), APPEND_STATUS_CREATE);
+  for (const auto& [name, data] : entries) {
+    zipOpenNewFileInZip64(z, name.c_str(), nullptr, nullptr, 0, nullptr, 0, nullptr, Z_DEFLATED,
+                          Z_DEFAULT_COMPRESSION, 0);
+    zipWriteInFileInZip(z, data.data(), static_cast<unsigned>(data.size()));
+    zipCloseFileInZip(z);
+  }
+  zipClose(z, nullptr);
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start(ServerConfig{}); }
+  void Start(ServerConfig config) {
+    src_.Write("ch/outpost.toml", "[channel]\ntitle = \"Water\"\n[topic]\ngrade = \"5\"\n");
     src_.Write("ch/fr/eleve.html",
                "<html lang=fr><title>L'élève</title><p>Le soleil chauffe la mer.</p>"
                "<img src='../img/sun.svg'></html>");
     src_.Write("ch/img/sun.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>");
     video_ = std::string("\0\0\0\x18" "ftypisom", 12) + testing::RandomBytes(500000, 3);
     src_.Write("ch/clip.mp4", video_);
+    src_.Write("ch/clip.fr.vtt", "WEBVTT\n\n00:00.000 --> 00:01.000\nBonjour\n");
+    src_.Write("ch/quiz.exercise.json",
+               R"({"title":"Quiz","questions":[{"type":"numeric","prompt":"2+2?","answer":4,)"
+               R"("feedback":"Two and two make four."},)"
+               R"({"type":"text","prompt":"Capitale ?","answers":["Beyrouth"]}]})");
+    WriteZip(src_.path() / "ch" / "game.zip",
+             {{"index.html", "<script src='js/app.js'></script>"}, {"js/app.js", "run()"}});
     store_ = std::move(*BlobStore::Open(data_.path()));
     catalog_ = std::move(*Catalog::Open(data_.path() / "catalog.db"));
     Importer importer(store_.get(), catalog_.get());
     auto r = importer.Import(src_.path() / "ch", {});
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
-    ServerConfig config;
     config.host = "127.0.0.1";
     config.port = 0;
-    config.threads = 4;
+    config.threads = 8;
     server_ = std::make_unique<HttpServer>(config, store_.get(), catalog_.get());
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] { (void)server_->Serve(); });
@@ -39,6 +62,9 @@ class HttpServerTest : public ::testing::Test {
   void TearDown() override {
     server_->Stop();
     thread_.join();
+  }
+  httplib::Result Get(const std::string& path, httplib::Headers headers = {}) {
+    return client_->Get(path.c_str(), headers);
   }
 
   TempDir data_, src_;
@@ -50,62 +76,171 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<httplib::Client> client_;
 };
 
-TEST_F(HttpServerTest, HomeListsChannelsAndTopicsLinkToFiles) {
-  auto res = client_->Get("/");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_NE(res->body.find("Ch"), std::string::npos);
-  auto ch = catalog_->Channel("ch");
-  auto topic = client_->Get(("/topic/" + std::to_string(ch->root_node)).c_str());
+TEST_F(HttpServerTest, HomeTopicAndResourcePagesRender) {
+  auto home = Get("/");
+  ASSERT_TRUE(home);
+  EXPECT_EQ(home->status, 200);
+  EXPECT_NE(home->body.find("href=\"/t/ch/\""), std::string::npos);
+  EXPECT_NE(home->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+            std::string::npos);
+  auto topic = Get("/t/ch/");
   ASSERT_TRUE(topic);
-  EXPECT_NE(topic->body.find("href=\"/c/ch/clip.mp4\""), std::string::npos) << topic->body;
-  EXPECT_EQ(client_->Get("/topic/999999")->status, 404);
-  EXPECT_EQ(client_->Get("/topic/99999999999999999999999999")->status, 404);
+  EXPECT_EQ(topic->status, 200);
+  EXPECT_NE(topic->body.find("href=\"/r/ch/clip.mp4\""), std::string::npos) << topic->body;
+  auto video = Get("/r/ch/clip.mp4");
+  EXPECT_NE(video->body.find("<video"), std::string::npos);
+  EXPECT_NE(video->body.find("/c/ch/clip.fr.vtt"), std::string::npos);  // subtitles
+  EXPECT_EQ(Get("/t/ch/nope")->status, 404);
+  EXPECT_EQ(Get("/r/ch/fr")->status, 404);  // a topic is not a resource
 }
 
-TEST_F(HttpServerTest, FilesAreServedByPathWithTypeAndEtag) {
-  auto res = client_->Get("/c/ch/fr/eleve.html");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->get_header_value("Content-Type"), "text/html; charset=utf-8");
-  std::string etag = res->get_header_value("ETag");
-  EXPECT_EQ(etag.size(), 66u);
-  // The page's relative link resolves to a file of the channel.
-  EXPECT_EQ(client_->Get("/c/ch/img/sun.svg")->get_header_value("Content-Type"), "image/svg+xml");
-  auto again = client_->Get("/c/ch/fr/eleve.html", {{"If-None-Match", etag}});
-  EXPECT_EQ(again->status, 304);
+TEST_F(HttpServerTest, TheApiReturnsTheViewModelOfThePage) {
+  auto api = Get("/api/v1/t/ch/");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->get_header_value("Content-Type"), "application/json; charset=utf-8");
+  auto view = nlohmann::json::parse(api->body);
+  EXPECT_EQ(view["channel"]["id"], "ch");
+  EXPECT_GE(view["children"].size(), 4u);
+  auto r = nlohmann::json::parse(Get("/api/v1/r/ch/clip.mp4")->body);
+  EXPECT_EQ(r["resource"]["is_video"], true);
+  EXPECT_EQ(r["resource"]["subtitles"][0]["language"], "fr");
+  EXPECT_EQ(Get("/api/v1/t/ch/nope")->status, 404);
 }
 
-TEST_F(HttpServerTest, RangesReturnPartialContent) {
-  auto res = client_->Get("/c/ch/clip.mp4", {{"Range", "bytes=1000-1999"}});
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 206);
-  EXPECT_EQ(res->body, video_.substr(1000, 1000));
-  auto whole = client_->Get("/c/ch/clip.mp4");
-  EXPECT_EQ(whole->body, video_);
+TEST_F(HttpServerTest, ExercisesAreCheckedOnTheBoxWithoutJavaScript) {
+  auto page = Get("/r/ch/quiz.exercise.json");
+  EXPECT_NE(page->body.find("name=\"q0\""), std::string::npos);
+  auto answered = client_->Post("/r/ch/quiz.exercise.json", "q0=4&q1=beyrouth",
+                                "application/x-www-form-urlencoded");
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 200);
+  EXPECT_NE(answered->body.find("Two and two make four."), std::string::npos);
+  auto api = client_->Post("/api/v1/r/ch/quiz.exercise.json", "q0=5&q1=Beyrouth",
+                           "application/x-www-form-urlencoded");
+  auto view = nlohmann::json::parse(api->body);
+  EXPECT_EQ(view["exercise"]["score"]["correct"], 1);
+  EXPECT_EQ(view["exercise"]["questions"][0]["correct"], false);
+  EXPECT_EQ(view["exercise"]["questions"][1]["correct"], true);
 }
 
-TEST_F(HttpServerTest, TraversalFindsNothing) {
-  for (const char* path : {"/c/ch/../ch/clip.mp4", "/c/ch/%2e%2e/%2e%2e/etc/passwd",
-                           "/c/ch/..%2f..%2fcatalog.db", "/c/ch//etc/passwd", "/c/ch/fr\\..\\clip.mp4",
-                           "/c/ch/clip.mp4%00.html", "/blob/../catalog.db"}) {
-    auto res = client_->Get(path);
-    ASSERT_TRUE(res) << path;
-    EXPECT_EQ(res->status, 404) << path;
+TEST_F(HttpServerTest, SearchRanksFiltersAndSuggests) {
+  auto page = Get("/search?q=eleve");
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find("/r/ch/fr/eleve.html"), std::string::npos);
+  EXPECT_NE(page->body.find("<mark>"), std::string::npos);
+  auto filtered = nlohmann::json::parse(Get("/api/v1/search?q=eleve&kind=video")->body);
+  EXPECT_EQ(filtered["count"], 0);
+  auto fr = nlohmann::json::parse(Get("/api/v1/search?q=eleve&language=fr")->body);
+  EXPECT_EQ(fr["count"], 1);
+  auto suggest = nlohmann::json::parse(Get("/api/v1/suggest?q=ele")->body);
+  ASSERT_FALSE(suggest["suggestions"].empty());
+  EXPECT_EQ(suggest["suggestions"][0]["url"], "/r/ch/fr/eleve.html");
+}
+
+TEST_F(HttpServerTest, LanguageFollowsTheCookieThenAcceptLanguage) {
+  auto ar = Get("/", {{"Accept-Language", "ar,fr;q=0.5"}});
+  EXPECT_NE(ar->body.find("dir=\"rtl\""), std::string::npos);
+  auto fr = Get("/", {{"Accept-Language", "ar"}, {"Cookie", "lang=fr"}});
+  EXPECT_NE(fr->body.find("lang=\"fr\""), std::string::npos);
+  auto set = Get("/lang/fr?back=/t/ch/");
+  EXPECT_EQ(set->status, 303);
+  EXPECT_EQ(set->get_header_value("Location"), "/t/ch/");
+  EXPECT_NE(set->get_header_value("Set-Cookie").find("lang=fr"), std::string::npos);
+  // No open redirect.
+  for (const char* back : {"//evil.example/", "https://evil.example/", "/\\evil.example"}) {
+    auto r = Get(std::string("/lang/fr?back=") + httplib::detail::encode_query_param(back));
+    EXPECT_EQ(r->get_header_value("Location"), "/") << back;
   }
 }
 
-TEST_F(HttpServerTest, BlobsAreImmutableAndSearchWorks) {
-  auto node = catalog_->NodeByPath("ch", "clip.mp4");
-  auto res = client_->Get(("/blob/" + node->blob->Hex()).c_str());
+TEST_F(HttpServerTest, FilesAreServedByPathWithRangesAndEtags) {
+  auto res = Get("/c/ch/fr/eleve.html");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_NE(res->get_header_value("Cache-Control").find("immutable"), std::string::npos);
-  auto search = client_->Get("/search?q=eleve");
-  ASSERT_TRUE(search);
-  EXPECT_NE(search->body.find("/c/ch/fr/eleve.html"), std::string::npos);
-  auto api = client_->Get("/api/v1/channels");
-  EXPECT_NE(api->body.find("\"id\":\"ch\""), std::string::npos);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  // Imported pages run in a sandbox: an opaque origin, away from the box's pages and /api.
+  EXPECT_NE(res->get_header_value("Content-Security-Policy").find("sandbox allow-scripts"),
+            std::string::npos);
+  EXPECT_EQ(res->get_header_value("Content-Security-Policy").find("allow-same-origin"),
+            std::string::npos);
+  std::string etag = res->get_header_value("ETag");
+  // (A 304 carries the Content-Length a 200 would have, which RFC 9110 allows but cpp-httplib's
+  // client then waits for as a body: ask with HEAD.)
+  EXPECT_EQ(client_->Head("/c/ch/fr/eleve.html", {{"If-None-Match", etag}})->status, 304);
+  auto part = Get("/c/ch/clip.mp4", {{"Range", "bytes=1000-1999"}});
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, video_.substr(1000, 1000));
+  auto tail = Get("/c/ch/clip.mp4", {{"Range", "bytes=-100"}});
+  EXPECT_EQ(tail->body, video_.substr(video_.size() - 100));
+  EXPECT_EQ(Get("/c/ch/clip.mp4", {{"Range", "bytes=999999999-"}})->status, 416);
+  auto download = Get("/c/ch/clip.mp4?download=1");
+  EXPECT_NE(download->get_header_value("Content-Disposition").find("attachment"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, AppsAreServedFromInsideTheirZip) {
+  auto index = Get("/app/ch/game.zip/index.html");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_NE(index->body.find("js/app.js"), std::string::npos);
+  EXPECT_NE(index->get_header_value("Content-Security-Policy").find("sandbox"), std::string::npos);
+  EXPECT_EQ(Get("/app/ch/game.zip/js/app.js")->body, "run()");
+  for (const char* bad : {"/app/ch/game.zip/../quiz.exercise.json", "/app/ch/game.zip/%2e%2e/x",
+                          "/app/ch/game.zip//etc/passwd", "/app/ch/game.zip/js\\app.js",
+                          "/app/ch/game.zip/missing.html", "/app/ch/clip.mp4/index.html"}) {
+    auto r = Get(bad);
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->status, 404) << bad;
+  }
+  auto page = Get("/r/ch/game.zip");
+  EXPECT_NE(page->body.find("/app/ch/game.zip/index.html"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, TraversalFindsNothing) {
+  for (const char* path :
+       {"/c/ch/../ch/clip.mp4", "/c/ch/%2e%2e/%2e%2e/etc/passwd", "/c/ch/..%2f..%2fcatalog.db",
+        "/c/ch//etc/passwd", "/c/ch/fr\\..\\clip.mp4", "/c/ch/clip.mp4%00.html",
+        "/c/ch/%c0%ae%c0%ae/catalog.db", "/blob/../catalog.db", "/t/ch/../../etc",
+        "/r/ch/%2e%2e/catalog.db", "/static/../catalog.db", "/static/%2e%2e%2fcatalog.db"}) {
+    auto res = Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_TRUE(res->status == 404 || res->status == 400) << path << " " << res->status;
+  }
+}
+
+TEST_F(HttpServerTest, OversizedRequestsAreRefused) {
+  auto long_url = Get("/search?q=" + std::string(20000, 'a'));
+  ASSERT_TRUE(long_url);
+  EXPECT_EQ(long_url->status, 414);
+}
+
+TEST_F(HttpServerTest, StaticAssetsAreImmutableAndCompressed) {
+  auto home = Get("/");
+  size_t at = home->body.find("/static/outpost.");
+  ASSERT_NE(at, std::string::npos);
+  std::string url = home->body.substr(at, home->body.find('"', at) - at);
+  auto css = Get(url, {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(css);
+  EXPECT_EQ(css->status, 200);
+  EXPECT_NE(css->get_header_value("Cache-Control").find("immutable"), std::string::npos);
+  EXPECT_EQ(Get("/static/outpost.000000000000.css")->status, 404);
+}
+
+class BusySearchTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    ServerConfig config;
+    config.max_searches = 0;  // every search finds the gate closed
+    config.search_wait_ms = 1;
+    Start(config);
+  }
+};
+
+TEST_F(BusySearchTest, ASearchThatCannotRunSaysBusyAtOnce) {
+  auto res = Get("/search?q=eleve");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(Get("/t/ch/")->status, 200);  // pages are not held up
 }
 
 }  // namespace

@@ -191,7 +191,8 @@ nlohmann::json Views::Exercise(const Node& node,
   if (parsed) {
     for (size_t i = 0; i < parsed->questions.size(); ++i) {
       const Question& q = parsed->questions[i];
-      std::string name = "q" + std::to_string(i);
+      std::string name = "q";  // built with += : g++ 12 warns falsely on "q" + to_string
+      name += std::to_string(i);
       std::string given;
       bool answered = false;
       if (answers) {

@@ -1,20 +1,24 @@
-// HttpServer: what learners' phones talk to. Until the learner pages (issue #3) exist it
-// serves a plain catalog listing and the files themselves:
+// HttpServer: what learners' phones talk to (docs/web-api.md):
 //
-//   GET /                         channels, with links to their topics; a search box
-//   GET /topic/ID                 a topic's children, with links
-//   GET /search?q=WORDS           search results over served versions
-//   GET /c/CHANNEL/PATH           a file of the channel's served version, by its path, so that
-//                                 HTML pages' relative links work (ETag = blob hash, Range)
-//   GET /blob/HASH                a blob by its hash (immutable, cached forever)
-//   GET /api/v1/channels          the channels as JSON
+//   GET  /                       home: the channels
+//   GET  /t/CHANNEL/PATH         a topic page            (JSON: /api/v1/t/...)
+//   GET  /r/CHANNEL/PATH         a resource page, with the viewer for its kind (JSON: /api/v1/r/)
+//   POST /r/CHANNEL/PATH         an exercise's answers, checked on the box
+//   GET  /search?q=...           search, with filters    (JSON: /api/v1/search)
+//   GET  /api/v1/suggest?q=      suggestions as you type
+//   GET  /lang/CODE?back=PATH    choose the interface language (a cookie)
+//   GET  /c/CHANNEL/PATH         a file of the served version, by path (relative links work)
+//   GET  /blob/HASH              a file by hash (immutable)
+//   GET  /app/CHANNEL/ZIP/INNER  a file inside an HTML5 app's zip, never unpacked to disk
+//   GET  /static/NAME.HASH.EXT   web-ui assets (immutable)
 //
-// No handler builds a file-system path from the request: /c/ paths are looked up in the
-// catalog, and /blob/ takes exactly 64 hex digits (any blob in the store, for whoever knows its
-// hash), so "../" and friends find nothing.
+// No handler builds a file-system path from the request: paths are looked up in the catalog,
+// zip entries by exact name after IsSafeEntryPath, and /blob/ takes exactly 64 hex digits.
+// Imported content that can run script is served with a sandboxing Content-Security-Policy,
+// so it runs in an opaque origin: it cannot read the box's pages or cookies, nor call /api.
 //
 // Thread-safety: handlers run on cpp-httplib's worker threads; they share the thread-safe
-// Catalog and BlobStore.
+// Catalog, BlobStore and the immutable views, renderer and assets.
 #pragma once
 
 #include <memory>
@@ -24,11 +28,17 @@
 #include "outpost/content/status.h"
 #include "outpost/server/config.h"
 
+#include <nlohmann/json.hpp>
+
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace outpost {
+
+struct ViewLanguage;
 
 class HttpServer {
  public:
@@ -44,12 +54,24 @@ class HttpServer {
   void Stop();
 
  private:
+  struct Parts;
   void Routes();
+  ViewLanguage Language(const httplib::Request& req, std::string* code,
+                        nlohmann::json* strings) const;
+  void SendPage(const httplib::Request& req, httplib::Response& res, const std::string& page,
+                nlohmann::json view, const std::string& code, nlohmann::json strings,
+                int status = 200) const;
+  void SendJson(httplib::Response& res, const nlohmann::json& view, int status = 200) const;
+  void NotFound(const httplib::Request& req, httplib::Response& res, bool json) const;
+  void ServeBlobFile(const httplib::Request& req, httplib::Response& res, const Hash& hash,
+                     const std::string& mime, bool immutable,
+                     const std::string& download_name) const;
 
   ServerConfig config_;
   BlobStore* store_;
   Catalog* catalog_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<Parts> parts_;
   int port_ = 0;
 };
 

@@ -1,0 +1,269 @@
+// The hot path of static delivery: per request, one open(2)+fstat(2) of the chosen file (two
+// when a compressible type has no variant), no copy of the bytes, and httplib content
+// providers that pread(2) 64 KiB at a time.
+#include "delivery.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "byte_range.h"
+
+namespace outpost {
+
+namespace {
+
+constexpr size_t kPiece = 64 * 1024;
+constexpr char kOctetStream[] = "application/octet-stream";
+
+std::string_view MimeOr(std::string_view mime) { return mime.empty() ? kOctetStream : mime; }
+
+// cpp-httplib would slice the body by req.ranges after the handler, without bounds checks (see
+// delivery.h). Ranges are decided here instead, so its copy is emptied.
+void TakeOverRanges(const httplib::Request& req) {
+  auto& ranges = const_cast<httplib::Request&>(req).ranges;
+  if (!ranges.empty()) ranges.clear();
+}
+
+void SetCommonHeaders(httplib::Response& res, bool immutable, std::string_view download_name) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Accept-Ranges", "bytes");
+  res.set_header("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  if (!download_name.empty()) {
+    res.set_header("Content-Disposition", ContentDisposition(download_name));
+  }
+}
+
+// The range to send of the identity representation. If-Range (RFC 9110 13.1.5) must match the
+// current ETag strongly; a date or another tag means "send everything".
+ByteRange DecideRange(const httplib::Request& req, std::string_view etag, uint64_t size) {
+  if (!req.has_header("Range")) return {};
+  if (req.has_header("If-Range")) {
+    std::string if_range = req.get_header_value("If-Range");
+    if (if_range != etag) return {};
+  }
+  return ByteRange::Parse(req.get_header_value("Range"), size);
+}
+
+// Sets the status and Content-Range for `range`; false if there is no body to send (416).
+bool ApplyRange(httplib::Response& res, const ByteRange& range, uint64_t size) {
+  if (range.kind == ByteRange::Kind::kFull) {
+    res.status = 200;
+    return true;
+  }
+  res.set_header("Content-Range", range.ContentRange(size));
+  res.status = range.kind == ByteRange::Kind::kPartial ? 206 : 416;
+  return range.kind == ByteRange::Kind::kPartial;
+}
+
+// 304 for a matching If-None-Match. Content-Length is the one a 200 would carry (RFC 9110
+// 8.6), set explicitly because httplib would otherwise send "Content-Length: 0".
+bool AnswerNotModified(const httplib::Request& req, httplib::Response& res,
+                       const std::string& etag, uint64_t size) {
+  if (!req.has_header("If-None-Match") ||
+      !IfNoneMatchMatches(req.get_header_value("If-None-Match"), etag)) {
+    return false;
+  }
+  res.status = 304;
+  res.set_header("Content-Length", std::to_string(size));
+  return true;
+}
+
+void SetEncoding(httplib::Response& res, ContentEncoding encoding) {
+  if (encoding != ContentEncoding::kIdentity) {
+    res.set_header("Content-Encoding", std::string(EncodingToken(encoding)));
+  }
+}
+
+// Sends `length` bytes of `file` from `first`; takes the descriptor, closed when httplib
+// destroys the response (also for HEAD, where the provider is never called).
+void SendFileBody(httplib::Response& res, OpenFile file, uint64_t first, uint64_t length,
+                  std::string_view mime) {
+  if (length == 0) {
+    res.set_content("", std::string(mime));  // httplib spins on a provider of length 0
+    return;
+  }
+  int fd = file.Release();
+  res.set_content_provider(
+      length, std::string(mime),
+      [fd, first](size_t offset, size_t wanted, httplib::DataSink& sink) {
+        char buf[kPiece];
+        size_t n = wanted < kPiece ? wanted : kPiece;
+        ssize_t got;
+        do {
+          got = ::pread(fd, buf, n, static_cast<off_t>(first + offset));
+        } while (got < 0 && errno == EINTR);
+        if (got <= 0) return false;  // a blob shorter than it was: httplib drops the connection
+        return sink.write(buf, static_cast<size_t>(got));
+      },
+      [fd](bool) { ::close(fd); });
+}
+
+void SendMemoryBody(httplib::Response& res, std::string_view bytes,
+                    const std::shared_ptr<const void>& owner, std::string_view mime) {
+  if (bytes.empty()) {
+    res.set_content("", std::string(mime));
+    return;
+  }
+  const char* data = bytes.data();
+  auto provider = [data](size_t offset, size_t wanted, httplib::DataSink& sink) {
+    return sink.write(data + offset, wanted < kPiece ? wanted : kPiece);
+  };
+  if (owner) {
+    res.set_content_provider(bytes.size(), std::string(mime), provider, [owner](bool) {});
+  } else {
+    res.set_content_provider(bytes.size(), std::string(mime), provider);
+  }
+}
+
+// The representation of a blob to send: a cached variant when the client takes one and there
+// is one (made now if need be), else the blob itself.
+struct Chosen {
+  ContentEncoding encoding = ContentEncoding::kIdentity;
+  std::optional<OpenFile> file;
+};
+
+Chosen ChooseFile(const httplib::Request& req, const FileReply& reply, CompressionCache* cache) {
+  Chosen chosen;
+  ContentEncoding wanted = NegotiateEncoding(req.get_header_value("Accept-Encoding"));
+  if (wanted != ContentEncoding::kIdentity) {
+    auto lookup = cache->Find(reply.hash, wanted);
+    if (lookup.state == CompressionCache::State::kHit) {
+      chosen.file = std::move(lookup.file);
+    } else if (lookup.state == CompressionCache::State::kMissing) {
+      auto source = OpenFile::Open(reply.path);
+      if (source) {
+        chosen.file = cache->Make(reply.hash, wanted, *source);
+        if (!chosen.file) chosen.file = std::move(source);  // serve the original
+        else chosen.encoding = wanted;
+        return chosen;
+      }
+    }
+    if (chosen.file) chosen.encoding = wanted;
+  }
+  if (!chosen.file) chosen.file = OpenFile::Open(reply.path);
+  return chosen;
+}
+
+bool IsAttrChar(unsigned char c) {  // RFC 8187 attr-char
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string MakeEtag(std::string_view tag, ContentEncoding encoding) {
+  std::string etag;
+  std::string_view suffix = EtagSuffix(encoding);
+  etag.reserve(tag.size() + suffix.size() + 2);
+  etag += '"';
+  etag += tag;
+  etag += suffix;
+  etag += '"';
+  return etag;
+}
+
+bool IfNoneMatchMatches(std::string_view header, std::string_view etag) {
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
+  size_t i = 0;
+  while (i < header.size()) {
+    char c = header[i];
+    if (c == ' ' || c == '\t' || c == ',') {
+      ++i;
+    } else if (c == '*') {
+      return true;
+    } else {
+      if (header.substr(i).starts_with("W/")) i += 2;
+      if (i >= header.size() || header[i] != '"') return false;  // malformed: stop
+      size_t close = header.find('"', i + 1);
+      if (close == std::string_view::npos) return false;
+      if (header.substr(i, close - i + 1) == etag) return true;
+      i = close + 1;
+    }
+  }
+  return false;
+}
+
+std::string ContentDisposition(std::string_view utf8_name) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string fallback, encoded;
+  for (size_t i = 0; i < utf8_name.size(); ++i) {
+    auto c = static_cast<unsigned char>(utf8_name[i]);
+    if (c >= 0x80) {
+      if ((c & 0xC0) != 0x80) fallback += '_';  // one '_' per character, not per byte
+    } else if (c < 0x20 || c == 0x7F || c == '"' || c == '\\' || c == '/' || c == '%') {
+      fallback += '_';
+    } else {
+      fallback += static_cast<char>(c);
+    }
+    if (IsAttrChar(c)) {
+      encoded += static_cast<char>(c);
+    } else {
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
+}
+
+Status ServeFile(const httplib::Request& req, httplib::Response& res, const FileReply& reply,
+                 CompressionCache* cache) {
+  bool ranged = req.has_header("Range");
+  TakeOverRanges(req);
+  SetCommonHeaders(res, reply.immutable, reply.download_name);
+  bool negotiable = cache != nullptr && IsCompressible(reply.mime);
+  if (negotiable) res.set_header("Vary", "Accept-Encoding");
+  Chosen chosen = negotiable && !ranged ? ChooseFile(req, reply, cache)
+                                        : Chosen{ContentEncoding::kIdentity,
+                                                 OpenFile::Open(reply.path)};
+  if (!chosen.file) {
+    int err = errno;
+    Status error = ErrnoStatus("opening blob " + reply.hash.Hex(), err);
+    res.status = 500;
+    res.set_content("Internal error", "text/plain");
+    return error;
+  }
+  std::string etag = MakeEtag(reply.hash.Hex(), chosen.encoding);
+  res.set_header("ETag", etag);
+  uint64_t size = chosen.file->size();
+  if (AnswerNotModified(req, res, etag, size)) return Status::Ok();
+  SetEncoding(res, chosen.encoding);
+  ByteRange range = chosen.encoding == ContentEncoding::kIdentity ? DecideRange(req, etag, size)
+                                                                  : ByteRange{};
+  if (!ApplyRange(res, range, size)) return Status::Ok();
+  uint64_t first = range.kind == ByteRange::Kind::kPartial ? range.first : 0;
+  SendFileBody(res, std::move(*chosen.file), first, range.Length(size), MimeOr(reply.mime));
+  return Status::Ok();
+}
+
+void ServeMemory(const httplib::Request& req, httplib::Response& res, const MemoryReply& reply,
+                 const CompressedVariants* variants) {
+  bool ranged = req.has_header("Range");
+  TakeOverRanges(req);
+  SetCommonHeaders(res, reply.immutable, reply.download_name);
+  ContentEncoding encoding = ContentEncoding::kIdentity;
+  std::string_view bytes = reply.data;
+  if (variants != nullptr && variants->any()) {
+    res.set_header("Vary", "Accept-Encoding");
+    if (!ranged) {
+      encoding = NegotiateEncoding(req.get_header_value("Accept-Encoding"),
+                                   variants->Get(ContentEncoding::kZstd) != nullptr,
+                                   variants->Get(ContentEncoding::kGzip) != nullptr);
+      if (const std::string* variant = variants->Get(encoding)) bytes = *variant;
+    }
+  }
+  std::string etag = MakeEtag(reply.tag, encoding);
+  res.set_header("ETag", etag);
+  if (AnswerNotModified(req, res, etag, bytes.size())) return;
+  SetEncoding(res, encoding);
+  ByteRange range = encoding == ContentEncoding::kIdentity ? DecideRange(req, etag, bytes.size())
+                                                           : ByteRange{};
+  if (!ApplyRange(res, range, bytes.size())) return;
+  if (range.kind == ByteRange::Kind::kPartial) {
+    bytes = bytes.substr(range.first, range.Length(bytes.size()));
+  }
+  SendMemoryBody(res, bytes, reply.owner, MimeOr(reply.mime));
+}
+
+}  // namespace outpost
