@@ -97,6 +97,7 @@ class ProgressLine {
 struct ServeArgs {
   std::string listen;
   std::string config;
+  std::string web_root;
   int threads = 0;
 };
 
@@ -112,6 +113,10 @@ int Serve(const fs::path& data, const ServeArgs& args) {
     if (!st.ok()) return Fail(st);
   }
   if (args.threads > 0) config.threads = args.threads;
+  if (!args.web_root.empty()) config.web_root = args.web_root;
+  if (!config.web_root.empty() && !fs::is_directory(config.web_root)) {
+    return Fail(InvalidArgument("--web-root " + config.web_root + " is not a folder"));
+  }
   auto lib = OpenLibrary(data);
   if (!lib) return Fail(lib.error());
 
@@ -396,7 +401,12 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--listen", serve_args.listen, "ADDR:PORT to listen on (default 0.0.0.0:8080)");
   serve->add_option("--config", serve_args.config,
                     "settings file (default: DATA/server.toml if it exists)");
-  serve->add_option("--threads", serve_args.threads, "worker threads")->check(CLI::Range(1, 4096));
+  serve->add_option("--threads", serve_args.threads,
+                    "worker threads; each open connection holds one (default 256)")
+      ->check(CLI::Range(1, 4096));
+  serve->add_option("--web-root", serve_args.web_root,
+                    "serve templates, styles and scripts from this web-ui folder instead of the "
+                    "copies built in (for developing them)");
 
   ImportArgs import_args;
   auto* import = app.add_subcommand("import", "import a folder as a new version of a channel");

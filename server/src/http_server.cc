@@ -42,6 +42,9 @@ constexpr const char* kContentPolicy =
     "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; "
     "default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'self'";
 
+constexpr size_t kMaxHeaders = 100;
+constexpr size_t kMaxHeaderBytes = 32 * 1024;
+
 bool RunsScript(std::string_view mime) {
   return mime.starts_with("text/html") || mime.starts_with("application/xhtml") ||
          mime.starts_with("image/svg") || mime.starts_with("text/xml") ||
@@ -144,6 +147,30 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
     }
     res.status = 500;
     res.set_content("Internal error", "text/plain; charset=utf-8");
+  });
+  // cpp-httplib 0.11 bounds each header line (8 KiB) and the URL (8 KiB, then 414) but not the
+  // number of header lines; refuse requests with too many before any handler works on them.
+  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    size_t bytes = 0;
+    for (const auto& [k, v] : req.headers) bytes += k.size() + v.size() + 4;
+    if (req.headers.size() > kMaxHeaders || bytes > kMaxHeaderBytes) {
+      res.status = 431;
+      res.set_header("Connection", "close");
+      res.set_content("Request header fields too large", "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Answers httplib makes itself (no route, 416 for a Range it cannot parse, 414 for a long
+  // URL) and 404s without a page get the same headers as ours, and a page for people.
+  http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.has_header("X-Content-Type-Options")) {
+      res.set_header("X-Content-Type-Options", "nosniff");
+    }
+    if (res.status == 404 && res.body.empty() && !res.content_provider_ &&
+        !req.path.starts_with("/api/")) {
+      NotFound(req, res, false);
+    }
   });
   http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
     spdlog::debug("{} {} {}", req.method, req.path, res.status);

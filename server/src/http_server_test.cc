@@ -211,6 +211,14 @@ TEST_F(HttpServerTest, OversizedRequestsAreRefused) {
   auto long_url = Get("/search?q=" + std::string(20000, 'a'));
   ASSERT_TRUE(long_url);
   EXPECT_EQ(long_url->status, 414);
+  auto long_header = Get("/", {{"X-Big", std::string(20000, 'a')}});
+  ASSERT_TRUE(long_header);
+  EXPECT_EQ(long_header->status, 400);
+  httplib::Headers many;
+  for (int i = 0; i < 200; ++i) many.emplace("X-H" + std::to_string(i), "v");
+  auto too_many = Get("/", many);
+  ASSERT_TRUE(too_many);
+  EXPECT_EQ(too_many->status, 431);
 }
 
 TEST_F(HttpServerTest, StaticAssetsAreImmutableAndCompressed) {
