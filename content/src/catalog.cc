@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <ctime>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -198,12 +199,37 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& db_p
   return catalog;
 }
 
-Catalog::~Catalog() { sqlite3_close(db_); }
+Catalog::Catalog(sqlite3* db) : db_(db), stmt_cache_(new db::StmtCache) {}
+
+Catalog::~Catalog() {
+  stmt_cache_.reset();  // finalize the statements before closing
+  sqlite3_close(db_);
+}
 
 int Catalog::schema_version() {
   std::lock_guard lock(mu_);
   db::Stmt s(db_, "PRAGMA user_version");
   return s.Step() ? static_cast<int>(s.Int(0)) : -1;
+}
+
+uint64_t Catalog::Generation() {
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  if (now - generation_checked_ms_.load(std::memory_order_relaxed) < 100) {
+    return generation_.load(std::memory_order_relaxed);
+  }
+  std::lock_guard lock(mu_);
+  generation_checked_ms_ = now;
+  // data_version changes when another connection commits; our own commits are counted.
+  db::Stmt s(db_, "PRAGMA data_version", stmt_cache_.get());
+  int64_t version = s.Step() ? s.Int(0) : -1;
+  if (version != data_version_) {
+    data_version_ = version;
+    ++own_commits_;
+  }
+  generation_ = own_commits_;
+  return own_commits_;
 }
 
 std::vector<std::string> Catalog::CheckIntegrity() {
@@ -334,6 +360,9 @@ Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
   db::Stmt serve(db_, "UPDATE channels SET served_version = ? WHERE id = ?");
   OUTPOST_RETURN_IF_ERROR(serve.Bind(1, version).Bind(2, d.channel_id).Run());
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  ++own_commits_;
+  generation_ = own_commits_;
+  generation_checked_ms_ = 0;
   return version;
 }
 
@@ -384,7 +413,7 @@ std::vector<ChannelInfo> Catalog::Channels() {
              "v.title, v.description, v.language, v.license, v.author, v.thumbnail, "
              "v.root_node, v.files, v.bytes, v.tree_hash, v.created_at "
              "FROM channels c LEFT JOIN channel_versions v "
-             "ON v.channel_id = c.id AND v.version = c.served_version ORDER BY c.id");
+             "ON v.channel_id = c.id AND v.version = c.served_version ORDER BY c.id", stmt_cache_.get());
   while (s.Step()) {
     ChannelInfo c;
     c.id = s.Text(0);
@@ -415,7 +444,7 @@ std::optional<ChannelInfo> Catalog::Channel(const std::string& id) {
 
 std::optional<Node> Catalog::GetNode(int64_t id) {
   std::lock_guard lock(mu_);
-  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = ?");
+  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = ?", stmt_cache_.get());
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   return ReadNode(s);
@@ -425,7 +454,7 @@ std::optional<Node> Catalog::NodeByPath(const std::string& channel_id, const std
   std::lock_guard lock(mu_);
   db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
                       " FROM nodes WHERE channel_id = ?1 AND path = ?2 AND version = "
-                      "(SELECT served_version FROM channels WHERE id = ?1)");
+                      "(SELECT served_version FROM channels WHERE id = ?1)", stmt_cache_.get());
   s.Bind(1, channel_id).Bind(2, path);
   if (!s.Step()) return std::nullopt;
   return ReadNode(s);
@@ -434,7 +463,7 @@ std::optional<Node> Catalog::NodeByPath(const std::string& channel_id, const std
 std::vector<Node> Catalog::Children(int64_t parent_id, bool include_unlisted) {
   std::lock_guard lock(mu_);
   db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
-                      " FROM nodes WHERE parent_id = ? AND (listed = 1 OR ?) ORDER BY sort_order");
+                      " FROM nodes WHERE parent_id = ? AND (listed = 1 OR ?) ORDER BY sort_order", stmt_cache_.get());
   s.Bind(1, parent_id).Bind(2, int64_t{include_unlisted});
   std::vector<Node> out;
   while (s.Step()) out.push_back(ReadNode(s));
@@ -455,7 +484,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int lim
              "JOIN channels c ON c.id = n.channel_id AND c.served_version = n.version "
              "WHERE search MATCH ?1 AND (?3 = '' OR n.channel_id = ?3) AND "
              "(?4 = '' OR n.language = ?4 OR n.language LIKE ?4 || '-%') AND "
-             "(?5 = '' OR n.kind = ?5) AND (?6 = '' OR n.grade = ?6) ORDER BY rank LIMIT ?2");
+             "(?5 = '' OR n.kind = ?5) AND (?6 = '' OR n.grade = ?6) ORDER BY rank LIMIT ?2", stmt_cache_.get());
   if (!s.ok()) return Internal(s.error());
   s.Bind(1, match).Bind(2, int64_t{limit}).Bind(3, filters.channel_id).Bind(4, filters.language);
   s.Bind(5, filters.kind).Bind(6, filters.grade);
@@ -513,7 +542,7 @@ Status Catalog::RecordBlobs(const std::vector<BlobInfo>& blobs) {
 
 bool Catalog::HasBlob(const Hash& hash) {
   std::lock_guard lock(mu_);
-  db::Stmt s(db_, "SELECT 1 FROM blobs WHERE hash = ?");
+  db::Stmt s(db_, "SELECT 1 FROM blobs WHERE hash = ?", stmt_cache_.get());
   s.Bind(1, hash);
   return s.Step();
 }
@@ -532,7 +561,7 @@ std::vector<Chunk> Catalog::ChunksOf(const Hash& blob) {
 
 std::optional<ChunkLocation> Catalog::FindChunk(const Hash& chunk) {
   std::lock_guard lock(mu_);
-  db::Stmt s(db_, "SELECT blob, offset, length FROM chunks WHERE hash = ? LIMIT 1");
+  db::Stmt s(db_, "SELECT blob, offset, length FROM chunks WHERE hash = ? LIMIT 1", stmt_cache_.get());
   s.Bind(1, chunk);
   if (!s.Step()) return std::nullopt;
   return ChunkLocation{s.HashAt(0).value_or(Hash{}), static_cast<uint64_t>(s.Int(1)),
@@ -582,7 +611,7 @@ Status Catalog::ForgetBlobs(const std::vector<Hash>& blobs) {
 std::optional<CachedFile> Catalog::CachedImport(const std::string& source_path) {
   std::lock_guard lock(mu_);
   db::Stmt s(db_,
-             "SELECT size, mtime_ns, inode, device, hash FROM import_cache WHERE path = ?");
+             "SELECT size, mtime_ns, inode, device, hash FROM import_cache WHERE path = ?", stmt_cache_.get());
   s.Bind(1, source_path);
   if (!s.Step()) return std::nullopt;
   auto h = s.HashAt(4);

@@ -13,6 +13,36 @@ Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   stmt_.reset(s);
 }
 
+StmtCache::~StmtCache() {
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+}
+
+sqlite3_stmt* StmtCache::Get(sqlite3* db, std::string_view sql, std::string* error) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return it->second;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    *error = std::string(sqlite3_errmsg(db)) + " in: " + std::string(sql);
+    return nullptr;
+  }
+  stmts_.emplace(std::string(sql), s);
+  return s;
+}
+
+Stmt::Stmt(sqlite3* db, std::string_view sql, StmtCache* cache) : db_(db) {
+  stmt_.reset(cache->Get(db, sql, &error_));
+  cached_ = true;
+}
+
+Stmt::~Stmt() {
+  if (cached_ && stmt_) {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+    (void)stmt_.release();
+  }
+}
+
 Stmt& Stmt::Bind(int i, int64_t v) {
   sqlite3_bind_int64(stmt_.get(), i, v);
   return *this;

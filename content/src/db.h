@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -20,11 +21,28 @@ struct StmtDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 
+// Prepared statements kept for reuse, by their SQL text. Used by one thread at a time (the
+// Catalog's mutex); a statement taken from it must not be taken again before it is released.
+class StmtCache {
+ public:
+  ~StmtCache();
+  // The cached statement for `sql`, prepared on first use; nullptr if it does not prepare.
+  sqlite3_stmt* Get(sqlite3* db, std::string_view sql, std::string* error);
+
+ private:
+  std::map<std::string, sqlite3_stmt*, std::less<>> stmts_;
+};
+
 // A prepared statement with chainable binds (1-based, like SQLite).
 class Stmt {
  public:
   Stmt() = default;
   Stmt(sqlite3* db, std::string_view sql);
+  // A statement from `cache`: not prepared again, and reset (not finalized) when done.
+  Stmt(sqlite3* db, std::string_view sql, StmtCache* cache);
+  ~Stmt();
+  Stmt(Stmt&&) = default;
+  Stmt& operator=(Stmt&&) = default;
   bool ok() const { return stmt_ != nullptr; }
   const std::string& error() const { return error_; }
 
@@ -51,6 +69,7 @@ class Stmt {
 
  private:
   std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt_;
+  bool cached_ = false;  // stmt_ belongs to a StmtCache: release, don't finalize
   sqlite3* db_ = nullptr;
   std::string error_;
   Status status_;

@@ -9,7 +9,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,6 +22,7 @@
 #include "compression_cache.h"
 #include "delivery.h"
 #include "i18n.h"
+#include "page_cache.h"
 #include "outpost/content/text.h"
 #include "outpost/content/zip_archive.h"
 #include "render.h"
@@ -112,6 +117,7 @@ struct HttpServer::Parts {
   SearchGate search_gate;
   std::chrono::milliseconds search_wait;
   std::unique_ptr<CompressionCache> compression;
+  PageCache pages;
   std::mutex variants_mu;
   std::map<std::string, std::shared_ptr<const CompressedVariants>> variants;  // by asset hash
 };
@@ -131,6 +137,15 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
   http_->new_task_queue = [threads = config_.threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
+  // Headers and body leave in separate writes: without TCP_NODELAY, Nagle's algorithm holds the
+  // body until the client's delayed ACK, 40 ms on every response.
+  http_->set_tcp_nodelay(true);
+  // The library listens with a backlog of 5: a class connecting at once would overflow it and
+  // wait a whole SYN retry (1 s). Remember the listening socket to raise the backlog in Bind().
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = sock;
+  });
   http_->set_keep_alive_timeout(config_.keep_alive_seconds);
   http_->set_keep_alive_max_count(static_cast<size_t>(config_.keep_alive_max_requests));
   http_->set_read_timeout(config_.read_timeout_seconds, 0);
@@ -181,11 +196,11 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
 HttpServer::~HttpServer() = default;
 
 ViewLanguage HttpServer::Language(const httplib::Request& req, std::string* code,
-                                  nlohmann::json* strings) const {
+                                  Strings* strings) const {
   *code = parts_->i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
-  *strings = parts_->i18n.Strings(*code);
+  *strings = parts_->i18n.SharedStrings(*code);
   ViewLanguage lang;
-  lang.strings = strings;
+  lang.strings = strings->get();
   const I18n* i18n = &parts_->i18n;
   std::string ui = *code;
   lang.language_name = [i18n, ui](const std::string& tag) { return i18n->LanguageName(tag, ui); };
@@ -194,27 +209,45 @@ ViewLanguage HttpServer::Language(const httplib::Request& req, std::string* code
 
 void HttpServer::SendPage(const httplib::Request& req, httplib::Response& res,
                           const std::string& page, nlohmann::json view, const std::string& code,
-                          nlohmann::json strings, int status) const {
+                          const Strings& strings, int status, const PageKey* cache) const {
   view["lang"] = code;
   view["dir"] = parts_->i18n.Dir(code);
-  view["t"] = std::move(strings);
   view["languages"] = parts_->i18n.LanguageLinks(code, RequestTarget(req));
   view["assets"] = parts_->assets.FrameUrls();
   if (!view.contains("query")) view["query"] = "";
-  auto html = parts_->renderer.RenderPage(page, view);
+  auto html = parts_->renderer.RenderPage(page, view, strings, code);
   if (!html) {
     spdlog::error("rendering {}: {}", page, html.error().message());
     res.status = 500;
     res.set_content("Internal error", "text/plain; charset=utf-8");
     return;
   }
+  if (cache && status == 200) {
+    parts_->pages.Put(cache->key, cache->generation, std::make_shared<const std::string>(*html));
+  }
+  SendHtml(res, *html, status);
+}
+
+// The key and generation under which a page may be kept in the page cache.
+std::optional<HttpServer::PageKey> HttpServer::CachedPage(const httplib::Request& req,
+                                                          const std::string& code,
+                                                          httplib::Response& res) const {
+  PageKey key{code + "|" + RequestTarget(req), catalog_->Generation()};
+  if (auto page = parts_->pages.Get(key.key, key.generation)) {
+    SendHtml(res, *page, 200);
+    return std::nullopt;
+  }
+  return key;
+}
+
+void HttpServer::SendHtml(httplib::Response& res, const std::string& html, int status) const {
   res.status = status;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("Vary", "Accept-Language, Cookie");
   res.set_header("Content-Security-Policy", kPagePolicy);
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("Referrer-Policy", "same-origin");
-  res.set_content(*html, "text/html; charset=utf-8");
+  res.set_content(html, "text/html; charset=utf-8");
 }
 
 void HttpServer::SendJson(httplib::Response& res, const nlohmann::json& view, int status) const {
@@ -227,7 +260,7 @@ void HttpServer::SendJson(httplib::Response& res, const nlohmann::json& view, in
 
 void HttpServer::NotFound(const httplib::Request& req, httplib::Response& res, bool json) const {
   std::string code;
-  nlohmann::json strings;
+  Strings strings;
   ViewLanguage lang = Language(req, &code, &strings);
   if (json) {
     SendJson(res, {{"error", "not found"}}, 404);
@@ -265,21 +298,25 @@ void HttpServer::Routes() {
   // ---- pages ----
   http_->Get("/", [this](const Request& req, Response& res) {
     std::string code;
-    nlohmann::json strings;
+    Strings strings;
     ViewLanguage lang = Language(req, &code, &strings);
-    SendPage(req, res, "home", parts_->views.Home(lang), code, strings);
+    auto key = CachedPage(req, code, res);
+    if (!key) return;
+    SendPage(req, res, "home", parts_->views.Home(lang), code, strings, 200, &*key);
   });
 
   auto topic = [this](const Request& req, Response& res, bool json) {
     std::string channel = req.matches[1], path = req.matches[2];
     while (!path.empty() && path.back() == '/') path.pop_back();
     std::string code;
-    nlohmann::json strings;
+    Strings strings;
     ViewLanguage lang = Language(req, &code, &strings);
+    std::optional<PageKey> key;
+    if (!json && !(key = CachedPage(req, code, res))) return;
     auto view = CleanPath(path) ? parts_->views.Topic(lang, channel, path) : std::nullopt;
     if (!view) return NotFound(req, res, json);
     if (json) return SendJson(res, *view);
-    SendPage(req, res, "topic", std::move(*view), code, strings);
+    SendPage(req, res, "topic", std::move(*view), code, strings, 200, &*key);
   };
   http_->Get(R"(/t/([a-z0-9-]+)/?(.*))",
              [topic](const Request& req, Response& res) { topic(req, res, false); });
@@ -289,8 +326,10 @@ void HttpServer::Routes() {
   auto resource = [this](const Request& req, Response& res, bool json, bool posted) {
     std::string channel = req.matches[1], path = req.matches[2];
     std::string code;
-    nlohmann::json strings;
+    Strings strings;
     ViewLanguage lang = Language(req, &code, &strings);
+    std::optional<PageKey> key;
+    if (!json && !posted && !(key = CachedPage(req, code, res))) return;
     std::map<std::string, std::string> answers;
     if (posted) {
       for (const auto& [k, v] : req.params) answers[k] = v;
@@ -300,7 +339,7 @@ void HttpServer::Routes() {
                     : std::nullopt;
     if (!view) return NotFound(req, res, json);
     if (json) return SendJson(res, *view);
-    SendPage(req, res, "resource", std::move(*view), code, strings);
+    SendPage(req, res, "resource", std::move(*view), code, strings, 200, key ? &*key : nullptr);
   };
   http_->Get(R"(/r/([a-z0-9-]+)/(.+))",
              [resource](const Request& req, Response& res) { resource(req, res, false, false); });
@@ -313,7 +352,7 @@ void HttpServer::Routes() {
 
   auto search = [this](const Request& req, Response& res, bool json) {
     std::string code;
-    nlohmann::json strings;
+    Strings strings;
     ViewLanguage lang = Language(req, &code, &strings);
     SearchRequest request;
     request.query = SanitizeUtf8(req.get_param_value("q").substr(0, 200));
@@ -349,7 +388,7 @@ void HttpServer::Routes() {
 
   http_->Get("/api/v1/home", [this](const Request& req, Response& res) {
     std::string code;
-    nlohmann::json strings;
+    Strings strings;
     SendJson(res, parts_->views.Home(Language(req, &code, &strings)));
   });
 
@@ -486,6 +525,10 @@ Status HttpServer::Bind() {
                      " (in use, or not allowed; try another --listen)");
     }
     port_ = config_.port;
+  }
+  // listen() on a listening socket changes its backlog (Linux).
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
+    spdlog::warn("cannot raise the listen backlog: {}", std::strerror(errno));
   }
   return Status::Ok();
 }

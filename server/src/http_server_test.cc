@@ -94,6 +94,17 @@ TEST_F(HttpServerTest, HomeTopicAndResourcePagesRender) {
   EXPECT_EQ(Get("/r/ch/fr")->status, 404);  // a topic is not a resource
 }
 
+TEST_F(HttpServerTest, APageChangesAsSoonAsANewVersionIsServed) {
+  auto before = Get("/t/ch/fr");
+  ASSERT_EQ(before->status, 200);
+  EXPECT_EQ(Get("/t/ch/fr")->body, before->body);  // (served from the page cache)
+  src_.Write("ch/fr/nouveau.html", "<title>Une nouvelle leçon</title><p>Bonjour</p>");
+  Importer importer(store_.get(), catalog_.get());
+  ASSERT_TRUE(importer.Import(src_.path() / "ch", {}).has_value());
+  auto after = Get("/t/ch/fr");
+  EXPECT_NE(after->body.find("Une nouvelle leçon"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, TheApiReturnsTheViewModelOfThePage) {
   auto api = Get("/api/v1/t/ch/");
   ASSERT_TRUE(api);

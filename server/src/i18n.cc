@@ -168,6 +168,15 @@ nlohmann::json I18n::Strings(std::string_view code) const {
   return out;
 }
 
+std::shared_ptr<const nlohmann::json> I18n::SharedStrings(std::string_view code) const {
+  if (assets_->from_disk()) return std::make_shared<const nlohmann::json>(Strings(code));
+  std::string key(code);
+  std::lock_guard lock(shared_mu_);
+  auto& slot = shared_[key];
+  if (!slot) slot = std::make_shared<const nlohmann::json>(Strings(code));
+  return slot;
+}
+
 std::string I18n::Dir(std::string_view code) const {
   Catalogs scratch;
   const nlohmann::json* catalog = Find(Current(&scratch), NormalizeTag(code));

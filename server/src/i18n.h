@@ -19,6 +19,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +50,8 @@ class I18n {
   bool Known(std::string_view code) const;
   // The catalog of `code` (English for an unknown code), completed with English.
   nlohmann::json Strings(std::string_view code) const;
+  // The same, shared: built once per language (read again each time with --web-root).
+  std::shared_ptr<const nlohmann::json> SharedStrings(std::string_view code) const;
   std::string Dir(std::string_view code) const;
   // Every interface language, by code.
   std::vector<UiLanguage> Languages() const;
@@ -71,6 +76,8 @@ class I18n {
 
   const Assets* assets_;
   Catalogs loaded_;  // unused in disk mode
+  mutable std::mutex shared_mu_;
+  mutable std::map<std::string, std::shared_ptr<const nlohmann::json>> shared_;  // by code
 };
 
 }  // namespace outpost

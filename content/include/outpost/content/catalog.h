@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@
 #include "outpost/content/status.h"
 
 struct sqlite3;
+namespace outpost::db {
+class StmtCache;
+}
 
 namespace outpost {
 
@@ -140,6 +144,10 @@ class Catalog {
   ~Catalog();
 
   int schema_version();
+  // Changes whenever any connection (this process or another, an import, a sync) commits a
+  // change to the catalog; cheap: checked at most every 100 ms, so a new version may take up to
+  // that long to show. For caches of things derived from the catalog.
+  uint64_t Generation();
   // SQLite's integrity check and the search index's own; the problems found, one per entry.
   std::vector<std::string> CheckIntegrity();
 
@@ -189,13 +197,18 @@ class Catalog {
   Status RememberImports(const std::vector<std::pair<std::string, CachedFile>>& files);
 
  private:
-  explicit Catalog(sqlite3* db) : db_(db) {}
+  explicit Catalog(sqlite3* db);
   Status Migrate();
   Status InsertNode(const DraftNode& node, const std::string& channel_id, int64_t version,
                     int64_t parent_id, int64_t sort_order, int64_t* files, int64_t* bytes);
 
   sqlite3* db_;
   std::recursive_mutex mu_;
+  std::unique_ptr<db::StmtCache> stmt_cache_;  // read statements, reused; guarded by mu_
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> generation_checked_ms_{0};
+  int64_t data_version_ = -1;   // guarded by mu_
+  uint64_t own_commits_ = 0;    // guarded by mu_
 };
 
 }  // namespace outpost

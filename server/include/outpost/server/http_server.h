@@ -22,6 +22,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
@@ -56,11 +57,19 @@ class HttpServer {
  private:
   struct Parts;
   void Routes();
-  ViewLanguage Language(const httplib::Request& req, std::string* code,
-                        nlohmann::json* strings) const;
+  using Strings = std::shared_ptr<const nlohmann::json>;  // a translation catalog
+  ViewLanguage Language(const httplib::Request& req, std::string* code, Strings* strings) const;
+  struct PageKey {
+    std::string key;
+    uint64_t generation;
+  };
+  // Sends the cached page and returns nullopt, or returns the key to cache the page under.
+  std::optional<PageKey> CachedPage(const httplib::Request& req, const std::string& code,
+                                    httplib::Response& res) const;
   void SendPage(const httplib::Request& req, httplib::Response& res, const std::string& page,
-                nlohmann::json view, const std::string& code, nlohmann::json strings,
-                int status = 200) const;
+                nlohmann::json view, const std::string& code, const Strings& strings,
+                int status = 200, const PageKey* cache = nullptr) const;
+  void SendHtml(httplib::Response& res, const std::string& html, int status) const;
   void SendJson(httplib::Response& res, const nlohmann::json& view, int status = 200) const;
   void NotFound(const httplib::Request& req, httplib::Response& res, bool json) const;
   void ServeBlobFile(const httplib::Request& req, httplib::Response& res, const Hash& hash,
@@ -73,6 +82,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<Parts> parts_;
   int port_ = 0;
+  int listen_fd_ = -1;
 };
 
 }  // namespace outpost
