@@ -7,6 +7,11 @@
 #include <minizip/zip.h>
 
 #include <nlohmann/json.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "outpost/content/importer.h"
@@ -31,7 +36,7 @@ void WriteZip(const std::filesystem::path& path, const std::map<std::string, std
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(ServerConfig{}); }
-  void Start(ServerConfig config) {
+  void Start(ServerConfig config, bool small_pool = true) {
     src_.Write("ch/outpost.toml", "[channel]\ntitle = \"Water\"\n[topic]\ngrade = \"5\"\n");
     src_.Write("ch/fr/eleve.html",
                "<html lang=fr><title>L'élève</title><p>Le soleil chauffe la mer.</p>"
@@ -53,7 +58,7 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
     config.host = "127.0.0.1";
     config.port = 0;
-    config.threads = 8;
+    if (small_pool) config.threads = 8;
     server_ = std::make_unique<HttpServer>(config, store_.get(), catalog_.get());
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] { (void)server_->Serve(); });
@@ -242,6 +247,45 @@ TEST_F(HttpServerTest, StaticAssetsAreImmutableAndCompressed) {
   EXPECT_EQ(css->status, 200);
   EXPECT_NE(css->get_header_value("Cache-Control").find("immutable"), std::string::npos);
   EXPECT_EQ(Get("/static/outpost.000000000000.css")->status, 404);
+}
+
+// A classroom: 200 phones hold keep-alive connections open (idle after one request each) and 20
+// of them stream video; a phone that comes now is still served, at once.
+class ClassroomTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    ServerConfig config;  // the defaults are what a box runs
+    Start(config, /*small_pool=*/false);
+  }
+  int Connect() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    return fd;
+  }
+};
+
+TEST_F(ClassroomTest, IdleKeepAliveConnectionsDoNotHoldUpANewPhone) {
+  std::vector<int> phones;
+  for (int i = 0; i < 200; ++i) {
+    int fd = Connect();
+    std::string req = i < 20 ? "GET /c/ch/clip.mp4 HTTP/1.1\r\nHost: box\r\nRange: bytes=0-\r\n\r\n"
+                             : "GET /t/ch/ HTTP/1.1\r\nHost: box\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    char buf[512];
+    ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0) << "phone " << i;  // answered, then idle
+    phones.push_back(fd);
+  }
+  httplib::Client late("127.0.0.1", server_->port());
+  late.set_connection_timeout(2);
+  late.set_read_timeout(2);
+  auto res = late.Get("/t/ch/");
+  ASSERT_TRUE(res) << "a new phone waited behind idle connections";
+  EXPECT_EQ(res->status, 200);
+  for (int fd : phones) ::close(fd);
 }
 
 class BusySearchTest : public HttpServerTest {

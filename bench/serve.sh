@@ -1,0 +1,515 @@
+#!/usr/bin/env bash
+# serve.sh: HTTP delivery of `outpost serve` against nginx (the same files from disk) and, for
+# the HTML, kiwix-serve (a ZIM of the same pages built with zimwriterfs), measured with wrk on
+# loopback at 64 and 256 connections: a topic page, a 1 MB PDF and a 64 KiB range request into a
+# ~50 MB video. Prints requests/s and p99 latency side by side with the ratio Outpost / peer, the
+# budgets with PASS/FAIL, and Outpost's peak RSS (VmHWM).
+#
+# Usage: bench/serve.sh
+#
+# Needs (benchmark only, not project dependencies): wrk, nginx (nginx-light), kiwix-serve
+# (kiwix-tools), zimwriterfs (zim-tools), curl, python3. Without kiwix-serve or zimwriterfs the
+# kiwix column says "not measured" and the rest still runs.
+#
+# Environment:
+#   OUTPOST_BUILD    build directory (default: build/release under the repository root; a
+#                    relative path is taken from the repository root)
+#   OUTPOST_BIN      the outpost CLI (default: $OUTPOST_BUILD/server/outpost)
+#   BENCH_DIR        working directory: corpus (cached), data directory, configs, logs, ZIM
+#                    (default: /tmp/outpost-bench/serve)
+#   OUTPOST_THREADS  `outpost serve --threads` (default 320: one thread per keep-alive
+#                    connection at 256 connections, plus slack for reconnects)
+#   OUTPOST_TOPIC_URL  the topic page to measure on Outpost (default: /t/CHANNEL/ if it answers
+#                    200, else /topic/ROOT_ID from /api/v1/channels)
+#   CONNECTIONS      connection counts (default "64 256")
+#   WRK_THREADS      wrk threads (default 2)
+#   DURATION         seconds measured per test (default 10); WARMUP seconds before each (default 2)
+#
+# Servers run one at a time (each is stopped after its measurements) so they never compete with
+# each other; wrk itself shares the machine with the server under test, as it would for any of
+# them. Exit code 0 when everything ran, whatever the figures.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${OUTPOST_BUILD:-build/release}
+[[ $build = /* ]] || build=$repo_root/$build
+outpost=${OUTPOST_BIN:-$build/server/outpost}
+bench_dir=${BENCH_DIR:-/tmp/outpost-bench/serve}
+threads=${OUTPOST_THREADS:-320}
+conns_list=${CONNECTIONS:-64 256}
+wrk_threads=${WRK_THREADS:-2}
+duration=${DURATION:-10}
+warmup=${WARMUP:-2}
+
+# The range request into the video: 64 KiB from offset 1,000,000.
+range_first=1000000
+range_last=1065535
+pdf_bytes=1000000
+video_bytes=50000000
+
+die() { echo "serve.sh: $*" >&2; exit 1; }
+log() { echo "serve.sh: $*" >&2; }
+
+for tool in wrk nginx curl python3; do
+  command -v "$tool" >/dev/null || die "$tool not found (benchmark needs: wrk nginx-light kiwix-tools zim-tools curl python3)"
+done
+[[ -x $outpost ]] || die "no outpost CLI at $outpost; build it with:
+  cmake -S $repo_root -B $repo_root/build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_BUILD_TESTS=OFF
+  ninja -C $repo_root/build/release outpost
+or set OUTPOST_BUILD / OUTPOST_BIN"
+for v in threads wrk_threads duration warmup; do
+  [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v must be a positive integer (got '${!v}')"
+done
+for c in $conns_list; do [[ $c =~ ^[0-9]+$ && $c -gt 0 ]] || die "CONNECTIONS: bad count '$c'"; done
+
+# Every connection is a file descriptor on both sides; 256 is well under any limit, but the
+# default soft limit of 1024 is close enough to the servers' own needs to raise it.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# Other work on the machine skews every figure (wrk, the server and anything else share the
+# cores): the load average before anything starts is printed with the results.
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+mkdir -p "$bench_dir"
+bench_dir=$(cd "$bench_dir" && pwd)
+channel_dir_name=bench-serve
+corpus_root=$bench_dir/corpus
+corpus=$corpus_root/$channel_dir_name
+work=$bench_dir/run
+data=$bench_dir/data
+www=$bench_dir/www
+rm -rf "$work" "$data" "$www"
+mkdir -p "$work" "$www"
+
+# ---------------------------------------------------------------------------------------------
+# The corpus: a channel folder (made once, then reused): 50 HTML pages (5 at the root, 9 in each
+# of 5 unit topics) with a style sheet, a PDF of exactly 1,000,000 bytes and an MP4 of
+# 50,000,000 bytes (ftyp + mdat of random bytes).
+gen_corpus() {
+  python3 - "$1" "$pdf_bytes" "$video_bytes" <<'PY'
+import os, random, sys
+out, pdf_bytes, video_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(7)
+words = ("water cloud rain river evaporation condensation sun heat vapour ocean lake snow ice "
+         "temperature pressure wind energy cycle plant leaf root soil mountain valley sea "
+         "experiment measure observe record table graph teacher learner question answer "
+         "because therefore when where which droplet surface air cold warm").split()
+
+def para(n):
+    s = " ".join(rng.choice(words) for _ in range(n))
+    return s[0].upper() + s[1:] + "."
+
+def page(title, prev, nxt, css):
+    body = []
+    for i in range(rng.randint(6, 12)):
+        body.append("<h2>%s</h2>" % para(4)[:-1] if i % 4 == 0 else "<p>%s</p>" % para(rng.randint(60, 140)))
+    nav = ""
+    if prev: nav += '<a href="%s">Previous</a> ' % prev
+    if nxt: nav += '<a href="%s">Next</a>' % nxt
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<title>%s</title><link rel="stylesheet" href="%s"></head>\n<body><main><h1>%s</h1>\n%s\n'
+            '<nav>%s</nav></main></body></html>\n' % (title, css, title, "\n".join(body), nav))
+
+def write(path, data):
+    full = os.path.join(out, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+write("outpost.toml", '[channel]\nid = "bench-serve"\ntitle = "Serve benchmark"\n'
+      'description = "A small channel for bench/serve.sh: fifty pages, a PDF and a video."\n'
+      'language = "en"\nlicense = "CC0"\n\n[topic]\n'
+      'description = "The water cycle, in five units of nine lessons, with a handbook and a lecture."\n')
+write("style.css", "body{font-family:sans-serif;max-width:40em;margin:auto}h1{color:#225}\n" * 20)
+intro = ["01-welcome", "02-how-to-use", "03-glossary", "04-safety", "05-for-teachers"]
+for i, name in enumerate(intro):
+    prev = intro[i - 1] + ".html" if i else None
+    nxt = intro[i + 1] + ".html" if i + 1 < len(intro) else None
+    write(name + ".html", page(name[3:].replace("-", " ").capitalize(), prev, nxt, "style.css"))
+for u in range(1, 6):
+    unit = "unit-%02d" % u
+    write(unit + "/outpost.toml", '[topic]\ntitle = "Unit %d"\ndescription = "Nine lessons on %s."\n'
+          % (u, " and ".join(rng.sample(words, 2))))
+    for l in range(1, 10):
+        prev = "lesson-%02d.html" % (l - 1) if l > 1 else None
+        nxt = "lesson-%02d.html" % (l + 1) if l < 9 else None
+        write("%s/lesson-%02d.html" % (unit, l), page("Unit %d, lesson %d: %s" % (u, l, rng.choice(words)),
+                                                     prev, nxt, "../style.css"))
+
+# A one-page PDF whose content stream is padded (with comment lines) to make the file exactly
+# pdf_bytes long, with a correct xref table.
+def make_pdf(pad):
+    text = b"BT /F1 24 Tf 72 720 Td (Outpost benchmark handbook) Tj ET\n"
+    filler = bytearray()
+    line = b"% " + b"x" * 76 + b"\n"
+    while len(filler) + len(line) <= pad:
+        filler += line
+    filler += b" " * (pad - len(filler))
+    stream = text + bytes(filler)
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    pdf = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        pdf += b"%010d 00000 n \n" % off
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(pdf)
+
+pad = 0
+for _ in range(10):
+    pdf = make_pdf(pad)
+    if len(pdf) == pdf_bytes:
+        break
+    pad += pdf_bytes - len(pdf)
+assert len(pdf) == pdf_bytes, len(pdf)
+write("handbook.pdf", pdf)
+
+ftyp = b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00isomiso2mp41"
+mdat_size = video_bytes - len(ftyp)
+with open(os.path.join(out, "lecture.mp4"), "wb") as f:
+    f.write(ftyp + mdat_size.to_bytes(4, "big") + b"mdat")
+    left = mdat_size - 8
+    while left:
+        n = min(left, 1 << 20)
+        f.write(os.urandom(n))
+        left -= n
+PY
+}
+
+if [[ ! -f $corpus/lecture.mp4 || $(stat -c %s "$corpus/handbook.pdf" 2>/dev/null) != "$pdf_bytes" ]]; then
+  log "generating the corpus in $corpus ..."
+  rm -rf "$corpus_root" "$corpus_root.tmp"
+  mkdir -p "$corpus_root.tmp"
+  gen_corpus "$corpus_root.tmp/$channel_dir_name"
+  mv "$corpus_root.tmp" "$corpus_root"
+fi
+# nginx workers run as an unprivileged user when started by root: everything must be readable.
+chmod -R a+rX "$bench_dir"
+html_pages=$(find "$corpus" -name '*.html' | wc -l)
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_http URL SECONDS PID: until URL answers at all (any status), or fail
+wait_http() {
+  local url=$1 secs=$2 pid=$3 i
+  for (( i = 0; i < secs * 10; i++ )); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    curl -s -o /dev/null "$url" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_server PID [SIGNAL]
+stop_server() {
+  local pid=$1 sig=${2:-TERM}
+  kill -"$sig" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+server_pid=""
+cleanup() { [[ -n $server_pid ]] && stop_server "$server_pid"; server_pid=""; }
+trap cleanup EXIT
+
+# status_of URL [curl args]: the HTTP status code
+status_of() { local url=$1; shift; curl -s -o /dev/null -w '%{http_code}' "$@" "$url"; }
+
+# check_get NAME URL EXPECTED_STATUS EXPECTED_BYTES [curl args]: the response must have that
+# status and body size; dies otherwise (a benchmark of error pages measures nothing).
+check_get() {
+  local name=$1 url=$2 want_status=$3 want_bytes=$4; shift 4
+  local got
+  got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$@" "$url")
+  [[ $got = "$want_status $want_bytes" ]] ||
+    die "$name: $url answered '$got' (status, bytes), expected '$want_status $want_bytes'"
+}
+
+# to_ms VALUE: wrk's "1.23ms" / "456.78us" / "1.02s" / "1.5m" in milliseconds
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (match(v, /^[0-9.]+/)) { n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1) } else { print "-"; exit }
+    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : (u == "h") ? 3600000 : -1
+    if (f < 0) print "-"; else printf "%.2f", n * f }'
+}
+
+# listen_overflows: the kernel's count of connections dropped because a listen queue was full
+# (TcpExt ListenOverflows, all sockets; only one server runs at a time, so the difference over a
+# server's tests is that server's). A dropped SYN is retried after 1 s, then 3 s: it shows up as
+# p99 latency and wrk timeouts.
+listen_overflows() {
+  awk '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 } else v = $col["ListenOverflows"] }
+       END { print v + 0 }' /proc/net/netstat 2>/dev/null || echo 0
+}
+declare -A OVERFLOWS
+
+printf 'wrk.headers["Range"] = "bytes=%d-%d"\n' "$range_first" "$range_last" > "$work/range.lua"
+
+declare -A RPS P99 NOTE
+# measure SERVER TEST CONNS URL [LUA]: a warm-up of $warmup s, then $duration s measured;
+# stores RPS[SERVER,TEST,CONNS] and P99[...] and keeps wrk's output in $work.
+measure() {
+  local server=$1 test=$2 c=$3 url=$4 lua=${5:-} out
+  local -a script=()
+  [[ -n $lua ]] && script=(-s "$lua")
+  out=$work/wrk-$server-$test-c$c.txt
+  wrk -t"$wrk_threads" -c"$c" -d"${warmup}s" "${script[@]}" "$url" > /dev/null 2>&1 || true
+  wrk -t"$wrk_threads" -c"$c" -d"${duration}s" --latency "${script[@]}" "$url" > "$out" 2>&1 || true
+  RPS[$server,$test,$c]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+  P99[$server,$test,$c]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  [[ -n ${RPS[$server,$test,$c]} ]] || RPS[$server,$test,$c]=-
+  [[ -n ${P99[$server,$test,$c]} ]] || P99[$server,$test,$c]=-
+  local errs
+  errs=$(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ' | tr '\n' ';' || true)
+  [[ -n $errs ]] && NOTE[$server,$test,$c]=$errs
+  log "$server $test c=$c: ${RPS[$server,$test,$c]} req/s, p99 ${P99[$server,$test,$c]} ms${errs:+ ($errs)}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Outpost
+
+log "importing $corpus ..."
+"$outpost" import --data "$data" --json "$corpus" > "$work/import.json" 2> "$work/import.err" ||
+  { tail -n 20 "$work/import.err" >&2; die "outpost import failed"; }
+channel=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["channel"])' "$work/import.json")
+
+port=$(free_port)
+base=http://127.0.0.1:$port
+"$outpost" serve --data "$data" --listen "127.0.0.1:$port" --threads "$threads" > "$work/outpost.log" 2>&1 &
+server_pid=$!
+wait_http "$base/" 15 "$server_pid" || { cat "$work/outpost.log" >&2; die "outpost serve did not start"; }
+
+if [[ -n ${OUTPOST_TOPIC_URL:-} ]]; then
+  topic_url=$OUTPOST_TOPIC_URL
+elif [[ $(status_of "$base/t/$channel/") = 200 ]]; then
+  topic_url=/t/$channel/
+else
+  root_topic=$(curl -fsS "$base/api/v1/channels" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    if c["id"] == sys.argv[1]:
+        print(c["root_topic"])' "$channel")
+  [[ -n $root_topic ]] || die "channel $channel not in /api/v1/channels"
+  topic_url=/topic/$root_topic
+fi
+# The rendered topic page, saved for nginx and for the ZIM.
+curl -fsS -o "$www/topic.html" "$base$topic_url" || die "outpost: $topic_url does not answer 200"
+topic_bytes=$(stat -c %s "$www/topic.html")
+pdf_url=/c/$channel/handbook.pdf
+video_url=/c/$channel/lecture.mp4
+check_get "outpost topic page" "$base$topic_url" 200 "$topic_bytes"
+check_get "outpost pdf" "$base$pdf_url" 200 "$pdf_bytes"
+check_get "outpost video range" "$base$video_url" 206 $(( range_last - range_first + 1 )) \
+  -H "Range: bytes=$range_first-$range_last"
+
+declare -A HWM
+ov0=$(listen_overflows)
+for c in $conns_list; do
+  measure outpost topic "$c" "$base$topic_url"
+  measure outpost pdf "$c" "$base$pdf_url"
+  measure outpost range "$c" "$base$video_url" "$work/range.lua"
+  HWM[$c]=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+done
+OVERFLOWS[outpost]=$(( $(listen_overflows) - ov0 ))
+rss_end=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
+os_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$server_pid/status")
+stop_server "$server_pid"; server_pid=""
+
+# ---------------------------------------------------------------------------------------------
+# nginx: the corpus folder at the same URLs, the saved topic page at /topic.html, and Outpost's
+# keep-alive defaults (100 requests per connection, 5 s idle) so both close connections alike.
+
+ngx=$bench_dir/nginx
+rm -rf "$ngx"; mkdir -p "$ngx/logs" "$ngx/tmp"
+port=$(free_port)
+base=http://127.0.0.1:$port
+cat > "$ngx/nginx.conf" <<EOF
+worker_processes auto;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  # tcp_nopush (TCP_CORK) stays off, nginx's default: with it on, every keep-alive range request
+  # waits ~40 ms for a delayed ACK (1,600 instead of 54,000 range requests/s here).
+  tcp_nopush off;
+  keepalive_timeout 5s;
+  keepalive_requests 100;
+  client_body_temp_path $ngx/tmp/body;
+  proxy_temp_path $ngx/tmp/proxy;
+  fastcgi_temp_path $ngx/tmp/fastcgi;
+  uwsgi_temp_path $ngx/tmp/uwsgi;
+  scgi_temp_path $ngx/tmp/scgi;
+  types { text/html html; text/css css; application/pdf pdf; video/mp4 mp4; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    location /c/$channel/ { alias $corpus/; }
+    location = /topic.html { root $www; }
+  }
+}
+EOF
+nginx -t -c "$ngx/nginx.conf" -p "$ngx" > "$work/nginx-t.log" 2>&1 || { cat "$work/nginx-t.log" >&2; die "nginx config rejected"; }
+nginx -c "$ngx/nginx.conf" -p "$ngx" -g 'daemon off;' > "$work/nginx.log" 2>&1 &
+server_pid=$!
+wait_http "$base/topic.html" 15 "$server_pid" || { cat "$work/nginx.log" >&2; die "nginx did not start"; }
+ngx_workers=$(pgrep -P "$server_pid" | wc -l)
+check_get "nginx topic page" "$base/topic.html" 200 "$topic_bytes"
+check_get "nginx pdf" "$base$pdf_url" 200 "$pdf_bytes"
+check_get "nginx video range" "$base$video_url" 206 $(( range_last - range_first + 1 )) \
+  -H "Range: bytes=$range_first-$range_last"
+ov0=$(listen_overflows)
+for c in $conns_list; do
+  measure nginx topic "$c" "$base/topic.html"
+  measure nginx pdf "$c" "$base$pdf_url"
+  measure nginx range "$c" "$base$video_url" "$work/range.lua"
+done
+OVERFLOWS[nginx]=$(( $(listen_overflows) - ov0 ))
+stop_server "$server_pid" QUIT; server_pid=""
+
+# ---------------------------------------------------------------------------------------------
+# kiwix-serve: a ZIM of the 50 HTML pages, the style sheet and the saved topic page (its
+# welcome page), served without kiwix's injected top bar so the bytes are the same.
+
+kiwix_status=""
+kiwix_url=""
+kiwix_bytes=""
+zim=$bench_dir/$channel_dir_name.zim
+kiwix_prepare() {
+  command -v zimwriterfs >/dev/null || { kiwix_status="zimwriterfs not found (zim-tools)"; return 1; }
+  command -v kiwix-serve >/dev/null || { kiwix_status="kiwix-serve not found (kiwix-tools)"; return 1; }
+  local zdir=$bench_dir/zimsrc
+  rm -rf "$zdir" "$zim"; mkdir -p "$zdir"
+  (cd "$corpus" && find . \( -name '*.html' -o -name '*.css' \) -exec cp --parents {} "$zdir" \;)
+  cp "$www/topic.html" "$zdir/topic.html"
+  # A 48x48 PNG for --illustration (python3 standard library only).
+  python3 - "$zdir/illustration.png" <<'PY'
+import struct, sys, zlib
+w = h = 48
+raw = b"".join(b"\x00" + b"".join(bytes((x * 5, y * 5, 160)) for x in range(w)) for y in range(h))
+def chunk(t, d):
+    c = struct.pack(">I", len(d)) + t + d
+    return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+open(sys.argv[1], "wb").write(png)
+PY
+  if ! zimwriterfs --welcome=topic.html --illustration=illustration.png --language=eng \
+       --title="Serve benchmark" --description="bench/serve.sh pages" --creator=Outpost \
+       --publisher=Outpost --name="$channel_dir_name" --withoutFTIndex --threads=2 \
+       "$zdir" "$zim" > "$work/zimwriterfs.log" 2>&1; then
+    kiwix_status="zimwriterfs failed: $(tail -n 1 "$work/zimwriterfs.log")"
+    return 1
+  fi
+}
+
+kiwix_start() {
+  port=$(free_port)
+  base=http://127.0.0.1:$port
+  kiwix-serve --port "$port" --address 127.0.0.1 --nosearchbar "$zim" > "$work/kiwix.log" 2>&1 &
+  server_pid=$!
+  if ! wait_http "$base/" 15 "$server_pid"; then
+    kiwix_status="kiwix-serve did not start: $(tail -n 1 "$work/kiwix.log")"
+    return 1
+  fi
+  # kiwix-serve 3.3 has /content/BOOK/PATH; older ones /BOOK/A/PATH. The first that answers 200
+  # (wrk follows no redirects) is used.
+  local book u
+  for book in "$channel_dir_name" "$(basename "$zim" .zim)"; do
+    for u in "/content/$book/topic.html" "/content/$book/A/topic.html" "/$book/A/topic.html" "/$book/topic.html"; do
+      if [[ $(status_of "$base$u") = 200 ]]; then kiwix_url=$u; break 2; fi
+    done
+  done
+  if [[ -z $kiwix_url ]]; then
+    kiwix_status="topic.html not found in kiwix-serve's URLs (tried /content/NAME/[A/]topic.html, /NAME/[A/]topic.html)"
+    return 1
+  fi
+  curl -fsS -o "$work/kiwix-topic.html" "$base$kiwix_url"
+  kiwix_bytes=$(stat -c %s "$work/kiwix-topic.html")
+}
+
+if kiwix_prepare && kiwix_start; then
+  ov0=$(listen_overflows)
+  for c in $conns_list; do
+    measure kiwix topic "$c" "$base$kiwix_url"
+  done
+  OVERFLOWS[kiwix]=$(( $(listen_overflows) - ov0 ))
+else
+  log "kiwix: not measured ($kiwix_status)"
+fi
+[[ -n $server_pid ]] && { stop_server "$server_pid"; server_pid=""; }
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 >= b + 0) }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 < b + 0) }'; }
+verdict() { if "$@"; then echo PASS; else echo FAIL; fi; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
+
+echo "serve.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores; wrk -t$wrk_threads, ${warmup} s warm-up + ${duration} s per test, loopback"
+echo "load average before the run: $load_at_start (anything else running skews every figure)"
+echo "outpost: $outpost serve --threads $threads (one thread per keep-alive connection), default keep-alive (100 requests, 5 s)"
+echo "nginx:   $(nginx -v 2>&1 | sed 's/^nginx version: //'), $ngx_workers workers, sendfile on, tcp_nopush off, keepalive_requests 100, keepalive_timeout 5s, access_log off"
+if [[ -n $kiwix_url ]]; then
+  echo "kiwix:   kiwix-serve $(kiwix-serve --version 2>&1 | awk '/kiwix-tools/ { print $2; exit }') (default 4 threads, --nosearchbar), ZIM of $html_pages pages + the topic page, URL $kiwix_url ($kiwix_bytes bytes: kiwix adds $(( kiwix_bytes - topic_bytes )) bytes to the page)"
+else
+  echo "kiwix:   not measured ($kiwix_status)"
+fi
+echo "topic page: outpost $topic_url ($topic_bytes bytes); nginx and kiwix serve a saved copy of it (static file / ZIM entry)"
+echo "pdf: $pdf_url ($pdf_bytes bytes, whole file); range: $video_url ($video_bytes bytes), Range: bytes=$range_first-$range_last (206, 65536 bytes)"
+echo
+
+row() { printf '%-18s %5s %12s %12s %7s %12s %10s\n' "$@"; }
+row test conns "outpost r/s" "peer r/s" ratio "outpost p99" "peer p99"
+for c in $conns_list; do
+  for spec in "topic nginx topic/nginx" "topic kiwix topic/kiwix" "pdf nginx pdf/nginx" "range nginx range/nginx"; do
+    read -r test peer label <<< "$spec"
+    [[ $peer = kiwix && -z $kiwix_url ]] && { row "$label" "$c" "${RPS[outpost,$test,$c]}" "-" "-" "${P99[outpost,$test,$c]}ms" "not measured"; continue; }
+    o=${RPS[outpost,$test,$c]} p=${RPS[$peer,$test,$c]}
+    row "$label" "$c" "$o" "$p" "$(ratio "$o" "$p")" "${P99[outpost,$test,$c]}ms" "${P99[$peer,$test,$c]}ms"
+  done
+done
+for k in "${!NOTE[@]}"; do echo "wrk: $k:${NOTE[$k]}"; done
+echo "listen queue overflows (dropped connection attempts, retried after 1 s):$(for k in outpost nginx kiwix; do
+  [[ -n ${OVERFLOWS[$k]:-} ]] && printf ' %s %s' "$k" "${OVERFLOWS[$k]}"; done)"
+echo
+
+echo "budgets:"
+for test in pdf range; do
+  for c in $conns_list; do
+    r=$(ratio "${RPS[outpost,$test,$c]}" "${RPS[nginx,$test,$c]}")
+    echo "  $test req/s >= 0.80 x nginx at $c connections: $r  $(verdict ge "$r" 0.80)"
+  done
+done
+first_c=${conns_list%% *}
+echo "  topic page p99 < 10 ms at $first_c connections: ${P99[outpost,topic,$first_c]} ms  $(verdict lt "${P99[outpost,topic,$first_c]}" 10)"
+for c in $conns_list; do
+  if [[ -n $kiwix_url ]]; then
+    echo "  topic page req/s > kiwix-serve at $c connections: ${RPS[outpost,topic,$c]} vs ${RPS[kiwix,topic,$c]}  $(verdict lt "${RPS[kiwix,topic,$c]}" "${RPS[outpost,topic,$c]}")"
+  else
+    echo "  topic page req/s > kiwix-serve at $c connections: not measured ($kiwix_status)"
+  fi
+done
+last_c=${conns_list##* }
+echo "  outpost peak RSS < 64 MB at $last_c connections: $(mb "${HWM[$last_c]}") MB  $(verdict lt "$(mb "${HWM[$last_c]}")" 64)"
+echo
+echo "outpost memory (/proc/PID/status; MB = 10^6 bytes):"
+for c in $conns_list; do
+  echo "  VmHWM after the $c-connection tests: $(mb "${HWM[$c]}") MB (${HWM[$c]} kB)"
+done
+echo "  VmRSS at the end: $(mb "$rss_end") MB; OS threads: $os_threads"
