@@ -3,6 +3,7 @@
 // providers that pread(2) 64 KiB at a time.
 #include "delivery.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,8 @@ namespace outpost {
 namespace {
 
 constexpr size_t kPiece = 64 * 1024;
+// Bodies at least this long are sent from a memory mapping (see SendFileBody).
+constexpr uint64_t kMapMin = 256 * 1024;
 constexpr char kOctetStream[] = "application/octet-stream";
 
 std::string_view MimeOr(std::string_view mime) { return mime.empty() ? kOctetStream : mime; }
@@ -84,6 +87,26 @@ void SendFileBody(httplib::Response& res, OpenFile file, uint64_t first, uint64_
     return;
   }
   int fd = file.Release();
+  if (length >= kMapMin) {
+    // Large bodies go straight from the page cache to the socket: mapped (populated in one
+    // go) and written in one piece, instead of copied through a buffer 64 KiB at a time.
+    uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    uint64_t map_start = first / page * page;
+    size_t map_len = static_cast<size_t>(first + length - map_start);
+    void* map = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+                       static_cast<off_t>(map_start));
+    if (map != MAP_FAILED) {
+      ::close(fd);
+      const char* data = static_cast<const char*>(map) + (first - map_start);
+      res.set_content_provider(
+          length, std::string(mime),
+          [data](size_t offset, size_t wanted, httplib::DataSink& sink) {
+            return sink.write(data + offset, wanted);
+          },
+          [map, map_len](bool) { ::munmap(map, map_len); });
+      return;
+    }
+  }
   res.set_content_provider(
       length, std::string(mime),
       [fd, first](size_t offset, size_t wanted, httplib::DataSink& sink) {

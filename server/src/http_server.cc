@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -118,6 +119,44 @@ struct HttpServer::Parts {
   std::chrono::milliseconds search_wait;
   std::unique_ptr<CompressionCache> compression;
   PageCache pages;
+
+  // /c/CHANNEL/PATH -> the blob and type, until the catalog changes: file requests (a video's
+  // ranges, a page's images) then skip the catalog entirely.
+  struct FileRef {
+    Hash blob;
+    std::string mime;
+    std::string name;  // the file name, for downloads
+  };
+  std::mutex files_mu;
+  uint64_t files_generation = 0;
+  std::unordered_map<std::string, std::optional<FileRef>> files;
+  std::optional<FileRef> FindFile(Catalog* catalog, const std::string& channel,
+                                  const std::string& path) {
+    std::string key = channel + "/" + path;
+    uint64_t generation = catalog->Generation();
+    {
+      std::lock_guard lock(files_mu);
+      if (generation != files_generation) {
+        files.clear();
+        files_generation = generation;
+      }
+      auto it = files.find(key);
+      if (it != files.end()) return it->second;
+    }
+    std::optional<FileRef> ref;
+    auto node = catalog->NodeByPath(channel, path);
+    if (node && node->blob) {
+      size_t slash = node->path.rfind('/');
+      ref = FileRef{*node->blob, node->mime,
+                    slash == std::string::npos ? node->path : node->path.substr(slash + 1)};
+    }
+    std::lock_guard lock(files_mu);
+    if (generation == files_generation) {
+      if (files.size() > 20000) files.clear();
+      files[key] = ref;
+    }
+    return ref;
+  }
   std::mutex variants_mu;
   std::map<std::string, std::shared_ptr<const CompressedVariants>> variants;  // by asset hash
 };
@@ -446,18 +485,14 @@ void HttpServer::Routes() {
 
   http_->Get(R"(/c/([a-z0-9-]+)/(.+))", [this](const Request& req, Response& res) {
     std::string channel = req.matches[1], path = req.matches[2];
-    auto node = CleanPath(path) ? catalog_->NodeByPath(channel, path) : std::nullopt;
-    if (!node || !node->blob) {
+    auto file = CleanPath(path) ? parts_->FindFile(catalog_, channel, path) : std::nullopt;
+    if (!file) {
       res.status = 404;
       res.set_content("Not found", "text/plain; charset=utf-8");
       return;
     }
-    std::string download;
-    if (req.has_param("download")) {
-      size_t slash = node->path.rfind('/');
-      download = slash == std::string::npos ? node->path : node->path.substr(slash + 1);
-    }
-    ServeBlobFile(req, res, *node->blob, node->mime, /*immutable=*/false, download);
+    ServeBlobFile(req, res, file->blob, file->mime, /*immutable=*/false,
+                  req.has_param("download") ? file->name : "");
   });
 
   http_->Get(R"(/blob/([0-9a-f]{64}))", [this](const Request& req, Response& res) {
