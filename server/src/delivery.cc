@@ -17,6 +17,7 @@ namespace {
 constexpr size_t kPiece = 64 * 1024;
 // Bodies at least this long are sent from a memory mapping (see SendFileBody).
 constexpr uint64_t kMapMin = 256 * 1024;
+constexpr size_t kMapWindow = 2 * 1024 * 1024;
 constexpr char kOctetStream[] = "application/octet-stream";
 
 std::string_view MimeOr(std::string_view mime) { return mime.empty() ? kOctetStream : mime; }
@@ -88,24 +89,26 @@ void SendFileBody(httplib::Response& res, OpenFile file, uint64_t first, uint64_
   }
   int fd = file.Release();
   if (length >= kMapMin) {
-    // Large bodies go straight from the page cache to the socket: mapped (populated in one
-    // go) and written in one piece, instead of copied through a buffer 64 KiB at a time.
-    uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    uint64_t map_start = first / page * page;
-    size_t map_len = static_cast<size_t>(first + length - map_start);
-    void* map = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
-                       static_cast<off_t>(map_start));
-    if (map != MAP_FAILED) {
-      ::close(fd);
-      const char* data = static_cast<const char*>(map) + (first - map_start);
-      res.set_content_provider(
-          length, std::string(mime),
-          [data](size_t offset, size_t wanted, httplib::DataSink& sink) {
-            return sink.write(data + offset, wanted);
-          },
-          [map, map_len](bool) { ::munmap(map, map_len); });
-      return;
-    }
+    // Large bodies go from the page cache to the socket through a memory mapping, one window
+    // of at most kMapWindow at a time (populated in one go), instead of being copied through a
+    // buffer 64 KiB at a time. Memory stays bounded whatever the file size.
+    res.set_content_provider(
+        length, std::string(mime),
+        [fd, first](size_t offset, size_t wanted, httplib::DataSink& sink) {
+          static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+          uint64_t start = first + offset;
+          uint64_t map_start = start / page * page;
+          size_t n = wanted < kMapWindow ? wanted : kMapWindow;
+          size_t map_len = static_cast<size_t>(start + n - map_start);
+          void* map = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+                             static_cast<off_t>(map_start));
+          if (map == MAP_FAILED) return false;
+          bool ok = sink.write(static_cast<const char*>(map) + (start - map_start), n);
+          ::munmap(map, map_len);
+          return ok;
+        },
+        [fd](bool) { ::close(fd); });
+    return;
   }
   res.set_content_provider(
       length, std::string(mime),
