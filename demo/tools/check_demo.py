@@ -15,7 +15,8 @@ What it checks:
     names files that exist (order lists, [files."…"] tables, thumbnails);
   - every *.exercise.json has the structure of docs/channel-format.md;
   - every SVG is well-formed XML with a <title>; every PDF has a consistent xref table;
-  - (built) each language folder has a narration.wav that is a RIFF/WAVE file under 500 KB;
+  - (built) each language folder has a narration.wav that is a RIFF/WAVE file under 500 KB,
+    and water-cycle-animation.mp4 (an MP4 under 500 KB) with a WebVTT subtitle file per language;
   - (sources) the whole demo/ folder stays under 1 MB.
 Exits 1 and lists every problem if anything is wrong.
 """
@@ -32,8 +33,11 @@ import xml.etree.ElementTree as ET
 
 DEMO = pathlib.Path(__file__).resolve().parent.parent
 LANGUAGES = ["en", "fr", "ar"]
-GENERATED = {"narration.wav"}  # made by the build, absent from the sources
+# Made by the build, absent from the sources.
+GENERATED = {"narration.wav", "water-cycle-animation.mp4"}
 MAX_WAV = 500 * 1024
+VIDEO = "water-cycle-animation"
+MAX_MP4 = 500 * 1024
 MAX_DEMO = 1024 * 1024
 
 problems: list[str] = []
@@ -311,6 +315,28 @@ def check_wav(path: pathlib.Path) -> None:
         problem(path, "suspiciously short narration")
 
 
+def check_mp4(path: pathlib.Path) -> None:
+    data = path.read_bytes()
+    if data[4:8] != b"ftyp":
+        problem(path, "not an MP4 file")
+    elif data.find(b"moov") > data.find(b"mdat"):
+        problem(path, "the moov box is after the media (encode with -movflags +faststart)")
+    if len(data) >= MAX_MP4:
+        problem(path, f"{len(data)} bytes; keep the demo video under {MAX_MP4}")
+
+
+def check_vtt(path: pathlib.Path) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problem(path, "not UTF-8")
+        return
+    if not text.startswith("WEBVTT"):
+        problem(path, "does not start with WEBVTT")
+    if not re.search(r"^\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}$", text, re.M):
+        problem(path, "has no cue")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--built", type=pathlib.Path,
@@ -339,6 +365,10 @@ def main() -> int:
             check_pdf(p)
         elif kind == ".wav":
             check_wav(p)
+        elif kind == ".mp4":
+            check_mp4(p)
+        elif kind == ".vtt":
+            check_vtt(p)
         elif kind == ".exercise.json":
             check_exercise(p)
         elif p.name == "outpost.toml":
@@ -353,6 +383,9 @@ def main() -> int:
                 problem(folder, f"no {needed}")
         if built and not (folder / "narration.wav").is_file():
             problem(folder, "no narration.wav")
+        for needed in [f"{VIDEO}.mp4"] + [f"{VIDEO}.{sub}.vtt" for sub in LANGUAGES]:
+            if built and not (folder / needed).is_file():
+                problem(folder, f"no {needed}")
     ar_text = "".join(p.read_text(encoding="utf-8") for p in (root / "ar").glob("*.html"))
     if not re.search("[\u064b-\u0652]", ar_text) or not re.search("[أإآ]", ar_text):
         problem(root / "ar", "the Arabic pages should show harakat and hamza forms (search folding demo)")

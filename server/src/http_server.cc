@@ -24,6 +24,7 @@
 #include "delivery.h"
 #include "i18n.h"
 #include "page_cache.h"
+#include "outpost/content/sniff.h"
 #include "outpost/content/text.h"
 #include "outpost/content/zip_archive.h"
 #include "render.h"
@@ -240,6 +241,7 @@ ViewLanguage HttpServer::Language(const httplib::Request& req, std::string* code
   *strings = parts_->i18n.SharedStrings(*code);
   ViewLanguage lang;
   lang.strings = strings->get();
+  lang.code = *code;
   const I18n* i18n = &parts_->i18n;
   std::string ui = *code;
   lang.language_name = [i18n, ui](const std::string& tag) { return i18n->LanguageName(tag, ui); };
@@ -502,7 +504,15 @@ void HttpServer::Routes() {
       res.set_content("Not found", "text/plain; charset=utf-8");
       return;
     }
-    ServeBlobFile(req, res, *hash, "application/octet-stream", /*immutable=*/true, "");
+    // A blob has no name; its type comes from its first bytes (thumbnails are images).
+    uint8_t head[kSniffBytes];
+    ssize_t n = 0;
+    if (int fd = ::open(store_->PathOf(*hash).c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+      n = ::pread(fd, head, sizeof head, 0);
+      ::close(fd);
+    }
+    KindGuess guess = DetectKind("", {head, static_cast<size_t>(std::max<ssize_t>(n, 0))});
+    ServeBlobFile(req, res, *hash, guess.mime, /*immutable=*/true, "");
   });
 
   // /app/CHANNEL/PATH/TO/APP.zip/INNER/PATH: a file inside an HTML5 app's zip.

@@ -277,8 +277,11 @@ std::optional<nlohmann::json> Views::Resource(const ViewLanguage& lang,
       if (name.size() > 4 && name.ends_with(".vtt") && name.starts_with(stem + ".")) {
         std::string middle = name.substr(stem.size() + 1, name.size() - stem.size() - 5);
         std::string sub_lang = middle.empty() ? n.meta.language : middle;
+        bool is_default =
+            !lang.code.empty() && (sub_lang == lang.code || sub_lang.starts_with(lang.code + "-"));
         subtitles.push_back({{"url", FileUrl(channel, s.path)},
                              {"language", sub_lang},
+                             {"default", is_default},
                              {"label", LanguageName(lang, sub_lang).empty()
                                            ? lang.T("subtitles")
                                            : LanguageName(lang, sub_lang)}});

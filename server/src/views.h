@@ -22,6 +22,7 @@ namespace outpost {
 // What a view needs from the interface language.
 struct ViewLanguage {
   const nlohmann::json* strings = nullptr;  // the translation catalog ("t")
+  std::string code;                          // the interface language, "fr"
   std::function<std::string(const std::string&)> language_name;  // "ar" -> "العربية"
   std::string T(const std::string& key) const;  // strings[key], or the key if missing
 };

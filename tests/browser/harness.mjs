@@ -1,0 +1,146 @@
+// The browser tests' plumbing: a real `outpost` server on a temporary data folder with the demo
+// curriculum imported, and Debian's chromium driven by playwright-core (never a downloaded
+// browser). Used by run.mjs.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../..');
+const require = createRequire(import.meta.url);
+
+// What is missing is an error, never a skip: the messages say how to get it.
+export function fail(message) {
+  console.error(`browser tests: ${message}`);
+  process.exit(1);
+}
+
+export function loadPlaywright() {
+  try {
+    return require('playwright-core');
+  } catch (e) {
+    fail(`playwright-core is not installed in ${repoRoot}/node_modules (${e.code || e.message}).\n` +
+         'Run deploy/install-deps.sh (it runs npm ci).');
+  }
+}
+
+export function axeSource() {
+  let file;
+  try {
+    file = require.resolve('axe-core/axe.min.js');
+  } catch (e) {
+    fail('axe-core is not installed: run deploy/install-deps.sh (it runs npm ci).');
+  }
+  return fs.readFileSync(file, 'utf8');
+}
+
+export const CHROMIUM = process.env.OUTPOST_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+// Chromium, headless. playwright's launch() gives every browser a fresh, temporary profile
+// (user data dir) and deletes it on close.
+export async function launchChromium() {
+  if (!fs.existsSync(CHROMIUM)) {
+    fail(`chromium was not found at ${CHROMIUM}. Install it with deploy/install-deps.sh ` +
+         '(Debian package "chromium"), or point OUTPOST_CHROMIUM at a Chromium binary.');
+  }
+  const { chromium } = loadPlaywright();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Imports `demo` into a new data folder and serves it (`serveArgs` are added to `outpost
+// serve`). Returns {base, stop(), log(), dir}.
+export async function startServer(outpost, demo, serveArgs = []) {
+  if (!outpost || !fs.existsSync(outpost)) fail(`the outpost binary ${outpost} does not exist: build it first`);
+  if (!demo || !fs.existsSync(path.join(demo, 'outpost.toml'))) {
+    fail(`the built demo channel ${demo} does not exist: build the demo_curriculum target first`);
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-browser-'));
+  const data = path.join(tmp, 'data');
+  const imp = spawnSync(outpost, ['import', '--data', data, demo], { encoding: 'utf8' });
+  if (imp.status !== 0) {
+    fail(`outpost import failed (exit ${imp.status}):\n${imp.stdout}${imp.stderr}`);
+  }
+  const logFile = path.join(tmp, 'serve.log');
+  let child = null;
+  let base = null;
+  for (let attempt = 0; attempt < 3 && !base; attempt++) {
+    const port = await freePort();
+    const out = fs.openSync(logFile, 'a');
+    child = spawn(outpost, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, ...serveArgs],
+                  { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    let exited = false;
+    child.on('exit', () => { exited = true; });
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 300 && !exited; i++) {  // up to 30 s (sanitizer builds start slowly)
+      try {
+        const r = await fetch(url + '/');
+        if (r.ok) { base = url; break; }
+      } catch { /* not listening yet */ }
+      await sleep(100);
+    }
+    if (!base && !exited) child.kill('SIGKILL');
+  }
+  const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+  if (!base) fail(`outpost serve did not start:\n${log()}`);
+  const server = child;
+  const killOnExit = () => { try { server.kill('SIGKILL'); } catch { /* gone */ } };
+  process.on('exit', killOnExit);
+
+  async function stop() {
+    process.removeListener('exit', killOnExit);
+    let code = server.exitCode, signal = server.signalCode;
+    if (code === null && signal === null) {
+      const done = new Promise((r) => server.once('exit', (c, s) => { code = c; signal = s; r(); }));
+      server.kill('SIGTERM');
+      const t = setTimeout(() => server.kill('SIGKILL'), 10000);
+      await done;
+      clearTimeout(t);
+    }
+    const text = log();
+    const sanitizer = /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(text);
+    const clean = !sanitizer && (code === 0 || signal === 'SIGTERM');
+    if (clean) fs.rmSync(tmp, { recursive: true, force: true });
+    return { code, signal, clean, log: text, dir: tmp };
+  }
+  return { base, stop, log, dir: tmp };
+}
+
+// Watches a page for what should never happen on the learner pages: uncaught script errors,
+// console errors (CSP violations show there) and failed requests.
+export function watch(page, problems) {
+  page.on('pageerror', (e) => problems.push(`${page.url()}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${page.url()}: console error: ${m.text()}`);
+  });
+  page.on('requestfailed', (r) => {
+    const why = r.failure() ? r.failure().errorText : '';
+    // Media loads are cancelled on navigation, downloads abort their page request: not faults.
+    if (/ERR_ABORTED/.test(why)) return;
+    problems.push(`${r.url()}: request failed: ${why}`);
+  });
+  return page;
+}
