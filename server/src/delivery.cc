@@ -17,7 +17,7 @@ namespace {
 constexpr size_t kPiece = 64 * 1024;
 // Bodies at least this long are sent from a memory mapping (see SendFileBody).
 constexpr uint64_t kMapMin = 256 * 1024;
-constexpr size_t kMapWindow = 2 * 1024 * 1024;
+constexpr size_t kMapWindow = 256 * 1024;
 constexpr char kOctetStream[] = "application/octet-stream";
 
 std::string_view MimeOr(std::string_view mime) { return mime.empty() ? kOctetStream : mime; }
