@@ -3,7 +3,6 @@
 // providers that pread(2) 64 KiB at a time.
 #include "delivery.h"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,9 +14,6 @@ namespace outpost {
 namespace {
 
 constexpr size_t kPiece = 64 * 1024;
-// Bodies at least this long are sent from a memory mapping (see SendFileBody).
-constexpr uint64_t kMapMin = 256 * 1024;
-constexpr size_t kMapWindow = 256 * 1024;
 constexpr char kOctetStream[] = "application/octet-stream";
 
 std::string_view MimeOr(std::string_view mime) { return mime.empty() ? kOctetStream : mime; }
@@ -88,28 +84,6 @@ void SendFileBody(httplib::Response& res, OpenFile file, uint64_t first, uint64_
     return;
   }
   int fd = file.Release();
-  if (length >= kMapMin) {
-    // Large bodies go from the page cache to the socket through a memory mapping, one window
-    // of at most kMapWindow at a time (populated in one go), instead of being copied through a
-    // buffer 64 KiB at a time. Memory stays bounded whatever the file size.
-    res.set_content_provider(
-        length, std::string(mime),
-        [fd, first](size_t offset, size_t wanted, httplib::DataSink& sink) {
-          static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-          uint64_t start = first + offset;
-          uint64_t map_start = start / page * page;
-          size_t n = wanted < kMapWindow ? wanted : kMapWindow;
-          size_t map_len = static_cast<size_t>(start + n - map_start);
-          void* map = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
-                             static_cast<off_t>(map_start));
-          if (map == MAP_FAILED) return false;
-          bool ok = sink.write(static_cast<const char*>(map) + (start - map_start), n);
-          ::munmap(map, map_len);
-          return ok;
-        },
-        [fd](bool) { ::close(fd); });
-    return;
-  }
   res.set_content_provider(
       length, std::string(mime),
       [fd, first](size_t offset, size_t wanted, httplib::DataSink& sink) {
