@@ -1,11 +1,11 @@
 #include "outpost/content/zip_archive.h"
 
 #include <gtest/gtest.h>
-#include <minizip/zip.h>
 
 #include <map>
 
 #include "outpost/content/sniff.h"
+#include "testing/archives.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -14,14 +14,7 @@ namespace {
 std::filesystem::path MakeZip(const testing::TempDir& dir,
                               const std::map<std::string, std::string>& entries) {
   auto path = dir.path() / "app.zip";
-  zipFile z = zipOpen64(path.c_str(), APPEND_STATUS_CREATE);
-  for (const auto& [name, data] : entries) {
-    zipOpenNewFileInZip64(z, name.c_str(), nullptr, nullptr, 0, nullptr, 0, nullptr, Z_DEFLATED,
-                          Z_DEFAULT_COMPRESSION, 0);
-    zipWriteInFileInZip(z, data.data(), static_cast<unsigned>(data.size()));
-    zipCloseFileInZip(z);
-  }
-  zipClose(z, nullptr);
+  testing::WriteZip(path, entries);
   return path;
 }
 

@@ -14,46 +14,20 @@
 #include <vector>
 
 #include "testing/fault_env.h"
+#include "testing/archives.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
+
+using testing::Gunzip;
+using testing::Unzstd;
 
 using testing::FaultEnv;
 using testing::RandomBytes;
 using testing::ReadFile;
 using testing::TempDir;
 using State = CompressionCache::State;
-
-std::string Gunzip(std::string_view in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    char buf[16384];
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-  }
-  EXPECT_EQ(rc, Z_STREAM_END);
-  inflateEnd(&zs);
-  return out;
-}
-
-std::string Unzstd(std::string_view in) {
-  unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
-  EXPECT_NE(size, ZSTD_CONTENTSIZE_ERROR);
-  EXPECT_NE(size, ZSTD_CONTENTSIZE_UNKNOWN);
-  std::string out(size, '\0');
-  size_t got = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
-  EXPECT_FALSE(ZSTD_isError(got)) << ZSTD_getErrorName(got);
-  out.resize(ZSTD_isError(got) ? 0 : got);
-  return out;
-}
 
 // Compressible text of about `n` bytes.
 std::string Prose(size_t n) {

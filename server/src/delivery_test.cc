@@ -16,10 +16,14 @@
 #include <map>
 #include <thread>
 
+#include "testing/archives.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
+
+using testing::Gunzip;
+using testing::Unzstd;
 
 using testing::RandomBytes;
 using testing::TempDir;
@@ -75,32 +79,6 @@ Reply Ask(int port, const std::string& method, const std::string& path, const Fi
     pos = next;
   }
   return reply;
-}
-
-std::string Gunzip(std::string_view in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    char buf[16384];
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-  }
-  EXPECT_EQ(rc, Z_STREAM_END);
-  inflateEnd(&zs);
-  return out;
-}
-
-std::string Unzstd(std::string_view in) {
-  std::string out(ZSTD_getFrameContentSize(in.data(), in.size()), '\0');
-  size_t got = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
-  EXPECT_FALSE(ZSTD_isError(got));
-  return out;
 }
 
 std::string Prose(size_t n) {

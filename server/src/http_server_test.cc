@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <minizip/zip.h>
 
 #include <nlohmann/json.hpp>
 #include <arpa/inet.h>
@@ -15,23 +14,13 @@
 #include <thread>
 
 #include "outpost/content/importer.h"
+#include "testing/archives.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
 
 using testing::TempDir;
-
-void WriteZip(const std::filesystem::path& path, const std::map<std::string, std::string>& entries) {
-  zipFile z = zipOpen64(path.c_str(), APPEND_STATUS_CREATE);
-  for (const auto& [name, data] : entries) {
-    zipOpenNewFileInZip64(z, name.c_str(), nullptr, nullptr, 0, nullptr, 0, nullptr, Z_DEFLATED,
-                          Z_DEFAULT_COMPRESSION, 0);
-    zipWriteInFileInZip(z, data.data(), static_cast<unsigned>(data.size()));
-    zipCloseFileInZip(z);
-  }
-  zipClose(z, nullptr);
-}
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -49,7 +38,7 @@ class HttpServerTest : public ::testing::Test {
                R"({"title":"Quiz","questions":[{"type":"numeric","prompt":"2+2?","answer":4,)"
                R"("feedback":"Two and two make four."},)"
                R"({"type":"text","prompt":"Capitale ?","answers":["Beyrouth"]}]})");
-    WriteZip(src_.path() / "ch" / "game.zip",
+    testing::WriteZip(src_.path() / "ch" / "game.zip",
              {{"index.html", "<script src='js/app.js'></script>"}, {"js/app.js", "run()"}});
     store_ = std::move(*BlobStore::Open(data_.path()));
     catalog_ = std::move(*Catalog::Open(data_.path() / "catalog.db"));

@@ -1,5 +1,7 @@
 #include "i18n.h"
 
+#include "url.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -56,22 +58,6 @@ std::vector<Weighted> ParseAcceptLanguage(std::string_view header) {
 bool IsStringObject(const nlohmann::json& j) {
   if (!j.is_object()) return false;
   return std::all_of(j.begin(), j.end(), [](const nlohmann::json& v) { return v.is_string(); });
-}
-
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // Languages by their own names, for content in a language no catalog names.
@@ -200,7 +186,7 @@ nlohmann::json I18n::LanguageLinks(std::string_view current, std::string_view ba
     out.push_back({{"code", l.code},
                    {"name", l.name},
                    {"current", l.code == cur},
-                   {"url", "/lang/" + l.code + "?back=" + PercentEncode(back)}});
+                   {"url", "/lang/" + l.code + "?back=" + PercentEncode(back, /*keep_slash=*/false)}});
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "views.h"
 
+#include "url.h"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -69,21 +71,7 @@ std::string ViewLanguage::T(const std::string& key) const {
   return key;
 }
 
-std::string PercentEncodePath(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(path.size());
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string PercentEncodePath(std::string_view path) { return PercentEncode(path, true); }
 
 std::string TopicUrl(const std::string& channel, const std::string& path) {
   return "/t/" + channel + "/" + PercentEncodePath(path);
