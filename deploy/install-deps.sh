@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libtomlplusplus-dev libminizip-dev libkainjow-mustache-dev
   # demo curriculum (spoken audio and the video generated at build time) and tests/benchmarks
-  espeak-ng ffmpeg coreutils sqlite3 procps python3
+  espeak-ng ffmpeg coreutils sqlite3 procps python3 python3-cryptography
   # the browser tests (tests/browser/) drive Debian's chromium, headless
   chromium
   # pdf.js (embedded in the binary) and the browser tests' tools come from npm

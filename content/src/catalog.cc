@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <set>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "db.h"
@@ -154,6 +155,28 @@ Node ReadNode(const db::Stmt& s) {
   return n;
 }
 
+// Moves `n` and, recursively, its children (taken from `children_of`) into a DraftNode;
+// counts the nodes it placed in *built.
+DraftNode BuildDraftTree(Node n, std::unordered_map<int64_t, std::vector<Node>>* children_of,
+                         size_t* built) {
+  ++*built;
+  DraftNode d;
+  d.path = std::move(n.path);
+  d.kind = n.kind;
+  d.listed = n.listed;
+  d.meta = std::move(n.meta);
+  d.thumbnail = n.thumbnail;
+  d.blob = n.blob;
+  d.size = n.size;
+  d.mime = std::move(n.mime);
+  auto it = children_of->find(n.id);
+  if (it == children_of->end()) return d;
+  std::vector<Node> kids = std::move(it->second);
+  children_of->erase(it);
+  for (auto& kid : kids) d.children.push_back(BuildDraftTree(std::move(kid), children_of, built));
+  return d;
+}
+
 // Turns what a person typed into an FTS5 query: each folded word quoted, all required, the
 // last one a prefix ("as you type").
 std::string MatchExpression(const std::string& query) {
@@ -212,15 +235,28 @@ int Catalog::schema_version() {
   return s.Step() ? static_cast<int>(s.Int(0)) : -1;
 }
 
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+std::optional<uint64_t> Catalog::RecentGeneration() const {
+  // Read in the opposite order of Generation()'s writes: a fresh time implies the value stored
+  // before it.
+  int64_t checked = generation_checked_ms_.load(std::memory_order_acquire);
+  if (SteadyMs() - checked >= 100) return std::nullopt;
+  return generation_.load(std::memory_order_acquire);
+}
+
 uint64_t Catalog::Generation() {
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = SteadyMs();
   if (now - generation_checked_ms_.load(std::memory_order_relaxed) < 100) {
     return generation_.load(std::memory_order_relaxed);
   }
   std::lock_guard lock(mu_);
-  generation_checked_ms_ = now;
   // data_version changes when another connection commits; our own commits are counted.
   db::Stmt s(db_, "PRAGMA data_version", stmt_cache_.get());
   int64_t version = s.Step() ? s.Int(0) : -1;
@@ -228,7 +264,8 @@ uint64_t Catalog::Generation() {
     data_version_ = version;
     ++own_commits_;
   }
-  generation_ = own_commits_;
+  generation_.store(own_commits_, std::memory_order_release);
+  generation_checked_ms_.store(now, std::memory_order_release);
   return own_commits_;
 }
 
@@ -402,6 +439,48 @@ Result<int> Catalog::PruneVersions(int keep) {
   }
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
   return static_cast<int>(victims->size());
+}
+
+Result<VersionDraft> Catalog::LoadVersion(const std::string& channel_id, int64_t version) {
+  std::lock_guard lock(mu_);
+  const std::string what = "channel " + channel_id + " version " + std::to_string(version);
+  VersionDraft d;
+  db::Stmt v(db_, "SELECT title, description, language, license, author, thumbnail, source "
+                  "FROM channel_versions WHERE channel_id = ? AND version = ?");
+  v.Bind(1, channel_id).Bind(2, version);
+  if (!v.Step()) {
+    OUTPOST_RETURN_IF_ERROR(v.StepStatus());
+    return NotFound("the catalog has no " + what);
+  }
+  d.channel_id = channel_id;
+  d.meta.title = v.Text(0);
+  d.meta.description = v.Text(1);
+  d.meta.language = v.Text(2);
+  d.meta.license = v.Text(3);
+  d.meta.author = v.Text(4);
+  d.thumbnail = v.HashAt(5);
+  d.source = v.Text(6);
+
+  // Every node of the version, grouped by parent in display order (0: the root's "parent").
+  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
+                      " FROM nodes WHERE channel_id = ? AND version = ? ORDER BY sort_order, id");
+  s.Bind(1, channel_id).Bind(2, version);
+  std::unordered_map<int64_t, std::vector<Node>> children_of;
+  size_t rows = 0;
+  while (s.Step()) {
+    Node n = ReadNode(s);
+    children_of[n.parent_id].push_back(std::move(n));
+    ++rows;
+  }
+  OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  auto roots = children_of.find(0);
+  if (roots == children_of.end() || roots->second.size() != 1) {
+    return Corrupt(what + " does not have exactly one root node");
+  }
+  size_t built = 0;
+  d.root = BuildDraftTree(std::move(roots->second.front()), &children_of, &built);
+  if (built != rows) return Corrupt(what + " has nodes outside its tree");
+  return d;
 }
 
 std::vector<ChannelInfo> Catalog::Channels() {

@@ -137,6 +137,66 @@ TEST_F(CatalogTest, OldVersionStaysUntilTheNewOneIsServedAndSearchSeesOnlyServed
   EXPECT_EQ(catalog_->Channel("water")->served_version, 2);
 }
 
+// Compares two trees field by field, body_text excepted (LoadVersion does not rebuild it).
+void ExpectSameTree(const DraftNode& a, const DraftNode& b) {
+  SCOPED_TRACE("node \"" + a.path + "\"");
+  EXPECT_EQ(a.path, b.path);
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.listed, b.listed);
+  for (auto field : {&NodeMeta::title, &NodeMeta::description, &NodeMeta::language,
+                     &NodeMeta::grade, &NodeMeta::subject, &NodeMeta::license, &NodeMeta::author}) {
+    EXPECT_EQ(a.meta.*field, b.meta.*field);
+  }
+  EXPECT_EQ(a.thumbnail, b.thumbnail);
+  EXPECT_EQ(a.blob, b.blob);
+  EXPECT_EQ(a.size, b.size);
+  EXPECT_EQ(a.mime, b.mime);
+  ASSERT_EQ(a.children.size(), b.children.size());
+  for (size_t i = 0; i < a.children.size(); ++i) ExpectSameTree(a.children[i], b.children[i]);
+}
+
+TEST_F(CatalogTest, LoadVersionRebuildsAStoredTreeWithUnlistedNodesInOrder) {
+  VersionDraft d1 = Draft();
+  d1.meta.description = "Le cycle de l'eau";
+  d1.meta.language = "fr";
+  d1.meta.license = "CC BY 4.0";
+  d1.meta.author = "Ministère";
+  d1.source = "/media/usb/water";
+  d1.thumbnail = Hash::Of(std::string_view("cover"));
+  d1.root.children[0].thumbnail = Hash::Of(std::string_view("fr-cover"));
+  d1.root.children[0].meta.grade = "5";
+  d1.root.children[0].meta.subject = "science";
+  d1.root.children[0].children[0].mime = "text/html";
+  ASSERT_EQ(*catalog_->CommitVersion(d1), 1);
+  VersionDraft d2 = Draft(" 2");
+  std::swap(d2.root.children[0], d2.root.children[1]);
+  ASSERT_EQ(*catalog_->CommitVersion(d2), 2);
+
+  for (auto [version, want] : {std::pair{int64_t{1}, &d1}, std::pair{int64_t{2}, &d2}}) {
+    auto got = catalog_->LoadVersion("water", version);
+    ASSERT_TRUE(got.has_value()) << got.error().ToString();
+    EXPECT_EQ(got->channel_id, "water");
+    EXPECT_EQ(got->meta.title, want->meta.title);
+    EXPECT_EQ(got->meta.description, want->meta.description);
+    EXPECT_EQ(got->meta.language, want->meta.language);
+    EXPECT_EQ(got->meta.license, want->meta.license);
+    EXPECT_EQ(got->meta.author, want->meta.author);
+    EXPECT_EQ(got->thumbnail, want->thumbnail);
+    EXPECT_EQ(got->source, want->source);
+    ExpectSameTree(got->root, want->root);
+    EXPECT_TRUE(got->root.children[0].children[0].body_text.empty());
+    EXPECT_EQ(Catalog::TreeHash(*got), Catalog::TreeHash(*want));
+  }
+}
+
+TEST_F(CatalogTest, LoadVersionOfAMissingVersionIsNotFound) {
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  auto v = catalog_->LoadVersion("water", 2);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->LoadVersion("air", 1).error().code(), StatusCode::kNotFound);
+}
+
 TEST_F(CatalogTest, FrenchSearchIgnoresAccentsAndCase) {
   ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
   EXPECT_EQ(SearchPaths("eleve"), std::vector<std::string>{"fr/eleve.html"});

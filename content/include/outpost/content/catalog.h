@@ -148,6 +148,9 @@ class Catalog {
   // change to the catalog; cheap: checked at most every 100 ms, so a new version may take up to
   // that long to show. For caches of things derived from the catalog.
   uint64_t Generation();
+  // Generation() without waiting: the value if it was checked in the last 100 ms, else nullopt
+  // (for event loops, which must not wait for the catalog's lock).
+  std::optional<uint64_t> RecentGeneration() const;
   // SQLite's integrity check and the search index's own; the problems found, one per entry.
   std::vector<std::string> CheckIntegrity();
 
@@ -163,6 +166,12 @@ class Catalog {
   Result<std::vector<VersionRef>> VersionsToPrune(int keep);
   // Removes those versions (nodes, search rows, version rows), durably. Returns how many.
   Result<int> PruneVersions(int keep);
+  // Rebuilds a stored version (served or not) as the draft it was committed from: the channel's
+  // metadata, thumbnail and source, and every node, unlisted ones included, children in display
+  // order. body_text is left empty (the search index keeps it, not the tree). kNotFound if the
+  // channel has no such version; kCorrupt if its nodes do not form one tree. Sync uses it to
+  // re-encode a version's manifest byte for byte.
+  Result<VersionDraft> LoadVersion(const std::string& channel_id, int64_t version);
 
   // ---- reading what is served ----
   std::vector<ChannelInfo> Channels();
