@@ -402,7 +402,8 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--config", serve_args.config,
                     "settings file (default: DATA/server.toml if it exists)");
   serve->add_option("--threads", serve_args.threads,
-                    "worker threads; each open connection holds one (default 256)")
+                    "worker threads for pages and searches (default 16); connections are held by "
+                    "event loops, one per core")
       ->check(CLI::Range(1, 4096));
   serve->add_option("--web-root", serve_args.web_root,
                     "serve templates, styles and scripts from this web-ui folder instead of the "

@@ -1,6 +1,6 @@
 // The hot path of static delivery: per request, one open(2)+fstat(2) of the chosen file (two
-// when a compressible type has no variant), no copy of the bytes, and httplib content
-// providers that pread(2) 64 KiB at a time.
+// when a compressible type has no variant), and no copy of the bytes: files leave by
+// sendfile(2), memory replies are sent from where they are.
 #include "delivery.h"
 
 #include <unistd.h>
@@ -13,19 +13,11 @@ namespace outpost {
 
 namespace {
 
-constexpr size_t kPiece = 64 * 1024;
 constexpr char kOctetStream[] = "application/octet-stream";
 
 std::string_view MimeOr(std::string_view mime) { return mime.empty() ? kOctetStream : mime; }
 
-// cpp-httplib would slice the body by req.ranges after the handler, without bounds checks (see
-// delivery.h). Ranges are decided here instead, so its copy is emptied.
-void TakeOverRanges(const httplib::Request& req) {
-  auto& ranges = const_cast<httplib::Request&>(req).ranges;
-  if (!ranges.empty()) ranges.clear();
-}
-
-void SetCommonHeaders(httplib::Response& res, bool immutable, std::string_view download_name) {
+void SetCommonHeaders(http::Response& res, bool immutable, std::string_view download_name) {
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("Accept-Ranges", "bytes");
   res.set_header("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
@@ -36,7 +28,7 @@ void SetCommonHeaders(httplib::Response& res, bool immutable, std::string_view d
 
 // The range to send of the identity representation. If-Range (RFC 9110 13.1.5) must match the
 // current ETag strongly; a date or another tag means "send everything".
-ByteRange DecideRange(const httplib::Request& req, std::string_view etag, uint64_t size) {
+ByteRange DecideRange(const http::Request& req, std::string_view etag, uint64_t size) {
   if (!req.has_header("Range")) return {};
   if (req.has_header("If-Range")) {
     std::string if_range = req.get_header_value("If-Range");
@@ -46,7 +38,7 @@ ByteRange DecideRange(const httplib::Request& req, std::string_view etag, uint64
 }
 
 // Sets the status and Content-Range for `range`; false if there is no body to send (416).
-bool ApplyRange(httplib::Response& res, const ByteRange& range, uint64_t size) {
+bool ApplyRange(http::Response& res, const ByteRange& range, uint64_t size) {
   if (range.kind == ByteRange::Kind::kFull) {
     res.status = 200;
     return true;
@@ -57,8 +49,8 @@ bool ApplyRange(httplib::Response& res, const ByteRange& range, uint64_t size) {
 }
 
 // 304 for a matching If-None-Match. Content-Length is the one a 200 would carry (RFC 9110
-// 8.6), set explicitly because httplib would otherwise send "Content-Length: 0".
-bool AnswerNotModified(const httplib::Request& req, httplib::Response& res,
+// 8.6), set explicitly because a 304 has no body to take it from.
+bool AnswerNotModified(const http::Request& req, http::Response& res,
                        const std::string& etag, uint64_t size) {
   if (!req.has_header("If-None-Match") ||
       !IfNoneMatchMatches(req.get_header_value("If-None-Match"), etag)) {
@@ -69,51 +61,17 @@ bool AnswerNotModified(const httplib::Request& req, httplib::Response& res,
   return true;
 }
 
-void SetEncoding(httplib::Response& res, ContentEncoding encoding) {
+void SetEncoding(http::Response& res, ContentEncoding encoding) {
   if (encoding != ContentEncoding::kIdentity) {
     res.set_header("Content-Encoding", std::string(EncodingToken(encoding)));
   }
 }
 
-// Sends `length` bytes of `file` from `first`; takes the descriptor, closed when httplib
-// destroys the response (also for HEAD, where the provider is never called).
-void SendFileBody(httplib::Response& res, OpenFile file, uint64_t first, uint64_t length,
+// Sends `length` bytes of `file` from `first`, with sendfile(2) (the transport's); the
+// descriptor closes when the response is done with (also for HEAD, which sends no body).
+void SendFileBody(http::Response& res, OpenFile file, uint64_t first, uint64_t length,
                   std::string_view mime) {
-  if (length == 0) {
-    res.set_content("", std::string(mime));  // httplib spins on a provider of length 0
-    return;
-  }
-  int fd = file.Release();
-  res.set_content_provider(
-      length, std::string(mime),
-      [fd, first](size_t offset, size_t wanted, httplib::DataSink& sink) {
-        char buf[kPiece];
-        size_t n = wanted < kPiece ? wanted : kPiece;
-        ssize_t got;
-        do {
-          got = ::pread(fd, buf, n, static_cast<off_t>(first + offset));
-        } while (got < 0 && errno == EINTR);
-        if (got <= 0) return false;  // a blob shorter than it was: httplib drops the connection
-        return sink.write(buf, static_cast<size_t>(got));
-      },
-      [fd](bool) { ::close(fd); });
-}
-
-void SendMemoryBody(httplib::Response& res, std::string_view bytes,
-                    const std::shared_ptr<const void>& owner, std::string_view mime) {
-  if (bytes.empty()) {
-    res.set_content("", std::string(mime));
-    return;
-  }
-  const char* data = bytes.data();
-  auto provider = [data](size_t offset, size_t wanted, httplib::DataSink& sink) {
-    return sink.write(data + offset, wanted < kPiece ? wanted : kPiece);
-  };
-  if (owner) {
-    res.set_content_provider(bytes.size(), std::string(mime), provider, [owner](bool) {});
-  } else {
-    res.set_content_provider(bytes.size(), std::string(mime), provider);
-  }
+  res.set_file({std::make_shared<const http::FileHandle>(file.Release()), first, length}, mime);
 }
 
 // The representation of a blob to send: a cached variant when the client takes one and there
@@ -123,7 +81,10 @@ struct Chosen {
   std::optional<OpenFile> file;
 };
 
-Chosen ChooseFile(const httplib::Request& req, const FileReply& reply, CompressionCache* cache) {
+// With !reply.may_wait, a variant that would have to be made now is not: `would_wait` is set
+// and nothing is opened.
+Chosen ChooseFile(const http::Request& req, const FileReply& reply, CompressionCache* cache,
+                  bool* would_wait) {
   Chosen chosen;
   ContentEncoding wanted = NegotiateEncoding(req.get_header_value("Accept-Encoding"));
   if (wanted != ContentEncoding::kIdentity) {
@@ -131,6 +92,10 @@ Chosen ChooseFile(const httplib::Request& req, const FileReply& reply, Compressi
     if (lookup.state == CompressionCache::State::kHit) {
       chosen.file = std::move(lookup.file);
     } else if (lookup.state == CompressionCache::State::kMissing) {
+      if (!reply.may_wait) {
+        *would_wait = true;
+        return chosen;
+      }
       auto source = OpenFile::Open(reply.path);
       if (source) {
         chosen.file = cache->Make(reply.hash, wanted, *source);
@@ -207,16 +172,17 @@ std::string ContentDisposition(std::string_view utf8_name) {
   return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
 }
 
-Status ServeFile(const httplib::Request& req, httplib::Response& res, const FileReply& reply,
+Status ServeFile(const http::Request& req, http::Response& res, const FileReply& reply,
                  CompressionCache* cache) {
   bool ranged = req.has_header("Range");
-  TakeOverRanges(req);
-  SetCommonHeaders(res, reply.immutable, reply.download_name);
   bool negotiable = cache != nullptr && IsCompressible(reply.mime);
-  if (negotiable) res.set_header("Vary", "Accept-Encoding");
-  Chosen chosen = negotiable && !ranged ? ChooseFile(req, reply, cache)
+  bool would_wait = false;
+  Chosen chosen = negotiable && !ranged ? ChooseFile(req, reply, cache, &would_wait)
                                         : Chosen{ContentEncoding::kIdentity,
                                                  OpenFile::Open(reply.path)};
+  if (would_wait) return Status(StatusCode::kBusy, "a compressed variant must be made first");
+  SetCommonHeaders(res, reply.immutable, reply.download_name);
+  if (negotiable) res.set_header("Vary", "Accept-Encoding");
   if (!chosen.file) {
     int err = errno;
     Status error = ErrnoStatus("opening blob " + reply.hash.Hex(), err);
@@ -237,10 +203,9 @@ Status ServeFile(const httplib::Request& req, httplib::Response& res, const File
   return Status::Ok();
 }
 
-void ServeMemory(const httplib::Request& req, httplib::Response& res, const MemoryReply& reply,
+void ServeMemory(const http::Request& req, http::Response& res, const MemoryReply& reply,
                  const CompressedVariants* variants) {
   bool ranged = req.has_header("Range");
-  TakeOverRanges(req);
   SetCommonHeaders(res, reply.immutable, reply.download_name);
   ContentEncoding encoding = ContentEncoding::kIdentity;
   std::string_view bytes = reply.data;
@@ -263,7 +228,7 @@ void ServeMemory(const httplib::Request& req, httplib::Response& res, const Memo
   if (range.kind == ByteRange::Kind::kPartial) {
     bytes = bytes.substr(range.first, range.Length(bytes.size()));
   }
-  SendMemoryBody(res, bytes, reply.owner, MimeOr(reply.mime));
+  res.set_content_view(bytes, reply.owner, MimeOr(reply.mime));
 }
 
 }  // namespace outpost

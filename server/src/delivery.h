@@ -24,36 +24,16 @@
 // bytes: byte offsets then mean what the client thinks they mean, and video players, the main
 // users of ranges, ask for no compressible types anyway.
 //
-// HEAD: cpp-httplib routes HEAD to the GET handlers; with a content provider it sends the
-// headers, a Content-Length equal to what GET would send, and no body (the provider is never
-// called). Bodies stream from disk with pread(2) in 64 KiB pieces, so memory stays bounded
-// whatever the file size.
-//
-// cpp-httplib 0.11.4 and Range (found by experiment, see delivery_test.cc): before any handler
-// runs it parses Range into req.ranges, and after the handler it slices a content provider by
-// them itself, with no bounds checks: "bytes=95-200" on 100 bytes answers 206 with
-// Content-Length 106 and reads past the end, "bytes=100-" and "bytes=-0" answer 206 with
-// "Content-Range: bytes 100-99/100", several ranges give a multipart body whose parts claim
-// "/0", and a handler that sets status 200 still gets a sliced body. It also answers 416 by
-// itself, before routing, to a Range its parser rejects ("bytes=5-1", "bytes=x-", another unit);
-// those requests never reach these functions (RFC 9110 would ignore the header; harmless for
-// browsers, which do not send such headers). So these functions decide ranges themselves
-// (byte_range.h), clear req.ranges so that httplib sends the provider's bytes untouched, and
-// set status, Content-Range and Content-Length exactly. Clearing goes through a const_cast on
-// the handler's `const Request&`: the Request is a non-const local of httplib's connection
-// loop, so this is defined behaviour, and nothing else reads req.ranges after the handler.
-// httplib also gzip/brotli-compresses a `set_content` body of a text type on its own (and would
-// compress an already compressed one twice); bodies here always go through content providers,
-// which it sends as they are. An empty body is sent with set_content("") because httplib loops
-// forever on a provider of length 0.
+// HEAD: the transport routes HEAD to the GET handlers and sends the headers, with the
+// Content-Length GET would send, and no body. Ranges are decided here (byte_range.h): status,
+// Content-Range and the slice of the body exactly. File bodies are a descriptor and a range,
+// which the transport sends with sendfile(2): memory stays bounded whatever the file size.
 //
 // Thread-safety: the functions are thread-safe; they share nothing but the CompressionCache,
-// which is. Ownership: nothing here outlives the call except what the content provider keeps
-// for the body: an open descriptor (closed when httplib is done with the response) for files,
-// and `data`, the CompressedVariants and `owner` for memory replies (see MemoryReply).
+// which is. Ownership: nothing here outlives the call except what the response keeps for the
+// body: an open descriptor for files, and `owner` for memory replies (see MemoryReply).
 #pragma once
 
-#include <httplib.h>
 
 #include <filesystem>
 #include <memory>
@@ -61,6 +41,7 @@
 #include <string_view>
 
 #include "compression_cache.h"
+#include "http_message.h"
 #include "outpost/content/hash.h"
 #include "outpost/content/status.h"
 
@@ -74,12 +55,15 @@ struct FileReply {
   std::string_view mime = {};           // Content-Type; empty: application/octet-stream
   bool immutable = false;               // the URL names the content (it never changes)
   std::string_view download_name = {};  // UTF-8; non-empty: sent as an attachment, this name
+  // False on an event loop: rather than compress the file now, ServeFile returns kBusy and
+  // leaves the response untouched (the caller answers from a worker instead).
+  bool may_wait = true;
 };
 
 // Answers `req` with the blob. Compressible types are compressed through `cache` (null: never
 // compressed). Returns OK, or the reason the blob could not be opened; the response is then a
 // 500 and the caller should log the status (the store is damaged: `outpost verify`).
-Status ServeFile(const httplib::Request& req, httplib::Response& res, const FileReply& reply,
+Status ServeFile(const http::Request& req, http::Response& res, const FileReply& reply,
                  CompressionCache* cache);
 
 // A file in memory, for instance a web-ui asset compiled into the binary.
@@ -96,7 +80,7 @@ struct MemoryReply {
 
 // Answers `req` with the bytes of `reply`, or a compressed variant from `variants` (null: never
 // compressed). `variants` must outlive the response like `data`.
-void ServeMemory(const httplib::Request& req, httplib::Response& res, const MemoryReply& reply,
+void ServeMemory(const http::Request& req, http::Response& res, const MemoryReply& reply,
                  const CompressedVariants* variants);
 
 // ---- Pieces, public for tests and for handlers that build other responses.

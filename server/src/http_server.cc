@@ -5,11 +5,8 @@
 #include "outpost/server/http_server.h"
 
 #include <fcntl.h>
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
-
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <charconv>
@@ -22,6 +19,7 @@
 #include "assets.h"
 #include "compression_cache.h"
 #include "delivery.h"
+#include "http_transport.h"
 #include "i18n.h"
 #include "page_cache.h"
 #include "outpost/content/sniff.h"
@@ -29,6 +27,7 @@
 #include "outpost/content/zip_archive.h"
 #include "render.h"
 #include "search_gate.h"
+#include "url.h"
 #include "views.h"
 
 namespace outpost {
@@ -49,16 +48,13 @@ constexpr const char* kContentPolicy =
     "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; "
     "default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'self'";
 
-constexpr size_t kMaxHeaders = 100;
-constexpr size_t kMaxHeaderBytes = 32 * 1024;
-
 bool RunsScript(std::string_view mime) {
   return mime.starts_with("text/html") || mime.starts_with("application/xhtml") ||
          mime.starts_with("image/svg") || mime.starts_with("text/xml") ||
          mime.starts_with("application/xml");
 }
 
-std::string CookieValue(const httplib::Request& req, std::string_view name) {
+std::string CookieValue(const http::Request& req, std::string_view name) {
   std::string cookies = req.get_header_value("Cookie");
   size_t pos = 0;
   while (pos < cookies.size()) {
@@ -85,12 +81,12 @@ std::string LocalPath(const std::string& back) {
 }
 
 // The path and query of the request, for the language switcher's way back.
-std::string RequestTarget(const httplib::Request& req) {
+std::string RequestTarget(const http::Request& req) {
   std::string target = PercentEncodePath(req.path);
   std::string query;
   for (const auto& [k, v] : req.params) {
     query += query.empty() ? "?" : "&";
-    query += httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
+    query += PercentEncode(k, false) + "=" + PercentEncode(v, false);
   }
   return target + query;
 }
@@ -131,10 +127,14 @@ struct HttpServer::Parts {
   std::mutex files_mu;
   uint64_t files_generation = 0;
   std::unordered_map<std::string, std::optional<FileRef>> files;
-  std::optional<FileRef> FindFile(Catalog* catalog, const std::string& channel,
-                                  const std::string& path) {
+  // With !may_wait (on an event loop), answers only from the cache: nullopt when that would
+  // need the catalog; else the file, or nullopt inside for "no such file".
+  std::optional<std::optional<FileRef>> FindFile(Catalog* catalog, const std::string& channel,
+                                                 const std::string& path, bool may_wait) {
     std::string key = channel + "/" + path;
-    uint64_t generation = catalog->Generation();
+    std::optional<uint64_t> recent = catalog->RecentGeneration();
+    if (!recent && !may_wait) return std::nullopt;
+    uint64_t generation = recent ? *recent : catalog->Generation();
     {
       std::lock_guard lock(files_mu);
       if (generation != files_generation) {
@@ -144,6 +144,7 @@ struct HttpServer::Parts {
       auto it = files.find(key);
       if (it != files.end()) return it->second;
     }
+    if (!may_wait) return std::nullopt;
     std::optional<FileRef> ref;
     auto node = catalog->NodeByPath(channel, path);
     if (node && node->blob) {
@@ -166,7 +167,7 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
     : config_(config),
       store_(store),
       catalog_(catalog),
-      http_(new httplib::Server),
+      http_(new http::Transport(config)),
       parts_(new Parts(config, store, catalog)) {
   auto cache = CompressionCache::Open(store->root() / "cache");
   if (cache) {
@@ -174,68 +175,22 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
   } else {
     spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
   }
-  http_->new_task_queue = [threads = config_.threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
-  };
-  // Headers and body leave in separate writes: without TCP_NODELAY, Nagle's algorithm holds the
-  // body until the client's delayed ACK, 40 ms on every response.
-  http_->set_tcp_nodelay(true);
-  // The library listens with a backlog of 5: a class connecting at once would overflow it and
-  // wait a whole SYN retry (1 s). Remember the listening socket to raise the backlog in Bind().
-  http_->set_socket_options([this](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listen_fd_ = sock;
-  });
-  http_->set_keep_alive_timeout(config_.keep_alive_seconds);
-  http_->set_keep_alive_max_count(static_cast<size_t>(config_.keep_alive_max_requests));
-  http_->set_read_timeout(config_.read_timeout_seconds, 0);
-  http_->set_write_timeout(config_.write_timeout_seconds, 0);
-  http_->set_payload_max_length(config_.max_request_body);
-  http_->set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                  std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      spdlog::error("{} {}: {}", req.method, req.path, e.what());
-    } catch (...) {
-      spdlog::error("{} {}: unknown exception", req.method, req.path);
-    }
-    res.status = 500;
-    res.set_content("Internal error", "text/plain; charset=utf-8");
-  });
-  // cpp-httplib 0.11 bounds each header line (8 KiB) and the URL (8 KiB, then 414) but not the
-  // number of header lines; refuse requests with too many before any handler works on them.
-  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    size_t bytes = 0;
-    for (const auto& [k, v] : req.headers) bytes += k.size() + v.size() + 4;
-    if (req.headers.size() > kMaxHeaders || bytes > kMaxHeaderBytes) {
-      res.status = 431;
-      res.set_header("Connection", "close");
-      res.set_content("Request header fields too large", "text/plain; charset=utf-8");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Answers httplib makes itself (no route, 416 for a Range it cannot parse, 414 for a long
-  // URL) and 404s without a page get the same headers as ours, and a page for people.
-  http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+  // Answers the transport makes itself (no route, 400, 414, 431, ...) and 404s without a page
+  // get the same headers as ours, and a page for people.
+  http_->set_error_handler([this](const http::Request& req, http::Response& res) {
     if (!res.has_header("X-Content-Type-Options")) {
       res.set_header("X-Content-Type-Options", "nosniff");
     }
-    if (res.status == 404 && res.body.empty() && !res.content_provider_ &&
-        !req.path.starts_with("/api/")) {
+    if (res.status == 404 && !res.has_body() && !req.path.starts_with("/api/")) {
       NotFound(req, res, false);
     }
-  });
-  http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    spdlog::debug("{} {} {}", req.method, req.path, res.status);
   });
   Routes();
 }
 
 HttpServer::~HttpServer() = default;
 
-ViewLanguage HttpServer::Language(const httplib::Request& req, std::string* code,
+ViewLanguage HttpServer::Language(const http::Request& req, std::string* code,
                                   Strings* strings) const {
   *code = parts_->i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
   *strings = parts_->i18n.SharedStrings(*code);
@@ -248,7 +203,7 @@ ViewLanguage HttpServer::Language(const httplib::Request& req, std::string* code
   return lang;
 }
 
-void HttpServer::SendPage(const httplib::Request& req, httplib::Response& res,
+void HttpServer::SendPage(const http::Request& req, http::Response& res,
                           const std::string& page, nlohmann::json view, const std::string& code,
                           const Strings& strings, int status, const PageKey* cache) const {
   view["lang"] = code;
@@ -270,18 +225,36 @@ void HttpServer::SendPage(const httplib::Request& req, httplib::Response& res,
 }
 
 // The key and generation under which a page may be kept in the page cache.
-std::optional<HttpServer::PageKey> HttpServer::CachedPage(const httplib::Request& req,
+std::optional<HttpServer::PageKey> HttpServer::CachedPage(const http::Request& req,
                                                           const std::string& code,
-                                                          httplib::Response& res) const {
+                                                          http::Response& res) const {
   PageKey key{code + "|" + RequestTarget(req), catalog_->Generation()};
   if (auto page = parts_->pages.Get(key.key, key.generation)) {
-    SendHtml(res, *page, 200);
+    SendCachedHtml(res, std::move(page));
     return std::nullopt;
   }
   return key;
 }
 
-void HttpServer::SendHtml(httplib::Response& res, const std::string& html, int status) const {
+bool HttpServer::FastCachedPage(const http::Request& req, http::Response& res) const {
+  std::optional<uint64_t> generation = catalog_->RecentGeneration();
+  if (!generation) return false;
+  std::string code =
+      parts_->i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
+  auto page = parts_->pages.Get(code + "|" + RequestTarget(req), *generation);
+  if (!page) return false;
+  SendCachedHtml(res, std::move(page));
+  return true;
+}
+
+void HttpServer::SendCachedHtml(http::Response& res,
+                                std::shared_ptr<const std::string> page) const {
+  SendHtml(res, "", 200);
+  std::string_view bytes = *page;
+  res.set_content_view(bytes, std::move(page), "text/html; charset=utf-8");
+}
+
+void HttpServer::SendHtml(http::Response& res, const std::string& html, int status) const {
   res.status = status;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("Vary", "Accept-Language, Cookie");
@@ -291,7 +264,7 @@ void HttpServer::SendHtml(httplib::Response& res, const std::string& html, int s
   res.set_content(html, "text/html; charset=utf-8");
 }
 
-void HttpServer::SendJson(httplib::Response& res, const nlohmann::json& view, int status) const {
+void HttpServer::SendJson(http::Response& res, const nlohmann::json& view, int status) const {
   res.status = status;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Content-Type-Options", "nosniff");
@@ -299,7 +272,7 @@ void HttpServer::SendJson(httplib::Response& res, const nlohmann::json& view, in
                   "application/json; charset=utf-8");
 }
 
-void HttpServer::NotFound(const httplib::Request& req, httplib::Response& res, bool json) const {
+void HttpServer::NotFound(const http::Request& req, http::Response& res, bool json) const {
   std::string code;
   Strings strings;
   ViewLanguage lang = Language(req, &code, &strings);
@@ -314,9 +287,9 @@ void HttpServer::NotFound(const httplib::Request& req, httplib::Response& res, b
   SendPage(req, res, "error", view, code, strings, 404);
 }
 
-void HttpServer::ServeBlobFile(const httplib::Request& req, httplib::Response& res,
+bool HttpServer::ServeBlobFile(const http::Request& req, http::Response& res,
                                const Hash& hash, const std::string& mime, bool immutable,
-                               const std::string& download_name) const {
+                               const std::string& download_name, bool may_wait) const {
   if (RunsScript(mime)) res.set_header("Content-Security-Policy", kContentPolicy);
   // Content is public to every learner; apps in their sandbox (an opaque origin) may fetch
   // their own files. /api sends no such header, so sandboxed script cannot read it.
@@ -328,16 +301,22 @@ void HttpServer::ServeBlobFile(const httplib::Request& req, httplib::Response& r
   reply.mime = mime;
   reply.immutable = immutable;
   reply.download_name = download_name;
+  reply.may_wait = may_wait;
   Status st = ServeFile(req, res, reply, parts_->compression.get());
+  if (st.code() == StatusCode::kBusy && !may_wait) return false;
   if (!st.ok()) spdlog::error("serving blob {}: {}", hash.Hex(), st.message());
+  return true;
 }
 
 void HttpServer::Routes() {
-  using httplib::Request;
-  using httplib::Response;
+  using http::Request;
+  using http::Response;
 
   // ---- pages ----
-  http_->Get("/", [this](const Request& req, Response& res) {
+  // Pages: from the page cache on the event loop when they are there (FastCachedPage), else
+  // rendered on a worker.
+  auto cached_page = [this](const Request& req, Response& res) { return FastCachedPage(req, res); };
+  http_->Get("/", cached_page, [this](const Request& req, Response& res) {
     std::string code;
     Strings strings;
     ViewLanguage lang = Language(req, &code, &strings);
@@ -359,7 +338,7 @@ void HttpServer::Routes() {
     if (json) return SendJson(res, *view);
     SendPage(req, res, "topic", std::move(*view), code, strings, 200, &*key);
   };
-  http_->Get(R"(/t/([a-z0-9-]+)/?(.*))",
+  http_->Get(R"(/t/([a-z0-9-]+)/?(.*))", cached_page,
              [topic](const Request& req, Response& res) { topic(req, res, false); });
   http_->Get(R"(/api/v1/t/([a-z0-9-]+)/?(.*))",
              [topic](const Request& req, Response& res) { topic(req, res, true); });
@@ -382,7 +361,7 @@ void HttpServer::Routes() {
     if (json) return SendJson(res, *view);
     SendPage(req, res, "resource", std::move(*view), code, strings, 200, key ? &*key : nullptr);
   };
-  http_->Get(R"(/r/([a-z0-9-]+)/(.+))",
+  http_->Get(R"(/r/([a-z0-9-]+)/(.+))", cached_page,
              [resource](const Request& req, Response& res) { resource(req, res, false, false); });
   http_->Post(R"(/r/([a-z0-9-]+)/(.+))",
               [resource](const Request& req, Response& res) { resource(req, res, false, true); });
@@ -458,9 +437,14 @@ void HttpServer::Routes() {
   });
 
   // ---- bytes ----
-  http_->Get(R"(/static/(.+))", [this](const Request& req, Response& res) {
+  // Web-ui assets are in memory: always answered on the event loop (a missing one gets the
+  // 404 page from a worker).
+  auto asset = [this](const Request& req, Response& res) {
     auto file = parts_->assets.ResolveStatic(req.path);
-    if (!file) return NotFound(req, res, false);
+    if (!file) {
+      res.status = 404;
+      return;
+    }
     std::shared_ptr<const CompressedVariants> variants;
     if (!parts_->assets.from_disk()) {
       std::lock_guard lock(parts_->variants_mu);
@@ -483,26 +467,44 @@ void HttpServer::Routes() {
     reply.immutable = true;
     reply.owner = keep;
     ServeMemory(req, res, reply, keep->variants.get());
-  });
+  };
+  http_->Get(
+      R"(/static/(.+))",
+      [asset](const Request& req, Response& res) {
+        asset(req, res);
+        return true;
+      },
+      asset);
 
-  http_->Get(R"(/c/([a-z0-9-]+)/(.+))", [this](const Request& req, Response& res) {
+  // Files: answered on the event loop when the path is in the path cache and no compressed
+  // variant has to be made first; otherwise on a worker.
+  auto file_by_path = [this](const Request& req, Response& res, bool may_wait) {
     std::string channel = req.matches[1], path = req.matches[2];
-    auto file = CleanPath(path) ? parts_->FindFile(catalog_, channel, path) : std::nullopt;
+    std::optional<Parts::FileRef> file;
+    if (CleanPath(path)) {
+      auto found = parts_->FindFile(catalog_, channel, path, may_wait);
+      if (!found) return false;
+      file = std::move(*found);
+    }
     if (!file) {
       res.status = 404;
       res.set_content("Not found", "text/plain; charset=utf-8");
-      return;
+      return true;
     }
-    ServeBlobFile(req, res, file->blob, file->mime, /*immutable=*/false,
-                  req.has_param("download") ? file->name : "");
-  });
+    return ServeBlobFile(req, res, file->blob, file->mime, /*immutable=*/false,
+                         req.has_param("download") ? file->name : "", may_wait);
+  };
+  http_->Get(
+      R"(/c/([a-z0-9-]+)/(.+))",
+      [file_by_path](const Request& req, Response& res) { return file_by_path(req, res, false); },
+      [file_by_path](const Request& req, Response& res) { file_by_path(req, res, true); });
 
-  http_->Get(R"(/blob/([0-9a-f]{64}))", [this](const Request& req, Response& res) {
+  auto blob = [this](const Request& req, Response& res, bool may_wait) {
     auto hash = Hash::FromHex(req.matches[1].str());
     if (!hash || !store_->Contains(*hash)) {
       res.status = 404;
       res.set_content("Not found", "text/plain; charset=utf-8");
-      return;
+      return true;
     }
     // A blob has no name; its type comes from its first bytes (thumbnails are images).
     uint8_t head[kSniffBytes];
@@ -512,8 +514,12 @@ void HttpServer::Routes() {
       ::close(fd);
     }
     KindGuess guess = DetectKind("", {head, static_cast<size_t>(std::max<ssize_t>(n, 0))});
-    ServeBlobFile(req, res, *hash, guess.mime, /*immutable=*/true, "");
-  });
+    return ServeBlobFile(req, res, *hash, guess.mime, /*immutable=*/true, "", may_wait);
+  };
+  http_->Get(
+      R"(/blob/([0-9a-f]{64}))",
+      [blob](const Request& req, Response& res) { return blob(req, res, false); },
+      [blob](const Request& req, Response& res) { blob(req, res, true); });
 
   // /app/CHANNEL/PATH/TO/APP.zip/INNER/PATH: a file inside an HTML5 app's zip.
   http_->Get(R"(/app/([a-z0-9-]+)/(.+))", [this](const Request& req, Response& res) {
@@ -561,28 +567,15 @@ void HttpServer::Routes() {
 }
 
 Status HttpServer::Bind() {
-  if (config_.port == 0) {
-    port_ = http_->bind_to_any_port(config_.host);
-    if (port_ <= 0) return IoError("cannot listen on " + config_.host);
-  } else {
-    if (!http_->bind_to_port(config_.host, config_.port)) {
-      return IoError("cannot listen on " + config_.Listen() +
-                     " (in use, or not allowed; try another --listen)");
-    }
-    port_ = config_.port;
-  }
-  // listen() on a listening socket changes its backlog (Linux).
-  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
-    spdlog::warn("cannot raise the listen backlog: {}", std::strerror(errno));
-  }
+  OUTPOST_RETURN_IF_ERROR(http_->Bind(config_.host, config_.port));
+  port_ = http_->port();
   return Status::Ok();
 }
 
 Status HttpServer::Serve() {
-  if (!http_->listen_after_bind()) return IoError("the server stopped unexpectedly");
-  return Status::Ok();
+  return http_->Serve();
 }
 
-void HttpServer::Stop() { http_->stop(); }
+void HttpServer::Stop() { http_->Stop(); }
 
 }  // namespace outpost

@@ -14,16 +14,20 @@ namespace outpost {
 struct ServerConfig {
   std::string host = "0.0.0.0";   // every interface
   int port = 8080;
-  // Worker threads. cpp-httplib gives each open connection a thread while it is served and
-  // while it idles in keep-alive, so this bounds the phones served at once: 200 phones with
-  // keep-alive connections need 200+ threads (they cost little memory: stacks are touched
-  // lightly). Idle connections give their thread back after keep_alive_seconds.
-  int threads = 256;
+  // Connections are held by event loops, `io_threads` of them (0: one per core), whatever
+  // their number; files and web-ui assets are answered there. Pages, searches and exercises
+  // run on `threads` workers, so a slow search never holds up a video's next range.
+  int io_threads = 0;
+  int threads = 16;
+  int max_connections = 2048;     // open at once; more are answered 503 and closed
   int keep_alive_seconds = 5;     // idle keep-alive connections close after this
   int keep_alive_max_requests = 100;
   int read_timeout_seconds = 10;  // a stalled client is dropped after this
   int write_timeout_seconds = 30;
   uint64_t max_request_body = 1 << 20;
+  int max_target_bytes = 8192;    // request line's URL (else 414)
+  int max_header_bytes = 32 * 1024;  // the whole request head (else 431)
+  int max_headers = 100;          // header lines (else 431)
   int max_searches = 2;           // searches running at once; more wait briefly, then "busy"
   int search_wait_ms = 300;       // how long a search waits for its turn
   std::string web_root;           // serve web-ui files from this folder (development)

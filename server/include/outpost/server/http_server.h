@@ -17,8 +17,9 @@
 // Imported content that can run script is served with a sandboxing Content-Security-Policy,
 // so it runs in an opaque origin: it cannot read the box's pages or cookies, nor call /api.
 //
-// Thread-safety: handlers run on cpp-httplib's worker threads; they share the thread-safe
-// Catalog, BlobStore and the immutable views, renderer and assets.
+// Thread-safety: handlers run on the transport's event loops (files, assets) and workers (the
+// rest; http_transport.h); they share the thread-safe Catalog, BlobStore and the immutable
+// views, renderer and assets.
 #pragma once
 
 #include <memory>
@@ -31,8 +32,8 @@
 
 #include <nlohmann/json.hpp>
 
-namespace httplib {
-class Server;
+namespace outpost::http {
+class Transport;
 struct Request;
 struct Response;
 }
@@ -58,31 +59,34 @@ class HttpServer {
   struct Parts;
   void Routes();
   using Strings = std::shared_ptr<const nlohmann::json>;  // a translation catalog
-  ViewLanguage Language(const httplib::Request& req, std::string* code, Strings* strings) const;
+  ViewLanguage Language(const http::Request& req, std::string* code, Strings* strings) const;
   struct PageKey {
     std::string key;
     uint64_t generation;
   };
   // Sends the cached page and returns nullopt, or returns the key to cache the page under.
-  std::optional<PageKey> CachedPage(const httplib::Request& req, const std::string& code,
-                                    httplib::Response& res) const;
-  void SendPage(const httplib::Request& req, httplib::Response& res, const std::string& page,
+  std::optional<PageKey> CachedPage(const http::Request& req, const std::string& code,
+                                    http::Response& res) const;
+  void SendPage(const http::Request& req, http::Response& res, const std::string& page,
                 nlohmann::json view, const std::string& code, const Strings& strings,
                 int status = 200, const PageKey* cache = nullptr) const;
-  void SendHtml(httplib::Response& res, const std::string& html, int status) const;
-  void SendJson(httplib::Response& res, const nlohmann::json& view, int status = 200) const;
-  void NotFound(const httplib::Request& req, httplib::Response& res, bool json) const;
-  void ServeBlobFile(const httplib::Request& req, httplib::Response& res, const Hash& hash,
-                     const std::string& mime, bool immutable,
-                     const std::string& download_name) const;
+  // On an event loop: answers from the page cache without waiting, or returns false.
+  bool FastCachedPage(const http::Request& req, http::Response& res) const;
+  void SendHtml(http::Response& res, const std::string& html, int status) const;
+  void SendCachedHtml(http::Response& res, std::shared_ptr<const std::string> page) const;
+  void SendJson(http::Response& res, const nlohmann::json& view, int status = 200) const;
+  void NotFound(const http::Request& req, http::Response& res, bool json) const;
+  // False only with !may_wait, when answering needs a worker (see FileReply::may_wait).
+  bool ServeBlobFile(const http::Request& req, http::Response& res, const Hash& hash,
+                     const std::string& mime, bool immutable, const std::string& download_name,
+                     bool may_wait) const;
 
   ServerConfig config_;
   BlobStore* store_;
   Catalog* catalog_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<http::Transport> http_;
   std::unique_ptr<Parts> parts_;
   int port_ = 0;
-  int listen_fd_ = -1;
 };
 
 }  // namespace outpost
