@@ -2,8 +2,8 @@
 # serve.sh: HTTP delivery of `outpost serve` against nginx (the same files from disk) and, for
 # the HTML, kiwix-serve (a ZIM of the same pages built with zimwriterfs), measured with wrk on
 # loopback at 64 and 256 connections: a topic page, a 1 MB PDF and a 64 KiB range request into a
-# ~50 MB video. Prints requests/s and p99 latency side by side with the ratio Outpost / peer, the
-# budgets with PASS/FAIL, and Outpost's peak RSS (VmHWM).
+# ~50 MB video. Prints requests/s and p99 latency side by side with the ratio Outpost / peer and
+# its spread over rounds, the budgets with PASS/FAIL, and Outpost's peak RSS (VmHWM).
 #
 # Usage: bench/serve.sh
 #
@@ -17,17 +17,26 @@
 #   OUTPOST_BIN      the outpost CLI (default: $OUTPOST_BUILD/server/outpost)
 #   BENCH_DIR        working directory: corpus (cached), data directory, configs, logs, ZIM
 #                    (default: /tmp/outpost-bench/serve)
-#   OUTPOST_THREADS  `outpost serve --threads` (default 320: one thread per keep-alive
-#                    connection at 256 connections, plus slack for reconnects)
+#   OUTPOST_THREADS  `outpost serve --threads`: workers for pages and searches (default: the
+#                    server's own default; connections are held by one event loop per core)
 #   OUTPOST_TOPIC_URL  the topic page to measure on Outpost (default: /t/CHANNEL/ if it answers
 #                    200, else /topic/ROOT_ID from /api/v1/channels)
 #   CONNECTIONS      connection counts (default "64 256")
 #   WRK_THREADS      wrk threads (default 2)
-#   DURATION         seconds measured per test (default 10); WARMUP seconds before each (default 2)
+#   ROUNDS           rounds per test (default 3)
+#   DURATION         seconds measured per server, test and round (default 5); WARMUP seconds of
+#                    wrk before each measurement (default 1)
 #
-# Servers run one at a time (each is stopped after its measurements) so they never compete with
-# each other; wrk itself shares the machine with the server under test, as it would for any of
-# them. Exit code 0 when everything ran, whatever the figures.
+# Method: the speed of a shared machine drifts (other jobs come and go), so a ratio of two
+# figures taken minutes apart is mostly drift. All the servers are started first and stay up
+# (an idle server costs no CPU); then, for each connection count and each test, the servers are
+# measured in turn, ROUNDS times: outpost then its peer(s) in odd rounds, the reverse order in
+# even rounds, so neither side always runs on the warmer machine. A figure is the median over
+# the rounds (requests/s; p99: the median of the rounds' p99s); a ratio is computed per round
+# (outpost / peer in the same round) and the one reported is the median of those, with the
+# smallest and largest per-round ratio beside it. The budgets use the median ratios. wrk shares
+# the machine with the server being measured, as it does for each peer. Exit code 0 when
+# everything ran, whatever the figures.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,11 +44,12 @@ build=${OUTPOST_BUILD:-build/release}
 [[ $build = /* ]] || build=$repo_root/$build
 outpost=${OUTPOST_BIN:-$build/server/outpost}
 bench_dir=${BENCH_DIR:-/tmp/outpost-bench/serve}
-threads=${OUTPOST_THREADS:-320}
+threads=${OUTPOST_THREADS:-}
 conns_list=${CONNECTIONS:-64 256}
 wrk_threads=${WRK_THREADS:-2}
-duration=${DURATION:-10}
-warmup=${WARMUP:-2}
+rounds=${ROUNDS:-3}
+duration=${DURATION:-5}
+warmup=${WARMUP:-1}
 
 # The range request into the video: 64 KiB from offset 1,000,000.
 range_first=1000000
@@ -57,7 +67,8 @@ done
   cmake -S $repo_root -B $repo_root/build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_BUILD_TESTS=OFF
   ninja -C $repo_root/build/release outpost
 or set OUTPOST_BUILD / OUTPOST_BIN"
-for v in threads wrk_threads duration warmup; do
+[[ -z $threads || $threads =~ ^[0-9]+$ ]] || die "OUTPOST_THREADS must be a positive integer"
+for v in wrk_threads rounds duration warmup; do
   [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v must be a positive integer (got '${!v}')"
 done
 for c in $conns_list; do [[ $c =~ ^[0-9]+$ && $c -gt 0 ]] || die "CONNECTIONS: bad count '$c'"; done
@@ -67,7 +78,8 @@ for c in $conns_list; do [[ $c =~ ^[0-9]+$ && $c -gt 0 ]] || die "CONNECTIONS: b
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # Other work on the machine skews every figure (wrk, the server and anything else share the
-# cores): the load average before anything starts is printed with the results.
+# cores; the alternating rounds keep slow drift out of the ratios, not out of the requests/s):
+# the load average before anything starts is printed with the results.
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 mkdir -p "$bench_dir"
@@ -220,9 +232,18 @@ stop_server() {
   wait "$pid" 2>/dev/null || true
 }
 
-server_pid=""
-cleanup() { [[ -n $server_pid ]] && stop_server "$server_pid"; server_pid=""; }
+# The servers stay up from their start to the end of the run; PID[outpost|nginx|kiwix].
+declare -A PID=()
+cleanup() {
+  local s
+  for s in "${!PID[@]}"; do
+    if [[ $s = nginx ]]; then stop_server "${PID[$s]}" QUIT; else stop_server "${PID[$s]}"; fi
+  done
+  PID=()
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # status_of URL [curl args]: the HTTP status code
 status_of() { local url=$1; shift; curl -s -o /dev/null -w '%{http_code}' "$@" "$url"; }
@@ -246,36 +267,64 @@ to_ms() {
 }
 
 # listen_overflows: the kernel's count of connections dropped because a listen queue was full
-# (TcpExt ListenOverflows, all sockets; only one server runs at a time, so the difference over a
-# server's tests is that server's). A dropped SYN is retried after 1 s, then 3 s: it shows up as
-# p99 latency and wrk timeouts.
+# (TcpExt ListenOverflows, all sockets). Only the server being measured gets connections (the
+# others are idle), so the difference over a measurement is that server's. A dropped SYN is
+# retried after 1 s, then 3 s: it shows up as p99 latency and wrk timeouts.
 listen_overflows() {
   awk '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 } else v = $col["ListenOverflows"] }
        END { print v + 0 }' /proc/net/netstat 2>/dev/null || echo 0
 }
-declare -A OVERFLOWS
 
 printf 'wrk.headers["Range"] = "bytes=%d-%d"\n' "$range_first" "$range_last" > "$work/range.lua"
 
-declare -A RPS P99 NOTE
-# measure SERVER TEST CONNS URL [LUA]: a warm-up of $warmup s, then $duration s measured;
-# stores RPS[SERVER,TEST,CONNS] and P99[...] and keeps wrk's output in $work.
+# RPS[SERVER,TEST,CONNS,ROUND] and P99[...]: one measurement each ("-" when wrk gave none);
+# NOTE[...]: wrk's error counts; OVERFLOWS[SERVER]: listen overflows over its measurements.
+declare -A RPS=() P99=() NOTE=() OVERFLOWS=()
+printf 'server\ttest\tconns\tround\treq/s\tp99_ms\n' > "$work/rounds.tsv"
+# measure SERVER TEST CONNS ROUND URL [LUA]: a warm-up of $warmup s, then $duration s measured;
+# keeps wrk's output in $work and a line in $work/rounds.tsv.
 measure() {
-  local server=$1 test=$2 c=$3 url=$4 lua=${5:-} out
+  local server=$1 test=$2 c=$3 r=$4 url=$5 lua=${6:-} out ov errs
+  local k=$server,$test,$c,$r
   local -a script=()
-  [[ -n $lua ]] && script=(-s "$lua")
-  out=$work/wrk-$server-$test-c$c.txt
+  if [[ -n $lua ]]; then script=(-s "$lua"); fi
+  kill -0 "${PID[$server]}" 2>/dev/null || die "$server (pid ${PID[$server]}) is no longer running; its log is in $work"
+  out=$work/wrk-$server-$test-c$c-r$r.txt
+  ov=$(listen_overflows)
   wrk -t"$wrk_threads" -c"$c" -d"${warmup}s" "${script[@]}" "$url" > /dev/null 2>&1 || true
   wrk -t"$wrk_threads" -c"$c" -d"${duration}s" --latency "${script[@]}" "$url" > "$out" 2>&1 || true
-  RPS[$server,$test,$c]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-  P99[$server,$test,$c]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-  [[ -n ${RPS[$server,$test,$c]} ]] || RPS[$server,$test,$c]=-
-  [[ -n ${P99[$server,$test,$c]} ]] || P99[$server,$test,$c]=-
-  local errs
+  OVERFLOWS[$server]=$(( ${OVERFLOWS[$server]:-0} + $(listen_overflows) - ov ))
+  RPS[$k]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+  P99[$k]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  [[ -n ${RPS[$k]} ]] || RPS[$k]=-
+  [[ -n ${P99[$k]} ]] || P99[$k]=-
   errs=$(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ' | tr '\n' ';' || true)
-  [[ -n $errs ]] && NOTE[$server,$test,$c]=$errs
-  log "$server $test c=$c: ${RPS[$server,$test,$c]} req/s, p99 ${P99[$server,$test,$c]} ms${errs:+ ($errs)}"
+  if [[ -n $errs ]]; then NOTE[$k]=$errs; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$test" "$c" "$r" "${RPS[$k]}" "${P99[$k]}" >> "$work/rounds.tsv"
+  log "c=$c $test round $r/$rounds $server: ${RPS[$k]} req/s, p99 ${P99[$k]} ms${errs:+ ($errs)}"
 }
+
+# median FORMAT VALUE...: the median of the values that are not "-" (the mean of the middle two
+# when their number is even), printed with the printf FORMAT; "-" when there is none.
+median() {
+  local fmt=$1; shift
+  printf '%s\n' "$@" | awk -v fmt="$fmt" '
+    $1 != "-" && $1 != "" { v[++n] = $1 + 0 }
+    END {
+      if (!n) { print "-"; exit }
+      for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+      printf fmt "\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+
+# span VALUE...: "MIN-MAX" of the values that are not "-", two decimals; "-" when there is none.
+span() {
+  printf '%s\n' "$@" | awk '
+    $1 != "-" && $1 != "" { x = $1 + 0; if (!n++) lo = hi = x; if (x < lo) lo = x; if (x > hi) hi = x }
+    END { if (n) printf "%.2f-%.2f\n", lo, hi; else print "-" }'
+}
+
+# ratio A B: A / B with six decimals, "-" unless both are figures and B > 0
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.6f", a / b; else print "-" }'; }
 
 # ---------------------------------------------------------------------------------------------
 # Outpost
@@ -285,18 +334,17 @@ log "importing $corpus ..."
   { tail -n 20 "$work/import.err" >&2; die "outpost import failed"; }
 channel=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["channel"])' "$work/import.json")
 
-port=$(free_port)
-base=http://127.0.0.1:$port
-"$outpost" serve --data "$data" --listen "127.0.0.1:$port" --threads "$threads" > "$work/outpost.log" 2>&1 &
-server_pid=$!
-wait_http "$base/" 15 "$server_pid" || { cat "$work/outpost.log" >&2; die "outpost serve did not start"; }
+outpost_base=http://127.0.0.1:$(free_port)
+"$outpost" serve --data "$data" --listen "${outpost_base#http://}" ${threads:+--threads "$threads"} > "$work/outpost.log" 2>&1 &
+PID[outpost]=$!
+wait_http "$outpost_base/" 15 "${PID[outpost]}" || { cat "$work/outpost.log" >&2; die "outpost serve did not start"; }
 
 if [[ -n ${OUTPOST_TOPIC_URL:-} ]]; then
   topic_url=$OUTPOST_TOPIC_URL
-elif [[ $(status_of "$base/t/$channel/") = 200 ]]; then
+elif [[ $(status_of "$outpost_base/t/$channel/") = 200 ]]; then
   topic_url=/t/$channel/
 else
-  root_topic=$(curl -fsS "$base/api/v1/channels" | python3 -c '
+  root_topic=$(curl -fsS "$outpost_base/api/v1/channels" | python3 -c '
 import json, sys
 for c in json.load(sys.stdin):
     if c["id"] == sys.argv[1]:
@@ -305,27 +353,20 @@ for c in json.load(sys.stdin):
   topic_url=/topic/$root_topic
 fi
 # The rendered topic page, saved for nginx and for the ZIM.
-curl -fsS -o "$www/topic.html" "$base$topic_url" || die "outpost: $topic_url does not answer 200"
+curl -fsS -o "$www/topic.html" "$outpost_base$topic_url" || die "outpost: $topic_url does not answer 200"
 topic_bytes=$(stat -c %s "$www/topic.html")
 pdf_url=/c/$channel/handbook.pdf
 video_url=/c/$channel/lecture.mp4
-check_get "outpost topic page" "$base$topic_url" 200 "$topic_bytes"
-check_get "outpost pdf" "$base$pdf_url" 200 "$pdf_bytes"
-check_get "outpost video range" "$base$video_url" 206 $(( range_last - range_first + 1 )) \
+check_get "outpost topic page" "$outpost_base$topic_url" 200 "$topic_bytes"
+check_get "outpost pdf" "$outpost_base$pdf_url" 200 "$pdf_bytes"
+check_get "outpost video range" "$outpost_base$video_url" 206 $(( range_last - range_first + 1 )) \
   -H "Range: bytes=$range_first-$range_last"
 
-declare -A HWM
-ov0=$(listen_overflows)
-for c in $conns_list; do
-  measure outpost topic "$c" "$base$topic_url"
-  measure outpost pdf "$c" "$base$pdf_url"
-  measure outpost range "$c" "$base$video_url" "$work/range.lua"
-  HWM[$c]=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
-done
-OVERFLOWS[outpost]=$(( $(listen_overflows) - ov0 ))
-rss_end=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
-os_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$server_pid/status")
-stop_server "$server_pid"; server_pid=""
+# URL[SERVER,TEST]: what each server is measured on.
+declare -A URL=()
+URL[outpost,topic]=$outpost_base$topic_url
+URL[outpost,pdf]=$outpost_base$pdf_url
+URL[outpost,range]=$outpost_base$video_url
 
 # ---------------------------------------------------------------------------------------------
 # nginx: the corpus folder at the same URLs, the saved topic page at /topic.html, and Outpost's
@@ -333,9 +374,9 @@ stop_server "$server_pid"; server_pid=""
 
 ngx=$bench_dir/nginx
 rm -rf "$ngx"; mkdir -p "$ngx/logs" "$ngx/tmp"
-port=$(free_port)
-base=http://127.0.0.1:$port
-cat > "$ngx/nginx.conf" <<EOF
+nginx_port=$(free_port)
+nginx_base=http://127.0.0.1:$nginx_port
+cat > "$ngx/nginx.conf" <<CONF
 worker_processes auto;
 pid $ngx/nginx.pid;
 error_log $ngx/logs/error.log warn;
@@ -356,29 +397,24 @@ http {
   types { text/html html; text/css css; application/pdf pdf; video/mp4 mp4; }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:$nginx_port;
     location /c/$channel/ { alias $corpus/; }
     location = /topic.html { root $www; }
   }
 }
-EOF
+CONF
 nginx -t -c "$ngx/nginx.conf" -p "$ngx" > "$work/nginx-t.log" 2>&1 || { cat "$work/nginx-t.log" >&2; die "nginx config rejected"; }
 nginx -c "$ngx/nginx.conf" -p "$ngx" -g 'daemon off;' > "$work/nginx.log" 2>&1 &
-server_pid=$!
-wait_http "$base/topic.html" 15 "$server_pid" || { cat "$work/nginx.log" >&2; die "nginx did not start"; }
-ngx_workers=$(pgrep -P "$server_pid" | wc -l)
-check_get "nginx topic page" "$base/topic.html" 200 "$topic_bytes"
-check_get "nginx pdf" "$base$pdf_url" 200 "$pdf_bytes"
-check_get "nginx video range" "$base$video_url" 206 $(( range_last - range_first + 1 )) \
+PID[nginx]=$!
+wait_http "$nginx_base/topic.html" 15 "${PID[nginx]}" || { cat "$work/nginx.log" >&2; die "nginx did not start"; }
+ngx_workers=$(pgrep -P "${PID[nginx]}" | wc -l)
+check_get "nginx topic page" "$nginx_base/topic.html" 200 "$topic_bytes"
+check_get "nginx pdf" "$nginx_base$pdf_url" 200 "$pdf_bytes"
+check_get "nginx video range" "$nginx_base$video_url" 206 $(( range_last - range_first + 1 )) \
   -H "Range: bytes=$range_first-$range_last"
-ov0=$(listen_overflows)
-for c in $conns_list; do
-  measure nginx topic "$c" "$base/topic.html"
-  measure nginx pdf "$c" "$base$pdf_url"
-  measure nginx range "$c" "$base$video_url" "$work/range.lua"
-done
-OVERFLOWS[nginx]=$(( $(listen_overflows) - ov0 ))
-stop_server "$server_pid" QUIT; server_pid=""
+URL[nginx,topic]=$nginx_base/topic.html
+URL[nginx,pdf]=$nginx_base$pdf_url
+URL[nginx,range]=$nginx_base$video_url
 
 # ---------------------------------------------------------------------------------------------
 # kiwix-serve: a ZIM of the 50 HTML pages, the style sheet and the saved topic page (its
@@ -416,12 +452,12 @@ PY
   fi
 }
 
+kiwix_base=""
 kiwix_start() {
-  port=$(free_port)
-  base=http://127.0.0.1:$port
-  kiwix-serve --port "$port" --address 127.0.0.1 --nosearchbar "$zim" > "$work/kiwix.log" 2>&1 &
-  server_pid=$!
-  if ! wait_http "$base/" 15 "$server_pid"; then
+  kiwix_base=http://127.0.0.1:$(free_port)
+  kiwix-serve --port "${kiwix_base##*:}" --address 127.0.0.1 --nosearchbar "$zim" > "$work/kiwix.log" 2>&1 &
+  PID[kiwix]=$!
+  if ! wait_http "$kiwix_base/" 15 "${PID[kiwix]}"; then
     kiwix_status="kiwix-serve did not start: $(tail -n 1 "$work/kiwix.log")"
     return 1
   fi
@@ -430,40 +466,93 @@ kiwix_start() {
   local book u
   for book in "$channel_dir_name" "$(basename "$zim" .zim)"; do
     for u in "/content/$book/topic.html" "/content/$book/A/topic.html" "/$book/A/topic.html" "/$book/topic.html"; do
-      if [[ $(status_of "$base$u") = 200 ]]; then kiwix_url=$u; break 2; fi
+      if [[ $(status_of "$kiwix_base$u") = 200 ]]; then kiwix_url=$u; break 2; fi
     done
   done
   if [[ -z $kiwix_url ]]; then
     kiwix_status="topic.html not found in kiwix-serve's URLs (tried /content/NAME/[A/]topic.html, /NAME/[A/]topic.html)"
     return 1
   fi
-  curl -fsS -o "$work/kiwix-topic.html" "$base$kiwix_url"
+  curl -fsS -o "$work/kiwix-topic.html" "$kiwix_base$kiwix_url"
   kiwix_bytes=$(stat -c %s "$work/kiwix-topic.html")
 }
 
 if kiwix_prepare && kiwix_start; then
-  ov0=$(listen_overflows)
-  for c in $conns_list; do
-    measure kiwix topic "$c" "$base$kiwix_url"
-  done
-  OVERFLOWS[kiwix]=$(( $(listen_overflows) - ov0 ))
+  URL[kiwix,topic]=$kiwix_base$kiwix_url
 else
+  kiwix_url=""
+  if [[ -n ${PID[kiwix]:-} ]]; then stop_server "${PID[kiwix]}"; unset 'PID[kiwix]'; fi
   log "kiwix: not measured ($kiwix_status)"
 fi
-[[ -n $server_pid ]] && { stop_server "$server_pid"; server_pid=""; }
 
 # ---------------------------------------------------------------------------------------------
-# Report
+# Measurements: all the servers are up (and idle but for the one measured). For each connection
+# count and test, ROUNDS rounds; within a round each server is measured once, outpost first in
+# odd rounds and last in even rounds.
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+declare -A HWM=()
+for c in $conns_list; do
+  for test in topic pdf range; do
+    servers=(outpost nginx)
+    if [[ $test = topic && -n $kiwix_url ]]; then servers+=(kiwix); fi
+    lua=""
+    if [[ $test = range ]]; then lua=$work/range.lua; fi
+    for (( r = 1; r <= rounds; r++ )); do
+      order=()
+      for s in "${servers[@]}"; do
+        if (( r % 2 )); then order+=("$s"); else order=("$s" "${order[@]}"); fi
+      done
+      for s in "${order[@]}"; do
+        measure "$s" "$test" "$c" "$r" "${URL[$s,$test]}" "$lua"
+      done
+    done
+  done
+  # VmHWM is the peak since Outpost started: here, over every round at this and the earlier
+  # connection counts.
+  HWM[$c]=$(awk '/^VmHWM:/ { print $2 }' "/proc/${PID[outpost]}/status")
+done
+rss_end=$(awk '/^VmRSS:/ { print $2 }' "/proc/${PID[outpost]}/status")
+os_threads=$(awk '/^Threads:/ { print $2 }' "/proc/${PID[outpost]}/status")
+load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
+cleanup
+
+# ---------------------------------------------------------------------------------------------
+# Report: MED_RPS / MED_P99[SERVER,TEST,CONNS] are medians over the rounds; RATIO / SPAN
+# [TEST,PEER,CONNS] the median and the range of the per-round ratios outpost / peer.
+
+declare -A MED_RPS=() MED_P99=() RATIO=() SPAN=()
+for c in $conns_list; do
+  for spec in "topic nginx" "topic kiwix" "pdf nginx" "range nginx"; do
+    read -r test peer <<< "$spec"
+    for s in outpost "$peer"; do
+      rps=() p99=()
+      for (( r = 1; r <= rounds; r++ )); do
+        rps+=("${RPS[$s,$test,$c,$r]:--}")
+        p99+=("${P99[$s,$test,$c,$r]:--}")
+      done
+      MED_RPS[$s,$test,$c]=$(median '%.0f' "${rps[@]}")
+      MED_P99[$s,$test,$c]=$(median '%.2f' "${p99[@]}")
+    done
+    ratios=()
+    for (( r = 1; r <= rounds; r++ )); do
+      ratios+=("$(ratio "${RPS[outpost,$test,$c,$r]:--}" "${RPS[$peer,$test,$c,$r]:--}")")
+    done
+    RATIO[$test,$peer,$c]=$(median '%.2f' "${ratios[@]}")
+    SPAN[$test,$peer,$c]=$(span "${ratios[@]}")
+  done
+done
+
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 >= b + 0) }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 < b + 0) }'; }
+gt() { lt "$2" "$1"; }
 verdict() { if "$@"; then echo PASS; else echo FAIL; fi; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
 
-echo "serve.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores; wrk -t$wrk_threads, ${warmup} s warm-up + ${duration} s per test, loopback"
-echo "load average before the run: $load_at_start (anything else running skews every figure)"
-echo "outpost: $outpost serve --threads $threads (one thread per keep-alive connection), default keep-alive (100 requests, 5 s)"
+echo "serve.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores; wrk -t$wrk_threads, loopback; $rounds round$( (( rounds == 1 )) || echo s) per test, each server ${warmup} s warm-up + ${duration} s measured per round"
+echo "method: all servers up throughout; within a round the servers run one after the other, outpost first in odd rounds and last in even rounds"
+echo "figures: medians over the rounds (p99: median of the rounds' p99s); ratio: median of the per-round ratios outpost/peer; ratio range: smallest-largest per-round ratio"
+echo "load average before the run: $load_at_start, after: $load_at_end (anything else running skews every figure)"
+echo "outpost: $outpost serve${threads:+ --threads $threads} (event loops, one per core; files by sendfile), default keep-alive (100 requests, 5 s)"
 echo "nginx:   $(nginx -v 2>&1 | sed 's/^nginx version: //'), $ngx_workers workers, sendfile on, tcp_nopush off, keepalive_requests 100, keepalive_timeout 5s, access_log off"
 if [[ -n $kiwix_url ]]; then
   echo "kiwix:   kiwix-serve $(kiwix-serve --version 2>&1 | awk '/kiwix-tools/ { print $2; exit }') (default 4 threads, --nosearchbar), ZIM of $html_pages pages + the topic page, URL $kiwix_url ($kiwix_bytes bytes: kiwix adds $(( kiwix_bytes - topic_bytes )) bytes to the page)"
@@ -474,42 +563,52 @@ echo "topic page: outpost $topic_url ($topic_bytes bytes); nginx and kiwix serve
 echo "pdf: $pdf_url ($pdf_bytes bytes, whole file); range: $video_url ($video_bytes bytes), Range: bytes=$range_first-$range_last (206, 65536 bytes)"
 echo
 
-row() { printf '%-18s %5s %12s %12s %7s %12s %10s\n' "$@"; }
-row test conns "outpost r/s" "peer r/s" ratio "outpost p99" "peer p99"
+row() { printf '%-18s %5s %12s %12s %7s %12s %12s %10s\n' "$@"; }
+row test conns "outpost r/s" "peer r/s" ratio "ratio range" "outpost p99" "peer p99"
 for c in $conns_list; do
   for spec in "topic nginx topic/nginx" "topic kiwix topic/kiwix" "pdf nginx pdf/nginx" "range nginx range/nginx"; do
     read -r test peer label <<< "$spec"
-    [[ $peer = kiwix && -z $kiwix_url ]] && { row "$label" "$c" "${RPS[outpost,$test,$c]}" "-" "-" "${P99[outpost,$test,$c]}ms" "not measured"; continue; }
-    o=${RPS[outpost,$test,$c]} p=${RPS[$peer,$test,$c]}
-    row "$label" "$c" "$o" "$p" "$(ratio "$o" "$p")" "${P99[outpost,$test,$c]}ms" "${P99[$peer,$test,$c]}ms"
+    if [[ $peer = kiwix && -z $kiwix_url ]]; then
+      row "$label" "$c" "${MED_RPS[outpost,$test,$c]}" "-" "-" "-" "${MED_P99[outpost,$test,$c]}ms" "not measured"
+      continue
+    fi
+    row "$label" "$c" "${MED_RPS[outpost,$test,$c]}" "${MED_RPS[$peer,$test,$c]}" "${RATIO[$test,$peer,$c]}" \
+      "${SPAN[$test,$peer,$c]}" "${MED_P99[outpost,$test,$c]}ms" "${MED_P99[$peer,$test,$c]}ms"
   done
 done
-for k in "${!NOTE[@]}"; do echo "wrk: $k:${NOTE[$k]}"; done
-echo "listen queue overflows (dropped connection attempts, retried after 1 s):$(for k in outpost nginx kiwix; do
-  [[ -n ${OVERFLOWS[$k]:-} ]] && printf ' %s %s' "$k" "${OVERFLOWS[$k]}"; done)"
+if (( ${#NOTE[@]} )); then
+  while IFS=, read -r s test c r; do
+    echo "wrk: $s $test c=$c round $r:${NOTE[$s,$test,$c,$r]}"
+  done < <(printf '%s\n' "${!NOTE[@]}" | sort -t, -k3,3n -k2,2 -k4,4n -k1,1)
+fi
+echo "listen queue overflows during each server's measurements (dropped connection attempts, retried after 1 s):$(
+  for k in outpost nginx kiwix; do [[ -n ${OVERFLOWS[$k]:-} ]] && printf ' %s %s' "$k" "${OVERFLOWS[$k]}"; done)"
+echo "per-round figures: $work/rounds.tsv"
 echo
 
-echo "budgets:"
+echo "budgets (on the median ratios and median p99):"
 for test in pdf range; do
   for c in $conns_list; do
-    r=$(ratio "${RPS[outpost,$test,$c]}" "${RPS[nginx,$test,$c]}")
-    echo "  $test req/s >= 0.80 x nginx at $c connections: $r  $(verdict ge "$r" 0.80)"
+    r=${RATIO[$test,nginx,$c]}
+    echo "  $test req/s >= 0.80 x nginx at $c connections: $r (per round ${SPAN[$test,nginx,$c]})  $(verdict ge "$r" 0.80)"
   done
 done
 first_c=${conns_list%% *}
-echo "  topic page p99 < 10 ms at $first_c connections: ${P99[outpost,topic,$first_c]} ms  $(verdict lt "${P99[outpost,topic,$first_c]}" 10)"
+echo "  topic page p99 < 10 ms at $first_c connections: ${MED_P99[outpost,topic,$first_c]} ms  $(verdict lt "${MED_P99[outpost,topic,$first_c]}" 10)"
 for c in $conns_list; do
   if [[ -n $kiwix_url ]]; then
-    echo "  topic page req/s > kiwix-serve at $c connections: ${RPS[outpost,topic,$c]} vs ${RPS[kiwix,topic,$c]}  $(verdict lt "${RPS[kiwix,topic,$c]}" "${RPS[outpost,topic,$c]}")"
+    r=${RATIO[topic,kiwix,$c]}
+    echo "  topic page req/s > kiwix-serve at $c connections: $r x (per round ${SPAN[topic,kiwix,$c]}; medians ${MED_RPS[outpost,topic,$c]} vs ${MED_RPS[kiwix,topic,$c]})  $(verdict gt "$r" 1)"
   else
     echo "  topic page req/s > kiwix-serve at $c connections: not measured ($kiwix_status)"
   fi
 done
 last_c=${conns_list##* }
-echo "  outpost peak RSS < 64 MB at $last_c connections: $(mb "${HWM[$last_c]}") MB  $(verdict lt "$(mb "${HWM[$last_c]}")" 64)"
+echo "  outpost peak RSS < 64 MB (VmHWM over the whole run, up to $last_c connections): $(mb "${HWM[$last_c]}") MB  $(verdict lt "$(mb "${HWM[$last_c]}")" 64)"
 echo
-echo "outpost memory (/proc/PID/status; MB = 10^6 bytes):"
+echo "outpost memory (/proc/PID/status; MB = 10^6 bytes; VmHWM is the peak since outpost started, and it stays up for the whole run):"
 for c in $conns_list; do
-  echo "  VmHWM after the $c-connection tests: $(mb "${HWM[$c]}") MB (${HWM[$c]} kB)"
+  if [[ $c = "$last_c" ]]; then scope="all rounds; the peak over everything"; else scope="all rounds"; fi
+  echo "  VmHWM after the $c-connection tests ($scope): $(mb "${HWM[$c]}") MB (${HWM[$c]} kB)"
 done
 echo "  VmRSS at the end: $(mb "$rss_end") MB; OS threads: $os_threads"
