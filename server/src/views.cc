@@ -337,7 +337,12 @@ nlohmann::json Views::Search(const ViewLanguage& lang, const SearchRequest& req)
            {"snippet", SnippetParts(h.snippet)}});
     }
   }
-  std::string title = req.query.empty() ? lang.T("search") : lang.T("search") + ": " + req.query;
+  std::string title = lang.T("search");
+  if (!req.query.empty()) {
+    title = lang.T("search_for");  // "Search: {query}"; French puts a space before the colon
+    size_t at = title.find("{query}");
+    if (at != std::string::npos) title.replace(at, 7, req.query);
+  }
   return {{"page_title", title},
           {"breadcrumb", nlohmann::json::array({{{"title", lang.T("home")}, {"url", "/"}},
                                                 {{"title", title}, {"url", "/search"}}})},
