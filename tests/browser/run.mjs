@@ -95,8 +95,14 @@ const htmlAttrs = (page) => page.evaluate(() => ({
 }));
 const texts = (locator) => locator.allTextContents();
 // Pictures of the page that did not load or could not be decoded (a wrong Content-Type, say).
-const brokenImages = (page) => page.evaluate(() =>
-  [...document.images].filter((i) => !i.complete || !i.naturalWidth).map((i) => i.getAttribute('src')));
+// Thumbnails are loading="lazy", which the load event does not wait for: give them up to 5 s
+// to finish first.
+const brokenImages = async (page) => {
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null,
+                             { timeout: 5000 }).catch(() => {});
+  return page.evaluate(() =>
+    [...document.images].filter((i) => !i.complete || !i.naturalWidth).map((i) => i.getAttribute('src')));
+};
 const pathOf = (page) => new URL(page.url()).pathname;
 
 // Answers the English quiz: four right, the last one wrong.
