@@ -92,7 +92,13 @@ CREATE TABLE import_cache (
   hash     BLOB NOT NULL
 );
 )sql",
+    // 1 -> 2: the publisher's signed manifest of a version (sync), kept beside it.
+    R"sql(
+ALTER TABLE channel_versions ADD COLUMN manifest BLOB;
+ALTER TABLE channel_versions ADD COLUMN manifest_hash BLOB;
+)sql",
 };
+static_assert(std::size(kMigrations) == Catalog::kSchemaVersion);
 
 constexpr const char* kKindNames[] = {"topic", "video", "audio",    "document", "image",
                                       "html",  "app",   "exercise", "other"};
@@ -347,6 +353,38 @@ Status Catalog::InsertNode(const DraftNode& n, const std::string& channel_id, in
   return Status::Ok();
 }
 
+Status Catalog::InsertVersion(const VersionDraft& d, int64_t version, const Hash& tree,
+                              std::optional<std::string_view> envelope,
+                              const std::optional<Hash>& manifest_hash) {
+  db::Stmt chan(db_, "INSERT OR IGNORE INTO channels (id, created_at) VALUES (?, ?)");
+  OUTPOST_RETURN_IF_ERROR(chan.Bind(1, d.channel_id).Bind(2, Now()).Run());
+  db::Stmt ver(db_,
+               "INSERT INTO channel_versions (channel_id, version, state, title, description, "
+               "language, license, author, thumbnail, source, tree_hash, created_at, manifest, "
+               "manifest_hash) VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ver.Bind(1, d.channel_id).Bind(2, version).Bind(3, d.meta.title).Bind(4, d.meta.description);
+  ver.Bind(5, d.meta.language).Bind(6, d.meta.license).Bind(7, d.meta.author);
+  ver.BindOptional(8, d.thumbnail).Bind(9, d.source).Bind(10, tree).Bind(11, Now());
+  if (envelope) ver.BindBlob(12, *envelope); else ver.BindNull(12);
+  ver.BindOptional(13, manifest_hash);
+  OUTPOST_RETURN_IF_ERROR(ver.Run());
+
+  int64_t files = 0, bytes = 0;
+  OUTPOST_RETURN_IF_ERROR(InsertNode(d.root, d.channel_id, version, 0, 0, &files, &bytes));
+  int64_t root = 0;
+  {
+    db::Stmt r(db_, "SELECT id FROM nodes WHERE channel_id = ? AND version = ? AND path = ''");
+    r.Bind(1, d.channel_id).Bind(2, version);
+    if (r.Step()) root = r.Int(0);
+  }
+  db::Stmt upd(db_, "UPDATE channel_versions SET root_node = ?, files = ?, bytes = ? "
+                    "WHERE channel_id = ? AND version = ?");
+  OUTPOST_RETURN_IF_ERROR(
+      upd.Bind(1, root).Bind(2, files).Bind(3, bytes).Bind(4, d.channel_id).Bind(5, version).Run());
+  db::Stmt serve(db_, "UPDATE channels SET served_version = ? WHERE id = ?");
+  return serve.Bind(1, version).Bind(2, d.channel_id).Run();
+}
+
 Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
   std::lock_guard lock(mu_);
   if (!IsValidChannelId(d.channel_id)) {
@@ -365,42 +403,75 @@ Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
   served.Bind(1, d.channel_id);
   if (served.Step() && served.HashAt(0) == tree) return int64_t{0};
 
-  db::Stmt chan(db_, "INSERT OR IGNORE INTO channels (id, created_at) VALUES (?, ?)");
-  OUTPOST_RETURN_IF_ERROR(chan.Bind(1, d.channel_id).Bind(2, Now()).Run());
   db::Stmt next(db_, "SELECT COALESCE(MAX(version), 0) + 1 FROM channel_versions "
                      "WHERE channel_id = ?");
   next.Bind(1, d.channel_id);
   if (!next.Step()) return next.StepStatus();
   int64_t version = next.Int(0);
-
-  db::Stmt ver(db_,
-               "INSERT INTO channel_versions (channel_id, version, state, title, description, "
-               "language, license, author, thumbnail, source, tree_hash, created_at) "
-               "VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  ver.Bind(1, d.channel_id).Bind(2, version).Bind(3, d.meta.title).Bind(4, d.meta.description);
-  ver.Bind(5, d.meta.language).Bind(6, d.meta.license).Bind(7, d.meta.author);
-  ver.BindOptional(8, d.thumbnail).Bind(9, d.source).Bind(10, tree).Bind(11, Now());
-  OUTPOST_RETURN_IF_ERROR(ver.Run());
-
-  int64_t files = 0, bytes = 0;
-  OUTPOST_RETURN_IF_ERROR(InsertNode(d.root, d.channel_id, version, 0, 0, &files, &bytes));
-  int64_t root = 0;
-  {
-    db::Stmt r(db_, "SELECT id FROM nodes WHERE channel_id = ? AND version = ? AND path = ''");
-    r.Bind(1, d.channel_id).Bind(2, version);
-    if (r.Step()) root = r.Int(0);
-  }
-  db::Stmt upd(db_, "UPDATE channel_versions SET root_node = ?, files = ?, bytes = ? "
-                    "WHERE channel_id = ? AND version = ?");
-  OUTPOST_RETURN_IF_ERROR(
-      upd.Bind(1, root).Bind(2, files).Bind(3, bytes).Bind(4, d.channel_id).Bind(5, version).Run());
-  db::Stmt serve(db_, "UPDATE channels SET served_version = ? WHERE id = ?");
-  OUTPOST_RETURN_IF_ERROR(serve.Bind(1, version).Bind(2, d.channel_id).Run());
+  OUTPOST_RETURN_IF_ERROR(InsertVersion(d, version, tree, std::nullopt, std::nullopt));
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
   ++own_commits_;
   generation_ = own_commits_;
   generation_checked_ms_ = 0;
   return version;
+}
+
+Result<int64_t> Catalog::CommitVersionAs(const VersionDraft& d, int64_t version,
+                                         std::string_view envelope, const Hash& manifest_hash) {
+  std::lock_guard lock(mu_);
+  if (!IsValidChannelId(d.channel_id)) {
+    return InvalidArgument("invalid channel id \"" + d.channel_id + "\"");
+  }
+  const std::string offered = d.channel_id + " version " + std::to_string(version);
+  if (version < 1) return InvalidArgument(offered + ": version numbers start at 1");
+  Hash tree = TreeHash(d);
+  DurableWrites durable(db_);
+  OUTPOST_RETURN_IF_ERROR(durable.status());
+
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  // Checked inside the transaction: a concurrent commit cannot slip a higher version in between.
+  db::Stmt newest(db_, "SELECT MAX(version) FROM channel_versions WHERE channel_id = ?");
+  newest.Bind(1, d.channel_id);
+  if (!newest.Step()) return newest.StepStatus();
+  if (!newest.IsNull(0) && newest.Int(0) >= version) {
+    return InvalidArgument("refusing " + offered + ": this catalog already holds version " +
+                           std::to_string(newest.Int(0)) +
+                           " of the channel, and versions only grow");
+  }
+  OUTPOST_RETURN_IF_ERROR(InsertVersion(d, version, tree, envelope, manifest_hash));
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  ++own_commits_;
+  generation_ = own_commits_;
+  generation_checked_ms_ = 0;
+  return version;
+}
+
+Status Catalog::AttachManifest(const std::string& channel_id, int64_t version,
+                               std::string_view envelope, const Hash& manifest_hash) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "UPDATE channel_versions SET manifest = ?, manifest_hash = ? "
+                  "WHERE channel_id = ? AND version = ?");
+  s.BindBlob(1, envelope).Bind(2, manifest_hash).Bind(3, channel_id).Bind(4, version);
+  OUTPOST_RETURN_IF_ERROR(s.Run());
+  if (sqlite3_changes(db_) == 0) {
+    return NotFound("the catalog has no channel " + channel_id + " version " +
+                    std::to_string(version) + " to attach a manifest to");
+  }
+  ++own_commits_;
+  generation_ = own_commits_;
+  generation_checked_ms_ = 0;
+  return Status::Ok();
+}
+
+std::optional<std::string> Catalog::ManifestEnvelope(const std::string& channel_id,
+                                                     int64_t version) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT manifest FROM channel_versions WHERE channel_id = ? AND version = ? "
+                  "AND manifest IS NOT NULL");
+  s.Bind(1, channel_id).Bind(2, version);
+  if (!s.Step()) return std::nullopt;
+  return s.Blob(0);
 }
 
 Result<std::vector<VersionRef>> Catalog::VersionsToPrune(int keep) {
@@ -490,7 +561,7 @@ std::vector<ChannelInfo> Catalog::Channels() {
              "SELECT c.id, COALESCE(c.served_version, 0), "
              "(SELECT MAX(version) FROM channel_versions WHERE channel_id = c.id), "
              "v.title, v.description, v.language, v.license, v.author, v.thumbnail, "
-             "v.root_node, v.files, v.bytes, v.tree_hash, v.created_at "
+             "v.root_node, v.files, v.bytes, v.tree_hash, v.created_at, v.manifest_hash "
              "FROM channels c LEFT JOIN channel_versions v "
              "ON v.channel_id = c.id AND v.version = c.served_version ORDER BY c.id", stmt_cache_.get());
   while (s.Step()) {
@@ -509,6 +580,7 @@ std::vector<ChannelInfo> Catalog::Channels() {
     c.bytes = s.Int(11);
     c.tree_hash = s.HashAt(12).value_or(Hash{});
     c.served_at = s.Int(13);
+    c.manifest_hash = s.HashAt(14);
     out.push_back(std::move(c));
   }
   return out;

@@ -332,3 +332,121 @@ TEST_F(CatalogTest, SearchFiltersAndFacets) {
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost {
+namespace {
+
+// ---- signed manifests and the publisher's version numbers (schema 2) ----
+
+// Stand-ins for sync's envelopes: the catalog keeps them as opaque bytes.
+const std::string kEnvelope5("OPSM\0\x01 five", 11);
+const Hash kManifest5 = Hash::Of(std::string_view("manifest five"));
+
+TEST_F(CatalogTest, AVersionCommittedAsThePublishersNumberIsServedWithItsManifest) {
+  auto v = catalog_->CommitVersionAs(Draft(), 5, kEnvelope5, kManifest5);
+  ASSERT_TRUE(v.has_value()) << v.error().ToString();
+  EXPECT_EQ(*v, 5);
+  auto ch = catalog_->Channel("water");
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(ch->served_version, 5);
+  EXPECT_EQ(ch->latest_version, 5);
+  EXPECT_EQ(ch->manifest_hash, kManifest5);
+  EXPECT_EQ(ch->files, 3);
+  EXPECT_EQ(catalog_->ManifestEnvelope("water", 5), kEnvelope5);  // bytes kept exactly, NUL too
+  EXPECT_EQ(SearchPaths("eleve"), std::vector<std::string>{"fr/eleve.html"});
+  // The same tree under a newer number is still a new version: the publisher said so.
+  auto v7 = catalog_->CommitVersionAs(Draft(), 7, "seven", Hash::Of(std::string_view("7")));
+  ASSERT_TRUE(v7.has_value()) << v7.error().ToString();
+  EXPECT_EQ(catalog_->Channel("water")->served_version, 7);
+  // A local import after that continues from the highest number.
+  EXPECT_EQ(*catalog_->CommitVersion(Draft(" (local)")), 8);
+  EXPECT_EQ(catalog_->Channel("water")->manifest_hash, std::nullopt);
+}
+
+TEST_F(CatalogTest, CommitVersionAsRefusesAnOlderOrEqualVersionAndChangesNothing) {
+  ASSERT_TRUE(catalog_->CommitVersionAs(Draft(), 5, kEnvelope5, kManifest5).has_value());
+  for (int64_t older : {int64_t{5}, int64_t{3}, int64_t{1}}) {
+    auto v = catalog_->CommitVersionAs(Draft(" old"), older, "old", Hash{});
+    ASSERT_FALSE(v.has_value()) << older;
+    EXPECT_EQ(v.error().code(), StatusCode::kInvalidArgument);
+    const std::string& m = v.error().message();
+    EXPECT_NE(m.find("version " + std::to_string(older)), std::string::npos) << m;
+    EXPECT_NE(m.find("version 5"), std::string::npos) << m;
+  }
+  EXPECT_EQ(catalog_->CommitVersionAs(Draft(), 0, "zero", Hash{}).error().code(),
+            StatusCode::kInvalidArgument);
+  auto ch = catalog_->Channel("water");
+  EXPECT_EQ(ch->served_version, 5);
+  EXPECT_EQ(ch->latest_version, 5);
+  EXPECT_EQ(ch->meta.title, "Water");
+  EXPECT_FALSE(catalog_->LoadVersion("water", 3).has_value());
+}
+
+TEST_F(CatalogTest, CommitVersionAsCountsVersionsImportedLocally) {
+  // A site that imported the channel itself twice holds versions 1 and 2: a publisher's
+  // version 2 is not newer than what it holds.
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  ASSERT_EQ(*catalog_->CommitVersion(Draft(" 2")), 2);
+  auto v = catalog_->CommitVersionAs(Draft(" 2b"), 2, "x", Hash{});
+  ASSERT_FALSE(v.has_value());
+  EXPECT_NE(v.error().message().find("already holds version 2"), std::string::npos)
+      << v.error().message();
+  EXPECT_EQ(*catalog_->CommitVersionAs(Draft(" 3"), 3, "x", Hash{}), 3);
+}
+
+TEST_F(CatalogTest, AManifestAttachesToAStoredVersion) {
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  EXPECT_EQ(catalog_->Channel("water")->manifest_hash, std::nullopt);
+  EXPECT_EQ(catalog_->ManifestEnvelope("water", 1), std::nullopt);
+  ASSERT_TRUE(catalog_->AttachManifest("water", 1, kEnvelope5, kManifest5).ok());
+  EXPECT_EQ(catalog_->Channel("water")->manifest_hash, kManifest5);
+  EXPECT_EQ(catalog_->ManifestEnvelope("water", 1), kEnvelope5);
+  // Attaching again replaces it; a version that does not exist is NotFound.
+  Hash other = Hash::Of(std::string_view("other"));
+  ASSERT_TRUE(catalog_->AttachManifest("water", 1, "other", other).ok());
+  EXPECT_EQ(catalog_->ManifestEnvelope("water", 1), "other");
+  EXPECT_EQ(catalog_->AttachManifest("water", 2, "x", other).code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->AttachManifest("air", 1, "x", other).code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->ManifestEnvelope("air", 1), std::nullopt);
+}
+
+// Turns the catalog back into what schema 1 made: the same tables without the manifest columns.
+void DowngradeToSchemaOne(const std::filesystem::path& db_path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db,
+                        "ALTER TABLE channel_versions DROP COLUMN manifest_hash; "
+                        "ALTER TABLE channel_versions DROP COLUMN manifest; "
+                        "PRAGMA user_version = 1;",
+                        nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+TEST_F(CatalogTest, ASchemaOneCatalogMigratesKeepingItsVersionsUnsigned) {
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  catalog_.reset();
+  DowngradeToSchemaOne(dir_.path() / "catalog.db");
+
+  auto reopened = Catalog::Open(dir_.path() / "catalog.db");
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+  catalog_ = std::move(*reopened);
+  EXPECT_EQ(catalog_->schema_version(), 2);
+  auto ch = catalog_->Channel("water");
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(ch->served_version, 1);
+  EXPECT_EQ(ch->manifest_hash, std::nullopt);
+  EXPECT_EQ(catalog_->ManifestEnvelope("water", 1), std::nullopt);
+  EXPECT_TRUE(catalog_->LoadVersion("water", 1).has_value());
+  EXPECT_EQ(SearchPaths("eleve"), std::vector<std::string>{"fr/eleve.html"});
+  EXPECT_TRUE(catalog_->CheckIntegrity().empty());
+  // And the new columns work.
+  ASSERT_TRUE(catalog_->AttachManifest("water", 1, kEnvelope5, kManifest5).ok());
+  EXPECT_EQ(catalog_->Channel("water")->manifest_hash, kManifest5);
+  EXPECT_EQ(*catalog_->CommitVersionAs(Draft(" 2"), 2, "two", kManifest5), 2);
+}
+
+}  // namespace
+}  // namespace outpost

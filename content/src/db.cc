@@ -58,6 +58,11 @@ Stmt& Stmt::Bind(int i, const Hash& h) {
   return *this;
 }
 
+Stmt& Stmt::BindBlob(int i, std::string_view bytes) {
+  sqlite3_bind_blob64(stmt_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
 Stmt& Stmt::BindNull(int i) {
   sqlite3_bind_null(stmt_.get(), i);
   return *this;
@@ -114,6 +119,13 @@ std::optional<Hash> Stmt::HashAt(int col) const {
   const void* p = sqlite3_column_blob(stmt_.get(), col);
   std::memcpy(h.bytes.data(), p, Hash::kSize);
   return h;
+}
+
+std::string Stmt::Blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_.get(), col);
+  if (!p) return {};
+  return std::string(static_cast<const char*>(p),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col)));
 }
 
 Status Exec(sqlite3* db, const std::string& sql) {

@@ -52,6 +52,7 @@ class Stmt {
   Stmt& BindNull(int i);
   Stmt& BindOptional(int i, const std::optional<Hash>& h);
   Stmt& BindText(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& BindBlob(int i, std::string_view bytes);  // as a BLOB (Bind binds text)
 
   // Steps once: true if a row is available. A statement that failed to prepare never has rows;
   // its error is in StepStatus() and Run()'s result.
@@ -63,6 +64,7 @@ class Stmt {
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
   std::string Text(int col) const;
   std::optional<Hash> HashAt(int col) const;
+  std::string Blob(int col) const;  // the bytes of a BLOB (or of any value), "" for NULL
   double Double(int col) const { return sqlite3_column_double(stmt_.get(), col); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
   Status StepStatus() const { return status_; }

@@ -100,6 +100,40 @@ void MarkUnlisted(DraftNode* n) {
   for (auto& c : n->children) MarkUnlisted(&c);
 }
 
+bool WantsContent(const KindGuess& g) {
+  return g.kind == NodeKind::kHtml || g.kind == NodeKind::kExercise;
+}
+
+// What an import learns from a file already in the store: its kind (from its name and first
+// bytes) and, for pages and exercises, its first kMaxParsedText bytes to parse. The importer
+// uses it for files its cache knows, and FillBodyText for versions that arrive without their
+// search text, so that both see exactly the same bytes.
+struct StoredFileLook {
+  KindGuess guess;
+  std::string content;
+};
+
+Result<StoredFileLook> LookAtStoredFile(const fs::path& blob, std::string_view name) {
+  int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("reading blob " + blob.string(), errno);
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("reading blob " + blob.string(), errno);
+  StoredFileLook look;
+  uint8_t head[kSniffBytes];
+  ssize_t n = ::pread(fd, head, sizeof head, 0);
+  look.guess = DetectKind(name, {head, static_cast<size_t>(std::max<ssize_t>(n, 0))});
+  if (WantsContent(look.guess)) {
+    look.content.resize(std::min<size_t>(static_cast<size_t>(st.st_size), kMaxParsedText));
+    ssize_t got = ::pread(fd, look.content.data(), look.content.size(), 0);
+    look.content.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
+  }
+  return look;
+}
+
 class ImportRun {
  public:
   ImportRun(BlobStore* store, Catalog* catalog, const ImportOptions& options)
@@ -272,10 +306,6 @@ void ImportRun::Inspect(Entry* e, std::string_view content) {
   }
 }
 
-bool WantsContent(const KindGuess& g) {
-  return g.kind == NodeKind::kHtml || g.kind == NodeKind::kExercise;
-}
-
 Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
   int fd = ::open(e->source.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -355,23 +385,13 @@ Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
 
 Status ImportRun::ReadKnownFile(Entry* e, const Hash& hash) {
   // The bytes are already in the store; look at them there for kind and page text.
-  fs::path blob = store_->PathOf(hash);
-  int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("reading blob " + blob.string(), errno);
-  uint8_t head[kSniffBytes];
-  ssize_t n = ::pread(fd, head, sizeof head, 0);
-  e->guess = DetectKind(e->name, {head, static_cast<size_t>(std::max<ssize_t>(n, 0))});
-  std::string content;
-  if (WantsContent(e->guess)) {
-    content.resize(std::min<size_t>(static_cast<size_t>(e->st.st_size), kMaxParsedText));
-    ssize_t got = ::pread(fd, content.data(), content.size(), 0);
-    content.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
-  }
-  ::close(fd);
+  auto look = LookAtStoredFile(store_->PathOf(hash), e->name);
+  if (!look) return look.error();
+  e->guess = look->guess;
   e->hash = hash;
   e->ingested = true;
   AddBytes(static_cast<uint64_t>(e->st.st_size));
-  Inspect(e, content);
+  Inspect(e, look->content);
   return Status::Ok();
 }
 
@@ -500,6 +520,7 @@ DraftNode ImportRun::BuildResource(const Entry& f, const EntryMeta& m, const Inh
   n.meta.subject = m.subject.value_or(up.subject);
   n.meta.license = m.license.value_or(up.license);
   n.meta.author = m.author.value_or(up.author);
+  // FillBodyText (BodyTextOf) gives the same text from the stored file: keep them in step.
   n.body_text = f.exercise ? f.exercise->SearchText() : f.html.text;
   return n;
 }
@@ -674,6 +695,38 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
 Result<ImportReport> Importer::Import(const fs::path& folder, const ImportOptions& options) {
   ImportRun run(store_, catalog_, options);
   return run.Run(folder);
+}
+
+namespace {
+
+// The search text the importer gives a file (BuildResource): a page's visible text, an
+// exercise's questions and answers, nothing for other kinds. An exercise that does not parse
+// gets none (an import would have refused it or, with --skip-errors, left it out).
+std::string BodyTextOf(const StoredFileLook& look, const std::string& rel) {
+  if (look.guess.kind == NodeKind::kHtml) return ParseHtml(look.content).text;
+  if (look.guess.kind == NodeKind::kExercise) {
+    auto exercise = ParseExercise(look.content, rel);
+    return exercise ? exercise->SearchText() : std::string();
+  }
+  return {};
+}
+
+Status FillNodeBodyText(DraftNode* n, BlobStore* store) {
+  if (n->blob) {
+    size_t slash = n->path.rfind('/');
+    std::string name = slash == std::string::npos ? n->path : n->path.substr(slash + 1);
+    auto look = LookAtStoredFile(store->PathOf(*n->blob), name);
+    if (!look) return look.error().WithContext("search text of " + EscapeInvalidUtf8(n->path));
+    n->body_text = BodyTextOf(*look, n->path);
+  }
+  for (auto& child : n->children) OUTPOST_RETURN_IF_ERROR(FillNodeBodyText(&child, store));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FillBodyText(VersionDraft* draft, BlobStore* store) {
+  return FillNodeBodyText(&draft->root, store);
 }
 
 }  // namespace outpost

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
+#include "db.h"
+#include "search_tokenizer.h"
 #include "testing/fault_env.h"
 #include "testing/temp_dir.h"
 
@@ -325,6 +328,96 @@ TEST_F(ImporterTest, AnUnreadableFileIsNamed) {
         _exit(r.has_value() ? 0 : 1);
       },
       ::testing::ExitedWithCode(1), "secret.pdf: cannot read: Permission denied");
+}
+
+}  // namespace
+}  // namespace outpost
+
+namespace outpost {
+namespace {
+
+// The search text the catalog indexed for each listed node of a version, by path.
+std::map<std::string, std::string> IndexedBodies(const fs::path& db_path,
+                                                 const std::string& channel, int64_t version) {
+  std::map<std::string, std::string> out;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  EXPECT_TRUE(RegisterSearchTokenizer(db).ok());
+  {
+    db::Stmt s(db, "SELECT n.path, s.body FROM nodes n JOIN search s ON s.rowid = n.id "
+                   "WHERE n.channel_id = ? AND n.version = ?");
+    s.Bind(1, channel).Bind(2, version);
+    while (s.Step()) out[s.Text(0)] = s.Text(1);
+    EXPECT_TRUE(s.StepStatus().ok()) << s.StepStatus().ToString();
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+// Checks every node of `draft` against what the import indexed; counts the non-empty texts.
+void ExpectIndexedText(const DraftNode& n, const std::map<std::string, std::string>& indexed,
+                       int* with_text) {
+  if (n.listed) {
+    auto it = indexed.find(n.path);
+    ASSERT_NE(it, indexed.end()) << n.path;
+    EXPECT_EQ(n.body_text, it->second) << n.path;
+    if (!n.body_text.empty()) ++*with_text;
+  }
+  for (const auto& c : n.children) ExpectIndexedText(c, indexed, with_text);
+}
+
+TEST_F(ImporterTest, FillBodyTextGivesAStoredVersionTheTextItsImportIndexed) {
+  MakeFolder();
+  // A page whose metadata calls it a document keeps its page text; a hidden page gets text
+  // too (it is only not indexed); a long page is cut where the import cuts it.
+  src_.Write("Science/notes.html", "<title>Notes</title><p>nuages et brouillard</p>");
+  src_.Write("Science/style/hidden.html", "<p>invisible words</p>");
+  std::string long_page = "<p>";
+  for (int i = 0; i < 20000; ++i) long_page += "mot" + std::to_string(i) + " ";
+  src_.Write("Science/long.html", long_page + "</p>");
+  src_.Write("Science/outpost.toml", "[files.\"notes.html\"]\nkind = \"document\"\n"
+                                     "[files.\"style\"]\nhidden = true\n");
+  ASSERT_TRUE(Import().has_value());
+  // Version 2 reads only the changed file: the others' text comes from the store (the import
+  // cache's path), which must agree as well.
+  src_.Write("Science/fr/01-evaporation.html", std::string(kPage) + "<p>nouveau</p>");
+  auto second = Import();
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  ASSERT_EQ(second->version, 2);
+  ASSERT_EQ(second->files_read, 1);
+
+  for (int64_t version : {1, 2}) {
+    SCOPED_TRACE("version " + std::to_string(version));
+    auto draft = catalog_->LoadVersion("science", version);
+    ASSERT_TRUE(draft.has_value()) << draft.error().ToString();
+    ASSERT_TRUE(FillBodyText(&*draft, store_.get()).ok());
+    int with_text = 0;
+    ExpectIndexedText(draft->root, IndexedBodies(data_.path() / "catalog.db", "science", version),
+                      &with_text);
+    EXPECT_EQ(with_text, 4);  // the evaporation page, notes, the long page and the quiz
+    const DraftNode* hidden = nullptr;
+    for (const auto& c : draft->root.children) {
+      if (c.path == "style") {
+        for (const auto& f : c.children) {
+          if (f.path == "style/hidden.html") hidden = &f;
+        }
+      }
+    }
+    ASSERT_NE(hidden, nullptr);
+    EXPECT_NE(hidden->body_text.find("invisible"), std::string::npos);
+  }
+}
+
+TEST_F(ImporterTest, FillBodyTextNamesANodeWhoseFileIsMissing) {
+  MakeFolder();
+  ASSERT_TRUE(Import().has_value());
+  auto draft = catalog_->LoadVersion("science", 1);
+  ASSERT_TRUE(draft.has_value());
+  auto page = catalog_->NodeByPath("science", "fr/01-evaporation.html");
+  fs::remove(store_->PathOf(*page->blob));
+  Status st = FillBodyText(&*draft, store_.get());
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("fr/01-evaporation.html"), std::string::npos) << st.message();
 }
 
 }  // namespace

@@ -10,14 +10,20 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/content/importer.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
+#include "outpost/sync/node.h"
+#include "outpost/sync/session.h"
 
 namespace outpost {
 
@@ -99,6 +105,8 @@ struct ServeArgs {
   std::string config;
   std::string web_root;
   int threads = 0;
+  std::string sync_listen;  // also answer syncs (a hub; a site relaying to its peers)
+  bool hub = false;         // `hub serve`: this must be a hub
 };
 
 int Serve(const fs::path& data, const ServeArgs& args) {
@@ -127,6 +135,22 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::unique_ptr<SyncDb> sync_db;
+  std::unique_ptr<SyncServer> sync_server;
+  if (!args.sync_listen.empty()) {
+    auto db = SyncDb::Open(NodePaths(data).sync_db);
+    if (!db) return Fail(db.error());
+    sync_db = std::move(*db);
+    if (args.hub && !sync_db->OwnRoot()) {
+      return Fail(NotFound(data.string() + " is not a hub: run outpost hub init --data " +
+                           data.string() + " first"));
+    }
+    sync_server = std::make_unique<SyncServer>(NodePaths(data), lib->store.get(),
+                                               lib->catalog.get(), sync_db.get());
+    Status st = sync_server->Bind(args.sync_listen);
+    if (!st.ok()) return Fail(st);
+  }
+
   HttpServer server(config, lib->store.get(), lib->catalog.get());
   Status st = server.Bind();
   if (!st.ok()) return Fail(st);
@@ -135,15 +159,135 @@ int Serve(const fs::path& data, const ServeArgs& args) {
     sigwait(&signals, &sig);
     spdlog::info("stopping (signal {})", sig);
     server.Stop();
+    if (sync_server) sync_server->Stop();
   });
+  std::thread sync_thread;
+  if (sync_server) {
+    spdlog::info("answering syncs on {} (port {})", args.sync_listen, sync_server->port());
+    sync_thread = std::thread([&] {
+      Status sst = sync_server->Serve();
+      if (!sst.ok()) spdlog::error("sync listener: {}", sst.message());
+    });
+  }
   size_t channels = lib->catalog->Channels().size();
   spdlog::info("serving {} channel(s) from {} on http://{}:{}/", channels, data.string(),
                config.host, server.port());
   std::fflush(stdout);
   st = server.Serve();
+  if (sync_server) sync_server->Stop();
+  if (sync_thread.joinable()) sync_thread.join();
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
   return st.ok() ? kExitOk : Fail(st);
+}
+
+// ---- sync, join ----
+
+struct SyncArgs {
+  std::string hub;
+  uint64_t rate_limit_kbps = 0;
+  double budget_mb = 0;
+  bool json = false;
+};
+
+Result<std::unique_ptr<SyncDb>> OpenSyncDb(const fs::path& data) {
+  std::error_code ec;
+  fs::create_directories(NodePaths(data).sync_dir, ec);
+  return SyncDb::Open(NodePaths(data).sync_db);
+}
+
+std::string Eta(double seconds) {
+  if (seconds <= 0 || seconds > 1e7) return "?";
+  char buf[32];
+  int s = static_cast<int>(seconds);
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, s / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+  return buf;
+}
+
+int SyncCommand(const fs::path& data, const SyncArgs& args) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  SyncOptions options;
+  options.hub = args.hub;
+  options.rate_limit_kbps = args.rate_limit_kbps;
+  options.budget_bytes = static_cast<uint64_t>(args.budget_mb * 1e6);
+  ProgressLine line;
+  options.progress = [&](const SyncProgress& p) {
+    double rate = p.seconds > 0 ? static_cast<double>(p.bytes_received) / p.seconds : 0;
+    double left = p.bytes_wanted > p.bytes_done ? static_cast<double>(p.bytes_wanted - p.bytes_done) : 0;
+    line.Show("syncing " + std::to_string(p.files_done) + "/" + std::to_string(p.files_wanted) +
+              " files, " + Megabytes(p.bytes_done) + " of " + Megabytes(p.bytes_wanted) + ", " +
+              Megabytes(p.bytes_received) + " received at " + Megabytes(static_cast<uint64_t>(rate)) +
+              "/s, ETA " + Eta(rate > 0 ? left / rate : -1));
+  };
+  auto r = SyncWithHub(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), options);
+  line.Done();
+  if (!r) {
+    if (args.json) {
+      PrintJson({{"complete", false}, {"error", r.error().message()}, {"bytes_sent", 0},
+                 {"bytes_received", 0}, {"round_trips", 0}, {"seconds", 0},
+                 {"channels_updated", nlohmann::json::array()}});
+    }
+    return Fail(r.error());
+  }
+  nlohmann::json updated = nlohmann::json::array();
+  for (const auto& u : r->updated) updated.push_back({{"id", u.id}, {"from", u.from}, {"to", u.to}});
+  if (args.json) {
+    PrintJson({{"bytes_sent", r->bytes_sent}, {"bytes_received", r->bytes_received},
+               {"round_trips", r->round_trips}, {"seconds", r->seconds},
+               {"complete", r->complete}, {"channels_updated", updated},
+               {"files_received", r->files_received}, {"chunks_received", r->chunks_received},
+               {"chunks_reused", r->chunks_reused}, {"patches_received", r->patches_received},
+               {"chunk_bytes", r->chunk_bytes}, {"budget_reached", r->budget_reached},
+               {"refused", r->refused}});
+  } else {
+    for (const auto& why : r->refused) std::fprintf(stderr, "refused: %s\n", why.c_str());
+    for (const auto& u : r->updated) {
+      std::printf("%s: version %lld served (was %lld)\n", u.id.c_str(),
+                  static_cast<long long>(u.to), static_cast<long long>(u.from));
+    }
+    std::printf("%s: %s sent, %s received, %d round trips, %.1f s\n",
+                r->complete ? "up to date" : "not finished (run sync again to continue)",
+                Megabytes(r->bytes_sent).c_str(), Megabytes(r->bytes_received).c_str(),
+                r->round_trips, r->seconds);
+  }
+  return r->complete ? kExitOk : kExitIncomplete;
+}
+
+struct JoinArgs {
+  std::string where;  // HOST:PORT, or an enrolment file
+  std::string code;
+  std::string name;
+};
+
+int JoinCommand(const fs::path& data, const JoinArgs& args) {
+  auto lib = OpenLibrary(data);  // a site is a library too: make it whole
+  if (!lib) return Fail(lib.error());
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  NodePaths paths(data);
+  if (args.code.empty()) {
+    auto enrolment = ReadEnrolmentFile(args.where);
+    if (!enrolment) return Fail(enrolment.error());
+    Status st = StoreTrustList(paths, enrolment->pin.root_key, enrolment->trust_list);
+    if (!st.ok()) return Fail(st);
+    st = (*db)->SetHub(enrolment->pin);
+    if (!st.ok()) return Fail(st);
+    std::printf("joined hub %s as \"%s\" from %s; the code is presented at the first sync%s\n",
+                enrolment->pin.node_key.Fingerprint().c_str(), enrolment->pin.site_name.c_str(),
+                args.where.c_str(),
+                enrolment->pin.address.empty() ? " (give the hub's address with sync --hub)" : "");
+    return kExitOk;
+  }
+  auto pin = EnrolWithHub(paths, db->get(), args.where, args.code, args.name,
+                          SessionLimits{}.io_timeout);
+  if (!pin) return Fail(pin.error());
+  std::printf("joined hub %s at %s as \"%s\"\n", pin->node_key.Fingerprint().c_str(),
+              pin->address.c_str(), pin->site_name.c_str());
+  return kExitOk;
 }
 
 // ---- import ----
@@ -215,7 +359,9 @@ int Channels(const fs::path& data, bool json) {
       out.push_back({{"id", c.id}, {"version", c.served_version},
                      {"latest_version", c.latest_version}, {"title", c.meta.title},
                      {"language", c.meta.language}, {"license", c.meta.license},
-                     {"files", c.files}, {"bytes", c.bytes}, {"tree", c.tree_hash.Hex()}});
+                     {"files", c.files}, {"bytes", c.bytes}, {"tree", c.tree_hash.Hex()},
+                     {"manifest", c.manifest_hash ? nlohmann::json(c.manifest_hash->Hex())
+                                                  : nlohmann::json(nullptr)}});
     }
     PrintJson(out);
     return kExitOk;
@@ -254,6 +400,177 @@ int Search(const fs::path& data, const std::string& query, int limit, bool json)
                 plain(h.snippet).c_str());
   }
   if (hits->empty()) std::printf("nothing found\n");
+  return kExitOk;
+}
+
+// ---- publish, and the hub's own commands ----
+
+std::string UtcTime(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+struct PublishArgs {
+  std::string folder;
+  std::string channel;
+  bool json = false;
+};
+
+int PublishCommand(const fs::path& data, const PublishArgs& args) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  ImportOptions options;
+  options.channel_id = args.channel;
+  ProgressLine line;
+  options.progress = [&](const ImportProgress& p) {
+    line.Show("publishing " + std::to_string(p.files_done) + "/" + std::to_string(p.files_total) +
+              " files, " + Megabytes(p.bytes_done) + " of " + Megabytes(p.bytes_total) + "  " +
+              p.current);
+  };
+  auto r = Publish(NodePaths(data), lib->store.get(), lib->catalog.get(), args.folder, options);
+  line.Done();
+  if (!r) return Fail(r.error());
+  if (args.json) {
+    PrintJson({{"channel", r->channel_id}, {"version", r->version},
+               {"new_version", r->new_version}, {"manifest", r->manifest_hash.Hex()}});
+  } else if (r->new_version) {
+    std::printf("%s: version %lld published, manifest %s\n", r->channel_id.c_str(),
+                static_cast<long long>(r->version), r->manifest_hash.Hex().c_str());
+  } else {
+    std::printf("%s: unchanged, version %lld still published, manifest %s\n",
+                r->channel_id.c_str(), static_cast<long long>(r->version),
+                r->manifest_hash.Hex().c_str());
+  }
+  return kExitOk;
+}
+
+int HubInit(const fs::path& data, bool json) {
+  auto lib = OpenLibrary(data);  // a hub is a library too: make it whole
+  if (!lib) return Fail(lib.error());
+  NodePaths paths(data);
+  auto hub = InitHub(paths);
+  if (!hub) return Fail(hub.error());
+  if (json) {
+    PrintJson({{"node_key", hub->node_key.Hex()}, {"root_key", hub->root_key.Hex()},
+               {"publisher_key", hub->publisher_key.Hex()}, {"trust_list", 1}});
+    return kExitOk;
+  }
+  std::printf("hub made in %s\n", data.c_str());
+  std::printf("  node key       %s  identifies this hub to its sites\n",
+              hub->node_key.Fingerprint().c_str());
+  std::printf("  root key       %s  signs trust lists; keep a copy of %s offline\n",
+              hub->root_key.Fingerprint().c_str(), paths.root_key.c_str());
+  std::printf("  publisher key  %s  signs channel versions; trust list 1 allows it every "
+              "channel\n", hub->publisher_key.Fingerprint().c_str());
+  return kExitOk;
+}
+
+// The hub's sync.db, for the commands that need a hub already made.
+Result<std::unique_ptr<SyncDb>> OpenHubDb(const fs::path& data) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return lib.error();
+  auto db = SyncDb::Open(NodePaths(data).sync_db);
+  if (!db) return db.error();
+  if (!(*db)->OwnRoot()) {
+    return NotFound(data.string() + " is not a hub: run outpost hub init --data " +
+                    data.string() + " first");
+  }
+  return db;
+}
+
+struct EnrolArgs {
+  std::string name;
+  std::string to;
+  std::string address;
+  int valid_days = 7;
+  bool json = false;
+};
+
+int HubEnrol(const fs::path& data, const EnrolArgs& args) {
+  auto db = OpenHubDb(data);
+  if (!db) return Fail(db.error());
+  EnrolRequest request;
+  request.site_name = args.name;
+  request.ttl_seconds = int64_t{args.valid_days} * 24 * 60 * 60;
+  request.address = args.address;
+  request.to_file = args.to;
+  auto r = Enrol(NodePaths(data), db->get(), request);
+  if (!r) return Fail(r.error());
+  if (args.json) {
+    nlohmann::json out = {{"name", args.name}, {"expires_at", r->expires_at},
+                          {"address", r->address}, {"code", nullptr}, {"file", nullptr}};
+    if (args.to.empty()) out["code"] = r->code;
+    if (!args.to.empty()) out["file"] = args.to;
+    PrintJson(out);
+    return kExitOk;
+  }
+  if (args.to.empty()) {
+    std::printf("enrolment code for %s: %s\n", args.name.c_str(), r->code.c_str());
+    std::printf("it works once, until %s\n", UtcTime(r->expires_at).c_str());
+    return kExitOk;
+  }
+  std::printf("wrote %s for %s; it works once, until %s\n", args.to.c_str(), args.name.c_str(),
+              UtcTime(r->expires_at).c_str());
+  std::printf("it holds a secret code: hand it over like a key%s\n",
+              r->address.empty() ? "; it names no hub address (give one with --address)" : "");
+  return kExitOk;
+}
+
+int HubSites(const fs::path& data, bool json) {
+  auto db = OpenHubDb(data);
+  if (!db) return Fail(db.error());
+  auto peers = (*db)->Peers();
+  auto pending = (*db)->PendingEnrolments();
+  if (json) {
+    nlohmann::json sites = nlohmann::json::array(), waiting = nlohmann::json::array();
+    for (const auto& p : peers) {
+      sites.push_back({{"name", p.name}, {"key", p.key.Hex()}, {"role", p.role},
+                       {"state", p.revoked_at ? "revoked" : "active"},
+                       {"enrolled_at", p.enrolled_at}, {"revoked_at", p.revoked_at},
+                       {"last_seen", p.last_seen}});
+    }
+    for (const auto& e : pending) {
+      waiting.push_back({{"name", e.site_name}, {"created_at", e.created_at},
+                         {"expires_at", e.expires_at}});
+    }
+    PrintJson({{"sites", sites}, {"pending", waiting}});
+    return kExitOk;
+  }
+  if (peers.empty() && pending.empty()) {
+    std::printf("no sites; enrol one with: outpost hub enrol --name NAME\n");
+  }
+  for (const auto& p : peers) {
+    std::printf("%-24s %s  %-7s enrolled %s, last seen %s\n", p.name.c_str(),
+                p.key.Fingerprint().c_str(), p.revoked_at ? "revoked" : "active",
+                UtcTime(p.enrolled_at).c_str(),
+                p.last_seen ? UtcTime(p.last_seen).c_str() : "never");
+  }
+  for (const auto& e : pending) {
+    std::printf("%-24s (waiting: its code works until %s)\n", e.site_name.c_str(),
+                UtcTime(e.expires_at).c_str());
+  }
+  return kExitOk;
+}
+
+int HubRevoke(const fs::path& data, const std::string& who) {
+  auto db = OpenHubDb(data);
+  if (!db) return Fail(db.error());
+  auto before = (*db)->PendingEnrolments().size();
+  Status st = (*db)->RevokePeer(who);
+  if (!st.ok()) return Fail(st);
+  for (const auto& p : (*db)->Peers()) {
+    if (p.revoked_at && (p.name == who || p.key.Hex() == who)) {
+      std::printf("revoked %s (key %s); it can no longer sync with this hub\n", p.name.c_str(),
+                  p.key.Fingerprint().c_str());
+    }
+  }
+  if (auto cancelled = before - (*db)->PendingEnrolments().size()) {
+    std::printf("cancelled %zu enrolment code(s) for %s\n", cancelled, who.c_str());
+  }
   return kExitOk;
 }
 
@@ -405,6 +722,8 @@ int RunCli(int argc, char** argv) {
                     "worker threads for pages and searches (default 16); connections are held by "
                     "event loops, one per core")
       ->check(CLI::Range(1, 4096));
+  serve->add_option("--sync-listen", serve_args.sync_listen,
+                    "ADDR:PORT to answer syncs from enrolled peers on (relay)");
   serve->add_option("--web-root", serve_args.web_root,
                     "serve templates, styles and scripts from this web-ui folder instead of the "
                     "copies built in (for developing them)");
@@ -454,6 +773,85 @@ int RunCli(int argc, char** argv) {
   search->add_option("--limit", limit, "most results to show")->check(CLI::Range(1, 1000));
   search->add_flag("--json", search_json, "print JSON");
 
+  PublishArgs publish_args;
+  auto* publish = app.add_subcommand(
+      "publish", "on a hub: import a folder and sign it as its channel's next version");
+  add_common(publish);
+  publish->add_option("FOLDER", publish_args.folder, "the folder to publish")->required();
+  publish->add_option("--channel", publish_args.channel,
+                      "channel id (default: from metadata or folder name)");
+  publish->add_flag("--json", publish_args.json, "print JSON");
+
+  // `hub`: a group of commands, each with its own flags after its name (`outpost hub init
+  // --data DIR`). A new one is an add_subcommand on `hub` and a row in hub_commands.
+  auto* hub = app.add_subcommand("hub", "run a hub: its keys, and the sites it enrols");
+  hub->require_subcommand(1);
+  std::vector<std::pair<CLI::App*, std::function<int(const fs::path&)>>> hub_commands;
+
+  bool hub_init_json = false;
+  auto* hub_init = hub->add_subcommand(
+      "init", "make this data folder a hub: its node key, root key and publisher key");
+  add_common(hub_init);
+  hub_init->add_flag("--json", hub_init_json, "print the keys as JSON");
+  hub_commands.emplace_back(hub_init, [&](const fs::path& d) { return HubInit(d, hub_init_json); });
+
+  EnrolArgs enrol_args;
+  auto* hub_enrol = hub->add_subcommand("enrol", "make a one-time code (or file) to enrol a site");
+  add_common(hub_enrol);
+  hub_enrol->add_option("--name", enrol_args.name, "the site's name (a-z, 0-9, '-')")->required();
+  hub_enrol->add_option("--to", enrol_args.to,
+                        "write an enrolment file for a site that has never been online");
+  hub_enrol->add_option("--address", enrol_args.address,
+                        "HOST:PORT where sites reach this hub (remembered for next time)");
+  hub_enrol->add_option("--valid-days", enrol_args.valid_days,
+                        "days the code works (default 7)")
+      ->check(CLI::Range(1, 365));
+  hub_enrol->add_flag("--json", enrol_args.json, "print JSON");
+  hub_commands.emplace_back(hub_enrol, [&](const fs::path& d) { return HubEnrol(d, enrol_args); });
+
+  bool hub_sites_json = false;
+  auto* hub_sites = hub->add_subcommand("sites", "list the enrolled sites and pending codes");
+  add_common(hub_sites);
+  hub_sites->add_flag("--json", hub_sites_json, "print JSON");
+  hub_commands.emplace_back(hub_sites, [&](const fs::path& d) { return HubSites(d, hub_sites_json); });
+
+  ServeArgs hub_serve_args;
+  hub_serve_args.hub = true;
+  auto* hub_serve = hub->add_subcommand("serve", "serve learners over HTTP and sites' syncs");
+  add_common(hub_serve);
+  hub_serve->add_option("--listen", hub_serve_args.listen, "ADDR:PORT for HTTP (default 0.0.0.0:8080)");
+  hub_serve->add_option("--sync-listen", hub_serve_args.sync_listen,
+                        "ADDR:PORT where sites sync (for example 0.0.0.0:7080)")
+      ->required();
+  hub_serve->add_option("--config", hub_serve_args.config, "settings file (as for serve)");
+  hub_commands.emplace_back(hub_serve, [&](const fs::path& d) { return Serve(d, hub_serve_args); });
+
+  std::string revoke_who;
+  auto* hub_revoke = hub->add_subcommand(
+      "revoke", "refuse a site from now on, and cancel its pending codes");
+  add_common(hub_revoke);
+  hub_revoke->add_option("SITE", revoke_who, "the site's name or its key (64 hex)")->required();
+  hub_commands.emplace_back(hub_revoke, [&](const fs::path& d) { return HubRevoke(d, revoke_who); });
+
+  SyncArgs sync_args;
+  auto* sync = app.add_subcommand("sync", "bring this site up to date with its hub");
+  add_common(sync);
+  sync->add_option("--hub", sync_args.hub, "HOST:PORT of the hub (default: the one joined)");
+  sync->add_option("--rate-limit", sync_args.rate_limit_kbps,
+                   "receive at most this many kilobits per second");
+  sync->add_option("--budget", sync_args.budget_mb,
+                   "receive at most about this many MB, then stop cleanly (the next sync goes on)")
+      ->check(CLI::PositiveNumber);
+  sync->add_flag("--json", sync_args.json, "print a JSON summary");
+
+  JoinArgs join_args;
+  auto* join = app.add_subcommand("join", "enrol this site with a hub (a code, or an enrolment file)");
+  add_common(join);
+  join->add_option("HUB", join_args.where, "HOST:PORT of the hub's sync listener, or an enrolment file")
+      ->required();
+  join->add_option("CODE", join_args.code, "the one-time code the hub's coordinator gave");
+  join->add_option("--name", join_args.name, "a name to suggest for this site");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -469,6 +867,12 @@ int RunCli(int argc, char** argv) {
   if (gc->parsed()) return Gc(data, keep_versions, dry_run, gc_json);
   if (channels->parsed()) return Channels(data, channels_json);
   if (search->parsed()) return Search(data, query, limit, search_json);
+  if (publish->parsed()) return PublishCommand(data, publish_args);
+  if (sync->parsed()) return SyncCommand(data, sync_args);
+  if (join->parsed()) return JoinCommand(data, join_args);
+  for (const auto& [command, run] : hub_commands) {
+    if (command->parsed()) return run(data);
+  }
   return kExitUsage;
 }
 

@@ -2,7 +2,8 @@
 //
 //   channels          one row per channel; `served_version` is what learners see
 //   channel_versions  every version of every channel (a new one is served in one transaction,
-//                     and the old one stays until then, and after, until gc prunes it)
+//                     and the old one stays until then, and after, until gc prunes it), with
+//                     the publisher's signed manifest when it has one (sync's; opaque bytes here)
 //   nodes             the topic tree of each version: topics and resources with their metadata
 //   search            FTS5 index of titles, descriptions and page text, with Outpost's own
 //                     tokenizer "outpost" that folds accents, case and Arabic marks (text.h)
@@ -25,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -97,6 +99,9 @@ struct ChannelInfo {
   int64_t bytes = 0;      // their total size
   Hash tree_hash;         // of the served version
   int64_t served_at = 0;  // unix seconds
+  // The served version's manifest hash, if a signed manifest is attached to it (a hub's
+  // published version, or one a site received); nullopt for a version only imported here.
+  std::optional<Hash> manifest_hash;
 };
 
 struct SearchHit {
@@ -138,7 +143,7 @@ struct CachedFile {
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& db_path);
   ~Catalog();
@@ -161,6 +166,20 @@ class Catalog {
   // the new version number, or 0 if the served version already has this exact tree (nothing
   // changes then).
   Result<int64_t> CommitVersion(const VersionDraft& draft);
+  // In one durable transaction, like CommitVersion: stores the draft under the publisher's
+  // `version` number with its signed manifest (`envelope`, kept as opaque bytes, and the
+  // manifest's hash) and serves it, even if its tree equals the served one's. Versions only
+  // grow: kInvalidArgument, naming both numbers, unless `version` is greater than every version
+  // of the channel the catalog holds (served or not); nothing changes then. Returns `version`.
+  // The caller (sync) has verified the envelope; the catalog does not look inside it.
+  Result<int64_t> CommitVersionAs(const VersionDraft& draft, int64_t version,
+                                  std::string_view envelope, const Hash& manifest_hash);
+  // Attaches a signed manifest to a stored version (replacing any attached before): how a hub
+  // signs what it imported. kNotFound if the channel has no such version.
+  Status AttachManifest(const std::string& channel_id, int64_t version, std::string_view envelope,
+                        const Hash& manifest_hash);
+  // The signed manifest attached to a version; nullopt if there is none or no such version.
+  std::optional<std::string> ManifestEnvelope(const std::string& channel_id, int64_t version);
   // The versions PruneVersions(keep) removes: those not served, except the `keep` most recent
   // ones older than the served one, per channel.
   Result<std::vector<VersionRef>> VersionsToPrune(int keep);
@@ -208,6 +227,11 @@ class Catalog {
  private:
   explicit Catalog(sqlite3* db);
   Status Migrate();
+  // The body of CommitVersion and CommitVersionAs, inside their transaction: the version row,
+  // its nodes and search rows, and the switch of served_version.
+  Status InsertVersion(const VersionDraft& draft, int64_t version, const Hash& tree,
+                       std::optional<std::string_view> envelope,
+                       const std::optional<Hash>& manifest_hash);
   Status InsertNode(const DraftNode& node, const std::string& channel_id, int64_t version,
                     int64_t parent_id, int64_t sort_order, int64_t* files, int64_t* bytes);
 

@@ -76,4 +76,13 @@ class Importer {
   Catalog* catalog_;
 };
 
+// Fills the body_text (search text) of every node of `draft` from its file in `store`, exactly
+// as an import of the same files sets it: the visible text of HTML pages, the questions and
+// answers of exercises (one that does not parse gets none), nothing for other kinds. Kinds are
+// detected afresh from each file's name and first bytes, as an import does, so a node whose
+// metadata overrides its kind gets the same text too. For versions that arrive without their
+// text (a manifest leaves it out: sync, USB bundles). Reads up to 8 MiB of each page and
+// exercise. kNotFound (naming the node) if a file is missing from the store.
+Status FillBodyText(VersionDraft* draft, BlobStore* store);
+
 }  // namespace outpost

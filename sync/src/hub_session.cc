@@ -1,0 +1,416 @@
+// SyncServer: the hub's side of enrolment (Noise XX) and routine syncs (Noise IK). A thread per
+// session, at most max_sessions at once; a peer whose key is unknown or revoked is refused in
+// the handshake's answer, before any content moves.
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <zstd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "link.h"
+#include "outpost/sync/manifest.h"
+#include "outpost/sync/session.h"
+#include "protocol.h"
+#include "sync_files.h"
+
+namespace outpost {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace outpost::sync;
+
+struct SyncServer::Impl {
+  Impl(const NodePaths& p, BlobStore* s, Catalog* c, SyncDb* d, SessionLimits l)
+      : paths(p), store(s), catalog(c), db(d), limits(l), acceptor(context) {}
+
+  Status Session(Link* link);
+  Status SyncSession(Link* link, const std::string& prologue);
+  Status EnrolSession(Link* link, const std::string& prologue);
+  Result<Offer> BuildOffer(const Hello& hello);
+  Status AnswerChunks(SecureChannel* channel, std::string_view body);
+  Status AnswerPatch(SecureChannel* channel, std::string_view body);
+  Result<std::string> ReadChunk(const Hash& hash);
+
+  NodePaths paths;
+  BlobStore* store;
+  Catalog* catalog;
+  SyncDb* db;
+  SessionLimits limits;
+  std::optional<Identity> node;
+  std::optional<noise::KeyPair> static_key;
+
+  asio::io_context context;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::condition_variable idle;
+  std::set<Link*> links;  // guarded by mu
+  int port = 0;
+};
+
+SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
+                       SessionLimits limits)
+    : impl_(std::make_unique<Impl>(paths, store, catalog, db, limits)) {}
+
+SyncServer::~SyncServer() { Stop(); }
+
+int SyncServer::port() const { return impl_->port; }
+
+Status SyncServer::Bind(const std::string& listen) {
+  auto identity = LoadOrCreateIdentity(impl_->paths.node_key);
+  if (!identity) return identity.error();
+  auto key = noise::KeyPair::FromPrivateKey(identity->x25519_secret_key());
+  if (!key) return key.error();
+  impl_->node.emplace(std::move(*identity));
+  impl_->static_key.emplace(std::move(*key));
+
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("\"" + listen + "\" is not ADDR:PORT");
+  std::string host = colon == 0 ? "0.0.0.0" : listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  int port = std::atoi(listen.c_str() + colon + 1);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgument("\"" + host + "\" is not an IP address");
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(SOMAXCONN, ec);
+  if (ec) return IoError("cannot listen for syncs on " + listen + ": " + ec.message());
+  impl_->port = a.local_endpoint(ec).port();
+  return Status::Ok();
+}
+
+Status SyncServer::Serve() {
+  Impl* impl = impl_.get();
+  int active = 0;
+  while (!impl->stopping) {
+    auto context = std::make_unique<asio::io_context>(1);
+    tcp::socket socket(*context);
+    boost::system::error_code ec;
+    impl->acceptor.accept(socket, ec);
+    if (impl->stopping) break;
+    if (ec) {
+      spdlog::warn("sync: accepting a connection: {}", ec.message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    {
+      std::lock_guard lock(impl->mu);
+      active = static_cast<int>(impl->links.size());
+    }
+    if (active >= impl->limits.max_sessions) {
+      spdlog::warn("sync: {} sessions already; a connection is turned away", active);
+      socket.close(ec);
+      continue;
+    }
+    auto link = std::make_unique<Link>(std::move(context), std::move(socket), impl->limits.io_timeout);
+    Link* raw = link.get();
+    {
+      std::lock_guard lock(impl->mu);
+      impl->links.insert(raw);
+    }
+    std::thread([impl, link = std::move(link)]() mutable {
+      std::string peer = link->peer();
+      Status st = impl->Session(link.get());
+      if (!st.ok()) spdlog::info("sync: session with {} ended: {}", peer, st.message());
+      std::lock_guard lock(impl->mu);
+      impl->links.erase(link.get());
+      link.reset();
+      impl->idle.notify_all();
+    }).detach();
+  }
+  std::unique_lock lock(impl->mu);
+  impl->idle.wait(lock, [impl] { return impl->links.empty(); });
+  return Status::Ok();
+}
+
+void SyncServer::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  // A blocked accept(2) wakes when its socket is shut down (Linux).
+  if (impl_->acceptor.is_open()) ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  std::lock_guard lock(impl_->mu);
+  for (Link* link : impl_->links) link->Close();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+std::string Prologue(std::string_view preamble) {
+  return std::string(kPrologue) + std::string(preamble);
+}
+
+std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+Status SyncServer::Impl::Session(Link* link) {
+  uint8_t preamble[8];
+  OUTPOST_RETURN_IF_ERROR(link->ReadExact(preamble));
+  if (std::memcmp(preamble, kPreambleMagic, 4) != 0) {
+    return Corrupt("not an Outpost sync client (bad preamble)");
+  }
+  std::string prologue = Prologue({reinterpret_cast<const char*>(preamble), 8});
+  switch (static_cast<Mode>(preamble[4])) {
+    case Mode::kSync: return SyncSession(link, prologue);
+    case Mode::kEnrol: return EnrolSession(link, prologue);
+  }
+  return Corrupt("unknown session mode " + std::to_string(preamble[4]));
+}
+
+Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kXX;
+  config.role = noise::Role::kResponder;
+  config.prologue = Bytes(prologue);
+  config.local_static = &*static_key;
+  auto hs = noise::HandshakeState::Create(config);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  if (auto p = hs->ReadMessage(*m1); !p) return p.error();
+  std::string info = Tagged(kHubInfo, EncodeHubInfo(node->public_key()));
+  auto m2 = hs->WriteMessage(Bytes(info));
+  if (!m2) return m2.error();
+  OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+  auto m3 = ReadHandshakeFrame(link);
+  if (!m3) return m3.error();
+  auto payload = hs->ReadMessage(*m3);
+  if (!payload) return payload.error();
+  auto split = hs->Split();
+  if (!split) return split.error();
+  SecureChannel channel(link, std::move(split->second), std::move(split->first),
+                        limits.rekey_interval, limits.max_record);
+  auto refuse = [&](uint16_t code, const std::string& why) {
+    (void)channel.Send(kError, EncodeError({code, why}));
+    (void)channel.Flush();
+    return Status(StatusCode::kInvalidArgument, why);
+  };
+  if (payload->empty() || (*payload)[0] != kEnrol) return refuse(5, "expected an enrolment");
+  auto request = DecodeEnrol({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+  if (!request) return refuse(5, request.error().message());
+  auto x = X25519FromEd25519(request->node_key);
+  auto remote = hs->RemoteStatic();
+  if (!x || !remote || x->bytes != *remote) {
+    return refuse(5, "the enrolling node's key does not match its session key");
+  }
+  auto admitted = db->AdmitSite(request->code, request->node_key);
+  if (!admitted) {
+    uint16_t code = admitted.error().code() == StatusCode::kNotFound ? 3 : 2;
+    return refuse(code, "the enrolment was refused: " + admitted.error().message());
+  }
+  const std::string name = admitted->name;
+  Enrolled answer;
+  answer.site_name = name;
+  answer.hub_key = node->public_key();
+  auto trust_doc = ReadWholeFile(paths.trust_list);
+  if (!trust_doc) return refuse(6, "the hub has no trust list (run `outpost hub init`)");
+  answer.trust_list = *trust_doc;
+  auto root = TrustListRoot(*trust_doc);
+  if (!root) return refuse(6, root.error().message());
+  answer.root_key = *root;
+  OUTPOST_RETURN_IF_ERROR(channel.Send(kEnrolled, EncodeEnrolled(answer)));
+  OUTPOST_RETURN_IF_ERROR(channel.Flush());
+  spdlog::info("sync: enrolled site \"{}\" (key {})", name, request->node_key.Fingerprint());
+  return Status::Ok();
+}
+
+Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kIK;
+  config.role = noise::Role::kResponder;
+  config.prologue = Bytes(prologue);
+  config.local_static = &*static_key;
+  auto hs = noise::HandshakeState::Create(config);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  auto payload = hs->ReadMessage(*m1);
+  if (!payload) return payload.error();
+
+  auto answer = [&](uint8_t type, const std::string& body) -> Status {
+    auto m2 = hs->WriteMessage(Bytes(Tagged(type, body)));
+    if (!m2) return m2.error();
+    return WriteHandshakeFrame(link, *m2);
+  };
+  auto refuse = [&](uint16_t code, const std::string& why) {
+    (void)answer(kError, EncodeError({code, why}));
+    return Status(StatusCode::kInvalidArgument, why);
+  };
+  if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
+  auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+  if (!hello) return refuse(5, hello.error().message());
+  auto x = X25519FromEd25519(hello->node_key);
+  auto remote = hs->RemoteStatic();
+  if (!x || !remote || x->bytes != *remote) {
+    return refuse(5, "the node's key does not match its session key");
+  }
+  auto peer = db->Peer(hello->node_key);
+  if (!peer) {
+    return refuse(1, "this node (key " + hello->node_key.Fingerprint() +
+                         ") is not enrolled with this hub: run `outpost join` with a code");
+  }
+  if (peer->revoked_at != 0) {
+    return refuse(2, "this node (\"" + peer->name + "\") was revoked by the hub");
+  }
+  Accept accept;
+  accept.max_request_chunks = limits.max_request_chunks;
+  OUTPOST_RETURN_IF_ERROR(answer(kAccept, EncodeAccept(accept)));
+  auto split = hs->Split();
+  if (!split) return split.error();
+  SecureChannel channel(link, std::move(split->second), std::move(split->first),
+                        limits.rekey_interval, limits.max_record);
+  auto offer = BuildOffer(*hello);
+  if (!offer) {
+    (void)channel.Send(kError, EncodeError({6, offer.error().message()}));
+    (void)channel.Flush();
+    return offer.error();
+  }
+  OUTPOST_RETURN_IF_ERROR(channel.Send(kOffer, EncodeOffer(*offer)));
+  OUTPOST_RETURN_IF_ERROR(channel.Flush());
+  for (;;) {
+    auto record = channel.Receive();
+    if (!record) return record.error();
+    switch (record->type) {
+      case kGetChunks:
+        OUTPOST_RETURN_IF_ERROR(AnswerChunks(&channel, record->body));
+        break;
+      case kGetPatch:
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(&channel, record->body));
+        break;
+      case kBye:
+        (void)db->TouchPeer(hello->node_key);
+        return Status::Ok();
+      default:
+        (void)channel.Send(kError, EncodeError({5, "unexpected record " + std::to_string(record->type)}));
+        (void)channel.Flush();
+        return Corrupt("unexpected record type " + std::to_string(record->type));
+    }
+  }
+}
+
+Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello) {
+  Offer offer;
+  auto trust_doc = ReadWholeFile(paths.trust_list);
+  if (trust_doc) {
+    auto sequence = TrustListSequence(*trust_doc);
+    if (sequence && *sequence > hello.trust_sequence) offer.trust_list = *trust_doc;
+  }
+  std::map<std::string, HeldVersion> held;
+  for (const auto& h : hello.held) held[h.channel_id] = h;
+  for (const ChannelInfo& info : catalog->Channels()) {
+    if (info.served_version == 0 || !info.manifest_hash) continue;
+    uint64_t site_version = held.count(info.id) ? held[info.id].served : 0;
+    if (static_cast<uint64_t>(info.served_version) <= site_version) continue;
+    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
+    if (!envelope) continue;
+    auto fresh = DecodeEnvelopeManifest(*envelope);
+    if (!fresh) return fresh.error();
+    std::map<std::string, Hash> old_files;
+    std::set<Hash> old_blobs;
+    if (site_version > 0) {
+      if (auto old_envelope = catalog->ManifestEnvelope(info.id, static_cast<int64_t>(site_version))) {
+        if (auto old = DecodeEnvelopeManifest(*old_envelope)) {
+          old_files = FilesByPath(old->draft);
+          for (const auto& b : old->Blobs()) old_blobs.insert(b.hash);
+        }
+      }
+    }
+    OfferedVersion version;
+    version.envelope = std::move(*envelope);
+    std::map<Hash, std::string> path_of;
+    for (const auto& [path, blob] : FilesByPath(fresh->draft)) path_of.emplace(blob, path);
+    for (const BlobRef& blob : fresh->Blobs()) {
+      if (old_blobs.count(blob.hash)) continue;  // the site has it
+      OfferedFile file;
+      file.blob = blob.hash;
+      file.size = blob.size;
+      for (const Chunk& c : catalog->ChunksOf(blob.hash)) file.chunks.push_back({c.hash, c.length});
+      if (file.chunks.empty() && blob.size > 0) {
+        return Internal("the hub's chunk index has no chunks for file " + blob.hash.Hex() +
+                        " (run `outpost verify`)");
+      }
+      if (auto p = path_of.find(blob.hash); p != path_of.end()) {
+        if (auto o = old_files.find(p->second); o != old_files.end() && o->second != blob.hash) {
+          file.previous = o->second;
+        }
+      }
+      version.files.push_back(std::move(file));
+    }
+    offer.versions.push_back(std::move(version));
+  }
+  return offer;
+}
+
+Result<std::string> SyncServer::Impl::ReadChunk(const Hash& hash) {
+  auto where = catalog->FindChunk(hash);
+  if (!where) return NotFound("no such chunk");
+  auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+  if (!data) return data.error();
+  if (Hash::Of(*data) != hash) {
+    return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + hash.Hex() +
+                   " any more (run `outpost verify`)");
+  }
+  return data;
+}
+
+Status SyncServer::Impl::AnswerChunks(SecureChannel* channel, std::string_view body) {
+  auto hashes = DecodeHashes(body, limits.max_request_chunks);
+  if (!hashes) return hashes.error();
+  for (const Hash& hash : *hashes) {
+    auto data = ReadChunk(hash);
+    if (!data) {
+      if (data.error().code() != StatusCode::kNotFound) {
+        spdlog::error("sync: {}", data.error().message());
+      }
+      OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({hash})));
+      continue;
+    }
+    ChunkData chunk;
+    chunk.hash = hash;
+    chunk.length = static_cast<uint32_t>(data->size());
+    chunk.compressed = ZstdCompress(*data, limits.zstd_level, {});
+    OUTPOST_RETURN_IF_ERROR(channel->Send(kChunk, EncodeChunk(chunk)));
+  }
+  return channel->Flush();
+}
+
+Status SyncServer::Impl::AnswerPatch(SecureChannel* channel, std::string_view body) {
+  auto request = DecodeGetPatch(body);
+  if (!request) return request.error();
+  auto [blob, previous] = *request;
+  PatchData patch;
+  patch.blob = blob;
+  patch.previous = previous;
+  auto fresh = ReadWholeFile(store->PathOf(blob));
+  auto old = ReadWholeFile(store->PathOf(previous));
+  if (!fresh || fresh->size() > (64u << 20)) {
+    OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({blob})));
+    return channel->Flush();
+  }
+  patch.size = fresh->size();
+  std::string whole = ZstdCompress(*fresh, 19, {});
+  std::string delta = old ? ZstdCompress(*fresh, 19, *old) : std::string();
+  if (old && delta.size() < whole.size()) {
+    patch.kind = 1;
+    patch.compressed = std::move(delta);
+  } else {
+    patch.kind = 2;
+    patch.compressed = std::move(whole);
+  }
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kPatch, EncodePatch(patch)));
+  return channel->Flush();
+}
+
+}  // namespace outpost

@@ -1,0 +1,302 @@
+// Encodings of protocol.h's messages, with wire.h's writer and checked reader.
+#include "protocol.h"
+
+#include "wire.h"
+
+namespace outpost::sync {
+
+namespace {
+
+constexpr size_t kMaxString = 1 << 20;
+constexpr size_t kMaxBlob = 64u << 20;  // an envelope, a trust list, a compressed chunk
+
+void Bytes(wire::Writer& w, std::string_view b) {
+  w.U32(static_cast<uint32_t>(b.size()));
+  w.Raw(b);
+}
+
+Status Bytes(wire::Reader& r, std::string* out, std::string_view what) {
+  uint32_t n = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U32(&n, what));
+  if (n > kMaxBlob) return r.Bad(r.offset(), std::string(what) + " is too large");
+  std::string_view b;
+  OUTPOST_RETURN_IF_ERROR(r.Raw(n, &b, what));
+  out->assign(b);
+  return Status::Ok();
+}
+
+// A count that the remaining bytes could hold at `min_each` bytes per item.
+Status Count(wire::Reader& r, uint32_t* n, size_t min_each, std::string_view what) {
+  OUTPOST_RETURN_IF_ERROR(r.U32(n, what));
+  if (static_cast<uint64_t>(*n) * min_each > r.remaining()) {
+    return r.Bad(r.offset(), std::string(what) + " " + std::to_string(*n) +
+                                 " cannot fit in the bytes left");
+  }
+  return Status::Ok();
+}
+
+void Key(wire::Writer& w, const PublicKey& k) { w.Raw(k.bytes); }
+Status Key(wire::Reader& r, PublicKey* k, std::string_view what) { return r.Raw(k->bytes, what); }
+
+}  // namespace
+
+std::string Tagged(uint8_t type, std::string_view body) {
+  std::string out(1, static_cast<char>(type));
+  out.append(body);
+  return out;
+}
+
+std::string EncodeHello(const Hello& m) {
+  wire::Writer w;
+  w.U16(m.protocol);
+  Key(w, m.node_key);
+  w.U64(m.trust_sequence);
+  w.U32(static_cast<uint32_t>(m.held.size()));
+  for (const auto& h : m.held) {
+    w.String(h.channel_id);
+    w.U64(h.served);
+    w.U64(h.staged);
+  }
+  return w.Take();
+}
+
+Result<Hello> DecodeHello(std::string_view b) {
+  wire::Reader r(b, "hello");
+  Hello m;
+  OUTPOST_RETURN_IF_ERROR(r.U16(&m.protocol, "protocol"));
+  OUTPOST_RETURN_IF_ERROR(Key(r, &m.node_key, "node key"));
+  OUTPOST_RETURN_IF_ERROR(r.U64(&m.trust_sequence, "trust sequence"));
+  uint32_t n = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &n, 20, "channel count"));
+  m.held.resize(n);
+  for (auto& h : m.held) {
+    OUTPOST_RETURN_IF_ERROR(r.String(&h.channel_id, 256, "channel id"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&h.served, "served version"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&h.staged, "staged version"));
+  }
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+std::string EncodeError(const ErrorMessage& m) {
+  wire::Writer w;
+  w.U16(m.code);
+  w.String(m.message);
+  return w.Take();
+}
+
+Result<ErrorMessage> DecodeError(std::string_view b) {
+  wire::Reader r(b, "error");
+  ErrorMessage m;
+  OUTPOST_RETURN_IF_ERROR(r.U16(&m.code, "code"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&m.message, kMaxString, "message"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+std::string EncodeOffer(const Offer& m) {
+  wire::Writer w;
+  Bytes(w, m.trust_list);
+  w.U32(static_cast<uint32_t>(m.versions.size()));
+  for (const auto& v : m.versions) {
+    Bytes(w, v.envelope);
+    w.U32(static_cast<uint32_t>(v.files.size()));
+    for (const auto& f : v.files) {
+      w.Raw(f.blob.bytes);
+      w.U64(f.size);
+      w.OptionalHash(f.previous);
+      w.U32(static_cast<uint32_t>(f.chunks.size()));
+      for (const auto& c : f.chunks) {
+        w.Raw(c.hash.bytes);
+        w.U32(c.length);
+      }
+    }
+  }
+  return w.Take();
+}
+
+Result<Offer> DecodeOffer(std::string_view b) {
+  wire::Reader r(b, "offer");
+  Offer m;
+  OUTPOST_RETURN_IF_ERROR(Bytes(r, &m.trust_list, "trust list"));
+  uint32_t versions = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &versions, 8, "version count"));
+  m.versions.resize(versions);
+  for (auto& v : m.versions) {
+    OUTPOST_RETURN_IF_ERROR(Bytes(r, &v.envelope, "signed manifest"));
+    uint32_t files = 0;
+    OUTPOST_RETURN_IF_ERROR(Count(r, &files, 45, "file count"));
+    v.files.resize(files);
+    for (auto& f : v.files) {
+      OUTPOST_RETURN_IF_ERROR(r.HashValue(&f.blob, "file hash"));
+      OUTPOST_RETURN_IF_ERROR(r.U64(&f.size, "file size"));
+      OUTPOST_RETURN_IF_ERROR(r.OptionalHash(&f.previous, "previous file"));
+      uint32_t chunks = 0;
+      OUTPOST_RETURN_IF_ERROR(Count(r, &chunks, 36, "chunk count"));
+      f.chunks.resize(chunks);
+      uint64_t total = 0;
+      for (auto& c : f.chunks) {
+        OUTPOST_RETURN_IF_ERROR(r.HashValue(&c.hash, "chunk hash"));
+        OUTPOST_RETURN_IF_ERROR(r.U32(&c.length, "chunk length"));
+        total += c.length;
+      }
+      if (total != f.size) {
+        return r.Bad(r.offset(), "the chunks of file " + f.blob.Hex() + " add up to " +
+                                     std::to_string(total) + " bytes, not " +
+                                     std::to_string(f.size));
+      }
+    }
+  }
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+std::string EncodeAccept(const Accept& m) {
+  wire::Writer w;
+  w.U16(m.protocol);
+  w.U32(m.max_request_chunks);
+  return w.Take();
+}
+
+Result<Accept> DecodeAccept(std::string_view b) {
+  wire::Reader r(b, "accept");
+  Accept m;
+  OUTPOST_RETURN_IF_ERROR(r.U16(&m.protocol, "protocol"));
+  OUTPOST_RETURN_IF_ERROR(r.U32(&m.max_request_chunks, "request limit"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+std::string EncodeHashes(const std::vector<Hash>& hashes) {
+  wire::Writer w;
+  w.U32(static_cast<uint32_t>(hashes.size()));
+  for (const auto& h : hashes) w.Raw(h.bytes);
+  return w.Take();
+}
+
+Result<std::vector<Hash>> DecodeHashes(std::string_view b, size_t max) {
+  wire::Reader r(b, "hash list");
+  uint32_t n = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &n, 32, "hash count"));
+  if (n > max) return r.Bad(0, std::to_string(n) + " hashes, over the limit of " + std::to_string(max));
+  std::vector<Hash> out(n);
+  for (auto& h : out) OUTPOST_RETURN_IF_ERROR(r.HashValue(&h, "hash"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return out;
+}
+
+std::string EncodeChunk(const ChunkData& m) {
+  wire::Writer w;
+  w.Raw(m.hash.bytes);
+  w.U32(m.length);
+  w.Raw(m.compressed);
+  return w.Take();
+}
+
+Result<ChunkData> DecodeChunk(std::string_view b) {
+  wire::Reader r(b, "chunk");
+  ChunkData m;
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&m.hash, "chunk hash"));
+  OUTPOST_RETURN_IF_ERROR(r.U32(&m.length, "chunk length"));
+  std::string_view rest;
+  OUTPOST_RETURN_IF_ERROR(r.Raw(r.remaining(), &rest, "chunk data"));
+  m.compressed.assign(rest);
+  return m;
+}
+
+std::string EncodeGetPatch(const Hash& blob, const Hash& previous) {
+  wire::Writer w;
+  w.Raw(blob.bytes);
+  w.Raw(previous.bytes);
+  return w.Take();
+}
+
+Result<std::pair<Hash, Hash>> DecodeGetPatch(std::string_view b) {
+  wire::Reader r(b, "patch request");
+  std::pair<Hash, Hash> m;
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&m.first, "file hash"));
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&m.second, "previous file hash"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+std::string EncodePatch(const PatchData& m) {
+  wire::Writer w;
+  w.Raw(m.blob.bytes);
+  w.Raw(m.previous.bytes);
+  w.U8(m.kind);
+  w.U64(m.size);
+  w.Raw(m.compressed);
+  return w.Take();
+}
+
+Result<PatchData> DecodePatch(std::string_view b) {
+  wire::Reader r(b, "patch");
+  PatchData m;
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&m.blob, "file hash"));
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&m.previous, "previous file hash"));
+  OUTPOST_RETURN_IF_ERROR(r.U8(&m.kind, "patch kind"));
+  if (m.kind != 1 && m.kind != 2) return r.Bad(64, "unknown patch kind " + std::to_string(m.kind));
+  OUTPOST_RETURN_IF_ERROR(r.U64(&m.size, "file size"));
+  std::string_view rest;
+  OUTPOST_RETURN_IF_ERROR(r.Raw(r.remaining(), &rest, "patch data"));
+  m.compressed.assign(rest);
+  return m;
+}
+
+std::string EncodeHubInfo(const PublicKey& hub_key) {
+  wire::Writer w;
+  w.U16(kProtocolVersion);
+  Key(w, hub_key);
+  return w.Take();
+}
+
+Result<PublicKey> DecodeHubInfo(std::string_view b) {
+  wire::Reader r(b, "hub info");
+  uint16_t protocol = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U16(&protocol, "protocol"));
+  PublicKey key;
+  OUTPOST_RETURN_IF_ERROR(Key(r, &key, "hub key"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return key;
+}
+
+std::string EncodeEnrol(const EnrolRequest& m) {
+  wire::Writer w;
+  Key(w, m.node_key);
+  w.String(m.code);
+  w.String(m.name_hint);
+  return w.Take();
+}
+
+Result<EnrolRequest> DecodeEnrol(std::string_view b) {
+  wire::Reader r(b, "enrolment");
+  EnrolRequest m;
+  OUTPOST_RETURN_IF_ERROR(Key(r, &m.node_key, "node key"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&m.code, 256, "code"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&m.name_hint, 256, "name"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+std::string EncodeEnrolled(const Enrolled& m) {
+  wire::Writer w;
+  w.String(m.site_name);
+  Key(w, m.hub_key);
+  Key(w, m.root_key);
+  Bytes(w, m.trust_list);
+  return w.Take();
+}
+
+Result<Enrolled> DecodeEnrolled(std::string_view b) {
+  wire::Reader r(b, "enrolment answer");
+  Enrolled m;
+  OUTPOST_RETURN_IF_ERROR(r.String(&m.site_name, 256, "site name"));
+  OUTPOST_RETURN_IF_ERROR(Key(r, &m.hub_key, "hub key"));
+  OUTPOST_RETURN_IF_ERROR(Key(r, &m.root_key, "root key"));
+  OUTPOST_RETURN_IF_ERROR(Bytes(r, &m.trust_list, "trust list"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+}  // namespace outpost::sync

@@ -1,0 +1,137 @@
+// The sync protocol's messages (docs/sync.md, "Messages"): their types and their canonical
+// big-endian encodings. Pure functions, no I/O; every decoder refuses truncation, trailing
+// bytes and absurd counts with a clear error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "outpost/content/hash.h"
+#include "outpost/content/status.h"
+#include "outpost/sync/identity.h"
+
+namespace outpost::sync {
+
+inline constexpr uint16_t kProtocolVersion = 1;
+// The 8 bytes a client sends first, in clear; also the end of the Noise prologue, so a changed
+// preamble fails the handshake.
+inline constexpr char kPreambleMagic[4] = {'O', 'P', 'S', '1'};
+enum class Mode : uint8_t { kEnrol = 1, kSync = 2 };
+inline constexpr std::string_view kPrologue = "outpost sync v1";
+
+enum RecordType : uint8_t {
+  kHello = 1,      // site -> hub, in IK message 1
+  kError = 2,      // either way; the sender closes after it
+  kOffer = 3,      // hub -> site: new versions and what their new files are made of
+  kGetChunks = 4,  // site -> hub
+  kChunk = 5,      // hub -> site
+  kMissing = 6,    // hub -> site: a chunk it does not have
+  kGetPatch = 7,   // site -> hub: a file as a patch against an older file the site holds
+  kPatch = 8,      // hub -> site
+  kBye = 9,        // either way: the conversation is over
+  kAccept = 10,    // hub -> site, in IK message 2
+  kHubInfo = 11,   // hub -> site, in XX message 2
+  kEnrol = 12,     // site -> hub, in XX message 3
+  kEnrolled = 13,  // hub -> site, after the XX handshake
+};
+
+struct HeldVersion {
+  std::string channel_id;
+  uint64_t served = 0;  // 0: none
+  uint64_t staged = 0;  // a newer version partly received; 0: none
+};
+
+struct Hello {
+  uint16_t protocol = kProtocolVersion;
+  PublicKey node_key;  // the site's Ed25519 key; its X25519 form must be the Noise static key
+  uint64_t trust_sequence = 0;
+  std::vector<HeldVersion> held;
+};
+
+struct ErrorMessage {
+  uint16_t code = 0;  // 1 not enrolled, 2 revoked, 3 bad code, 4 busy, 5 protocol, 6 internal
+  std::string message;
+};
+
+struct ChunkRef {
+  Hash hash;
+  uint32_t length = 0;
+};
+
+struct OfferedFile {
+  Hash blob;
+  uint64_t size = 0;
+  std::vector<ChunkRef> chunks;
+  std::optional<Hash> previous;  // the file at the same path in the site's served version
+};
+
+struct OfferedVersion {
+  std::string envelope;  // the signed manifest (docs/manifest.md)
+  std::vector<OfferedFile> files;  // files new since the site's served version
+};
+
+struct Offer {
+  std::string trust_list;  // empty: the site's is current
+  std::vector<OfferedVersion> versions;
+};
+
+struct Accept {
+  uint16_t protocol = kProtocolVersion;
+  uint32_t max_request_chunks = 0;  // at most this many hashes per GetChunks
+};
+
+struct EnrolRequest {
+  PublicKey node_key;
+  std::string code;
+  std::string name_hint;
+};
+
+struct Enrolled {
+  std::string site_name;
+  PublicKey hub_key, root_key;
+  std::string trust_list;
+};
+
+struct ChunkData {
+  Hash hash;
+  uint32_t length = 0;     // uncompressed
+  std::string compressed;  // zstd frame
+};
+
+struct PatchData {
+  Hash blob, previous;
+  uint8_t kind = 0;        // 1: zstd patch against `previous`; 2: the whole file, zstd
+  uint64_t size = 0;       // of the file
+  std::string compressed;
+};
+
+std::string EncodeHello(const Hello& m);
+Result<Hello> DecodeHello(std::string_view b);
+std::string EncodeError(const ErrorMessage& m);
+Result<ErrorMessage> DecodeError(std::string_view b);
+std::string EncodeOffer(const Offer& m);
+Result<Offer> DecodeOffer(std::string_view b);
+std::string EncodeAccept(const Accept& m);
+Result<Accept> DecodeAccept(std::string_view b);
+std::string EncodeHashes(const std::vector<Hash>& hashes);  // GetChunks, Missing
+Result<std::vector<Hash>> DecodeHashes(std::string_view b, size_t max);
+std::string EncodeChunk(const ChunkData& m);
+Result<ChunkData> DecodeChunk(std::string_view b);
+std::string EncodeGetPatch(const Hash& blob, const Hash& previous);
+Result<std::pair<Hash, Hash>> DecodeGetPatch(std::string_view b);
+std::string EncodePatch(const PatchData& m);
+Result<PatchData> DecodePatch(std::string_view b);
+std::string EncodeHubInfo(const PublicKey& hub_key);
+Result<PublicKey> DecodeHubInfo(std::string_view b);
+std::string EncodeEnrol(const EnrolRequest& m);
+Result<EnrolRequest> DecodeEnrol(std::string_view b);
+std::string EncodeEnrolled(const Enrolled& m);
+Result<Enrolled> DecodeEnrolled(std::string_view b);
+
+// A record as a handshake payload: type, then body.
+std::string Tagged(uint8_t type, std::string_view body);
+
+}  // namespace outpost::sync

@@ -1,0 +1,392 @@
+// A hub and a site in one process, over loopback: enrolment, a first sync, an update that
+// travels as chunks and patches, a no-op sync, a budgeted sync that resumes, and refusals
+// (unknown site, revoked site, wrong hub key). The same paths run as separate processes through
+// the link simulator in tests/e2e/sync_e2e_test.cc.
+#include "outpost/sync/session.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "link.h"
+#include "outpost/content/importer.h"
+#include "outpost/sync/manifest.h"
+#include "outpost/sync/node.h"
+#include "protocol.h"
+#include "sync_files.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+using testing::TempDir;
+
+std::string Page(int n, const std::string& extra = "") {
+  std::string body;
+  for (int i = 0; i < 300; ++i) {
+    body += "<p>Lesson " + std::to_string(n) + ", paragraph " + std::to_string(i) +
+            ": water evaporates, condenses and falls as rain.</p>\n";
+  }
+  return "<!DOCTYPE html><html><head><title>Lesson " + std::to_string(n) + "</title></head><body>" +
+         body + extra + "</body></html>\n";
+}
+
+std::string Noise(size_t n, uint64_t seed) {
+  std::string out(n, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (auto& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return out;
+}
+
+struct Node {
+  explicit Node(const std::filesystem::path& dir) : paths(dir) {
+    auto s = BlobStore::Open(dir);
+    EXPECT_TRUE(s.has_value());
+    store = std::move(*s);
+    auto c = Catalog::Open(dir / "catalog.db");
+    EXPECT_TRUE(c.has_value());
+    catalog = std::move(*c);
+    std::filesystem::create_directories(paths.sync_dir);
+    auto d = SyncDb::Open(paths.sync_db);
+    EXPECT_TRUE(d.has_value()) << d.error().message();
+    db = std::move(*d);
+  }
+  NodePaths paths;
+  std::unique_ptr<BlobStore> store;
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<SyncDb> db;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    hub_ = std::make_unique<Node>(hub_dir_.path());
+    site_ = std::make_unique<Node>(site_dir_.path());
+    ASSERT_TRUE(InitHub(hub_->paths).has_value());
+    folder_.Write("outpost.toml", "[channel]\nid = \"water\"\ntitle = \"Water\"\nlanguage = \"en\"\n");
+    for (int i = 0; i < 6; ++i) folder_.Write("lesson-" + std::to_string(i) + ".html", Page(i));
+    folder_.Write("media/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(600000, 3));
+    Publish();
+    StartHub();
+  }
+  void TearDown() override { StopHub(); }
+
+  void Publish() {
+    auto published = outpost::Publish(hub_->paths, hub_->store.get(), hub_->catalog.get(),
+                                      folder_.path(), "");
+    ASSERT_TRUE(published.has_value()) << published.error().message();
+  }
+  void StartHub() {
+    server_ = std::make_unique<SyncServer>(hub_->paths, hub_->store.get(), hub_->catalog.get(),
+                                           hub_->db.get(), Limits());
+    ASSERT_TRUE(server_->Bind("127.0.0.1:0").ok());
+    address_ = "127.0.0.1:" + std::to_string(server_->port());
+    thread_ = std::thread([this] { (void)server_->Serve(); });
+  }
+  void StopHub() {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+  }
+  static SessionLimits Limits() {
+    SessionLimits limits;
+    limits.io_timeout = std::chrono::seconds(10);
+    limits.rekey_interval = 8;  // rekey often, so the tests cross many rekeys
+    return limits;
+  }
+  std::string Code() {
+    auto code = hub_->db->NewEnrolCode("ecole-1", 3600);
+    EXPECT_TRUE(code.has_value());
+    return code ? *code : "";
+  }
+  void Join() {
+    auto pin = EnrolWithHub(site_->paths, site_->db.get(), address_, Code(), "", std::chrono::seconds(10));
+    ASSERT_TRUE(pin.has_value()) << pin.error().message();
+  }
+  Result<SyncSummary> Sync(uint64_t budget = 0) {
+    SyncOptions options;
+    options.limits = Limits();
+    options.budget_bytes = budget;
+    return SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  }
+
+  TempDir hub_dir_, site_dir_, folder_;
+  std::unique_ptr<Node> hub_, site_;
+  std::unique_ptr<SyncServer> server_;
+  std::thread thread_;
+  std::string address_;
+};
+
+TEST_F(SessionTest, EnrolsThenSyncsTheSignedVersionByteForByte) {
+  Join();
+  auto pin = site_->db->Hub();
+  ASSERT_TRUE(pin);
+  EXPECT_EQ(pin->site_name, "ecole-1");
+  ASSERT_EQ(hub_->db->Peers().size(), 1u);
+
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  ASSERT_EQ(summary->updated.size(), 1u);
+  EXPECT_EQ(summary->updated[0].id, "water");
+  auto hub_channel = hub_->catalog->Channel("water");
+  auto site_channel = site_->catalog->Channel("water");
+  ASSERT_TRUE(site_channel);
+  EXPECT_EQ(site_channel->served_version, hub_channel->served_version);
+  ASSERT_TRUE(site_channel->manifest_hash);
+  EXPECT_EQ(*site_channel->manifest_hash, *hub_channel->manifest_hash);
+  auto node = site_->catalog->NodeByPath("water", "media/clip.mp4");
+  ASSERT_TRUE(node && node->blob);
+  EXPECT_TRUE(site_->store->Verify(*node->blob).ok());
+  // Search works on synced pages: their text was extracted on the site.
+  auto hits = site_->catalog->Search("condenses");
+  ASSERT_TRUE(hits.has_value());
+  EXPECT_FALSE(hits->empty());
+  EXPECT_GT(summary->bytes_received, 0u);
+  EXPECT_GE(summary->round_trips, 2);
+
+  // Nothing new: one round trip, a few hundred bytes.
+  auto noop = Sync();
+  ASSERT_TRUE(noop.has_value()) << noop.error().message();
+  EXPECT_TRUE(noop->complete);
+  EXPECT_TRUE(noop->updated.empty());
+  EXPECT_EQ(noop->round_trips, 1);
+  EXPECT_LT(noop->bytes_received, 1000u);
+}
+
+TEST_F(SessionTest, AnUpdateSendsPatchesForEditedPagesAndNothingForMovedFiles) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  // Edit one page a little, move the video, add a page.
+  folder_.Write("lesson-2.html", Page(2, "<p>A corrected sentence.</p>"));
+  std::filesystem::create_directories(folder_.path() / "videos");
+  std::filesystem::rename(folder_.path() / "media/clip.mp4", folder_.path() / "videos/clip.mp4");
+  folder_.Write("lesson-9.html", Page(9));
+  Publish();
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  ASSERT_EQ(summary->updated.size(), 1u);
+  EXPECT_EQ(summary->patches_received, 1u);
+  // The moved video costs nothing: its blob is already here. The new page and the patch are
+  // small.
+  EXPECT_LT(summary->bytes_received, 20000u) << summary->bytes_received;
+  EXPECT_TRUE(site_->catalog->NodeByPath("water", "videos/clip.mp4").has_value());
+  EXPECT_FALSE(site_->catalog->NodeByPath("water", "media/clip.mp4").has_value());
+}
+
+TEST_F(SessionTest, ABudgetedSyncStopsCleanlyAndTheNextOneFinishes) {
+  Join();
+  auto first = Sync(/*budget=*/100000);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_FALSE(first->complete);
+  EXPECT_TRUE(first->budget_reached);
+  EXPECT_LE(first->bytes_received, 100000u + 70000u);
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());  // nothing half-served
+  auto second = Sync();
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_TRUE(second->complete);
+  EXPECT_TRUE(site_->catalog->Channel("water").has_value());
+  // Nothing was fetched twice: the two together brought what one sync brings a fresh site.
+  TempDir fresh_dir;
+  Node fresh(fresh_dir.path());
+  ASSERT_TRUE(EnrolWithHub(fresh.paths, fresh.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  SyncOptions options;
+  options.limits = Limits();
+  auto whole = SyncWithHub(fresh.paths, fresh.store.get(), fresh.catalog.get(), fresh.db.get(), options);
+  ASSERT_TRUE(whole.has_value()) << whole.error().message();
+  EXPECT_EQ(first->chunks_received + second->chunks_received, whole->chunks_received);
+}
+
+TEST_F(SessionTest, UnknownAndRevokedSitesAreRefusedBeforeAnyContent) {
+  Join();
+  ASSERT_TRUE(hub_->db->RevokePeer("ecole-1").ok());
+  auto refused = Sync();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("revoked"), std::string::npos) << refused.error().message();
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+
+  // A used code does not work twice.
+  TempDir other_dir;
+  Node other(other_dir.path());
+  auto code = Code();
+  ASSERT_TRUE(EnrolWithHub(other.paths, other.db.get(), address_, code, "", std::chrono::seconds(10)).has_value());
+  TempDir third_dir;
+  Node third(third_dir.path());
+  auto again = EnrolWithHub(third.paths, third.db.get(), address_, code, "", std::chrono::seconds(10));
+  ASSERT_FALSE(again.has_value());
+  EXPECT_NE(again.error().message().find("refused"), std::string::npos) << again.error().message();
+}
+
+TEST_F(SessionTest, AHubWithAnotherKeyIsRefused) {
+  Join();
+  auto pin = site_->db->Hub();
+  ASSERT_TRUE(pin);
+  auto impostor = Identity::Generate();
+  ASSERT_TRUE(impostor.has_value());
+  pin->node_key = impostor->public_key();
+  ASSERT_TRUE(site_->db->SetHub(*pin).ok());
+  auto refused = Sync();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+}
+
+// A hub that does not play fair (a compromised relay, a man in the middle who stole the hub's
+// key): it speaks the protocol with the real hub's key and data, but lets a test tamper with
+// the offer and with the chunks it sends. Whatever it does, the site serves nothing false.
+class FakeHub {
+ public:
+  FakeHub(Node* hub, std::function<void(sync::Offer*)> edit_offer, bool tamper_chunks)
+      : hub_(hub), edit_offer_(std::move(edit_offer)), tamper_(tamper_chunks),
+        acceptor_(context_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~FakeHub() {
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void Run() {
+    auto context = std::make_unique<boost::asio::io_context>(1);
+    boost::asio::ip::tcp::socket socket(*context);
+    boost::system::error_code ec;
+    acceptor_.accept(socket, ec);
+    if (ec) return;
+    sync::Link link(std::move(context), std::move(socket), std::chrono::seconds(10));
+    (void)Serve(&link);
+  }
+  Status Serve(sync::Link* link) {
+    using namespace sync;
+    auto node = LoadIdentity(hub_->paths.node_key);
+    if (!node) return node.error();
+    auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
+    if (!key) return key.error();
+    uint8_t preamble[8];
+    OUTPOST_RETURN_IF_ERROR(link->ReadExact(preamble));
+    noise::HandshakeConfig config;
+    config.pattern = noise::Pattern::kIK;
+    config.role = noise::Role::kResponder;
+    std::string prologue = std::string(kPrologue) + std::string(reinterpret_cast<char*>(preamble), 8);
+    config.prologue.assign(prologue.begin(), prologue.end());
+    config.local_static = &*key;
+    auto hs = noise::HandshakeState::Create(config);
+    auto m1 = ReadHandshakeFrame(link);
+    if (!m1) return m1.error();
+    auto payload = hs->ReadMessage(*m1);
+    if (!payload) return payload.error();
+    auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+    std::string accept = Tagged(kAccept, EncodeAccept({kProtocolVersion, 4096}));
+    auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(accept.data()), accept.size()});
+    OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+    auto split = hs->Split();
+    SecureChannel channel(link, std::move(split->second), std::move(split->first), 1 << 16, 16 << 20);
+    Offer offer;
+    for (const ChannelInfo& info : hub_->catalog->Channels()) {
+      auto envelope = hub_->catalog->ManifestEnvelope(info.id, info.served_version);
+      auto manifest = DecodeEnvelopeManifest(*envelope);
+      OfferedVersion version{*envelope, {}};
+      for (const BlobRef& blob : manifest->Blobs()) {
+        OfferedFile file{blob.hash, blob.size, {}, std::nullopt};
+        for (const Chunk& c : hub_->catalog->ChunksOf(blob.hash)) file.chunks.push_back({c.hash, c.length});
+        version.files.push_back(file);
+      }
+      offer.versions.push_back(version);
+    }
+    if (edit_offer_) edit_offer_(&offer);
+    OUTPOST_RETURN_IF_ERROR(channel.Send(kOffer, EncodeOffer(offer)));
+    OUTPOST_RETURN_IF_ERROR(channel.Flush());
+    for (;;) {
+      auto record = channel.Receive();
+      if (!record) return record.error();
+      if (record->type == kBye) return Status::Ok();
+      if (record->type != kGetChunks) return Corrupt("unexpected");
+      auto hashes = DecodeHashes(record->body, 4096);
+      for (const Hash& h : *hashes) {
+        auto where = hub_->catalog->FindChunk(h);
+        auto data = ReadRange(hub_->store->PathOf(where->blob), where->offset, where->length);
+        if (tamper_) (*data)[data->size() / 2] ^= 1;
+        ChunkData chunk{h, static_cast<uint32_t>(data->size()), ZstdCompress(*data, 1, {})};
+        OUTPOST_RETURN_IF_ERROR(channel.Send(kChunk, EncodeChunk(chunk)));
+      }
+      OUTPOST_RETURN_IF_ERROR(channel.Flush());
+    }
+  }
+
+  Node* hub_;
+  std::function<void(sync::Offer*)> edit_offer_;
+  bool tamper_;
+  boost::asio::io_context context_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(SessionTest, ATamperedChunkIsRefusedAndNothingIsServed) {
+  Join();
+  FakeHub fake(hub_.get(), nullptr, /*tamper_chunks=*/true);
+  SyncOptions options;
+  options.limits = Limits();
+  options.hub = fake.address();
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_FALSE(summary->complete);
+  EXPECT_FALSE(summary->refused.empty());
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+  // The real hub then brings the real bytes.
+  auto real = Sync();
+  ASSERT_TRUE(real.has_value()) << real.error().message();
+  EXPECT_TRUE(real->complete);
+}
+
+TEST_F(SessionTest, AReplayedOlderManifestIsRefused) {
+  Join();
+  std::string old_envelope = *hub_->catalog->ManifestEnvelope("water", 1);
+  folder_.Write("lesson-1.html", Page(1, "<p>Version two.</p>"));
+  Publish();
+  ASSERT_TRUE(Sync().has_value());
+  ASSERT_EQ(site_->catalog->Channel("water")->served_version, 2);
+  auto served_before = site_->catalog->Channel("water")->manifest_hash;
+  FakeHub fake(hub_.get(), [&](sync::Offer* offer) { offer->versions[0].envelope = old_envelope; },
+               false);
+  SyncOptions options;
+  options.limits = Limits();
+  options.hub = fake.address();
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  ASSERT_EQ(summary->refused.size(), 1u);
+  EXPECT_NE(summary->refused[0].find("version"), std::string::npos) << summary->refused[0];
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version, 2);
+  EXPECT_EQ(site_->catalog->Channel("water")->manifest_hash, served_before);
+}
+
+TEST_F(SessionTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
+  Join();
+  auto intruder = Identity::Generate();
+  ASSERT_TRUE(intruder.has_value());
+  FakeHub fake(hub_.get(), [&](sync::Offer* offer) {
+    auto manifest = sync::DecodeEnvelopeManifest(offer->versions[0].envelope);
+    auto forged = SignManifest(manifest->draft, manifest->version, *intruder);
+    offer->versions[0].envelope = *forged;
+  }, false);
+  SyncOptions options;
+  options.limits = Limits();
+  options.hub = fake.address();
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  ASSERT_EQ(summary->refused.size(), 1u);
+  EXPECT_NE(summary->refused[0].find("not authorized"), std::string::npos) << summary->refused[0];
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+}
+
+}  // namespace
+}  // namespace outpost

@@ -1,0 +1,137 @@
+#include "staging.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <chrono>
+
+#include "sync_files.h"
+
+namespace outpost::sync {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr size_t kRecordHead = 36;
+constexpr uint32_t kMaxChunk = 16u << 20;
+
+Status SyncFolder(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening " + dir.string(), errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : ErrnoStatus("syncing " + dir.string(), err);
+}
+}  // namespace
+
+Result<std::unique_ptr<StagingLog>> StagingLog::Open(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return IoError("creating " + dir.string() + ": " + ec.message());
+  std::unique_ptr<StagingLog> log(new StagingLog(dir));
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".log") OUTPOST_RETURN_IF_ERROR(log->Scan(entry.path()));
+  }
+  if (ec) return IoError("listing " + dir.string() + ": " + ec.message());
+  return log;
+}
+
+StagingLog::~StagingLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status StagingLog::Scan(const fs::path& file) {
+  auto bytes = ReadWholeFile(file);
+  if (!bytes) return bytes.error();
+  std::string_view b = *bytes;
+  size_t pos = 0;
+  while (b.size() - pos >= kRecordHead) {
+    Hash hash;
+    std::memcpy(hash.bytes.data(), b.data() + pos, 32);
+    uint32_t length = 0;
+    for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<uint8_t>(b[pos + 32 + i]);
+    if (length > kMaxChunk || b.size() - pos - kRecordHead < length) break;  // torn
+    std::string_view data = b.substr(pos + kRecordHead, length);
+    if (Hash::Of(data) != hash) break;  // damaged: nothing after it is trusted
+    index_[hash] = {file, pos + kRecordHead, length};
+    pos += kRecordHead + length;
+  }
+  return Status::Ok();
+}
+
+Status StagingLog::Append(const Hash& chunk, std::string_view data) {
+  if (Has(chunk)) return Status::Ok();
+  if (fd_ < 0) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    current_ = dir_ / ("chunks-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
+                       "-" + std::to_string(::getpid()) + ".log");
+    fd_ = ::open(current_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0) return ErrnoStatus("creating " + current_.string(), errno);
+    end_ = 0;
+  }
+  char head[kRecordHead];
+  std::memcpy(head, chunk.bytes.data(), 32);
+  uint32_t n = static_cast<uint32_t>(data.size());
+  head[32] = static_cast<char>(n >> 24);
+  head[33] = static_cast<char>(n >> 16);
+  head[34] = static_cast<char>(n >> 8);
+  head[35] = static_cast<char>(n);
+  std::string record(head, kRecordHead);
+  record.append(data);
+  size_t done = 0;
+  while (done < record.size()) {
+    ssize_t w = ::pwrite(fd_, record.data() + done, record.size() - done,
+                         static_cast<off_t>(end_ + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      int err = errno;
+      // A full disk: cut the partial record off so the log stays well formed.
+      if (::ftruncate(fd_, static_cast<off_t>(end_)) != 0) {
+      }
+      return ErrnoStatus("writing " + current_.string(), err);
+    }
+    done += static_cast<size_t>(w);
+  }
+  index_[chunk] = {current_, end_ + kRecordHead, n};
+  end_ += record.size();
+  unsynced_ += record.size();
+  return Status::Ok();
+}
+
+Status StagingLog::Sync() {
+  if (fd_ < 0 || unsynced_ == 0) return Status::Ok();
+  if (::fdatasync(fd_) != 0) return ErrnoStatus("syncing " + current_.string(), errno);
+  unsynced_ = 0;
+  if (!dir_synced_) {
+    OUTPOST_RETURN_IF_ERROR(SyncFolder(dir_));
+    dir_synced_ = true;
+  }
+  return Status::Ok();
+}
+
+Result<std::string> StagingLog::Read(const Hash& chunk) const {
+  auto it = index_.find(chunk);
+  if (it == index_.end()) return NotFound("chunk " + chunk.Hex() + " is not staged");
+  auto data = ReadRange(it->second.file, it->second.offset, it->second.length);
+  if (!data) return data.error();
+  if (Hash::Of(*data) != chunk) return Corrupt("staged chunk " + chunk.Hex() + " is damaged");
+  return data;
+}
+
+Status StagingLog::Clear() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() == ".log") fs::remove(entry.path(), ec);
+  }
+  index_.clear();
+  return SyncFolder(dir_);
+}
+
+}  // namespace outpost::sync

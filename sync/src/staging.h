@@ -1,0 +1,55 @@
+// StagingLog: chunks a sync has received and not yet built into files, in DATA/staging/.
+//
+// Each session appends to its own log file, chunks-<time>-<pid>.log, records of
+//   32-byte BLAKE2b-256 of the chunk, u32 big-endian length, the chunk's bytes
+// and fdatasyncs it every few MB and before files are built from it; so a sync cut at any
+// byte, or a reboot, keeps what arrived up to the last sync point and never asks for it again.
+// Opening scans every log and indexes each record whose hash verifies; a torn record at the end
+// of a log (the cut) is ignored. Logs are deleted once every version they served is committed.
+//
+// Thread-safety: none (one sync at a time holds the staging folder; see SyncWithHub).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+
+#include "outpost/content/hash.h"
+#include "outpost/content/status.h"
+
+namespace outpost::sync {
+
+class StagingLog {
+ public:
+  static Result<std::unique_ptr<StagingLog>> Open(const std::filesystem::path& dir);
+  ~StagingLog();
+
+  bool Has(const Hash& chunk) const { return index_.count(chunk) != 0; }
+  size_t size() const { return index_.size(); }
+  Status Append(const Hash& chunk, std::string_view data);
+  Status Sync();  // fdatasync the log (and the folder, once)
+  Result<std::string> Read(const Hash& chunk) const;
+  uint64_t unsynced_bytes() const { return unsynced_; }
+  // Deletes every log (after the versions are committed).
+  Status Clear();
+
+ private:
+  struct Where {
+    std::filesystem::path file;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+  };
+  explicit StagingLog(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  Status Scan(const std::filesystem::path& file);
+
+  std::filesystem::path dir_;
+  std::filesystem::path current_;
+  int fd_ = -1;
+  uint64_t end_ = 0;
+  uint64_t unsynced_ = 0;
+  bool dir_synced_ = false;
+  std::unordered_map<Hash, Where> index_;
+};
+
+}  // namespace outpost::sync

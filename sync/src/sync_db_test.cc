@@ -1,0 +1,293 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "outpost/sync/node.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ReadFile;
+using testing::TempDir;
+
+PublicKey Key(uint8_t fill) {
+  PublicKey k;
+  k.bytes.fill(fill);
+  return k;
+}
+
+unsigned ModeOf(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+class SyncDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitCrypto());
+    Reopen();
+  }
+  void Reopen() {
+    db_.reset();
+    auto db = SyncDb::Open(path_);
+    ASSERT_TRUE(db.has_value()) << db.error().ToString();
+    db_ = std::move(*db);
+    db_->set_clock([this] { return now_; });
+  }
+  std::string NewCode(const std::string& name, int64_t ttl = kDefaultEnrolCodeTtl) {
+    auto code = db_->NewEnrolCode(name, ttl);
+    EXPECT_TRUE(code.has_value()) << code.error().ToString();
+    return code ? *code : "";
+  }
+  static PeerInfo Site(uint8_t fill, std::string name) {
+    PeerInfo p;
+    p.key = Key(fill);
+    p.name = std::move(name);
+    p.role = "site";
+    return p;
+  }
+
+  TempDir dir_;
+  fs::path path_ = dir_.path() / "sync" / "sync.db";
+  int64_t now_ = 1'800'000'000;
+  std::unique_ptr<SyncDb> db_;
+};
+
+TEST_F(SyncDbTest, OpensPrivateInWalModeAtTheCurrentSchemaVersion) {
+  EXPECT_EQ(db_->schema_version(), SyncDb::kSchemaVersion);
+  EXPECT_EQ(ModeOf(path_), 0600u);
+  ASSERT_TRUE(db_->AddPeer(Site(1, "a")).ok());  // makes the -wal file
+  ASSERT_TRUE(fs::exists(path_.string() + "-wal"));
+  EXPECT_EQ(ModeOf(path_.string() + "-wal"), 0600u);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &s, nullptr);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  sqlite3_finalize(s);
+  sqlite3_close(raw);
+}
+
+TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
+  ASSERT_TRUE(db_->AddPeer(Site(1, "a")).ok());
+  Reopen();
+  EXPECT_EQ(db_->Peers().size(), 1u);
+  db_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  sqlite3_exec(raw, "PRAGMA user_version=9", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto future = SyncDb::Open(path_);
+  ASSERT_FALSE(future.has_value());
+  EXPECT_EQ(future.error().code(), StatusCode::kCorrupt);
+  EXPECT_NE(future.error().message().find("newer"), std::string::npos);
+}
+
+// ---- enrolment codes ----
+
+TEST_F(SyncDbTest, CodesAreSixteenUnambiguousCharactersInGroupsOfFour) {
+  const std::regex shape(
+      "[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    std::string code = NewCode("ecole-karantina");
+    EXPECT_TRUE(std::regex_match(code, shape)) << code;
+    seen.insert(code);
+  }
+  EXPECT_EQ(seen.size(), 50u);
+}
+
+TEST_F(SyncDbTest, OnlyACodesHashIsStored) {
+  std::string code = NewCode("ecole-karantina");
+  std::string bare = code;
+  std::erase(bare, '-');
+  db_.reset();  // closes cleanly: everything is in the main file
+  std::string bytes = ReadFile(path_) + ReadFile(path_.string() + "-wal");
+  EXPECT_NE(bytes.find("ecole-karantina"), std::string::npos);
+  EXPECT_EQ(bytes.find(code), std::string::npos);
+  EXPECT_EQ(bytes.find(bare), std::string::npos);
+}
+
+TEST_F(SyncDbTest, ACodeWorksOnceWhateverItsCaseAndSpacing) {
+  std::string code = NewCode("ecole-karantina");
+  std::string typed = code;
+  std::erase(typed, '-');
+  for (auto& c : typed) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  typed.insert(8, " ");
+  auto name = db_->RedeemEnrolCode(typed);
+  ASSERT_TRUE(name.has_value()) << name.error().ToString();
+  EXPECT_EQ(*name, "ecole-karantina");
+  auto again = db_->RedeemEnrolCode(code);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(again.error().message().find("already used"), std::string::npos);
+  EXPECT_TRUE(db_->PendingEnrolments().empty());
+}
+
+TEST_F(SyncDbTest, ACodeExpiresAfterItsTimeToLive) {
+  std::string code = NewCode("ecole-karantina", 100);
+  now_ += 99;
+  ASSERT_EQ(db_->PendingEnrolments().size(), 1u);
+  EXPECT_EQ(db_->PendingEnrolments()[0].expires_at, 1'800'000'100);
+  now_ += 1;
+  EXPECT_TRUE(db_->PendingEnrolments().empty());
+  auto late = db_->RedeemEnrolCode(code);
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(late.error().message().find("expired"), std::string::npos) << late.error().message();
+}
+
+TEST_F(SyncDbTest, UnknownAndMalformedCodesAreRefused) {
+  NewCode("ecole-karantina");
+  auto unknown = db_->RedeemEnrolCode("abcd-efgh-jkmn-pqrs");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(unknown.error().message().find("unknown"), std::string::npos);
+  for (const char* bad : {"", "abcd-efgh-jkmn", "abcd-efgh-jkmn-pqrs-tuvw", "abcd-efgh-jkmn-pqr0",
+                          "abcd-efgh-jkmn-pqrl", "abcd-efgh-jkmn-pqr!"}) {
+    auto r = db_->RedeemEnrolCode(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(db_->NewEnrolCode("Ecole Karantina", 100).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->NewEnrolCode("ok", 0).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(NormalizeEnrolCode(" ABCDefgh-JKMN pqrs "), "abcd-efgh-jkmn-pqrs");
+}
+
+TEST_F(SyncDbTest, AdmitSiteUsesTheCodeAndEnrolsTheKeyUnderItsName) {
+  std::string code = NewCode("ecole-karantina");
+  now_ += 60;
+  auto peer = db_->AdmitSite(code, Key(7));
+  ASSERT_TRUE(peer.has_value()) << peer.error().ToString();
+  EXPECT_EQ(peer->key, Key(7));
+  EXPECT_EQ(peer->name, "ecole-karantina");
+  EXPECT_EQ(peer->role, "site");
+  EXPECT_EQ(peer->enrolled_at, now_);
+  EXPECT_EQ(peer->revoked_at, 0);
+  EXPECT_EQ(db_->AdmitSite(code, Key(8)).error().code(), StatusCode::kNotFound);  // used
+  // The same key with a new code keeps its row under the new name.
+  auto renamed = db_->AdmitSite(NewCode("ecole-du-port"), Key(7));
+  ASSERT_TRUE(renamed.has_value());
+  EXPECT_EQ(renamed->name, "ecole-du-port");
+  EXPECT_EQ(renamed->enrolled_at, peer->enrolled_at);
+  EXPECT_EQ(db_->Peers().size(), 1u);
+}
+
+TEST_F(SyncDbTest, ARevokedKeyCannotEnrolAgainAndDoesNotUseTheCode) {
+  ASSERT_TRUE(db_->AdmitSite(NewCode("ecole-karantina"), Key(7)).has_value());
+  ASSERT_TRUE(db_->RevokePeer(Key(7).Hex()).ok());
+  std::string code = NewCode("ecole-karantina-2");
+  auto refused = db_->AdmitSite(code, Key(7));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("revoked"), std::string::npos);
+  EXPECT_TRUE(db_->AdmitSite(code, Key(9)).has_value());  // the code still works, once
+  // AddPeer never un-revokes either.
+  ASSERT_TRUE(db_->AddPeer(Site(7, "back-again")).ok());
+  EXPECT_NE(db_->Peer(Key(7))->revoked_at, 0);
+  EXPECT_EQ(db_->Peer(Key(7))->name, "back-again");
+}
+
+// ---- peers ----
+
+TEST_F(SyncDbTest, PeersAreListedTouchedAndRevokedByNameOrKey) {
+  ASSERT_TRUE(db_->AddPeer(Site(2, "b-school")).ok());
+  ASSERT_TRUE(db_->AddPeer(Site(1, "a-school")).ok());
+  PeerInfo hub = Site(3, "relay");
+  hub.role = "hub";
+  ASSERT_TRUE(db_->AddPeer(hub).ok());
+  auto peers = db_->Peers();
+  ASSERT_EQ(peers.size(), 3u);
+  EXPECT_EQ(peers[0].name, "a-school");
+  EXPECT_EQ(peers[0].enrolled_at, now_);
+  EXPECT_EQ(peers[0].last_seen, 0);
+  now_ += 5;
+  ASSERT_TRUE(db_->TouchPeer(Key(1)).ok());
+  EXPECT_EQ(db_->Peer(Key(1))->last_seen, now_);
+  EXPECT_EQ(db_->TouchPeer(Key(9)).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(db_->Peer(Key(9)).has_value());
+
+  ASSERT_TRUE(db_->RevokePeer("a-school").ok());
+  EXPECT_EQ(db_->Peer(Key(1))->revoked_at, now_);
+  ASSERT_TRUE(db_->RevokePeer(Key(2).Hex()).ok());
+  EXPECT_EQ(db_->Peer(Key(2))->revoked_at, now_);
+  now_ += 5;
+  ASSERT_TRUE(db_->RevokePeer("a-school").ok());  // again: nothing changes
+  EXPECT_EQ(db_->Peer(Key(1))->revoked_at, now_ - 5);
+  EXPECT_EQ(db_->Peer(Key(3))->revoked_at, 0);
+  EXPECT_EQ(db_->RevokePeer("nobody").code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->RevokePeer(Key(9).Hex()).code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->AddPeer(Site(4, "Bad Name")).code(), StatusCode::kInvalidArgument);
+  PeerInfo odd = Site(4, "odd");
+  odd.role = "admin";
+  EXPECT_EQ(db_->AddPeer(odd).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SyncDbTest, RevokingANameCancelsItsPendingCodes) {
+  std::string code = NewCode("ecole-karantina");
+  ASSERT_TRUE(db_->RevokePeer("ecole-karantina").ok());  // no peer yet: the code is cancelled
+  EXPECT_TRUE(db_->PendingEnrolments().empty());
+  auto r = db_->AdmitSite(code, Key(5));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.error().message().find("cancelled"), std::string::npos);
+  EXPECT_FALSE(db_->Peer(Key(5)).has_value());
+}
+
+// ---- the hub pin and the hub itself ----
+
+TEST_F(SyncDbTest, TheHubPinRoundTripsAndIsReplaced) {
+  EXPECT_FALSE(db_->Hub().has_value());
+  HubPin pin{"hub.example.org:7600", Key(1), Key(2), "abcd-efgh-jkmn-pqrs", "ecole-karantina"};
+  ASSERT_TRUE(db_->SetHub(pin).ok());
+  auto got = db_->Hub();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->address, pin.address);
+  EXPECT_EQ(got->node_key, pin.node_key);
+  EXPECT_EQ(got->root_key, pin.root_key);
+  EXPECT_EQ(got->pending_code, pin.pending_code);
+  EXPECT_EQ(got->site_name, pin.site_name);
+  pin.pending_code = "";
+  pin.address = "";
+  ASSERT_TRUE(db_->SetHub(pin).ok());
+  Reopen();
+  EXPECT_EQ(db_->Hub()->pending_code, "");
+  EXPECT_EQ(db_->Hub()->address, "");
+  pin.address = "no port";
+  EXPECT_EQ(db_->SetHub(pin).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SyncDbTest, TheHubRemembersItsRootAndAddress) {
+  EXPECT_FALSE(db_->OwnRoot().has_value());
+  EXPECT_EQ(db_->OwnAddress(), "");
+  ASSERT_TRUE(db_->SetOwnRoot(Key(4)).ok());
+  ASSERT_TRUE(db_->SetOwnAddress("[2001:db8::1]:7600").ok());
+  Reopen();
+  EXPECT_EQ(db_->OwnRoot(), Key(4));
+  EXPECT_EQ(db_->OwnAddress(), "[2001:db8::1]:7600");
+  EXPECT_EQ(db_->SetOwnAddress("hub:0").code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SyncAddressTest, HostAndPortAreChecked) {
+  for (const char* good : {"hub.example.org:7600", "10.0.0.1:1", "[::1]:65535", "hub:80"}) {
+    EXPECT_TRUE(IsValidSyncAddress(good)) << good;
+  }
+  for (const char* bad : {"", "hub", ":7600", "hub:", "hub:0", "hub:65536", "hub:07600", "hub:76a0",
+                          "::1:7600", "[::1:7600", "ha b:1", "user@hub:1", "hub/x:1", "[zz]:1"}) {
+    EXPECT_FALSE(IsValidSyncAddress(bad)) << bad;
+  }
+  EXPECT_TRUE(IsValidSiteName("ecole-karantina-2"));
+  EXPECT_FALSE(IsValidSiteName("-x"));
+  EXPECT_FALSE(IsValidSiteName(std::string(65, 'a')));
+}
+
+}  // namespace
+}  // namespace outpost
