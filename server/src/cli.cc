@@ -185,6 +185,7 @@ int Serve(const fs::path& data, const ServeArgs& args) {
 
 struct SyncArgs {
   std::string hub;
+  std::string peer;
   uint64_t rate_limit_kbps = 0;
   double budget_mb = 0;
   bool json = false;
@@ -212,6 +213,7 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
   if (!db) return Fail(db.error());
   SyncOptions options;
   options.hub = args.hub;
+  options.peer = args.peer;
   options.rate_limit_kbps = args.rate_limit_kbps;
   options.budget_bytes = static_cast<uint64_t>(args.budget_mb * 1e6);
   ProgressLine line;
@@ -255,6 +257,34 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
                 r->round_trips, r->seconds);
   }
   return r->complete ? kExitOk : kExitIncomplete;
+}
+
+// `peer enrol` on a relay (any node that runs serve --sync-listen); `peer join` on the site that
+// will sync from it.
+int PeerEnrol(const fs::path& data, const std::string& name, bool json) {
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  auto code = (*db)->NewEnrolCode(name, kDefaultEnrolCodeTtl);
+  if (!code) return Fail(code.error());
+  if (json) {
+    PrintJson({{"name", name}, {"code", *code}});
+  } else {
+    std::printf("%s\n", code->c_str());
+    std::fprintf(stderr, "a one-time code for %s to sync from this node (outpost peer join); it "
+                         "works once, for 7 days\n", name.c_str());
+  }
+  return kExitOk;
+}
+
+int PeerJoin(const fs::path& data, const std::string& where, const std::string& code,
+             const std::string& name) {
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  auto relay = JoinRelay(NodePaths(data), db->get(), where, code, name, SessionLimits{}.io_timeout);
+  if (!relay) return Fail(relay.error());
+  std::printf("joined relay %s (key %s) at %s; sync from it with: outpost sync --peer %s\n",
+              relay->name.c_str(), relay->key.Fingerprint().c_str(), where.c_str(), where.c_str());
+  return kExitOk;
 }
 
 struct JoinArgs {
@@ -844,6 +874,24 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   sync->add_flag("--json", sync_args.json, "print a JSON summary");
 
+  sync->add_option("--peer", sync_args.peer,
+                   "HOST:PORT of a relay this site joined (outpost peer join), instead of the hub");
+
+  auto* peer = app.add_subcommand("peer", "relay versions between sites (a neighbour, a laptop)");
+  peer->require_subcommand(1);
+  std::string peer_name;
+  bool peer_json = false;
+  auto* peer_enrol = peer->add_subcommand("enrol", "on a relay: a one-time code for a site");
+  add_common(peer_enrol);
+  peer_enrol->add_option("--name", peer_name, "the site's name (a-z, 0-9, '-')")->required();
+  peer_enrol->add_flag("--json", peer_json, "print JSON");
+  std::string peer_where, peer_code, peer_join_name;
+  auto* peer_join = peer->add_subcommand("join", "on a site: enrol with a relay");
+  add_common(peer_join);
+  peer_join->add_option("RELAY", peer_where, "HOST:PORT of the relay's sync listener")->required();
+  peer_join->add_option("CODE", peer_code, "the code from outpost peer enrol")->required();
+  peer_join->add_option("--name", peer_join_name, "what to call the relay here");
+
   JoinArgs join_args;
   auto* join = app.add_subcommand("join", "enrol this site with a hub (a code, or an enrolment file)");
   add_common(join);
@@ -870,6 +918,8 @@ int RunCli(int argc, char** argv) {
   if (publish->parsed()) return PublishCommand(data, publish_args);
   if (sync->parsed()) return SyncCommand(data, sync_args);
   if (join->parsed()) return JoinCommand(data, join_args);
+  if (peer_enrol->parsed()) return PeerEnrol(data, peer_name, peer_json);
+  if (peer_join->parsed()) return PeerJoin(data, peer_where, peer_code, peer_join_name);
   for (const auto& [command, run] : hub_commands) {
     if (command->parsed()) return run(data);
   }

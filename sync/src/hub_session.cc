@@ -34,6 +34,11 @@ struct SyncServer::Impl {
   Status Session(Link* link);
   Status SyncSession(Link* link, const std::string& prologue);
   Status EnrolSession(Link* link, const std::string& prologue);
+  Status PeerSession(Link* link, const std::string& prologue);
+  // After the handshake: the offer, then requests until Bye.
+  Status Converse(SecureChannel* channel, const Hello& hello);
+  // Who may sync: an enrolled peer that is not revoked; the refusal's code and text otherwise.
+  std::optional<ErrorMessage> Admit(const Hello& hello, const std::optional<noise::PublicKey>& remote);
   Result<Offer> BuildOffer(const Hello& hello);
   Status AnswerChunks(SecureChannel* channel, std::string_view body);
   Status AnswerPatch(SecureChannel* channel, std::string_view body);
@@ -165,6 +170,7 @@ Status SyncServer::Impl::Session(Link* link) {
   switch (static_cast<Mode>(preamble[4])) {
     case Mode::kSync: return SyncSession(link, prologue);
     case Mode::kEnrol: return EnrolSession(link, prologue);
+    case Mode::kPeerSync: return PeerSession(link, prologue);
   }
   return Corrupt("unknown session mode " + std::to_string(preamble[4]));
 }
@@ -251,19 +257,7 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
   if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
   auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!hello) return refuse(5, hello.error().message());
-  auto x = X25519FromEd25519(hello->node_key);
-  auto remote = hs->RemoteStatic();
-  if (!x || !remote || x->bytes != *remote) {
-    return refuse(5, "the node's key does not match its session key");
-  }
-  auto peer = db->Peer(hello->node_key);
-  if (!peer) {
-    return refuse(1, "this node (key " + hello->node_key.Fingerprint() +
-                         ") is not enrolled with this hub: run `outpost join` with a code");
-  }
-  if (peer->revoked_at != 0) {
-    return refuse(2, "this node (\"" + peer->name + "\") was revoked by the hub");
-  }
+  if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(answer(kAccept, EncodeAccept(accept)));
@@ -271,30 +265,89 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
   if (!split) return split.error();
   SecureChannel channel(link, std::move(split->second), std::move(split->first),
                         limits.rekey_interval, limits.max_record);
-  auto offer = BuildOffer(*hello);
-  if (!offer) {
-    (void)channel.Send(kError, EncodeError({6, offer.error().message()}));
+  return Converse(&channel, *hello);
+}
+
+std::optional<ErrorMessage> SyncServer::Impl::Admit(const Hello& hello,
+                                                    const std::optional<noise::PublicKey>& remote) {
+  auto x = X25519FromEd25519(hello.node_key);
+  if (!x || !remote || x->bytes != *remote) {
+    return ErrorMessage{5, "the node's key does not match its session key"};
+  }
+  auto peer = db->Peer(hello.node_key);
+  if (!peer) {
+    return ErrorMessage{1, "this node (key " + hello.node_key.Fingerprint() +
+                               ") is not enrolled here: ask for a code and run `outpost join` "
+                               "(or `outpost peer join` for a relay)"};
+  }
+  if (peer->revoked_at != 0) return ErrorMessage{2, "this node (\"" + peer->name + "\") was revoked"};
+  return std::nullopt;
+}
+
+// A peer (a site syncing from a relay) does not know the relay's key in advance: Noise XX, the
+// relay introducing itself in message 2 and the peer sending its Hello in message 3.
+Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kXX;
+  config.role = noise::Role::kResponder;
+  config.prologue = Bytes(prologue);
+  config.local_static = &*static_key;
+  auto hs = noise::HandshakeState::Create(config);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  if (auto p = hs->ReadMessage(*m1); !p) return p.error();
+  auto m2 = hs->WriteMessage(Bytes(Tagged(kHubInfo, EncodeHubInfo(node->public_key()))));
+  if (!m2) return m2.error();
+  OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+  auto m3 = ReadHandshakeFrame(link);
+  if (!m3) return m3.error();
+  auto payload = hs->ReadMessage(*m3);
+  if (!payload) return payload.error();
+  auto split = hs->Split();
+  if (!split) return split.error();
+  SecureChannel channel(link, std::move(split->second), std::move(split->first),
+                        limits.rekey_interval, limits.max_record);
+  auto refuse = [&](uint16_t code, const std::string& why) {
+    (void)channel.Send(kError, EncodeError({code, why}));
     (void)channel.Flush();
+    return Status(StatusCode::kInvalidArgument, why);
+  };
+  if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
+  auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+  if (!hello) return refuse(5, hello.error().message());
+  if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
+  Accept accept;
+  accept.max_request_chunks = limits.max_request_chunks;
+  OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));
+  return Converse(&channel, *hello);
+}
+
+Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
+  auto offer = BuildOffer(hello);
+  if (!offer) {
+    (void)channel->Send(kError, EncodeError({6, offer.error().message()}));
+    (void)channel->Flush();
     return offer.error();
   }
-  OUTPOST_RETURN_IF_ERROR(channel.Send(kOffer, EncodeOffer(*offer)));
-  OUTPOST_RETURN_IF_ERROR(channel.Flush());
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(*offer)));
+  OUTPOST_RETURN_IF_ERROR(channel->Flush());
   for (;;) {
-    auto record = channel.Receive();
+    auto record = channel->Receive();
     if (!record) return record.error();
     switch (record->type) {
       case kGetChunks:
-        OUTPOST_RETURN_IF_ERROR(AnswerChunks(&channel, record->body));
+        OUTPOST_RETURN_IF_ERROR(AnswerChunks(channel, record->body));
         break;
       case kGetPatch:
-        OUTPOST_RETURN_IF_ERROR(AnswerPatch(&channel, record->body));
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(channel, record->body));
         break;
       case kBye:
-        (void)db->TouchPeer(hello->node_key);
+        (void)db->TouchPeer(hello.node_key);
         return Status::Ok();
       default:
-        (void)channel.Send(kError, EncodeError({5, "unexpected record " + std::to_string(record->type)}));
-        (void)channel.Flush();
+        (void)channel->Send(kError, EncodeError({5, "unexpected record " + std::to_string(record->type)}));
+        (void)channel->Flush();
         return Corrupt("unexpected record type " + std::to_string(record->type));
     }
   }

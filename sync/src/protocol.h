@@ -19,7 +19,7 @@ inline constexpr uint16_t kProtocolVersion = 1;
 // The 8 bytes a client sends first, in clear; also the end of the Noise prologue, so a changed
 // preamble fails the handshake.
 inline constexpr char kPreambleMagic[4] = {'O', 'P', 'S', '1'};
-enum class Mode : uint8_t { kEnrol = 1, kSync = 2 };
+enum class Mode : uint8_t { kEnrol = 1, kSync = 2, kPeerSync = 3 };
 inline constexpr std::string_view kPrologue = "outpost sync v1";
 
 enum RecordType : uint8_t {

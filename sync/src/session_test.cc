@@ -390,3 +390,44 @@ TEST_F(SessionTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost {
+namespace {
+
+// A neighbouring school (or a coordinator's laptop) that synced from the hub relays the
+// publisher's signed version to another site; the relay is trusted for nothing.
+TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  // Site A relays.
+  SyncServer relay(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), Limits());
+  ASSERT_TRUE(relay.Bind("127.0.0.1:0").ok());
+  std::thread relay_thread([&] { (void)relay.Serve(); });
+  std::string relay_address = "127.0.0.1:" + std::to_string(relay.port());
+
+  // Site B joined the hub (it knows the root) but has no link to it today.
+  TempDir b_dir;
+  Node b(b_dir.path());
+  ASSERT_TRUE(EnrolWithHub(b.paths, b.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  // Without joining the relay, B is refused by it, and B refuses it too.
+  SyncOptions options;
+  options.limits = Limits();
+  options.peer = relay_address;
+  EXPECT_FALSE(SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options).has_value());
+  auto code = site_->db->NewEnrolCode("ecole-b", 3600);
+  ASSERT_TRUE(code.has_value());
+  auto joined = JoinRelay(b.paths, b.db.get(), relay_address, *code, "ecole-a", std::chrono::seconds(10));
+  ASSERT_TRUE(joined.has_value()) << joined.error().message();
+  auto summary = SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  auto b_channel = b.catalog->Channel("water");
+  ASSERT_TRUE(b_channel);
+  EXPECT_EQ(b_channel->manifest_hash, hub_->catalog->Channel("water")->manifest_hash);
+  EXPECT_EQ(b_channel->served_version, hub_->catalog->Channel("water")->served_version);
+  relay.Stop();
+  relay_thread.join();
+}
+
+}  // namespace
+}  // namespace outpost

@@ -85,9 +85,14 @@ struct InFlight {
 
 }  // namespace
 
-Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::string& address,
-                            const std::string& code, const std::string& name_hint,
-                            std::chrono::milliseconds timeout) {
+namespace {
+
+// The enrolment handshake (Noise XX) with a hub or a relay: presents the code, returns what the
+// other side answered. `expected` (a pinned hub) must be the other side's key if given.
+Result<Enrolled> EnrolHandshake(const NodePaths& paths, const std::string& address,
+                                const std::string& code, const std::string& name_hint,
+                                std::chrono::milliseconds timeout,
+                                const std::optional<PublicKey>& expected) {
   auto identity = LoadOrCreateIdentity(paths.node_key);
   if (!identity) return identity.error();
   auto key = noise::KeyPair::FromPrivateKey(identity->x25519_secret_key());
@@ -120,10 +125,10 @@ Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::strin
   if (!hub_x || hub_x->bytes != hs->RemoteStatic()) {
     return Corrupt("the hub's key does not match its session key");
   }
-  if (auto pin = db->Hub(); pin && pin->node_key != *hub_key) {
+  if (expected && *expected != *hub_key) {
     return Status(StatusCode::kInvalidArgument,
-                  "the hub at " + address + " has key " + hub_key->Fingerprint() +
-                      ", not the pinned " + pin->node_key.Fingerprint() + ": wrong hub?");
+                  "the node at " + address + " has key " + hub_key->Fingerprint() +
+                      ", not the pinned " + expected->Fingerprint() + ": wrong hub?");
   }
   sync::EnrolRequest request{identity->public_key(), code, name_hint};
   auto m3 = hs->WriteMessage(Bytes(Tagged(kEnrol, EncodeEnrol(request))));
@@ -140,14 +145,47 @@ Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::strin
   auto enrolled = DecodeEnrolled(record->body);
   if (!enrolled) return enrolled.error();
   if (enrolled->hub_key != *hub_key) return Corrupt("the hub named another key than its own");
+  return *enrolled;
+}
+
+}  // namespace
+
+Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::string& address,
+                            const std::string& code, const std::string& name_hint,
+                            std::chrono::milliseconds timeout) {
+  std::optional<PublicKey> pinned;
+  if (auto pin = db->Hub()) pinned = pin->node_key;
+  auto enrolled = EnrolHandshake(paths, address, code, name_hint, timeout, pinned);
+  if (!enrolled) return enrolled.error();
   OUTPOST_RETURN_IF_ERROR(StoreTrustList(paths, enrolled->root_key, enrolled->trust_list));
   HubPin pin;
   pin.address = address;
-  pin.node_key = *hub_key;
+  pin.node_key = enrolled->hub_key;
   pin.root_key = enrolled->root_key;
   pin.site_name = enrolled->site_name;
   OUTPOST_RETURN_IF_ERROR(db->SetHub(pin));
   return pin;
+}
+
+Result<PeerInfo> JoinRelay(const NodePaths& paths, SyncDb* db, const std::string& address,
+                           const std::string& code, const std::string& name,
+                           std::chrono::milliseconds timeout) {
+  auto pin = db->Hub();
+  if (!pin) return InvalidArgument("join a hub first (`outpost join`): a relay only carries its versions");
+  auto enrolled = EnrolHandshake(paths, address, code, name, timeout, std::nullopt);
+  if (!enrolled) return enrolled.error();
+  if (enrolled->root_key != pin->root_key) {
+    return InvalidArgument("the relay at " + address + " trusts another root (" +
+                           enrolled->root_key.Fingerprint() + ") than this site's hub (" +
+                           pin->root_key.Fingerprint() + ")");
+  }
+  PeerInfo relay;
+  relay.key = enrolled->hub_key;
+  relay.name = name.empty() ? "relay-" + enrolled->hub_key.Fingerprint() : name;
+  relay.role = "relay";
+  relay.enrolled_at = static_cast<int64_t>(::time(nullptr));
+  OUTPOST_RETURN_IF_ERROR(db->AddPeer(relay));
+  return relay;
 }
 
 Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalog* catalog,
@@ -158,9 +196,10 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   if (!lock) return lock.error();
   auto pin = db->Hub();
   if (!pin) return Status(StatusCode::kInvalidArgument, "this node has not joined a hub: run `outpost join` first");
-  std::string address = options.hub.empty() ? pin->address : options.hub;
+  bool from_peer = !options.peer.empty();
+  std::string address = from_peer ? options.peer : options.hub.empty() ? pin->address : options.hub;
   if (address.empty()) return InvalidArgument("no hub address: give --hub HOST:PORT");
-  if (!pin->pending_code.empty()) {
+  if (!pin->pending_code.empty() && !from_peer) {
     auto enrolled = EnrolWithHub(paths, db, address, pin->pending_code, pin->site_name,
                                  options.limits.io_timeout);
     if (!enrolled) return enrolled.error();
@@ -173,6 +212,7 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   if (!key) return key.error();
   auto hub_x = X25519FromEd25519(pin->node_key);
   if (!hub_x) return hub_x.error();
+  // Trust is the pinned root's, whoever relays the bytes.
   TrustList trust;
   if (auto held = LoadTrustList(paths, pin->root_key)) trust = *held;
 
@@ -186,22 +226,25 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
     return s;
   };
 
-  std::string preamble = Preamble(Mode::kSync);
-  noise::HandshakeConfig config;
-  config.pattern = noise::Pattern::kIK;
-  config.role = noise::Role::kInitiator;
-  config.prologue = Bytes(std::string(kPrologue) + preamble);
-  config.local_static = &*key;
-  config.remote_static = hub_x->bytes;
-  auto hs = noise::HandshakeState::Create(config);
-  if (!hs) return hs.error();
   Hello hello;
   hello.node_key = identity->public_key();
   hello.trust_sequence = trust.sequence;
   for (const ChannelInfo& c : catalog->Channels()) {
     hello.held.push_back({c.id, static_cast<uint64_t>(c.served_version), 0});
   }
-  auto m1 = hs->WriteMessage(Bytes(Tagged(kHello, EncodeHello(hello))));
+  std::string preamble = Preamble(from_peer ? Mode::kPeerSync : Mode::kSync);
+  noise::HandshakeConfig config;
+  config.pattern = from_peer ? noise::Pattern::kXX : noise::Pattern::kIK;
+  config.role = noise::Role::kInitiator;
+  config.prologue = Bytes(std::string(kPrologue) + preamble);
+  config.local_static = &*key;
+  if (!from_peer) config.remote_static = hub_x->bytes;
+  auto hs = noise::HandshakeState::Create(config);
+  if (!hs) return hs.error();
+  // Hub: IK, the Hello in message 1. Relay: XX, the relay's key in message 2 (it must be a
+  // relay this site joined), the Hello in message 3.
+  auto m1 = hs->WriteMessage(from_peer ? std::vector<uint8_t>{}
+                                       : Bytes(Tagged(kHello, EncodeHello(hello))));
   if (!m1) return m1.error();
   auto frame = noise::EncodeFrame(*m1);
   if (!frame) return frame.error();
@@ -224,13 +267,44 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   }
   if (answer->empty()) return Corrupt("empty answer from the hub");
   if ((*answer)[0] == kError) return HubError(Body(*answer));
-  if ((*answer)[0] != kAccept) return Corrupt("unexpected answer from the hub");
-  auto accept = DecodeAccept(Body(*answer));
-  if (!accept) return accept.error();
+  std::optional<Accept> accept;
+  if (from_peer) {
+    if ((*answer)[0] != kHubInfo) return Corrupt("the relay did not introduce itself");
+    auto relay_key = DecodeHubInfo(Body(*answer));
+    if (!relay_key) return relay_key.error();
+    auto relay_x = X25519FromEd25519(*relay_key);
+    if (!relay_x || relay_x->bytes != hs->RemoteStatic()) {
+      return Corrupt("the relay's key does not match its session key");
+    }
+    auto relay = db->Peer(*relay_key);
+    if (!relay || relay->role != "relay") {
+      return InvalidArgument("the node at " + address + " (key " + relay_key->Fingerprint() +
+                             ") is not a relay this site joined: run `outpost peer join` first");
+    }
+    if (relay->revoked_at != 0) return InvalidArgument("the relay \"" + relay->name + "\" was revoked");
+    auto m3 = hs->WriteMessage(Bytes(Tagged(kHello, EncodeHello(hello))));
+    if (!m3) return m3.error();
+    OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link->get(), *m3));
+  } else {
+    if ((*answer)[0] != kAccept) return Corrupt("unexpected answer from the hub");
+    auto decoded = DecodeAccept(Body(*answer));
+    if (!decoded) return decoded.error();
+    accept = *decoded;
+  }
   auto split = hs->Split();
   if (!split) return split.error();
   SecureChannel channel(link->get(), std::move(split->first), std::move(split->second),
                         options.limits.rekey_interval, options.limits.max_record);
+  if (from_peer) {
+    auto record = channel.Receive();
+    if (!record) return record.error();
+    if (record->type == kError) return HubError(record->body);
+    if (record->type != kAccept) return Corrupt("unexpected answer from the relay");
+    auto decoded = DecodeAccept(record->body);
+    if (!decoded) return decoded.error();
+    accept = *decoded;
+    ++summary.round_trips;
+  }
 
   auto record = channel.Receive();
   if (!record) return record.error();
@@ -239,7 +313,7 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   auto offer = DecodeOffer(record->body);
   if (!offer) return offer.error();
 
-  if (!offer->trust_list.empty()) {
+  if (!offer->trust_list.empty() && !from_peer) {
     Status st = StoreTrustList(paths, pin->root_key, offer->trust_list);
     if (!st.ok()) {
       summary.refused.push_back("trust list: " + st.message());

@@ -33,7 +33,7 @@ const char* const kMigrations[] = {
 CREATE TABLE peers (
   key          BLOB PRIMARY KEY,
   name         TEXT NOT NULL,
-  role         TEXT NOT NULL CHECK (role IN ('site', 'hub')),
+  role         TEXT NOT NULL CHECK (role IN ('site', 'hub', 'relay')),
   enrolled_at  INTEGER NOT NULL,
   revoked_at   INTEGER NOT NULL DEFAULT 0,
   last_seen    INTEGER NOT NULL DEFAULT 0
@@ -418,8 +418,8 @@ Status SyncDb::AddPeer(const PeerInfo& peer) {
   if (!IsValidSiteName(peer.name)) {
     return InvalidArgument("peer name \"" + EscapeInvalidUtf8(peer.name) + "\" is not valid");
   }
-  if (peer.role != "site" && peer.role != "hub") {
-    return InvalidArgument("a peer's role is \"site\" or \"hub\", not \"" +
+  if (peer.role != "site" && peer.role != "hub" && peer.role != "relay") {
+    return InvalidArgument("a peer's role is \"site\", \"hub\" or \"relay\", not \"" +
                            EscapeInvalidUtf8(peer.role) + "\"");
   }
   std::lock_guard lock(impl_->mu);

@@ -59,7 +59,7 @@ inline constexpr int64_t kDefaultEnrolCodeTtl = 7 * 24 * 60 * 60;
 struct PeerInfo {
   PublicKey key;           // its node key (Ed25519), pinned at enrolment
   std::string name;        // "ecole-karantina"
-  std::string role;        // "site" or "hub"
+  std::string role;        // "site", "hub", or "relay" (a node this site syncs from: peer join)
   int64_t enrolled_at = 0;  // unix seconds
   int64_t revoked_at = 0;   // 0: not revoked
   int64_t last_seen = 0;    // last successful session, unix seconds (0: never)

@@ -74,6 +74,9 @@ struct SyncProgress {
 
 struct SyncOptions {
   std::string hub;               // "HOST:PORT"; empty: the pinned hub's address
+  // "HOST:PORT" of a relay this site joined (`outpost peer join`): sync from it instead of the
+  // hub. What it relays is verified against this site's own pinned root and trust list.
+  std::string peer;
   uint64_t rate_limit_kbps = 0;  // 0: none
   uint64_t budget_bytes = 0;     // 0: none; the sync stops cleanly before receiving more
   SessionLimits limits;
@@ -105,5 +108,13 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
 Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::string& address,
                             const std::string& code, const std::string& name_hint,
                             std::chrono::milliseconds timeout);
+
+// `outpost peer join HOST:PORT CODE`: enrols this node with a relay (another node running
+// `serve --sync-listen` that made the code with `outpost peer enrol`) and records it as a peer
+// of role "relay". The relay must be in this node's trust domain: its trust list's root must
+// be the root this node pinned when it joined its hub.
+Result<PeerInfo> JoinRelay(const NodePaths& paths, SyncDb* db, const std::string& address,
+                           const std::string& code, const std::string& name,
+                           std::chrono::milliseconds timeout);
 
 }  // namespace outpost
