@@ -205,6 +205,20 @@ TEST_F(SessionTest, ABudgetedSyncStopsCleanlyAndTheNextOneFinishes) {
   EXPECT_EQ(first->chunks_received + second->chunks_received, whole->chunks_received);
 }
 
+TEST_F(SessionTest, TheRateLimitPacesWhatTheSiteReceives) {
+  Join();
+  SyncOptions options;
+  options.limits = Limits();
+  options.rate_limit_kbps = 2000;  // 250 kB/s
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  // A lower bound only (pacing sleeps; a slow machine can only take longer).
+  double floor_s = static_cast<double>(summary->bytes_received) * 8 / 2e6;
+  EXPECT_GT(summary->bytes_received, 400000u);
+  EXPECT_GE(summary->seconds, 0.9 * floor_s) << summary->bytes_received << " bytes";
+}
+
 TEST_F(SessionTest, UnknownAndRevokedSitesAreRefusedBeforeAnyContent) {
   Join();
   ASSERT_TRUE(hub_->db->RevokePeer("ecole-1").ok());
