@@ -35,6 +35,14 @@ struct SyncServer::Impl {
   Status SyncSession(Link* link, const std::string& prologue);
   Status EnrolSession(Link* link, const std::string& prologue);
   Status PeerSession(Link* link, const std::string& prologue);
+  // Both XX sessions: this node introduces itself in message 2; the peer's message 3 payload,
+  // its static key and the transport come back.
+  struct XxSession {
+    std::vector<uint8_t> payload;
+    std::optional<noise::PublicKey> remote;
+    SecureChannel channel;
+  };
+  Result<XxSession> RespondXX(Link* link, const std::string& prologue);
   // After the handshake: the offer, then requests until Bye.
   Status Converse(SecureChannel* channel, const Hello& hello);
   // Who may sync: an enrolled peer that is not revoked; the refusal's code and text otherwise.
@@ -175,7 +183,8 @@ Status SyncServer::Impl::Session(Link* link) {
   return Corrupt("unknown session mode " + std::to_string(preamble[4]));
 }
 
-Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
+Result<SyncServer::Impl::XxSession> SyncServer::Impl::RespondXX(Link* link,
+                                                                 const std::string& prologue) {
   noise::HandshakeConfig config;
   config.pattern = noise::Pattern::kXX;
   config.role = noise::Role::kResponder;
@@ -186,18 +195,26 @@ Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
   auto m1 = ReadHandshakeFrame(link);
   if (!m1) return m1.error();
   if (auto p = hs->ReadMessage(*m1); !p) return p.error();
-  std::string info = Tagged(kHubInfo, EncodeHubInfo(node->public_key()));
-  auto m2 = hs->WriteMessage(Bytes(info));
+  auto m2 = hs->WriteMessage(Bytes(Tagged(kHubInfo, EncodeHubInfo(node->public_key()))));
   if (!m2) return m2.error();
   OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
   auto m3 = ReadHandshakeFrame(link);
   if (!m3) return m3.error();
   auto payload = hs->ReadMessage(*m3);
   if (!payload) return payload.error();
+  auto remote = hs->RemoteStatic();
   auto split = hs->Split();
   if (!split) return split.error();
-  SecureChannel channel(link, std::move(split->second), std::move(split->first),
-                        limits.rekey_interval, limits.max_record);
+  return XxSession{std::move(*payload), remote,
+                   SecureChannel(link, std::move(split->second), std::move(split->first),
+                                 limits.rekey_interval, limits.max_record)};
+}
+
+Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
+  auto session = RespondXX(link, prologue);
+  if (!session) return session.error();
+  SecureChannel& channel = session->channel;
+  const std::vector<uint8_t>* payload = &session->payload;
   auto refuse = [&](uint16_t code, const std::string& why) {
     (void)channel.Send(kError, EncodeError({code, why}));
     (void)channel.Flush();
@@ -207,8 +224,7 @@ Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
   auto request = DecodeEnrol({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!request) return refuse(5, request.error().message());
   auto x = X25519FromEd25519(request->node_key);
-  auto remote = hs->RemoteStatic();
-  if (!x || !remote || x->bytes != *remote) {
+  if (!x || !session->remote || x->bytes != *session->remote) {
     return refuse(5, "the enrolling node's key does not match its session key");
   }
   auto admitted = db->AdmitSite(request->code, request->node_key);
@@ -287,27 +303,10 @@ std::optional<ErrorMessage> SyncServer::Impl::Admit(const Hello& hello,
 // A peer (a site syncing from a relay) does not know the relay's key in advance: Noise XX, the
 // relay introducing itself in message 2 and the peer sending its Hello in message 3.
 Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
-  noise::HandshakeConfig config;
-  config.pattern = noise::Pattern::kXX;
-  config.role = noise::Role::kResponder;
-  config.prologue = Bytes(prologue);
-  config.local_static = &*static_key;
-  auto hs = noise::HandshakeState::Create(config);
-  if (!hs) return hs.error();
-  auto m1 = ReadHandshakeFrame(link);
-  if (!m1) return m1.error();
-  if (auto p = hs->ReadMessage(*m1); !p) return p.error();
-  auto m2 = hs->WriteMessage(Bytes(Tagged(kHubInfo, EncodeHubInfo(node->public_key()))));
-  if (!m2) return m2.error();
-  OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
-  auto m3 = ReadHandshakeFrame(link);
-  if (!m3) return m3.error();
-  auto payload = hs->ReadMessage(*m3);
-  if (!payload) return payload.error();
-  auto split = hs->Split();
-  if (!split) return split.error();
-  SecureChannel channel(link, std::move(split->second), std::move(split->first),
-                        limits.rekey_interval, limits.max_record);
+  auto session = RespondXX(link, prologue);
+  if (!session) return session.error();
+  SecureChannel& channel = session->channel;
+  const std::vector<uint8_t>* payload = &session->payload;
   auto refuse = [&](uint16_t code, const std::string& why) {
     (void)channel.Send(kError, EncodeError({code, why}));
     (void)channel.Flush();
@@ -316,7 +315,7 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
   if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
   auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!hello) return refuse(5, hello.error().message());
-  if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
+  if (auto refusal = Admit(*hello, session->remote)) return refuse(refusal->code, refusal->message);
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));
