@@ -371,8 +371,10 @@ Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello) {
     if (!fresh) return fresh.error();
     std::map<std::string, Hash> old_files;
     std::set<Hash> old_blobs;
+    std::optional<std::string> old_envelope;
     if (site_version > 0) {
-      if (auto old_envelope = catalog->ManifestEnvelope(info.id, static_cast<int64_t>(site_version))) {
+      old_envelope = catalog->ManifestEnvelope(info.id, static_cast<int64_t>(site_version));
+      if (old_envelope) {
         if (auto old = DecodeEnvelopeManifest(*old_envelope)) {
           old_files = FilesByPath(old->draft);
           for (const auto& b : old->Blobs()) old_blobs.insert(b.hash);
@@ -380,6 +382,16 @@ Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello) {
       }
     }
     OfferedVersion version;
+    version.channel_id = info.id;
+    version.envelope_size = envelope->size();
+    if (old_envelope) {
+      version.packing = kZstdAgainstBase;
+      version.base_version = site_version;
+      version.packed = ZstdCompress(*envelope, 19, *old_envelope);
+    } else {
+      version.packing = kZstd;
+      version.packed = ZstdCompress(*envelope, 19, {});
+    }
     version.envelope = std::move(*envelope);
     std::map<Hash, std::string> path_of;
     for (const auto& [path, blob] : FilesByPath(fresh->draft)) path_of.emplace(blob, path);

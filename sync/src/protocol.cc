@@ -99,7 +99,11 @@ std::string EncodeOffer(const Offer& m) {
   Bytes(w, m.trust_list);
   w.U32(static_cast<uint32_t>(m.versions.size()));
   for (const auto& v : m.versions) {
-    Bytes(w, v.envelope);
+    w.String(v.channel_id);
+    w.U8(v.packing);
+    w.U64(v.base_version);
+    w.U64(v.envelope_size);
+    Bytes(w, v.packed);
     w.U32(static_cast<uint32_t>(v.files.size()));
     for (const auto& f : v.files) {
       w.Raw(f.blob.bytes);
@@ -123,7 +127,13 @@ Result<Offer> DecodeOffer(std::string_view b) {
   OUTPOST_RETURN_IF_ERROR(Count(r, &versions, 8, "version count"));
   m.versions.resize(versions);
   for (auto& v : m.versions) {
-    OUTPOST_RETURN_IF_ERROR(Bytes(r, &v.envelope, "signed manifest"));
+    OUTPOST_RETURN_IF_ERROR(r.String(&v.channel_id, 256, "channel id"));
+    OUTPOST_RETURN_IF_ERROR(r.U8(&v.packing, "manifest packing"));
+    if (v.packing > kZstdAgainstBase) return r.Bad(r.offset(), "unknown manifest packing");
+    OUTPOST_RETURN_IF_ERROR(r.U64(&v.base_version, "base version"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&v.envelope_size, "manifest size"));
+    if (v.envelope_size > kMaxBlob) return r.Bad(r.offset(), "manifest too large");
+    OUTPOST_RETURN_IF_ERROR(Bytes(r, &v.packed, "signed manifest"));
     uint32_t files = 0;
     OUTPOST_RETURN_IF_ERROR(Count(r, &files, 45, "file count"));
     v.files.resize(files);

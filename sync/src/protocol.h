@@ -68,8 +68,19 @@ struct OfferedFile {
   std::optional<Hash> previous;  // the file at the same path in the site's served version
 };
 
+// How a signed manifest travels: manifests of consecutive versions differ little, so the hub
+// sends a new one as a zstd patch against the one the site serves.
+enum Packing : uint8_t { kRaw = 0, kZstd = 1, kZstdAgainstBase = 2 };
+
 struct OfferedVersion {
-  std::string envelope;  // the signed manifest (docs/manifest.md)
+  std::string envelope;  // the signed manifest (docs/manifest.md), unpacked
+  // On the wire: the channel, how the envelope is packed, the base (the site's served version
+  // of the channel, whose envelope is the dictionary for kZstdAgainstBase), and the bytes.
+  std::string channel_id;
+  uint8_t packing = kRaw;
+  uint64_t base_version = 0;
+  uint64_t envelope_size = 0;
+  std::string packed;
   std::vector<OfferedFile> files;  // files new since the site's served version
 };
 

@@ -308,7 +308,9 @@ class FakeHub {
     for (const ChannelInfo& info : hub_->catalog->Channels()) {
       auto envelope = hub_->catalog->ManifestEnvelope(info.id, info.served_version);
       auto manifest = DecodeEnvelopeManifest(*envelope);
-      OfferedVersion version{*envelope, {}};
+      OfferedVersion version;
+      version.envelope = *envelope;
+      version.channel_id = info.id;
       for (const BlobRef& blob : manifest->Blobs()) {
         OfferedFile file{blob.hash, blob.size, {}, std::nullopt};
         for (const Chunk& c : hub_->catalog->ChunksOf(blob.hash)) file.chunks.push_back({c.hash, c.length});
@@ -317,6 +319,11 @@ class FakeHub {
       offer.versions.push_back(version);
     }
     if (edit_offer_) edit_offer_(&offer);
+    for (auto& v : offer.versions) {  // sent as they are
+      v.packing = kRaw;
+      v.packed = v.envelope;
+      v.envelope_size = v.envelope.size();
+    }
     OUTPOST_RETURN_IF_ERROR(channel.Send(kOffer, EncodeOffer(offer)));
     OUTPOST_RETURN_IF_ERROR(channel.Flush());
     for (;;) {

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -330,6 +333,23 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   std::vector<Accepted> accepted;
   std::unordered_map<Hash, OfferedFile> offered;
   for (auto& version : offer->versions) {
+    // Unpack the envelope (against this site's own copy of its served version's, for a patch).
+    Result<std::string> unpacked = version.packed;
+    if (version.packing == kZstd) {
+      unpacked = ZstdDecompress(version.packed, version.envelope_size, {});
+    } else if (version.packing == kZstdAgainstBase) {
+      auto base = catalog->ManifestEnvelope(version.channel_id, static_cast<int64_t>(version.base_version));
+      unpacked = base ? ZstdDecompress(version.packed, version.envelope_size, *base)
+                      : Result<std::string>(NotFound("this site has no manifest of " +
+                                                     version.channel_id + " version " +
+                                                     std::to_string(version.base_version)));
+    }
+    if (!unpacked) {
+      summary.refused.push_back("a manifest of " + version.channel_id + " could not be unpacked: " +
+                                unpacked.error().message());
+      continue;
+    }
+    version.envelope = std::move(*unpacked);
     auto manifest = VerifySignedManifest(version.envelope, trust);
     if (!manifest) {
       summary.refused.push_back(manifest.error().message());
@@ -408,7 +428,9 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
     auto writer = store->NewWriter();
     if (!writer) return writer.error();
     for (const ChunkRef& c : w->file.chunks) {
-      Result<std::string> data = log.Has(c.hash) ? log.Read(c.hash) : Result<std::string>(NotFound(""));
+      // Staged chunks were verified as they arrived; the file's hash below checks them again.
+      Result<std::string> data = log.Has(c.hash) ? log.Read(c.hash, /*verify=*/false)
+                                                 : Result<std::string>(NotFound(""));
       if (!data) {
         auto loc = catalog->FindChunk(c.hash);
         if (!loc) return NotFound("chunk " + c.hash.Hex() + " is nowhere");
@@ -426,20 +448,62 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
                      info->hash.Hex() + ": the hub's chunk list was wrong");
     }
     OUTPOST_RETURN_IF_ERROR(catalog->RecordBlobs({*info}));
-    w->done = true;
-    ++progress.files_done;
     return Status::Ok();
   };
 
+  // Files are built on two threads beside the one receiving: each ends in an fsync, and a
+  // page is a few KB, so waiting for them one by one would hold the link idle.
+  struct Builders {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Wanted*> queue;
+    std::vector<std::string> failures;
+    uint64_t built = 0;
+    bool closing = false;
+    std::vector<std::thread> threads;
+  } builders;
+  for (int i = 0; i < 2; ++i) {
+    builders.threads.emplace_back([&] {
+      for (;;) {
+        Wanted* w = nullptr;
+        {
+          std::unique_lock lock(builders.mu);
+          builders.cv.wait(lock, [&] { return builders.closing || !builders.queue.empty(); });
+          if (builders.queue.empty()) return;
+          w = builders.queue.front();
+          builders.queue.pop_front();
+        }
+        Status st = assemble(w);
+        std::lock_guard lock(builders.mu);
+        if (st.ok()) ++builders.built;
+        else builders.failures.push_back(st.message());
+      }
+    });
+  }
+  auto build = [&](Wanted* w) {
+    std::lock_guard lock(builders.mu);
+    builders.queue.push_back(w);
+    builders.cv.notify_one();
+  };
+  auto finish_building = [&] {
+    {
+      std::lock_guard lock(builders.mu);
+      builders.closing = true;
+      builders.cv.notify_all();
+    }
+    for (auto& t : builders.threads) t.join();
+    builders.threads.clear();
+    for (auto& f : builders.failures) summary.refused.push_back(f);
+    progress.files_done += builders.built;
+  };
+  struct JoinBuilders {
+    std::function<void()> fn;
+    ~JoinBuilders() { if (fn) fn(); }
+  } join_builders{finish_building};
+
   // Files that need nothing from the hub are built now.
   for (Wanted* w : order) {
-    if (!w->by_patch && w->missing == 0) {
-      Status st = assemble(w);
-      if (!st.ok()) {
-        summary.refused.push_back(st.message());
-        w->failed = true;
-      }
-    }
+    if (!w->by_patch && w->missing == 0) build(w);
   }
 
   // The pipeline: keep about a bandwidth-delay product of requests in flight.
@@ -515,12 +579,9 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
       if (log.unsynced_bytes() >= (8u << 20)) OUTPOST_RETURN_IF_ERROR(log.Sync());
       for (Wanted* w : waiting[chunk->hash]) {
         if (--w->missing == 0 && !w->failed) {
-          OUTPOST_RETURN_IF_ERROR(log.Sync());
-          Status st = assemble(w);
-          if (!st.ok()) {
-            summary.refused.push_back(st.message());
-            w->failed = true;
-          }
+          // The file is durable on its own once built (BlobWriter fsyncs it); the log needs
+          // no sync first.
+          build(w);
         }
       }
     } else if (answer_record->type == kPatch && expected.patch) {
@@ -566,6 +627,8 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
     }
   }
   OUTPOST_RETURN_IF_ERROR(log.Sync());
+  finish_building();
+  join_builders.fn = nullptr;
   if (failure.ok()) {
     (void)channel.Send(kBye, "");
     (void)channel.Flush();

@@ -63,7 +63,8 @@ Status StagingLog::Scan(const fs::path& file) {
 }
 
 Status StagingLog::Append(const Hash& chunk, std::string_view data) {
-  if (Has(chunk)) return Status::Ok();
+  std::lock_guard lock(mu_);
+  if (index_.count(chunk)) return Status::Ok();
   if (fd_ < 0) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     current_ = dir_ / ("chunks-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
@@ -102,6 +103,7 @@ Status StagingLog::Append(const Hash& chunk, std::string_view data) {
 }
 
 Status StagingLog::Sync() {
+  std::lock_guard lock(mu_);
   if (fd_ < 0 || unsynced_ == 0) return Status::Ok();
   if (::fdatasync(fd_) != 0) return ErrnoStatus("syncing " + current_.string(), errno);
   unsynced_ = 0;
@@ -112,16 +114,22 @@ Status StagingLog::Sync() {
   return Status::Ok();
 }
 
-Result<std::string> StagingLog::Read(const Hash& chunk) const {
-  auto it = index_.find(chunk);
-  if (it == index_.end()) return NotFound("chunk " + chunk.Hex() + " is not staged");
-  auto data = ReadRange(it->second.file, it->second.offset, it->second.length);
+Result<std::string> StagingLog::Read(const Hash& chunk, bool verify) const {
+  Where where;
+  {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(chunk);
+    if (it == index_.end()) return NotFound("chunk " + chunk.Hex() + " is not staged");
+    where = it->second;
+  }
+  auto data = ReadRange(where.file, where.offset, where.length);
   if (!data) return data.error();
-  if (Hash::Of(*data) != chunk) return Corrupt("staged chunk " + chunk.Hex() + " is damaged");
+  if (verify && Hash::Of(*data) != chunk) return Corrupt("staged chunk " + chunk.Hex() + " is damaged");
   return data;
 }
 
 Status StagingLog::Clear() {
+  std::lock_guard lock(mu_);
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;

@@ -7,11 +7,14 @@
 // Opening scans every log and indexes each record whose hash verifies; a torn record at the end
 // of a log (the cut) is ignored. Logs are deleted once every version they served is committed.
 //
-// Thread-safety: none (one sync at a time holds the staging folder; see SyncWithHub).
+// Thread-safety: the methods are thread-safe (files are built from the log while chunks are
+// appended); one sync at a time holds the staging folder (SyncWithHub's lock).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -25,12 +28,23 @@ class StagingLog {
   static Result<std::unique_ptr<StagingLog>> Open(const std::filesystem::path& dir);
   ~StagingLog();
 
-  bool Has(const Hash& chunk) const { return index_.count(chunk) != 0; }
-  size_t size() const { return index_.size(); }
+  bool Has(const Hash& chunk) const {
+    std::lock_guard lock(mu_);
+    return index_.count(chunk) != 0;
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return index_.size();
+  }
   Status Append(const Hash& chunk, std::string_view data);
   Status Sync();  // fdatasync the log (and the folder, once)
-  Result<std::string> Read(const Hash& chunk) const;
-  uint64_t unsynced_bytes() const { return unsynced_; }
+  // The chunk's bytes; with verify, checked against its hash (the caller may skip that when it
+  // checks the whole file they go into anyway).
+  Result<std::string> Read(const Hash& chunk, bool verify = true) const;
+  uint64_t unsynced_bytes() const {
+    std::lock_guard lock(mu_);
+    return unsynced_;
+  }
   // Deletes every log (after the versions are committed).
   Status Clear();
 
@@ -43,6 +57,7 @@ class StagingLog {
   explicit StagingLog(std::filesystem::path dir) : dir_(std::move(dir)) {}
   Status Scan(const std::filesystem::path& file);
 
+  mutable std::mutex mu_;
   std::filesystem::path dir_;
   std::filesystem::path current_;
   int fd_ = -1;
