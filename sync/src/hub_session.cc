@@ -166,6 +166,13 @@ std::string Prologue(std::string_view preamble) {
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
+// Tells the peer why it is refused (best effort: it may be gone) and ends the session.
+Status Refuse(SecureChannel* channel, uint16_t code, const std::string& why) {
+  (void)channel->Send(kError, EncodeError({code, why}));
+  (void)channel->Flush();
+  return Status(StatusCode::kInvalidArgument, why);
+}
+
 }  // namespace
 
 Status SyncServer::Impl::Session(Link* link) {
@@ -215,11 +222,7 @@ Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
   if (!session) return session.error();
   SecureChannel& channel = session->channel;
   const std::vector<uint8_t>* payload = &session->payload;
-  auto refuse = [&](uint16_t code, const std::string& why) {
-    (void)channel.Send(kError, EncodeError({code, why}));
-    (void)channel.Flush();
-    return Status(StatusCode::kInvalidArgument, why);
-  };
+  auto refuse = [&](uint16_t code, const std::string& why) { return Refuse(&channel, code, why); };
   if (payload->empty() || (*payload)[0] != kEnrol) return refuse(5, "expected an enrolment");
   auto request = DecodeEnrol({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!request) return refuse(5, request.error().message());
@@ -307,11 +310,7 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
   if (!session) return session.error();
   SecureChannel& channel = session->channel;
   const std::vector<uint8_t>* payload = &session->payload;
-  auto refuse = [&](uint16_t code, const std::string& why) {
-    (void)channel.Send(kError, EncodeError({code, why}));
-    (void)channel.Flush();
-    return Status(StatusCode::kInvalidArgument, why);
-  };
+  auto refuse = [&](uint16_t code, const std::string& why) { return Refuse(&channel, code, why); };
   if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
   auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!hello) return refuse(5, hello.error().message());
