@@ -645,6 +645,7 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
     return InvalidArgument("cannot make a channel id from the folder name \"" + root.name +
                            "\"; set [channel] id in " + kMetadataFileName + " or use --channel");
   }
+  if (options_.check_channel) OUTPOST_RETURN_IF_ERROR(options_.check_channel(id));
   draft.channel_id = id;
   draft.source = root_real_.string();
   draft.root = BuildTopic(root, EntryMeta{}, Inherited{}, true);

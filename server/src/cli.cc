@@ -237,6 +237,10 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
   }
   nlohmann::json updated = nlohmann::json::array();
   for (const auto& u : r->updated) updated.push_back({{"id", u.id}, {"from", u.from}, {"to", u.to}});
+  nlohmann::json uploaded = nlohmann::json::array();
+  for (const auto& u : r->uploaded) {
+    uploaded.push_back({{"id", u.id}, {"version", u.version}, {"state", u.state}, {"message", u.message}});
+  }
   if (args.json) {
     PrintJson({{"bytes_sent", r->bytes_sent}, {"bytes_received", r->bytes_received},
                {"round_trips", r->round_trips}, {"seconds", r->seconds},
@@ -244,9 +248,17 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
                {"files_received", r->files_received}, {"chunks_received", r->chunks_received},
                {"chunks_reused", r->chunks_reused}, {"patches_received", r->patches_received},
                {"chunk_bytes", r->chunk_bytes}, {"budget_reached", r->budget_reached},
-               {"refused", r->refused}});
+               {"refused", r->refused}, {"channels_uploaded", uploaded}});
   } else {
     for (const auto& why : r->refused) std::fprintf(stderr, "refused: %s\n", why.c_str());
+    for (const auto& u : r->uploaded) {
+      if (u.state == "served") {
+        std::printf("%s: version %lld sent to the hub\n", u.id.c_str(), static_cast<long long>(u.version));
+      } else {
+        std::fprintf(stderr, "%s: version %lld %s at the hub: %s\n", u.id.c_str(),
+                     static_cast<long long>(u.version), u.state.c_str(), u.message.c_str());
+      }
+    }
     for (const auto& u : r->updated) {
       std::printf("%s: version %lld served (was %lld)\n", u.id.c_str(),
                   static_cast<long long>(u.to), static_cast<long long>(u.from));
@@ -561,7 +573,7 @@ int HubSites(const fs::path& data, bool json) {
       sites.push_back({{"name", p.name}, {"key", p.key.Hex()}, {"role", p.role},
                        {"state", p.revoked_at ? "revoked" : "active"},
                        {"enrolled_at", p.enrolled_at}, {"revoked_at", p.revoked_at},
-                       {"last_seen", p.last_seen}});
+                       {"last_seen", p.last_seen}, {"channels", (*db)->ChannelsOf(p.key)}});
     }
     for (const auto& e : pending) {
       waiting.push_back({{"name", e.site_name}, {"created_at", e.created_at},
@@ -578,6 +590,7 @@ int HubSites(const fs::path& data, bool json) {
                 p.key.Fingerprint().c_str(), p.revoked_at ? "revoked" : "active",
                 UtcTime(p.enrolled_at).c_str(),
                 p.last_seen ? UtcTime(p.last_seen).c_str() : "never");
+    for (const auto& id : (*db)->ChannelsOf(p.key)) std::printf("%-24s   its channel %s\n", "", id.c_str());
   }
   for (const auto& e : pending) {
     std::printf("%-24s (waiting: its code works until %s)\n", e.site_name.c_str(),

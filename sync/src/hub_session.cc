@@ -15,10 +15,12 @@
 #include <sstream>
 #include <thread>
 
+#include "exchange.h"
 #include "link.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/session.h"
 #include "protocol.h"
+#include "staging.h"
 #include "sync_files.h"
 
 namespace outpost {
@@ -47,10 +49,11 @@ struct SyncServer::Impl {
   Status Converse(SecureChannel* channel, const Hello& hello);
   // Who may sync: an enrolled peer that is not revoked; the refusal's code and text otherwise.
   std::optional<ErrorMessage> Admit(const Hello& hello, const std::optional<noise::PublicKey>& remote);
-  Result<Offer> BuildOffer(const Hello& hello);
-  Status AnswerChunks(SecureChannel* channel, std::string_view body);
-  Status AnswerPatch(SecureChannel* channel, std::string_view body);
-  Result<std::string> ReadChunk(const Hash& hash);
+  // `uploads`: this node is a hub and the peer one of its sites, which may send its own
+  // channels up.
+  Result<Offer> BuildOffer(const Hello& hello, bool uploads);
+  // A site's own channels, offered up: verified, fetched and served; the answer is a Receipt.
+  Status ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up);
 
   NodePaths paths;
   BlobStore* store;
@@ -170,6 +173,7 @@ std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 Status Refuse(SecureChannel* channel, uint16_t code, const std::string& why) {
   (void)channel->Send(kError, EncodeError({code, why}));
   (void)channel->Flush();
+  channel->link()->Linger();
   return Status(StatusCode::kInvalidArgument, why);
 }
 
@@ -322,7 +326,9 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
 }
 
 Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
-  auto offer = BuildOffer(hello);
+  auto peer = db->Peer(hello.node_key);
+  bool uploads = peer && peer->role == "site" && db->OwnRoot().has_value();
+  auto offer = BuildOffer(hello, uploads);
   if (!offer) {
     (void)channel->Send(kError, EncodeError({6, offer.error().message()}));
     (void)channel->Flush();
@@ -335,144 +341,141 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
     if (!record) return record.error();
     switch (record->type) {
       case kGetChunks:
-        OUTPOST_RETURN_IF_ERROR(AnswerChunks(channel, record->body));
+        OUTPOST_RETURN_IF_ERROR(AnswerChunks(store, catalog, channel, record->body, limits));
         break;
       case kGetPatch:
-        OUTPOST_RETURN_IF_ERROR(AnswerPatch(channel, record->body));
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body));
         break;
+      case kOffer: {
+        if (!uploads) return Refuse(channel, 5, "this node takes no channels up from its peers");
+        auto up = DecodeOffer(record->body);
+        if (!up) return Refuse(channel, 5, up.error().message());
+        OUTPOST_RETURN_IF_ERROR(ReceiveUpload(channel, *peer, std::move(*up)));
+        break;
+      }
       case kBye:
         (void)db->TouchPeer(hello.node_key);
         return Status::Ok();
       default:
-        (void)channel->Send(kError, EncodeError({5, "unexpected record " + std::to_string(record->type)}));
-        (void)channel->Flush();
-        return Corrupt("unexpected record type " + std::to_string(record->type));
+        return Refuse(channel, 5, "unexpected record " + std::to_string(record->type));
     }
   }
 }
 
-Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello) {
+Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
   Offer offer;
-  auto trust_doc = ReadWholeFile(paths.trust_list);
-  if (trust_doc) {
+  // Only versions the peer can accept: signed by a key the trust list authorizes for the
+  // channel. Sites' own channels (signed by their node keys) stay here.
+  std::optional<TrustList> trust;
+  if (auto trust_doc = ReadWholeFile(paths.trust_list)) {
     auto sequence = TrustListSequence(*trust_doc);
     if (sequence && *sequence > hello.trust_sequence) offer.trust_list = *trust_doc;
+    if (auto root = TrustListRoot(*trust_doc)) {
+      if (auto list = VerifyTrustList(*trust_doc, *root)) trust = std::move(*list);
+    }
   }
   std::map<std::string, HeldVersion> held;
   for (const auto& h : hello.held) held[h.channel_id] = h;
   for (const ChannelInfo& info : catalog->Channels()) {
     if (info.served_version == 0 || !info.manifest_hash) continue;
-    uint64_t site_version = held.count(info.id) ? held[info.id].served : 0;
-    if (static_cast<uint64_t>(info.served_version) <= site_version) continue;
+    uint64_t peer_version = held.count(info.id) ? held[info.id].served : 0;
+    if (static_cast<uint64_t>(info.served_version) <= peer_version) continue;
     auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
     if (!envelope) continue;
-    auto fresh = DecodeEnvelopeManifest(*envelope);
-    if (!fresh) return fresh.error();
-    std::map<std::string, Hash> old_files;
-    std::set<Hash> old_blobs;
-    std::optional<std::string> old_envelope;
-    if (site_version > 0) {
-      old_envelope = catalog->ManifestEnvelope(info.id, static_cast<int64_t>(site_version));
-      if (old_envelope) {
-        if (auto old = DecodeEnvelopeManifest(*old_envelope)) {
-          old_files = FilesByPath(old->draft);
-          for (const auto& b : old->Blobs()) old_blobs.insert(b.hash);
-        }
-      }
+    auto parts = ParseSignedManifest(*envelope);
+    if (!parts || !trust || !trust->Authorizes(parts->publisher, info.id)) continue;
+    auto version = OfferVersion(catalog, info, peer_version);
+    if (!version) return version.error();
+    offer.versions.push_back(std::move(*version));
+  }
+  offer.uploads = uploads;
+  if (uploads) {
+    for (const std::string& id : db->ChannelsOf(hello.node_key)) {
+      auto info = catalog->Channel(id);
+      offer.yours.push_back({id, info ? static_cast<uint64_t>(info->served_version) : 0, 0});
     }
-    OfferedVersion version;
-    version.channel_id = info.id;
-    version.envelope_size = envelope->size();
-    if (old_envelope) {
-      version.packing = kZstdAgainstBase;
-      version.base_version = site_version;
-      version.packed = ZstdCompress(*envelope, 19, *old_envelope);
-    } else {
-      version.packing = kZstd;
-      version.packed = ZstdCompress(*envelope, 19, {});
-    }
-    version.envelope = std::move(*envelope);
-    std::map<Hash, std::string> path_of;
-    for (const auto& [path, blob] : FilesByPath(fresh->draft)) path_of.emplace(blob, path);
-    for (const BlobRef& blob : fresh->Blobs()) {
-      if (old_blobs.count(blob.hash)) continue;  // the site has it
-      OfferedFile file;
-      file.blob = blob.hash;
-      file.size = blob.size;
-      for (const Chunk& c : catalog->ChunksOf(blob.hash)) file.chunks.push_back({c.hash, c.length});
-      if (file.chunks.empty() && blob.size > 0) {
-        return Internal("the hub's chunk index has no chunks for file " + blob.hash.Hex() +
-                        " (run `outpost verify`)");
-      }
-      if (auto p = path_of.find(blob.hash); p != path_of.end()) {
-        if (auto o = old_files.find(p->second); o != old_files.end() && o->second != blob.hash) {
-          file.previous = o->second;
-        }
-      }
-      version.files.push_back(std::move(file));
-    }
-    offer.versions.push_back(std::move(version));
   }
   return offer;
 }
 
-Result<std::string> SyncServer::Impl::ReadChunk(const Hash& hash) {
-  auto where = catalog->FindChunk(hash);
-  if (!where) return NotFound("no such chunk");
-  auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
-  if (!data) return data.error();
-  if (Hash::Of(*data) != hash) {
-    return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + hash.Hex() +
-                   " any more (run `outpost verify`)");
-  }
-  return data;
-}
-
-Status SyncServer::Impl::AnswerChunks(SecureChannel* channel, std::string_view body) {
-  auto hashes = DecodeHashes(body, limits.max_request_chunks);
-  if (!hashes) return hashes.error();
-  for (const Hash& hash : *hashes) {
-    auto data = ReadChunk(hash);
-    if (!data) {
-      if (data.error().code() != StatusCode::kNotFound) {
-        spdlog::error("sync: {}", data.error().message());
-      }
-      OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({hash})));
+Status SyncServer::Impl::ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up) {
+  std::vector<ReceiptEntry> receipt;
+  FetchRequest request;
+  request.max_request_chunks = limits.max_request_chunks;
+  for (auto& version : up.versions) {
+    ReceiptEntry entry{version.channel_id, 0, ReceiptState::kRefused, ""};
+    auto refuse = [&](const std::string& why) {
+      entry.message = why;
+      spdlog::warn("sync: refused channel {} from site \"{}\": {}", entry.channel_id, site.name, why);
+      receipt.push_back(entry);
+    };
+    auto envelope = UnpackEnvelope(catalog, version);
+    if (!envelope) {
+      refuse("its manifest could not be unpacked: " + envelope.error().message());
       continue;
     }
-    ChunkData chunk;
-    chunk.hash = hash;
-    chunk.length = static_cast<uint32_t>(data->size());
-    chunk.compressed = ZstdCompress(*data, limits.zstd_level, {});
-    OUTPOST_RETURN_IF_ERROR(channel->Send(kChunk, EncodeChunk(chunk)));
+    // A site signs its own channels with its node key, the key pinned at enrolment.
+    TrustList only_the_site{site.key, 1, {{site.key, {version.channel_id}, KeyState::kActive}}};
+    auto manifest = VerifySignedManifest(*envelope, only_the_site);
+    if (!manifest) {
+      refuse("its manifest is not signed by the site's own key for this channel: " +
+             manifest.error().message());
+      continue;
+    }
+    entry.version = manifest->version;
+    auto served = catalog->Channel(version.channel_id);
+    auto owner = db->ChannelOwner(version.channel_id);
+    if (!owner && served) {
+      refuse("channel " + version.channel_id + " is the hub's own; publish under another id");
+      continue;
+    }
+    if (Status claimed = db->ClaimChannel(version.channel_id, site.key); !claimed.ok()) {
+      refuse(claimed.message());
+      continue;
+    }
+    if (Status newer = CheckVersionIsNewer(*manifest, served ? served->served_version : 0);
+        !newer.ok()) {
+      refuse(newer.message());
+      continue;
+    }
+    for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
+    entry.state = ReceiptState::kIncomplete;  // until the fetch serves it
+    receipt.push_back(entry);
+    request.versions.push_back({std::move(*manifest), std::move(*envelope)});
   }
-  return channel->Flush();
-}
 
-Status SyncServer::Impl::AnswerPatch(SecureChannel* channel, std::string_view body) {
-  auto request = DecodeGetPatch(body);
-  if (!request) return request.error();
-  auto [blob, previous] = *request;
-  PatchData patch;
-  patch.blob = blob;
-  patch.previous = previous;
-  auto fresh = ReadWholeFile(store->PathOf(blob));
-  auto old = ReadWholeFile(store->PathOf(previous));
-  if (!fresh || fresh->size() > (64u << 20)) {
-    OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({blob})));
-    return channel->Flush();
+  SyncSummary summary;
+  if (!request.versions.empty()) {
+    std::filesystem::path dir = paths.staging / ("from-" + site.key.Hex().substr(0, 16));
+    auto lock = StagingLock::Take(dir);
+    if (!lock) return Refuse(channel, 4, "this site's upload is already being received");
+    auto log = StagingLog::Open(dir / "chunks");
+    if (!log) return log.error();
+    Status stopped;
+    Status fetched = Fetch(store, catalog, channel, log->get(), std::move(request), &summary, &stopped);
+    if (!fetched.ok()) {
+      (void)channel->Send(kError, EncodeError({6, fetched.message()}));
+      (void)channel->Flush();
+      return fetched;
+    }
+    if (!stopped.ok()) return stopped;  // the link dropped: what arrived stays staged
   }
-  patch.size = fresh->size();
-  std::string whole = ZstdCompress(*fresh, 19, {});
-  std::string delta = old ? ZstdCompress(*fresh, 19, *old) : std::string();
-  if (old && delta.size() < whole.size()) {
-    patch.kind = 1;
-    patch.compressed = std::move(delta);
-  } else {
-    patch.kind = 2;
-    patch.compressed = std::move(whole);
+  for (auto& entry : receipt) {
+    if (entry.state != ReceiptState::kIncomplete) continue;
+    bool served = false;
+    for (const auto& u : summary.updated) {
+      served |= u.id == entry.channel_id && static_cast<uint64_t>(u.to) == entry.version;
+    }
+    if (served) {
+      entry.state = ReceiptState::kServed;
+      spdlog::info("sync: site \"{}\" sent channel {} version {}", site.name, entry.channel_id,
+                   entry.version);
+    } else {
+      entry.state = ReceiptState::kIncomplete;
+      entry.message = summary.refused.empty() ? "not every file arrived" : summary.refused.front();
+    }
   }
-  OUTPOST_RETURN_IF_ERROR(channel->Send(kPatch, EncodePatch(patch)));
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kReceipt, EncodeReceipt(receipt)));
   return channel->Flush();
 }
 

@@ -2,6 +2,8 @@
 // for at most the timeout, cancel if it has not finished), and the Noise record layer.
 #include "link.h"
 
+#include <array>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -100,6 +102,29 @@ Status Link::ReadExact(std::span<uint8_t> out) {
   received_ += out.size();
   Pace(out.size());
   return Status::Ok();
+}
+
+void Link::Linger(std::chrono::milliseconds at_most) {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return;
+  auto saved = timeout_;
+  auto deadline = Clock::now() + at_most;
+  std::array<uint8_t, 16384> scratch;
+  while (Clock::now() < deadline) {
+    timeout_ = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()) +
+               std::chrono::milliseconds(1);
+    size_t got = 0;
+    Status st = Run([&](auto handler) {
+      socket_.async_read_some(asio::buffer(scratch), [&got, handler](const auto& e, size_t n) {
+        got = n;
+        handler(e, n);
+      });
+    }, "draining");
+    received_ += got;
+    if (!st.ok()) break;  // the peer closed (EOF), reset, or the time is up
+  }
+  timeout_ = saved;
 }
 
 // Sleeps until `paced_bytes_` bytes at the cap would have taken as long as they have.

@@ -49,6 +49,11 @@ class Link {
   Status Write(std::span<const uint8_t> bytes);
   Status ReadExact(std::span<uint8_t> out);
   void Close();
+  // Ends a conversation this side stops first (after an Error): no more writes, then reads and
+  // drops whatever the peer still sends until it closes, for at most `at_most`. Closing at once
+  // with unread bytes would make the kernel reset the connection, and a reset throws away what
+  // the peer has received but not yet read, our Error and the answers before it included.
+  void Linger(std::chrono::milliseconds at_most = std::chrono::seconds(2));
 
   // 0: no cap. Received bytes are paced to this many kilobits (1000 bits) per second.
   void set_rate_limit_kbps(uint64_t kbps) { rate_kbps_ = kbps; }

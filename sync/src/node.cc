@@ -273,15 +273,66 @@ Result<PublishResult> Publish(const NodePaths& paths, BlobStore* store, Catalog*
   return Publish(paths, store, catalog, folder, options);
 }
 
+namespace {
+
+// A site publishing its own channel: signed with its node key, which the hub it joined accepts
+// for channels this site uploaded first (docs/sync-protocol.md, "Upload").
+Result<PublishResult> PublishOnSite(const NodePaths& paths, BlobStore* store, Catalog* catalog,
+                                    const fs::path& folder, const ImportOptions& options) {
+  auto node = LoadIdentity(paths.node_key);
+  if (!node) return node.error();
+  const PublicKey& key = node->public_key();
+  // A channel that came from the hub (signed by another key) is not this site's to publish.
+  auto foreign = [&](const std::string& channel) {
+    auto info = catalog->Channel(channel);
+    if (!info || !info->manifest_hash) return false;
+    auto envelope = catalog->ManifestEnvelope(channel, info->served_version);
+    auto parts = envelope ? ParseSignedManifest(*envelope) : Result<SignedManifest>(Corrupt(""));
+    return !parts || parts->publisher != key;
+  };
+  auto refuse = [](const std::string& channel) {
+    return InvalidArgument("channel " + channel +
+                           " comes from the hub; publish this site's own material under another "
+                           "channel id (--channel)");
+  };
+  if (!options.channel_id.empty() && foreign(options.channel_id)) return refuse(options.channel_id);
+  ImportOptions checked = options;
+  checked.check_channel = [&](const std::string& id) {
+    return foreign(id) ? refuse(id) : Status::Ok();
+  };
+  auto report = Importer(store, catalog).Import(folder, checked);
+  if (!report) return report.error();
+  PublishResult result;
+  result.channel_id = report->channel_id;
+  result.new_version = report->version != 0;
+  auto channel = catalog->Channel(result.channel_id);
+  if (!channel) return Internal("channel " + result.channel_id + " vanished after its import");
+  result.version = result.new_version ? report->version : channel->served_version;
+  if (channel->manifest_hash && channel->served_version == result.version && !foreign(result.channel_id)) {
+    result.manifest_hash = *channel->manifest_hash;  // published before: nothing to do
+    return result;
+  }
+  auto hash = SignServedVersion(catalog, result.channel_id, result.version, *node);
+  if (!hash) {
+    return hash.error().WithContext("signing " + result.channel_id + " version " +
+                                    std::to_string(result.version));
+  }
+  result.manifest_hash = *hash;
+  return result;
+}
+
+}  // namespace
+
 Result<PublishResult> Publish(const NodePaths& paths, BlobStore* store, Catalog* catalog,
                               const fs::path& folder, const ImportOptions& options) {
-  auto publisher = LoadIdentity(paths.publisher_key);
-  if (!publisher) {
-    if (publisher.error().code() == StatusCode::kNotFound) return NotAHub(paths);
-    return publisher.error();
-  }
   auto db = SyncDb::Open(paths.sync_db);
   if (!db) return db.error();
+  auto publisher = LoadIdentity(paths.publisher_key);
+  if (!publisher) {
+    if (publisher.error().code() != StatusCode::kNotFound) return publisher.error();
+    if ((*db)->Hub()) return PublishOnSite(paths, store, catalog, folder, options);
+    return NotAHub(paths);
+  }
   auto root = (*db)->OwnRoot();
   if (!root) return NotAHub(paths);
   auto trust = LoadTrustList(paths, *root);
@@ -296,7 +347,16 @@ Result<PublishResult> Publish(const NodePaths& paths, BlobStore* store, Catalog*
     return InvalidArgument(NotAllowed(key, *trust, options.channel_id) + "; nothing was imported");
   }
 
-  auto report = Importer(store, catalog).Import(folder, options);
+  // A channel a site uploaded is that site's: the hub serves it but does not publish it.
+  ImportOptions checked = options;
+  SyncDb* sync_db = db->get();
+  checked.check_channel = [sync_db](const std::string& id) {
+    if (!sync_db->ChannelOwner(id)) return Status::Ok();
+    return InvalidArgument("channel " + id +
+                           " is a site's own channel, uploaded by it; publish under another id "
+                           "(--channel)");
+  };
+  auto report = Importer(store, catalog).Import(folder, checked);
   if (!report) return report.error();
   PublishResult result;
   result.channel_id = report->channel_id;

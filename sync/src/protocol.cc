@@ -116,7 +116,43 @@ std::string EncodeOffer(const Offer& m) {
       }
     }
   }
+  w.U8(m.uploads ? 1 : 0);
+  w.U32(static_cast<uint32_t>(m.yours.size()));
+  for (const auto& h : m.yours) {
+    w.String(h.channel_id);
+    w.U64(h.served);
+  }
   return w.Take();
+}
+
+std::string EncodeReceipt(const std::vector<ReceiptEntry>& m) {
+  wire::Writer w;
+  w.U32(static_cast<uint32_t>(m.size()));
+  for (const auto& e : m) {
+    w.String(e.channel_id);
+    w.U64(e.version);
+    w.U8(static_cast<uint8_t>(e.state));
+    w.String(e.message);
+  }
+  return w.Take();
+}
+
+Result<std::vector<ReceiptEntry>> DecodeReceipt(std::string_view b) {
+  wire::Reader r(b, "receipt");
+  uint32_t count = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &count, 17, "entry count"));
+  std::vector<ReceiptEntry> m(count);
+  for (auto& e : m) {
+    OUTPOST_RETURN_IF_ERROR(r.String(&e.channel_id, 256, "channel id"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&e.version, "version"));
+    uint8_t state = 0;
+    OUTPOST_RETURN_IF_ERROR(r.U8(&state, "state"));
+    if (state < 1 || state > 3) return r.Bad(r.offset(), "unknown receipt state");
+    e.state = static_cast<ReceiptState>(state);
+    OUTPOST_RETURN_IF_ERROR(r.String(&e.message, 4096, "message"));
+  }
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
 }
 
 Result<Offer> DecodeOffer(std::string_view b) {
@@ -156,6 +192,17 @@ Result<Offer> DecodeOffer(std::string_view b) {
                                      std::to_string(f.size));
       }
     }
+  }
+  uint8_t uploads = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U8(&uploads, "uploads flag"));
+  if (uploads > 1) return r.Bad(r.offset(), "the uploads flag is not 0 or 1");
+  m.uploads = uploads == 1;
+  uint32_t yours = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &yours, 12, "count of the site's channels"));
+  m.yours.resize(yours);
+  for (auto& h : m.yours) {
+    OUTPOST_RETURN_IF_ERROR(r.String(&h.channel_id, 256, "channel id"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&h.served, "version"));
   }
   OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
   return m;

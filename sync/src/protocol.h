@@ -36,6 +36,7 @@ enum RecordType : uint8_t {
   kHubInfo = 11,   // hub -> site, in XX message 2
   kEnrol = 12,     // site -> hub, in XX message 3
   kEnrolled = 13,  // hub -> site, after the XX handshake
+  kReceipt = 14,   // hub -> site: what became of the versions the site uploaded
 };
 
 struct HeldVersion {
@@ -87,6 +88,19 @@ struct OfferedVersion {
 struct Offer {
   std::string trust_list;  // empty: the site's is current
   std::vector<OfferedVersion> versions;
+  // Hub -> site only: whether the hub takes the site's own channels up in this session, and the
+  // versions it serves of the channels this site owns there (`served`; `staged` is 0).
+  bool uploads = false;
+  std::vector<HeldVersion> yours;
+};
+
+// What the hub did with each version a site offered up.
+enum class ReceiptState : uint8_t { kServed = 1, kIncomplete = 2, kRefused = 3 };
+struct ReceiptEntry {
+  std::string channel_id;
+  uint64_t version = 0;
+  ReceiptState state = ReceiptState::kServed;
+  std::string message;  // why, for kIncomplete and kRefused
 };
 
 struct Accept {
@@ -135,6 +149,8 @@ std::string EncodeGetPatch(const Hash& blob, const Hash& previous);
 Result<std::pair<Hash, Hash>> DecodeGetPatch(std::string_view b);
 std::string EncodePatch(const PatchData& m);
 Result<PatchData> DecodePatch(std::string_view b);
+std::string EncodeReceipt(const std::vector<ReceiptEntry>& m);
+Result<std::vector<ReceiptEntry>> DecodeReceipt(std::string_view b);
 std::string EncodeHubInfo(const PublicKey& hub_key);
 Result<PublicKey> DecodeHubInfo(std::string_view b);
 std::string EncodeEnrol(const EnrolRequest& m);

@@ -10,6 +10,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "exchange.h"
 #include "link.h"
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
@@ -448,6 +449,215 @@ TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
   EXPECT_EQ(b_channel->served_version, hub_->catalog->Channel("water")->served_version);
   relay.Stop();
   relay_thread.join();
+}
+
+// ---- the upward path: a site's own channel goes up to the hub in the same session ----
+
+// A teacher's folder on the site, published there (signed with the site's node key).
+void PublishOnSite(Node* site, const std::filesystem::path& folder, const std::string& id = "") {
+  auto published = outpost::Publish(site->paths, site->store.get(), site->catalog.get(), folder, id);
+  ASSERT_TRUE(published.has_value()) << published.error().message();
+}
+
+TEST_F(SessionTest, ASitesOwnChannelGoesUpInTheSameSessionAndOnlyItsChangesNext) {
+  Join();
+  TempDir notes;
+  notes.Write("outpost.toml", "[channel]\nid = \"ecole-1-notes\"\ntitle = \"Notes\"\nlanguage = \"fr\"\n");
+  notes.Write("cours-1.html", Page(101));
+  notes.Write("cours-2.html", Page(102));
+  notes.Write("tp/mesures.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(300000, 9));
+  PublishOnSite(site_.get(), notes.path());
+
+  auto first = Sync();
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(first->complete);
+  ASSERT_EQ(first->updated.size(), 1u);  // the hub's channel came down
+  EXPECT_EQ(first->updated[0].id, "water");
+  ASSERT_EQ(first->uploaded.size(), 1u);
+  EXPECT_EQ(first->uploaded[0].id, "ecole-1-notes");
+  EXPECT_EQ(first->uploaded[0].state, "served") << first->uploaded[0].message;
+  EXPECT_EQ(first->uploaded[0].version, 1);
+  auto at_hub = hub_->catalog->Channel("ecole-1-notes");
+  ASSERT_TRUE(at_hub);
+  EXPECT_EQ(at_hub->served_version, 1);
+  EXPECT_EQ(at_hub->manifest_hash, site_->catalog->Channel("ecole-1-notes")->manifest_hash);
+  auto node = hub_->catalog->NodeByPath("ecole-1-notes", "tp/mesures.mp4");
+  ASSERT_TRUE(node.has_value());
+  EXPECT_TRUE(hub_->store->Contains(*node->blob));
+  ASSERT_EQ(hub_->db->Peers().size(), 1u);
+  EXPECT_EQ(hub_->db->ChannelOwner("ecole-1-notes"), hub_->db->Peers()[0].key);
+
+  // Nothing new on either side: one round trip, nothing goes up.
+  auto noop = Sync();
+  ASSERT_TRUE(noop.has_value()) << noop.error().message();
+  EXPECT_TRUE(noop->complete);
+  EXPECT_TRUE(noop->uploaded.empty());
+  EXPECT_EQ(noop->round_trips, 1);
+
+  // The teacher corrects a sentence: the hub takes it as a patch, not the video again.
+  notes.Write("cours-2.html", Page(102, "<p>Une phrase corrigée.</p>"));
+  PublishOnSite(site_.get(), notes.path());
+  auto edit = Sync();
+  ASSERT_TRUE(edit.has_value()) << edit.error().message();
+  EXPECT_TRUE(edit->complete);
+  ASSERT_EQ(edit->uploaded.size(), 1u);
+  EXPECT_EQ(edit->uploaded[0].state, "served") << edit->uploaded[0].message;
+  EXPECT_EQ(hub_->catalog->Channel("ecole-1-notes")->served_version, 2);
+  EXPECT_LT(edit->bytes_sent, 20000u) << edit->bytes_sent;
+  // The hub's search has the site's text too.
+  auto hit = hub_->catalog->NodeByPath("ecole-1-notes", "cours-2.html");
+  ASSERT_TRUE(hit.has_value());
+}
+
+TEST_F(SessionTest, SitesCannotTakeEachOthersOrTheHubsChannels) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  // The hub's channel is not the site's to publish.
+  TempDir fake;
+  fake.Write("page.html", Page(7));
+  auto hijack = outpost::Publish(site_->paths, site_->store.get(), site_->catalog.get(), fake.path(), "water");
+  ASSERT_FALSE(hijack.has_value());
+  EXPECT_NE(hijack.error().message().find("comes from the hub"), std::string::npos) << hijack.error().message();
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version, hub_->catalog->Channel("water")->served_version);
+
+  // Site 1 uploads "shared"; site 2 then tries the same id and is refused; neither sees the
+  // other's channel, and the hub does not publish over it.
+  TempDir one;
+  one.Write("a.html", Page(1));
+  PublishOnSite(site_.get(), one.path(), "shared");
+  auto up = Sync();
+  ASSERT_TRUE(up.has_value()) << up.error().message();
+  ASSERT_EQ(up->uploaded.size(), 1u);
+  EXPECT_EQ(up->uploaded[0].state, "served");
+
+  TempDir b_dir;
+  Node b(b_dir.path());
+  ASSERT_TRUE(EnrolWithHub(b.paths, b.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  TempDir two;
+  two.Write("b.html", Page(2));
+  PublishOnSite(&b, two.path(), "shared");
+  SyncOptions options;
+  options.limits = Limits();
+  auto refused = SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options);
+  ASSERT_TRUE(refused.has_value()) << refused.error().message();
+  EXPECT_FALSE(refused->complete);
+  ASSERT_EQ(refused->updated.size(), 1u);  // only the hub's channel came down
+  EXPECT_EQ(refused->updated[0].id, "water");
+  ASSERT_EQ(refused->uploaded.size(), 1u);
+  EXPECT_EQ(refused->uploaded[0].state, "refused");
+  EXPECT_NE(refused->uploaded[0].message.find("another site"), std::string::npos) << refused->uploaded[0].message;
+  EXPECT_TRUE(hub_->catalog->NodeByPath("shared", "a.html").has_value());
+  EXPECT_FALSE(hub_->catalog->NodeByPath("shared", "b.html").has_value());
+
+  TempDir hub_folder;
+  hub_folder.Write("c.html", Page(3));
+  auto over = outpost::Publish(hub_->paths, hub_->store.get(), hub_->catalog.get(), hub_folder.path(), "shared");
+  ASSERT_FALSE(over.has_value());
+  EXPECT_NE(over.error().message().find("site's own channel"), std::string::npos) << over.error().message();
+  EXPECT_TRUE(hub_->catalog->NodeByPath("shared", "a.html").has_value());
+}
+
+TEST_F(SessionTest, AnUploadCutByTheBudgetContinuesWithoutResending) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  TempDir notes;
+  notes.Write("video.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(1500000, 11));
+  PublishOnSite(site_.get(), notes.path(), "ecole-1-films");
+
+  auto cut = Sync(/*budget=*/500000);
+  ASSERT_TRUE(cut.has_value()) << cut.error().message();
+  EXPECT_FALSE(cut->complete);
+  EXPECT_TRUE(cut->budget_reached);
+  EXPECT_FALSE(hub_->catalog->Channel("ecole-1-films").has_value());  // nothing half-served
+
+  auto rest = Sync();
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  ASSERT_EQ(rest->uploaded.size(), 1u);
+  EXPECT_EQ(rest->uploaded[0].state, "served") << rest->uploaded[0].message;
+  EXPECT_EQ(hub_->catalog->Channel("ecole-1-films")->manifest_hash,
+            site_->catalog->Channel("ecole-1-films")->manifest_hash);
+  // What went up the first time was staged on the hub and not sent again.
+  EXPECT_LT(cut->bytes_sent + rest->bytes_sent, 1500000u + 150000u)
+      << cut->bytes_sent << " + " << rest->bytes_sent;
+  EXPECT_GT(cut->bytes_sent, 300000u);
+}
+
+// A site that sends up a channel signed by another key than its own (a stolen publisher key, a
+// forged manifest): the hub refuses it in the receipt and serves nothing of it.
+TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
+  using namespace sync;
+  Join();
+  TempDir notes;
+  notes.Write("a.html", Page(5));
+  PublishOnSite(site_.get(), notes.path(), "ecole-1-notes");
+  auto stranger = Identity::Generate();
+  ASSERT_TRUE(stranger.has_value());
+  auto draft = site_->catalog->LoadVersion("ecole-1-notes", 1);
+  ASSERT_TRUE(draft.has_value());
+  auto forged = SignManifest(*draft, 1, *stranger);
+  ASSERT_TRUE(forged.has_value());
+
+  // The site's side of the session by hand, offering the forged envelope.
+  auto node = LoadIdentity(site_->paths.node_key);
+  ASSERT_TRUE(node.has_value());
+  auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
+  auto hub_x = X25519FromEd25519(site_->db->Hub()->node_key);
+  auto link = Link::Dial(address_, std::chrono::seconds(10));
+  ASSERT_TRUE(link.has_value());
+  std::string preamble(kPreambleMagic, 4);
+  preamble += std::string{static_cast<char>(Mode::kSync), 0, 0, 0};
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kIK;
+  config.role = noise::Role::kInitiator;
+  std::string prologue = std::string(kPrologue) + preamble;
+  config.prologue.assign(prologue.begin(), prologue.end());
+  config.local_static = &*key;
+  config.remote_static = hub_x->bytes;
+  auto hs = noise::HandshakeState::Create(config);
+  ASSERT_TRUE(hs.has_value());
+  Hello hello;
+  hello.node_key = node->public_key();
+  std::string tagged = Tagged(kHello, EncodeHello(hello));
+  auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
+  auto frame = noise::EncodeFrame(*m1);
+  std::vector<uint8_t> first(preamble.begin(), preamble.end());
+  first.insert(first.end(), frame->begin(), frame->end());
+  ASSERT_TRUE((*link)->Write(first).ok());
+  auto m2 = ReadHandshakeFrame(link->get());
+  ASSERT_TRUE(m2.has_value());
+  ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
+  auto split = hs->Split();
+  SecureChannel channel(link->get(), std::move(split->first), std::move(split->second), 1 << 16, 16 << 20);
+  auto offer_record = channel.Receive();
+  ASSERT_TRUE(offer_record.has_value());
+  auto offer = DecodeOffer(offer_record->body);
+  ASSERT_TRUE(offer.has_value());
+  EXPECT_TRUE(offer->uploads);
+
+  auto info = site_->catalog->Channel("ecole-1-notes");
+  auto version = OfferVersion(site_->catalog.get(), *info, 0);
+  ASSERT_TRUE(version.has_value());
+  version->packing = kRaw;
+  version->packed = *forged;
+  version->envelope_size = forged->size();
+  Offer up;
+  up.versions.push_back(*version);
+  ASSERT_TRUE(channel.Send(kOffer, EncodeOffer(up)).ok());
+  ASSERT_TRUE(channel.Flush().ok());
+  auto answer = channel.Receive();
+  ASSERT_TRUE(answer.has_value()) << answer.error().message();
+  ASSERT_EQ(answer->type, kReceipt);
+  auto receipt = DecodeReceipt(answer->body);
+  ASSERT_TRUE(receipt.has_value());
+  ASSERT_EQ(receipt->size(), 1u);
+  EXPECT_EQ((*receipt)[0].state, ReceiptState::kRefused);
+  EXPECT_NE((*receipt)[0].message.find("not signed by the site's own key"), std::string::npos)
+      << (*receipt)[0].message;
+  (void)channel.Send(kBye, "");
+  (void)channel.Flush();
+  EXPECT_FALSE(hub_->catalog->Channel("ecole-1-notes").has_value());
+  EXPECT_FALSE(hub_->db->ChannelOwner("ecole-1-notes").has_value());
 }
 
 }  // namespace

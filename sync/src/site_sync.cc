@@ -13,6 +13,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "exchange.h"
 #include "link.h"
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
@@ -45,46 +46,6 @@ Status HubError(std::string_view body) {
   if (!error) return error.error();
   return Status(StatusCode::kInvalidArgument, "the hub refused: " + error->message);
 }
-
-// One sync at a time per data folder: a second waits for nothing and says so.
-class StagingLock {
- public:
-  static Result<StagingLock> Take(const std::filesystem::path& dir) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    int fd = ::open((dir / "sync.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoStatus("opening the sync lock", errno);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return Status(StatusCode::kBusy, "another sync is running on this data folder");
-    }
-    return StagingLock(fd);
-  }
-  StagingLock(StagingLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  ~StagingLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  explicit StagingLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
-// A file to fetch, and how.
-struct Wanted {
-  OfferedFile file;
-  size_t missing = 0;   // chunks not yet here (chunk route)
-  bool by_patch = false;
-  bool failed = false;
-  bool done = false;
-};
-
-// What a chunk request is waiting for.
-struct InFlight {
-  Hash key;  // a chunk, or the file for a patch
-  uint64_t bytes = 0;
-  bool patch = false;
-};
 
 }  // namespace
 
@@ -190,6 +151,85 @@ Result<PeerInfo> JoinRelay(const NodePaths& paths, SyncDb* db, const std::string
   OUTPOST_RETURN_IF_ERROR(db->AddPeer(relay));
   return relay;
 }
+
+namespace {
+
+// Offers the channels this site signed itself (its own key, not the hub's publishers) that are
+// newer than what the hub serves of them, answers the hub's requests for their files, and reads
+// the hub's receipt. `*stopped` is the conversation's state, as Fetch's.
+Status Upload(Catalog* catalog, BlobStore* store, SecureChannel* channel, const PublicKey& self,
+              const Offer& offer, const SyncOptions& options, SyncSummary* summary,
+              Status* stopped) {
+  std::map<std::string, uint64_t> hub_serves;
+  for (const auto& h : offer.yours) hub_serves[h.channel_id] = h.served;
+  Offer up;
+  for (const ChannelInfo& info : catalog->Channels()) {
+    if (info.served_version == 0 || !info.manifest_hash) continue;
+    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
+    if (!envelope) continue;
+    auto parts = ParseSignedManifest(*envelope);
+    if (!parts || parts->publisher != self) continue;
+    uint64_t at_hub = hub_serves.count(info.id) ? hub_serves[info.id] : 0;
+    if (static_cast<uint64_t>(info.served_version) <= at_hub) continue;
+    auto version = OfferVersion(catalog, info, at_hub);
+    if (!version) return version.error();
+    up.versions.push_back(std::move(*version));
+  }
+  if (up.versions.empty()) return Status::Ok();
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(up)));
+  OUTPOST_RETURN_IF_ERROR(channel->Flush());
+  ++summary->round_trips;
+  Link* link = channel->link();
+  for (;;) {
+    auto record = channel->Receive();
+    if (!record) {
+      *stopped = record.error();
+      return Status::Ok();
+    }
+    auto spent = [&] {
+      return options.budget_bytes != 0 &&
+             link->bytes_sent() + link->bytes_received() >= options.budget_bytes;
+    };
+    auto stop_for_budget = [&] {
+      summary->budget_reached = true;
+      (void)channel->Send(kError, EncodeError({7, "the site's byte budget is spent"}));
+      (void)channel->Flush();
+      link->Linger();
+      *stopped = Status(StatusCode::kBusy, "the byte budget was spent sending this site's channels");
+      return Status::Ok();
+    };
+    if (record->type == kGetPatch && spent()) return stop_for_budget();
+    switch (record->type) {
+      case kGetChunks: {
+        Status answered = AnswerChunks(store, catalog, channel, record->body, options.limits, spent);
+        if (answered.code() == StatusCode::kBusy) return stop_for_budget();
+        OUTPOST_RETURN_IF_ERROR(answered);
+        break;
+      }
+      case kGetPatch:
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body));
+        break;
+      case kReceipt: {
+        auto receipt = DecodeReceipt(record->body);
+        if (!receipt) return receipt.error();
+        for (const auto& e : *receipt) {
+          const char* state = e.state == ReceiptState::kServed       ? "served"
+                              : e.state == ReceiptState::kIncomplete ? "incomplete"
+                                                                     : "refused";
+          summary->uploaded.push_back({e.channel_id, static_cast<int64_t>(e.version), state, e.message});
+        }
+        return Status::Ok();
+      }
+      case kError:
+        *stopped = HubError(record->body);
+        return Status::Ok();
+      default:
+        return Corrupt("unexpected record " + std::to_string(record->type) + " from the hub");
+    }
+  }
+}
+
+}  // namespace
 
 Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalog* catalog,
                                 SyncDb* db, const SyncOptions& options) {
@@ -326,31 +366,15 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   }
 
   // Verify every offered version; keep those newer than what is served.
-  struct Accepted {
-    Manifest manifest;
-    std::string envelope;
-  };
-  std::vector<Accepted> accepted;
-  std::unordered_map<Hash, OfferedFile> offered;
+  FetchRequest request;
   for (auto& version : offer->versions) {
-    // Unpack the envelope (against this site's own copy of its served version's, for a patch).
-    Result<std::string> unpacked = version.packed;
-    if (version.packing == kZstd) {
-      unpacked = ZstdDecompress(version.packed, version.envelope_size, {});
-    } else if (version.packing == kZstdAgainstBase) {
-      auto base = catalog->ManifestEnvelope(version.channel_id, static_cast<int64_t>(version.base_version));
-      unpacked = base ? ZstdDecompress(version.packed, version.envelope_size, *base)
-                      : Result<std::string>(NotFound("this site has no manifest of " +
-                                                     version.channel_id + " version " +
-                                                     std::to_string(version.base_version)));
-    }
+    auto unpacked = UnpackEnvelope(catalog, version);
     if (!unpacked) {
       summary.refused.push_back("a manifest of " + version.channel_id + " could not be unpacked: " +
                                 unpacked.error().message());
       continue;
     }
-    version.envelope = std::move(*unpacked);
-    auto manifest = VerifySignedManifest(version.envelope, trust);
+    auto manifest = VerifySignedManifest(*unpacked, trust);
     if (!manifest) {
       summary.refused.push_back(manifest.error().message());
       continue;
@@ -361,316 +385,40 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
       summary.refused.push_back(newer.message());
       continue;
     }
-    for (auto& f : version.files) offered.emplace(f.blob, std::move(f));
-    accepted.push_back({std::move(*manifest), std::move(version.envelope)});
+    for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
+    request.versions.push_back({std::move(*manifest), std::move(*unpacked)});
   }
 
   auto staging = StagingLog::Open(paths.staging / "chunks");
   if (!staging) return staging.error();
-  StagingLog& log = **staging;
-
-  // What to fetch: files of accepted versions that this store lacks.
-  std::map<Hash, Wanted> wanted;
-  bool unobtainable = false;
-  for (const auto& a : accepted) {
-    for (const BlobRef& blob : a.manifest.Blobs()) {
-      if (store->Contains(blob.hash) || wanted.count(blob.hash)) continue;
-      auto it = offered.find(blob.hash);
-      if (it == offered.end() || it->second.size != blob.size) {
-        summary.refused.push_back("the hub did not describe file " + blob.hash.Hex() +
-                                  " of channel " + a.manifest.channel_id);
-        unobtainable = true;
-        continue;
-      }
-      Wanted w;
-      w.file = it->second;
-      w.by_patch = w.file.previous && store->Contains(*w.file.previous) && w.file.size <= (1u << 20);
-      wanted.emplace(blob.hash, std::move(w));
-    }
-  }
-  // Small files first, then large media.
-  std::vector<Wanted*> order;
-  for (auto& [hash, w] : wanted) order.push_back(&w);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Wanted* a, const Wanted* b) { return a->file.size < b->file.size; });
-
-  std::vector<InFlight> requests;
-  std::unordered_map<Hash, std::vector<Wanted*>> waiting;  // chunk -> files that need it
-  SyncProgress progress;
-  for (Wanted* w : order) {
-    if (w->by_patch) {
-      requests.push_back({w->file.blob, w->file.size / 4 + 1, true});
-      progress.bytes_wanted += w->file.size;
-      continue;
-    }
-    for (const ChunkRef& c : w->file.chunks) {
-      bool here = log.Has(c.hash);
-      if (!here) {
-        if (auto loc = catalog->FindChunk(c.hash); loc && store->Contains(loc->blob)) here = true;
-      }
-      if (here) {
-        ++summary.chunks_reused;
-        continue;
-      }
-      ++w->missing;
-      auto& list = waiting[c.hash];
-      if (list.empty()) {
-        requests.push_back({c.hash, c.length, false});
-        progress.bytes_wanted += c.length;
-      }
-      list.push_back(w);
-    }
-  }
-  progress.files_wanted = wanted.size();
-
-  // Builds a file whose chunks are all here.
-  auto assemble = [&](Wanted* w) -> Status {
-    auto writer = store->NewWriter();
-    if (!writer) return writer.error();
-    for (const ChunkRef& c : w->file.chunks) {
-      // Staged chunks were verified as they arrived; the file's hash below checks them again.
-      Result<std::string> data = log.Has(c.hash) ? log.Read(c.hash, /*verify=*/false)
-                                                 : Result<std::string>(NotFound(""));
-      if (!data) {
-        auto loc = catalog->FindChunk(c.hash);
-        if (!loc) return NotFound("chunk " + c.hash.Hex() + " is nowhere");
-        data = ReadRange(store->PathOf(loc->blob), loc->offset, loc->length);
-        if (!data) return data.error();
-        if (Hash::Of(*data) != c.hash) return Corrupt("local chunk " + c.hash.Hex() + " is damaged");
-      }
-      OUTPOST_RETURN_IF_ERROR((*writer)->Append(
-          {reinterpret_cast<const uint8_t*>(data->data()), data->size()}));
-    }
-    auto info = (*writer)->Commit();
-    if (!info) return info.error();
-    if (info->hash != w->file.blob) {
-      return Corrupt("file " + w->file.blob.Hex() + " rebuilt from its chunks has hash " +
-                     info->hash.Hex() + ": the hub's chunk list was wrong");
-    }
-    OUTPOST_RETURN_IF_ERROR(catalog->RecordBlobs({*info}));
-    return Status::Ok();
-  };
-
-  // Files are built on two threads beside the one receiving: each ends in an fsync, and a
-  // page is a few KB, so waiting for them one by one would hold the link idle.
-  struct Builders {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<Wanted*> queue;
-    std::vector<std::string> failures;
-    uint64_t built = 0;
-    bool closing = false;
-    std::vector<std::thread> threads;
-  } builders;
-  for (int i = 0; i < 2; ++i) {
-    builders.threads.emplace_back([&] {
-      for (;;) {
-        Wanted* w = nullptr;
-        {
-          std::unique_lock lock(builders.mu);
-          builders.cv.wait(lock, [&] { return builders.closing || !builders.queue.empty(); });
-          if (builders.queue.empty()) return;
-          w = builders.queue.front();
-          builders.queue.pop_front();
-        }
-        Status st = assemble(w);
-        std::lock_guard lock(builders.mu);
-        if (st.ok()) ++builders.built;
-        else builders.failures.push_back(st.message());
-      }
-    });
-  }
-  auto build = [&](Wanted* w) {
-    std::lock_guard lock(builders.mu);
-    builders.queue.push_back(w);
-    builders.cv.notify_one();
-  };
-  auto finish_building = [&] {
-    {
-      std::lock_guard lock(builders.mu);
-      builders.closing = true;
-      builders.cv.notify_all();
-    }
-    for (auto& t : builders.threads) t.join();
-    builders.threads.clear();
-    for (auto& f : builders.failures) summary.refused.push_back(f);
-    progress.files_done += builders.built;
-  };
-  struct JoinBuilders {
-    std::function<void()> fn;
-    ~JoinBuilders() { if (fn) fn(); }
-  } join_builders{finish_building};
-
-  // Files that need nothing from the hub are built now.
-  for (Wanted* w : order) {
-    if (!w->by_patch && w->missing == 0) build(w);
-  }
-
-  // The pipeline: keep about a bandwidth-delay product of requests in flight.
+  // The pipeline keeps about a bandwidth-delay product of requests in flight.
   double rtt_s = std::max(0.001, std::chrono::duration<double>(rtt).count());
   double rate_bps = options.rate_limit_kbps ? options.rate_limit_kbps * 1000.0 / 8 : 64e6;
-  uint64_t window = static_cast<uint64_t>(std::clamp(2 * rate_bps * rtt_s, 256.0 * 1024, 16.0 * 1024 * 1024));
-  std::deque<InFlight> in_flight;
-  uint64_t in_flight_bytes = 0;
-  size_t next = 0;
-  auto last_progress = Clock::now();
+  request.window = static_cast<uint64_t>(std::clamp(2 * rate_bps * rtt_s, 256.0 * 1024, 16.0 * 1024 * 1024));
+  request.max_request_chunks = accept->max_request_chunks;
+  request.budget_bytes = options.budget_bytes;
+  request.started = started;
+  request.progress = options.progress;
+  bool refused_before = !summary.refused.empty();
   Status failure;
-  while (next < requests.size() || !in_flight.empty()) {
-    // Issue more.
-    std::vector<Hash> batch;
-    bool was_idle = in_flight.empty();
-    while (next < requests.size()) {
-      const InFlight& r = requests[next];
-      if (!in_flight.empty() && in_flight_bytes + r.bytes > window) break;
-      if (options.budget_bytes &&
-          (*link)->bytes_received() + in_flight_bytes + r.bytes > options.budget_bytes) {
-        summary.budget_reached = true;
-        next = requests.size();
-        break;
-      }
-      if (r.patch) {
-        if (!batch.empty()) break;  // send the chunk batch first, in order
-        auto& w = wanted.at(r.key);
-        OUTPOST_RETURN_IF_ERROR(channel.Send(kGetPatch, EncodeGetPatch(r.key, *w.file.previous)));
-      } else {
-        batch.push_back(r.key);
-        if (batch.size() >= accept->max_request_chunks) {
-          OUTPOST_RETURN_IF_ERROR(channel.Send(kGetChunks, EncodeHashes(batch)));
-          batch.clear();
-        }
-      }
-      in_flight.push_back(r);
-      in_flight_bytes += r.bytes;
-      ++next;
-    }
-    if (!batch.empty()) OUTPOST_RETURN_IF_ERROR(channel.Send(kGetChunks, EncodeHashes(batch)));
-    if (was_idle && !in_flight.empty()) ++summary.round_trips;
-    OUTPOST_RETURN_IF_ERROR(channel.Flush());
-    if (in_flight.empty()) break;
+  OUTPOST_RETURN_IF_ERROR(
+      Fetch(store, catalog, &channel, staging->get(), std::move(request), &summary, &failure));
+  bool complete = summary.complete && !refused_before;
 
-    // Take one answer.
-    auto answer_record = channel.Receive();
-    if (!answer_record) {
-      failure = answer_record.error();
-      break;
-    }
-    InFlight expected = in_flight.front();
-    in_flight.pop_front();
-    in_flight_bytes -= expected.bytes;
-    if (answer_record->type == kError) {
-      failure = HubError(answer_record->body);
-      break;
-    }
-    if (answer_record->type == kChunk && !expected.patch) {
-      auto chunk = DecodeChunk(answer_record->body);
-      if (!chunk) return chunk.error();
-      if (chunk->hash != expected.key) return Corrupt("the hub answered out of order");
-      auto data = ZstdDecompress(chunk->compressed, chunk->length, {});
-      if (!data || Hash::Of(*data) != chunk->hash) {
-        // A tampered or damaged chunk: nothing of it is kept; the file cannot be built now.
-        summary.refused.push_back("chunk " + chunk->hash.Hex() + " from the hub did not verify");
-        for (Wanted* w : waiting[chunk->hash]) w->failed = true;
-        continue;
-      }
-      OUTPOST_RETURN_IF_ERROR(log.Append(chunk->hash, *data));
-      ++summary.chunks_received;
-      summary.chunk_bytes += data->size();
-      progress.bytes_done += data->size();
-      if (log.unsynced_bytes() >= (8u << 20)) OUTPOST_RETURN_IF_ERROR(log.Sync());
-      for (Wanted* w : waiting[chunk->hash]) {
-        if (--w->missing == 0 && !w->failed) {
-          // The file is durable on its own once built (BlobWriter fsyncs it); the log needs
-          // no sync first.
-          build(w);
-        }
-      }
-    } else if (answer_record->type == kPatch && expected.patch) {
-      auto patch = DecodePatch(answer_record->body);
-      if (!patch) return patch.error();
-      auto& w = wanted.at(expected.key);
-      if (patch->blob != w.file.blob) return Corrupt("the hub answered out of order");
-      Result<std::string> bytes = Corrupt("no patch");
-      if (patch->kind == 1) {
-        auto old = ReadWholeFile(store->PathOf(*w.file.previous));
-        if (old) bytes = ZstdDecompress(patch->compressed, w.file.size, *old);
-      } else {
-        bytes = ZstdDecompress(patch->compressed, w.file.size, {});
-      }
-      if (!bytes || Hash::Of(*bytes) != w.file.blob) {
-        summary.refused.push_back("file " + w.file.blob.Hex() + " from the hub did not verify");
-        w.failed = true;
-        continue;
-      }
-      auto info = store->Put(*bytes);
-      if (!info) return info.error();
-      OUTPOST_RETURN_IF_ERROR(catalog->RecordBlobs({*info}));
-      w.done = true;
-      ++summary.patches_received;
-      summary.chunk_bytes += bytes->size();
-      progress.bytes_done += bytes->size();
-      ++progress.files_done;
-    } else if (answer_record->type == kMissing) {
-      summary.refused.push_back("the hub no longer has " + expected.key.Hex());
-      if (expected.patch) {
-        wanted.at(expected.key).failed = true;
-      } else {
-        for (Wanted* w : waiting[expected.key]) w->failed = true;
-      }
-    } else {
-      return Corrupt("unexpected record " + std::to_string(answer_record->type) + " from the hub");
-    }
-    if (options.progress && Clock::now() - last_progress > std::chrono::milliseconds(250)) {
-      last_progress = Clock::now();
-      progress.bytes_received = (*link)->bytes_received();
-      progress.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      options.progress(progress);
-    }
+  // Then this site's own channels go up, if the hub takes them.
+  if (failure.ok() && offer->uploads && !summary.budget_reached) {
+    OUTPOST_RETURN_IF_ERROR(
+        Upload(catalog, store, &channel, identity->public_key(), *offer, options, &summary, &failure));
   }
-  OUTPOST_RETURN_IF_ERROR(log.Sync());
-  finish_building();
-  join_builders.fn = nullptr;
   if (failure.ok()) {
     (void)channel.Send(kBye, "");
     (void)channel.Flush();
   }
-  summary.files_received = progress.files_done;
-
-  // Serve every version whose files are all here, each in one transaction.
-  bool all_served = failure.ok() && !unobtainable;
-  for (auto& a : accepted) {
-    bool complete = true;
-    for (const BlobRef& blob : a.manifest.Blobs()) {
-      if (!store->Contains(blob.hash)) {
-        complete = false;
-        break;
-      }
-    }
-    if (!complete) {
-      all_served = false;
-      continue;
-    }
-    OUTPOST_RETURN_IF_ERROR(store->SyncDirs());
-    VersionDraft draft = a.manifest.draft;
-    OUTPOST_RETURN_IF_ERROR(FillBodyText(&draft, store));
-    auto before = catalog->Channel(a.manifest.channel_id);
-    auto committed = catalog->CommitVersionAs(draft, static_cast<int64_t>(a.manifest.version),
-                                              a.envelope, a.manifest.hash);
-    if (!committed) {
-      summary.refused.push_back(committed.error().message());
-      all_served = false;
-      continue;
-    }
-    summary.updated.push_back({a.manifest.channel_id, before ? before->served_version : 0,
-                               static_cast<int64_t>(a.manifest.version)});
-  }
-  summary.complete = all_served && !summary.budget_reached;
-  if (summary.complete) OUTPOST_RETURN_IF_ERROR(log.Clear());
+  for (const auto& u : summary.uploaded) complete &= u.state == "served";
+  summary.complete = complete && !summary.budget_reached && failure.ok();
   if (!failure.ok()) {
     // The link dropped or the hub stopped: what arrived is staged; the next sync continues.
-    summary = finish(std::move(summary));
-    summary.complete = false;
     summary.refused.push_back("the sync stopped: " + failure.message());
-    return summary;
   }
   return finish(std::move(summary));
 }

@@ -1,6 +1,7 @@
 #include "staging.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,22 @@
 #include "sync_files.h"
 
 namespace outpost::sync {
+
+Result<StagingLock> StagingLock::Take(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  int fd = ::open((dir / "sync.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("opening the sync lock", errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status(StatusCode::kBusy, "another sync is running on this data folder");
+  }
+  return StagingLock(fd);
+}
+
+StagingLock::~StagingLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 namespace fs = std::filesystem;
 

@@ -17,11 +17,26 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "outpost/content/hash.h"
 #include "outpost/content/status.h"
 
 namespace outpost::sync {
+
+// One sync at a time per staging folder: a second waits for nothing and says so (kBusy). Held
+// while the StagingLock lives (flock on DIR/sync.lock, so a crash releases it).
+class StagingLock {
+ public:
+  static Result<StagingLock> Take(const std::filesystem::path& dir);
+  StagingLock(StagingLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  StagingLock& operator=(StagingLock&&) = delete;
+  ~StagingLock();
+
+ private:
+  explicit StagingLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 class StagingLog {
  public:

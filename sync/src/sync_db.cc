@@ -61,6 +61,15 @@ CREATE TABLE self (
   value  BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 1 -> 2: channels that sites publish and the hub serves (the upward path).
+    R"sql(
+CREATE TABLE peer_channels (
+  channel_id  TEXT PRIMARY KEY,
+  peer_key    BLOB NOT NULL,
+  claimed_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX peer_channels_by_peer ON peer_channels(peer_key);
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -477,6 +486,41 @@ Status SyncDb::RevokePeer(const std::string& name_or_key) {
                     EscapeInvalidUtf8(name_or_key) + "\"");
   }
   return txn.Commit();
+}
+
+Status SyncDb::ClaimChannel(const std::string& channel_id, const PublicKey& peer) {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db,
+              "INSERT INTO peer_channels (channel_id, peer_key, claimed_at) VALUES (?, ?, ?) "
+              "ON CONFLICT (channel_id) DO NOTHING");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, channel_id).Bind(2, peer).Bind(3, impl_->Now()).Run());
+  Statement owner(impl_->db,
+                  "SELECT c.peer_key, p.name FROM peer_channels c LEFT JOIN peers p "
+                  "ON p.key = c.peer_key WHERE c.channel_id = ?");
+  owner.Bind(1, channel_id);
+  if (!owner.Step()) return owner.status().ok() ? Internal("a claimed channel vanished") : owner.status();
+  if (owner.Key(0) != peer) {
+    return InvalidArgument("channel " + channel_id + " belongs to another site (\"" +
+                           owner.Text(1) + "\")");
+  }
+  return Status::Ok();
+}
+
+std::optional<PublicKey> SyncDb::ChannelOwner(const std::string& channel_id) {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db, "SELECT peer_key FROM peer_channels WHERE channel_id = ?");
+  s.Bind(1, channel_id);
+  if (!s.Step()) return std::nullopt;
+  return s.Key(0);
+}
+
+std::vector<std::string> SyncDb::ChannelsOf(const PublicKey& peer) {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db, "SELECT channel_id FROM peer_channels WHERE peer_key = ? ORDER BY channel_id");
+  s.Bind(1, peer);
+  std::vector<std::string> out;
+  while (s.Step()) out.push_back(s.Text(0));
+  return out;
 }
 
 Status SyncDb::TouchPeer(const PublicKey& key) {

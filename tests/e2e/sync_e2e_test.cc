@@ -170,6 +170,61 @@ TEST_F(SyncE2eTest, ABadSatelliteLinkThatDropsEveryTwoMegabytesStillDeliversEver
   EXPECT_TRUE(noop["channels_updated"].empty());
 }
 
+// The upward path: a teacher's channel published on the site goes up to the hub through the
+// same bad link, cut on the way, and the hub ends up serving the site's signed version.
+TEST_F(SyncE2eTest, ASitesOwnChannelGoesUpThroughACutLink) {
+  Join();
+  Ok(Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_)}));  // the curriculum, fast
+  TempDir notes;
+  notes.Write("outpost.toml", "[channel]\nid = \"ecole-port-notes\"\ntitle = \"Notes\"\nlanguage = \"fr\"\n");
+  notes.Write("cours.html", "<!DOCTYPE html><title>Cours</title><p>La photosynthèse.</p>\n");
+  notes.Write("tp/mesures.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Incompressible(1500000, 9));
+  auto published = Json(Site({"publish", "--json", notes.path().string()}));
+  ASSERT_EQ(published["new_version"], true) << published.dump();
+
+  linksim::Config link;
+  link.target_port = static_cast<uint16_t>(sync_port_);
+  link.latency_ms = 300;
+  link.rate_kbps = 1000;
+  link.cut_random_mean = 700000;
+  link.seed = 7;
+  auto sim = linksim::LinkSim::Start(link);
+  ASSERT_TRUE(sim.has_value()) << sim.error().message();
+  std::string via = "127.0.0.1:" + std::to_string((*sim)->port());
+  nlohmann::json last;
+  uint64_t sent = 0;
+  int runs = 0;
+  for (; runs < 12; ++runs) {
+    auto r = Site({"sync", "--hub", via, "--json"});
+    last = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(last.is_object()) << r.out << r.err;
+    sent += last["bytes_sent"].get<uint64_t>();
+    if (r.exit_code == 0 && last["complete"] == true) break;
+  }
+  ASSERT_EQ(last["complete"], true) << last.dump();
+  EXPECT_GT((*sim)->counters().cuts, 0u) << "the link was never cut: the test proves nothing";
+  EXPECT_LT(sent, 1500000u + runs * 1200000u) << "runs " << runs;  // a cut loses the window at most
+  ASSERT_EQ(last["channels_uploaded"].size(), 1u) << last.dump();
+  EXPECT_EQ(last["channels_uploaded"][0]["state"], "served");
+
+  auto hub_channels = Json(Hub({"channels", "--json"}));
+  auto site_channels = Json(Site({"channels", "--json"}));
+  auto find = [](const nlohmann::json& list, const std::string& id) {
+    for (const auto& c : list) {
+      if (c["id"] == id) return c;
+    }
+    return nlohmann::json();
+  };
+  auto at_hub = find(hub_channels, "ecole-port-notes");
+  ASSERT_TRUE(at_hub.is_object()) << hub_channels.dump();
+  EXPECT_EQ(at_hub["version"], 1);
+  EXPECT_EQ(at_hub["manifest"], find(site_channels, "ecole-port-notes")["manifest"]);
+  Ok(Hub({"verify"}));
+  auto sites = Json(Hub({"hub", "sites", "--json"}));
+  ASSERT_EQ(sites["sites"].size(), 1u);
+  EXPECT_EQ(sites["sites"][0]["channels"], nlohmann::json::array({"ecole-port-notes"}));
+}
+
 TEST_F(SyncE2eTest, KilledMidSyncTheSiteKeepsServingAndResumes) {
   Join();
   linksim::Config link;

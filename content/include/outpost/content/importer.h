@@ -41,6 +41,9 @@ struct ImportOptions {
   bool rehash = false;      // read every file even if the import cache says it is unchanged
   int threads = 0;          // files read at once; 0: two per core, at most 8
   std::function<void(const ImportProgress&)> progress;  // called often; keep it cheap
+  // Called with the channel id once it is known, before anything is committed; an error stops
+  // the import with nothing served changed (`publish` on a site refuses the hub's channels).
+  std::function<Status(const std::string& channel_id)> check_channel;
 };
 
 struct ImportProblem {

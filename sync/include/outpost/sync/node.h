@@ -84,7 +84,7 @@ struct PendingEnrolment {
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -126,6 +126,13 @@ class SyncDb {
   // kNotFound). Revoking a revoked peer changes nothing.
   Status RevokePeer(const std::string& name_or_key);
   Status TouchPeer(const PublicKey& key);  // last_seen = now
+
+  // ---- hub: channels its sites publish (the upward path). The first site to upload a channel
+  // id owns it; another site's upload of it is refused (kInvalidArgument, naming the owner).
+  // Claiming a channel one owns already changes nothing.
+  Status ClaimChannel(const std::string& channel_id, const PublicKey& peer);
+  std::optional<PublicKey> ChannelOwner(const std::string& channel_id);
+  std::vector<std::string> ChannelsOf(const PublicKey& peer);  // ascending
 
   // ---- site: the pinned hub
   Status SetHub(const HubPin& pin);

@@ -88,12 +88,22 @@ struct UpdatedChannel {
   int64_t from = 0, to = 0;
 };
 
+// A channel this site publishes, sent up to the hub in the session.
+struct UploadedChannel {
+  std::string id;
+  int64_t version = 0;
+  std::string state;    // "served" (the hub serves it now), "incomplete" (the next sync
+                        // continues), "refused"
+  std::string message;  // why, unless served
+};
+
 struct SyncSummary {
   uint64_t bytes_sent = 0, bytes_received = 0;  // on the wire, framing and encryption included
   int round_trips = 0;  // waits for the hub after TCP connect (handshake included)
   double seconds = 0;
   bool complete = false;  // every offered version is served
   std::vector<UpdatedChannel> updated;
+  std::vector<UploadedChannel> uploaded;  // this site's own channels offered up
   std::vector<std::string> refused;  // versions refused, and why
   uint64_t files_received = 0, chunks_received = 0, chunks_reused = 0, patches_received = 0;
   uint64_t chunk_bytes = 0;  // uncompressed bytes that came over the link

@@ -1,0 +1,73 @@
+// Private to sync/: the two halves of moving channel versions over a SecureChannel, used in both
+// directions of a session. The side that holds versions offers them (OfferVersion) and answers
+// requests (AnswerChunks, AnswerPatch); the side that fetches verifies the offer (its caller's
+// job: a site checks the trust list, the hub checks the uploading site's key), then Fetch()
+// requests what it lacks in a pipeline, stages chunks, rebuilds and verifies files, and serves
+// each version whose files are all present in one transaction.
+//
+// Downward (hub -> site) the site fetches; upward (a site's own channel -> hub) the hub fetches
+// in the same session, after the site's downward part (docs/sync-protocol.md, "Upload").
+//
+// Thread-safety: one session's thread; Fetch() runs two builder threads of its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "link.h"
+#include "outpost/content/blob_store.h"
+#include "outpost/content/catalog.h"
+#include "outpost/sync/manifest.h"
+#include "outpost/sync/session.h"
+#include "protocol.h"
+#include "staging.h"
+
+namespace outpost::sync {
+
+// What the holder offers of a channel to a peer that serves `peer_version` of it (0: none): the
+// served version's signed manifest (zstd, or a zstd patch against the peer's version's
+// manifest when this side still has it) and every file the peer's version lacks, with its
+// chunks and the file at the same path in the peer's version.
+Result<OfferedVersion> OfferVersion(Catalog* catalog, const ChannelInfo& info, uint64_t peer_version);
+
+// The signed manifest of `version`, unpacked: against this side's own copy of the base version's
+// manifest for a patch.
+Result<std::string> UnpackEnvelope(Catalog* catalog, const OfferedVersion& version);
+
+// Answer one GetChunks (Chunk or Missing per hash, in order) and one GetPatch. If `stop` says
+// so before a chunk, what is queued is flushed and the result is kBusy: the sender's byte budget
+// is spent (it then sends an Error and lingers).
+Status AnswerChunks(BlobStore* store, Catalog* catalog, SecureChannel* channel,
+                    std::string_view body, const SessionLimits& limits,
+                    const std::function<bool()>& stop = {});
+Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body);
+
+// A version that passed its checks, to fetch and serve.
+struct AcceptedVersion {
+  Manifest manifest;
+  std::string envelope;
+};
+
+struct FetchRequest {
+  std::vector<AcceptedVersion> versions;
+  std::unordered_map<Hash, OfferedFile> offered;  // the offer's file descriptions
+  uint64_t window = 1 << 20;      // bytes of requests in flight
+  uint32_t max_request_chunks = 4096;
+  uint64_t budget_bytes = 0;      // 0: none; counts both directions of the link
+  Clock::time_point started = Clock::now();
+  std::function<void(const SyncProgress&)> progress;
+};
+
+// Fetches the versions' missing files through `channel` (staging chunks in `log`) and serves
+// every version whose files are all here. Fills the summary's counters, `updated`, `refused`,
+// `round_trips` (waits for the other side) and `budget_reached`; `complete` is set when every
+// version is served. `*stopped` is the conversation's state: Ok if it can go on, else why it
+// stopped (the link dropped, the other side sent an Error). Errors of this side (a full disk, a
+// malformed record) are the result.
+Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, StagingLog* log,
+             FetchRequest request, SyncSummary* summary, Status* stopped);
+
+}  // namespace outpost::sync
