@@ -117,6 +117,66 @@ TEST(BlobStoreTest, AFailedFsyncDoesNotInstallTheBlob) {
   EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
 }
 
+// A sync builds many small files and makes them durable together (BlobWriter::Finish, then
+// InstallBatch): nothing is under its hash's name before the batch is synced and installed.
+TEST(BlobStoreTest, ABatchIsInstalledOnlyOnceSynced) {
+  TempDir dir;
+  FaultEnv env;
+  auto store = BlobStore::Open(dir.path(), &env);
+  ASSERT_TRUE(store.has_value());
+  auto already = (*store)->Put("held already");
+  ASSERT_TRUE(already.has_value());
+  std::vector<PendingBlob> batch;
+  for (std::string data : {std::string("first file"), testing::RandomBytes(200000, 5),
+                           std::string("held already")}) {
+    auto writer = (*store)->NewWriter();
+    ASSERT_TRUE(writer.has_value());
+    ASSERT_TRUE((*writer)->Append({reinterpret_cast<const uint8_t*>(data.data()), data.size()}).ok());
+    auto pending = (*writer)->Finish();
+    ASSERT_TRUE(pending.has_value()) << pending.error().ToString();
+    EXPECT_EQ(pending->info.hash, Hash::Of(data));
+    EXPECT_EQ(pending->temp.empty(), data == "held already");
+    EXPECT_FALSE((*store)->Contains(pending->info.hash) && !pending->temp.empty());
+    batch.push_back(std::move(*pending));
+  }
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 2u);
+
+  // The sync fails: nothing is installed, the temp files are gone.
+  std::vector<PendingBlob> copy = batch;
+  env.FailAfter(0, FaultEnv::Fault::kSyncFails);
+  EXPECT_FALSE((*store)->InstallBatch(std::move(copy)).has_value());
+  EXPECT_FALSE((*store)->Contains(batch[0].info.hash));
+  EXPECT_FALSE((*store)->Contains(batch[1].info.hash));
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+}
+
+TEST(BlobStoreTest, ABatchInstallsEveryFileOnce) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  ASSERT_TRUE(store.has_value());
+  std::vector<PendingBlob> batch;
+  std::vector<std::string> datas = {"a page", testing::RandomBytes(300000, 6), "a page"};
+  for (const auto& data : datas) {
+    auto writer = (*store)->NewWriter();
+    ASSERT_TRUE((*writer)->Append({reinterpret_cast<const uint8_t*>(data.data()), data.size()}).ok());
+    auto pending = (*writer)->Finish();
+    ASSERT_TRUE(pending.has_value());
+    batch.push_back(std::move(*pending));
+  }
+  auto installed = (*store)->InstallBatch(std::move(batch));
+  ASSERT_TRUE(installed.has_value()) << installed.error().ToString();
+  ASSERT_EQ(installed->size(), 3u);
+  EXPECT_FALSE((*installed)[0].existed);
+  EXPECT_TRUE((*installed)[2].existed);  // the same bytes twice in one batch: one file
+  for (size_t i = 0; i < datas.size(); ++i) {
+    EXPECT_EQ(testing::ReadFile((*store)->PathOf(Hash::Of(datas[i]))), datas[i]);
+    EXPECT_TRUE((*store)->Verify(Hash::Of(datas[i])).ok());
+  }
+  EXPECT_EQ(CountFiles(dir.path() / "blobs"), 2u);
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  EXPECT_TRUE((*store)->SyncDirs().ok());
+}
+
 TEST(BlobStoreTest, ForEachListsBlobsAndReportsStrayFiles) {
   TempDir dir;
   auto store = BlobStore::Open(dir.path());

@@ -80,6 +80,16 @@ class PosixEnv : public Env {
     return Status::Ok();
   }
 
+  Status SyncFilesystem(const std::filesystem::path& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("opening " + path.string(), errno);
+    int rc = ::syncfs(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoStatus("syncing the file system of " + path.string(), err);
+    return Status::Ok();
+  }
+
   Status CreateDirs(const std::filesystem::path& dir) override {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);

@@ -41,6 +41,13 @@ struct BlobInfo {
 
 class BlobStore;
 
+// A blob written and closed but not yet durable nor in place (BlobWriter::Finish); `temp` is
+// empty when the store already held it.
+struct PendingBlob {
+  BlobInfo info;
+  std::filesystem::path temp;
+};
+
 class BlobWriter {
  public:
   ~BlobWriter();  // an uncommitted writer removes its temp file
@@ -50,6 +57,9 @@ class BlobWriter {
   Status Append(std::span<const uint8_t> data);
   // Fsyncs and renames the blob into place. Returns its hash, size and chunks.
   Result<BlobInfo> Commit();
+  // Closes the temp file without syncing it, for BlobStore::InstallBatch: a writer of many
+  // small files (a sync) pays one syncfs for a batch instead of one fsync per file.
+  Result<PendingBlob> Finish();
   uint64_t size() const { return size_; }
 
  private:
@@ -109,6 +119,11 @@ class BlobStore {
 
   // Fsyncs every blob folder that received a rename since the last call.
   Status SyncDirs();
+  // Makes finished blobs durable with one syncfs of the store's file system, then renames each
+  // into place (as Commit does; a blob installed meanwhile by another writer just drops its
+  // temp). A power cut before this leaves only temp files, which gc removes; never a damaged
+  // blob under its hash's name. The renames are durable after SyncDirs(), as for Commit().
+  Result<std::vector<BlobInfo>> InstallBatch(std::vector<PendingBlob> pending);
 
   // Shared lock for writers; waits while gc runs.
   Result<StoreLock> LockShared();

@@ -35,6 +35,9 @@ class Env {
   virtual Status Rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
   // fsyncs a directory, making renames and creations in it durable.
   virtual Status SyncDir(const std::filesystem::path& dir) = 0;
+  // syncfs(2): everything written to the file system that holds `path` (data, names, folders)
+  // is durable when this returns ok. One journal commit instead of one per folder.
+  virtual Status SyncFilesystem(const std::filesystem::path& path) = 0;
   virtual Status CreateDirs(const std::filesystem::path& dir) = 0;
   virtual Status Remove(const std::filesystem::path& path) = 0;  // NotFound is ok
 
