@@ -33,11 +33,14 @@ struct InFlight {
   bool patch = false;
 };
 
-// Files are built on two threads beside the one receiving: each ends in an fsync, and a page is
-// a few KB, so waiting for them one by one would hold the link idle.
+// Files are built on two threads beside the one receiving, and installed in batches: a page is a
+// few KB, and an fsync per file (a journal commit, milliseconds) would hold the link idle. A
+// batch is made durable with one syncfs, renamed into the store, and recorded in the chunk
+// index in one transaction (BlobStore::InstallBatch).
 class Builders {
  public:
-  explicit Builders(std::function<Status(Wanted*)> assemble) : assemble_(std::move(assemble)) {
+  Builders(BlobStore* store, Catalog* catalog, std::function<Result<PendingBlob>(Wanted*)> build)
+      : store_(store), catalog_(catalog), build_(std::move(build)) {
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { Run(); });
   }
   ~Builders() { Finish(); }
@@ -47,7 +50,8 @@ class Builders {
     queue_.push_back(w);
     cv_.notify_one();
   }
-  // Waits for every queued file; returns how many were built, and the failures.
+  // Waits for every queued file and installs the last batch; returns how many were built, and
+  // the failures.
   uint64_t Finish(std::vector<std::string>* failures = nullptr) {
     {
       std::lock_guard lock(mu_);
@@ -56,12 +60,17 @@ class Builders {
     }
     for (auto& t : threads_) t.join();
     threads_.clear();
+    Flush(/*all=*/true);
+    std::lock_guard lock(mu_);
     if (failures) failures->insert(failures->end(), failures_.begin(), failures_.end());
     failures_.clear();
     return std::exchange(built_, 0);
   }
 
  private:
+  static constexpr size_t kBatchFiles = 256;
+  static constexpr uint64_t kBatchBytes = 64u << 20;
+
   void Run() {
     for (;;) {
       Wanted* w = nullptr;
@@ -72,17 +81,48 @@ class Builders {
         w = queue_.front();
         queue_.pop_front();
       }
-      Status st = assemble_(w);
-      std::lock_guard lock(mu_);
-      if (st.ok()) ++built_;
-      else failures_.push_back(st.message());
+      auto pending = build_(w);
+      {
+        std::lock_guard lock(mu_);
+        if (!pending) {
+          failures_.push_back(pending.error().message());
+          continue;
+        }
+        batch_bytes_ += pending->info.size;
+        batch_.push_back(std::move(*pending));
+      }
+      Flush(/*all=*/false);
     }
   }
 
-  std::function<Status(Wanted*)> assemble_;
-  std::mutex mu_;
+  // Installs the batch if it is full (or, with `all`, whatever it holds). One thread at a time.
+  void Flush(bool all) {
+    std::lock_guard install(install_mu_);
+    std::vector<PendingBlob> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (batch_.empty() || (!all && batch_.size() < kBatchFiles && batch_bytes_ < kBatchBytes)) return;
+      batch.swap(batch_);
+      batch_bytes_ = 0;
+    }
+    size_t n = batch.size();
+    Status st = Status::Ok();
+    auto installed = store_->InstallBatch(std::move(batch));
+    if (!installed) st = installed.error();
+    if (st.ok()) st = catalog_->RecordBlobs(*installed);
+    std::lock_guard lock(mu_);
+    if (st.ok()) built_ += n;
+    else failures_.push_back(st.message());
+  }
+
+  BlobStore* store_;
+  Catalog* catalog_;
+  std::function<Result<PendingBlob>(Wanted*)> build_;
+  std::mutex mu_, install_mu_;
   std::condition_variable cv_;
   std::deque<Wanted*> queue_;
+  std::vector<PendingBlob> batch_;
+  uint64_t batch_bytes_ = 0;
   std::vector<std::string> failures_;
   uint64_t built_ = 0;
   bool closing_ = false;
@@ -288,8 +328,8 @@ Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, Staging
   }
   progress.files_wanted = wanted.size();
 
-  // Builds a file whose chunks are all here.
-  auto assemble = [&](Wanted* w) -> Status {
+  // Builds a file whose chunks are all here (installed later, in a batch).
+  auto assemble = [&](Wanted* w) -> Result<PendingBlob> {
     auto writer = store->NewWriter();
     if (!writer) return writer.error();
     for (const ChunkRef& c : w->file.chunks) {
@@ -306,15 +346,20 @@ Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, Staging
       OUTPOST_RETURN_IF_ERROR((*writer)->Append(
           {reinterpret_cast<const uint8_t*>(data->data()), data->size()}));
     }
-    auto info = (*writer)->Commit();
-    if (!info) return info.error();
-    if (info->hash != w->file.blob) {
+    auto pending = (*writer)->Finish();
+    if (!pending) return pending.error();
+    if (pending->info.hash != w->file.blob) {
+      if (!pending->temp.empty()) (void)store->env()->Remove(pending->temp);
       return Corrupt("file " + w->file.blob.Hex() + " rebuilt from its chunks has hash " +
-                     info->hash.Hex() + ": the offer's chunk list was wrong");
+                     pending->info.hash.Hex() + ": the offer's chunk list was wrong");
     }
-    return catalog->RecordBlobs({*info});
+    return pending;
   };
-  Builders builders(assemble);
+  // Like an import, hold the store's shared lock until the versions are served, so that gc
+  // never removes a file built here before the catalog refers to it.
+  auto store_lock = store->LockShared();
+  if (!store_lock) return store_lock.error();
+  Builders builders(store, catalog, assemble);
   std::vector<std::string> build_failures;
   auto join_builders = [&] { progress.files_done += builders.Finish(&build_failures); };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,13 +58,22 @@ Result<std::unique_ptr<StagingLog>> StagingLog::Open(const fs::path& dir) {
 }
 
 StagingLog::~StagingLog() {
+  for (auto& f : files_) {
+    if (f.fd >= 0 && f.fd != fd_) ::close(f.fd);
+  }
   if (fd_ >= 0) ::close(fd_);
+}
+
+size_t StagingLog::AddFile(const fs::path& path) {
+  files_.push_back({path, -1});
+  return files_.size() - 1;
 }
 
 Status StagingLog::Scan(const fs::path& file) {
   auto bytes = ReadWholeFile(file);
   if (!bytes) return bytes.error();
   std::string_view b = *bytes;
+  size_t file_index = AddFile(file);
   size_t pos = 0;
   while (b.size() - pos >= kRecordHead) {
     Hash hash;
@@ -73,7 +83,7 @@ Status StagingLog::Scan(const fs::path& file) {
     if (length > kMaxChunk || b.size() - pos - kRecordHead < length) break;  // torn
     std::string_view data = b.substr(pos + kRecordHead, length);
     if (Hash::Of(data) != hash) break;  // damaged: nothing after it is trusted
-    index_[hash] = {file, pos + kRecordHead, length};
+    index_[hash] = {file_index, pos + kRecordHead, length};
     pos += kRecordHead + length;
   }
   return Status::Ok();
@@ -86,9 +96,11 @@ Status StagingLog::Append(const Hash& chunk, std::string_view data) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     current_ = dir_ / ("chunks-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
                        "-" + std::to_string(::getpid()) + ".log");
-    fd_ = ::open(current_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd_ = ::open(current_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd_ < 0) return ErrnoStatus("creating " + current_.string(), errno);
     end_ = 0;
+    current_file_ = AddFile(current_);
+    files_[current_file_].fd = fd_;
   }
   char head[kRecordHead];
   std::memcpy(head, chunk.bytes.data(), 32);
@@ -97,12 +109,16 @@ Status StagingLog::Append(const Hash& chunk, std::string_view data) {
   head[33] = static_cast<char>(n >> 16);
   head[34] = static_cast<char>(n >> 8);
   head[35] = static_cast<char>(n);
-  std::string record(head, kRecordHead);
-  record.append(data);
+  const size_t total = kRecordHead + data.size();
   size_t done = 0;
-  while (done < record.size()) {
-    ssize_t w = ::pwrite(fd_, record.data() + done, record.size() - done,
-                         static_cast<off_t>(end_ + done));
+  while (done < total) {
+    // The head and the chunk in one call, without copying the chunk.
+    iovec parts[2];
+    int count = 0;
+    if (done < kRecordHead) parts[count++] = {head + done, kRecordHead - done};
+    size_t from = done > kRecordHead ? done - kRecordHead : 0;
+    parts[count++] = {const_cast<char*>(data.data()) + from, data.size() - from};
+    ssize_t w = ::pwritev(fd_, parts, count, static_cast<off_t>(end_ + done));
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) {
       int err = errno;
@@ -113,9 +129,9 @@ Status StagingLog::Append(const Hash& chunk, std::string_view data) {
     }
     done += static_cast<size_t>(w);
   }
-  index_[chunk] = {current_, end_ + kRecordHead, n};
-  end_ += record.size();
-  unsynced_ += record.size();
+  index_[chunk] = {current_file_, end_ + kRecordHead, n};
+  end_ += total;
+  unsynced_ += total;
   return Status::Ok();
 }
 
@@ -133,20 +149,41 @@ Status StagingLog::Sync() {
 
 Result<std::string> StagingLog::Read(const Hash& chunk, bool verify) const {
   Where where;
+  int fd = -1;
+  fs::path path;
   {
     std::lock_guard lock(mu_);
     auto it = index_.find(chunk);
     if (it == index_.end()) return NotFound("chunk " + chunk.Hex() + " is not staged");
     where = it->second;
+    File& file = files_[where.file];
+    if (file.fd < 0) {
+      file.fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (file.fd < 0) return ErrnoStatus("opening " + file.path.string(), errno);
+    }
+    fd = file.fd;  // stays open until Clear() or the destructor, which no reader overlaps
+    path = file.path;
   }
-  auto data = ReadRange(where.file, where.offset, where.length);
-  if (!data) return data.error();
-  if (verify && Hash::Of(*data) != chunk) return Corrupt("staged chunk " + chunk.Hex() + " is damaged");
+  std::string data(where.length, '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t r = ::pread(fd, data.data() + done, data.size() - done,
+                        static_cast<off_t>(where.offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return ErrnoStatus("reading " + path.string(), errno);
+    if (r == 0) return Corrupt(path.string() + " is shorter than its index says");
+    done += static_cast<size_t>(r);
+  }
+  if (verify && Hash::Of(data) != chunk) return Corrupt("staged chunk " + chunk.Hex() + " is damaged");
   return data;
 }
 
 Status StagingLog::Clear() {
   std::lock_guard lock(mu_);
+  for (auto& f : files_) {
+    if (f.fd >= 0 && f.fd != fd_) ::close(f.fd);
+  }
+  files_.clear();
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;

@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "outpost/content/hash.h"
 #include "outpost/content/status.h"
@@ -65,17 +66,26 @@ class StagingLog {
 
  private:
   struct Where {
-    std::filesystem::path file;
+    size_t file = 0;  // in files_
     uint64_t offset = 0;
     uint32_t length = 0;
   };
+  // A log file, and a descriptor for reading it (opened on first read; the log being written
+  // is read through its own).
+  struct File {
+    std::filesystem::path path;
+    int fd = -1;
+  };
+  size_t AddFile(const std::filesystem::path& path);  // under mu_
   explicit StagingLog(std::filesystem::path dir) : dir_(std::move(dir)) {}
   Status Scan(const std::filesystem::path& file);
 
   mutable std::mutex mu_;
   std::filesystem::path dir_;
   std::filesystem::path current_;
-  int fd_ = -1;
+  int fd_ = -1;  // the log being written (read and write)
+  size_t current_file_ = 0;
+  mutable std::vector<File> files_;
   uint64_t end_ = 0;
   uint64_t unsynced_ = 0;
   bool dir_synced_ = false;
