@@ -275,6 +275,37 @@ Result<PublishResult> Publish(const NodePaths& paths, BlobStore* store, Catalog*
 
 namespace {
 
+// Imports `folder` and signs the served version of its channel with `signer`. `may_sign` (if
+// set) is asked once the channel and version are known: a refusal leaves the version served
+// unsigned, and is the result. The signature is skipped when the version already carries a
+// manifest that `already_signed` accepts (an unchanged folder published again).
+Result<PublishResult> ImportAndSign(
+    BlobStore* store, Catalog* catalog, const fs::path& folder, const ImportOptions& options,
+    const Identity& signer, const std::function<Status(const std::string&, int64_t)>& may_sign,
+    const std::function<bool(const std::string&, int64_t)>& already_signed) {
+  auto report = Importer(store, catalog).Import(folder, options);
+  if (!report) return report.error();
+  PublishResult result;
+  result.channel_id = report->channel_id;
+  result.new_version = report->version != 0;
+  auto channel = catalog->Channel(result.channel_id);
+  if (!channel) return Internal("channel " + result.channel_id + " vanished after its import");
+  result.version = result.new_version ? report->version : channel->served_version;
+  if (may_sign) OUTPOST_RETURN_IF_ERROR(may_sign(result.channel_id, result.version));
+  if (channel->manifest_hash && channel->served_version == result.version &&
+      already_signed(result.channel_id, result.version)) {
+    result.manifest_hash = *channel->manifest_hash;  // published before: nothing to do
+    return result;
+  }
+  auto hash = SignServedVersion(catalog, result.channel_id, result.version, signer);
+  if (!hash) {
+    return hash.error().WithContext("signing " + result.channel_id + " version " +
+                                    std::to_string(result.version));
+  }
+  result.manifest_hash = *hash;
+  return result;
+}
+
 // A site publishing its own channel: signed with its node key, which the hub it joined accepts
 // for channels this site uploaded first (docs/sync-protocol.md, "Upload").
 Result<PublishResult> PublishOnSite(const NodePaths& paths, BlobStore* store, Catalog* catalog,
@@ -300,25 +331,8 @@ Result<PublishResult> PublishOnSite(const NodePaths& paths, BlobStore* store, Ca
   checked.check_channel = [&](const std::string& id) {
     return foreign(id) ? refuse(id) : Status::Ok();
   };
-  auto report = Importer(store, catalog).Import(folder, checked);
-  if (!report) return report.error();
-  PublishResult result;
-  result.channel_id = report->channel_id;
-  result.new_version = report->version != 0;
-  auto channel = catalog->Channel(result.channel_id);
-  if (!channel) return Internal("channel " + result.channel_id + " vanished after its import");
-  result.version = result.new_version ? report->version : channel->served_version;
-  if (channel->manifest_hash && channel->served_version == result.version && !foreign(result.channel_id)) {
-    result.manifest_hash = *channel->manifest_hash;  // published before: nothing to do
-    return result;
-  }
-  auto hash = SignServedVersion(catalog, result.channel_id, result.version, *node);
-  if (!hash) {
-    return hash.error().WithContext("signing " + result.channel_id + " version " +
-                                    std::to_string(result.version));
-  }
-  result.manifest_hash = *hash;
-  return result;
+  return ImportAndSign(store, catalog, folder, checked, *node, nullptr,
+                       [&](const std::string& id, int64_t) { return !foreign(id); });
 }
 
 }  // namespace
@@ -356,30 +370,16 @@ Result<PublishResult> Publish(const NodePaths& paths, BlobStore* store, Catalog*
                            " is a site's own channel, uploaded by it; publish under another id "
                            "(--channel)");
   };
-  auto report = Importer(store, catalog).Import(folder, checked);
-  if (!report) return report.error();
-  PublishResult result;
-  result.channel_id = report->channel_id;
-  result.new_version = report->version != 0;
-  auto channel = catalog->Channel(result.channel_id);
-  if (!channel) return Internal("channel " + result.channel_id + " vanished after its import");
-  result.version = result.new_version ? report->version : channel->served_version;
-  if (!trust->Authorizes(key, result.channel_id)) {
-    return InvalidArgument(NotAllowed(key, *trust, result.channel_id) + "; version " +
-                           std::to_string(result.version) + " is served here unsigned");
-  }
-  if (channel->manifest_hash && channel->served_version == result.version &&
-      SignedByATrustedKey(catalog, result.channel_id, result.version, *trust)) {
-    result.manifest_hash = *channel->manifest_hash;  // published before: nothing to do
-    return result;
-  }
-  auto hash = SignServedVersion(catalog, result.channel_id, result.version, *publisher);
-  if (!hash) {
-    return hash.error().WithContext("signing " + result.channel_id + " version " +
-                                    std::to_string(result.version));
-  }
-  result.manifest_hash = *hash;
-  return result;
+  return ImportAndSign(
+      store, catalog, folder, checked, *publisher,
+      [&](const std::string& id, int64_t version) {
+        if (trust->Authorizes(key, id)) return Status::Ok();
+        return InvalidArgument(NotAllowed(key, *trust, id) + "; version " + std::to_string(version) +
+                               " is served here unsigned");
+      },
+      [&](const std::string& id, int64_t version) {
+        return SignedByATrustedKey(catalog, id, version, *trust);
+      });
 }
 
 // ---- enrolment files ----

@@ -278,7 +278,8 @@ class FakeHub {
     acceptor_.accept(socket, ec);
     if (ec) return;
     sync::Link link(std::move(context), std::move(socket), std::chrono::seconds(10));
-    (void)Serve(&link);
+    Status served = Serve(&link);
+    if (!served.ok()) std::fprintf(stderr, "fake hub: %s\n", served.message().c_str());
   }
   Status Serve(sync::Link* link) {
     using namespace sync;
@@ -304,7 +305,8 @@ class FakeHub {
     auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(accept.data()), accept.size()});
     OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
     auto split = hs->Split();
-    SecureChannel channel(link, std::move(split->second), std::move(split->first), 1 << 16, 16 << 20);
+    // The same rekey interval as the site under test (SessionTest::Limits()).
+    SecureChannel channel(link, std::move(split->second), std::move(split->first), 8, 16 << 20);
     Offer offer;
     for (const ChannelInfo& info : hub_->catalog->Channels()) {
       auto envelope = hub_->catalog->ManifestEnvelope(info.id, info.served_version);
@@ -628,7 +630,8 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
   ASSERT_TRUE(m2.has_value());
   ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
   auto split = hs->Split();
-  SecureChannel channel(link->get(), std::move(split->first), std::move(split->second), 1 << 16, 16 << 20);
+  SecureChannel channel(link->get(), std::move(split->first), std::move(split->second),
+                        Limits().rekey_interval, 16 << 20);
   auto offer_record = channel.Receive();
   ASSERT_TRUE(offer_record.has_value());
   auto offer = DecodeOffer(offer_record->body);
