@@ -617,6 +617,70 @@ int HubRevoke(const fs::path& data, const std::string& who) {
   return kExitOk;
 }
 
+// `hub publisher list|rotate|revoke`: the root's trust list of publisher keys.
+struct PublisherArgs {
+  std::string key;
+  std::string root_key;
+  bool json = false;
+};
+
+int HubPublisherList(const fs::path& data, const PublisherArgs& args) {
+  auto db = OpenHubDb(data);
+  if (!db) return Fail(db.error());
+  auto list = LoadTrustList(NodePaths(data), *(*db)->OwnRoot());
+  if (!list) return Fail(list.error());
+  auto current = LoadIdentity(NodePaths(data).publisher_key);
+  if (args.json) {
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& e : list->entries) {
+      keys.push_back({{"key", e.publisher.Hex()}, {"state", KeyStateName(e.state)},
+                      {"channels", e.channels},
+                      {"current", current && current->public_key() == e.publisher}});
+    }
+    PrintJson({{"root", list->root.Hex()}, {"sequence", list->sequence}, {"publishers", keys}});
+    return kExitOk;
+  }
+  std::printf("trust list %llu, signed by root %s\n", static_cast<unsigned long long>(list->sequence),
+              list->root.Hex().c_str());
+  for (const auto& e : list->entries) {
+    std::string channels;
+    for (const auto& c : e.channels) channels += (channels.empty() ? "" : ", ") + c;
+    std::printf("  %s  %-7s %s%s\n", e.publisher.Hex().c_str(), KeyStateName(e.state),
+                channels.c_str(),
+                current && current->public_key() == e.publisher ? "  (this hub's publisher key)" : "");
+  }
+  return kExitOk;
+}
+
+void PrintPublisherChange(const PublisherChange& c, bool json) {
+  if (json) {
+    PrintJson({{"sequence", c.trust_sequence}, {"added", c.added ? c.added->Hex() : ""},
+               {"revoked", c.revoked.Hex()}, {"resigned", c.resigned}});
+    return;
+  }
+  if (c.added) std::printf("new publisher key %s\n", c.added->Hex().c_str());
+  std::printf("revoked publisher key %s\n", c.revoked.Hex().c_str());
+  if (c.resigned) std::printf("signed %d served version(s) again with the new key\n", c.resigned);
+  std::printf("trust list %llu is issued; sites take it at their next sync\n",
+              static_cast<unsigned long long>(c.trust_sequence));
+}
+
+int HubPublisherRotate(const fs::path& data, const PublisherArgs& args) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  auto change = RotatePublisher(NodePaths(data), lib->catalog.get(), args.root_key);
+  if (!change) return Fail(change.error());
+  PrintPublisherChange(*change, args.json);
+  return kExitOk;
+}
+
+int HubPublisherRevoke(const fs::path& data, const PublisherArgs& args) {
+  auto change = RevokePublisher(NodePaths(data), args.key, args.root_key);
+  if (!change) return Fail(change.error());
+  PrintPublisherChange(*change, args.json);
+  return kExitOk;
+}
+
 // ---- verify ----
 
 int Verify(const fs::path& data, bool json, bool keep_damaged) {
@@ -875,6 +939,30 @@ int RunCli(int argc, char** argv) {
   add_common(hub_revoke);
   hub_revoke->add_option("SITE", revoke_who, "the site's name or its key (64 hex)")->required();
   hub_commands.emplace_back(hub_revoke, [&](const fs::path& d) { return HubRevoke(d, revoke_who); });
+
+  PublisherArgs publisher_args;
+  auto* hub_publisher = hub->add_subcommand(
+      "publisher", "the publisher keys the root trusts: list, rotate, revoke");
+  hub_publisher->require_subcommand(1);
+  auto* publisher_list = hub_publisher->add_subcommand("list", "show the trust list");
+  add_common(publisher_list);
+  publisher_list->add_flag("--json", publisher_args.json, "print JSON");
+  hub_commands.emplace_back(publisher_list, [&](const fs::path& d) { return HubPublisherList(d, publisher_args); });
+  auto* publisher_rotate = hub_publisher->add_subcommand(
+      "rotate", "replace the publisher key with a new one and revoke the old one (needs the root key)");
+  add_common(publisher_rotate);
+  publisher_rotate->add_option("--root-key", publisher_args.root_key,
+                               "the root key file, if it is kept away from DATA/keys");
+  publisher_rotate->add_flag("--json", publisher_args.json, "print JSON");
+  hub_commands.emplace_back(publisher_rotate, [&](const fs::path& d) { return HubPublisherRotate(d, publisher_args); });
+  auto* publisher_revoke = hub_publisher->add_subcommand(
+      "revoke", "revoke a publisher key that is not this hub's own (needs the root key)");
+  add_common(publisher_revoke);
+  publisher_revoke->add_option("KEY", publisher_args.key, "the key (64 hex)")->required();
+  publisher_revoke->add_option("--root-key", publisher_args.root_key,
+                               "the root key file, if it is kept away from DATA/keys");
+  publisher_revoke->add_flag("--json", publisher_args.json, "print JSON");
+  hub_commands.emplace_back(publisher_revoke, [&](const fs::path& d) { return HubPublisherRevoke(d, publisher_args); });
 
   SyncArgs sync_args;
   auto* sync = app.add_subcommand("sync", "bring this site up to date with its hub");

@@ -157,10 +157,13 @@ Result<OfferedVersion> OfferVersion(Catalog* catalog, const ChannelInfo& info, u
   OfferedVersion version;
   version.channel_id = info.id;
   version.envelope_size = envelope->size();
-  if (old_envelope) {
+  // The dictionary is the base version's manifest, not its envelope: a version signed again
+  // (after a rotation) has the same manifest under another signature.
+  auto old_parts = old_envelope ? ParseSignedManifest(*old_envelope) : Result<SignedManifest>(NotFound(""));
+  if (old_parts) {
     version.packing = kZstdAgainstBase;
     version.base_version = peer_version;
-    version.packed = ZstdCompress(*envelope, 19, *old_envelope);
+    version.packed = ZstdCompress(*envelope, 19, old_parts->manifest);
   } else {
     version.packing = kZstd;
     version.packed = ZstdCompress(*envelope, 19, {});
@@ -196,7 +199,9 @@ Result<std::string> UnpackEnvelope(Catalog* catalog, const OfferedVersion& versi
       return NotFound("this node has no manifest of " + version.channel_id + " version " +
                       std::to_string(version.base_version));
     }
-    return ZstdDecompress(version.packed, version.envelope_size, *base);
+    auto parts = ParseSignedManifest(*base);
+    if (!parts) return parts.error();
+    return ZstdDecompress(version.packed, version.envelope_size, parts->manifest);
   }
   return version.packed;
 }

@@ -382,6 +382,144 @@ Result<PublishResult> Publish(const NodePaths& paths, BlobStore* store, Catalog*
       });
 }
 
+// ---- the root's work ----
+
+namespace {
+
+struct RootContext {
+  std::unique_ptr<SyncDb> db;
+  std::optional<Identity> root;
+  TrustList trust;
+};
+
+Result<RootContext> LoadRoot(const NodePaths& paths, const fs::path& root_key_file) {
+  RootContext ctx;
+  auto db = SyncDb::Open(paths.sync_db);
+  if (!db) return db.error();
+  ctx.db = std::move(*db);
+  auto own = ctx.db->OwnRoot();
+  if (!own) return NotAHub(paths);
+  fs::path file = root_key_file.empty() ? paths.root_key : root_key_file;
+  auto root = LoadIdentity(file);
+  if (!root) {
+    if (root.error().code() == StatusCode::kNotFound) {
+      return NotFound("no root key at " + file.string() +
+                      ": give the file it is kept in (--root-key FILE)");
+    }
+    return root.error();
+  }
+  if (root->public_key() != *own) {
+    return InvalidArgument(file.string() + " holds key " + root->public_key().Fingerprint() +
+                           "…, not this hub's root " + own->Fingerprint() + "…");
+  }
+  auto trust = LoadTrustList(paths, *own);
+  if (!trust) return trust.error();
+  ctx.trust = std::move(*trust);
+  ctx.root.emplace(std::move(*root));
+  return ctx;
+}
+
+Status SignAndStore(const NodePaths& paths, const RootContext& ctx, TrustList next) {
+  next.sequence = ctx.trust.sequence + 1;
+  auto document = SignTrustList(next, *ctx.root);
+  if (!document) return document.error();
+  return StoreTrustList(paths, ctx.root->public_key(), *document);
+}
+
+Status RenameDurably(const fs::path& from, const fs::path& to) {
+  OUTPOST_RETURN_IF_ERROR(Env::Default()->Rename(from, to));
+  return Env::Default()->SyncDir(to.parent_path());
+}
+
+}  // namespace
+
+Result<PublisherChange> RotatePublisher(const NodePaths& paths, Catalog* catalog,
+                                        const fs::path& root_key_file) {
+  auto ctx = LoadRoot(paths, root_key_file);
+  if (!ctx) return ctx.error();
+  const fs::path next_file = paths.keys / "publisher.next.key";
+  auto next = LoadOrCreateIdentity(next_file);
+  if (!next) return next.error();
+  PublisherChange change;
+  change.added = next->public_key();
+  auto current = LoadIdentity(paths.publisher_key);
+  const TrustEntry* listed = ctx->trust.Find(next->public_key());
+  if (listed == nullptr || listed->state != KeyState::kActive) {
+    if (!current) return current.error().WithContext("the current publisher key");
+    const TrustEntry* old = ctx->trust.Find(current->public_key());
+    TrustList list = ctx->trust;
+    std::vector<std::string> channels = {std::string(kAllChannels)};
+    for (auto& e : list.entries) {
+      if (e.publisher == current->public_key()) {
+        e.state = KeyState::kRevoked;
+        channels = old->channels;
+      }
+    }
+    if (old == nullptr) {
+      list.entries.push_back({current->public_key(), channels, KeyState::kRevoked});
+    }
+    list.entries.push_back({next->public_key(), channels, KeyState::kActive});
+    OUTPOST_RETURN_IF_ERROR(SignAndStore(paths, *ctx, std::move(list)));
+    change.trust_sequence = ctx->trust.sequence + 1;
+  } else {
+    change.trust_sequence = ctx->trust.sequence;  // a rotation cut short after its list
+  }
+  // The new key takes the publisher's place; the old file stays beside it, revoked.
+  if (current) {
+    change.revoked = current->public_key();
+    OUTPOST_RETURN_IF_ERROR(RenameDurably(
+        paths.publisher_key,
+        paths.keys / ("publisher-revoked-" + current->public_key().Fingerprint() + ".key")));
+  } else if (current.error().code() != StatusCode::kNotFound) {
+    return current.error();
+  }
+  OUTPOST_RETURN_IF_ERROR(RenameDurably(next_file, paths.publisher_key));
+
+  auto trust = LoadTrustList(paths, ctx->root->public_key());
+  if (!trust) return trust.error();
+  for (const ChannelInfo& info : catalog->Channels()) {
+    if (info.served_version == 0 || !info.manifest_hash) continue;
+    if (SignedByATrustedKey(catalog, info.id, info.served_version, *trust)) continue;
+    if (!trust->Authorizes(next->public_key(), info.id)) continue;
+    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
+    auto parts = envelope ? ParseSignedManifest(*envelope) : Result<SignedManifest>(Corrupt(""));
+    if (!parts || !trust->Find(parts->publisher)) continue;  // a site's channel: not the root's
+    auto hash = SignServedVersion(catalog, info.id, info.served_version, *next);
+    if (!hash) return hash.error().WithContext("signing " + info.id + " again");
+    ++change.resigned;
+  }
+  return change;
+}
+
+Result<PublisherChange> RevokePublisher(const NodePaths& paths, const std::string& key_hex,
+                                        const fs::path& root_key_file) {
+  auto key = PublicKey::FromHex(key_hex);
+  if (!key) return InvalidArgument("\"" + EscapeInvalidUtf8(key_hex) + "\" is not a key (64 hex digits)");
+  auto ctx = LoadRoot(paths, root_key_file);
+  if (!ctx) return ctx.error();
+  const TrustEntry* entry = ctx->trust.Find(*key);
+  if (entry == nullptr) {
+    return NotFound("trust list " + std::to_string(ctx->trust.sequence) + " has no publisher key " +
+                    key->Fingerprint() + "…");
+  }
+  if (entry->state == KeyState::kRevoked) {
+    return AlreadyExists("publisher key " + key->Fingerprint() + "… is revoked already");
+  }
+  if (auto current = LoadIdentity(paths.publisher_key); current && current->public_key() == *key) {
+    return InvalidArgument("key " + key->Fingerprint() +
+                           "… is this hub's publisher key: rotate it (outpost hub publisher rotate)");
+  }
+  TrustList list = ctx->trust;
+  for (auto& e : list.entries) {
+    if (e.publisher == *key) e.state = KeyState::kRevoked;
+  }
+  OUTPOST_RETURN_IF_ERROR(SignAndStore(paths, *ctx, std::move(list)));
+  PublisherChange change;
+  change.trust_sequence = ctx->trust.sequence + 1;
+  change.revoked = *key;
+  return change;
+}
+
 // ---- enrolment files ----
 
 namespace {

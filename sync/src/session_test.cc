@@ -420,6 +420,33 @@ namespace {
 
 // A neighbouring school (or a coordinator's laptop) that synced from the hub relays the
 // publisher's signed version to another site; the relay is trusted for nothing.
+TEST_F(SessionTest, AfterAPublisherRotationSitesTakeTheNewListAndKey) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  auto rotated = RotatePublisher(hub_->paths, hub_->catalog.get());
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().message();
+  // A site that held version 1: takes trust list 2, then version 2 signed by the new key.
+  folder_.Write("lesson-7.html", Page(7));
+  Publish();
+  auto update = Sync();
+  ASSERT_TRUE(update.has_value()) << update.error().message();
+  EXPECT_TRUE(update->complete) << (update->refused.empty() ? "" : update->refused[0]);
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version, 2);
+  auto trust = LoadTrustList(site_->paths, site_->db->Hub()->root_key);
+  ASSERT_TRUE(trust.has_value());
+  EXPECT_EQ(trust->sequence, 2u);
+  EXPECT_FALSE(trust->Authorizes(rotated->revoked, "water"));
+  // A site that never synced gets the versions signed again by the new key.
+  TempDir fresh_dir;
+  Node fresh(fresh_dir.path());
+  ASSERT_TRUE(EnrolWithHub(fresh.paths, fresh.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  SyncOptions options;
+  options.limits = Limits();
+  auto first = SyncWithHub(fresh.paths, fresh.store.get(), fresh.catalog.get(), fresh.db.get(), options);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(first->complete);
+}
+
 TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
   Join();
   ASSERT_TRUE(Sync().has_value());
