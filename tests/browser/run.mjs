@@ -421,10 +421,11 @@ describe('learner pages in chromium', { concurrency: 1 }, () => {
     assert.ok(await page.locator('ol.results li a[lang=fr]').count() >= 1);
     assert.equal(await page.locator('ul.suggest').count(), 0);
     assert.equal(await page.locator('#q').getAttribute('role'), null);
-    // Search filters (a second form) work too.
+    // Search filters work too, with the one query field (the header's).
+    assert.equal(await page.locator('input[name=q]').count(), 1);
     await page.selectOption('#f-language', 'ar');
-    await page.fill('#sq', 'الماء');
-    await Promise.all([page.waitForURL(/language=ar/), page.click('form.filters button[type=submit]')]);
+    await page.fill('#q', 'الماء');
+    await Promise.all([page.waitForURL(/language=ar/), page.click('.filters button[type=submit]')]);
     const langs = await page.locator('ol.results li a').evaluateAll((as) => as.map((a) => a.lang));
     assert.ok(langs.length > 0 && langs.every((l) => l === 'ar'), langs.join(','));
     // Exercise: a plain form POST.
