@@ -130,11 +130,13 @@ TEST(ChunkerTest, BoundariesArePinned) {
   auto chunks = ChunkBuffer(Bytes(data));
   std::vector<uint64_t> offsets;
   for (const auto& c : chunks) offsets.push_back(c.offset);
-  std::vector<uint64_t> expected = {0,      83897,  147655, 218901, 319849, 338252, 450370,
-                                    622044, 716474, 788984, 871424, 941810, 969808, 997744};
+  std::vector<uint64_t> expected = {
+      0,      47443,  83897,  122034, 147655, 192127, 229432, 267301, 310654, 338252,
+      351565, 384557, 431635, 466986, 520556, 564278, 606611, 647580, 688514, 725504,
+      763939, 819533, 871424, 909358, 954943, 969808, 991877, 1033168};
   EXPECT_EQ(offsets, expected);
   EXPECT_EQ(chunks.front().hash.Hex(),
-            "bbf4ce0a19a97a5c28c6d861507f4cf797b87c253727479dafd020ccc2bf7a40");
+            "04e49073f75b62d9ae423254c0c102189b0afb47c9257d123a3cf75478bac260");
 }
 
 TEST(ChunkerTest, ParamsAreValidated) {

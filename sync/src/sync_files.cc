@@ -47,7 +47,7 @@ int WindowLog(size_t bytes) {
 }  // namespace
 
 // One compression and one decompression context per thread, reused: making a context for every
-// 64 KiB chunk cost more than compressing it.
+// 32 KiB chunk cost more than compressing it.
 namespace {
 struct Contexts {
   ZSTD_CCtx* c = ZSTD_createCCtx();

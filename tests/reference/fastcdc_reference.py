@@ -4,7 +4,9 @@
 Run it without arguments: it chunks the 1 MiB test input of content/src/chunker_test.cc
 (BoundariesArePinned), prints the chunk offsets, and exits 0 if they equal the pinned ones,
 1 otherwise. With file names as arguments it prints "offset length hash" for each chunk of each
-file (default parameters), to compare with the `chunks` table of a catalog.
+file (default parameters: 8192 / 32768 / 131072), to compare with the `chunks` table of a
+catalog. With --other-checks it prints the chunk lengths of the inputs of the "Other checks"
+table of docs/chunking.md.
 Standard library only; written from the specification, one byte at a time, for clarity.
 """
 import hashlib
@@ -31,7 +33,10 @@ def top_bits_mask(bits):
     return (((1 << bits) - 1) << (64 - bits)) & M64 if bits > 0 else 0
 
 
-def chunk(data, min_size=16384, avg_size=65536, max_size=262144):
+MIN_SIZE, AVG_SIZE, MAX_SIZE = 8192, 32768, 131072         # the defaults (8 / 32 / 128 KiB)
+
+
+def chunk(data, min_size=MIN_SIZE, avg_size=AVG_SIZE, max_size=MAX_SIZE):
     """Returns [(offset, length, blake2b-256 hex)] for the whole of `data`."""
     bits = avg_size.bit_length() - 1                       # floor(log2(avg_size))
     mask_s, mask_l = top_bits_mask(bits + 2), top_bits_mask(bits - 2)
@@ -64,12 +69,33 @@ def random_bytes(n, seed):
     return bytes(out)
 
 
-PINNED = [0, 83897, 147655, 218901, 319849, 338252, 450370,
-          622044, 716474, 788984, 871424, 941810, 969808, 997744]
-PINNED_FIRST_HASH = "bbf4ce0a19a97a5c28c6d861507f4cf797b87c253727479dafd020ccc2bf7a40"
+def other_inputs():
+    """The inputs of the "Other checks" table of docs/chunking.md: [(description, bytes)]."""
+    words = [b"water", b"cycle", b"rain", b"cloud", b"evaporation", b" ", b"\n"]
+    text = b"".join(words[b % 7] for b in random_bytes(400000, 7))
+    return [
+        ("1,000,000 zero bytes", bytes(1000000)),
+        ("%d bytes x (min_size + 1)" % (MIN_SIZE + 1), b"x" * (MIN_SIZE + 1)),
+        ("%d bytes y (min_size)" % MIN_SIZE, b"y" * MIN_SIZE),
+        ("random_bytes(3000017, 1)", random_bytes(3000017, 1)),
+        ("%d bytes of text (400,000 words picked by random_bytes(400000, 7))" % len(text), text),
+    ]
+
+
+PINNED = [0, 47443, 83897, 122034, 147655, 192127, 229432, 267301, 310654, 338252,
+          351565, 384557, 431635, 466986, 520556, 564278, 606611, 647580, 688514, 725504,
+          763939, 819533, 871424, 909358, 954943, 969808, 991877, 1033168]
+PINNED_FIRST_HASH = "04e49073f75b62d9ae423254c0c102189b0afb47c9257d123a3cf75478bac260"
 
 
 def main():
+    if sys.argv[1:] == ["--other-checks"]:
+        for description, data in other_inputs():
+            lengths = [c[1] for c in chunk(data)]
+            plural = "" if len(lengths) == 1 else "s"
+            print("%s: %d chunk%s: %s" % (description, len(lengths), plural,
+                                          " ".join(map(str, lengths))))
+        return 0
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             with open(name, "rb") as f:

@@ -21,11 +21,16 @@
 
 namespace outpost {
 
+// The defaults are the chunk format: every box and the hub must use them (they are recorded
+// nowhere), and changing them moves every boundary (docs/chunking.md pins them). 8/32/128 KiB
+// gave the smallest sync update on the sync benchmark's corpus (1.068 MB against 1.139 MB at
+// 16/64/256, +0.2% on an initial sync, same chunking speed): bench/README.md, chunk_sizes.sh;
+// docs/decisions.md, 23.
 struct ChunkerParams {
-  uint32_t min_size = 16 * 1024;
-  uint32_t avg_size = 64 * 1024;   // the mask widths use log2 rounded down; the switch
+  uint32_t min_size = 8 * 1024;
+  uint32_t avg_size = 32 * 1024;   // the mask widths use log2 rounded down; the switch
                                    // between them happens at avg_size itself
-  uint32_t max_size = 256 * 1024;
+  uint32_t max_size = 128 * 1024;
   // OK when 64 <= min < avg < max <= 64 MiB.
   Status Validate() const;
 };
