@@ -219,7 +219,11 @@ Status SecureChannel::ReadFrame() {
   }
   std::vector<uint8_t> plain;
   Status st = receive_.DecryptWithAd({}, *sealed, &plain);
-  if (!st.ok()) return Status(StatusCode::kCorrupt, "a frame from the peer failed authentication");
+  if (!st.ok()) {
+    return Status(StatusCode::kCorrupt,
+                  "a frame from the peer failed authentication: its bytes were changed on the way "
+                  "(a damaged or tampered link); nothing of it was kept");
+  }
   ++received_messages_;
   in_plain_.append(reinterpret_cast<const char*>(plain.data()), plain.size());
   return Status::Ok();

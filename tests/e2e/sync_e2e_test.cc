@@ -225,6 +225,54 @@ TEST_F(SyncE2eTest, ASitesOwnChannelGoesUpThroughACutLink) {
   EXPECT_EQ(sites["sites"][0]["channels"], nlohmann::json::array({"ecole-port-notes"}));
 }
 
+// Refusals between processes: a link that tampers with the hub's bytes, and another hub answering
+// at the address. Each is refused with a clear error and the site serves what it had, untouched;
+// then the real hub's update goes through. (A hub that lies — a tampered chunk under a valid
+// session, a replayed or an unauthorized manifest — is played by the fake hub of
+// sync/src/session_test.cc, which speaks the real protocol with the hub's key.)
+TEST_F(SyncE2eTest, ATamperingLinkAndAnotherHubAreRefusedWithNothingServedChanged) {
+  Join();
+  Ok(Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_)}));
+  auto before = Json(Site({"channels", "--json"}));
+  folder_.Write("water-cycle/extra/notes.html", "<!DOCTYPE html><title>Notes</title><p>New.</p>\n");
+  folder_.Write("water-cycle/extra/clip.mp4",
+                std::string("\0\0\0\x18" "ftypisom", 12) + Incompressible(300000, 5));
+  auto v2 = Json(Hub({"publish", "--json", (folder_.path() / "water-cycle").string()}));
+  ASSERT_EQ(v2["new_version"], true);
+
+  linksim::Config link;
+  link.target_port = static_cast<uint16_t>(sync_port_);
+  link.flip_to_client_at = 150000;  // inside the new video's chunks
+  auto sim = linksim::LinkSim::Start(link);
+  ASSERT_TRUE(sim.has_value()) << sim.error().message();
+  auto tampered = Site({"sync", "--hub", "127.0.0.1:" + std::to_string((*sim)->port()), "--json"});
+  EXPECT_NE(tampered.exit_code, 0);
+  EXPECT_NE((tampered.out + tampered.err).find("authentication"), std::string::npos)
+      << tampered.out << tampered.err;
+  EXPECT_EQ(Json(Site({"channels", "--json"})), before);
+
+  // Another hub (its own keys) where the site's hub should be.
+  TempDir other;
+  Ok(On(other, {"hub", "init"}));
+  Ok(On(other, {"publish", (folder_.path() / "water-cycle").string()}));
+  int other_port = FreePort();
+  int other_pid = testing::StartProcess({kOutpost, "hub", "serve", "--data", other.path().string(),
+                                         "--listen", "127.0.0.1:" + std::to_string(FreePort()),
+                                         "--sync-listen", "127.0.0.1:" + std::to_string(other_port)});
+  WaitForPort(other_port);
+  auto impostor = Site({"sync", "--hub", "127.0.0.1:" + std::to_string(other_port), "--json"});
+  ::kill(other_pid, SIGTERM);
+  testing::WaitProcess(other_pid);
+  EXPECT_NE(impostor.exit_code, 0);
+  EXPECT_NE((impostor.out + impostor.err).find("pinned"), std::string::npos) << impostor.out << impostor.err;
+  EXPECT_EQ(Json(Site({"channels", "--json"})), before);
+  Ok(Site({"verify"}));
+
+  auto real = Json(Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_), "--json"}));
+  EXPECT_EQ(real["complete"], true);
+  EXPECT_EQ(Json(Site({"channels", "--json"}))[0]["version"], v2["version"]);
+}
+
 TEST_F(SyncE2eTest, KilledMidSyncTheSiteKeepsServingAndResumes) {
   Join();
   linksim::Config link;

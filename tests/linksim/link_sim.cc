@@ -222,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
     size_t queued = 0;            // bytes in `queue` not yet written
     Clock::time_point link_free;  // when the modelled link has sent all it was given
     uint64_t delivered = 0;
+    uint64_t read_total = 0;  // bytes read from `from` so far
     asio::steady_timer writer_wake, reader_wake;
     std::vector<char> buffer = std::vector<char>(kReadSize);
   };
@@ -316,6 +317,11 @@ awaitable<void> Session::Read(std::shared_ptr<Session> /*keep alive*/, Pipe& pip
       Abort(std::string(pipe.to_target ? "client" : "target") + " read: " + ec.message());
       break;
     }
+    if (!pipe.to_target && config_.flip_to_client_at > pipe.read_total &&
+        config_.flip_to_client_at <= pipe.read_total + n) {
+      pipe.buffer[config_.flip_to_client_at - 1 - pipe.read_total] ^= 1;
+    }
+    pipe.read_total += n;
     Enqueue(pipe, pipe.buffer.data(), n);
   }
 }

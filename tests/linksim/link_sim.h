@@ -61,6 +61,9 @@ struct Config {
   uint64_t cut_random_mean = 0;       // mean of exponential cut points; 0: none
   uint64_t seed = 0;                  // all randomness comes from this
   uint64_t max_connections = 0;       // stop after this many connections closed; 0: never
+  // A tampering link: the byte at this 1-based offset of each connection's target -> client
+  // stream arrives with its lowest bit flipped; 0: none.
+  uint64_t flip_to_client_at = 0;
   std::string log_path;               // one line per connection appended here; empty: no log
   size_t max_queued_bytes = 4 << 20;  // per direction of each connection
 };

@@ -454,6 +454,36 @@ TEST(LinkSimTest, RandomCutsRepeatForASeedAndDifferForAnother) {
 
 // ---- configuration ----
 
+TEST(LinkSimTest, FlipChangesExactlyOneByteTowardTheClient) {
+  TestServer echo(TestServer::Mode::kEcho);
+  Config config;
+  config.target_port = echo.port();
+  config.flip_to_client_at = 70000;  // past the first read, so offsets count across reads
+  auto sim = StartSim(config);
+  ASSERT_TRUE(sim);
+  std::string data = testing::RandomBytes(200000, 9);
+  asio::io_context io;
+  tcp::socket socket = Connect(io, sim->port());
+  std::thread writer([&] {
+    tcp::socket w(io, tcp::v4(), ::dup(socket.native_handle()));
+    asio::write(w, asio::buffer(data));
+    w.shutdown(tcp::socket::shutdown_send);
+  });
+  error_code ec;
+  std::string back = ReadUpTo(socket, data.size() + 1, &ec);
+  writer.join();
+  ASSERT_EQ(back.size(), data.size());
+  size_t differences = 0;
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (back[i] != data[i]) {
+      ++differences;
+      EXPECT_EQ(i, 69999u);
+      EXPECT_EQ(back[i] ^ data[i], 1);
+    }
+  }
+  EXPECT_EQ(differences, 1u);
+}
+
 TEST(LinkSimTest, ParsesHostAndPort) {
   std::string host;
   uint16_t port = 1;

@@ -61,6 +61,9 @@ void AddOptions(CLI::App& app, Config& config, std::string& listen, std::string&
                  "seed for all randomness; connection k draws from (seed, k)");
   app.add_option("--max-connections", config.max_connections,
                  "exit after this many connections have ended; 0: run until a signal");
+  app.add_option("--flip-at", config.flip_to_client_at,
+                 "flip the lowest bit of the byte at this 1-based offset of each connection's "
+                 "target-to-client stream (a tampering link)");
   app.add_option("--log", config.log_path,
                  "append one line per connection (bytes each way, how it ended) to this file");
 }
