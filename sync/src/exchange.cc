@@ -276,6 +276,141 @@ Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view bo
   return channel->Flush();
 }
 
+Result<AcceptedVersion> AcceptSiteVersion(Catalog* catalog, SyncDb* db, const PublicKey& site,
+                                          const OfferedVersion& version) {
+  auto envelope = UnpackEnvelope(catalog, version);
+  if (!envelope) return envelope.error().WithContext("its manifest could not be unpacked");
+  // A site signs its own channels with its node key, the key pinned at enrolment.
+  TrustList only_the_site{site, 1, {{site, {version.channel_id}, KeyState::kActive}}};
+  auto manifest = VerifySignedManifest(*envelope, only_the_site);
+  if (!manifest) {
+    return InvalidArgument("its manifest is not signed by the site's own key for this channel: " +
+                           manifest.error().message());
+  }
+  auto served = catalog->Channel(version.channel_id);
+  if (!db->ChannelOwner(version.channel_id) && served) {
+    return InvalidArgument("channel " + version.channel_id + " is the hub's own; publish under another id");
+  }
+  OUTPOST_RETURN_IF_ERROR(db->ClaimChannel(version.channel_id, site));
+  OUTPOST_RETURN_IF_ERROR(CheckVersionIsNewer(*manifest, served ? served->served_version : 0));
+  return AcceptedVersion{std::move(*manifest), std::move(*envelope)};
+}
+
+Result<AcceptedVersion> AcceptPublishedVersion(Catalog* catalog, const TrustList& trust,
+                                               const OfferedVersion& version) {
+  auto envelope = UnpackEnvelope(catalog, version);
+  if (!envelope) {
+    return envelope.error().WithContext("a manifest of " + version.channel_id + " could not be unpacked");
+  }
+  auto manifest = VerifySignedManifest(*envelope, trust);
+  if (!manifest) return manifest.error();
+  auto served = catalog->Channel(manifest->channel_id);
+  OUTPOST_RETURN_IF_ERROR(
+      CheckVersionIsNewer(*manifest, served ? static_cast<uint64_t>(served->served_version) : 0));
+  return AcceptedVersion{std::move(*manifest), std::move(*envelope)};
+}
+
+Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog* log,
+                                 const OfferedFile& file) {
+  auto writer = store->NewWriter();
+  if (!writer) return writer.error();
+  for (const ChunkRef& c : file.chunks) {
+    // Staged chunks were verified as they arrived; the file's hash below checks them again.
+    Result<std::string> data = log->Has(c.hash) ? log->Read(c.hash, /*verify=*/false)
+                                                : Result<std::string>(NotFound(""));
+    if (!data) {
+      auto loc = catalog->FindChunk(c.hash);
+      if (!loc) return NotFound("chunk " + c.hash.Hex() + " is nowhere");
+      data = ReadRange(store->PathOf(loc->blob), loc->offset, loc->length);
+      if (!data) return data.error();
+      if (Hash::Of(*data) != c.hash) return Corrupt("local chunk " + c.hash.Hex() + " is damaged");
+    }
+    OUTPOST_RETURN_IF_ERROR((*writer)->Append(
+        {reinterpret_cast<const uint8_t*>(data->data()), data->size()}));
+  }
+  auto pending = (*writer)->Finish();
+  if (!pending) return pending.error();
+  if (pending->info.hash != file.blob) {
+    if (!pending->temp.empty()) (void)store->env()->Remove(pending->temp);
+    return Corrupt("file " + file.blob.Hex() + " rebuilt from its chunks has hash " +
+                   pending->info.hash.Hex() + ": the offer's chunk list was wrong");
+  }
+  return pending;
+}
+
+Status ServeVersions(BlobStore* store, Catalog* catalog, const std::vector<AcceptedVersion>& versions,
+                     SyncSummary* summary, bool* all_served) {
+  for (const auto& a : versions) {
+    bool complete = true;
+    for (const BlobRef& blob : a.manifest.Blobs()) {
+      if (!store->Contains(blob.hash)) {
+        complete = false;
+        break;
+      }
+    }
+    if (!complete) {
+      *all_served = false;
+      continue;
+    }
+    OUTPOST_RETURN_IF_ERROR(store->SyncDirs());
+    VersionDraft draft = a.manifest.draft;
+    OUTPOST_RETURN_IF_ERROR(FillBodyText(&draft, store));
+    auto before = catalog->Channel(a.manifest.channel_id);
+    auto committed = catalog->CommitVersionAs(draft, static_cast<int64_t>(a.manifest.version),
+                                              a.envelope, a.manifest.hash);
+    if (!committed) {
+      summary->refused.push_back(committed.error().message());
+      *all_served = false;
+      continue;
+    }
+    summary->updated.push_back({a.manifest.channel_id, before ? before->served_version : 0,
+                                static_cast<int64_t>(a.manifest.version)});
+  }
+  return Status::Ok();
+}
+
+Status BuildAndServe(BlobStore* store, Catalog* catalog, StagingLog* log,
+                     const std::vector<AcceptedVersion>& versions,
+                     const std::unordered_map<Hash, OfferedFile>& offered, SyncSummary* summary) {
+  auto store_lock = store->LockShared();
+  if (!store_lock) return store_lock.error();
+  std::map<Hash, Wanted> wanted;
+  bool all_served = true;
+  for (const auto& a : versions) {
+    for (const BlobRef& blob : a.manifest.Blobs()) {
+      if (store->Contains(blob.hash) || wanted.count(blob.hash)) continue;
+      auto it = offered.find(blob.hash);
+      if (it == offered.end() || it->second.size != blob.size) {
+        all_served = false;
+        continue;
+      }
+      Wanted w;
+      w.file = it->second;
+      for (const ChunkRef& c : w.file.chunks) {
+        bool here = log->Has(c.hash);
+        if (!here) {
+          if (auto loc = catalog->FindChunk(c.hash); loc && store->Contains(loc->blob)) here = true;
+        }
+        if (!here) ++w.missing;
+      }
+      wanted.emplace(blob.hash, std::move(w));
+    }
+  }
+  {
+    Builders builders(store, catalog, [&](Wanted* w) { return AssembleFile(store, catalog, log, w->file); });
+    for (auto& [hash, w] : wanted) {
+      if (w.missing == 0) builders.Build(&w);
+    }
+    std::vector<std::string> failures;
+    summary->files_received += builders.Finish(&failures);
+    for (auto& f : failures) summary->refused.push_back(f);
+  }
+  OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, versions, summary, &all_served));
+  summary->complete = all_served;
+  if (all_served) OUTPOST_RETURN_IF_ERROR(log->Clear());
+  return Status::Ok();
+}
+
 Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, StagingLog* log,
              FetchRequest request, SyncSummary* summary, Status* stopped) {
   Link* link = channel->link();
@@ -333,33 +468,7 @@ Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, Staging
   }
   progress.files_wanted = wanted.size();
 
-  // Builds a file whose chunks are all here (installed later, in a batch).
-  auto assemble = [&](Wanted* w) -> Result<PendingBlob> {
-    auto writer = store->NewWriter();
-    if (!writer) return writer.error();
-    for (const ChunkRef& c : w->file.chunks) {
-      // Staged chunks were verified as they arrived; the file's hash below checks them again.
-      Result<std::string> data = log->Has(c.hash) ? log->Read(c.hash, /*verify=*/false)
-                                                  : Result<std::string>(NotFound(""));
-      if (!data) {
-        auto loc = catalog->FindChunk(c.hash);
-        if (!loc) return NotFound("chunk " + c.hash.Hex() + " is nowhere");
-        data = ReadRange(store->PathOf(loc->blob), loc->offset, loc->length);
-        if (!data) return data.error();
-        if (Hash::Of(*data) != c.hash) return Corrupt("local chunk " + c.hash.Hex() + " is damaged");
-      }
-      OUTPOST_RETURN_IF_ERROR((*writer)->Append(
-          {reinterpret_cast<const uint8_t*>(data->data()), data->size()}));
-    }
-    auto pending = (*writer)->Finish();
-    if (!pending) return pending.error();
-    if (pending->info.hash != w->file.blob) {
-      if (!pending->temp.empty()) (void)store->env()->Remove(pending->temp);
-      return Corrupt("file " + w->file.blob.Hex() + " rebuilt from its chunks has hash " +
-                     pending->info.hash.Hex() + ": the offer's chunk list was wrong");
-    }
-    return pending;
-  };
+  auto assemble = [&](Wanted* w) { return AssembleFile(store, catalog, log, w->file); };
   // Like an import, hold the store's shared lock until the versions are served, so that gc
   // never removes a file built here before the catalog refers to it.
   auto store_lock = store->LockShared();
@@ -492,34 +601,8 @@ Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, Staging
   for (auto& f : build_failures) summary->refused.push_back(f);
   summary->files_received += progress.files_done;
 
-  // Serve every version whose files are all here, each in one transaction.
   bool all_served = failure.ok() && !unobtainable;
-  for (auto& a : request.versions) {
-    bool complete = true;
-    for (const BlobRef& blob : a.manifest.Blobs()) {
-      if (!store->Contains(blob.hash)) {
-        complete = false;
-        break;
-      }
-    }
-    if (!complete) {
-      all_served = false;
-      continue;
-    }
-    OUTPOST_RETURN_IF_ERROR(store->SyncDirs());
-    VersionDraft draft = a.manifest.draft;
-    OUTPOST_RETURN_IF_ERROR(FillBodyText(&draft, store));
-    auto before = catalog->Channel(a.manifest.channel_id);
-    auto committed = catalog->CommitVersionAs(draft, static_cast<int64_t>(a.manifest.version),
-                                              a.envelope, a.manifest.hash);
-    if (!committed) {
-      summary->refused.push_back(committed.error().message());
-      all_served = false;
-      continue;
-    }
-    summary->updated.push_back({a.manifest.channel_id, before ? before->served_version : 0,
-                                static_cast<int64_t>(a.manifest.version)});
-  }
+  OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, request.versions, summary, &all_served));
   summary->complete = all_served && !summary->budget_reached;
   if (summary->complete) OUTPOST_RETURN_IF_ERROR(log->Clear());
   *stopped = failure;

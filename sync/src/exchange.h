@@ -21,6 +21,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
 #include "protocol.h"
 #include "staging.h"
@@ -69,5 +70,29 @@ struct FetchRequest {
 // malformed record) are the result.
 Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, StagingLog* log,
              FetchRequest request, SyncSummary* summary, Status* stopped);
+
+// The checks before fetching a version. A hub taking a site's own channel: signed by the site's
+// node key, a channel id the site owns here or that is free (then claimed for it), newer than the
+// one served. A node taking a published version: signed by a key `trust` authorizes for the
+// channel, newer than the one served. The error says why not.
+Result<AcceptedVersion> AcceptSiteVersion(Catalog* catalog, SyncDb* db, const PublicKey& site,
+                                          const OfferedVersion& version);
+Result<AcceptedVersion> AcceptPublishedVersion(Catalog* catalog, const TrustList& trust,
+                                               const OfferedVersion& version);
+
+// Builds a file from its chunks, staged or held locally, into a temp file whose hash is checked
+// (BlobStore::InstallBatch puts it in place).
+Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog* log,
+                                 const OfferedFile& file);
+// Serves each version whose files are all in the store, each in one transaction, adding it to
+// summary->updated; clears *all_served if one is not complete or does not commit.
+Status ServeVersions(BlobStore* store, Catalog* catalog, const std::vector<AcceptedVersion>& versions,
+                     SyncSummary* summary, bool* all_served);
+// Without a link (a USB bundle's chunks already staged): builds every file of `versions` whose
+// chunks are all here, then serves the versions that are complete; summary->complete when all
+// are (and the staging log is then cleared).
+Status BuildAndServe(BlobStore* store, Catalog* catalog, StagingLog* log,
+                     const std::vector<AcceptedVersion>& versions,
+                     const std::unordered_map<Hash, OfferedFile>& offered, SyncSummary* summary);
 
 }  // namespace outpost::sync

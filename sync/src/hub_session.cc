@@ -409,39 +409,16 @@ Status SyncServer::Impl::ReceiveUpload(SecureChannel* channel, const PeerInfo& s
       spdlog::warn("sync: refused channel {} from site \"{}\": {}", entry.channel_id, site.name, why);
       receipt.push_back(entry);
     };
-    auto envelope = UnpackEnvelope(catalog, version);
-    if (!envelope) {
-      refuse("its manifest could not be unpacked: " + envelope.error().message());
+    auto accepted = AcceptSiteVersion(catalog, db, site.key, version);
+    if (!accepted) {
+      refuse(accepted.error().message());
       continue;
     }
-    // A site signs its own channels with its node key, the key pinned at enrolment.
-    TrustList only_the_site{site.key, 1, {{site.key, {version.channel_id}, KeyState::kActive}}};
-    auto manifest = VerifySignedManifest(*envelope, only_the_site);
-    if (!manifest) {
-      refuse("its manifest is not signed by the site's own key for this channel: " +
-             manifest.error().message());
-      continue;
-    }
-    entry.version = manifest->version;
-    auto served = catalog->Channel(version.channel_id);
-    auto owner = db->ChannelOwner(version.channel_id);
-    if (!owner && served) {
-      refuse("channel " + version.channel_id + " is the hub's own; publish under another id");
-      continue;
-    }
-    if (Status claimed = db->ClaimChannel(version.channel_id, site.key); !claimed.ok()) {
-      refuse(claimed.message());
-      continue;
-    }
-    if (Status newer = CheckVersionIsNewer(*manifest, served ? served->served_version : 0);
-        !newer.ok()) {
-      refuse(newer.message());
-      continue;
-    }
+    entry.version = accepted->manifest.version;
     for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
     entry.state = ReceiptState::kIncomplete;  // until the fetch serves it
     receipt.push_back(entry);
-    request.versions.push_back({std::move(*manifest), std::move(*envelope)});
+    request.versions.push_back(std::move(*accepted));
   }
 
   SyncSummary summary;

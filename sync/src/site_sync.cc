@@ -368,25 +368,13 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   // Verify every offered version; keep those newer than what is served.
   FetchRequest request;
   for (auto& version : offer->versions) {
-    auto unpacked = UnpackEnvelope(catalog, version);
-    if (!unpacked) {
-      summary.refused.push_back("a manifest of " + version.channel_id + " could not be unpacked: " +
-                                unpacked.error().message());
-      continue;
-    }
-    auto manifest = VerifySignedManifest(*unpacked, trust);
-    if (!manifest) {
-      summary.refused.push_back(manifest.error().message());
-      continue;
-    }
-    auto served = catalog->Channel(manifest->channel_id);
-    Status newer = CheckVersionIsNewer(*manifest, served ? static_cast<uint64_t>(served->served_version) : 0);
-    if (!newer.ok()) {
-      summary.refused.push_back(newer.message());
+    auto accepted = AcceptPublishedVersion(catalog, trust, version);
+    if (!accepted) {
+      summary.refused.push_back(accepted.error().message());
       continue;
     }
     for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
-    request.versions.push_back({std::move(*manifest), std::move(*unpacked)});
+    request.versions.push_back(std::move(*accepted));
   }
 
   auto staging = StagingLog::Open(paths.staging / "chunks");
