@@ -328,6 +328,9 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
 Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
   auto peer = db->Peer(hello.node_key);
   bool uploads = peer && peer->role == "site" && db->OwnRoot().has_value();
+  for (const auto& h : hello.held) {
+    if (h.served > 0) (void)db->NotePeerVersion(hello.node_key, h.channel_id, h.served);
+  }
   auto offer = BuildOffer(hello, uploads);
   if (!offer) {
     (void)channel->Send(kError, EncodeError({6, offer.error().message()}));

@@ -393,6 +393,9 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
       Fetch(store, catalog, &channel, staging->get(), std::move(request), &summary, &failure));
   bool complete = summary.complete && !refused_before;
 
+  if (!from_peer) {
+    for (const auto& h : offer->yours) (void)db->NotePeerVersion(pin->node_key, h.channel_id, h.served);
+  }
   // Then this site's own channels go up, if the hub takes them.
   if (failure.ok() && offer->uploads && !summary.budget_reached) {
     OUTPOST_RETURN_IF_ERROR(
@@ -402,7 +405,10 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
     (void)channel.Send(kBye, "");
     (void)channel.Flush();
   }
-  for (const auto& u : summary.uploaded) complete &= u.state == "served";
+  for (const auto& u : summary.uploaded) {
+    complete &= u.state == "served";
+    if (u.state == "served") (void)db->NotePeerVersion(pin->node_key, u.id, static_cast<uint64_t>(u.version));
+  }
   summary.complete = complete && !summary.budget_reached && failure.ok();
   if (!failure.ok()) {
     // The link dropped or the hub stopped: what arrived is staged; the next sync continues.

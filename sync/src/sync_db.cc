@@ -15,6 +15,7 @@
 
 #include <ctime>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -69,6 +70,17 @@ CREATE TABLE peer_channels (
   claimed_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX peer_channels_by_peer ON peer_channels(peer_key);
+)sql",
+    // 2 -> 3: what each peer is known to serve (from its syncs, and later its receipts), so that
+    // a USB bundle carries only what it lacks.
+    R"sql(
+CREATE TABLE peer_versions (
+  peer_key    BLOB NOT NULL,
+  channel_id  TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (peer_key, channel_id)
+) WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
@@ -504,6 +516,25 @@ Status SyncDb::ClaimChannel(const std::string& channel_id, const PublicKey& peer
                            owner.Text(1) + "\")");
   }
   return Status::Ok();
+}
+
+Status SyncDb::NotePeerVersion(const PublicKey& peer, const std::string& channel_id,
+                               uint64_t version) {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db,
+              "INSERT INTO peer_versions (peer_key, channel_id, version, updated_at) "
+              "VALUES (?, ?, ?, ?) ON CONFLICT (peer_key, channel_id) DO UPDATE SET "
+              "version = max(version, excluded.version), updated_at = excluded.updated_at");
+  return s.Bind(1, peer).Bind(2, channel_id).Bind(3, static_cast<int64_t>(version)).Bind(4, impl_->Now()).Run();
+}
+
+std::map<std::string, uint64_t> SyncDb::PeerVersions(const PublicKey& peer) {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db, "SELECT channel_id, version FROM peer_versions WHERE peer_key = ?");
+  s.Bind(1, peer);
+  std::map<std::string, uint64_t> out;
+  while (s.Step()) out[s.Text(0)] = static_cast<uint64_t>(s.Int(1));
+  return out;
 }
 
 std::optional<PublicKey> SyncDb::ChannelOwner(const std::string& channel_id) {

@@ -289,5 +289,16 @@ TEST(SyncAddressTest, HostAndPortAreChecked) {
   EXPECT_FALSE(IsValidSiteName(std::string(65, 'a')));
 }
 
+TEST_F(SyncDbTest, PeerVersionsOnlyGrow) {
+  PublicKey peer = Key(7);
+  EXPECT_TRUE(db_->PeerVersions(peer).empty());
+  ASSERT_TRUE(db_->NotePeerVersion(peer, "water", 3).ok());
+  ASSERT_TRUE(db_->NotePeerVersion(peer, "water", 2).ok());  // an older report changes nothing
+  ASSERT_TRUE(db_->NotePeerVersion(peer, "maths", 1).ok());
+  auto held = db_->PeerVersions(peer);
+  EXPECT_EQ(held, (std::map<std::string, uint64_t>{{"maths", 1}, {"water", 3}}));
+  EXPECT_TRUE(db_->PeerVersions(Key(8)).empty());
+}
+
 }  // namespace
 }  // namespace outpost

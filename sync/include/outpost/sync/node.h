@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,7 +85,7 @@ struct PendingEnrolment {
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -133,6 +134,12 @@ class SyncDb {
   Status ClaimChannel(const std::string& channel_id, const PublicKey& peer);
   std::optional<PublicKey> ChannelOwner(const std::string& channel_id);
   std::vector<std::string> ChannelsOf(const PublicKey& peer);  // ascending
+
+  // ---- what each peer is known to serve: a hub learns it of its sites at each sync, a site of
+  // its hub (for the channels it sends up). A version only grows. USB bundles carry what a peer
+  // lacks according to this.
+  Status NotePeerVersion(const PublicKey& peer, const std::string& channel_id, uint64_t version);
+  std::map<std::string, uint64_t> PeerVersions(const PublicKey& peer);
 
   // ---- site: the pinned hub
   Status SetHub(const HubPin& pin);
