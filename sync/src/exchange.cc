@@ -407,7 +407,8 @@ Status BuildAndServe(BlobStore* store, Catalog* catalog, StagingLog* log,
   }
   OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, versions, summary, &all_served));
   summary->complete = all_served;
-  if (all_served) OUTPOST_RETURN_IF_ERROR(log->Clear());
+  // Chunks staged for nothing offered yet (a volume read before the one with the offer) wait.
+  if (all_served && !versions.empty()) OUTPOST_RETURN_IF_ERROR(log->Clear());
   return Status::Ok();
 }
 

@@ -1,0 +1,545 @@
+// USB bundles: export and import (see bundle.h; the format in docs/bundle.md).
+#include "outpost/sync/bundle.h"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "bundle_volume.h"
+#include "exchange.h"
+#include "protocol.h"
+#include "staging.h"
+#include "sync_files.h"
+#include "wire.h"
+
+namespace outpost {
+
+using namespace outpost::sync;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Record types inside a bundle's volumes (docs/bundle.md, "What a bundle carries").
+enum BundleRecord : uint8_t {
+  kOfferRecord = 1,   // recipient key, then an Offer (sync-protocol.md) for that recipient
+  kChunksRecord = 2,  // u32 count, then per chunk: hash, u32 length, u32 packed length, zstd frame
+  kPatchRecord = 3,   // a Patch (sync-protocol.md)
+};
+// A damaged frame loses its batch: a quarter MiB keeps that loss small, for 22 bytes a frame.
+constexpr size_t kChunkBatchBytes = 256 << 10;
+constexpr int kChunkLevel = 3;
+constexpr uint64_t kMaxPatchedFile = 1 << 20;  // as in a sync
+
+struct Recipient {
+  PeerInfo peer;
+  Offer offer;
+};
+
+std::string Mb(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return b;
+}
+
+Result<std::vector<Recipient>> ChooseRecipients(SyncDb* db, const std::vector<std::string>& wanted,
+                                                bool hub) {
+  std::vector<Recipient> out;
+  if (!hub) {
+    auto pin = db->Hub();
+    if (!pin) return InvalidArgument("this node is neither a hub nor joined to one");
+    if (!wanted.empty() && !(wanted.size() == 1 && (wanted[0] == "hub" || wanted[0] == pin->node_key.Hex()))) {
+      return InvalidArgument("a site writes bundles for its hub only (leave out --for)");
+    }
+    Recipient r;
+    r.peer.key = pin->node_key;
+    r.peer.name = "hub";
+    r.peer.role = "hub";
+    out.push_back(std::move(r));
+    return out;
+  }
+  if (wanted.empty()) return InvalidArgument("name the sites the bundle is for: --for NAME (or --for all)");
+  std::set<PublicKey> chosen;
+  auto sites = db->Peers();
+  for (const std::string& w : wanted) {
+    bool found = false;
+    for (const PeerInfo& p : sites) {
+      if (p.role != "site" || p.revoked_at != 0) continue;
+      if (w == "all" || p.name == w || p.key.Hex() == w) {
+        found = true;
+        if (chosen.insert(p.key).second) out.push_back({p, {}});
+      }
+    }
+    if (!found && w != "all") return NotFound("no enrolled, unrevoked site is called \"" + w + "\"");
+  }
+  if (out.empty()) return InvalidArgument("this hub has no enrolled site to write a bundle for");
+  return out;
+}
+
+// The offer a recipient would get from a sync, from what this node knows it serves.
+Status BuildOffer(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Identity& self,
+                  bool hub, bool full, Recipient* r) {
+  std::map<std::string, uint64_t> known = full ? std::map<std::string, uint64_t>{} : db->PeerVersions(r->peer.key);
+  std::optional<TrustList> trust;
+  if (hub) {
+    auto doc = ReadWholeFile(paths.trust_list);
+    if (!doc) return doc.error();
+    r->offer.trust_list = *doc;
+    auto root = TrustListRoot(*doc);
+    if (!root) return root.error();
+    auto list = VerifyTrustList(*doc, *root);
+    if (!list) return list.error();
+    trust = std::move(*list);
+  }
+  for (const ChannelInfo& info : catalog->Channels()) {
+    if (info.served_version == 0 || !info.manifest_hash) continue;
+    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
+    auto parts = envelope ? ParseSignedManifest(*envelope) : Result<SignedManifest>(NotFound(""));
+    if (!parts) continue;
+    // A hub hands out what its root's publishers signed; a site sends up what it signed itself.
+    bool ours = hub ? trust->Authorizes(parts->publisher, info.id) : parts->publisher == self.public_key();
+    if (!ours) continue;
+    uint64_t has = known.count(info.id) ? known[info.id] : 0;
+    if (static_cast<uint64_t>(info.served_version) <= has) continue;
+    auto version = OfferVersion(catalog, info, has);
+    if (!version) return version.error();
+    r->offer.versions.push_back(std::move(*version));
+  }
+  return Status::Ok();
+}
+
+// Writes records into volumes of at most `limit` bytes: each to a temp name, fsynced, renamed.
+class VolumeSeries {
+ public:
+  VolumeSeries(fs::path dir, VolumeHeader header, const Identity& sender, uint64_t limit)
+      : dir_(std::move(dir)), header_(std::move(header)), sender_(sender), limit_(limit) {}
+
+  Status Add(uint8_t type, std::string_view body) {
+    uint64_t need = body.size() + VolumeWriter::kFrameOverhead;
+    if (writer_ && writer_->bytes_written() + need + kEndReserve > limit_ && records_in_volume_ > 0) {
+      OUTPOST_RETURN_IF_ERROR(Close());
+    }
+    if (!writer_) OUTPOST_RETURN_IF_ERROR(Open());
+    ++records_in_volume_;
+    return writer_->Add(type, body);
+  }
+  Status Close() {
+    if (!writer_) return Status::Ok();
+    OUTPOST_RETURN_IF_ERROR(writer_->Finish());
+    bytes_ += writer_->bytes_written();
+    writer_.reset();
+    OUTPOST_RETURN_IF_ERROR(file_->Sync());
+    OUTPOST_RETURN_IF_ERROR(file_->Close());
+    file_.reset();
+    fs::path final_path = dir_ / Name(header_.volume);
+    OUTPOST_RETURN_IF_ERROR(Env::Default()->Rename(temp_, final_path));
+    OUTPOST_RETURN_IF_ERROR(Env::Default()->SyncDir(dir_));
+    volumes_.push_back(final_path);
+    ++header_.volume;
+    return Status::Ok();
+  }
+  // Every volume is closed; at least one is written.
+  Status Finish() {
+    if (!writer_ && volumes_.empty()) OUTPOST_RETURN_IF_ERROR(Open());
+    return Close();
+  }
+  const std::vector<fs::path>& volumes() const { return volumes_; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  static constexpr uint64_t kEndReserve = 256;
+  std::string Name(uint32_t volume) const {
+    return "outpost-" + BundleIdHex(header_.bundle_id).substr(0, 8) + "-" + std::to_string(volume) + ".opb";
+  }
+  Status Open() {
+    temp_ = dir_ / ("." + Name(header_.volume) + ".tmp");
+    auto file = Env::Default()->NewWritableFile(temp_);
+    if (!file) return file.error();
+    file_ = std::move(*file);
+    auto writer = VolumeWriter::Start(header_, sender_, file_.get());
+    if (!writer) return writer.error();
+    writer_ = std::move(*writer);
+    records_in_volume_ = 0;
+    return Status::Ok();
+  }
+
+  fs::path dir_;
+  VolumeHeader header_;
+  const Identity& sender_;
+  uint64_t limit_;
+  fs::path temp_;
+  std::unique_ptr<WritableFile> file_;
+  std::unique_ptr<VolumeWriter> writer_;
+  uint64_t records_in_volume_ = 0;
+  uint64_t bytes_ = 0;
+  std::vector<fs::path> volumes_;
+};
+
+}  // namespace
+
+Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
+                                        SyncDb* db, const BundleExportOptions& options) {
+  auto self = LoadOrCreateIdentity(paths.node_key);
+  if (!self) return self.error();
+  bool hub = db->OwnRoot().has_value();
+  auto recipients = ChooseRecipients(db, options.for_peers, hub);
+  if (!recipients) return recipients.error();
+  std::error_code ec;
+  if (!fs::is_directory(options.to, ec)) {
+    return InvalidArgument(options.to.string() + " is not a folder (give a drive's mount point or a folder on it)");
+  }
+
+  BundleExportResult result;
+  std::set<std::string> channels;
+  for (Recipient& r : *recipients) {
+    OUTPOST_RETURN_IF_ERROR(BuildOffer(paths, catalog, db, *self, hub, options.full, &r));
+    result.recipients.push_back(r.peer.name);
+    for (const auto& v : r.offer.versions) {
+      auto manifest = DecodeEnvelopeManifest(v.envelope);
+      if (manifest) channels.insert(v.channel_id + " " + std::to_string(manifest->version));
+    }
+  }
+  result.channels.assign(channels.begin(), channels.end());
+
+  // What the recipients lack, each piece once: patches of small edited files whose previous
+  // version the recipient holds, and the chunks of every other new file. Small files first.
+  std::vector<const OfferedFile*> files;
+  for (const Recipient& r : *recipients) {
+    for (const auto& v : r.offer.versions) {
+      for (const auto& f : v.files) files.push_back(&f);
+    }
+  }
+  std::stable_sort(files.begin(), files.end(),
+                   [](const OfferedFile* a, const OfferedFile* b) { return a->size < b->size; });
+  std::set<std::pair<Hash, Hash>> patches;
+  std::vector<std::pair<Hash, Hash>> patch_order;
+  std::set<Hash> seen_chunks;
+  std::vector<ChunkRef> chunks;
+  uint64_t estimate = 0;
+  for (const OfferedFile* f : files) {
+    if (f->previous && f->size <= kMaxPatchedFile && store->Contains(*f->previous)) {
+      if (patches.insert({f->blob, *f->previous}).second) {
+        patch_order.push_back({f->blob, *f->previous});
+        estimate += f->size;
+      }
+      continue;
+    }
+    for (const ChunkRef& c : f->chunks) {
+      if (seen_chunks.insert(c.hash).second) {
+        chunks.push_back(c);
+        estimate += c.length + 48;
+      }
+    }
+  }
+  for (const Recipient& r : *recipients) estimate += EncodeOffer(r.offer).size() + 64;
+  // zstd never grows data by more than a little; volumes add their headers.
+  estimate += estimate / 256 + 4096 * (1 + estimate / options.volume_bytes);
+  struct statvfs fsinfo {};
+  if (::statvfs(options.to.c_str(), &fsinfo) == 0) {
+    uint64_t free_bytes = static_cast<uint64_t>(fsinfo.f_bavail) * fsinfo.f_frsize;
+    if (free_bytes < estimate) {
+      return Status(StatusCode::kNoSpace,
+                    "the bundle needs up to " + Mb(estimate) + " (less once compressed), and " +
+                        options.to.string() + " has " + Mb(free_bytes) +
+                        " free: use a larger drive or free some space");
+    }
+  }
+
+  VolumeHeader header;
+  randombytes_buf(header.bundle_id.data(), header.bundle_id.size());
+  header.sender = self->public_key();
+  header.created_at = static_cast<uint64_t>(::time(nullptr));
+  for (const Recipient& r : *recipients) header.recipients.push_back(r.peer.key);
+  VolumeSeries series(options.to, header, *self, options.volume_bytes);
+  auto cleanup_on_error = [&](Status st) {
+    // Whole volumes stay (an import takes what they hold); a half-written one goes.
+    for (const auto& entry : fs::directory_iterator(options.to, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(".outpost-" + BundleIdHex(header.bundle_id).substr(0, 8), 0) == 0) fs::remove(entry.path(), ec);
+    }
+    return st;
+  };
+
+  for (const Recipient& r : *recipients) {
+    std::string body(reinterpret_cast<const char*>(r.peer.key.bytes.data()), r.peer.key.bytes.size());
+    body += EncodeOffer(r.offer);
+    if (Status st = series.Add(kOfferRecord, body); !st.ok()) return cleanup_on_error(st);
+  }
+  for (const auto& [blob, previous] : patch_order) {
+    auto fresh = ReadWholeFile(store->PathOf(blob));
+    auto old = ReadWholeFile(store->PathOf(previous));
+    if (!fresh || !old) return cleanup_on_error(NotFound("file " + blob.Hex() + " is missing here (run `outpost verify`)"));
+    PatchData patch;
+    patch.blob = blob;
+    patch.previous = previous;
+    patch.size = fresh->size();
+    std::string whole = ZstdCompress(*fresh, 19, {});
+    std::string delta = ZstdCompress(*fresh, 19, *old);
+    patch.kind = delta.size() < whole.size() ? 1 : 2;
+    patch.compressed = patch.kind == 1 ? std::move(delta) : std::move(whole);
+    if (Status st = series.Add(kPatchRecord, EncodePatch(patch)); !st.ok()) return cleanup_on_error(st);
+    ++result.patches;
+  }
+  wire::Writer batch;
+  uint32_t in_batch = 0;
+  std::string batch_bytes;
+  auto flush = [&]() -> Status {
+    if (in_batch == 0) return Status::Ok();
+    wire::Writer w;
+    w.U32(in_batch);
+    w.Raw(batch_bytes);
+    in_batch = 0;
+    batch_bytes.clear();
+    return series.Add(kChunksRecord, w.Take());
+  };
+  for (const ChunkRef& c : chunks) {
+    auto where = catalog->FindChunk(c.hash);
+    if (!where) return cleanup_on_error(NotFound("chunk " + c.hash.Hex() + " is not indexed here (run `outpost verify`)"));
+    auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+    if (!data) return cleanup_on_error(data.error());
+    if (Hash::Of(*data) != c.hash) {
+      return cleanup_on_error(Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +
+                                      " any more (run `outpost verify`)"));
+    }
+    std::string packed = ZstdCompress(*data, kChunkLevel, {});
+    wire::Writer w;
+    w.Raw(c.hash.bytes);
+    w.U32(static_cast<uint32_t>(data->size()));
+    w.U32(static_cast<uint32_t>(packed.size()));
+    w.Raw(packed);
+    batch_bytes += w.Take();
+    ++in_batch;
+    ++result.chunks;
+    if (batch_bytes.size() >= std::min<uint64_t>(kChunkBatchBytes, options.volume_bytes / 4)) {
+      if (Status st = flush(); !st.ok()) return cleanup_on_error(st);
+    }
+  }
+  if (Status st = flush(); !st.ok()) return cleanup_on_error(st);
+  if (Status st = series.Finish(); !st.ok()) return cleanup_on_error(st);
+  result.bundle_id = BundleIdHex(header.bundle_id);
+  result.volumes = series.volumes();
+  result.bytes = series.bytes();
+  return result;
+}
+
+// ---- import
+
+namespace {
+
+// What arrived from one sender, across its volumes.
+struct FromSender {
+  PeerInfo peer;
+  std::unique_ptr<StagingLog> log;
+  std::optional<StagingLock> lock;
+  std::vector<Offer> offers;
+};
+
+Result<std::vector<ChunkData>> DecodeChunkBatch(std::string_view body) {
+  wire::Reader r(body, "chunk batch");
+  uint32_t count = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U32(&count, "chunk count"));
+  if (static_cast<uint64_t>(count) * 40 > r.remaining()) return r.Bad(0, "too many chunks for the bytes");
+  std::vector<ChunkData> out(count);
+  for (auto& c : out) {
+    OUTPOST_RETURN_IF_ERROR(r.HashValue(&c.hash, "chunk hash"));
+    OUTPOST_RETURN_IF_ERROR(r.U32(&c.length, "chunk length"));
+    uint32_t packed = 0;
+    OUTPOST_RETURN_IF_ERROR(r.U32(&packed, "packed length"));
+    std::string_view bytes;
+    OUTPOST_RETURN_IF_ERROR(r.Raw(packed, &bytes, "packed chunk"));
+    c.compressed.assign(bytes);
+  }
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return out;
+}
+
+}  // namespace
+
+Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
+                                        SyncDb* db, const fs::path& path) {
+  auto self = LoadOrCreateIdentity(paths.node_key);
+  if (!self) return self.error();
+  bool hub = db->OwnRoot().has_value();
+  auto pin = db->Hub();
+  if (!hub && !pin) return InvalidArgument("this node is neither a hub nor joined to one: run `outpost join` first");
+
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      std::string name = entry.path().filename().string();
+      if (entry.is_regular_file(ec) && entry.path().extension() == ".opb" && name[0] != '.') files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return NotFound("no bundle volume (*.opb) in " + path.string());
+  } else if (fs::is_regular_file(path, ec)) {
+    files.push_back(path);
+  } else {
+    return NotFound(path.string() + " is neither a bundle volume nor a folder");
+  }
+
+  BundleImportResult result;
+  std::map<PublicKey, FromSender> senders;
+  auto store_lock = store->LockShared();
+  if (!store_lock) return store_lock.error();
+  for (const fs::path& file : files) {
+    auto reader = VolumeReader::Open(file, *self);
+    if (!reader) {
+      if (reader.error().code() == StatusCode::kNotFound) result.skipped.push_back(reader.error().message());
+      else result.damaged.push_back(reader.error().message());
+      continue;
+    }
+    const PublicKey& sender = (*reader)->header().sender;
+    PeerInfo from;
+    if (hub) {
+      auto peer = db->Peer(sender);
+      if (!peer || peer->role != "site" || peer->revoked_at != 0) {
+        result.skipped.push_back(file.string() + " is signed by " + sender.Fingerprint() +
+                                 "…, " + (peer ? "a site this hub revoked" : "no site enrolled here"));
+        continue;
+      }
+      from = *peer;
+    } else {
+      if (sender != pin->node_key) {
+        result.skipped.push_back(file.string() + " is signed by " + sender.Fingerprint() +
+                                 "…, not by this site's hub (" + pin->node_key.Fingerprint() + "…)");
+        continue;
+      }
+      from.key = sender;
+      from.name = "hub";
+    }
+    FromSender& s = senders[sender];
+    if (!s.log) {
+      s.peer = from;
+      fs::path dir = hub ? paths.staging / ("from-" + sender.Hex().substr(0, 16)) : paths.staging;
+      auto lock = StagingLock::Take(dir);
+      if (!lock) return lock.error();
+      s.lock.emplace(std::move(*lock));
+      auto log = StagingLog::Open(dir / "chunks");
+      if (!log) return log.error();
+      s.log = std::move(*log);
+    }
+    for (;;) {
+      auto record = (*reader)->Next();
+      if (!record) {
+        result.damaged.push_back(record.error().message());
+        break;
+      }
+      if (!*record) {
+        result.volumes.push_back(file.string());
+        break;
+      }
+      const VolumeRecord& rec = **record;
+      if (rec.type == kOfferRecord) {
+        if (rec.body.size() < PublicKey::kSize) continue;
+        PublicKey to;
+        std::copy_n(rec.body.data(), PublicKey::kSize, to.bytes.begin());
+        if (to != self->public_key()) continue;  // another recipient's
+        auto offer = DecodeOffer(std::string_view(rec.body).substr(PublicKey::kSize));
+        if (!offer) {
+          result.summary.refused.push_back(offer.error().message());
+          continue;
+        }
+        s.offers.push_back(std::move(*offer));
+      } else if (rec.type == kChunksRecord) {
+        auto batch = DecodeChunkBatch(rec.body);
+        if (!batch) {
+          result.summary.refused.push_back(batch.error().message());
+          continue;
+        }
+        for (const ChunkData& c : *batch) {
+          if (s.log->Has(c.hash)) continue;
+          if (auto loc = catalog->FindChunk(c.hash); loc && store->Contains(loc->blob)) continue;
+          auto data = ZstdDecompress(c.compressed, c.length, {});
+          if (!data || Hash::Of(*data) != c.hash) {
+            result.summary.refused.push_back("chunk " + c.hash.Hex() + " in " + file.string() + " did not verify");
+            continue;
+          }
+          OUTPOST_RETURN_IF_ERROR(s.log->Append(c.hash, *data));
+          ++result.summary.chunks_received;
+          result.summary.chunk_bytes += data->size();
+        }
+      } else if (rec.type == kPatchRecord) {
+        auto patch = DecodePatch(rec.body);
+        if (!patch) {
+          result.summary.refused.push_back(patch.error().message());
+          continue;
+        }
+        if (store->Contains(patch->blob)) continue;
+        Result<std::string> bytes = NotFound("");
+        if (patch->kind == 1) {
+          auto old = ReadWholeFile(store->PathOf(patch->previous));
+          if (!old) continue;  // not a file this node holds: another recipient's patch
+          bytes = ZstdDecompress(patch->compressed, patch->size, *old);
+        } else {
+          bytes = ZstdDecompress(patch->compressed, patch->size, {});
+        }
+        if (!bytes || Hash::Of(*bytes) != patch->blob) {
+          result.summary.refused.push_back("file " + patch->blob.Hex() + " in " + file.string() + " did not verify");
+          continue;
+        }
+        auto info = store->Put(*bytes);
+        if (!info) return info.error();
+        OUTPOST_RETURN_IF_ERROR(catalog->RecordBlobs({*info}));
+        ++result.summary.patches_received;
+        ++result.summary.files_received;
+      }
+    }
+  }
+
+  // Verify each sender's offers as a sync would, then build and serve what is complete.
+  bool complete = result.damaged.empty();
+  for (auto& [key, s] : senders) {
+    OUTPOST_RETURN_IF_ERROR(s.log->Sync());
+    TrustList trust;
+    if (!hub) {
+      for (const Offer& o : s.offers) {
+        if (o.trust_list.empty()) continue;
+        if (Status st = StoreTrustList(paths, pin->root_key, o.trust_list); !st.ok()) {
+          result.summary.refused.push_back("trust list: " + st.message());
+        }
+      }
+      if (auto held = LoadTrustList(paths, pin->root_key)) trust = *held;
+    }
+    std::vector<AcceptedVersion> versions;
+    std::unordered_map<Hash, OfferedFile> offered;
+    std::set<std::pair<std::string, uint64_t>> taken;
+    for (Offer& o : s.offers) {
+      for (auto& version : o.versions) {
+        auto accepted = hub ? AcceptSiteVersion(catalog, db, key, version)
+                            : AcceptPublishedVersion(catalog, trust, version);
+        if (!accepted) {
+          // The version this node serves already (a second import) is not an error.
+          auto unpacked = UnpackEnvelope(catalog, version);
+          auto manifest = unpacked ? DecodeEnvelopeManifest(*unpacked) : Result<Manifest>(NotFound(""));
+          auto served = catalog->Channel(version.channel_id);
+          bool already = manifest && served && served->manifest_hash == manifest->hash;
+          if (!already) result.summary.refused.push_back(accepted.error().message());
+          continue;
+        }
+        if (!taken.insert({accepted->manifest.channel_id, accepted->manifest.version}).second) continue;
+        for (auto& f : version.files) offered.emplace(f.blob, std::move(f));
+        versions.push_back(std::move(*accepted));
+      }
+    }
+    if (s.offers.empty()) {
+      // Volumes without the one that carries the offers: what they brought stays staged.
+      complete = false;
+      result.summary.refused.push_back("the volumes from " + s.peer.name +
+                                       " read so far hold no offer: import the bundle's first "
+                                       "volume (…-0.opb) too");
+      continue;
+    }
+    SyncSummary built;
+    OUTPOST_RETURN_IF_ERROR(BuildAndServe(store, catalog, s.log.get(), versions, offered, &built));
+    complete &= built.complete;
+    result.summary.files_received += built.files_received;
+    for (auto& u : built.updated) result.summary.updated.push_back(u);
+    for (auto& r : built.refused) result.summary.refused.push_back(r);
+  }
+  result.summary.complete = complete && result.summary.refused.empty();
+  return result;
+}
+
+}  // namespace outpost

@@ -1,0 +1,253 @@
+// USB bundles end to end in one process: hub -> bundle -> site -> bundle -> hub, volumes in any
+// order, a second import, a damaged and a truncated volume, a bundle for someone else, and one
+// from a stranger.
+#include "outpost/sync/bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "outpost/sync/manifest.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+std::string Noise(size_t n, uint64_t seed) {
+  std::string out(n, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (auto& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return out;
+}
+
+std::string Page(int n, const std::string& extra = "") {
+  std::string body;
+  for (int i = 0; i < 200; ++i) body += "<p>Lesson " + std::to_string(n) + ", line " + std::to_string(i) + ".</p>\n";
+  return "<!DOCTYPE html><title>Lesson " + std::to_string(n) + "</title>" + body + extra;
+}
+
+struct Node {
+  explicit Node(const fs::path& dir) : paths(dir) {
+    store = std::move(*BlobStore::Open(dir));
+    catalog = std::move(*Catalog::Open(dir / "catalog.db"));
+    fs::create_directories(paths.sync_dir);
+    db = std::move(*SyncDb::Open(paths.sync_db));
+  }
+  NodePaths paths;
+  std::unique_ptr<BlobStore> store;
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<SyncDb> db;
+};
+
+class BundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitHub(hub_.paths).has_value());
+    folder_.Write("outpost.toml", "[channel]\nid = \"water\"\ntitle = \"Water\"\nlanguage = \"en\"\n");
+    for (int i = 0; i < 5; ++i) folder_.Write("lesson-" + std::to_string(i) + ".html", Page(i));
+    folder_.Write("media/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(400000, 3));
+    Publish();
+    Enrol(&site_, "ecole-1");
+  }
+  void Publish() {
+    auto r = outpost::Publish(hub_.paths, hub_.store.get(), hub_.catalog.get(), folder_.path(), "");
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+  }
+  // What a network enrolment leaves on both sides.
+  void Enrol(Node* site, const std::string& name) {
+    auto code = hub_.db->NewEnrolCode(name, 3600);
+    ASSERT_TRUE(code.has_value());
+    auto key = LoadOrCreateIdentity(site->paths.node_key);
+    ASSERT_TRUE(key.has_value());
+    ASSERT_TRUE(hub_.db->AdmitSite(*code, key->public_key()).has_value());
+    auto hub_key = LoadIdentity(hub_.paths.node_key);
+    HubPin pin;
+    pin.node_key = hub_key->public_key();
+    pin.root_key = *hub_.db->OwnRoot();
+    pin.site_name = name;
+    ASSERT_TRUE(site->db->SetHub(pin).ok());
+    std::ifstream in(hub_.paths.trust_list, std::ios::binary);
+    std::string doc{std::istreambuf_iterator<char>(in), {}};
+    ASSERT_TRUE(StoreTrustList(site->paths, pin.root_key, doc).ok());
+  }
+  Result<BundleExportResult> Export(Node* from, const fs::path& to, std::vector<std::string> for_peers,
+                                    uint64_t volume_bytes = kDefaultVolumeBytes) {
+    BundleExportOptions options;
+    options.to = to;
+    options.for_peers = std::move(for_peers);
+    options.volume_bytes = volume_bytes;
+    return ExportBundle(from->paths, from->store.get(), from->catalog.get(), from->db.get(), options);
+  }
+  Result<BundleImportResult> Import(Node* into, const fs::path& path) {
+    return ImportBundle(into->paths, into->store.get(), into->catalog.get(), into->db.get(), path);
+  }
+  static std::optional<Hash> Manifest(Node* n, const std::string& id) {
+    auto c = n->catalog->Channel(id);
+    return c ? c->manifest_hash : std::nullopt;
+  }
+
+  TempDir hub_dir_, site_dir_, folder_, stick_;
+  Node hub_{hub_dir_.path()}, site_{site_dir_.path()};
+};
+
+TEST_F(BundleTest, HubToSiteAndBackByStick) {
+  auto exported = Export(&hub_, stick_.path(), {"ecole-1"});
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  ASSERT_EQ(exported->volumes.size(), 1u);
+  EXPECT_EQ(exported->recipients, std::vector<std::string>{"ecole-1"});
+  EXPECT_GT(exported->chunks, 0u);
+
+  auto imported = Import(&site_, stick_.path());
+  ASSERT_TRUE(imported.has_value()) << imported.error().message();
+  EXPECT_TRUE(imported->summary.complete) << (imported->summary.refused.empty() ? "" : imported->summary.refused[0]);
+  EXPECT_TRUE(imported->damaged.empty());
+  ASSERT_EQ(imported->summary.updated.size(), 1u);
+  EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
+  auto referenced = site_.catalog->ReferencedBlobs();
+  ASSERT_TRUE(referenced.has_value());
+  EXPECT_FALSE(referenced->empty());
+  for (const Hash& blob : *referenced) EXPECT_TRUE(site_.store->Verify(blob).ok()) << blob.Hex();
+
+  // Importing again changes nothing and is not an error.
+  auto again = Import(&site_, stick_.path());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->summary.complete);
+  EXPECT_TRUE(again->summary.updated.empty());
+  EXPECT_TRUE(again->summary.refused.empty()) << again->summary.refused[0];
+
+  // The site's own channel goes back by the next stick.
+  TempDir notes, back;
+  notes.Write("cours.html", Page(50));
+  notes.Write("tp.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(150000, 8));
+  ASSERT_TRUE(outpost::Publish(site_.paths, site_.store.get(), site_.catalog.get(), notes.path(), "ecole-1-notes").has_value());
+  auto up = Export(&site_, back.path(), {});
+  ASSERT_TRUE(up.has_value()) << up.error().message();
+  EXPECT_EQ(up->channels, std::vector<std::string>{"ecole-1-notes 1"});
+  auto at_hub = Import(&hub_, back.path());
+  ASSERT_TRUE(at_hub.has_value()) << at_hub.error().message();
+  EXPECT_TRUE(at_hub->summary.complete) << (at_hub->summary.refused.empty() ? "" : at_hub->summary.refused[0]);
+  EXPECT_EQ(Manifest(&hub_, "ecole-1-notes"), Manifest(&site_, "ecole-1-notes"));
+}
+
+TEST_F(BundleTest, VolumesSplitAndImportInAnyOrder) {
+  auto exported = Export(&hub_, stick_.path(), {"all"}, 150000);
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  ASSERT_GE(exported->volumes.size(), 3u);
+  for (const auto& v : exported->volumes) EXPECT_LE(fs::file_size(v), 150000u);
+  std::vector<fs::path> reversed(exported->volumes.rbegin(), exported->volumes.rend());
+  for (size_t i = 0; i < reversed.size(); ++i) {
+    auto r = Import(&site_, reversed[i]);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->summary.complete, i + 1 == reversed.size()) << i;
+    EXPECT_EQ(site_.catalog->Channel("water").has_value(), i + 1 == reversed.size()) << i;
+  }
+  EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
+}
+
+TEST_F(BundleTest, AnUpdateCarriesPatchesForWhatTheSiteKnowinglyHolds) {
+  ASSERT_TRUE(Export(&hub_, stick_.path(), {"ecole-1"}).has_value());
+  ASSERT_TRUE(Import(&site_, stick_.path())->summary.complete);
+  // The hub learns what the site serves (a sync, or later a receipt).
+  auto key = LoadIdentity(site_.paths.node_key)->public_key();
+  ASSERT_TRUE(hub_.db->NotePeerVersion(key, "water", 1).ok());
+  folder_.Write("lesson-2.html", Page(2, "<p>One corrected sentence.</p>"));
+  Publish();
+  TempDir second;
+  auto update = Export(&hub_, second.path(), {"ecole-1"});
+  ASSERT_TRUE(update.has_value()) << update.error().message();
+  EXPECT_EQ(update->patches, 1u);
+  EXPECT_EQ(update->chunks, 0u);
+  EXPECT_LT(update->bytes, 6000u) << update->bytes;
+  auto r = Import(&site_, second.path());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->summary.complete);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
+  EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
+}
+
+TEST_F(BundleTest, DamageKeepsWhatVerifiedAndServesNothingHalfDone) {
+  auto exported = Export(&hub_, stick_.path(), {"ecole-1"});
+  ASSERT_TRUE(exported.has_value());
+  fs::path volume = exported->volumes[0];
+  std::string good;
+  {
+    std::ifstream in(volume, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  TempDir damaged_dir;
+  fs::path damaged = damaged_dir.path() / volume.filename();
+  {
+    std::string bad = good;
+    bad[bad.size() - 1000] ^= 0x20;  // in the last batch of chunks
+    std::ofstream(damaged, std::ios::binary).write(bad.data(), static_cast<std::streamsize>(bad.size()));
+  }
+  auto r = Import(&site_, damaged);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_FALSE(r->summary.complete);
+  ASSERT_EQ(r->damaged.size(), 1u);
+  EXPECT_NE(r->damaged[0].find("does not verify"), std::string::npos) << r->damaged[0];
+  EXPECT_FALSE(site_.catalog->Channel("water").has_value());
+  uint64_t staged = r->summary.chunks_received;
+  EXPECT_GT(staged, 0u);  // what came before the damage is kept
+  // A truncated copy: the same, less.
+  {
+    std::ofstream(damaged, std::ios::binary | std::ios::trunc).write(good.data(), static_cast<std::streamsize>(good.size() / 3));
+  }
+  auto cut = Import(&site_, damaged);
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_FALSE(cut->summary.complete);
+  EXPECT_EQ(cut->summary.chunks_received, 0u);  // all of it was staged already
+  // The good volume then brings only the rest.
+  auto whole = Import(&site_, volume);
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_TRUE(whole->summary.complete);
+  EXPECT_EQ(staged + whole->summary.chunks_received, exported->chunks);
+  EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
+}
+
+TEST_F(BundleTest, ABundleForAnotherSiteOrFromAStrangerBringsNothing) {
+  TempDir other_dir;
+  Node other(other_dir.path());
+  Enrol(&other, "ecole-2");
+  ASSERT_TRUE(Export(&hub_, stick_.path(), {"ecole-2"}).has_value());
+  auto r = Import(&site_, stick_.path());
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_NE(r->skipped[0].find("addressed to"), std::string::npos) << r->skipped[0];
+  EXPECT_FALSE(site_.catalog->Channel("water").has_value());
+
+  // Another hub, which knows the site's key but is not its hub.
+  TempDir stranger_dir, stranger_stick;
+  Node stranger(stranger_dir.path());
+  ASSERT_TRUE(InitHub(stranger.paths).has_value());
+  ASSERT_TRUE(outpost::Publish(stranger.paths, stranger.store.get(), stranger.catalog.get(), folder_.path(), "").has_value());
+  auto code = stranger.db->NewEnrolCode("ecole-1", 3600);
+  ASSERT_TRUE(stranger.db->AdmitSite(*code, LoadIdentity(site_.paths.node_key)->public_key()).has_value());
+  ASSERT_TRUE(Export(&stranger, stranger_stick.path(), {"ecole-1"}).has_value());
+  auto s = Import(&site_, stranger_stick.path());
+  ASSERT_TRUE(s.has_value());
+  ASSERT_EQ(s->skipped.size(), 1u);
+  EXPECT_NE(s->skipped[0].find("not by this site's hub"), std::string::npos) << s->skipped[0];
+  EXPECT_FALSE(site_.catalog->Channel("water").has_value());
+}
+
+TEST_F(BundleTest, AHubNeedsToBeToldWhomTheBundleIsFor) {
+  auto none = Export(&hub_, stick_.path(), {});
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().message().find("--for"), std::string::npos);
+  auto unknown = Export(&hub_, stick_.path(), {"ecole-inconnue"});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(fs::is_empty(stick_.path()));
+}
+
+}  // namespace
+}  // namespace outpost
