@@ -22,6 +22,8 @@
 #include "outpost/content/importer.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
+#include "outpost/content/drives.h"
+#include "outpost/sync/bundle.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
 
@@ -681,6 +683,95 @@ int HubPublisherRevoke(const fs::path& data, const PublisherArgs& args) {
   return kExitOk;
 }
 
+// ---- bundle ----
+
+struct BundleArgs {
+  std::string to;
+  std::vector<std::string> for_peers;
+  bool full = false;
+  double volume_mb = 0;
+  std::string path;
+  bool json = false;
+};
+
+int BundleExport(const fs::path& data, const BundleArgs& args) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  BundleExportOptions options;
+  options.to = args.to;
+  options.for_peers = args.for_peers;
+  options.full = args.full;
+  if (args.volume_mb > 0) options.volume_bytes = static_cast<uint64_t>(args.volume_mb * 1e6);
+  auto r = ExportBundle(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), options);
+  if (!r) return Fail(r.error());
+  if (args.json) {
+    std::vector<std::string> volumes;
+    for (const auto& v : r->volumes) volumes.push_back(v.string());
+    PrintJson({{"bundle", r->bundle_id}, {"volumes", volumes}, {"bytes", r->bytes},
+               {"recipients", r->recipients}, {"channels", r->channels}, {"chunks", r->chunks},
+               {"patches", r->patches}});
+    return kExitOk;
+  }
+  std::string to;
+  for (const auto& n : r->recipients) to += (to.empty() ? "" : ", ") + n;
+  std::printf("bundle %s for %s: %zu volume(s), %s\n", r->bundle_id.substr(0, 8).c_str(), to.c_str(),
+              r->volumes.size(), Megabytes(r->bytes).c_str());
+  for (const auto& c : r->channels) std::printf("  %s\n", c.c_str());
+  for (const auto& v : r->volumes) std::printf("  %s\n", v.c_str());
+  return kExitOk;
+}
+
+int BundleImport(const fs::path& data, const BundleArgs& args) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  auto r = ImportBundle(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), args.path);
+  if (!r) return Fail(r.error());
+  const SyncSummary& s = r->summary;
+  if (args.json) {
+    nlohmann::json updated = nlohmann::json::array();
+    for (const auto& u : s.updated) updated.push_back({{"id", u.id}, {"from", u.from}, {"to", u.to}});
+    PrintJson({{"complete", s.complete}, {"channels_updated", updated}, {"volumes", r->volumes},
+               {"damaged", r->damaged}, {"skipped", r->skipped}, {"refused", s.refused},
+               {"files_received", s.files_received}, {"chunks_received", s.chunks_received},
+               {"patches_received", s.patches_received}, {"chunk_bytes", s.chunk_bytes}});
+  } else {
+    for (const auto& v : r->skipped) std::fprintf(stderr, "skipped: %s\n", v.c_str());
+    for (const auto& v : r->damaged) std::fprintf(stderr, "damaged: %s\n", v.c_str());
+    for (const auto& v : s.refused) std::fprintf(stderr, "refused: %s\n", v.c_str());
+    for (const auto& u : s.updated) {
+      std::printf("%s: version %lld served (was %lld)\n", u.id.c_str(), static_cast<long long>(u.to),
+                  static_cast<long long>(u.from));
+    }
+    std::printf("%s: %zu volume(s) read, %llu chunks and %llu patches taken\n",
+                s.complete ? "up to date with the bundle" : "not complete (what arrived is kept)",
+                r->volumes.size(), static_cast<unsigned long long>(s.chunks_received),
+                static_cast<unsigned long long>(s.patches_received));
+  }
+  return s.complete ? kExitOk : kExitIncomplete;
+}
+
+int BundleDrives(bool json) {
+  auto drives = ListRemovableDrives();
+  if (!drives) return Fail(drives.error());
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& d : *drives) {
+      list.push_back({{"device", d.device}, {"mount_point", d.mount_point.string()},
+                      {"filesystem", d.filesystem}, {"label", d.label}, {"read_only", d.read_only},
+                      {"total_bytes", d.total_bytes}, {"free_bytes", d.free_bytes}, {"fat32", d.fat32}});
+    }
+    PrintJson(list);
+    return kExitOk;
+  }
+  if (drives->empty()) std::printf("no removable drive is mounted\n");
+  for (const auto& d : *drives) std::printf("%s\n", DescribeDrive(d).c_str());
+  return kExitOk;
+}
+
 // ---- verify ----
 
 int Verify(const fs::path& data, bool json, bool keep_damaged) {
@@ -978,6 +1069,27 @@ int RunCli(int argc, char** argv) {
   sync->add_option("--peer", sync_args.peer,
                    "HOST:PORT of a relay this site joined (outpost peer join), instead of the hub");
 
+  BundleArgs bundle_args;
+  auto* bundle = app.add_subcommand("bundle", "carry versions on a USB stick: export, import, drives");
+  bundle->require_subcommand(1);
+  auto* bundle_export = bundle->add_subcommand("export", "write what a peer lacks to a drive");
+  add_common(bundle_export);
+  bundle_export->add_option("--to", bundle_args.to, "the folder to write to (a drive's mount point)")->required();
+  bundle_export->add_option("--for", bundle_args.for_peers,
+                            "on a hub: a site's name or key, or all (repeat for a courier bundle)");
+  bundle_export->add_flag("--full", bundle_args.full,
+                          "everything served, as for a peer never heard from");
+  bundle_export->add_option("--volume-size", bundle_args.volume_mb,
+                            "split into files of at most this many MB (default: under FAT32's 4 GiB)")
+      ->check(CLI::Range(1.0, 1e7));
+  bundle_export->add_flag("--json", bundle_args.json, "print JSON");
+  auto* bundle_import = bundle->add_subcommand("import", "take in a bundle's volumes");
+  add_common(bundle_import);
+  bundle_import->add_option("PATH", bundle_args.path, "a volume (.opb) or a folder of them")->required();
+  bundle_import->add_flag("--json", bundle_args.json, "print JSON");
+  auto* bundle_drives = bundle->add_subcommand("drives", "list the mounted removable drives");
+  bundle_drives->add_flag("--json", bundle_args.json, "print JSON");
+
   auto* peer = app.add_subcommand("peer", "relay versions between sites (a neighbour, a laptop)");
   peer->require_subcommand(1);
   std::string peer_name;
@@ -1020,6 +1132,9 @@ int RunCli(int argc, char** argv) {
   if (sync->parsed()) return SyncCommand(data, sync_args);
   if (join->parsed()) return JoinCommand(data, join_args);
   if (peer_enrol->parsed()) return PeerEnrol(data, peer_name, peer_json);
+  if (bundle_export->parsed()) return BundleExport(data, bundle_args);
+  if (bundle_import->parsed()) return BundleImport(data, bundle_args);
+  if (bundle_drives->parsed()) return BundleDrives(bundle_args.json);
   if (peer_join->parsed()) return PeerJoin(data, peer_where, peer_code, peer_join_name);
   for (const auto& [command, run] : hub_commands) {
     if (command->parsed()) return run(data);

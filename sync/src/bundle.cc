@@ -26,6 +26,7 @@ enum BundleRecord : uint8_t {
   kOfferRecord = 1,   // recipient key, then an Offer (sync-protocol.md) for that recipient
   kChunksRecord = 2,  // u32 count, then per chunk: hash, u32 length, u32 packed length, zstd frame
   kPatchRecord = 3,   // a Patch (sync-protocol.md)
+  kEnrolRecord = 4,   // a site joined from an enrolment file, to its hub: an Enrol (sync-protocol.md)
 };
 // A damaged frame loses its batch: a quarter MiB keeps that loss small, for 22 bytes a frame.
 constexpr size_t kChunkBatchBytes = 256 << 10;
@@ -261,6 +262,15 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
     return st;
   };
 
+  if (!hub) {
+    // A site that joined from an enrolment file and was never online presents its code this
+    // way: the hub enrols it when it imports the bundle.
+    auto pin = db->Hub();
+    if (pin && !pin->pending_code.empty()) {
+      sync::EnrolRequest enrol{self->public_key(), pin->pending_code, pin->site_name};
+      if (Status st = series.Add(kEnrolRecord, EncodeEnrol(enrol)); !st.ok()) return cleanup_on_error(st);
+    }
+  }
   for (const Recipient& r : *recipients) {
     std::string body(reinterpret_cast<const char*>(r.peer.key.bytes.data()), r.peer.key.bytes.size());
     body += EncodeOffer(r.offer);
@@ -392,11 +402,33 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
     }
     const PublicKey& sender = (*reader)->header().sender;
     PeerInfo from;
+    std::optional<VolumeRecord> first;  // read ahead to find an enrolment
     if (hub) {
       auto peer = db->Peer(sender);
-      if (!peer || peer->role != "site" || peer->revoked_at != 0) {
+      if (!peer) {
+        // A site never online may enrol by its first bundle: the code it was given, signed.
+        auto record = (*reader)->Next();
+        if (record && *record && (*record)->type == kEnrolRecord) {
+          auto enrol = DecodeEnrol((*record)->body);
+          if (enrol && enrol->node_key == sender) {
+            auto admitted = db->AdmitSite(enrol->code, sender);
+            if (!admitted) {
+              result.skipped.push_back(file.string() + ": the enrolment it carries was refused: " +
+                                       admitted.error().message());
+              continue;
+            }
+            peer = admitted.value();
+          }
+        }
+        if (!peer) {
+          result.skipped.push_back(file.string() + " is signed by " + sender.Fingerprint() +
+                                   "…, no site enrolled here");
+          continue;
+        }
+      }
+      if (peer->role != "site" || peer->revoked_at != 0) {
         result.skipped.push_back(file.string() + " is signed by " + sender.Fingerprint() +
-                                 "…, " + (peer ? "a site this hub revoked" : "no site enrolled here"));
+                                 "…, a site this hub revoked");
         continue;
       }
       from = *peer;
@@ -408,6 +440,11 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
       }
       from.key = sender;
       from.name = "hub";
+      if (!pin->pending_code.empty()) {
+        // The hub addressed this to our key: it has enrolled us (by our bundle), the code is spent.
+        pin->pending_code.clear();
+        OUTPOST_RETURN_IF_ERROR(db->SetHub(*pin));
+      }
     }
     FromSender& s = senders[sender];
     if (!s.log) {
@@ -431,6 +468,7 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
         break;
       }
       const VolumeRecord& rec = **record;
+      if (rec.type == kEnrolRecord) continue;  // handled above
       if (rec.type == kOfferRecord) {
         if (rec.body.size() < PublicKey::kSize) continue;
         PublicKey to;
@@ -488,6 +526,12 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
     }
   }
 
+  if (senders.empty() && result.damaged.empty()) {
+    // Nothing here is for this node: say whom it is for.
+    std::string why;
+    for (const auto& sk : result.skipped) why += (why.empty() ? "" : "; ") + sk;
+    return InvalidArgument(why.empty() ? "no volume to import" : why);
+  }
   // Verify each sender's offers as a sync would, then build and serve what is complete.
   bool complete = result.damaged.empty();
   for (auto& [key, s] : senders) {

@@ -398,6 +398,22 @@ Result<PeerInfo> SyncDb::AdmitSite(const std::string& code, const PublicKey& sit
   std::lock_guard lock(impl_->mu);
   Transaction txn(impl_->db);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  // The same site presenting its code again (by a USB bundle, then at its first sync): it is in.
+  if (auto normalized = NormalizeEnrolCode(code)) {
+    Statement used(impl_->db,
+                   "SELECT used_by FROM enrol_codes WHERE code_hash = ? AND used_at != 0 AND "
+                   "cancelled_at = 0");
+    used.Bind(1, CodeHash(*normalized));
+    if (used.Step() && used.Key(0) == site_key) {
+      Statement read(impl_->db, (std::string(kPeerColumns) + "WHERE key = ?").c_str());
+      read.Bind(1, site_key);
+      if (read.Step()) {
+        PeerInfo peer = ReadPeer(read);
+        if (peer.revoked_at != 0) return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked");
+        return peer;
+      }
+    }
+  }
   Hash hash;
   auto name = impl_->CheckCode(code, &hash);
   if (!name) return name.error();

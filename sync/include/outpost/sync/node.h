@@ -110,7 +110,9 @@ class SyncDb {
   // kInvalidArgument in both calls above and below.
   //
   // RedeemEnrolCode and AddPeer in one transaction: uses the code up and enrols `site_key` as a
-  // site under the code's name (a key already enrolled keeps its row, renamed). A key that was
+  // site under the code's name (a key already enrolled keeps its row, renamed). The key that
+  // used a code may present it again and is answered as the first time (a site enrolled by its
+  // USB bundle, then syncing over a link). A key that was
   // revoked is refused (kInvalidArgument) and the code stays unused; the code's errors are
   // RedeemEnrolCode's.
   Result<PeerInfo> AdmitSite(const std::string& code, const PublicKey& site_key);
