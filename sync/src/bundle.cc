@@ -27,7 +27,38 @@ enum BundleRecord : uint8_t {
   kChunksRecord = 2,  // u32 count, then per chunk: hash, u32 length, u32 packed length, zstd frame
   kPatchRecord = 3,   // a Patch (sync-protocol.md)
   kEnrolRecord = 4,   // a site joined from an enrolment file, to its hub: an Enrol (sync-protocol.md)
+  kReceiptRecord = 5, // what the sender serves: u32 count, then per channel: string id, u64 version
 };
+
+// The receipt a bundle carries back: a site tells its hub every version it serves (what its
+// last bundles and syncs brought); a hub tells each site which of the site's own channels it
+// serves. The volume's signature vouches for it.
+std::string EncodeReceiptRecord(const std::map<std::string, uint64_t>& served) {
+  wire::Writer w;
+  w.U32(static_cast<uint32_t>(served.size()));
+  for (const auto& [id, version] : served) {
+    w.String(id);
+    w.U64(version);
+  }
+  return w.Take();
+}
+
+Result<std::map<std::string, uint64_t>> DecodeReceiptRecord(std::string_view body) {
+  wire::Reader r(body, "receipt");
+  uint32_t count = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U32(&count, "count"));
+  if (static_cast<uint64_t>(count) * 12 > r.remaining()) return r.Bad(0, "too many channels for the bytes");
+  std::map<std::string, uint64_t> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string id;
+    uint64_t version = 0;
+    OUTPOST_RETURN_IF_ERROR(r.String(&id, 256, "channel id"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&version, "version"));
+    out[id] = version;
+  }
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return out;
+}
 // A damaged frame loses its batch: a quarter MiB keeps that loss small, for 22 bytes a frame.
 constexpr size_t kChunkBatchBytes = 256 << 10;
 constexpr int kChunkLevel = 3;
@@ -271,6 +302,29 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
       if (Status st = series.Add(kEnrolRecord, EncodeEnrol(enrol)); !st.ok()) return cleanup_on_error(st);
     }
   }
+  {
+    std::map<std::string, uint64_t> served;
+    if (hub) {
+      // Per recipient: its own channels that this hub serves.
+      for (const Recipient& r : *recipients) {
+        std::map<std::string, uint64_t> theirs;
+        for (const std::string& id : db->ChannelsOf(r.peer.key)) {
+          if (auto info = catalog->Channel(id)) theirs[id] = static_cast<uint64_t>(info->served_version);
+        }
+        if (theirs.empty()) continue;
+        std::string body(reinterpret_cast<const char*>(r.peer.key.bytes.data()), r.peer.key.bytes.size());
+        body += EncodeReceiptRecord(theirs);
+        if (Status st = series.Add(kReceiptRecord, body); !st.ok()) return cleanup_on_error(st);
+      }
+    } else {
+      for (const ChannelInfo& info : catalog->Channels()) {
+        if (info.served_version > 0) served[info.id] = static_cast<uint64_t>(info.served_version);
+      }
+      std::string body(reinterpret_cast<const char*>((*recipients)[0].peer.key.bytes.data()), PublicKey::kSize);
+      body += EncodeReceiptRecord(served);
+      if (Status st = series.Add(kReceiptRecord, body); !st.ok()) return cleanup_on_error(st);
+    }
+  }
   for (const Recipient& r : *recipients) {
     std::string body(reinterpret_cast<const char*>(r.peer.key.bytes.data()), r.peer.key.bytes.size());
     body += EncodeOffer(r.offer);
@@ -469,6 +523,19 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
       }
       const VolumeRecord& rec = **record;
       if (rec.type == kEnrolRecord) continue;  // handled above
+      if (rec.type == kReceiptRecord) {
+        if (rec.body.size() < PublicKey::kSize) continue;
+        PublicKey to;
+        std::copy_n(rec.body.data(), PublicKey::kSize, to.bytes.begin());
+        if (to != self->public_key()) continue;
+        auto served = DecodeReceiptRecord(std::string_view(rec.body).substr(PublicKey::kSize));
+        if (!served) {
+          result.summary.refused.push_back(served.error().message());
+          continue;
+        }
+        for (const auto& [id, version] : *served) OUTPOST_RETURN_IF_ERROR(db->NotePeerVersion(sender, id, version));
+        continue;
+      }
       if (rec.type == kOfferRecord) {
         if (rec.body.size() < PublicKey::kSize) continue;
         PublicKey to;

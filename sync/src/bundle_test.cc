@@ -135,6 +135,15 @@ TEST_F(BundleTest, HubToSiteAndBackByStick) {
   ASSERT_TRUE(at_hub.has_value()) << at_hub.error().message();
   EXPECT_TRUE(at_hub->summary.complete) << (at_hub->summary.refused.empty() ? "" : at_hub->summary.refused[0]);
   EXPECT_EQ(Manifest(&hub_, "ecole-1-notes"), Manifest(&site_, "ecole-1-notes"));
+
+  // The hub's next stick says it serves the notes, so the site's next one does not resend them.
+  TempDir down_again, up_again;
+  ASSERT_TRUE(Export(&hub_, down_again.path(), {"ecole-1"}).has_value());
+  ASSERT_TRUE(Import(&site_, down_again.path()).has_value());
+  auto up_next = Export(&site_, up_again.path(), {});
+  ASSERT_TRUE(up_next.has_value());
+  EXPECT_TRUE(up_next->channels.empty());
+  EXPECT_EQ(up_next->chunks, 0u);
 }
 
 TEST_F(BundleTest, VolumesSplitAndImportInAnyOrder) {
@@ -155,9 +164,12 @@ TEST_F(BundleTest, VolumesSplitAndImportInAnyOrder) {
 TEST_F(BundleTest, AnUpdateCarriesPatchesForWhatTheSiteKnowinglyHolds) {
   ASSERT_TRUE(Export(&hub_, stick_.path(), {"ecole-1"}).has_value());
   ASSERT_TRUE(Import(&site_, stick_.path())->summary.complete);
-  // The hub learns what the site serves (a sync, or later a receipt).
+  // The hub learns what the site serves from the receipt in the site's next stick.
+  TempDir receipt;
+  ASSERT_TRUE(Export(&site_, receipt.path(), {}).has_value());
+  ASSERT_TRUE(Import(&hub_, receipt.path()).has_value());
   auto key = LoadIdentity(site_.paths.node_key)->public_key();
-  ASSERT_TRUE(hub_.db->NotePeerVersion(key, "water", 1).ok());
+  EXPECT_EQ(hub_.db->PeerVersions(key)["water"], 1u);
   folder_.Write("lesson-2.html", Page(2, "<p>One corrected sentence.</p>"));
   Publish();
   TempDir second;
