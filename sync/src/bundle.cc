@@ -236,20 +236,38 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
 
   // What the recipients lack, each piece once: patches of small edited files whose previous
   // version the recipient holds, and the chunks of every other new file. Small files first.
-  std::vector<const OfferedFile*> files;
-  for (const Recipient& r : *recipients) {
+  // A chunk a recipient holds (in a version it is known to serve) is not sent to it: a moved or
+  // re-cut file costs only its new chunks, as in a sync.
+  struct Wanted {
+    const OfferedFile* file;
+    const std::set<Hash>* held;
+  };
+  std::vector<std::set<Hash>> held(recipients->size());
+  std::vector<Wanted> files;
+  for (size_t i = 0; i < recipients->size(); ++i) {
+    const Recipient& r = (*recipients)[i];
+    if (!options.full) {
+      for (const auto& [id, version] : db->PeerVersions(r.peer.key)) {
+        auto envelope = catalog->ManifestEnvelope(id, static_cast<int64_t>(version));
+        auto manifest = envelope ? DecodeEnvelopeManifest(*envelope) : Result<Manifest>(NotFound(""));
+        if (!manifest) continue;
+        for (const BlobRef& blob : manifest->Blobs()) {
+          for (const Chunk& c : catalog->ChunksOf(blob.hash)) held[i].insert(c.hash);
+        }
+      }
+    }
     for (const auto& v : r.offer.versions) {
-      for (const auto& f : v.files) files.push_back(&f);
+      for (const auto& f : v.files) files.push_back({&f, &held[i]});
     }
   }
   std::stable_sort(files.begin(), files.end(),
-                   [](const OfferedFile* a, const OfferedFile* b) { return a->size < b->size; });
+                   [](const Wanted& a, const Wanted& b) { return a.file->size < b.file->size; });
   std::set<std::pair<Hash, Hash>> patches;
   std::vector<std::pair<Hash, Hash>> patch_order;
   std::set<Hash> seen_chunks;
   std::vector<ChunkRef> chunks;
   uint64_t estimate = 0;
-  for (const OfferedFile* f : files) {
+  for (const auto& [f, holds] : files) {
     if (f->previous && f->size <= kMaxPatchedFile && store->Contains(*f->previous)) {
       if (patches.insert({f->blob, *f->previous}).second) {
         patch_order.push_back({f->blob, *f->previous});
@@ -258,6 +276,7 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
       continue;
     }
     for (const ChunkRef& c : f->chunks) {
+      if (holds->count(c.hash)) continue;
       if (seen_chunks.insert(c.hash).second) {
         chunks.push_back(c);
         estimate += c.length + 48;
