@@ -4,6 +4,8 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <map>
 #include <set>
 
@@ -364,41 +366,59 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
     if (Status st = series.Add(kPatchRecord, EncodePatch(patch)); !st.ok()) return cleanup_on_error(st);
     ++result.patches;
   }
-  wire::Writer batch;
-  uint32_t in_batch = 0;
-  std::string batch_bytes;
-  auto flush = [&]() -> Status {
-    if (in_batch == 0) return Status::Ok();
-    wire::Writer w;
-    w.U32(in_batch);
-    w.Raw(batch_bytes);
-    in_batch = 0;
-    batch_bytes.clear();
-    return series.Add(kChunksRecord, w.Take());
-  };
-  for (const ChunkRef& c : chunks) {
-    auto where = catalog->FindChunk(c.hash);
-    if (!where) return cleanup_on_error(NotFound("chunk " + c.hash.Hex() + " is not indexed here (run `outpost verify`)"));
-    auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
-    if (!data) return cleanup_on_error(data.error());
-    if (Hash::Of(*data) != c.hash) {
-      return cleanup_on_error(Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +
-                                      " any more (run `outpost verify`)"));
-    }
-    std::string packed = ZstdCompress(*data, kChunkLevel, {});
-    wire::Writer w;
-    w.Raw(c.hash.bytes);
-    w.U32(static_cast<uint32_t>(data->size()));
-    w.U32(static_cast<uint32_t>(packed.size()));
-    w.Raw(packed);
-    batch_bytes += w.Take();
-    ++in_batch;
-    ++result.chunks;
-    if (batch_bytes.size() >= std::min<uint64_t>(kChunkBatchBytes, options.volume_bytes / 4)) {
-      if (Status st = flush(); !st.ok()) return cleanup_on_error(st);
+  // Chunks go in records of about a quarter MiB. Reading, checking and compressing a record's
+  // chunks runs on worker threads, a few records ahead of the one being encrypted and written.
+  const uint64_t batch_limit = std::min<uint64_t>(kChunkBatchBytes, options.volume_bytes / 4);
+  std::vector<std::pair<size_t, size_t>> batches;  // [begin, end) in `chunks`
+  for (size_t i = 0, raw = 0, begin = 0; i < chunks.size(); ++i) {
+    raw += chunks[i].length;
+    if (raw >= batch_limit || i + 1 == chunks.size()) {
+      batches.push_back({begin, i + 1});
+      begin = i + 1;
+      raw = 0;
     }
   }
-  if (Status st = flush(); !st.ok()) return cleanup_on_error(st);
+  auto pack = [&](size_t begin, size_t end) -> Result<std::string> {
+    wire::Writer w;
+    w.U32(static_cast<uint32_t>(end - begin));
+    for (size_t i = begin; i < end; ++i) {
+      const ChunkRef& c = chunks[i];
+      auto where = catalog->FindChunk(c.hash);
+      if (!where) return NotFound("chunk " + c.hash.Hex() + " is not indexed here (run `outpost verify`)");
+      auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+      if (!data) return data.error();
+      if (Hash::Of(*data) != c.hash) {
+        return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +
+                       " any more (run `outpost verify`)");
+      }
+      std::string packed = ZstdCompress(*data, kChunkLevel, {});
+      w.Raw(c.hash.bytes);
+      w.U32(static_cast<uint32_t>(data->size()));
+      w.U32(static_cast<uint32_t>(packed.size()));
+      w.Raw(packed);
+    }
+    return w.Take();
+  };
+  constexpr size_t kAhead = 4;
+  std::deque<std::future<Result<std::string>>> ready;
+  size_t next_batch = 0;
+  while (next_batch < batches.size() || !ready.empty()) {
+    while (next_batch < batches.size() && ready.size() < kAhead) {
+      auto [begin, end] = batches[next_batch++];
+      ready.push_back(std::async(std::launch::async, pack, begin, end));
+    }
+    auto record = ready.front().get();
+    ready.pop_front();
+    if (!record) {
+      for (auto& f : ready) f.wait();
+      return cleanup_on_error(record.error());
+    }
+    if (Status st = series.Add(kChunksRecord, *record); !st.ok()) {
+      for (auto& f : ready) f.wait();
+      return cleanup_on_error(st);
+    }
+  }
+  result.chunks = chunks.size();
   if (Status st = series.Finish(); !st.ok()) return cleanup_on_error(st);
   result.bundle_id = BundleIdHex(header.bundle_id);
   result.volumes = series.volumes();
