@@ -754,9 +754,16 @@ int BundleImport(const fs::path& data, const BundleArgs& args) {
   return s.complete ? kExitOk : kExitIncomplete;
 }
 
-int BundleDrives(bool json) {
+int BundleDrives(const fs::path& data, bool json) {
   auto drives = ListRemovableDrives();
   if (!drives) return Fail(drives.error());
+  // A data folder kept on a USB disk is not a stick to carry away.
+  std::error_code ec;
+  fs::path here = fs::weakly_canonical(data, ec);
+  std::erase_if(*drives, [&](const RemovableDrive& d) {
+    auto rel = here.lexically_relative(d.mount_point);
+    return !rel.empty() && *rel.begin() != "..";
+  });
   if (json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& d : *drives) {
@@ -1088,6 +1095,7 @@ int RunCli(int argc, char** argv) {
   bundle_import->add_option("PATH", bundle_args.path, "a volume (.opb) or a folder of them")->required();
   bundle_import->add_flag("--json", bundle_args.json, "print JSON");
   auto* bundle_drives = bundle->add_subcommand("drives", "list the mounted removable drives");
+  add_common(bundle_drives);
   bundle_drives->add_flag("--json", bundle_args.json, "print JSON");
 
   auto* peer = app.add_subcommand("peer", "relay versions between sites (a neighbour, a laptop)");
@@ -1134,7 +1142,7 @@ int RunCli(int argc, char** argv) {
   if (peer_enrol->parsed()) return PeerEnrol(data, peer_name, peer_json);
   if (bundle_export->parsed()) return BundleExport(data, bundle_args);
   if (bundle_import->parsed()) return BundleImport(data, bundle_args);
-  if (bundle_drives->parsed()) return BundleDrives(bundle_args.json);
+  if (bundle_drives->parsed()) return BundleDrives(data, bundle_args.json);
   if (peer_join->parsed()) return PeerJoin(data, peer_where, peer_code, peer_join_name);
   for (const auto& [command, run] : hub_commands) {
     if (command->parsed()) return run(data);
