@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "outpost/sync/manifest.h"
+#include "test_node.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -16,17 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-std::string Noise(size_t n, uint64_t seed) {
-  std::string out(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& c : out) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return out;
-}
 
 std::string Page(int n, const std::string& extra = "") {
   std::string body;
@@ -34,18 +24,7 @@ std::string Page(int n, const std::string& extra = "") {
   return "<!DOCTYPE html><title>Lesson " + std::to_string(n) + "</title>" + body + extra;
 }
 
-struct Node {
-  explicit Node(const fs::path& dir) : paths(dir) {
-    store = std::move(*BlobStore::Open(dir));
-    catalog = std::move(*Catalog::Open(dir / "catalog.db"));
-    fs::create_directories(paths.sync_dir);
-    db = std::move(*SyncDb::Open(paths.sync_db));
-  }
-  NodePaths paths;
-  std::unique_ptr<BlobStore> store;
-  std::unique_ptr<Catalog> catalog;
-  std::unique_ptr<SyncDb> db;
-};
+using Node = testing::TestNode;
 
 class BundleTest : public ::testing::Test {
  protected:
@@ -53,7 +32,7 @@ class BundleTest : public ::testing::Test {
     ASSERT_TRUE(InitHub(hub_.paths).has_value());
     folder_.Write("outpost.toml", "[channel]\nid = \"water\"\ntitle = \"Water\"\nlanguage = \"en\"\n");
     for (int i = 0; i < 5; ++i) folder_.Write("lesson-" + std::to_string(i) + ".html", Page(i));
-    folder_.Write("media/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(400000, 3));
+    folder_.Write("media/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + testing::RandomBytes(400000, 3));
     Publish();
     Enrol(&site_, "ecole-1");
   }
@@ -126,7 +105,7 @@ TEST_F(BundleTest, HubToSiteAndBackByStick) {
   // The site's own channel goes back by the next stick.
   TempDir notes, back;
   notes.Write("cours.html", Page(50));
-  notes.Write("tp.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(150000, 8));
+  notes.Write("tp.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + testing::RandomBytes(150000, 8));
   ASSERT_TRUE(outpost::Publish(site_.paths, site_.store.get(), site_.catalog.get(), notes.path(), "ecole-1-notes").has_value());
   auto up = Export(&site_, back.path(), {});
   ASSERT_TRUE(up.has_value()) << up.error().message();

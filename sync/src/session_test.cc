@@ -17,6 +17,7 @@
 #include "outpost/sync/node.h"
 #include "protocol.h"
 #include "sync_files.h"
+#include "test_node.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -46,24 +47,7 @@ std::string Noise(size_t n, uint64_t seed) {
   return out;
 }
 
-struct Node {
-  explicit Node(const std::filesystem::path& dir) : paths(dir) {
-    auto s = BlobStore::Open(dir);
-    EXPECT_TRUE(s.has_value());
-    store = std::move(*s);
-    auto c = Catalog::Open(dir / "catalog.db");
-    EXPECT_TRUE(c.has_value());
-    catalog = std::move(*c);
-    std::filesystem::create_directories(paths.sync_dir);
-    auto d = SyncDb::Open(paths.sync_db);
-    EXPECT_TRUE(d.has_value()) << d.error().message();
-    db = std::move(*d);
-  }
-  NodePaths paths;
-  std::unique_ptr<BlobStore> store;
-  std::unique_ptr<Catalog> catalog;
-  std::unique_ptr<SyncDb> db;
-};
+using Node = testing::TestNode;
 
 class SessionTest : public ::testing::Test {
  protected:
