@@ -26,7 +26,8 @@ namespace {
 // Record types inside a bundle's volumes (docs/bundle.md, "What a bundle carries").
 enum BundleRecord : uint8_t {
   kOfferRecord = 1,   // recipient key, then an Offer (sync-protocol.md) for that recipient
-  kChunksRecord = 2,  // u32 count, then per chunk: hash, u32 length, u32 packed length, zstd frame
+  kChunksRecord = 2,  // u32 count, then per chunk: hash, u32 length, u8 packing (0 stored, 1 zstd),
+                      // u32 packed length, the bytes
   kPatchRecord = 3,   // a Patch (sync-protocol.md)
   kEnrolRecord = 4,   // a site joined from an enrolment file, to its hub: an Enrol (sync-protocol.md)
   kReceiptRecord = 5, // what the sender serves: u32 count, then per channel: string id, u64 version
@@ -391,11 +392,16 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
         return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +
                        " any more (run `outpost verify`)");
       }
-      std::string packed = ZstdCompress(*data, kChunkLevel, {});
+      // Video, JPEG and PNG do not compress: a look at their first 8 KiB saves zstd the rest.
+      std::string_view probe = std::string_view(*data).substr(0, 8192);
+      bool worth = data->size() < 16384 || ZstdCompress(probe, 1, {}).size() * 100 < probe.size() * 97;
+      std::string packed = worth ? ZstdCompress(*data, kChunkLevel, {}) : std::string();
+      bool zstd = worth && packed.size() < data->size();
       w.Raw(c.hash.bytes);
       w.U32(static_cast<uint32_t>(data->size()));
-      w.U32(static_cast<uint32_t>(packed.size()));
-      w.Raw(packed);
+      w.U8(zstd ? 1 : 0);
+      w.U32(static_cast<uint32_t>(zstd ? packed.size() : data->size()));
+      w.Raw(zstd ? std::string_view(packed) : std::string_view(*data));
     }
     return w.Take();
   };
@@ -438,20 +444,29 @@ struct FromSender {
   std::vector<Offer> offers;
 };
 
-Result<std::vector<ChunkData>> DecodeChunkBatch(std::string_view body) {
+struct BundledChunk : ChunkData {
+  bool stored = false;  // the bytes as they are, not a zstd frame
+};
+
+Result<std::vector<BundledChunk>> DecodeChunkBatch(std::string_view body) {
   wire::Reader r(body, "chunk batch");
   uint32_t count = 0;
   OUTPOST_RETURN_IF_ERROR(r.U32(&count, "chunk count"));
-  if (static_cast<uint64_t>(count) * 40 > r.remaining()) return r.Bad(0, "too many chunks for the bytes");
-  std::vector<ChunkData> out(count);
+  if (static_cast<uint64_t>(count) * 41 > r.remaining()) return r.Bad(0, "too many chunks for the bytes");
+  std::vector<BundledChunk> out(count);
   for (auto& c : out) {
     OUTPOST_RETURN_IF_ERROR(r.HashValue(&c.hash, "chunk hash"));
     OUTPOST_RETURN_IF_ERROR(r.U32(&c.length, "chunk length"));
+    uint8_t packing = 0;
+    OUTPOST_RETURN_IF_ERROR(r.U8(&packing, "chunk packing"));
+    if (packing > 1) return r.Bad(r.offset(), "unknown chunk packing");
     uint32_t packed = 0;
     OUTPOST_RETURN_IF_ERROR(r.U32(&packed, "packed length"));
+    if (packing == 0 && packed != c.length) return r.Bad(r.offset(), "a stored chunk's lengths differ");
     std::string_view bytes;
     OUTPOST_RETURN_IF_ERROR(r.Raw(packed, &bytes, "packed chunk"));
     c.compressed.assign(bytes);
+    c.stored = packing == 0;
   }
   OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
   return out;
@@ -592,10 +607,10 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
           result.summary.refused.push_back(batch.error().message());
           continue;
         }
-        for (const ChunkData& c : *batch) {
+        for (const BundledChunk& c : *batch) {
           if (s.log->Has(c.hash)) continue;
           if (auto loc = catalog->FindChunk(c.hash); loc && store->Contains(loc->blob)) continue;
-          auto data = ZstdDecompress(c.compressed, c.length, {});
+          auto data = c.stored ? Result<std::string>(c.compressed) : ZstdDecompress(c.compressed, c.length, {});
           if (!data || Hash::Of(*data) != c.hash) {
             result.summary.refused.push_back("chunk " + c.hash.Hex() + " in " + file.string() + " did not verify");
             continue;
