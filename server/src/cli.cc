@@ -704,7 +704,12 @@ int BundleExport(const fs::path& data, const BundleArgs& args) {
   options.for_peers = args.for_peers;
   options.full = args.full;
   if (args.volume_mb > 0) options.volume_bytes = static_cast<uint64_t>(args.volume_mb * 1e6);
+  ProgressLine line;
+  options.progress = [&](uint64_t written, uint64_t at_most) {
+    line.Show("writing the bundle: " + Megabytes(written) + " (at most " + Megabytes(at_most) + ")");
+  };
   auto r = ExportBundle(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), options);
+  line.Done();
   if (!r) return Fail(r.error());
   if (args.json) {
     std::vector<std::string> volumes;
@@ -728,7 +733,12 @@ int BundleImport(const fs::path& data, const BundleArgs& args) {
   if (!lib) return Fail(lib.error());
   auto db = OpenSyncDb(data);
   if (!db) return Fail(db.error());
-  auto r = ImportBundle(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), args.path);
+  ProgressLine line;
+  auto r = ImportBundle(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), args.path,
+                        [&](uint64_t read, uint64_t total) {
+                          line.Show("reading the bundle: " + Megabytes(read) + " of " + Megabytes(total));
+                        });
+  line.Done();
   if (!r) return Fail(r.error());
   const SyncSummary& s = r->summary;
   if (args.json) {

@@ -181,6 +181,7 @@ class VolumeSeries {
   }
   const std::vector<fs::path>& volumes() const { return volumes_; }
   uint64_t bytes() const { return bytes_; }
+  uint64_t bytes_so_far() const { return bytes_ + (writer_ ? writer_->bytes_written() : 0); }
 
  private:
   static constexpr uint64_t kEndReserve = 256;
@@ -423,6 +424,7 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
       for (auto& f : ready) f.wait();
       return cleanup_on_error(st);
     }
+    if (options.progress) options.progress(series.bytes_so_far(), estimate);
   }
   result.chunks = chunks.size();
   if (Status st = series.Finish(); !st.ok()) return cleanup_on_error(st);
@@ -474,8 +476,9 @@ Result<std::vector<BundledChunk>> DecodeChunkBatch(std::string_view body) {
 
 }  // namespace
 
-Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
-                                        SyncDb* db, const fs::path& path) {
+Result<BundleImportResult> ImportBundle(
+    const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db, const fs::path& path,
+    const std::function<void(uint64_t read, uint64_t total)>& progress) {
   auto self = LoadOrCreateIdentity(paths.node_key);
   if (!self) return self.error();
   bool hub = db->OwnRoot().has_value();
@@ -499,9 +502,16 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
 
   BundleImportResult result;
   std::map<PublicKey, FromSender> senders;
+  uint64_t total_bytes = 0, read_before = 0;
+  for (const fs::path& file : files) total_bytes += fs::file_size(file, ec);
   auto store_lock = store->LockShared();
   if (!store_lock) return store_lock.error();
   for (const fs::path& file : files) {
+    struct Advance {
+      uint64_t* at;
+      uint64_t by;
+      ~Advance() { *at += by; }
+    } advance{&read_before, fs::file_size(file, ec)};
     auto reader = VolumeReader::Open(file, *self);
     if (!reader) {
       if (reader.error().code() == StatusCode::kNotFound) result.skipped.push_back(reader.error().message());
@@ -576,6 +586,7 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
         break;
       }
       const VolumeRecord& rec = **record;
+      if (progress) progress(read_before + (*reader)->offset(), total_bytes);
       if (rec.type == kEnrolRecord) continue;  // handled above
       if (rec.type == kReceiptRecord) {
         if (rec.body.size() < PublicKey::kSize) continue;

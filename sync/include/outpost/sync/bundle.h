@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct BundleExportOptions {
   std::vector<std::string> for_peers;
   bool full = false;  // as for a peer never heard from: every served version, no patches
   uint64_t volume_bytes = kDefaultVolumeBytes;
+  // Called after each record written: bytes written so far, and the most there can be.
+  std::function<void(uint64_t written, uint64_t at_most)> progress;
 };
 
 struct BundleExportResult {
@@ -59,7 +62,11 @@ struct BundleImportResult {
 
 // Imports a volume file, or every *.opb file of a folder, in any order. A site takes volumes
 // signed by its pinned hub; a hub, volumes signed by its enrolled, unrevoked sites.
-Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
-                                        SyncDb* db, const std::filesystem::path& path);
+// `progress` (if set) is called after each record read: bytes of volumes read so far, and their
+// total size.
+Result<BundleImportResult> ImportBundle(
+    const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
+    const std::filesystem::path& path,
+    const std::function<void(uint64_t read, uint64_t total)>& progress = {});
 
 }  // namespace outpost
