@@ -1,6 +1,7 @@
 #include "outpost/content/text.h"
 
 #include <cctype>
+#include <ctime>
 
 namespace outpost {
 
@@ -257,6 +258,15 @@ bool IsValidChannelId(std::string_view id) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
   }
   return true;
+}
+
+std::string UtcMinute(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
 }
 
 }  // namespace outpost

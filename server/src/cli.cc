@@ -20,6 +20,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/content/importer.h"
+#include "outpost/content/text.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
 #include "outpost/content/drives.h"
@@ -449,14 +450,6 @@ int Search(const fs::path& data, const std::string& query, int limit, bool json)
 
 // ---- publish, and the hub's own commands ----
 
-std::string UtcTime(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 struct PublishArgs {
   std::string folder;
@@ -554,11 +547,11 @@ int HubEnrol(const fs::path& data, const EnrolArgs& args) {
   }
   if (args.to.empty()) {
     std::printf("enrolment code for %s: %s\n", args.name.c_str(), r->code.c_str());
-    std::printf("it works once, until %s\n", UtcTime(r->expires_at).c_str());
+    std::printf("it works once, until %s\n", UtcMinute(r->expires_at).c_str());
     return kExitOk;
   }
   std::printf("wrote %s for %s; it works once, until %s\n", args.to.c_str(), args.name.c_str(),
-              UtcTime(r->expires_at).c_str());
+              UtcMinute(r->expires_at).c_str());
   std::printf("it holds a secret code: hand it over like a key%s\n",
               r->address.empty() ? "; it names no hub address (give one with --address)" : "");
   return kExitOk;
@@ -590,13 +583,13 @@ int HubSites(const fs::path& data, bool json) {
   for (const auto& p : peers) {
     std::printf("%-24s %s  %-7s enrolled %s, last seen %s\n", p.name.c_str(),
                 p.key.Fingerprint().c_str(), p.revoked_at ? "revoked" : "active",
-                UtcTime(p.enrolled_at).c_str(),
-                p.last_seen ? UtcTime(p.last_seen).c_str() : "never");
+                UtcMinute(p.enrolled_at).c_str(),
+                p.last_seen ? UtcMinute(p.last_seen).c_str() : "never");
     for (const auto& id : (*db)->ChannelsOf(p.key)) std::printf("%-24s   its channel %s\n", "", id.c_str());
   }
   for (const auto& e : pending) {
     std::printf("%-24s (waiting: its code works until %s)\n", e.site_name.c_str(),
-                UtcTime(e.expires_at).c_str());
+                UtcMinute(e.expires_at).c_str());
   }
   return kExitOk;
 }

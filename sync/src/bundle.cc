@@ -127,20 +127,11 @@ Status BuildOffer(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Id
     if (!list) return list.error();
     trust = std::move(*list);
   }
-  for (const ChannelInfo& info : catalog->Channels()) {
-    if (info.served_version == 0 || !info.manifest_hash) continue;
-    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
-    auto parts = envelope ? ParseSignedManifest(*envelope) : Result<SignedManifest>(NotFound(""));
-    if (!parts) continue;
-    // A hub hands out what its root's publishers signed; a site sends up what it signed itself.
-    bool ours = hub ? trust->Authorizes(parts->publisher, info.id) : parts->publisher == self.public_key();
-    if (!ours) continue;
-    uint64_t has = known.count(info.id) ? known[info.id] : 0;
-    if (static_cast<uint64_t>(info.served_version) <= has) continue;
-    auto version = OfferVersion(catalog, info, has);
-    if (!version) return version.error();
-    r->offer.versions.push_back(std::move(*version));
-  }
+  // A hub hands out what its root's publishers signed; a site sends up what it signed itself.
+  PublicKey me = self.public_key();
+  auto versions = OfferChannels(catalog, hub ? OfferedBy{&*trust, nullptr} : OfferedBy{nullptr, &me}, known);
+  if (!versions) return versions.error();
+  r->offer.versions = std::move(*versions);
   return Status::Ok();
 }
 

@@ -191,6 +191,27 @@ Result<OfferedVersion> OfferVersion(Catalog* catalog, const ChannelInfo& info, u
   return version;
 }
 
+Result<std::vector<OfferedVersion>> OfferChannels(Catalog* catalog, const OfferedBy& by,
+                                                  const std::map<std::string, uint64_t>& peer_serves) {
+  std::vector<OfferedVersion> out;
+  for (const ChannelInfo& info : catalog->Channels()) {
+    if (info.served_version == 0 || !info.manifest_hash) continue;
+    auto it = peer_serves.find(info.id);
+    uint64_t peer_version = it == peer_serves.end() ? 0 : it->second;
+    if (static_cast<uint64_t>(info.served_version) <= peer_version) continue;
+    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
+    auto parts = envelope ? ParseSignedManifest(*envelope) : Result<SignedManifest>(NotFound(""));
+    if (!parts) continue;
+    bool selected = (by.publishers && by.publishers->Authorizes(parts->publisher, info.id)) ||
+                    (by.self && parts->publisher == *by.self);
+    if (!selected) continue;
+    auto version = OfferVersion(catalog, info, peer_version);
+    if (!version) return version.error();
+    out.push_back(std::move(*version));
+  }
+  return out;
+}
+
 Result<std::string> UnpackEnvelope(Catalog* catalog, const OfferedVersion& version) {
   if (version.packing == kZstd) return ZstdDecompress(version.packed, version.envelope_size, {});
   if (version.packing == kZstdAgainstBase) {

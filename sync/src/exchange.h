@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +34,18 @@ namespace outpost::sync {
 // manifest when this side still has it) and every file the peer's version lacks, with its
 // chunks and the file at the same path in the peer's version.
 Result<OfferedVersion> OfferVersion(Catalog* catalog, const ChannelInfo& info, uint64_t peer_version);
+
+// Who signed what this node serves decides what it offers: a hub or a relay offers versions a
+// publisher of its trust list signed (OfferedBy::kPublishers); a site sends up the channels it
+// signed itself with its node key (OfferedBy::kSelf).
+struct OfferedBy {
+  const TrustList* publishers = nullptr;  // set: versions whose signer it authorizes
+  const PublicKey* self = nullptr;        // set: versions this key signed
+};
+// OfferVersion for every served, signed channel that `by` selects and that is newer than the
+// version `peer_serves` says the peer has (absent: none).
+Result<std::vector<OfferedVersion>> OfferChannels(Catalog* catalog, const OfferedBy& by,
+                                                  const std::map<std::string, uint64_t>& peer_serves);
 
 // The signed manifest of `version`, unpacked: against this side's own copy of the base version's
 // manifest for a patch.

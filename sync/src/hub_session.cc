@@ -377,19 +377,12 @@ Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
       if (auto list = VerifyTrustList(*trust_doc, *root)) trust = std::move(*list);
     }
   }
-  std::map<std::string, HeldVersion> held;
-  for (const auto& h : hello.held) held[h.channel_id] = h;
-  for (const ChannelInfo& info : catalog->Channels()) {
-    if (info.served_version == 0 || !info.manifest_hash) continue;
-    uint64_t peer_version = held.count(info.id) ? held[info.id].served : 0;
-    if (static_cast<uint64_t>(info.served_version) <= peer_version) continue;
-    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
-    if (!envelope) continue;
-    auto parts = ParseSignedManifest(*envelope);
-    if (!parts || !trust || !trust->Authorizes(parts->publisher, info.id)) continue;
-    auto version = OfferVersion(catalog, info, peer_version);
-    if (!version) return version.error();
-    offer.versions.push_back(std::move(*version));
+  std::map<std::string, uint64_t> held;
+  for (const auto& h : hello.held) held[h.channel_id] = h.served;
+  if (trust) {
+    auto versions = OfferChannels(catalog, {&*trust, nullptr}, held);
+    if (!versions) return versions.error();
+    offer.versions = std::move(*versions);
   }
   offer.uploads = uploads;
   if (uploads) {

@@ -163,18 +163,9 @@ Status Upload(Catalog* catalog, BlobStore* store, SecureChannel* channel, const 
   std::map<std::string, uint64_t> hub_serves;
   for (const auto& h : offer.yours) hub_serves[h.channel_id] = h.served;
   Offer up;
-  for (const ChannelInfo& info : catalog->Channels()) {
-    if (info.served_version == 0 || !info.manifest_hash) continue;
-    auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
-    if (!envelope) continue;
-    auto parts = ParseSignedManifest(*envelope);
-    if (!parts || parts->publisher != self) continue;
-    uint64_t at_hub = hub_serves.count(info.id) ? hub_serves[info.id] : 0;
-    if (static_cast<uint64_t>(info.served_version) <= at_hub) continue;
-    auto version = OfferVersion(catalog, info, at_hub);
-    if (!version) return version.error();
-    up.versions.push_back(std::move(*version));
-  }
+  auto versions = OfferChannels(catalog, {nullptr, &self}, hub_serves);
+  if (!versions) return versions.error();
+  up.versions = std::move(*versions);
   if (up.versions.empty()) return Status::Ok();
   OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(up)));
   OUTPOST_RETURN_IF_ERROR(channel->Flush());

@@ -203,14 +203,6 @@ Hash CodeHash(const std::string& normalized) {
   return Hash::Of(message);
 }
 
-std::string Date(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 PeerInfo ReadPeer(const Statement& s) {
   PeerInfo p;
@@ -302,11 +294,11 @@ Result<std::string> SyncDb::Impl::CheckCode(const std::string& code, Hash* hash)
                     " was revoked");
   }
   if (s.Int(2) != 0) {
-    return NotFound("the enrolment code for " + name + " was already used on " + Date(s.Int(2)) +
+    return NotFound("the enrolment code for " + name + " was already used on " + UtcMinute(s.Int(2)) +
                     "; a code works once: make a new one with outpost hub enrol");
   }
   if (Now() >= s.Int(1)) {
-    return NotFound("the enrolment code for " + name + " expired on " + Date(s.Int(1)) +
+    return NotFound("the enrolment code for " + name + " expired on " + UtcMinute(s.Int(1)) +
                     "; make a new one with outpost hub enrol");
   }
   return name;
@@ -421,7 +413,7 @@ Result<PeerInfo> SyncDb::AdmitSite(const std::string& code, const PublicKey& sit
   known.Bind(1, site_key);
   if (known.Step() && known.Int(0) != 0) {
     return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked on " +
-                           Date(known.Int(0)) + "; a revoked site cannot enrol again with it");
+                           UtcMinute(known.Int(0)) + "; a revoked site cannot enrol again with it");
   }
   OUTPOST_RETURN_IF_ERROR(known.status());
   OUTPOST_RETURN_IF_ERROR(impl_->UseCode(hash, &site_key));

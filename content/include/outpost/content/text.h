@@ -21,6 +21,9 @@ namespace outpost {
 // True if `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// "2026-11-30 15:40 UTC": a time for people, in messages and listings.
+std::string UtcMinute(int64_t unix_seconds);
+
 // Decodes one code point at s[*pos] and advances *pos; invalid bytes decode as U+FFFD one byte
 // at a time.
 char32_t DecodeUtf8(std::string_view s, size_t* pos);
