@@ -45,6 +45,8 @@ BlobWriter::~BlobWriter() {
 
 Status BlobWriter::Append(std::span<const uint8_t> data) {
   if (done_) return Internal("append to a committed blob writer");
+  if (mode_ == Mode::kKnownChunks) return Internal("Append after AppendChunk on one blob writer");
+  mode_ = Mode::kChunker;
   // The whole-file hash and the chunker (with its per-chunk hashes) each read every byte; on
   // large pieces run them on two cores at once. Small pieces are not worth a thread.
   if (data.size() >= kParallelHashMin) {
@@ -59,9 +61,19 @@ Status BlobWriter::Append(std::span<const uint8_t> data) {
   return file_->Append(data);
 }
 
+Status BlobWriter::AppendChunk(std::span<const uint8_t> data, const Hash& hash) {
+  if (done_) return Internal("append to a committed blob writer");
+  if (mode_ == Mode::kChunker) return Internal("AppendChunk after Append on one blob writer");
+  mode_ = Mode::kKnownChunks;
+  hasher_.Update(data);
+  chunks_.push_back({size_, static_cast<uint32_t>(data.size()), hash});
+  size_ += data.size();
+  return file_->Append(data);
+}
+
 Result<BlobInfo> BlobWriter::Commit() {
   if (done_) return Internal("blob writer committed twice");
-  chunker_.Finish(&chunks_);
+  if (mode_ != Mode::kKnownChunks) chunker_.Finish(&chunks_);
   BlobInfo info;
   info.hash = hasher_.Final();
   info.size = size_;
@@ -87,7 +99,7 @@ Result<BlobInfo> BlobWriter::Commit() {
 
 Result<PendingBlob> BlobWriter::Finish() {
   if (done_) return Internal("blob writer committed twice");
-  chunker_.Finish(&chunks_);
+  if (mode_ != Mode::kKnownChunks) chunker_.Finish(&chunks_);
   PendingBlob pending;
   pending.info.hash = hasher_.Final();
   pending.info.size = size_;

@@ -150,6 +150,34 @@ TEST(BlobStoreTest, ABatchIsInstalledOnlyOnceSynced) {
   EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
 }
 
+// A sync rebuilding a file from chunks it verified records them as they are: the same chunks
+// the chunker finds for the same bytes, without hashing every byte twice.
+TEST(BlobStoreTest, KnownChunksAreRecordedAsGiven) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  ASSERT_TRUE(store.has_value());
+  std::string data = testing::RandomBytes(500000, 7);
+  auto chunked = (*store)->Put(data);
+  ASSERT_TRUE(chunked.has_value());
+  ASSERT_GT(chunked->chunks.size(), 1u);
+  ASSERT_TRUE((*store)->Remove(chunked->hash).ok());
+
+  auto writer = (*store)->NewWriter();
+  ASSERT_TRUE(writer.has_value());
+  for (const Chunk& c : chunked->chunks) {
+    ASSERT_TRUE((*writer)->AppendChunk({reinterpret_cast<const uint8_t*>(data.data()) + c.offset, c.length},
+                                       c.hash).ok());
+  }
+  // One writer does not mix the two ways.
+  EXPECT_EQ((*writer)->Append({reinterpret_cast<const uint8_t*>(data.data()), 1}).code(),
+            StatusCode::kInternal);
+  auto built = (*writer)->Commit();
+  ASSERT_TRUE(built.has_value()) << built.error().ToString();
+  EXPECT_EQ(built->hash, chunked->hash);
+  EXPECT_EQ(built->chunks, chunked->chunks);
+  EXPECT_TRUE((*store)->Verify(built->hash).ok());
+}
+
 TEST(BlobStoreTest, ABatchInstallsEveryFileOnce) {
   TempDir dir;
   auto store = BlobStore::Open(dir.path());

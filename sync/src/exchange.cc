@@ -346,8 +346,9 @@ Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog*
       if (!data) return data.error();
       if (Hash::Of(*data) != c.hash) return Corrupt("local chunk " + c.hash.Hex() + " is damaged");
     }
-    OUTPOST_RETURN_IF_ERROR((*writer)->Append(
-        {reinterpret_cast<const uint8_t*>(data->data()), data->size()}));
+    // The chunk list is the offer's: recorded as it is, the chunker need not run again.
+    OUTPOST_RETURN_IF_ERROR((*writer)->AppendChunk(
+        {reinterpret_cast<const uint8_t*>(data->data()), data->size()}, c.hash));
   }
   auto pending = (*writer)->Finish();
   if (!pending) return pending.error();

@@ -55,6 +55,10 @@ class BlobWriter {
   BlobWriter& operator=(const BlobWriter&) = delete;
 
   Status Append(std::span<const uint8_t> data);
+  // Appends one chunk whose hash the caller has checked (a sync rebuilding a file from verified
+  // chunks): the writer records it as it is instead of running the chunker, which would hash
+  // every byte again. A writer takes either Append or AppendChunk, not both.
+  Status AppendChunk(std::span<const uint8_t> data, const Hash& hash);
   // Fsyncs and renames the blob into place. Returns its hash, size and chunks.
   Result<BlobInfo> Commit();
   // Closes the temp file without syncing it, for BlobStore::InstallBatch: a writer of many
@@ -75,6 +79,7 @@ class BlobWriter {
   std::vector<Chunk> chunks_;
   uint64_t size_ = 0;
   bool done_ = false;
+  enum class Mode { kUnset, kChunker, kKnownChunks } mode_ = Mode::kUnset;
 };
 
 // An flock on the store; released when destroyed.
