@@ -682,6 +682,8 @@ struct BundleArgs {
   std::string to;
   std::vector<std::string> for_peers;
   bool full = false;
+  bool continue_export = false;
+  std::string continue_id;  // a prefix of the bundle id, or "" for the only unfinished export
   double volume_mb = 0;
   std::string path;
   bool json = false;
@@ -696,6 +698,8 @@ int BundleExport(const fs::path& data, const BundleArgs& args) {
   options.to = args.to;
   options.for_peers = args.for_peers;
   options.full = args.full;
+  options.continue_export = args.continue_export;
+  options.continue_id = args.continue_id;
   if (args.volume_mb > 0) options.volume_bytes = static_cast<uint64_t>(args.volume_mb * 1e6);
   ProgressLine line;
   options.progress = [&](uint64_t written, uint64_t at_most) {
@@ -709,8 +713,9 @@ int BundleExport(const fs::path& data, const BundleArgs& args) {
     for (const auto& v : r->volumes) volumes.push_back(v.string());
     PrintJson({{"bundle", r->bundle_id}, {"volumes", volumes}, {"bytes", r->bytes},
                {"recipients", r->recipients}, {"channels", r->channels}, {"chunks", r->chunks},
-               {"patches", r->patches}});
-    return kExitOk;
+               {"patches", r->patches}, {"complete", r->complete},
+               {"remaining_bytes", r->remaining_bytes}});
+    return r->complete ? kExitOk : kExitIncomplete;
   }
   std::string to;
   for (const auto& n : r->recipients) to += (to.empty() ? "" : ", ") + n;
@@ -718,7 +723,14 @@ int BundleExport(const fs::path& data, const BundleArgs& args) {
               r->volumes.size(), Megabytes(r->bytes).c_str());
   for (const auto& c : r->channels) std::printf("  %s\n", c.c_str());
   for (const auto& v : r->volumes) std::printf("  %s\n", v.c_str());
-  return kExitOk;
+  if (r->complete) return kExitOk;
+  // With another export unfinished too, a bare --continue would be refused: name this one.
+  std::string which = UnfinishedExports(NodePaths(data)).size() > 1 ? " " + r->bundle_id.substr(0, 8) : "";
+  std::printf("the drive is full: %zu volume(s), %s written; about %s remain. Insert another drive "
+              "and run: outpost bundle export --data %s --continue%s --to <its folder>\n",
+              r->volumes.size(), Megabytes(r->bytes).c_str(), Megabytes(r->remaining_bytes).c_str(),
+              data.c_str(), which.c_str());
+  return kExitIncomplete;
 }
 
 int BundleImport(const fs::path& data, const BundleArgs& args) {
@@ -1085,10 +1097,17 @@ int RunCli(int argc, char** argv) {
   auto* bundle_export = bundle->add_subcommand("export", "write what a peer lacks to a drive");
   add_common(bundle_export);
   bundle_export->add_option("--to", bundle_args.to, "the folder to write to (a drive's mount point)")->required();
-  bundle_export->add_option("--for", bundle_args.for_peers,
-                            "on a hub: a site's name or key, or all (repeat for a courier bundle)");
-  bundle_export->add_flag("--full", bundle_args.full,
-                          "everything served, as for a peer never heard from");
+  auto* for_option = bundle_export->add_option(
+      "--for", bundle_args.for_peers, "on a hub: a site's name or key, or all (repeat for a courier bundle)");
+  auto* full_flag = bundle_export->add_flag("--full", bundle_args.full,
+                                            "everything served, as for a peer never heard from");
+  auto* continue_option =
+      bundle_export
+          ->add_option("--continue", bundle_args.continue_id,
+                       "go on with an export that filled its drive (its id, if several are unfinished)")
+          ->expected(0, 1)
+          ->excludes(for_option)
+          ->excludes(full_flag);
   bundle_export->add_option("--volume-size", bundle_args.volume_mb,
                             "split into files of at most this many MB (default: under FAT32's 4 GiB)")
       ->check(CLI::Range(1.0, 1e7));
@@ -1143,7 +1162,10 @@ int RunCli(int argc, char** argv) {
   if (sync->parsed()) return SyncCommand(data, sync_args);
   if (join->parsed()) return JoinCommand(data, join_args);
   if (peer_enrol->parsed()) return PeerEnrol(data, peer_name, peer_json);
-  if (bundle_export->parsed()) return BundleExport(data, bundle_args);
+  if (bundle_export->parsed()) {
+    bundle_args.continue_export = continue_option->count() > 0;
+    return BundleExport(data, bundle_args);
+  }
   if (bundle_import->parsed()) return BundleImport(data, bundle_args);
   if (bundle_drives->parsed()) return BundleDrives(data, bundle_args.json);
   if (peer_join->parsed()) return PeerJoin(data, peer_where, peer_code, peer_join_name);

@@ -4,13 +4,16 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <future>
 #include <map>
 #include <set>
+#include <span>
 
 #include "bundle_volume.h"
 #include "exchange.h"
+#include "export_state.h"
 #include "protocol.h"
 #include "staging.h"
 #include "sync_files.h"
@@ -135,53 +138,111 @@ Status BuildOffer(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Id
   return Status::Ok();
 }
 
-// Writes records into volumes of at most `limit` bytes: each to a temp name, fsynced, renamed.
+// Room on the drive is asked for before each volume and each record, less a margin the file
+// system spends on its own: FAT32 rounds a file up to a cluster of up to 64 KiB, and folder
+// entries and a journal take a little more.
+constexpr uint64_t kDriveMargin = 1 << 20;
+
+// Inside an export, kNoSpace means the drive is full: the export stops there, incomplete.
+Status DriveFull() { return Status(StatusCode::kNoSpace, "the drive is full"); }
+
+uint64_t StatvfsFreeBytes(const fs::path& folder) {
+  struct statvfs info {};
+  if (::statvfs(folder.c_str(), &info) != 0) return UINT64_MAX;  // unknown: the writes will tell
+  return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
+// What records carry of the bundle's pieces, so that the export knows what closed volumes hold.
+struct Carried {
+  std::vector<Hash> chunks;
+  std::vector<std::pair<Hash, Hash>> patches;  // (file, previous)
+  void Take(Carried* other) {
+    chunks.insert(chunks.end(), other->chunks.begin(), other->chunks.end());
+    patches.insert(patches.end(), other->patches.begin(), other->patches.end());
+    *other = {};
+  }
+};
+
+// Writes records into volumes of at most `limit` bytes, and no larger than the drive's room
+// when they are opened: each to a temp name, fsynced, renamed.
 class VolumeSeries {
  public:
-  VolumeSeries(fs::path dir, VolumeHeader header, const Identity& sender, uint64_t limit)
-      : dir_(std::move(dir)), header_(std::move(header)), sender_(sender), limit_(limit) {}
+  VolumeSeries(fs::path dir, VolumeHeader header, const Identity& sender, uint64_t limit, Env* env,
+               std::function<uint64_t(const fs::path&)> free_bytes)
+      : dir_(std::move(dir)), header_(std::move(header)), sender_(sender), limit_(limit), env_(env),
+        free_bytes_(std::move(free_bytes)) {}
+  ~VolumeSeries() { Abandon(); }
 
-  Status Add(uint8_t type, std::string_view body) {
-    uint64_t need = body.size() + VolumeWriter::kFrameOverhead;
-    if (writer_ && writer_->bytes_written() + need + kEndReserve > limit_ && records_in_volume_ > 0) {
+  // Adds a record to the open volume, or to a new one. kNoSpace when the drive has no room for
+  // it (the open volume is closed first, whole) or a write found the drive full.
+  Status Add(uint8_t type, std::string_view body, Carried carried = {}) {
+    uint64_t need = body.size() + VolumeWriter::kFrameOverhead + kEndReserve;
+    if (writer_ && records_in_volume_ > 0 && (writer_->bytes_written() + need > budget_ || Room() < need)) {
       OUTPOST_RETURN_IF_ERROR(Close());
     }
-    if (!writer_) OUTPOST_RETURN_IF_ERROR(Open());
+    if (!writer_) OUTPOST_RETURN_IF_ERROR(Open(need));
     ++records_in_volume_;
-    return writer_->Add(type, body);
+    OUTPOST_RETURN_IF_ERROR(writer_->Add(type, body));
+    in_volume_.Take(&carried);
+    return Status::Ok();
   }
   Status Close() {
     if (!writer_) return Status::Ok();
     OUTPOST_RETURN_IF_ERROR(writer_->Finish());
-    bytes_ += writer_->bytes_written();
-    writer_.reset();
+    uint64_t size = writer_->bytes_written();
     OUTPOST_RETURN_IF_ERROR(file_->Sync());
     OUTPOST_RETURN_IF_ERROR(file_->Close());
-    file_.reset();
     fs::path final_path = dir_ / Name(header_.volume);
-    OUTPOST_RETURN_IF_ERROR(Env::Default()->Rename(temp_, final_path));
-    OUTPOST_RETURN_IF_ERROR(Env::Default()->SyncDir(dir_));
+    OUTPOST_RETURN_IF_ERROR(env_->Rename(temp_, final_path));
+    writer_.reset();
+    file_.reset();
+    temp_.clear();
+    OUTPOST_RETURN_IF_ERROR(env_->SyncDir(dir_));
+    // Only now is what it carries on the drive for good.
     volumes_.push_back(final_path);
+    bytes_ += size;
+    written_.Take(&in_volume_);
     ++header_.volume;
     return Status::Ok();
   }
   // Every volume is closed; at least one is written.
   Status Finish() {
-    if (!writer_ && volumes_.empty()) OUTPOST_RETURN_IF_ERROR(Open());
+    if (!writer_ && volumes_.empty()) OUTPOST_RETURN_IF_ERROR(Open(kEndReserve));
     return Close();
+  }
+  // Removes the volume being written, if any: cut short, it would import as damaged.
+  void Abandon() {
+    writer_.reset();
+    if (file_) (void)file_->Close();
+    file_.reset();
+    if (!temp_.empty()) (void)env_->Remove(temp_);
+    temp_.clear();
+    in_volume_ = {};
   }
   const std::vector<fs::path>& volumes() const { return volumes_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t bytes_so_far() const { return bytes_ + (writer_ ? writer_->bytes_written() : 0); }
+  uint32_t next_volume() const { return header_.volume; }
+  const Carried& written() const { return written_; }  // in closed volumes
+
+  // A volume's header, for `recipients` (docs/bundle.md, "Costs"); and room for its end.
+  static uint64_t HeaderBytes(size_t recipients) { return 68 + 112 * recipients + 24 + 64; }
+  static constexpr uint64_t kEndReserve = 256;
 
  private:
-  static constexpr uint64_t kEndReserve = 256;
   std::string Name(uint32_t volume) const {
     return "outpost-" + BundleIdHex(header_.bundle_id).substr(0, 8) + "-" + std::to_string(volume) + ".opb";
   }
-  Status Open() {
+  uint64_t Room() const {
+    uint64_t free = free_bytes_(dir_);
+    return free > kDriveMargin ? free - kDriveMargin : 0;
+  }
+  Status Open(uint64_t need) {
+    uint64_t room = Room();
+    if (room < HeaderBytes(header_.recipients.size()) + need) return DriveFull();
+    budget_ = std::min(limit_, room);
     temp_ = dir_ / ("." + Name(header_.volume) + ".tmp");
-    auto file = Env::Default()->NewWritableFile(temp_);
+    auto file = env_->NewWritableFile(temp_);
     if (!file) return file.error();
     file_ = std::move(*file);
     auto writer = VolumeWriter::Start(header_, sender_, file_.get());
@@ -195,53 +256,62 @@ class VolumeSeries {
   VolumeHeader header_;
   const Identity& sender_;
   uint64_t limit_;
+  Env* env_;
+  std::function<uint64_t(const fs::path&)> free_bytes_;
+  uint64_t budget_ = 0;  // the open volume's size limit
   fs::path temp_;
   std::unique_ptr<WritableFile> file_;
   std::unique_ptr<VolumeWriter> writer_;
   uint64_t records_in_volume_ = 0;
   uint64_t bytes_ = 0;
   std::vector<fs::path> volumes_;
+  Carried in_volume_, written_;
 };
 
-}  // namespace
+struct PlannedPatch {
+  Hash blob, previous;
+  uint64_t size = 0;
+};
 
-Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
-                                        SyncDb* db, const BundleExportOptions& options) {
-  auto self = LoadOrCreateIdentity(paths.node_key);
-  if (!self) return self.error();
-  bool hub = db->OwnRoot().has_value();
-  auto recipients = ChooseRecipients(db, options.for_peers, hub);
-  if (!recipients) return recipients.error();
-  std::error_code ec;
-  if (!fs::is_directory(options.to, ec)) {
-    return InvalidArgument(options.to.string() + " is not a folder (give a drive's mount point or a folder on it)");
-  }
+// What an export writes. A continuation plans afresh and leaves out what earlier drives carry.
+struct ExportPlan {
+  std::vector<Recipient> recipients;
+  std::vector<std::string> channels;  // "id version"
+  // Enrol, Receipts, Offers: the first records on every drive, so that each imports on its own.
+  std::vector<std::pair<uint8_t, std::string>> lead;
+  std::vector<PlannedPatch> patches;
+  std::vector<ChunkRef> chunks;
+};
 
-  BundleExportResult result;
+Status PlanOffers(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Identity& self,
+                  bool hub, bool full, ExportPlan* plan) {
   std::set<std::string> channels;
-  for (Recipient& r : *recipients) {
-    OUTPOST_RETURN_IF_ERROR(BuildOffer(paths, catalog, db, *self, hub, options.full, &r));
-    result.recipients.push_back(r.peer.name);
+  for (Recipient& r : plan->recipients) {
+    OUTPOST_RETURN_IF_ERROR(BuildOffer(paths, catalog, db, self, hub, full, &r));
     for (const auto& v : r.offer.versions) {
       auto manifest = DecodeEnvelopeManifest(v.envelope);
       if (manifest) channels.insert(v.channel_id + " " + std::to_string(manifest->version));
     }
   }
-  result.channels.assign(channels.begin(), channels.end());
+  plan->channels.assign(channels.begin(), channels.end());
+  return Status::Ok();
+}
 
-  // What the recipients lack, each piece once: patches of small edited files whose previous
-  // version the recipient holds, and the chunks of every other new file. Small files first.
-  // A chunk a recipient holds (in a version it is known to serve) is not sent to it: a moved or
-  // re-cut file costs only its new chunks, as in a sync.
+// What the recipients lack, each piece once: patches of small edited files whose previous
+// version the recipient holds, and the chunks of every other new file. Small files first.
+// A chunk a recipient holds (in a version it is known to serve) is not sent to it: a moved or
+// re-cut file costs only its new chunks, as in a sync. Nor is a piece earlier drives carry.
+void PlanPieces(BlobStore* store, Catalog* catalog, SyncDb* db, bool full, const ExportState* earlier,
+                ExportPlan* plan) {
   struct Wanted {
     const OfferedFile* file;
     const std::set<Hash>* held;
   };
-  std::vector<std::set<Hash>> held(recipients->size());
+  std::vector<std::set<Hash>> held(plan->recipients.size());
   std::vector<Wanted> files;
-  for (size_t i = 0; i < recipients->size(); ++i) {
-    const Recipient& r = (*recipients)[i];
-    if (!options.full) {
+  for (size_t i = 0; i < plan->recipients.size(); ++i) {
+    const Recipient& r = plan->recipients[i];
+    if (!full) {
       for (const auto& [id, version] : db->PeerVersions(r.peer.key)) {
         auto envelope = catalog->ManifestEnvelope(id, static_cast<int64_t>(version));
         auto manifest = envelope ? DecodeEnvelopeManifest(*envelope) : Result<Manifest>(NotFound(""));
@@ -258,111 +328,60 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
   std::stable_sort(files.begin(), files.end(),
                    [](const Wanted& a, const Wanted& b) { return a.file->size < b.file->size; });
   std::set<std::pair<Hash, Hash>> patches;
-  std::vector<std::pair<Hash, Hash>> patch_order;
   std::set<Hash> seen_chunks;
-  std::vector<ChunkRef> chunks;
-  uint64_t estimate = 0;
+  if (earlier) {
+    patches = earlier->patches;
+    seen_chunks = earlier->chunks;
+  }
   for (const auto& [f, holds] : files) {
     if (f->previous && f->size <= kMaxPatchedFile && store->Contains(*f->previous)) {
-      if (patches.insert({f->blob, *f->previous}).second) {
-        patch_order.push_back({f->blob, *f->previous});
-        estimate += f->size;
-      }
+      if (patches.insert({f->blob, *f->previous}).second) plan->patches.push_back({f->blob, *f->previous, f->size});
       continue;
     }
     for (const ChunkRef& c : f->chunks) {
-      if (holds->count(c.hash)) continue;
-      if (seen_chunks.insert(c.hash).second) {
-        chunks.push_back(c);
-        estimate += c.length + 48;
-      }
+      if (!holds->count(c.hash) && seen_chunks.insert(c.hash).second) plan->chunks.push_back(c);
     }
   }
-  for (const Recipient& r : *recipients) estimate += EncodeOffer(r.offer).size() + 64;
-  // zstd never grows data by more than a little; volumes add their headers.
-  estimate += estimate / 256 + 4096 * (1 + estimate / options.volume_bytes);
-  struct statvfs fsinfo {};
-  if (::statvfs(options.to.c_str(), &fsinfo) == 0) {
-    uint64_t free_bytes = static_cast<uint64_t>(fsinfo.f_bavail) * fsinfo.f_frsize;
-    if (free_bytes < estimate) {
-      return Status(StatusCode::kNoSpace,
-                    "the bundle needs up to " + Mb(estimate) + " (less once compressed), and " +
-                        options.to.string() + " has " + Mb(free_bytes) +
-                        " free: use a larger drive or free some space");
-    }
-  }
+}
 
-  VolumeHeader header;
-  randombytes_buf(header.bundle_id.data(), header.bundle_id.size());
-  header.sender = self->public_key();
-  header.created_at = static_cast<uint64_t>(::time(nullptr));
-  for (const Recipient& r : *recipients) header.recipients.push_back(r.peer.key);
-  VolumeSeries series(options.to, header, *self, options.volume_bytes);
-  auto cleanup_on_error = [&](Status st) {
-    // Whole volumes stay (an import takes what they hold); a half-written one goes.
-    for (const auto& entry : fs::directory_iterator(options.to, ec)) {
-      std::string name = entry.path().filename().string();
-      if (name.rfind(".outpost-" + BundleIdHex(header.bundle_id).substr(0, 8), 0) == 0) fs::remove(entry.path(), ec);
-    }
-    return st;
+// The first records: the Enrol (a site that has not met its hub), the Receipts, the Offers.
+void PlanLead(Catalog* catalog, SyncDb* db, const Identity& self, bool hub, ExportPlan* plan) {
+  auto keyed = [](const PublicKey& key, std::string body) {
+    return std::string(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size()) + body;
   };
-
   if (!hub) {
     // A site that joined from an enrolment file and was never online presents its code this
     // way: the hub enrols it when it imports the bundle.
     auto pin = db->Hub();
     if (pin && !pin->pending_code.empty()) {
-      sync::EnrolRequest enrol{self->public_key(), pin->pending_code, pin->site_name};
-      if (Status st = series.Add(kEnrolRecord, EncodeEnrol(enrol)); !st.ok()) return cleanup_on_error(st);
+      sync::EnrolRequest enrol{self.public_key(), pin->pending_code, pin->site_name};
+      plan->lead.push_back({kEnrolRecord, EncodeEnrol(enrol)});
     }
   }
-  {
+  if (hub) {
+    // Per recipient: its own channels that this hub serves.
+    for (const Recipient& r : plan->recipients) {
+      std::map<std::string, uint64_t> theirs;
+      for (const std::string& id : db->ChannelsOf(r.peer.key)) {
+        if (auto info = catalog->Channel(id)) theirs[id] = static_cast<uint64_t>(info->served_version);
+      }
+      if (!theirs.empty()) plan->lead.push_back({kReceiptRecord, keyed(r.peer.key, EncodeReceiptRecord(theirs))});
+    }
+  } else {
     std::map<std::string, uint64_t> served;
-    if (hub) {
-      // Per recipient: its own channels that this hub serves.
-      for (const Recipient& r : *recipients) {
-        std::map<std::string, uint64_t> theirs;
-        for (const std::string& id : db->ChannelsOf(r.peer.key)) {
-          if (auto info = catalog->Channel(id)) theirs[id] = static_cast<uint64_t>(info->served_version);
-        }
-        if (theirs.empty()) continue;
-        std::string body(reinterpret_cast<const char*>(r.peer.key.bytes.data()), r.peer.key.bytes.size());
-        body += EncodeReceiptRecord(theirs);
-        if (Status st = series.Add(kReceiptRecord, body); !st.ok()) return cleanup_on_error(st);
-      }
-    } else {
-      for (const ChannelInfo& info : catalog->Channels()) {
-        if (info.served_version > 0) served[info.id] = static_cast<uint64_t>(info.served_version);
-      }
-      std::string body(reinterpret_cast<const char*>((*recipients)[0].peer.key.bytes.data()), PublicKey::kSize);
-      body += EncodeReceiptRecord(served);
-      if (Status st = series.Add(kReceiptRecord, body); !st.ok()) return cleanup_on_error(st);
+    for (const ChannelInfo& info : catalog->Channels()) {
+      if (info.served_version > 0) served[info.id] = static_cast<uint64_t>(info.served_version);
     }
+    plan->lead.push_back({kReceiptRecord, keyed(plan->recipients[0].peer.key, EncodeReceiptRecord(served))});
   }
-  for (const Recipient& r : *recipients) {
-    std::string body(reinterpret_cast<const char*>(r.peer.key.bytes.data()), r.peer.key.bytes.size());
-    body += EncodeOffer(r.offer);
-    if (Status st = series.Add(kOfferRecord, body); !st.ok()) return cleanup_on_error(st);
+  for (const Recipient& r : plan->recipients) {
+    plan->lead.push_back({kOfferRecord, keyed(r.peer.key, EncodeOffer(r.offer))});
   }
-  for (const auto& [blob, previous] : patch_order) {
-    auto fresh = ReadWholeFile(store->PathOf(blob));
-    auto old = ReadWholeFile(store->PathOf(previous));
-    if (!fresh || !old) return cleanup_on_error(NotFound("file " + blob.Hex() + " is missing here (run `outpost verify`)"));
-    PatchData patch;
-    patch.blob = blob;
-    patch.previous = previous;
-    patch.size = fresh->size();
-    std::string whole = ZstdCompress(*fresh, 19, {});
-    std::string delta = ZstdCompress(*fresh, 19, *old);
-    patch.kind = delta.size() < whole.size() ? 1 : 2;
-    patch.compressed = patch.kind == 1 ? std::move(delta) : std::move(whole);
-    if (Status st = series.Add(kPatchRecord, EncodePatch(patch)); !st.ok()) return cleanup_on_error(st);
-    ++result.patches;
-  }
-  // Chunks go in records of about a quarter MiB. Reading, checking and compressing a record's
-  // chunks runs on worker threads, a few records ahead of the one being encrypted and written.
-  const uint64_t batch_limit = std::min<uint64_t>(kChunkBatchBytes, options.volume_bytes / 4);
-  std::vector<std::pair<size_t, size_t>> batches;  // [begin, end) in `chunks`
+}
+
+// Chunks go in records of about a quarter MiB (less for small volumes): [begin, end) in `chunks`.
+std::vector<std::pair<size_t, size_t>> ChunkBatches(const std::vector<ChunkRef>& chunks, uint64_t batch_limit) {
+  std::vector<std::pair<size_t, size_t>> batches;
   for (size_t i = 0, raw = 0, begin = 0; i < chunks.size(); ++i) {
     raw += chunks[i].length;
     if (raw >= batch_limit || i + 1 == chunks.size()) {
@@ -371,57 +390,318 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
       raw = 0;
     }
   }
-  auto pack = [&](size_t begin, size_t end) -> Result<std::string> {
-    wire::Writer w;
-    w.U32(static_cast<uint32_t>(end - begin));
-    for (size_t i = begin; i < end; ++i) {
-      const ChunkRef& c = chunks[i];
-      auto where = catalog->FindChunk(c.hash);
-      if (!where) return NotFound("chunk " + c.hash.Hex() + " is not indexed here (run `outpost verify`)");
-      auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
-      if (!data) return data.error();
-      if (Hash::Of(*data) != c.hash) {
-        return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +
-                       " any more (run `outpost verify`)");
-      }
-      // Video, JPEG and PNG do not compress: a look at their first 8 KiB saves zstd the rest.
-      std::string_view probe = std::string_view(*data).substr(0, 8192);
-      bool worth = data->size() < 16384 || ZstdCompress(probe, 1, {}).size() * 100 < probe.size() * 97;
-      std::string packed = worth ? ZstdCompress(*data, kChunkLevel, {}) : std::string();
-      bool zstd = worth && packed.size() < data->size();
-      w.Raw(c.hash.bytes);
-      w.U32(static_cast<uint32_t>(data->size()));
-      w.U8(zstd ? 1 : 0);
-      w.U32(static_cast<uint32_t>(zstd ? packed.size() : data->size()));
-      w.Raw(zstd ? std::string_view(packed) : std::string_view(*data));
+  return batches;
+}
+
+// An upper bound of the bytes the plan's pieces not in `done` take in volumes: the offers once,
+// files and chunks uncompressed.
+uint64_t EstimateBytes(const ExportPlan& plan, const Carried& done, uint64_t volume_bytes) {
+  std::set<Hash> chunks_done(done.chunks.begin(), done.chunks.end());
+  std::set<std::pair<Hash, Hash>> patches_done(done.patches.begin(), done.patches.end());
+  uint64_t n = 0;
+  for (const auto& [type, body] : plan.lead) n += body.size() + 64;
+  for (const PlannedPatch& p : plan.patches) {
+    if (!patches_done.count({p.blob, p.previous})) n += p.size;
+  }
+  for (const ChunkRef& c : plan.chunks) {
+    if (!chunks_done.count(c.hash)) n += c.length + 48;
+  }
+  // zstd never grows data by more than a little; volumes add their headers.
+  return n + n / 256 + 4096 * (1 + n / volume_bytes);
+}
+
+// The least room worth writing on: the first volume's header, the lead records and one record
+// of bytes, plus the margin.
+uint64_t LeastUsefulRoom(const ExportPlan& plan, uint64_t batch_limit) {
+  uint64_t n = VolumeSeries::HeaderBytes(plan.recipients.size()) + VolumeSeries::kEndReserve + kDriveMargin;
+  for (const auto& [type, body] : plan.lead) n += body.size() + VolumeWriter::kFrameOverhead;
+  if (!plan.patches.empty()) {
+    n += plan.patches[0].size + 64;
+  } else if (!plan.chunks.empty()) {
+    auto [begin, end] = ChunkBatches(plan.chunks, batch_limit)[0];
+    for (size_t i = begin; i < end; ++i) n += plan.chunks[i].length + 48;
+  }
+  return n;
+}
+
+Status WritePatches(const ExportPlan& plan, BlobStore* store, VolumeSeries* series,
+                    const std::function<void()>& progress) {
+  for (const PlannedPatch& p : plan.patches) {
+    auto fresh = ReadWholeFile(store->PathOf(p.blob));
+    auto old = ReadWholeFile(store->PathOf(p.previous));
+    if (!fresh || !old) return NotFound("file " + p.blob.Hex() + " is missing here (run `outpost verify`)");
+    PatchData patch;
+    patch.blob = p.blob;
+    patch.previous = p.previous;
+    patch.size = fresh->size();
+    std::string whole = ZstdCompress(*fresh, 19, {});
+    std::string delta = ZstdCompress(*fresh, 19, *old);
+    patch.kind = delta.size() < whole.size() ? 1 : 2;
+    patch.compressed = patch.kind == 1 ? std::move(delta) : std::move(whole);
+    OUTPOST_RETURN_IF_ERROR(series->Add(kPatchRecord, EncodePatch(patch), {{}, {{p.blob, p.previous}}}));
+    progress();
+  }
+  return Status::Ok();
+}
+
+// One record of chunks: read, checked against their hashes, compressed if that pays.
+Result<std::string> PackChunks(BlobStore* store, Catalog* catalog, std::span<const ChunkRef> chunks) {
+  wire::Writer w;
+  w.U32(static_cast<uint32_t>(chunks.size()));
+  for (const ChunkRef& c : chunks) {
+    auto where = catalog->FindChunk(c.hash);
+    if (!where) return NotFound("chunk " + c.hash.Hex() + " is not indexed here (run `outpost verify`)");
+    auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+    if (!data) return data.error();
+    if (Hash::Of(*data) != c.hash) {
+      return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +
+                     " any more (run `outpost verify`)");
     }
-    return w.Take();
-  };
+    // Video, JPEG and PNG do not compress: a look at their first 8 KiB saves zstd the rest.
+    std::string_view probe = std::string_view(*data).substr(0, 8192);
+    bool worth = data->size() < 16384 || ZstdCompress(probe, 1, {}).size() * 100 < probe.size() * 97;
+    std::string packed = worth ? ZstdCompress(*data, kChunkLevel, {}) : std::string();
+    bool zstd = worth && packed.size() < data->size();
+    w.Raw(c.hash.bytes);
+    w.U32(static_cast<uint32_t>(data->size()));
+    w.U8(zstd ? 1 : 0);
+    w.U32(static_cast<uint32_t>(zstd ? packed.size() : data->size()));
+    w.Raw(zstd ? std::string_view(packed) : std::string_view(*data));
+  }
+  return w.Take();
+}
+
+// Reading, checking and compressing a record's chunks runs on worker threads, a few records
+// ahead of the one being encrypted and written.
+Status WriteChunks(const ExportPlan& plan, BlobStore* store, Catalog* catalog, uint64_t batch_limit,
+                   VolumeSeries* series, const std::function<void()>& progress) {
+  auto batches = ChunkBatches(plan.chunks, batch_limit);
+  std::span<const ChunkRef> all(plan.chunks);
   constexpr size_t kAhead = 4;
+  // A future of std::async waits for its worker when destroyed, so none outlives this call.
   std::deque<std::future<Result<std::string>>> ready;
-  size_t next_batch = 0;
-  while (next_batch < batches.size() || !ready.empty()) {
-    while (next_batch < batches.size() && ready.size() < kAhead) {
-      auto [begin, end] = batches[next_batch++];
-      ready.push_back(std::async(std::launch::async, pack, begin, end));
+  size_t next = 0;
+  for (size_t written = 0; written < batches.size(); ++written) {
+    while (next < batches.size() && ready.size() < kAhead) {
+      auto [begin, end] = batches[next++];
+      ready.push_back(std::async(std::launch::async, PackChunks, store, catalog, all.subspan(begin, end - begin)));
     }
     auto record = ready.front().get();
     ready.pop_front();
-    if (!record) {
-      for (auto& f : ready) f.wait();
-      return cleanup_on_error(record.error());
-    }
-    if (Status st = series.Add(kChunksRecord, *record); !st.ok()) {
-      for (auto& f : ready) f.wait();
-      return cleanup_on_error(st);
-    }
-    if (options.progress) options.progress(series.bytes_so_far(), estimate);
+    if (!record) return record.error();
+    auto [begin, end] = batches[written];
+    Carried carried;
+    for (size_t i = begin; i < end; ++i) carried.chunks.push_back(plan.chunks[i].hash);
+    OUTPOST_RETURN_IF_ERROR(series->Add(kChunksRecord, *record, std::move(carried)));
+    progress();
   }
-  result.chunks = chunks.size();
-  if (Status st = series.Finish(); !st.ok()) return cleanup_on_error(st);
+  return Status::Ok();
+}
+
+Status WriteBundle(const ExportPlan& plan, BlobStore* store, Catalog* catalog, uint64_t batch_limit,
+                   VolumeSeries* series, const std::function<void()>& progress) {
+  for (const auto& [type, body] : plan.lead) {
+    OUTPOST_RETURN_IF_ERROR(series->Add(type, body));
+    progress();
+  }
+  OUTPOST_RETURN_IF_ERROR(WritePatches(plan, store, series, progress));
+  OUTPOST_RETURN_IF_ERROR(WriteChunks(plan, store, catalog, batch_limit, series, progress));
+  return series->Finish();
+}
+
+std::string Describe(const UnfinishedExport& e) {
+  std::string out = e.bundle_id.substr(0, 8);
+  if (!e.damaged.empty()) return out + " (its state is damaged)";
+  std::string to;
+  for (const auto& n : e.recipients) to += (to.empty() ? "" : ", ") + n;
+  return out + " (for " + to + ": " + std::to_string(e.volumes) + " volume(s), " + Mb(e.bytes) + " written)";
+}
+
+// The state of the unfinished export that `id` names: a prefix of its id, or "" for the only one.
+Result<ExportState> FindUnfinishedExport(const NodePaths& paths, const std::string& id) {
+  std::string prefix = id;
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto files = ListExportStates(paths);
+  if (files.empty()) {
+    return NotFound(
+        "there is no unfinished export to continue (an export stops unfinished only when its drive fills up)");
+  }
+  auto listing = [&] {
+    std::string all;
+    for (const UnfinishedExport& e : UnfinishedExports(paths)) all += (all.empty() ? "" : "; ") + Describe(e);
+    return all;
+  };
+  std::vector<const ExportStateFile*> matches;
+  for (const auto& f : files) {
+    if (f.id_hex.starts_with(prefix)) matches.push_back(&f);
+  }
+  if (matches.empty()) {
+    return NotFound("no unfinished export's id starts with \"" + id + "\"; unfinished: " + listing());
+  }
+  if (matches.size() > 1) {
+    return InvalidArgument("several exports are unfinished: " + listing() + "; say which to continue: --continue ID");
+  }
+  const ExportStateFile& f = *matches[0];
+  if (!f.state) {
+    return Corrupt("the state of unfinished export " + f.id_hex.substr(0, 8) + " (" + f.path.string() +
+                   ") is damaged, so it cannot tell what the earlier drives carry: " + f.state.error().message() +
+                   ". Start a new export instead (it writes everything again) and delete that file");
+  }
+  return f.state.value();
+}
+
+// What an export is asked for: a new bundle, or the continuation of an unfinished one with the
+// sites and --full it began with.
+struct ExportRequest {
+  std::vector<std::string> for_peers;
+  bool full = false;
+  std::optional<ExportState> earlier;
+};
+
+Result<ExportRequest> RequestOf(const NodePaths& paths, const BundleExportOptions& options) {
+  ExportRequest request{options.for_peers, options.full, std::nullopt};
+  if (!options.continue_export) return request;
+  if (!options.for_peers.empty() || options.full) {
+    return InvalidArgument("a continued export keeps the sites and --full it began with: leave out --for and --full");
+  }
+  auto state = FindUnfinishedExport(paths, options.continue_id);
+  if (!state) return state.error();
+  request.full = state->full;
+  for (const auto& [key, name] : state->recipients) request.for_peers.push_back(key.Hex());
+  request.earlier = std::move(*state);
+  return request;
+}
+
+// The estimate is an upper bound: a drive that seems too small may yet hold the bundle, and one
+// that does not is filled and the export continued on another. Only a drive without room for
+// the start of the bundle is refused.
+Status CheckRoom(const ExportPlan& plan, const fs::path& to, uint64_t free, uint64_t estimate,
+                 uint64_t batch_limit) {
+  if (free >= estimate + kDriveMargin) return Status::Ok();
+  uint64_t least = LeastUsefulRoom(plan, batch_limit);
+  if (free >= least) return Status::Ok();
+  return Status(StatusCode::kNoSpace, "the bundle needs up to " + Mb(estimate) + " (less once compressed), and " +
+                                          to.string() + " has " + Mb(free) + " free, less than the " + Mb(least) +
+                                          " its first volume needs: use a larger drive or free some space");
+}
+
+// A new bundle's first volume, or the next of an unfinished one.
+VolumeHeader HeaderFor(const ExportState* earlier, const Identity& self, const ExportPlan& plan) {
+  VolumeHeader header;
+  if (earlier) {
+    header.bundle_id = earlier->bundle_id;
+    header.volume = earlier->next_volume;
+    header.created_at = earlier->created_at;
+  } else {
+    randombytes_buf(header.bundle_id.data(), header.bundle_id.size());
+    header.created_at = static_cast<uint64_t>(::time(nullptr));
+  }
+  header.sender = self.public_key();
+  for (const Recipient& r : plan.recipients) header.recipients.push_back(r.peer.key);
+  return header;
+}
+
+// What the drives so far carry, with what this one adds.
+ExportState NextState(const ExportState* earlier, const VolumeHeader& header, bool full, const ExportPlan& plan,
+                      const VolumeSeries& series) {
+  ExportState state = earlier ? *earlier : ExportState{};
+  state.bundle_id = header.bundle_id;
+  state.created_at = header.created_at;
+  state.full = full;
+  state.recipients.clear();
+  for (const Recipient& r : plan.recipients) state.recipients.emplace_back(r.peer.key, r.peer.name);
+  state.next_volume = series.next_volume();
+  state.bytes_written += series.bytes();
+  state.chunks.insert(series.written().chunks.begin(), series.written().chunks.end());
+  state.patches.insert(series.written().patches.begin(), series.written().patches.end());
+  return state;
+}
+
+}  // namespace
+
+std::vector<UnfinishedExport> UnfinishedExports(const NodePaths& paths) {
+  std::vector<UnfinishedExport> out;
+  for (const ExportStateFile& f : ListExportStates(paths)) {
+    UnfinishedExport e;
+    e.bundle_id = f.id_hex;
+    if (!f.state) {
+      e.damaged = f.state.error().message();
+    } else {
+      for (const auto& [key, name] : f.state->recipients) e.recipients.push_back(name);
+      e.volumes = f.state->next_volume;
+      e.bytes = f.state->bytes_written;
+      e.created_at = f.state->created_at;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
+                                        SyncDb* db, const BundleExportOptions& options) {
+  auto self = LoadOrCreateIdentity(paths.node_key);
+  if (!self) return self.error();
+  bool hub = db->OwnRoot().has_value();
+  auto request = RequestOf(paths, options);
+  if (!request) return request.error();
+  const ExportState* earlier = request->earlier ? &*request->earlier : nullptr;
+  ExportPlan plan;
+  auto recipients = ChooseRecipients(db, request->for_peers, hub);
+  if (!recipients) {
+    if (!earlier) return recipients.error();
+    return recipients.error().WithContext("continuing bundle " + BundleIdHex(earlier->bundle_id).substr(0, 8));
+  }
+  plan.recipients = std::move(*recipients);
+  std::error_code ec;
+  if (!fs::is_directory(options.to, ec)) {
+    return InvalidArgument(options.to.string() + " is not a folder (give a drive's mount point or a folder on it)");
+  }
+  OUTPOST_RETURN_IF_ERROR(PlanOffers(paths, catalog, db, *self, hub, request->full, &plan));
+  PlanPieces(store, catalog, db, request->full, earlier, &plan);
+  PlanLead(catalog, db, *self, hub, &plan);
+
+  const uint64_t batch_limit = std::min<uint64_t>(kChunkBatchBytes, options.volume_bytes / 4);
+  const uint64_t estimate = EstimateBytes(plan, {}, options.volume_bytes);
+  std::function<uint64_t(const fs::path&)> free_bytes = StatvfsFreeBytes;
+  if (options.free_bytes) free_bytes = options.free_bytes;
+  OUTPOST_RETURN_IF_ERROR(CheckRoom(plan, options.to, free_bytes(options.to), estimate, batch_limit));
+
+  VolumeHeader header = HeaderFor(earlier, *self, plan);
+  VolumeSeries series(options.to, header, *self, options.volume_bytes, options.env, free_bytes);
+  Status st = WriteBundle(plan, store, catalog, batch_limit, &series, [&] {
+    if (options.progress) options.progress(series.bytes_so_far(), estimate);
+  });
+  // Whole volumes stay (an import takes what they hold); a half-written one goes.
+  series.Abandon();
+  if (!st.ok() && st.code() != StatusCode::kNoSpace) return st;
+  BundleExportResult result;
   result.bundle_id = BundleIdHex(header.bundle_id);
+  for (const Recipient& r : plan.recipients) result.recipients.push_back(r.peer.name);
+  result.channels = plan.channels;
   result.volumes = series.volumes();
   result.bytes = series.bytes();
+  result.chunks = series.written().chunks.size();
+  result.patches = series.written().patches.size();
+  if (st.ok()) {
+    if (Status removed = RemoveExportState(Env::Default(), paths, header.bundle_id); !removed.ok()) {
+      return removed.WithContext("the bundle is complete, but the state of its export could not be removed");
+    }
+    return result;
+  }
+  if (series.volumes().empty()) {
+    return Status(StatusCode::kNoSpace, options.to.string() + " filled up before the bundle's first volume was " +
+                                            "whole (" + st.message() + "): use a larger drive or free some space");
+  }
+  // The drive is full: what is left waits for the next drive.
+  ExportState state = NextState(earlier, header, request->full, plan, series);
+  if (Status saved = SaveExportState(Env::Default(), paths, state); !saved.ok()) {
+    return saved.WithContext("the drive is full, and the state to continue on another drive could not be saved "
+                             "(the volumes written import on their own; a new export writes the rest)");
+  }
+  result.complete = false;
+  result.remaining_chunks = plan.chunks.size() - result.chunks;
+  result.remaining_patches = plan.patches.size() - result.patches;
+  result.remaining_bytes = EstimateBytes(plan, series.written(), options.volume_bytes);
   return result;
 }
 

@@ -1,20 +1,23 @@
 // USB bundles end to end in one process: hub -> bundle -> site -> bundle -> hub, volumes in any
-// order, a second import, a damaged and a truncated volume, a bundle for someone else, and one
-// from a stranger.
+// order, a second import, a damaged and a truncated volume, a bundle for someone else, one
+// from a stranger, and an export that fills one stick and continues on the next.
 #include "outpost/sync/bundle.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "outpost/sync/manifest.h"
 #include "test_node.h"
+#include "testing/fault_env.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FaultEnv;
 using testing::TempDir;
 
 
@@ -64,6 +67,64 @@ class BundleTest : public ::testing::Test {
     options.for_peers = std::move(for_peers);
     options.volume_bytes = volume_bytes;
     return ExportBundle(from->paths, from->store.get(), from->catalog.get(), from->db.get(), options);
+  }
+  Result<BundleExportResult> Export(Node* from, const BundleExportOptions& options) {
+    return ExportBundle(from->paths, from->store.get(), from->catalog.get(), from->db.get(), options);
+  }
+  // The hub's options for a bundle to ecole-1 in volumes of 700 kB, on a drive that holds
+  // `capacity` bytes (0: the real free space of `to`).
+  static BundleExportOptions ToSite(const fs::path& to, uint64_t capacity = 0) {
+    BundleExportOptions options;
+    options.to = to;
+    options.for_peers = {"ecole-1"};
+    options.volume_bytes = 700000;
+    if (capacity) options.free_bytes = Drive(capacity);
+    return options;
+  }
+  static BundleExportOptions Continue(const fs::path& to, std::string id = "") {
+    BundleExportOptions options;
+    options.to = to;
+    options.volume_bytes = 700000;
+    options.continue_export = true;
+    options.continue_id = std::move(id);
+    return options;
+  }
+  // A drive of `capacity` bytes whose only files are those in the folder written to.
+  static std::function<uint64_t(const fs::path&)> Drive(uint64_t capacity) {
+    return [capacity](const fs::path& dir) {
+      uint64_t used = 0;
+      for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (e.is_regular_file()) used += e.file_size();
+      }
+      return used < capacity ? capacity - used : 0;
+    };
+  }
+  // A film of 6 MB that does not compress: the bundle outgrows a small stick.
+  void AddFilm() {
+    folder_.Write("media/film.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + testing::RandomBytes(6000000, 11));
+    Publish();
+  }
+  // What a folder holds, by name.
+  static std::vector<std::string> Names(const fs::path& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static uint64_t Used(const fs::path& dir) {
+    uint64_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.file_size();
+    return n;
+  }
+  static uint32_t VolumeNumber(const fs::path& volume) {  // outpost-XXXXXXXX-N.opb
+    std::string stem = volume.stem().string();
+    return static_cast<uint32_t>(std::stoul(stem.substr(stem.rfind('-') + 1)));
+  }
+  void ExpectServedAsAtTheHub() {
+    EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
+    auto referenced = site_.catalog->ReferencedBlobs();
+    ASSERT_TRUE(referenced.has_value());
+    for (const Hash& blob : *referenced) EXPECT_TRUE(site_.store->Verify(blob).ok()) << blob.Hex();
   }
   Result<BundleImportResult> Import(Node* into, const fs::path& path) {
     return ImportBundle(into->paths, into->store.get(), into->catalog.get(), into->db.get(), path);
@@ -236,6 +297,238 @@ TEST_F(BundleTest, AHubNeedsToBeToldWhomTheBundleIsFor) {
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
   EXPECT_TRUE(fs::is_empty(stick_.path()));
+}
+
+TEST_F(BundleTest, AFullStickTakesWholeVolumesAndTheNextStickContinues) {
+  AddFilm();
+  TempDir big, second;
+  auto plan = Export(&hub_, ToSite(big.path()));  // what one stick large enough would carry
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  ASSERT_TRUE(plan->complete);
+  EXPECT_EQ(plan->remaining_bytes, 0u);
+
+  // A stick with room for 40% of it.
+  const uint64_t capacity = plan->bytes * 4 / 10;
+  auto first = Export(&hub_, ToSite(stick_.path(), capacity));
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_FALSE(first->complete);
+  ASSERT_GE(first->volumes.size(), 2u);
+  EXPECT_LE(Used(stick_.path()), capacity);
+  EXPECT_EQ(Names(stick_.path()).size(), first->volumes.size());  // whole volumes only, no temp file
+  EXPECT_GT(first->chunks, 0u);
+  EXPECT_EQ(first->chunks + first->remaining_chunks, plan->chunks);
+  EXPECT_GT(first->remaining_bytes, plan->bytes - first->bytes);  // an upper bound
+  fs::path state = hub_.paths.sync_dir / "exports" / (first->bundle_id + ".state");
+  EXPECT_TRUE(fs::exists(state));
+  auto unfinished = UnfinishedExports(hub_.paths);
+  ASSERT_EQ(unfinished.size(), 1u);
+  EXPECT_EQ(unfinished[0].bundle_id, first->bundle_id);
+  EXPECT_EQ(unfinished[0].volumes, first->volumes.size());
+  EXPECT_EQ(unfinished[0].bytes, first->bytes);
+  EXPECT_EQ(unfinished[0].recipients, std::vector<std::string>{"ecole-1"});
+
+  // The site takes what the first stick brings and serves nothing half done.
+  auto one = Import(&site_, stick_.path());
+  ASSERT_TRUE(one.has_value()) << one.error().message();
+  EXPECT_FALSE(one->summary.complete);
+  EXPECT_TRUE(one->damaged.empty()) << one->damaged[0];
+  EXPECT_EQ(one->summary.chunks_received, first->chunks);
+  EXPECT_FALSE(site_.catalog->Channel("water").has_value());
+
+  // The second stick goes on: the same bundle, the next volume numbers, the rest.
+  auto rest = Export(&hub_, Continue(second.path()));
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  EXPECT_EQ(rest->bundle_id, first->bundle_id);
+  EXPECT_EQ(rest->recipients, std::vector<std::string>{"ecole-1"});
+  ASSERT_FALSE(rest->volumes.empty());
+  EXPECT_EQ(VolumeNumber(rest->volumes[0]), first->volumes.size());
+  EXPECT_EQ(rest->chunks, first->remaining_chunks);
+  EXPECT_EQ(rest->remaining_bytes, 0u);
+  EXPECT_FALSE(fs::exists(state));
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+
+  // It imports on its own, after the first.
+  auto two = Import(&site_, second.path());
+  ASSERT_TRUE(two.has_value()) << two.error().message();
+  EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
+  EXPECT_EQ(two->summary.chunks_received, rest->chunks);
+  ExpectServedAsAtTheHub();
+}
+
+TEST_F(BundleTest, ADriveFullMidVolumeLeavesWholeVolumesAndTheRestGoesOnce) {
+  AddFilm();
+  TempDir big, second;
+  FaultEnv counting;
+  BundleExportOptions whole = ToSite(big.path());
+  whole.env = &counting;
+  auto plan = Export(&hub_, whole);
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  ASSERT_GE(plan->volumes.size(), 5u);
+
+  // The drive says ENOSPC two thirds of the way through.
+  FaultEnv env;
+  env.FailAfter(counting.operations() * 2 / 3, FaultEnv::Fault::kNoSpace);
+  BundleExportOptions options = ToSite(stick_.path());
+  options.env = &env;
+  auto first = Export(&hub_, options);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(env.fired());
+  EXPECT_FALSE(first->complete);
+  ASSERT_FALSE(first->volumes.empty());
+  EXPECT_EQ(Names(stick_.path()).size(), first->volumes.size());  // the half-written one is gone
+
+  auto rest = Export(&hub_, Continue(second.path()));
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  EXPECT_EQ(first->chunks + rest->chunks, plan->chunks);  // nothing twice, nothing left out
+
+  auto one = Import(&site_, stick_.path());
+  ASSERT_TRUE(one.has_value()) << one.error().message();
+  EXPECT_TRUE(one->damaged.empty()) << one->damaged[0];
+  EXPECT_FALSE(one->summary.complete);
+  auto two = Import(&site_, second.path());
+  ASSERT_TRUE(two.has_value()) << two.error().message();
+  EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
+  EXPECT_EQ(one->summary.chunks_received + two->summary.chunks_received, plan->chunks);
+  ExpectServedAsAtTheHub();
+}
+
+TEST_F(BundleTest, ADriveFullAtAnyStepLosesNothing) {
+  // As SQLite's tests do: the drive fills at every 32nd of the export's writes, from the first.
+  AddFilm();
+  TempDir big;
+  FaultEnv counting;
+  BundleExportOptions whole = ToSite(big.path());
+  whole.env = &counting;
+  auto plan = Export(&hub_, whole);
+  ASSERT_TRUE(plan.has_value());
+  const long ops = counting.operations();
+  for (long step = 0; step < ops; step += std::max(1L, ops / 32)) {
+    TempDir first_stick, second_stick;
+    FaultEnv env;
+    env.FailAfter(step, FaultEnv::Fault::kNoSpace);
+    BundleExportOptions options = ToSite(first_stick.path());
+    options.env = &env;
+    auto first = Export(&hub_, options);
+    for (const std::string& name : Names(first_stick.path())) EXPECT_NE(name[0], '.') << step << " " << name;
+    if (!first) {
+      // Not even one volume: an error saying so, and nothing to continue.
+      EXPECT_EQ(first.error().code(), StatusCode::kNoSpace) << step << first.error().message();
+      EXPECT_TRUE(fs::is_empty(first_stick.path()));
+      EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+      continue;
+    }
+    ASSERT_FALSE(first->complete) << step;
+    EXPECT_EQ(Names(first_stick.path()).size(), first->volumes.size()) << step;
+    auto rest = Export(&hub_, Continue(second_stick.path()));
+    ASSERT_TRUE(rest.has_value()) << step << rest.error().message();
+    EXPECT_TRUE(rest->complete) << step;
+    EXPECT_EQ(first->chunks + rest->chunks, plan->chunks) << step;
+    EXPECT_TRUE(UnfinishedExports(hub_.paths).empty()) << step;
+  }
+}
+
+TEST_F(BundleTest, AContinuationTakesTheNewestVersion) {
+  AddFilm();
+  TempDir big, second;
+  auto plan = Export(&hub_, ToSite(big.path()));
+  ASSERT_TRUE(plan.has_value());
+  auto first = Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  ASSERT_FALSE(first->complete);
+  // Between the two sticks the hub publishes a correction.
+  folder_.Write("lesson-3.html", Page(3, "<p>A corrected sentence.</p>"));
+  Publish();
+  auto rest = Export(&hub_, Continue(second.path()));
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  EXPECT_EQ(rest->channels, std::vector<std::string>{"water 3"});
+  ASSERT_TRUE(Import(&site_, stick_.path()).has_value());
+  auto two = Import(&site_, second.path());
+  ASSERT_TRUE(two.has_value()) << two.error().message();
+  EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 3);
+  ExpectServedAsAtTheHub();
+}
+
+TEST_F(BundleTest, ADamagedStateIsRefusedNotReadAsNothingSent) {
+  AddFilm();
+  TempDir big, second;
+  auto plan = Export(&hub_, ToSite(big.path()));
+  ASSERT_TRUE(plan.has_value());
+  auto first = Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  ASSERT_FALSE(first->complete);
+  fs::path state = hub_.paths.sync_dir / "exports" / (first->bundle_id + ".state");
+  testing::FlipByte(state, fs::file_size(state) / 2);
+  auto r = Export(&hub_, Continue(second.path()));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
+  EXPECT_NE(r.error().message().find("is damaged"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find(state.string()), std::string::npos) << r.error().message();
+  EXPECT_TRUE(fs::is_empty(second.path()));
+  auto unfinished = UnfinishedExports(hub_.paths);
+  ASSERT_EQ(unfinished.size(), 1u);
+  EXPECT_FALSE(unfinished[0].damaged.empty());
+  EXPECT_TRUE(fs::exists(state));  // the coordinator decides what to do with it
+}
+
+TEST_F(BundleTest, ContinuingWithNothingUnfinishedIsAClearError) {
+  auto r = Export(&hub_, Continue(stick_.path()));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.error().message().find("no unfinished export"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(fs::is_empty(stick_.path()));
+  // A continuation keeps its own sites: naming others is refused.
+  BundleExportOptions options = Continue(stick_.path());
+  options.for_peers = {"ecole-1"};
+  auto named = Export(&hub_, options);
+  ASSERT_FALSE(named.has_value());
+  EXPECT_EQ(named.error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(BundleTest, SeveralUnfinishedExportsMustBeNamed) {
+  AddFilm();
+  TempDir big, a, b, c;
+  auto plan = Export(&hub_, ToSite(big.path()));
+  ASSERT_TRUE(plan.has_value());
+  auto one = Export(&hub_, ToSite(a.path(), plan->bytes / 2));
+  auto other = Export(&hub_, ToSite(b.path(), plan->bytes / 2));
+  ASSERT_TRUE(one.has_value() && other.has_value());
+  ASSERT_FALSE(one->complete || other->complete);
+  auto which = Export(&hub_, Continue(c.path()));
+  ASSERT_FALSE(which.has_value());
+  EXPECT_EQ(which.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(which.error().message().find(one->bundle_id.substr(0, 8)), std::string::npos) << which.error().message();
+  EXPECT_NE(which.error().message().find(other->bundle_id.substr(0, 8)), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(c.path()));
+  auto unknown = Export(&hub_, Continue(c.path(), "zz"));
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
+  // Named by a prefix of its id (in either case), then the only one left.
+  std::string prefix = one->bundle_id.substr(0, 6);
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(), ::toupper);
+  auto done = Export(&hub_, Continue(c.path(), prefix));
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  EXPECT_EQ(done->bundle_id, one->bundle_id);
+  EXPECT_TRUE(done->complete);
+  TempDir d;
+  auto last = Export(&hub_, Continue(d.path()));
+  ASSERT_TRUE(last.has_value()) << last.error().message();
+  EXPECT_EQ(last->bundle_id, other->bundle_id);
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+}
+
+TEST_F(BundleTest, ADriveTooSmallForAnythingIsRefusedSayingWhatIsNeeded) {
+  AddFilm();
+  auto r = Export(&hub_, ToSite(stick_.path(), 300000));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kNoSpace);
+  EXPECT_NE(r.error().message().find("needs up to"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("0.3 MB free"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(fs::is_empty(stick_.path()));
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 //                             the newest it has received, verified against the pinned root)
 //   DATA/sync/sync.db         SQLite (WAL): peers, enrolment codes, the pinned hub, what the
 //                             hub knows of itself (what each peer holds: not yet)
+//   DATA/sync/exports/        the state of bundle exports that filled their drive (bundle.h)
 //   DATA/staging/             chunks received by sync and not yet assembled into blobs
 //
 // Every key file is mode 0600 (identity.h), and so is sync.db (a site's pending enrolment code
