@@ -196,7 +196,7 @@ const Entity kEntities[] = {
 void AppendText(std::string_view s, std::string* out, size_t max) {
   for (size_t i = 0; i < s.size() && out->size() < max; ++i) {
     char c = s[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (c == ' ' || (c >= '\t' && c <= '\r')) {  // isspace in the C locale, inline
       if (!out->empty() && out->back() != ' ') out->push_back(' ');
       continue;
     }

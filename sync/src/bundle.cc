@@ -714,7 +714,11 @@ struct FromSender {
   PeerInfo peer;
   std::unique_ptr<StagingLog> log;
   std::optional<StagingLock> lock;
-  std::vector<Offer> offers;
+  bool offered = false;  // an offer for this node came in one of its volumes
+  std::vector<AcceptedVersion> versions;
+  std::unordered_map<Hash, OfferedFile> files;
+  std::set<std::pair<std::string, uint64_t>> taken;
+  std::unique_ptr<Assembly> assembly;  // builds files as their chunks are staged
 };
 
 struct BundledChunk : ChunkData {
@@ -777,6 +781,41 @@ Result<BundleImportResult> ImportBundle(
   for (const fs::path& file : files) total_bytes += fs::file_size(file, ec);
   auto store_lock = store->LockShared();
   if (!store_lock) return store_lock.error();
+  // An offer is checked as a sync checks it as soon as it is read, so that files are built on
+  // other threads while the rest of the volumes is read.
+  auto Accept = [&](FromSender* s, Offer offer) -> Status {
+    s->offered = true;
+    TrustList trust;
+    if (!hub) {
+      if (!offer.trust_list.empty()) {
+        if (Status st = StoreTrustList(paths, pin->root_key, offer.trust_list); !st.ok()) {
+          result.summary.refused.push_back("trust list: " + st.message());
+        }
+      }
+      if (auto held = LoadTrustList(paths, pin->root_key)) trust = *held;
+    }
+    for (auto& version : offer.versions) {
+      auto accepted = hub ? AcceptSiteVersion(catalog, db, s->peer.key, version)
+                          : AcceptPublishedVersion(catalog, trust, version);
+      if (!accepted) {
+        // The version this node serves already (a second import) is not an error.
+        auto unpacked = UnpackEnvelope(catalog, version);
+        auto manifest = unpacked ? DecodeEnvelopeManifest(*unpacked) : Result<Manifest>(NotFound(""));
+        auto served = catalog->Channel(version.channel_id);
+        bool already = manifest && served && served->manifest_hash == manifest->hash;
+        if (!already) result.summary.refused.push_back(accepted.error().message());
+        continue;
+      }
+      if (!s->taken.insert({accepted->manifest.channel_id, accepted->manifest.version}).second) continue;
+      for (auto& f : version.files) s->files.emplace(f.blob, std::move(f));
+      s->versions.push_back(std::move(*accepted));
+      if (!s->assembly->Want(s->versions.back(), s->files)) {
+        result.summary.refused.push_back("the offer did not describe every file of " +
+                                         s->versions.back().manifest.channel_id);
+      }
+    }
+    return Status::Ok();
+  };
   for (const fs::path& file : files) {
     struct Advance {
       uint64_t* at;
@@ -845,6 +884,7 @@ Result<BundleImportResult> ImportBundle(
       auto log = StagingLog::Open(dir / "chunks");
       if (!log) return log.error();
       s.log = std::move(*log);
+      s.assembly = std::make_unique<Assembly>(store, catalog, s.log.get());
     }
     for (;;) {
       auto record = (*reader)->Next();
@@ -882,7 +922,7 @@ Result<BundleImportResult> ImportBundle(
           result.summary.refused.push_back(offer.error().message());
           continue;
         }
-        s.offers.push_back(std::move(*offer));
+        OUTPOST_RETURN_IF_ERROR(Accept(&s, std::move(*offer)));
       } else if (rec.type == kChunksRecord) {
         auto batch = DecodeChunkBatch(rec.body);
         if (!batch) {
@@ -898,6 +938,7 @@ Result<BundleImportResult> ImportBundle(
             continue;
           }
           OUTPOST_RETURN_IF_ERROR(s.log->Append(c.hash, *data));
+          s.assembly->Staged(c.hash);
           ++result.summary.chunks_received;
           result.summary.chunk_bytes += data->size();
         }
@@ -935,42 +976,12 @@ Result<BundleImportResult> ImportBundle(
     for (const auto& sk : result.skipped) why += (why.empty() ? "" : "; ") + sk;
     return InvalidArgument(why.empty() ? "no volume to import" : why);
   }
-  // Verify each sender's offers as a sync would, then build and serve what is complete.
+  // Wait for the files being built, then serve each version that is complete.
   bool complete = result.damaged.empty();
   for (auto& [key, s] : senders) {
     OUTPOST_RETURN_IF_ERROR(s.log->Sync());
-    TrustList trust;
-    if (!hub) {
-      for (const Offer& o : s.offers) {
-        if (o.trust_list.empty()) continue;
-        if (Status st = StoreTrustList(paths, pin->root_key, o.trust_list); !st.ok()) {
-          result.summary.refused.push_back("trust list: " + st.message());
-        }
-      }
-      if (auto held = LoadTrustList(paths, pin->root_key)) trust = *held;
-    }
-    std::vector<AcceptedVersion> versions;
-    std::unordered_map<Hash, OfferedFile> offered;
-    std::set<std::pair<std::string, uint64_t>> taken;
-    for (Offer& o : s.offers) {
-      for (auto& version : o.versions) {
-        auto accepted = hub ? AcceptSiteVersion(catalog, db, key, version)
-                            : AcceptPublishedVersion(catalog, trust, version);
-        if (!accepted) {
-          // The version this node serves already (a second import) is not an error.
-          auto unpacked = UnpackEnvelope(catalog, version);
-          auto manifest = unpacked ? DecodeEnvelopeManifest(*unpacked) : Result<Manifest>(NotFound(""));
-          auto served = catalog->Channel(version.channel_id);
-          bool already = manifest && served && served->manifest_hash == manifest->hash;
-          if (!already) result.summary.refused.push_back(accepted.error().message());
-          continue;
-        }
-        if (!taken.insert({accepted->manifest.channel_id, accepted->manifest.version}).second) continue;
-        for (auto& f : version.files) offered.emplace(f.blob, std::move(f));
-        versions.push_back(std::move(*accepted));
-      }
-    }
-    if (s.offers.empty()) {
+    s.assembly->Finish(&result.summary);
+    if (!s.offered) {
       // Volumes without the one that carries the offers: what they brought stays staged.
       complete = false;
       result.summary.refused.push_back("the volumes from " + s.peer.name +
@@ -978,12 +989,14 @@ Result<BundleImportResult> ImportBundle(
                                        "volume (…-0.opb) too");
       continue;
     }
-    SyncSummary built;
-    OUTPOST_RETURN_IF_ERROR(BuildAndServe(store, catalog, s.log.get(), versions, offered, &built));
-    complete &= built.complete;
-    result.summary.files_received += built.files_received;
-    for (auto& u : built.updated) result.summary.updated.push_back(u);
-    for (auto& r : built.refused) result.summary.refused.push_back(r);
+    SyncSummary served;
+    bool all_served = true;
+    OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, s.versions, &served, &all_served));
+    complete &= all_served;
+    for (auto& u : served.updated) result.summary.updated.push_back(u);
+    for (auto& r : served.refused) result.summary.refused.push_back(r);
+    // Chunks staged for a version not complete yet wait for the next volume.
+    if (all_served && !s.versions.empty()) OUTPOST_RETURN_IF_ERROR(s.log->Clear());
   }
   result.summary.complete = complete && result.summary.refused.empty();
   return result;

@@ -391,47 +391,66 @@ Status ServeVersions(BlobStore* store, Catalog* catalog, const std::vector<Accep
   return Status::Ok();
 }
 
-Status BuildAndServe(BlobStore* store, Catalog* catalog, StagingLog* log,
-                     const std::vector<AcceptedVersion>& versions,
-                     const std::unordered_map<Hash, OfferedFile>& offered, SyncSummary* summary) {
-  auto store_lock = store->LockShared();
-  if (!store_lock) return store_lock.error();
-  std::map<Hash, Wanted> wanted;
-  bool all_served = true;
-  for (const auto& a : versions) {
-    for (const BlobRef& blob : a.manifest.Blobs()) {
-      if (store->Contains(blob.hash) || wanted.count(blob.hash)) continue;
-      auto it = offered.find(blob.hash);
-      if (it == offered.end() || it->second.size != blob.size) {
-        all_served = false;
-        continue;
-      }
-      Wanted w;
-      w.file = it->second;
-      for (const ChunkRef& c : w.file.chunks) {
-        bool here = log->Has(c.hash);
-        if (!here) {
-          if (auto loc = catalog->FindChunk(c.hash); loc && store->Contains(loc->blob)) here = true;
-        }
-        if (!here) ++w.missing;
-      }
-      wanted.emplace(blob.hash, std::move(w));
+struct Assembly::Impl {
+  Impl(BlobStore* store, Catalog* catalog, StagingLog* log)
+      : store(store), catalog(catalog), log(log),
+        builders(store, catalog, [this](Wanted* w) { return AssembleFile(this->store, this->catalog, this->log, w->file); }) {}
+  BlobStore* store;
+  Catalog* catalog;
+  StagingLog* log;
+  std::map<Hash, Wanted> wanted;                           // node-stable: builders hold pointers
+  std::unordered_map<Hash, std::vector<Wanted*>> waiting;  // chunk -> files that need it
+  Builders builders;
+};
+
+Assembly::Assembly(BlobStore* store, Catalog* catalog, StagingLog* log)
+    : impl_(std::make_unique<Impl>(store, catalog, log)) {}
+
+Assembly::~Assembly() = default;
+
+bool Assembly::Want(const AcceptedVersion& version, const std::unordered_map<Hash, OfferedFile>& offered) {
+  Impl& m = *impl_;
+  bool described = true;
+  for (const BlobRef& blob : version.manifest.Blobs()) {
+    if (m.wanted.count(blob.hash) || m.store->Contains(blob.hash)) continue;
+    auto it = offered.find(blob.hash);
+    if (it == offered.end() || it->second.size != blob.size) {
+      described = false;
+      continue;
     }
-  }
-  {
-    Builders builders(store, catalog, [&](Wanted* w) { return AssembleFile(store, catalog, log, w->file); });
-    for (auto& [hash, w] : wanted) {
-      if (w.missing == 0) builders.Build(&w);
+    Wanted& w = m.wanted[blob.hash];
+    w.file = it->second;
+    for (const ChunkRef& c : w.file.chunks) {
+      bool here = m.log->Has(c.hash);
+      if (!here) {
+        if (auto loc = m.catalog->FindChunk(c.hash); loc && m.store->Contains(loc->blob)) here = true;
+      }
+      if (here) continue;
+      auto& list = m.waiting[c.hash];
+      // A chunk twice in one file is one wait.
+      if (list.empty() || list.back() != &w) {
+        list.push_back(&w);
+        ++w.missing;
+      }
     }
-    std::vector<std::string> failures;
-    summary->files_received += builders.Finish(&failures);
-    for (auto& f : failures) summary->refused.push_back(f);
+    if (w.missing == 0) m.builders.Build(&w);
   }
-  OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, versions, summary, &all_served));
-  summary->complete = all_served;
-  // Chunks staged for nothing offered yet (a volume read before the one with the offer) wait.
-  if (all_served && !versions.empty()) OUTPOST_RETURN_IF_ERROR(log->Clear());
-  return Status::Ok();
+  return described;
+}
+
+void Assembly::Staged(const Hash& chunk) {
+  auto it = impl_->waiting.find(chunk);
+  if (it == impl_->waiting.end()) return;
+  for (Wanted* w : it->second) {
+    if (--w->missing == 0) impl_->builders.Build(w);
+  }
+  impl_->waiting.erase(it);
+}
+
+void Assembly::Finish(SyncSummary* summary) {
+  std::vector<std::string> failures;
+  summary->files_received += impl_->builders.Finish(&failures);
+  for (auto& f : failures) summary->refused.push_back(f);
 }
 
 Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, StagingLog* log,

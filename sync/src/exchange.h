@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -101,11 +102,29 @@ Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog*
 // summary->updated; clears *all_served if one is not complete or does not commit.
 Status ServeVersions(BlobStore* store, Catalog* catalog, const std::vector<AcceptedVersion>& versions,
                      SyncSummary* summary, bool* all_served);
-// Without a link (a USB bundle's chunks already staged): builds every file of `versions` whose
-// chunks are all here, then serves the versions that are complete; summary->complete when all
-// are (and the staging log is then cleared).
-Status BuildAndServe(BlobStore* store, Catalog* catalog, StagingLog* log,
-                     const std::vector<AcceptedVersion>& versions,
-                     const std::unordered_map<Hash, OfferedFile>& offered, SyncSummary* summary);
+// Without a link (a USB bundle): builds the files of accepted versions as their chunks become
+// available, on two threads beside the caller's, which goes on reading and staging chunks.
+// Every method is called from the caller's thread.
+class Assembly {
+ public:
+  Assembly(BlobStore* store, Catalog* catalog, StagingLog* log);
+  ~Assembly();  // waits for the builds
+  Assembly(const Assembly&) = delete;
+  Assembly& operator=(const Assembly&) = delete;
+
+  // Adds the files of `version` that the store lacks, and builds at once those whose chunks are
+  // all staged or held. False when the offer does not describe one of its files: the version
+  // cannot be served from what this offer brings.
+  bool Want(const AcceptedVersion& version, const std::unordered_map<Hash, OfferedFile>& offered);
+  // `chunk` is now staged: builds the files it completes.
+  void Staged(const Hash& chunk);
+  // Waits for every build and installs the last batch; adds the count to
+  // summary->files_received and failures to summary->refused.
+  void Finish(SyncSummary* summary);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace outpost::sync
