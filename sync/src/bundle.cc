@@ -642,6 +642,9 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
   auto self = LoadOrCreateIdentity(paths.node_key);
   if (!self) return self.error();
   bool hub = db->OwnRoot().has_value();
+  // Two exports at once would both continue the same saved state.
+  auto lock = StagingLock::Take(ExportsDir(paths), "another bundle export is running on this data folder");
+  if (!lock) return lock.error();
   auto request = RequestOf(paths, options);
   if (!request) return request.error();
   const ExportState* earlier = request->earlier ? &*request->earlier : nullptr;

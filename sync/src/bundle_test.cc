@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <fstream>
 
+#include "export_state.h"
 #include "outpost/sync/manifest.h"
+#include "staging.h"
 #include "test_node.h"
 #include "testing/fault_env.h"
 #include "testing/temp_dir.h"
@@ -486,6 +488,17 @@ TEST_F(BundleTest, ContinuingWithNothingUnfinishedIsAClearError) {
   auto named = Export(&hub_, options);
   ASSERT_FALSE(named.has_value());
   EXPECT_EQ(named.error().code(), StatusCode::kInvalidArgument);
+}
+
+// Two exports at once would continue the same saved state onto two drives.
+TEST_F(BundleTest, OneExportAtATime) {
+  auto held = sync::StagingLock::Take(sync::ExportsDir(hub_.paths));
+  ASSERT_TRUE(held.has_value());
+  auto r = Export(&hub_, ToSite(stick_.path()));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kBusy);
+  EXPECT_NE(r.error().message().find("another bundle export"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(fs::is_empty(stick_.path()));
 }
 
 TEST_F(BundleTest, SeveralUnfinishedExportsMustBeNamed) {

@@ -13,14 +13,14 @@
 
 namespace outpost::sync {
 
-Result<StagingLock> StagingLock::Take(const std::filesystem::path& dir) {
+Result<StagingLock> StagingLock::Take(const std::filesystem::path& dir, const char* busy) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   int fd = ::open((dir / "sync.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("opening the sync lock", errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
-    return Status(StatusCode::kBusy, "another sync is running on this data folder");
+    return Status(StatusCode::kBusy, busy);
   }
   return StagingLock(fd);
 }

@@ -29,7 +29,9 @@ namespace outpost::sync {
 // while the StagingLock lives (flock on DIR/sync.lock, so a crash releases it).
 class StagingLock {
  public:
-  static Result<StagingLock> Take(const std::filesystem::path& dir);
+  // `busy` is the message when another process holds it.
+  static Result<StagingLock> Take(const std::filesystem::path& dir,
+                                  const char* busy = "another sync is running on this data folder");
   StagingLock(StagingLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
   StagingLock& operator=(StagingLock&&) = delete;
   ~StagingLock();

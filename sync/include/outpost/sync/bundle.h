@@ -10,7 +10,8 @@
 // then stops, saying it is incomplete, and keeps what the drive carries in DATA/sync/exports/,
 // so that an export with `continue_export` writes the rest on another drive.
 //
-// Thread-safety: one export or import at a time per data folder (the staging lock).
+// Thread-safety: one export at a time per data folder (a lock in DATA/sync/exports), and one
+// import or sync (the staging lock).
 #pragma once
 
 #include <cstdint>
