@@ -712,22 +712,40 @@ std::string BodyTextOf(const StoredFileLook& look, const std::string& rel) {
   return {};
 }
 
-Status FillNodeBodyText(DraftNode* n, BlobStore* store) {
-  if (n->blob) {
-    size_t slash = n->path.rfind('/');
-    std::string name = slash == std::string::npos ? n->path : n->path.substr(slash + 1);
-    auto look = LookAtStoredFile(store->PathOf(*n->blob), name);
-    if (!look) return look.error().WithContext("search text of " + EscapeInvalidUtf8(n->path));
-    n->body_text = BodyTextOf(*look, n->path);
-  }
-  for (auto& child : n->children) OUTPOST_RETURN_IF_ERROR(FillNodeBodyText(&child, store));
-  return Status::Ok();
+void CollectFiles(DraftNode* n, std::vector<DraftNode*>* out) {
+  if (n->blob) out->push_back(n);
+  for (auto& child : n->children) CollectFiles(&child, out);
 }
 
 }  // namespace
 
+// Reading a version's pages for their text takes a second or more for thousands of pages, and
+// each file is independent: two threads share the list.
 Status FillBodyText(VersionDraft* draft, BlobStore* store) {
-  return FillNodeBodyText(&draft->root, store);
+  std::vector<DraftNode*> files;
+  CollectFiles(&draft->root, &files);
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status failure;
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      DraftNode* n = files[i];
+      size_t slash = n->path.rfind('/');
+      std::string name = slash == std::string::npos ? n->path : n->path.substr(slash + 1);
+      auto look = LookAtStoredFile(store->PathOf(*n->blob), name);
+      if (!look) {
+        std::lock_guard lock(mu);
+        if (failure.ok()) failure = look.error().WithContext("search text of " + EscapeInvalidUtf8(n->path));
+        next = files.size();
+        return;
+      }
+      n->body_text = BodyTextOf(*look, n->path);
+    }
+  };
+  std::thread helper(work);
+  work();
+  helper.join();
+  return failure;
 }
 
 }  // namespace outpost
