@@ -99,16 +99,20 @@ Result<std::unique_ptr<VolumeWriter>> VolumeWriter::Start(const VolumeHeader& he
   return writer;
 }
 
-VolumeWriter::~VolumeWriter() { sodium_memzero(&state_, sizeof state_); }
+VolumeWriter::~VolumeWriter() {
+  sodium_memzero(&state_, sizeof state_);
+  sodium_memzero(plain_.data(), plain_.size());
+}
 
 Status VolumeWriter::Frame(uint8_t type, std::string_view body, uint8_t tag) {
   if (finished_) return Internal("a frame added after the end of the volume");
   if (body.size() + 1 > kMaxFramePlaintext) return InvalidArgument("a bundle frame is too large");
-  std::string plain;
-  plain.reserve(body.size() + 1);
+  std::string& plain = plain_;
+  plain.clear();
   plain += static_cast<char>(type);
   plain.append(body);
-  std::string out(4 + plain.size() + crypto_secretstream_xchacha20poly1305_ABYTES, '\0');
+  std::string& out = sealed_;
+  out.resize(4 + plain.size() + crypto_secretstream_xchacha20poly1305_ABYTES);
   unsigned long long sealed = 0;
   crypto_secretstream_xchacha20poly1305_push(
       &state_, reinterpret_cast<uint8_t*>(out.data()) + 4, &sealed,
@@ -248,7 +252,8 @@ Result<std::optional<VolumeRecord>> VolumeReader::Next() {
     return fail(Corrupt(path_ + ": the frame at byte " + std::to_string(at) + " claims " +
                         std::to_string(n) + " bytes"));
   }
-  std::string sealed(n, '\0');
+  std::string& sealed = sealed_;
+  sealed.resize(n);
   st = ReadExact({reinterpret_cast<uint8_t*>(sealed.data()), n}, "a frame");
   if (!st.ok()) return fail(st);
   std::string plain(n - crypto_secretstream_xchacha20poly1305_ABYTES, '\0');
@@ -265,7 +270,8 @@ Result<std::optional<VolumeRecord>> VolumeReader::Next() {
   ++frames_;
   VolumeRecord record;
   record.type = static_cast<uint8_t>(plain[0]);
-  record.body = plain.substr(1);
+  record.body = std::move(plain);
+  record.body.erase(0, 1);
   bool final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
   if (final != (record.type == kEndRecord)) {
     return fail(Corrupt(path_ + ": the frame at byte " + std::to_string(at) + " ends the volume wrongly"));

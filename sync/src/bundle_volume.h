@@ -76,6 +76,7 @@ class VolumeWriter {
   crypto_secretstream_xchacha20poly1305_state state_{};
   Hash header_hash_;
   Hasher transcript_;
+  std::string plain_, sealed_;  // reused: a fresh quarter MiB per frame costs page faults
   uint64_t frames_ = 0;
   uint64_t written_ = 0;
   bool finished_ = false;
@@ -110,6 +111,7 @@ class VolumeReader {
   Status ReadExact(std::span<uint8_t> out, const char* what);
 
   int fd_ = -1;
+  std::string sealed_;  // reused between frames
   std::string path_;
   VolumeHeader header_;
   crypto_secretstream_xchacha20poly1305_state state_{};
