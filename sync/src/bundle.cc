@@ -935,17 +935,16 @@ Result<BundleImportResult> ImportBundle(
           continue;
         }
         for (BundledChunk& c : *batch) {
-          if (s.log->Has(c.hash)) continue;
+          if (s.assembly->Has(c.hash)) continue;
           if (auto loc = catalog->FindChunk(c.hash); loc && store->Contains(loc->blob)) continue;
           auto data = c.stored ? Result<std::string>(std::move(c.compressed)) : ZstdDecompress(c.compressed, c.length, {});
           if (!data || Hash::Of(*data) != c.hash) {
             result.summary.refused.push_back("chunk " + c.hash.Hex() + " in " + file.string() + " did not verify");
             continue;
           }
-          OUTPOST_RETURN_IF_ERROR(s.log->Append(c.hash, *data));
-          s.assembly->Staged(c.hash);
           ++result.summary.chunks_received;
           result.summary.chunk_bytes += data->size();
+          OUTPOST_RETURN_IF_ERROR(s.assembly->Arrived(c.hash, std::move(*data)));
         }
       } else if (rec.type == kPatchRecord) {
         auto patch = DecodePatch(rec.body);
@@ -984,8 +983,7 @@ Result<BundleImportResult> ImportBundle(
   // Wait for the files being built, then serve each version that is complete.
   bool complete = result.damaged.empty();
   for (auto& [key, s] : senders) {
-    OUTPOST_RETURN_IF_ERROR(s.log->Sync());
-    s.assembly->Finish(&result.summary);
+    OUTPOST_RETURN_IF_ERROR(s.assembly->Finish(&result.summary));
     if (!s.offered) {
       // Volumes without the one that carries the offers: what they brought stays staged.
       complete = false;

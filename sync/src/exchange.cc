@@ -21,6 +21,7 @@ namespace {
 // A file to fetch, and how.
 struct Wanted {
   OfferedFile file;
+  std::vector<Hash> held;  // chunks handed over in memory for it (Assembly)
   size_t missing = 0;  // chunks not yet here (chunk route)
   bool by_patch = false;
   bool failed = false;
@@ -332,10 +333,15 @@ Result<AcceptedVersion> AcceptPublishedVersion(Catalog* catalog, const TrustList
 }
 
 Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog* log,
-                                 const OfferedFile& file) {
+                                 const OfferedFile& file, const HeldChunks& held) {
   auto writer = store->NewWriter();
   if (!writer) return writer.error();
   for (const ChunkRef& c : file.chunks) {
+    if (auto in_memory = held ? held(c.hash) : nullptr) {
+      OUTPOST_RETURN_IF_ERROR((*writer)->AppendChunk(
+          {reinterpret_cast<const uint8_t*>(in_memory->data()), in_memory->size()}, c.hash));
+      continue;
+    }
     // Staged chunks were verified as they arrived; the file's hash below checks them again.
     Result<std::string> data = log->Has(c.hash) ? log->Read(c.hash, /*verify=*/false)
                                                 : Result<std::string>(NotFound(""));
@@ -391,16 +397,48 @@ Status ServeVersions(BlobStore* store, Catalog* catalog, const std::vector<Accep
   return Status::Ok();
 }
 
+// Chunks that files being built here wait for are handed over in memory, up to this many bytes;
+// the rest, and what no file waits for yet, go to the staging log.
+constexpr uint64_t kHeldBytes = 256u << 20;
+
 struct Assembly::Impl {
   Impl(BlobStore* store, Catalog* catalog, StagingLog* log)
       : store(store), catalog(catalog), log(log),
-        builders(store, catalog, [this](Wanted* w) { return AssembleFile(this->store, this->catalog, this->log, w->file); }) {}
+        builders(store, catalog, [this](Wanted* w) { return Build(w); }) {}
+
+  struct Held {
+    std::shared_ptr<const std::string> data;
+    size_t users = 0;  // files waiting for it that are not built yet
+  };
+
+  std::shared_ptr<const std::string> Find(const Hash& chunk) {
+    std::lock_guard lock(mu);
+    auto it = held.find(chunk);
+    return it == held.end() ? nullptr : it->second.data;
+  }
+  // On a builder thread.
+  Result<PendingBlob> Build(Wanted* w) {
+    auto built = AssembleFile(store, catalog, log, w->file, [this](const Hash& c) { return Find(c); });
+    std::lock_guard lock(mu);
+    for (const Hash& c : w->held) {
+      auto it = held.find(c);
+      if (it != held.end() && --it->second.users == 0) {
+        held_bytes -= it->second.data->size();
+        held.erase(it);
+      }
+    }
+    return built;
+  }
+
   BlobStore* store;
   Catalog* catalog;
   StagingLog* log;
   std::map<Hash, Wanted> wanted;                           // node-stable: builders hold pointers
   std::unordered_map<Hash, std::vector<Wanted*>> waiting;  // chunk -> files that need it
-  Builders builders;
+  std::mutex mu;                                           // guards held, held_bytes
+  std::unordered_map<Hash, Held> held;
+  uint64_t held_bytes = 0;
+  Builders builders;  // last: its threads stop before the rest goes
 };
 
 Assembly::Assembly(BlobStore* store, Catalog* catalog, StagingLog* log)
@@ -421,11 +459,19 @@ bool Assembly::Want(const AcceptedVersion& version, const std::unordered_map<Has
     Wanted& w = m.wanted[blob.hash];
     w.file = it->second;
     for (const ChunkRef& c : w.file.chunks) {
-      bool here = m.log->Has(c.hash);
-      if (!here) {
-        if (auto loc = m.catalog->FindChunk(c.hash); loc && m.store->Contains(loc->blob)) here = true;
+      if (m.log->Has(c.hash)) continue;
+      {
+        std::lock_guard lock(m.mu);
+        if (auto h = m.held.find(c.hash); h != m.held.end()) {
+          // Handed over already for another file: this one uses it too.
+          if (std::find(w.held.begin(), w.held.end(), c.hash) == w.held.end()) {
+            ++h->second.users;
+            w.held.push_back(c.hash);
+          }
+          continue;
+        }
       }
-      if (here) continue;
+      if (auto loc = m.catalog->FindChunk(c.hash); loc && m.store->Contains(loc->blob)) continue;
       auto& list = m.waiting[c.hash];
       // A chunk twice in one file is one wait.
       if (list.empty() || list.back() != &w) {
@@ -438,19 +484,50 @@ bool Assembly::Want(const AcceptedVersion& version, const std::unordered_map<Has
   return described;
 }
 
-void Assembly::Staged(const Hash& chunk) {
-  auto it = impl_->waiting.find(chunk);
-  if (it == impl_->waiting.end()) return;
-  for (Wanted* w : it->second) {
-    if (--w->missing == 0) impl_->builders.Build(w);
+Status Assembly::Arrived(const Hash& chunk, std::string data) {
+  Impl& m = *impl_;
+  auto it = m.waiting.find(chunk);
+  bool in_memory = false;
+  if (it != m.waiting.end()) {
+    std::lock_guard lock(m.mu);
+    if (m.held_bytes + data.size() <= kHeldBytes) {
+      m.held_bytes += data.size();
+      Impl::Held& h = m.held[chunk];
+      h.data = std::make_shared<const std::string>(std::move(data));
+      h.users = it->second.size();
+      for (Wanted* w : it->second) w->held.push_back(chunk);
+      in_memory = true;
+    }
   }
-  impl_->waiting.erase(it);
+  if (!in_memory) OUTPOST_RETURN_IF_ERROR(m.log->Append(chunk, data));
+  if (it == m.waiting.end()) return Status::Ok();
+  for (Wanted* w : it->second) {
+    if (--w->missing == 0) m.builders.Build(w);
+  }
+  m.waiting.erase(it);
+  return Status::Ok();
 }
 
-void Assembly::Finish(SyncSummary* summary) {
+bool Assembly::Has(const Hash& chunk) const {
+  if (impl_->log->Has(chunk)) return true;
+  std::lock_guard lock(impl_->mu);
+  return impl_->held.count(chunk) != 0;
+}
+
+Status Assembly::Finish(SyncSummary* summary) {
+  Impl& m = *impl_;
   std::vector<std::string> failures;
-  summary->files_received += impl_->builders.Finish(&failures);
+  summary->files_received += m.builders.Finish(&failures);
   for (auto& f : failures) summary->refused.push_back(f);
+  // What files still waiting for other chunks hold is staged for the next import.
+  std::unordered_map<Hash, Impl::Held> left;
+  {
+    std::lock_guard lock(m.mu);
+    left.swap(m.held);
+    m.held_bytes = 0;
+  }
+  for (const auto& [hash, h] : left) OUTPOST_RETURN_IF_ERROR(m.log->Append(hash, *h.data));
+  return m.log->Sync();
 }
 
 Status Fetch(BlobStore* store, Catalog* catalog, SecureChannel* channel, StagingLog* log,

@@ -96,14 +96,19 @@ Result<AcceptedVersion> AcceptPublishedVersion(Catalog* catalog, const TrustList
 
 // Builds a file from its chunks, staged or held locally, into a temp file whose hash is checked
 // (BlobStore::InstallBatch puts it in place).
+// `held` (if set) gives chunks handed over in memory, checked before the log and the store.
+using HeldChunks = std::function<std::shared_ptr<const std::string>(const Hash&)>;
 Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog* log,
-                                 const OfferedFile& file);
+                                 const OfferedFile& file, const HeldChunks& held = {});
 // Serves each version whose files are all in the store, each in one transaction, adding it to
 // summary->updated; clears *all_served if one is not complete or does not commit.
 Status ServeVersions(BlobStore* store, Catalog* catalog, const std::vector<AcceptedVersion>& versions,
                      SyncSummary* summary, bool* all_served);
-// Without a link (a USB bundle): builds the files of accepted versions as their chunks become
-// available, on two threads beside the caller's, which goes on reading and staging chunks.
+// Without a link (a USB bundle): builds the files of accepted versions as their chunks arrive,
+// on two threads beside the caller's, which goes on reading chunks. A chunk a file waits for is
+// handed to it in memory (up to 256 MiB at a time) instead of going through the staging log:
+// the volume it came from is the durable copy, and a file once built is durable itself. What
+// is left when the import ends (files still missing chunks) is staged for the next import.
 // Every method is called from the caller's thread.
 class Assembly {
  public:
@@ -116,11 +121,14 @@ class Assembly {
   // all staged or held. False when the offer does not describe one of its files: the version
   // cannot be served from what this offer brings.
   bool Want(const AcceptedVersion& version, const std::unordered_map<Hash, OfferedFile>& offered);
-  // `chunk` is now staged: builds the files it completes.
-  void Staged(const Hash& chunk);
-  // Waits for every build and installs the last batch; adds the count to
-  // summary->files_received and failures to summary->refused.
-  void Finish(SyncSummary* summary);
+  // A verified chunk has arrived: builds the files it completes, or stages it.
+  Status Arrived(const Hash& chunk, std::string data);
+  // Whether the chunk is staged or held in memory.
+  bool Has(const Hash& chunk) const;
+  // Waits for every build and installs the last batch, adding the count to
+  // summary->files_received and failures to summary->refused; then stages what is held for
+  // files not complete and syncs the log.
+  Status Finish(SyncSummary* summary);
 
  private:
   struct Impl;
