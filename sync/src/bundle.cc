@@ -724,6 +724,7 @@ struct FromSender {
   std::unordered_map<Hash, OfferedFile> files;
   std::set<std::pair<std::string, uint64_t>> taken;
   std::unique_ptr<Assembly> assembly;  // builds files as their chunks are staged
+  fs::path saved_offers;               // offers kept for volumes imported later, alone
 };
 
 struct BundledChunk : ChunkData {
@@ -788,7 +789,9 @@ Result<BundleImportResult> ImportBundle(
   if (!store_lock) return store_lock.error();
   // An offer is checked as a sync checks it as soon as it is read, so that files are built on
   // other threads while the rest of the volumes is read.
-  auto Accept = [&](FromSender* s, Offer offer) -> Status {
+  // `saved`: an offer kept from an earlier import; one that is out of date now (its versions
+  // served, or older than those served) is dropped without a word.
+  auto Accept = [&](FromSender* s, Offer offer, bool saved = false) -> Status {
     s->offered = true;
     TrustList trust;
     if (!hub) {
@@ -808,7 +811,7 @@ Result<BundleImportResult> ImportBundle(
         auto manifest = unpacked ? DecodeEnvelopeManifest(*unpacked) : Result<Manifest>(NotFound(""));
         auto served = catalog->Channel(version.channel_id);
         bool already = manifest && served && served->manifest_hash == manifest->hash;
-        if (!already) result.summary.refused.push_back(accepted.error().message());
+        if (!already && !saved) result.summary.refused.push_back(accepted.error().message());
         continue;
       }
       if (!s->taken.insert({accepted->manifest.channel_id, accepted->manifest.version}).second) continue;
@@ -890,6 +893,17 @@ Result<BundleImportResult> ImportBundle(
       if (!log) return log.error();
       s.log = std::move(*log);
       s.assembly = std::make_unique<Assembly>(store, catalog, s.log.get());
+      // The offers of earlier imports still waiting for chunks: a bundle's later volumes, or
+      // the next stick, may be imported without the volume that carried them.
+      s.saved_offers = dir / "offers";
+      for (const auto& entry : fs::directory_iterator(s.saved_offers, ec)) {
+        if (entry.path().extension() != ".offer") continue;
+        auto body = ReadWholeFile(entry.path());
+        auto offer = body ? DecodeOffer(*body) : Result<Offer>(body.error());
+        size_t before = s.versions.size();
+        if (offer) OUTPOST_RETURN_IF_ERROR(Accept(&s, std::move(*offer), /*saved=*/true));
+        if (s.versions.size() == before) fs::remove(entry.path(), ec);  // out of date
+      }
     }
     for (;;) {
       auto record = (*reader)->Next();
@@ -928,6 +942,13 @@ Result<BundleImportResult> ImportBundle(
           continue;
         }
         OUTPOST_RETURN_IF_ERROR(Accept(&s, std::move(*offer)));
+        // Kept until its versions are served (signatures are checked again when it is read).
+        std::string_view body = std::string_view(rec.body).substr(PublicKey::kSize);
+        fs::path keep = s.saved_offers / (Hash::Of(body).Hex() + ".offer");
+        if (!fs::exists(keep, ec)) {
+          OUTPOST_RETURN_IF_ERROR(Env::Default()->CreateDirs(s.saved_offers));
+          OUTPOST_RETURN_IF_ERROR(WriteFileAtomically(Env::Default(), keep, body));
+        }
       } else if (rec.type == kChunksRecord) {
         auto batch = DecodeChunkBatch(rec.body);
         if (!batch) {
@@ -999,7 +1020,10 @@ Result<BundleImportResult> ImportBundle(
     for (auto& u : served.updated) result.summary.updated.push_back(u);
     for (auto& r : served.refused) result.summary.refused.push_back(r);
     // Chunks staged for a version not complete yet wait for the next volume.
-    if (all_served && !s.versions.empty()) OUTPOST_RETURN_IF_ERROR(s.log->Clear());
+    if (all_served && !s.versions.empty()) {
+      OUTPOST_RETURN_IF_ERROR(s.log->Clear());
+      fs::remove_all(s.saved_offers, ec);
+    }
   }
   result.summary.complete = complete && result.summary.refused.empty();
   return result;

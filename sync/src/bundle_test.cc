@@ -203,6 +203,33 @@ TEST_F(BundleTest, VolumesSplitAndImportInAnyOrder) {
   EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
 }
 
+// Chunks go to the files waiting for them in memory; a file whose chunks span volumes imported
+// one at a time keeps what each brought (staged when the import ends) until the last.
+TEST_F(BundleTest, AFileAcrossVolumesImportedOneByOne) {
+  AddFilm();
+  auto exported = Export(&hub_, stick_.path(), {"all"}, 1000000);
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  ASSERT_GE(exported->volumes.size(), 6u);
+  uint64_t received = 0;
+  for (size_t i = 0; i < exported->volumes.size(); ++i) {
+    auto r = Import(&site_, exported->volumes[i]);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    received += r->summary.chunks_received;
+    bool last = i + 1 == exported->volumes.size();
+    EXPECT_EQ(r->summary.complete, last) << i;
+    EXPECT_EQ(site_.catalog->Channel("water").has_value(), last) << i;
+    if (!last) {
+      // What arrived for the film is staged, not lost with the process.
+      auto log = sync::StagingLog::Open(site_.paths.staging / "chunks");
+      ASSERT_TRUE(log.has_value());
+      EXPECT_GT((*log)->size(), 0u) << i;
+    }
+  }
+  EXPECT_EQ(received, exported->chunks);  // each chunk taken once
+  ExpectServedAsAtTheHub();
+  EXPECT_FALSE(fs::exists(site_.paths.staging / "offers"));  // kept only until served
+}
+
 TEST_F(BundleTest, AnUpdateCarriesPatchesForWhatTheSiteKnowinglyHolds) {
   ASSERT_TRUE(Export(&hub_, stick_.path(), {"ecole-1"}).has_value());
   ASSERT_TRUE(Import(&site_, stick_.path())->summary.complete);
