@@ -318,6 +318,41 @@ TEST_F(BundleTest, ABundleForAnotherSiteOrFromAStrangerBringsNothing) {
   EXPECT_FALSE(site_.catalog->Channel("water").has_value());
 }
 
+// An old stick imported again after a newer one (or replayed by someone who copied it) brings
+// nothing back: versions only grow, and what is served stays.
+TEST_F(BundleTest, AReplayedOldBundleChangesNothing) {
+  TempDir old_stick, new_stick;
+  ASSERT_TRUE(Export(&hub_, old_stick.path(), {"ecole-1"}).has_value());
+  folder_.Write("lesson-9.html", Page(9));
+  Publish();
+  ASSERT_TRUE(Export(&hub_, new_stick.path(), {"ecole-1"}).has_value());
+  auto fresh = Import(&site_, new_stick.path());
+  ASSERT_TRUE(fresh.has_value() && fresh->summary.complete);
+  auto served = Manifest(&site_, "water");
+  ASSERT_EQ(served, Manifest(&hub_, "water"));
+
+  auto replay = Import(&site_, old_stick.path());
+  ASSERT_TRUE(replay.has_value()) << replay.error().message();
+  EXPECT_TRUE(replay->summary.updated.empty());
+  ASSERT_FALSE(replay->summary.refused.empty());
+  EXPECT_NE(replay->summary.refused[0].find("versions only grow"), std::string::npos) << replay->summary.refused[0];
+  EXPECT_EQ(Manifest(&site_, "water"), served);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
+}
+
+// A hub takes nothing from a site it revoked, however the stick came.
+TEST_F(BundleTest, ARevokedSitesBundleBringsNothing) {
+  TempDir notes, back;
+  notes.Write("cours.html", Page(50));
+  ASSERT_TRUE(outpost::Publish(site_.paths, site_.store.get(), site_.catalog.get(), notes.path(), "ecole-1-notes").has_value());
+  ASSERT_TRUE(Export(&site_, back.path(), {}).has_value());
+  ASSERT_TRUE(hub_.db->RevokePeer("ecole-1").ok());
+  auto r = Import(&hub_, back.path());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("revoked"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(hub_.catalog->Channel("ecole-1-notes").has_value());
+}
+
 TEST_F(BundleTest, AHubNeedsToBeToldWhomTheBundleIsFor) {
   auto none = Export(&hub_, stick_.path(), {});
   ASSERT_FALSE(none.has_value());
