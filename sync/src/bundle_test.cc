@@ -106,6 +106,14 @@ class BundleTest : public ::testing::Test {
     folder_.Write("media/film.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + testing::RandomBytes(6000000, 11));
     Publish();
   }
+  // The film's bundle exported to stick_ as a drive of half its size: an unfinished export.
+  Result<BundleExportResult> HalfOnTheStick() {
+    AddFilm();
+    TempDir big;
+    auto plan = Export(&hub_, ToSite(big.path()));
+    if (!plan) return plan.error();
+    return Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
+  }
   // What a folder holds, by name.
   static std::vector<std::string> Names(const fs::path& dir) {
     std::vector<std::string> out;
@@ -494,11 +502,8 @@ TEST_F(BundleTest, ADriveFullAtAnyStepLosesNothing) {
 }
 
 TEST_F(BundleTest, AContinuationTakesTheNewestVersion) {
-  AddFilm();
-  TempDir big, second;
-  auto plan = Export(&hub_, ToSite(big.path()));
-  ASSERT_TRUE(plan.has_value());
-  auto first = Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
+  TempDir second;
+  auto first = HalfOnTheStick();
   ASSERT_TRUE(first.has_value()) << first.error().message();
   ASSERT_FALSE(first->complete);
   // Between the two sticks the hub publishes a correction.
@@ -517,11 +522,8 @@ TEST_F(BundleTest, AContinuationTakesTheNewestVersion) {
 }
 
 TEST_F(BundleTest, ADamagedStateIsRefusedNotReadAsNothingSent) {
-  AddFilm();
-  TempDir big, second;
-  auto plan = Export(&hub_, ToSite(big.path()));
-  ASSERT_TRUE(plan.has_value());
-  auto first = Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
+  TempDir second;
+  auto first = HalfOnTheStick();
   ASSERT_TRUE(first.has_value()) << first.error().message();
   ASSERT_FALSE(first->complete);
   fs::path state = hub_.paths.sync_dir / "exports" / (first->bundle_id + ".state");
