@@ -416,7 +416,9 @@ struct Assembly::Impl {
     auto it = held.find(chunk);
     return it == held.end() ? nullptr : it->second.data;
   }
-  // On a builder thread.
+  // On a builder thread. A chunk is let go once every file that waited for it is built: the
+  // files of an offer are all wanted before its chunks come (offers lead each volume), and a
+  // later bundle leaves out only chunks of versions this node serves, which are in the store.
   Result<PendingBlob> Build(Wanted* w) {
     auto built = AssembleFile(store, catalog, log, w->file, [this](const Hash& c) { return Find(c); });
     std::lock_guard lock(mu);
