@@ -221,6 +221,12 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
   options.budget_bytes = static_cast<uint64_t>(args.budget_mb * 1e6);
   ProgressLine line;
   options.progress = [&](const SyncProgress& p) {
+    if (p.uploading) {
+      double rate = p.seconds > 0 ? static_cast<double>(p.bytes_sent) / p.seconds : 0;
+      line.Show("sending this site's channels: " + Megabytes(p.bytes_sent) + " sent (the files offered: " +
+                Megabytes(p.bytes_offered) + ") at " + Megabytes(static_cast<uint64_t>(rate)) + "/s");
+      return;
+    }
     double rate = p.seconds > 0 ? static_cast<double>(p.bytes_received) / p.seconds : 0;
     double left = p.bytes_wanted > p.bytes_done ? static_cast<double>(p.bytes_wanted - p.bytes_done) : 0;
     line.Show("syncing " + std::to_string(p.files_done) + "/" + std::to_string(p.files_wanted) +

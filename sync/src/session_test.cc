@@ -95,10 +95,11 @@ class SessionTest : public ::testing::Test {
     auto pin = EnrolWithHub(site_->paths, site_->db.get(), address_, Code(), "", std::chrono::seconds(10));
     ASSERT_TRUE(pin.has_value()) << pin.error().message();
   }
-  Result<SyncSummary> Sync(uint64_t budget = 0) {
+  Result<SyncSummary> Sync(uint64_t budget = 0, std::function<void(const SyncProgress&)> progress = {}) {
     SyncOptions options;
     options.limits = Limits();
     options.budget_bytes = budget;
+    options.progress = std::move(progress);
     return SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
   }
 
@@ -481,8 +482,13 @@ TEST_F(SessionTest, ASitesOwnChannelGoesUpInTheSameSessionAndOnlyItsChangesNext)
   notes.Write("tp/mesures.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(300000, 9));
   PublishOnSite(site_.get(), notes.path());
 
-  auto first = Sync();
+  // The terminal shows the upload as well as the download.
+  uint64_t offered = 0;
+  auto first = Sync(0, [&](const SyncProgress& p) {
+    if (p.uploading) offered = p.bytes_offered;
+  });
   ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_GT(offered, 300000u);
   EXPECT_TRUE(first->complete);
   ASSERT_EQ(first->updated.size(), 1u);  // the hub's channel came down
   EXPECT_EQ(first->updated[0].id, "water");

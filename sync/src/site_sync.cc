@@ -171,16 +171,34 @@ Status Upload(Catalog* catalog, BlobStore* store, SecureChannel* channel, const 
   OUTPOST_RETURN_IF_ERROR(channel->Flush());
   ++summary->round_trips;
   Link* link = channel->link();
+  SyncProgress progress;
+  progress.uploading = true;
+  for (const auto& v : up.versions) {
+    for (const auto& f : v.files) progress.bytes_offered += f.size;
+  }
+  const uint64_t sent_before = link->bytes_sent();
+  const auto started = Clock::now();
+  auto last_progress = started - std::chrono::seconds(1);  // the first request is shown at once
+  auto show_progress = [&] {
+    if (!options.progress || Clock::now() - last_progress < std::chrono::milliseconds(250)) return;
+    last_progress = Clock::now();
+    progress.bytes_sent = link->bytes_sent() - sent_before;
+    progress.seconds = std::chrono::duration<double>(last_progress - started).count();
+    options.progress(progress);
+  };
+  // Asked before each chunk sent: the budget, and a moment to show the progress.
+  auto spent = [&] {
+    show_progress();
+    return options.budget_bytes != 0 &&
+           link->bytes_sent() + link->bytes_received() >= options.budget_bytes;
+  };
   for (;;) {
+    show_progress();
     auto record = channel->Receive();
     if (!record) {
       *stopped = record.error();
       return Status::Ok();
     }
-    auto spent = [&] {
-      return options.budget_bytes != 0 &&
-             link->bytes_sent() + link->bytes_received() >= options.budget_bytes;
-    };
     auto stop_for_budget = [&] {
       summary->budget_reached = true;
       (void)channel->Send(kError, EncodeError({7, "the site's byte budget is spent"}));

@@ -70,6 +70,10 @@ struct SyncProgress {
   uint64_t bytes_done = 0;    // of those
   uint64_t files_done = 0, files_wanted = 0;
   double seconds = 0;
+  // After the download, while the site sends its own channels up: what it has sent, and the
+  // size of the files it offered (the hub asks only for those it lacks, so at most that).
+  bool uploading = false;
+  uint64_t bytes_sent = 0, bytes_offered = 0;
 };
 
 struct SyncOptions {
