@@ -205,8 +205,10 @@ class VolumeSeries {
     bytes_ += size;
     written_.Take(&in_volume_);
     ++header_.volume;
-    return Status::Ok();
+    return closed_ ? closed_() : Status::Ok();
   }
+  // Called after each volume is closed and renamed.
+  void OnClose(std::function<Status()> closed) { closed_ = std::move(closed); }
   // Every volume is closed; at least one is written.
   Status Finish() {
     if (!writer_ && volumes_.empty()) OUTPOST_RETURN_IF_ERROR(Open(kEndReserve));
@@ -268,6 +270,7 @@ class VolumeSeries {
   uint64_t bytes_ = 0;
   std::vector<fs::path> volumes_;
   Carried in_volume_, written_;
+  std::function<Status()> closed_;
 };
 
 struct PlannedPatch {
@@ -673,12 +676,23 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
 
   VolumeHeader header = HeaderFor(earlier, *self, plan);
   VolumeSeries series(options.to, header, *self, options.volume_bytes, options.env, free_bytes);
+  // The state after each whole volume: an export cut short by a crash, a power cut or a stick
+  // pulled out continues from the last whole volume, as one stopped by a full drive does.
+  series.OnClose([&] {
+    Status saved = SaveExportState(Env::Default(), paths, NextState(earlier, header, request->full, plan, series));
+    return saved.ok() ? saved : saved.WithContext("saving the state of the export after a whole volume");
+  });
   Status st = WriteBundle(plan, store, catalog, batch_limit, &series, [&] {
     if (options.progress) options.progress(series.bytes_so_far(), estimate);
   });
   // Whole volumes stay (an import takes what they hold); a half-written one goes.
   series.Abandon();
-  if (!st.ok() && st.code() != StatusCode::kNoSpace) return st;
+  if (!st.ok() && st.code() != StatusCode::kNoSpace) {
+    if (series.volumes().empty()) return st;
+    return Status(st.code(), st.message() + ". The " + std::to_string(series.volumes().size()) +
+                                 " volume(s) before it are whole and import as they are; once this is put "
+                                 "right, `outpost bundle export --continue` writes the rest");
+  }
   BundleExportResult result;
   result.bundle_id = BundleIdHex(header.bundle_id);
   for (const Recipient& r : plan.recipients) result.recipients.push_back(r.peer.name);

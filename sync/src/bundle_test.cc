@@ -466,6 +466,44 @@ TEST_F(BundleTest, ADriveFullMidVolumeLeavesWholeVolumesAndTheRestGoesOnce) {
   ExpectServedAsAtTheHub();
 }
 
+// A stick pulled out (or a crash) mid-export: an error, not "the drive is full", but the whole
+// volumes stay, the state was saved after each, and the next stick continues from them.
+TEST_F(BundleTest, AStickPulledOutMidExportContinuesFromItsWholeVolumes) {
+  AddFilm();
+  TempDir big, second;
+  FaultEnv counting;
+  BundleExportOptions whole = ToSite(big.path());
+  whole.env = &counting;
+  auto plan = Export(&hub_, whole);
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+
+  FaultEnv env;
+  env.FailAfter(counting.operations() / 2, FaultEnv::Fault::kSyncFails);  // EIO, as a pulled stick
+  BundleExportOptions options = ToSite(stick_.path());
+  options.env = &env;
+  auto cut = Export(&hub_, options);
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_TRUE(env.fired());
+  EXPECT_NE(cut.error().message().find("--continue"), std::string::npos) << cut.error().message();
+  auto kept = Names(stick_.path());
+  ASSERT_FALSE(kept.empty());
+  for (const auto& name : kept) EXPECT_NE(name[0], '.') << name;  // no half-written volume
+
+  auto rest = Export(&hub_, Continue(second.path()));
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  auto one = Import(&site_, stick_.path());
+  ASSERT_TRUE(one.has_value()) << one.error().message();
+  EXPECT_TRUE(one->damaged.empty());
+  EXPECT_GT(one->summary.chunks_received, 0u);
+  EXPECT_EQ(one->summary.chunks_received + rest->chunks, plan->chunks);  // nothing twice, nothing left out
+  auto two = Import(&site_, second.path());
+  ASSERT_TRUE(two.has_value()) << two.error().message();
+  EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
+  ExpectServedAsAtTheHub();
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+}
+
 TEST_F(BundleTest, ADriveFullAtAnyStepLosesNothing) {
   // As SQLite's tests do: the drive fills at every 32nd of the export's writes, from the first.
   AddFilm();

@@ -1,6 +1,7 @@
-// Private to sync/: the state of a bundle export that stopped on a full drive, kept in
-// DATA/sync/exports/<bundle id>.state until `outpost bundle export --continue` finishes it on
-// another drive (docs/bundle.md, "When the drive fills up").
+// Private to sync/: the state of a bundle export, saved after each whole volume and kept in
+// DATA/sync/exports/<bundle id>.state until the export completes, or `outpost bundle export
+// --continue` finishes it on another drive after a full drive, a crash or a pulled stick
+// (docs/bundle.md, "When the drive fills up").
 //
 // The continuation plans again from the catalog (a version published since, a newer receipt),
 // so the state does not hold the plan: it holds what the volumes on earlier drives already

@@ -74,6 +74,8 @@ struct BundleExportResult {
 // incomplete and saves its state in DATA/sync/exports/; a drive that cannot hold even the first
 // volume's offers and one record of bytes is kNoSpace, saying how much is needed. A full drive
 // found by a failed write (ENOSPC) is the same case: the half-written volume is removed.
+// The state is saved after every whole volume, so an export cut short by another error (a stick
+// pulled out, a crash) also continues from its last whole volume; that error says so.
 // A continuation writes the bundle's next volumes: the offers again (so its drive imports on its
 // own after the earlier ones), then what the earlier drives do not carry, planned afresh from
 // the catalog; when it completes, the state is removed.
