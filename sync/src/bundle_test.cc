@@ -114,6 +114,18 @@ class BundleTest : public ::testing::Test {
     if (!plan) return plan.error();
     return Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
   }
+  // The film's bundle, whole, in a folder of its own: its pieces, and how many file operations
+  // writing it takes (where to make a drive fail).
+  Result<BundleExportResult> FilmBundleCounting(long* operations) {
+    AddFilm();
+    TempDir big;
+    FaultEnv counting;
+    BundleExportOptions whole = ToSite(big.path());
+    whole.env = &counting;
+    auto plan = Export(&hub_, whole);
+    *operations = counting.operations();
+    return plan;
+  }
   // What a folder holds, by name.
   static std::vector<std::string> Names(const fs::path& dir) {
     std::vector<std::string> out;
@@ -428,92 +440,59 @@ TEST_F(BundleTest, AFullStickTakesWholeVolumesAndTheNextStickContinues) {
   ExpectServedAsAtTheHub();
 }
 
-TEST_F(BundleTest, ADriveFullMidVolumeLeavesWholeVolumesAndTheRestGoesOnce) {
-  AddFilm();
-  TempDir big, second;
-  FaultEnv counting;
-  BundleExportOptions whole = ToSite(big.path());
-  whole.env = &counting;
-  auto plan = Export(&hub_, whole);
+// A drive that fails mid-export: full (ENOSPC two thirds of the way: the export returns
+// incomplete), or pulled out (EIO half way: an error that says to continue). Either way the
+// half-written volume is gone, the whole ones stay, and the next stick continues from them with
+// nothing sent twice and nothing left out.
+TEST_F(BundleTest, ADriveFailingMidExportKeepsWholeVolumesAndTheNextContinues) {
+  long operations = 0;
+  auto plan = FilmBundleCounting(&operations);
   ASSERT_TRUE(plan.has_value()) << plan.error().message();
   ASSERT_GE(plan->volumes.size(), 5u);
+  for (bool pulled : {false, true}) {
+    SCOPED_TRACE(pulled ? "pulled out" : "full");
+    TempDir site_dir, first_stick, second_stick;
+    Node site(site_dir.path());
+    Enrol(&site, "ecole-1");
+    FaultEnv env;
+    if (pulled) env.FailAfter(operations / 2, FaultEnv::Fault::kSyncFails);
+    else env.FailAfter(operations * 2 / 3, FaultEnv::Fault::kNoSpace);
+    BundleExportOptions options = ToSite(first_stick.path());
+    options.env = &env;
+    auto first = Export(&hub_, options);
+    EXPECT_TRUE(env.fired());
+    if (pulled) {
+      ASSERT_FALSE(first.has_value());
+      EXPECT_NE(first.error().message().find("--continue"), std::string::npos) << first.error().message();
+    } else {
+      ASSERT_TRUE(first.has_value()) << first.error().message();
+      EXPECT_FALSE(first->complete);
+      EXPECT_EQ(Names(first_stick.path()).size(), first->volumes.size());
+    }
+    ASSERT_FALSE(Names(first_stick.path()).empty());
+    for (const auto& name : Names(first_stick.path())) EXPECT_NE(name[0], '.') << name;  // no half-written one
 
-  // The drive says ENOSPC two thirds of the way through.
-  FaultEnv env;
-  env.FailAfter(counting.operations() * 2 / 3, FaultEnv::Fault::kNoSpace);
-  BundleExportOptions options = ToSite(stick_.path());
-  options.env = &env;
-  auto first = Export(&hub_, options);
-  ASSERT_TRUE(first.has_value()) << first.error().message();
-  EXPECT_TRUE(env.fired());
-  EXPECT_FALSE(first->complete);
-  ASSERT_FALSE(first->volumes.empty());
-  EXPECT_EQ(Names(stick_.path()).size(), first->volumes.size());  // the half-written one is gone
-
-  auto rest = Export(&hub_, Continue(second.path()));
-  ASSERT_TRUE(rest.has_value()) << rest.error().message();
-  EXPECT_TRUE(rest->complete);
-  EXPECT_EQ(first->chunks + rest->chunks, plan->chunks);  // nothing twice, nothing left out
-
-  auto one = Import(&site_, stick_.path());
-  ASSERT_TRUE(one.has_value()) << one.error().message();
-  EXPECT_TRUE(one->damaged.empty()) << one->damaged[0];
-  EXPECT_FALSE(one->summary.complete);
-  auto two = Import(&site_, second.path());
-  ASSERT_TRUE(two.has_value()) << two.error().message();
-  EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
-  EXPECT_EQ(one->summary.chunks_received + two->summary.chunks_received, plan->chunks);
-  ExpectServedAsAtTheHub();
-}
-
-// A stick pulled out (or a crash) mid-export: an error, not "the drive is full", but the whole
-// volumes stay, the state was saved after each, and the next stick continues from them.
-TEST_F(BundleTest, AStickPulledOutMidExportContinuesFromItsWholeVolumes) {
-  AddFilm();
-  TempDir big, second;
-  FaultEnv counting;
-  BundleExportOptions whole = ToSite(big.path());
-  whole.env = &counting;
-  auto plan = Export(&hub_, whole);
-  ASSERT_TRUE(plan.has_value()) << plan.error().message();
-
-  FaultEnv env;
-  env.FailAfter(counting.operations() / 2, FaultEnv::Fault::kSyncFails);  // EIO, as a pulled stick
-  BundleExportOptions options = ToSite(stick_.path());
-  options.env = &env;
-  auto cut = Export(&hub_, options);
-  ASSERT_FALSE(cut.has_value());
-  EXPECT_TRUE(env.fired());
-  EXPECT_NE(cut.error().message().find("--continue"), std::string::npos) << cut.error().message();
-  auto kept = Names(stick_.path());
-  ASSERT_FALSE(kept.empty());
-  for (const auto& name : kept) EXPECT_NE(name[0], '.') << name;  // no half-written volume
-
-  auto rest = Export(&hub_, Continue(second.path()));
-  ASSERT_TRUE(rest.has_value()) << rest.error().message();
-  EXPECT_TRUE(rest->complete);
-  auto one = Import(&site_, stick_.path());
-  ASSERT_TRUE(one.has_value()) << one.error().message();
-  EXPECT_TRUE(one->damaged.empty());
-  EXPECT_GT(one->summary.chunks_received, 0u);
-  EXPECT_EQ(one->summary.chunks_received + rest->chunks, plan->chunks);  // nothing twice, nothing left out
-  auto two = Import(&site_, second.path());
-  ASSERT_TRUE(two.has_value()) << two.error().message();
-  EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
-  ExpectServedAsAtTheHub();
-  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+    auto rest = Export(&hub_, Continue(second_stick.path()));
+    ASSERT_TRUE(rest.has_value()) << rest.error().message();
+    EXPECT_TRUE(rest->complete);
+    auto one = Import(&site, first_stick.path());
+    ASSERT_TRUE(one.has_value()) << one.error().message();
+    EXPECT_TRUE(one->damaged.empty()) << one->damaged[0];
+    EXPECT_FALSE(one->summary.complete);
+    EXPECT_EQ(one->summary.chunks_received + rest->chunks, plan->chunks);  // nothing twice, nothing left out
+    auto two = Import(&site, second_stick.path());
+    ASSERT_TRUE(two.has_value()) << two.error().message();
+    EXPECT_TRUE(two->summary.complete) << (two->summary.refused.empty() ? "" : two->summary.refused[0]);
+    EXPECT_EQ(Manifest(&site, "water"), Manifest(&hub_, "water"));
+    EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+  }
 }
 
 TEST_F(BundleTest, ADriveFullAtAnyStepLosesNothing) {
   // As SQLite's tests do: the drive fills at every 32nd of the export's writes, from the first.
-  AddFilm();
-  TempDir big;
-  FaultEnv counting;
-  BundleExportOptions whole = ToSite(big.path());
-  whole.env = &counting;
-  auto plan = Export(&hub_, whole);
+  long ops = 0;
+  auto plan = FilmBundleCounting(&ops);
   ASSERT_TRUE(plan.has_value());
-  const long ops = counting.operations();
   for (long step = 0; step < ops; step += std::max(1L, ops / 32)) {
     TempDir first_stick, second_stick;
     FaultEnv env;
