@@ -800,6 +800,39 @@ int BundleDrives(const fs::path& data, bool json) {
   return kExitOk;
 }
 
+int BundleUnfinished(const fs::path& data, const std::string& abandon, bool json) {
+  NodePaths paths(data);
+  if (!abandon.empty()) {
+    if (Status st = AbandonExport(paths, abandon); !st.ok()) return Fail(st);
+    if (!json) std::printf("forgot the unfinished export %s: it will not be continued\n", abandon.c_str());
+  }
+  auto unfinished = UnfinishedExports(paths);
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : unfinished) {
+      list.push_back({{"bundle", e.bundle_id}, {"recipients", e.recipients}, {"volumes", e.volumes},
+                      {"bytes", e.bytes}, {"created_at", e.created_at}, {"damaged", e.damaged}});
+    }
+    PrintJson(list);
+    return kExitOk;
+  }
+  if (!abandon.empty()) return kExitOk;
+  if (unfinished.empty()) std::printf("no unfinished export\n");
+  for (const auto& e : unfinished) {
+    if (!e.damaged.empty()) {
+      std::printf("%s  its state is damaged: %s\n", e.bundle_id.substr(0, 8).c_str(), e.damaged.c_str());
+      continue;
+    }
+    std::string to;
+    for (const auto& n : e.recipients) to += (to.empty() ? "" : ", ") + n;
+    std::printf("%s  for %s, begun %s: %u volume(s), %s written; continue with --continue %s\n",
+                e.bundle_id.substr(0, 8).c_str(), to.c_str(),
+                UtcMinute(static_cast<int64_t>(e.created_at)).c_str(), e.volumes,
+                Megabytes(e.bytes).c_str(), e.bundle_id.substr(0, 8).c_str());
+  }
+  return kExitOk;
+}
+
 // ---- verify ----
 
 int Verify(const fs::path& data, bool json, bool keep_damaged) {
@@ -1125,6 +1158,12 @@ int RunCli(int argc, char** argv) {
   auto* bundle_drives = bundle->add_subcommand("drives", "list the mounted removable drives");
   add_common(bundle_drives);
   bundle_drives->add_flag("--json", bundle_args.json, "print JSON");
+  std::string abandon_id;
+  auto* bundle_unfinished =
+      bundle->add_subcommand("unfinished", "list the exports a full drive or a pulled one left unfinished");
+  add_common(bundle_unfinished);
+  bundle_unfinished->add_option("--abandon", abandon_id, "forget this one (its id, or the first digits of it)");
+  bundle_unfinished->add_flag("--json", bundle_args.json, "print JSON");
 
   auto* peer = app.add_subcommand("peer", "relay versions between sites (a neighbour, a laptop)");
   peer->require_subcommand(1);
@@ -1174,6 +1213,7 @@ int RunCli(int argc, char** argv) {
   }
   if (bundle_import->parsed()) return BundleImport(data, bundle_args);
   if (bundle_drives->parsed()) return BundleDrives(data, bundle_args.json);
+  if (bundle_unfinished->parsed()) return BundleUnfinished(data, abandon_id, bundle_args.json);
   if (peer_join->parsed()) return PeerJoin(data, peer_where, peer_code, peer_join_name);
   for (const auto& [command, run] : hub_commands) {
     if (command->parsed()) return run(data);

@@ -642,6 +642,23 @@ std::vector<UnfinishedExport> UnfinishedExports(const NodePaths& paths) {
   return out;
 }
 
+Status AbandonExport(const NodePaths& paths, const std::string& id) {
+  auto lock = StagingLock::Take(ExportsDir(paths), "a bundle export is running on this data folder");
+  if (!lock) return lock.error();
+  std::string prefix = id;
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::vector<ExportStateFile> matches;
+  for (auto& f : ListExportStates(paths)) {
+    if (!prefix.empty() && f.id_hex.starts_with(prefix)) matches.push_back(std::move(f));
+  }
+  if (matches.empty()) return NotFound("no unfinished export's id starts with \"" + id + "\"");
+  if (matches.size() > 1) {
+    return InvalidArgument("several unfinished exports' ids start with \"" + id + "\": give more of it");
+  }
+  OUTPOST_RETURN_IF_ERROR(Env::Default()->Remove(matches[0].path));
+  return Env::Default()->SyncDir(ExportsDir(paths));
+}
+
 Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
                                         SyncDb* db, const BundleExportOptions& options) {
   auto self = LoadOrCreateIdentity(paths.node_key);

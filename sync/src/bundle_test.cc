@@ -614,6 +614,30 @@ TEST_F(BundleTest, SeveralUnfinishedExportsMustBeNamed) {
   EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
 }
 
+// An export a coordinator will not continue is forgotten by its id; the others stay.
+TEST_F(BundleTest, AnUnfinishedExportCanBeAbandoned) {
+  AddFilm();
+  TempDir big, a, b;
+  auto plan = Export(&hub_, ToSite(big.path()));
+  ASSERT_TRUE(plan.has_value());
+  auto one = Export(&hub_, ToSite(a.path(), plan->bytes / 2));
+  auto other = Export(&hub_, ToSite(b.path(), plan->bytes / 2));
+  ASSERT_TRUE(one.has_value() && other.has_value());
+  ASSERT_EQ(UnfinishedExports(hub_.paths).size(), 2u);
+  EXPECT_EQ(AbandonExport(hub_.paths, "zz").code(), StatusCode::kNotFound);
+  EXPECT_EQ(AbandonExport(hub_.paths, "").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(AbandonExport(hub_.paths, one->bundle_id.substr(0, 8)).ok());
+  auto left = UnfinishedExports(hub_.paths);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].bundle_id, other->bundle_id);
+  // A damaged state is forgotten the same way.
+  testing::FlipByte(hub_.paths.sync_dir / "exports" / (other->bundle_id + ".state"), 10);
+  ASSERT_FALSE(UnfinishedExports(hub_.paths)[0].damaged.empty());
+  ASSERT_TRUE(AbandonExport(hub_.paths, other->bundle_id).ok());
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+  EXPECT_FALSE(fs::is_empty(a.path()));  // the volumes written stay, and import
+}
+
 TEST_F(BundleTest, ADriveTooSmallForAnythingIsRefusedSayingWhatIsNeeded) {
   AddFilm();
   auto r = Export(&hub_, ToSite(stick_.path(), 300000));

@@ -103,6 +103,15 @@ TEST_F(BundleCliTest, ContinuingNeedsAnUnfinishedExport) {
   auto both = On(hub_, {"bundle", "export", "--to", stick_.path().string(), "--continue", "--for", "all"});
   EXPECT_EQ(both.exit_code, 2) << both.err;
   EXPECT_TRUE(fs::is_empty(stick_.path()));
+  // Nothing to list, nothing to forget.
+  auto list = On(hub_, {"bundle", "unfinished", "--json"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out), nlohmann::json::array());
+  auto plain = On(hub_, {"bundle", "unfinished"});
+  EXPECT_NE(plain.out.find("no unfinished export"), std::string::npos) << plain.out;
+  auto forget = On(hub_, {"bundle", "unfinished", "--abandon", "3f2a9c1e"});
+  EXPECT_EQ(forget.exit_code, 1);
+  EXPECT_NE(forget.err.find("no unfinished export"), std::string::npos) << forget.err;
 }
 
 // The small stick is a real 3 MiB tmpfs, mounted in a user and mount namespace of the export's
@@ -166,7 +175,11 @@ TEST_F(BundleCliTest, AFullStickIsContinuedOnTheNext) {
   EXPECT_GT(j["remaining_bytes"].get<uint64_t>(), 1000000u);
   EXPECT_EQ(j["volumes"].size(), 1u);
 
-  // Two are unfinished: --continue must say which.
+  // Two are unfinished: `bundle unfinished` lists them, and --continue must say which.
+  auto listed = Json(On(hub_, {"bundle", "unfinished", "--json"}));
+  ASSERT_EQ(listed.size(), 2u) << listed.dump();
+  EXPECT_EQ(listed[0]["recipients"], nlohmann::json::array({"ecole"}));
+  EXPECT_NE(On(hub_, {"bundle", "unfinished"}).out.find("--continue " + id), std::string::npos);
   auto which = On(hub_, {"bundle", "export", "--to", second.path().string(), "--continue"});
   EXPECT_EQ(which.exit_code, 1);
   EXPECT_NE(which.err.find(id), std::string::npos) << which.err;

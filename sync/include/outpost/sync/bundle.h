@@ -96,6 +96,10 @@ struct UnfinishedExport {
 };
 // Every unfinished export of this node, in the order of their ids.
 std::vector<UnfinishedExport> UnfinishedExports(const NodePaths& paths);
+// Forgets the unfinished export whose id starts with `id` (its saved state, damaged or not): it
+// will not be continued. The volumes it wrote still import. kNotFound if none matches,
+// kInvalidArgument if several do; kBusy while an export runs.
+Status AbandonExport(const NodePaths& paths, const std::string& id);
 
 struct BundleImportResult {
   std::vector<std::string> volumes;  // read to their verified end
