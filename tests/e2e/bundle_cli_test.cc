@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "outpost_cli.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -23,15 +24,9 @@ const std::string kDemo = OUTPOST_DEMO_DIR;
 class BundleCliTest : public ::testing::Test {
  protected:
   static testing::ProcessResult On(const TempDir& dir, std::vector<std::string> args) {
-    args.insert(args.begin(), kOutpost);
-    args.push_back("--data");
-    args.push_back(dir.path().string());
-    return RunProcess(args);
+    return testing::OutpostOn(dir.path(), std::move(args));
   }
-  static nlohmann::json Json(const testing::ProcessResult& r) {
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    return nlohmann::json::parse(r.out, nullptr, false);
-  }
+  static nlohmann::json Json(const testing::ProcessResult& r) { return testing::JsonOf(r); }
   TempDir hub_, site_, stick_, src_;
 };
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "linksim/link_sim.h"
+#include "outpost_cli.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -106,16 +107,10 @@ class SyncE2eTest : public ::testing::Test {
   testing::ProcessResult Hub(std::vector<std::string> args) { return On(hub_, std::move(args)); }
   testing::ProcessResult Site(std::vector<std::string> args) { return On(site_, std::move(args)); }
   static testing::ProcessResult On(const TempDir& dir, std::vector<std::string> args) {
-    args.insert(args.begin(), kOutpost);
-    args.push_back("--data");
-    args.push_back(dir.path().string());
-    return RunProcess(args);
+    return testing::OutpostOn(dir.path(), std::move(args));
   }
   static void Ok(const testing::ProcessResult& r) { ASSERT_EQ(r.exit_code, 0) << r.out << r.err; }
-  static nlohmann::json Json(const testing::ProcessResult& r) {
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    return nlohmann::json::parse(r.out, nullptr, false);
-  }
+  static nlohmann::json Json(const testing::ProcessResult& r) { return testing::JsonOf(r); }
   void Join() {
     auto enrol = Json(Hub({"hub", "enrol", "--name", "ecole-port", "--json"}));
     ASSERT_TRUE(enrol.contains("code")) << enrol.dump();
