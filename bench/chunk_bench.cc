@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "outpost/content/chunker.h"
-#include "outpost/content/hash.h"
+#include "outpost/base/hash.h"
 
 namespace {
 

@@ -46,9 +46,9 @@
 #include <vector>
 
 #include "outpost/content/chunker.h"
-#include "outpost/content/hash.h"
+#include "outpost/base/hash.h"
 #include "outpost/content/metadata.h"
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace {
 

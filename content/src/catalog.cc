@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <nlohmann/json.hpp>
 
-#include "db.h"
-#include "outpost/content/text.h"
+#include "outpost/base/db.h"
+#include "outpost/base/text.h"
 #include "search_tokenizer.h"
 
 namespace outpost {

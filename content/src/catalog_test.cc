@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "db.h"
+#include "outpost/base/db.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 
 namespace outpost {
 

@@ -20,7 +20,7 @@
 #include "outpost/content/exercise.h"
 #include "outpost/content/metadata.h"
 #include "outpost/content/sniff.h"
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 
 namespace outpost {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <map>
 
-#include "db.h"
+#include "outpost/base/db.h"
 #include "search_tokenizer.h"
 #include "testing/fault_env.h"
 #include "testing/temp_dir.h"

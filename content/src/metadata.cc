@@ -4,7 +4,7 @@
 #include <toml++/toml.h>
 
 #include "outpost/content/catalog.h"
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 
 namespace outpost {
 

@@ -1,6 +1,6 @@
 #include "search_tokenizer.h"
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 
 namespace outpost {
 

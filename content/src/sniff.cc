@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 
 namespace outpost {
 

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 
 namespace outpost {
 

@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "outpost/content/hash.h"
+#include "outpost/base/hash.h"
 #include "outpost/webui/embedded.h"
 
 namespace outpost {

@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "outpost/content/hash.h"
+#include "outpost/base/hash.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {

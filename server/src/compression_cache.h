@@ -43,9 +43,9 @@
 #include <string_view>
 #include <utility>
 
-#include "outpost/content/env.h"
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/env.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "byte_range.h"
+#include "http/byte_range.h"
 
 namespace outpost {
 

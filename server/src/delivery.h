@@ -41,9 +41,9 @@
 #include <string_view>
 
 #include "compression_cache.h"
-#include "http_message.h"
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "http/http_message.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

@@ -17,7 +17,7 @@
 #include <map>
 #include <thread>
 
-#include "http_transport.h"
+#include "http/http_transport.h"
 #include "testing/archives.h"
 #include "testing/temp_dir.h"
 
@@ -161,8 +161,8 @@ class DeliveryTest : public ::testing::Test {
     http_.Stop();
     thread_.join();
   }
-  static ServerConfig Config() {
-    ServerConfig config;
+  static http::TransportOptions Config() {
+    http::TransportOptions config;
     config.threads = 2;
     config.io_threads = 1;
     return config;

@@ -19,15 +19,15 @@
 #include "assets.h"
 #include "compression_cache.h"
 #include "delivery.h"
-#include "http_transport.h"
+#include "http/http_transport.h"
 #include "i18n.h"
 #include "page_cache.h"
 #include "outpost/content/sniff.h"
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 #include "outpost/content/zip_archive.h"
 #include "render.h"
 #include "search_gate.h"
-#include "url.h"
+#include "http/url.h"
 #include "views.h"
 
 namespace outpost {
@@ -163,11 +163,31 @@ struct HttpServer::Parts {
   std::map<std::string, std::shared_ptr<const CompressedVariants>> variants;  // by asset hash
 };
 
+namespace {
+
+http::TransportOptions TransportOptionsOf(const ServerConfig& c) {
+  http::TransportOptions o;
+  o.io_threads = c.io_threads;
+  o.threads = c.threads;
+  o.max_connections = c.max_connections;
+  o.keep_alive_seconds = c.keep_alive_seconds;
+  o.keep_alive_max_requests = c.keep_alive_max_requests;
+  o.read_timeout_seconds = c.read_timeout_seconds;
+  o.write_timeout_seconds = c.write_timeout_seconds;
+  o.max_request_body = c.max_request_body;
+  o.max_target_bytes = c.max_target_bytes;
+  o.max_header_bytes = c.max_header_bytes;
+  o.max_headers = c.max_headers;
+  return o;
+}
+
+}  // namespace
+
 HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* catalog)
     : config_(config),
       store_(store),
       catalog_(catalog),
-      http_(new http::Transport(config)),
+      http_(new http::Transport(TransportOptionsOf(config))),
       parts_(new Parts(config, store, catalog)) {
   auto cache = CompressionCache::Open(store->root() / "cache");
   if (cache) {

@@ -1,6 +1,6 @@
 #include "i18n.h"
 
-#include "url.h"
+#include "http/url.h"
 
 #include <spdlog/spdlog.h>
 

@@ -35,7 +35,7 @@
 #include <string_view>
 
 #include "assets.h"
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

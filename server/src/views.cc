@@ -1,6 +1,6 @@
 #include "views.h"
 
-#include "url.h"
+#include "http/url.h"
 
 #include <cstdio>
 #include <fstream>

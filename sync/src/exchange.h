@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "link.h"
+#include "session/link.h"
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/sync/manifest.h"

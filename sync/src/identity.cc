@@ -17,7 +17,7 @@
 #include <ostream>
 #include <utility>
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 #include "wire.h"
 
 namespace outpost {

@@ -7,7 +7,7 @@
 #include <map>
 #include <unordered_set>
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 #include "wire.h"
 
 namespace outpost {

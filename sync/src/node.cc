@@ -15,8 +15,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "outpost/content/env.h"
-#include "outpost/content/text.h"
+#include "outpost/base/env.h"
+#include "outpost/base/text.h"
 #include "outpost/sync/manifest.h"
 #include "wire.h"
 

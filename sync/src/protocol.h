@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
 
 namespace outpost::sync {

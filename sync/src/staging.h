@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 
 namespace outpost::sync {
 

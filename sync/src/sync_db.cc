@@ -19,7 +19,7 @@
 #include <memory>
 #include <mutex>
 
-#include "outpost/content/text.h"
+#include "outpost/base/text.h"
 #include "outpost/sync/node.h"
 
 namespace outpost {

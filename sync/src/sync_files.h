@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "outpost/content/catalog.h"
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
 #include "outpost/sync/manifest.h"
 

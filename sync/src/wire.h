@@ -16,9 +16,9 @@
 #include <string>
 #include <string_view>
 
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
-#include "outpost/content/text.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
+#include "outpost/base/text.h"
 
 namespace outpost::wire {
 

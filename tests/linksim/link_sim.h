@@ -42,7 +42,7 @@
 #include <string_view>
 #include <vector>
 
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost::linksim {
 

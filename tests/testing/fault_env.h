@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "outpost/content/env.h"
+#include "outpost/base/env.h"
 
 namespace outpost::testing {
 

@@ -32,8 +32,8 @@
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/chunker.h"
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 
 struct sqlite3;
 namespace outpost::db {

@@ -16,8 +16,8 @@
 #include <span>
 #include <vector>
 
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

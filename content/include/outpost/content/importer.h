@@ -25,7 +25,7 @@
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

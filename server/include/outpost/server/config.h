@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

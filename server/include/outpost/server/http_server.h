@@ -27,7 +27,7 @@
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 #include "outpost/server/config.h"
 
 #include <nlohmann/json.hpp>

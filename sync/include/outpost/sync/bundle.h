@@ -22,8 +22,8 @@
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
-#include "outpost/content/env.h"
-#include "outpost/content/status.h"
+#include "outpost/base/env.h"
+#include "outpost/base/status.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
 

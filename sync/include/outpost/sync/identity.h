@@ -51,8 +51,8 @@
 #include <string_view>
 #include <vector>
 
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 
 namespace outpost {
 

@@ -49,8 +49,8 @@
 #include <vector>
 
 #include "outpost/content/catalog.h"
-#include "outpost/content/hash.h"
-#include "outpost/content/status.h"
+#include "outpost/base/hash.h"
+#include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
 
 namespace outpost {

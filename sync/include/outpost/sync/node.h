@@ -34,7 +34,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/content/importer.h"
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
 
 struct sqlite3;

@@ -64,7 +64,7 @@
 #include <utility>
 #include <vector>
 
-#include "outpost/content/status.h"
+#include "outpost/base/status.h"
 
 namespace outpost::noise {
 

@@ -1,0 +1,145 @@
+#include "outpost/base/db.h"
+
+#include <cstring>
+
+namespace outpost::db {
+
+Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    error_ = std::string(sqlite3_errmsg(db)) + " in: " + std::string(sql);
+  }
+  stmt_.reset(s);
+}
+
+StmtCache::~StmtCache() {
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+}
+
+sqlite3_stmt* StmtCache::Get(sqlite3* db, std::string_view sql, std::string* error) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return it->second;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    *error = std::string(sqlite3_errmsg(db)) + " in: " + std::string(sql);
+    return nullptr;
+  }
+  stmts_.emplace(std::string(sql), s);
+  return s;
+}
+
+Stmt::Stmt(sqlite3* db, std::string_view sql, StmtCache* cache) : db_(db) {
+  stmt_.reset(cache->Get(db, sql, &error_));
+  cached_ = true;
+}
+
+Stmt::~Stmt() {
+  if (cached_ && stmt_) {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+    (void)stmt_.release();
+  }
+}
+
+Stmt& Stmt::Bind(int i, int64_t v) {
+  sqlite3_bind_int64(stmt_.get(), i, v);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int i, const Hash& h) {
+  sqlite3_bind_blob(stmt_.get(), i, h.bytes.data(), Hash::kSize, SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindBlob(int i, std::string_view bytes) {
+  sqlite3_bind_blob64(stmt_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindNull(int i) {
+  sqlite3_bind_null(stmt_.get(), i);
+  return *this;
+}
+
+Stmt& Stmt::BindOptional(int i, const std::optional<Hash>& h) {
+  return h ? Bind(i, *h) : BindNull(i);
+}
+
+bool Stmt::Step() {
+  if (!stmt_) {
+    status_ = Internal("catalog: " + error_);
+    return false;
+  }
+  int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) {
+    int code = sqlite3_extended_errcode(db_);
+    StatusCode sc = StatusCode::kIoError;
+    if ((code & 0xff) == SQLITE_FULL) sc = StatusCode::kNoSpace;
+    if ((code & 0xff) == SQLITE_BUSY) sc = StatusCode::kBusy;
+    if ((code & 0xff) == SQLITE_CORRUPT) sc = StatusCode::kCorrupt;
+    if ((code & 0xff) == SQLITE_CONSTRAINT) sc = StatusCode::kInvalidArgument;
+    status_ = Status(sc, std::string("catalog: ") + sqlite3_errmsg(db_));
+  }
+  return false;
+}
+
+Status Stmt::Run() {
+  status_ = Status::Ok();
+  while (Step()) {
+  }
+  Status st = status_;
+  Reset();
+  return st;
+}
+
+void Stmt::Reset() {
+  if (!stmt_) return;
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+std::string Stmt::Text(int col) const {
+  const unsigned char* t = sqlite3_column_text(stmt_.get(), col);
+  if (!t) return {};
+  return std::string(reinterpret_cast<const char*>(t),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col)));
+}
+
+std::optional<Hash> Stmt::HashAt(int col) const {
+  if (sqlite3_column_bytes(stmt_.get(), col) != static_cast<int>(Hash::kSize)) return std::nullopt;
+  Hash h;
+  const void* p = sqlite3_column_blob(stmt_.get(), col);
+  std::memcpy(h.bytes.data(), p, Hash::kSize);
+  return h;
+}
+
+std::string Stmt::Blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_.get(), col);
+  if (!p) return {};
+  return std::string(static_cast<const char*>(p),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col)));
+}
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    StatusCode sc = (rc & 0xff) == SQLITE_FULL ? StatusCode::kNoSpace
+                    : (rc & 0xff) == SQLITE_BUSY ? StatusCode::kBusy
+                                                 : StatusCode::kIoError;
+    return Status(sc, "catalog: " + msg);
+  }
+  return Status::Ok();
+}
+
+}  // namespace outpost::db

@@ -1,0 +1,814 @@
+// The event loops, the request parser and the response writer of http_transport.h.
+//
+// One Connection lives on one io_context (one thread), so its state needs no locks: a handler
+// that runs on the worker pool gets the request moved to it and posts the response back to the
+// connection's io_context. Writes go straight to the non-blocking socket (sendmsg for the
+// head and in-memory bodies, sendfile for files) and wait for writability only when the
+// socket buffer is full: a small response leaves in the same turn of the loop that parsed it.
+#include "http_transport.h"
+
+// Boost 1.74's Asio uses std::exchange without including <utility>.
+#include <utility>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <thread>
+#include <vector>
+
+namespace outpost::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kReadPiece = 16 * 1024;
+
+const char* Reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Content";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+  }
+}
+
+bool IsTokenChar(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", made once a second per thread.
+const std::string& DateLine() {
+  thread_local time_t last = 0;
+  thread_local std::string line;
+  time_t now = ::time(nullptr);
+  if (now != last) {
+    last = now;
+    struct tm tm;
+    ::gmtime_r(&now, &tm);
+    char buf[64];
+    size_t n = ::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    line.assign(buf, n);
+  }
+  return line;
+}
+
+void AppendHeaderValue(std::string* out, std::string_view value) {
+  // A value never ends the header: CR and LF become spaces (no response splitting, whatever a
+  // handler put in).
+  for (char c : value) *out += (c == '\r' || c == '\n') ? ' ' : c;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool ContainsToken(std::string_view list, std::string_view token) {
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t end = list.find(',', pos);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view item = Trim(list.substr(pos, end - pos));
+    if (item.size() == token.size() && ::strncasecmp(item.data(), token.data(), item.size()) == 0) {
+      return true;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+// The literal start of a route pattern (up to its first regex metacharacter): a cheap test
+// before std::regex_match.
+std::string LiteralPrefix(const std::string& pattern) {
+  std::string prefix;
+  for (char c : pattern) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) break;
+    prefix += c;
+  }
+  // A quantifier applies to the character before it: "/t/?" does not require the slash.
+  if (prefix.size() < pattern.size() && !prefix.empty() &&
+      std::string_view("?*{").find(pattern[prefix.size()]) != std::string_view::npos) {
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+}  // namespace
+
+std::string PercentDecode(std::string_view s, bool plus_as_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%' && i + 2 < s.size()) {
+      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += (plus_as_space && c == '+') ? ' ' : c;
+  }
+  return out;
+}
+
+void ParseQuery(std::string_view query, Params* params) {
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t end = query.find('&', pos);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view item = query.substr(pos, end - pos);
+    if (!item.empty()) {
+      size_t eq = item.find('=');
+      std::string_view key = item.substr(0, eq);
+      std::string_view value = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+      params->emplace(PercentDecode(key, true), PercentDecode(value, true));
+    }
+    pos = end + 1;
+  }
+}
+
+int ParseRequestHead(std::string_view head, const HeadLimits& limits, Request* req) {
+  size_t line_end = head.find("\r\n");
+  std::string_view line = head.substr(0, line_end);
+  if (line.size() > limits.max_target_bytes + 32) return 414;
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return 400;
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (method.empty()) return 400;
+  for (unsigned char c : method) {
+    if (!IsTokenChar(c)) return 400;
+  }
+  if (!version.starts_with("HTTP/") || version.size() != 8 || version[6] != '.') return 400;
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return 505;
+  if (target.size() > limits.max_target_bytes) return 414;
+  if (target.empty() || target[0] != '/') return 400;
+  for (unsigned char c : target) {
+    if (c <= 0x20 || c == 0x7f) return 400;
+  }
+  req->method.assign(method);
+  req->target.assign(target);
+  req->version.assign(version);
+  size_t q = target.find('?');
+  req->path = PercentDecode(target.substr(0, q), false);
+  if (q != std::string_view::npos) ParseQuery(target.substr(q + 1), &req->params);
+
+  size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
+  size_t count = 0;
+  while (pos < head.size()) {
+    size_t end = head.find("\r\n", pos);
+    if (end == std::string_view::npos) end = head.size();
+    std::string_view field = head.substr(pos, end - pos);
+    pos = end + 2;
+    if (field.empty()) continue;
+    if (++count > limits.max_headers) return 431;
+    if (field.size() > limits.max_target_bytes) return 431;  // one line: no larger than a URL
+    if (field[0] == ' ' || field[0] == '\t') return 400;  // obsolete line folding
+    size_t colon = field.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return 400;
+    std::string_view name = field.substr(0, colon);
+    for (unsigned char c : name) {
+      if (!IsTokenChar(c)) return 400;  // "Name : v" too: a smuggling vector
+    }
+    std::string_view value = Trim(field.substr(colon + 1));
+    for (unsigned char c : value) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return 400;
+    }
+    req->headers.emplace(std::string(name), std::string(value));
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Route {
+  std::string method;
+  std::string prefix;
+  std::regex pattern;
+  Transport::Handler handler;
+  Transport::FastHandler fast;
+};
+
+struct Transport::Impl {
+  explicit Impl(const TransportOptions& c)
+      : config(c),
+        limits{static_cast<size_t>(c.max_target_bytes), static_cast<size_t>(c.max_header_bytes),
+               static_cast<size_t>(c.max_headers)},
+        pool(static_cast<size_t>(c.threads)) {
+    int loops = c.io_threads > 0 ? c.io_threads
+                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < loops; ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(asio::make_work_guard(*contexts.back()));
+    }
+    acceptor = std::make_unique<tcp::acceptor>(*contexts[0]);
+  }
+
+  const Route* Find(Request* req) const {
+    std::string_view method = req->method == "HEAD" ? std::string_view("GET") : req->method;
+    for (const auto& route : routes) {
+      if (route.method != method || !req->path.starts_with(route.prefix)) continue;
+      if (std::regex_match(req->path, req->matches, route.pattern)) return &route;
+    }
+    return nullptr;
+  }
+
+  void Accept();
+
+  // Declared in destruction order: the pool (whose queued work holds connections) goes
+  // first, then the acceptor and the event loops (whose handlers hold connections, which
+  // count themselves out of open_connections), then the plain members.
+  TransportOptions config;
+  HeadLimits limits;
+  std::vector<Route> routes;
+  Handler error_handler;
+  std::atomic<int> open_connections{0};
+  std::atomic<bool> stopping{false};
+  size_t next_context = 0;
+  int port = 0;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  asio::thread_pool pool;
+};
+
+namespace {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Transport::Impl* server, tcp::socket socket)
+      : server_(server),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()) {
+    ++server_->open_connections;
+  }
+  ~Connection() { --server_->open_connections; }
+
+  void Start() {
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);
+    auto remote = socket_.remote_endpoint(ec);
+    if (!ec) remote_ = remote.address().to_string();
+    Arm(server_->config.keep_alive_seconds);
+    Read();
+  }
+
+ private:
+  enum class State { kHead, kBody, kBusy };
+
+  // Closes the connection if nothing re-arms or disarms the timer within `seconds`. Lazy: most
+  // calls only move `deadline_` later, and the one pending wait, when it fires early, waits
+  // again for the rest; so a request costs no timer system call, only a deadline moved earlier
+  // does.
+  void Arm(int seconds) {
+    armed_ = true;
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    if (timer_pending_ && timer_.expiry() <= deadline_) return;
+    Wait();
+  }
+  void Disarm() { armed_ = false; }
+
+  void Wait() {
+    timer_.expires_at(deadline_);  // cancels a pending wait, whose handler then does nothing
+    uint64_t generation = ++timer_generation_;
+    timer_pending_ = true;
+    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code&) {
+      if (generation != self->timer_generation_) return;
+      self->timer_pending_ = false;
+      if (self->closed_ || !self->armed_) return;
+      if (std::chrono::steady_clock::now() >= self->deadline_) return self->Close();
+      self->Wait();
+    });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    armed_ = false;
+    boost::system::error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+  }
+
+  void Read() {
+    socket_.async_read_some(asio::buffer(piece_, sizeof piece_),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t n) { self->OnRead(ec, n); });
+  }
+
+  void OnRead(const boost::system::error_code& ec, size_t n) {
+    if (ec || closed_) return Close();
+    if (in_.empty() && state_ == State::kHead) {
+      // The first byte of a request: the whole request must follow within the read timeout.
+      Arm(server_->config.read_timeout_seconds);
+    }
+    in_.append(piece_, n);
+    Process();
+  }
+
+  // Works through what has arrived: parses a head, waits for the body, dispatches.
+  void Process() {
+    if (closed_ || state_ == State::kBusy) return;
+    if (state_ == State::kHead) {
+      size_t end = in_.find("\r\n\r\n", scanned_ > 3 ? scanned_ - 3 : 0);
+      if (end == std::string::npos) {
+        scanned_ = in_.size();
+        if (in_.find("\r\n") == std::string::npos && in_.size() > server_->limits.max_target_bytes + 32) {
+          return Fail(414);
+        }
+        if (in_.size() > server_->limits.max_header_bytes) return Fail(431);
+        if (in_.empty()) Arm(server_->config.keep_alive_seconds);
+        return Read();
+      }
+      if (end + 4 > server_->limits.max_header_bytes) return Fail(431);
+      req_ = std::make_unique<Request>();
+      int status = ParseRequestHead(std::string_view(in_).substr(0, end + 2), server_->limits,
+                                    req_.get());
+      if (status != 0) return Fail(status);
+      req_->remote_addr = remote_;
+      head_bytes_ = end + 4;
+      scanned_ = 0;
+      if (req_->has_header("Transfer-Encoding")) return Fail(501);
+      body_bytes_ = 0;
+      auto lengths = req_->headers.equal_range("Content-Length");
+      bool seen = false;
+      for (auto it = lengths.first; it != lengths.second; ++it) {
+        const std::string& v = it->second;
+        if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+          return Fail(400);
+        }
+        uint64_t n = std::stoull(v);
+        if (seen && n != body_bytes_) return Fail(400);
+        body_bytes_ = n;
+        seen = true;
+      }
+      if (body_bytes_ > server_->config.max_request_body) return Fail(413);
+      state_ = State::kBody;
+      if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_ &&
+          ContainsToken(req_->get_header_value("Expect"), "100-continue")) {
+        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        ssize_t sent = ::send(socket_.native_handle(), kContinue, sizeof kContinue - 1,
+                              MSG_NOSIGNAL);
+        (void)sent;  // a full socket buffer here only means the client sends the body anyway
+      }
+    }
+    // kBody
+    if (in_.size() < head_bytes_ + body_bytes_) {
+      Arm(server_->config.read_timeout_seconds);
+      return Read();
+    }
+    req_->body.assign(in_, head_bytes_, body_bytes_);
+    in_.erase(0, head_bytes_ + body_bytes_);
+    if (req_->get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+      ParseQuery(req_->body, &req_->params);
+    }
+    state_ = State::kBusy;
+    Disarm();
+    Dispatch();
+  }
+
+  // A request the transport refuses: answered, then the connection is closed (what follows
+  // on it cannot be trusted to start at a request boundary).
+  void Fail(int status) {
+    close_after_ = true;
+    if (!req_) req_ = std::make_unique<Request>();
+    state_ = State::kBusy;
+    Disarm();
+    auto res = std::make_unique<Response>();
+    res->status = status;
+    res->set_header("Connection", "close");
+    RunErrorHandlerThenRespond(std::move(res), false);
+  }
+
+  void Dispatch() {
+    const std::string& connection = req_->get_header_value("Connection");
+    if (req_->version == "HTTP/1.0") {
+      close_after_ = !ContainsToken(connection, "keep-alive");
+      keep_alive_10_ = !close_after_;
+    } else {
+      close_after_ = ContainsToken(connection, "close");
+    }
+    if (++requests_ >= server_->config.keep_alive_max_requests || server_->stopping) {
+      close_after_ = true;
+    }
+    const Route* route = nullptr;
+    bool known_method = req_->method == "GET" || req_->method == "HEAD" || req_->method == "POST";
+    if (known_method) route = server_->Find(req_.get());
+    if (route && route->fast) {
+      auto res = std::make_unique<Response>();
+      if (RunFast(*route, *req_, *res)) {
+        if (res->status >= 400 && !res->has_body() && server_->error_handler) {
+          return RunErrorHandlerThenRespond(std::move(res), true);
+        }
+        return Respond(std::move(res));
+      }
+    }
+    // On a worker: the request goes along, the response comes back to this io_context.
+    auto executor = socket_.get_executor();
+    asio::post(server_->pool, [self = shared_from_this(), route, known_method, executor,
+                               req = std::move(req_)]() mutable {
+      auto res = std::make_unique<Response>();
+      if (!known_method) {
+        res->status = 405;
+        res->set_header("Allow", "GET, HEAD, POST");
+      } else if (route) {
+        Run(*route, *req, *res);
+      } else {
+        res->status = 404;
+      }
+      if (res->status >= 400 && !res->has_body() && self->server_->error_handler) {
+        RunHandler(self->server_->error_handler, *req, *res);
+      }
+      asio::post(executor, [self, req = std::move(req), res = std::move(res)]() mutable {
+        self->req_ = std::move(req);
+        self->Respond(std::move(res));
+      });
+    });
+  }
+
+  void RunErrorHandlerThenRespond(std::unique_ptr<Response> res, bool have_request) {
+    if (!server_->error_handler) return Respond(std::move(res));
+    (void)have_request;
+    auto executor = socket_.get_executor();
+    asio::post(server_->pool, [self = shared_from_this(), executor, req = std::move(req_),
+                               res = std::move(res)]() mutable {
+      RunHandler(self->server_->error_handler, *req, *res);
+      asio::post(executor, [self, req = std::move(req), res = std::move(res)]() mutable {
+        self->req_ = std::move(req);
+        self->Respond(std::move(res));
+      });
+    });
+  }
+
+  static void Run(const Route& route, const Request& req, Response& res) {
+    RunHandler(route.handler, req, res);
+  }
+  static bool RunFast(const Route& route, const Request& req, Response& res) {
+    try {
+      return route.fast(req, res);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: {}", req.method, req.path, e.what());
+    } catch (...) {
+      spdlog::error("{} {}: unknown exception", req.method, req.path);
+    }
+    res = Response();
+    return false;  // the worker's handler gets its chance
+  }
+  static void RunHandler(const Transport::Handler& handler, const Request& req, Response& res) {
+    try {
+      handler(req, res);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: {}", req.method, req.path, e.what());
+      res = Response();
+      res.status = 500;
+      res.set_content("Internal error", "text/plain; charset=utf-8");
+    } catch (...) {
+      spdlog::error("{} {}: unknown exception", req.method, req.path);
+      res = Response();
+      res.status = 500;
+      res.set_content("Internal error", "text/plain; charset=utf-8");
+    }
+  }
+
+  void Respond(std::unique_ptr<Response> res) {
+    if (closed_) return;
+    res_ = std::move(res);
+    if (res_->get_header_value("Connection") == "close") close_after_ = true;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("{} {} {}", req_->method, req_->path, res_->status);
+    }
+    bool head_only = req_->method == "HEAD";
+    bool no_body = res_->status == 304 || res_->status == 204 || res_->status < 200;
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    head_ += std::to_string(res_->status);
+    head_ += ' ';
+    head_ += Reason(res_->status);
+    head_ += "\r\n";
+    head_ += DateLine();
+    bool has_length = false;
+    for (const auto& [key, value] : res_->headers) {
+      if (::strcasecmp(key.c_str(), "Connection") == 0) continue;
+      if (::strcasecmp(key.c_str(), "Content-Length") == 0) has_length = true;
+      head_ += key;
+      head_ += ": ";
+      AppendHeaderValue(&head_, value);
+      head_ += "\r\n";
+    }
+    if (!has_length && !no_body) {
+      head_ += "Content-Length: ";
+      head_ += std::to_string(res_->body_size());
+      head_ += "\r\n";
+    }
+    if (close_after_) {
+      head_ += "Connection: close\r\n";
+    } else if (keep_alive_10_) {
+      head_ += "Connection: keep-alive\r\n";
+    }
+    head_ += "\r\n";
+    head_sent_ = 0;
+    body_ = {};
+    file_.reset();
+    if (!head_only && !no_body) {
+      if (res_->file) {
+        file_ = res_->file;
+      } else if (res_->body_view) {
+        body_ = *res_->body_view;
+      } else {
+        body_ = res_->body;
+      }
+    }
+    body_sent_ = 0;
+    Write();
+  }
+
+  // Sends what is left of the head, the memory body and the file; waits for writability when
+  // the socket buffer is full.
+  void Write() {
+    if (closed_) return;
+    int fd = socket_.native_handle();
+    while (head_sent_ < head_.size() || body_sent_ < body_.size()) {
+      iovec iov[2];
+      int count = 0;
+      if (head_sent_ < head_.size()) {
+        iov[count++] = {head_.data() + head_sent_, head_.size() - head_sent_};
+      }
+      if (body_sent_ < body_.size()) {
+        iov[count++] = {const_cast<char*>(body_.data()) + body_sent_, body_.size() - body_sent_};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(count);
+      // No MSG_MORE before a file: measured, it cost more CPU per range request than it saved.
+      int flags = MSG_NOSIGNAL;
+      ssize_t n = ::sendmsg(fd, &msg, flags);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return WaitWritable();
+        return Close();
+      }
+      size_t left = static_cast<size_t>(n);
+      size_t from_head = std::min(left, head_.size() - head_sent_);
+      head_sent_ += from_head;
+      body_sent_ += left - from_head;
+    }
+    while (file_ && file_->length > 0) {
+      off_t offset = static_cast<off_t>(file_->offset);
+      size_t want = static_cast<size_t>(std::min<uint64_t>(file_->length, 1u << 30));
+      ssize_t n = ::sendfile(fd, file_->file->fd(), &offset, want);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return WaitWritable();
+        return Close();
+      }
+      if (n == 0) {
+        // The file is shorter than it was when the response was made: the client cannot get
+        // the length it was promised, so the connection ends here.
+        spdlog::error("{} {}: file ended early", req_->method, req_->path);
+        return Close();
+      }
+      file_->offset += static_cast<uint64_t>(n);
+      file_->length -= static_cast<uint64_t>(n);
+    }
+    Finish();
+  }
+
+  void WaitWritable() {
+    Arm(server_->config.write_timeout_seconds);
+    socket_.async_wait(tcp::socket::wait_write,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                         if (ec || self->closed_) return self->Close();
+                         self->Write();
+                       });
+  }
+
+  void Finish() {
+    res_.reset();
+    req_.reset();
+    file_.reset();
+    body_ = {};
+    if (close_after_) {
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_send, ec);
+      // Let the client read the answer before the descriptor goes: a close with unread input
+      // would reset the connection and could destroy the response in flight.
+      Arm(2);
+      Drain();
+      return;
+    }
+    state_ = State::kHead;
+    keep_alive_10_ = false;
+    if (!in_.empty()) {
+      // A pipelined request is already here; answer it on the next turn of the loop.
+      Arm(server_->config.read_timeout_seconds);
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Process(); });
+      return;
+    }
+    Arm(server_->config.keep_alive_seconds);
+    Read();
+  }
+
+  // After the last response: reads and discards until the client closes (or the timer fires).
+  void Drain() {
+    socket_.async_read_some(asio::buffer(piece_, sizeof piece_),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t) {
+                              if (ec || self->closed_) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  Transport::Impl* server_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  uint64_t timer_generation_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+  bool armed_ = false;
+  bool timer_pending_ = false;
+  bool closed_ = false;
+  std::string remote_;
+
+  State state_ = State::kHead;
+  std::string in_;
+  size_t scanned_ = 0;
+  size_t head_bytes_ = 0;
+  uint64_t body_bytes_ = 0;
+  char piece_[kReadPiece];
+  int requests_ = 0;
+  bool close_after_ = false;
+  bool keep_alive_10_ = false;
+
+  std::unique_ptr<Request> req_;
+  std::unique_ptr<Response> res_;
+  std::string head_;
+  size_t head_sent_ = 0;
+  std::string_view body_;
+  size_t body_sent_ = 0;
+  std::optional<FileBody> file_;
+};
+
+}  // namespace
+
+void Transport::Impl::Accept() {
+  asio::io_context& target = *contexts[next_context];
+  next_context = (next_context + 1) % contexts.size();
+  acceptor->async_accept(target, [self = this, &target](const boost::system::error_code& ec,
+                                                       tcp::socket socket) {
+    if (self->stopping) return;
+    if (!ec) {
+      if (self->open_connections >= self->config.max_connections) {
+        static constexpr char kBusy[] =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n";
+        boost::system::error_code ignored;
+        socket.non_blocking(true, ignored);
+        ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
+        (void)sent;
+        socket.close(ignored);
+      } else {
+        auto connection = std::make_shared<Connection>(self, std::move(socket));
+        asio::post(target, [connection] { connection->Start(); });
+      }
+    } else if (ec == asio::error::operation_aborted) {
+      return;
+    } else {
+      // Out of descriptors, most likely: wait a little instead of spinning.
+      spdlog::warn("accepting a connection: {}", ec.message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    self->Accept();
+  });
+}
+
+Transport::Transport(const TransportOptions& config) : impl_(std::make_unique<Impl>(config)) {}
+
+Transport::~Transport() {
+  Stop();
+  impl_->pool.join();
+}
+
+void Transport::Get(const std::string& pattern, Handler handler) {
+  impl_->routes.push_back({"GET", LiteralPrefix(pattern), std::regex(pattern), std::move(handler), {}});
+}
+
+void Transport::Get(const std::string& pattern, FastHandler fast, Handler handler) {
+  impl_->routes.push_back(
+      {"GET", LiteralPrefix(pattern), std::regex(pattern), std::move(handler), std::move(fast)});
+}
+
+void Transport::Post(const std::string& pattern, Handler handler) {
+  impl_->routes.push_back({"POST", LiteralPrefix(pattern), std::regex(pattern), std::move(handler), {}});
+}
+
+void Transport::set_error_handler(Handler handler) { impl_->error_handler = std::move(handler); }
+
+int Transport::port() const { return impl_->port; }
+
+Status Transport::Bind(const std::string& host, int port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host == "" ? "0.0.0.0" : host, ec);
+  if (ec) {
+    tcp::resolver resolver(*impl_->contexts[0]);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) return IoError("cannot resolve " + host + ": " + ec.message());
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  auto& acceptor = *impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(SOMAXCONN, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    return IoError("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  }
+  impl_->port = acceptor.local_endpoint(ec).port();
+  return Status::Ok();
+}
+
+Status Transport::Serve() {
+  if (!impl_->acceptor->is_open()) return Internal("Serve() before Bind()");
+  // A peer that closes early must not kill the process: sendfile(2) has no MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
+  asio::post(*impl_->contexts[0], [impl = impl_.get()] { impl->Accept(); });
+  std::vector<std::thread> loops;
+  for (size_t i = 1; i < impl_->contexts.size(); ++i) {
+    loops.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });
+  }
+  impl_->contexts[0]->run();
+  for (auto& t : loops) t.join();
+  return Status::Ok();
+}
+
+void Transport::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  asio::post(*impl_->contexts[0], [impl = impl_.get()] {
+    boost::system::error_code ignored;
+    impl->acceptor->close(ignored);
+  });
+  for (auto& guard : impl_->guards) guard.reset();
+  for (auto& ctx : impl_->contexts) ctx->stop();
+}
+
+}  // namespace outpost::http

@@ -1,0 +1,105 @@
+// Transport: HTTP/1.1 on Boost.Asio, event-driven, for a classroom of phones on one small box.
+//
+// Why not a thread per connection (cpp-httplib's model, which Outpost used first): 200 phones
+// holding keep-alive connections meant 200 threads, each request woke its own thread (a fifth
+// of the CPU went to context switches, bench/README.md), and file bodies were copied through
+// user space. Here a few event loops (one per core, `io_threads`) hold every connection; a
+// request whose handler is cheap and never blocks (files by hash or path, web-ui assets) is
+// answered on the event loop itself, and file bodies go out with sendfile(2); everything else
+// (pages, search, exercises) runs on a pool of `threads` workers, so a slow search never holds
+// up the connections around it. An idle connection costs a few kilobytes, not a thread.
+//
+// What the transport enforces, before any handler runs (all from TransportOptions):
+//   request line <= max_target_bytes (else 414), header block <= max_header_bytes and at most
+//   max_headers lines, none longer than max_target_bytes (else 431), body <= max_request_body (else 413), Content-Length only
+//   (Transfer-Encoding: 501, ambiguous lengths: 400), HTTP/1.0 and 1.1 only (else 505);
+//   timeouts: a request must arrive whole within read_timeout_seconds of its first byte (slow
+//   headers are dropped), idle keep-alive connections close after keep_alive_seconds, a client
+//   that takes no bytes for write_timeout_seconds is dropped; a connection serves at most
+//   keep_alive_max_requests requests; at most max_connections are open (more get a 503).
+// Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
+// the body. Routes match the percent-decoded path with std::regex, in the order registered.
+//
+// Thread-safety: register routes and the error handler before Serve(); Serve() blocks until
+// Stop(), which may be called from any thread (also a signal-handling one) and from handlers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http_message.h"
+#include "outpost/base/status.h"
+
+namespace outpost::http {
+
+// How the transport runs and what it allows. It knows nothing of Outpost: the server fills
+// this from its own settings (ServerConfig).
+struct TransportOptions {
+  int io_threads = 0;             // event loops (0: one per core)
+  int threads = 16;               // workers for the handlers that may block
+  int max_connections = 2048;     // open at once; more are answered 503 and closed
+  int keep_alive_seconds = 5;
+  int keep_alive_max_requests = 100;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 30;
+  uint64_t max_request_body = 1 << 20;
+  int max_target_bytes = 8192;
+  int max_header_bytes = 32 * 1024;
+  int max_headers = 100;
+};
+
+class Transport {
+ public:
+  using Handler = std::function<void(const Request&, Response&)>;
+  // Runs on the event loop; returns false when it cannot answer without waiting (a catalog
+  // lookup, compressing a file): the route's Handler then answers on a worker, with a fresh
+  // response.
+  using FastHandler = std::function<bool(const Request&, Response&)>;
+
+  explicit Transport(const TransportOptions& options);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // `handler` runs on a worker.
+  void Get(const std::string& pattern, Handler handler);
+  void Post(const std::string& pattern, Handler handler);
+  // `fast` first, on the event loop; `handler` on a worker when it declines.
+  void Get(const std::string& pattern, FastHandler fast, Handler handler);
+  // Runs (on a worker) for answers with status >= 400 and no body, the transport's own
+  // included (404 for no route, 400, 413, ...): it may set headers and a body.
+  void set_error_handler(Handler handler);
+
+  // Binds and listens (backlog SOMAXCONN); port 0 lets the system choose (see port()).
+  Status Bind(const std::string& host, int port);
+  int port() const;
+  Status Serve();
+  void Stop();
+
+  struct Impl;  // the event loops and the workers (http_transport.cc); public for its helpers
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- Pieces, public for tests.
+
+// %XX decoding (invalid escapes stay as they are); with plus_as_space, '+' is a space (query
+// strings and form bodies).
+std::string PercentDecode(std::string_view s, bool plus_as_space);
+// "a=1&b=x+y" into params (decoded).
+void ParseQuery(std::string_view query, Params* params);
+
+struct HeadLimits {
+  size_t max_target_bytes = 8192;
+  size_t max_header_bytes = 32 * 1024;
+  size_t max_headers = 100;
+};
+// Parses a request head (request line and header lines, each ending in CRLF, without the
+// final empty line) into `req`: method, target, path, version, headers, params. Returns 0, or
+// the HTTP status to answer with (400, 414, 431, 505).
+int ParseRequestHead(std::string_view head, const HeadLimits& limits, Request* req);
+
+}  // namespace outpost::http

@@ -1,0 +1,392 @@
+// The transport on its own: the request parser, and a real Transport on port 0 spoken to over
+// raw sockets, so that framing, keep-alive, pipelining, limits and timeouts are checked byte by
+// byte.
+#include "http_transport.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace outpost::http {
+namespace {
+
+// ---- The parser
+
+Request Parse(std::string_view head, int* status) {
+  Request req;
+  *status = ParseRequestHead(head, HeadLimits{}, &req);
+  return req;
+}
+
+TEST(ParseRequestHeadTest, ReadsTheRequestLineHeadersAndQuery) {
+  int status = -1;
+  Request req = Parse(
+      "GET /t/ch/%C3%A9t%C3%A9+x?q=eau+de%20pluie&kind=video&flag HTTP/1.1\r\n"
+      "Host: box\r\nAccept-Language:  fr-FR, fr \r\nX-Empty:\r\n",
+      &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.path, "/t/ch/été+x");  // '+' is a space only in queries
+  EXPECT_EQ(req.target, "/t/ch/%C3%A9t%C3%A9+x?q=eau+de%20pluie&kind=video&flag");
+  EXPECT_EQ(req.get_param_value("q"), "eau de pluie");
+  EXPECT_EQ(req.get_param_value("kind"), "video");
+  EXPECT_TRUE(req.has_param("flag"));
+  EXPECT_EQ(req.get_header_value("accept-language"), "fr-FR, fr");
+  EXPECT_TRUE(req.has_header("x-empty"));
+  EXPECT_EQ(req.version, "HTTP/1.1");
+}
+
+TEST(ParseRequestHeadTest, RefusesWhatIsNotHttp) {
+  for (std::string_view bad :
+       {"GET /\r\n", "GET  / HTTP/1.1\r\n", "GET / HTTP/1.1 x\r\n", "G(T / HTTP/1.1\r\n",
+        "GET http://evil/ HTTP/1.1\r\n", "GET / HTTX/1.1\r\n", "GET /a\x01 HTTP/1.1\r\n",
+        "GET / HTTP/1.1\r\nNo colon\r\n", "GET / HTTP/1.1\r\nName : v\r\n",
+        "GET / HTTP/1.1\r\n: v\r\n", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n",
+        "GET / HTTP/1.1\r\nA: b\x01\r\n"}) {
+    int status = 0;
+    Parse(bad, &status);
+    EXPECT_EQ(status, 400) << bad;
+  }
+  int status = 0;
+  Parse("GET / HTTP/2.0\r\n", &status);
+  EXPECT_EQ(status, 505);
+  Parse("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n", &status);
+  EXPECT_EQ(status, 414);
+  Parse("GET / HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n", &status);
+  EXPECT_EQ(status, 431);
+  std::string many = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 101; ++i) many += "X" + std::to_string(i) + ": v\r\n";
+  Parse(many, &status);
+  EXPECT_EQ(status, 431);
+}
+
+TEST(PercentDecodeTest, DecodesValidEscapesOnly) {
+  EXPECT_EQ(PercentDecode("a%2Fb%2fc", false), "a/b/c");
+  EXPECT_EQ(PercentDecode("%zz%4", false), "%zz%4");
+  EXPECT_EQ(PercentDecode("a+b", false), "a+b");
+  EXPECT_EQ(PercentDecode("a+b", true), "a b");
+  EXPECT_EQ(PercentDecode("%00", false), std::string(1, '\0'));
+}
+
+// ---- A live transport
+
+int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  return fd;
+}
+
+void SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ASSERT_GT(n, 0);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Reads until the peer closes or `timeout` passes; returns what arrived.
+std::string ReadUntilClosed(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[65536];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (::poll(&p, 1, std::max(left, 1)) <= 0) break;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Reads exactly one response (head and Content-Length body).
+std::string ReadResponse(int fd) {
+  std::string out;
+  char c;
+  while (out.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) out += c;
+  size_t at = out.find("Content-Length: ");
+  size_t length = at == std::string::npos ? 0 : std::stoul(out.substr(at + 16));
+  bool no_body = out.starts_with("HTTP/1.1 304") || out.find("\r\nX-Head: 1") != std::string::npos;
+  std::string body(no_body ? 0 : length, '\0');
+  size_t got = 0;
+  while (got < body.size()) {
+    ssize_t n = ::recv(fd, body.data() + got, body.size() - got, 0);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return out + body.substr(0, got);
+}
+
+int CountOf(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void Start(TransportOptions config = {}) {
+    config.io_threads = 1;
+    config.threads = 2;
+    transport_ = std::make_unique<Transport>(config);
+    transport_->Get("/hello", [](const Request& req, Response& res) {
+      res.set_content("hello " + req.get_param_value("name"), "text/plain");
+    });
+    transport_->Get(
+        "/fast",
+        [this](const Request&, Response& res) {
+          ++fast_;
+          res.set_content("fast", "text/plain");
+          return true;
+        },
+        [](const Request&, Response& res) { res.set_content("slow", "text/plain"); });
+    transport_->Get(
+        "/decline",
+        [](const Request&, Response& res) {
+          res.set_content("should not be sent", "text/plain");
+          return false;
+        },
+        [](const Request&, Response& res) { res.set_content("from a worker", "text/plain"); });
+    transport_->Get("/wait", [this](const Request&, Response& res) {
+      std::unique_lock lock(mu_);
+      waiting_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+      res.set_content("waited", "text/plain");
+    });
+    transport_->Get("/throw", [](const Request&, Response&) -> void {
+      throw std::runtime_error("boom");
+    });
+    transport_->Post("/form", [](const Request& req, Response& res) {
+      res.set_content(req.get_param_value("a") + "|" + req.body, "text/plain");
+    });
+    transport_->set_error_handler([](const Request&, Response& res) {
+      res.set_header("X-Error-Handled", "1");
+    });
+    ASSERT_TRUE(transport_->Bind("127.0.0.1", 0).ok());
+    port_ = transport_->port();
+    thread_ = std::thread([this] { (void)transport_->Serve(); });
+  }
+  void TearDown() override {
+    Release();
+    if (transport_) transport_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  std::unique_ptr<Transport> transport_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> fast_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool waiting_ = false, released_ = false;
+};
+
+TEST_F(TransportTest, AnswersKeepsAliveAndCloses) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "GET /hello?name=eau HTTP/1.1\r\nHost: b\r\n\r\n");
+  std::string first = ReadResponse(fd);
+  EXPECT_TRUE(first.starts_with("HTTP/1.1 200 OK\r\n")) << first;
+  EXPECT_NE(first.find("\r\nContent-Length: 9\r\n"), std::string::npos);
+  EXPECT_NE(first.find("\r\nDate: "), std::string::npos);
+  EXPECT_TRUE(first.ends_with("\r\n\r\nhello eau"));
+  EXPECT_EQ(first.find("Connection: close"), std::string::npos);
+  SendAll(fd, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string second = ReadUntilClosed(fd);
+  EXPECT_NE(second.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(second.ends_with("hello ")) << second;
+  ::close(fd);
+}
+
+TEST_F(TransportTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd,
+          "GET /hello?name=1 HTTP/1.1\r\n\r\nGET /fast HTTP/1.1\r\n\r\n"
+          "GET /hello?name=3 HTTP/1.1\r\n\r\nGET /decline HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string all = ReadUntilClosed(fd);
+  size_t a = all.find("hello 1"), b = all.find("fast"), c = all.find("hello 3"),
+         d = all.find("from a worker");
+  ASSERT_NE(d, std::string::npos) << all;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_LT(c, d);
+  EXPECT_EQ(all.find("should not be sent"), std::string::npos);
+  EXPECT_EQ(CountOf(all, "HTTP/1.1 200 OK"), 4);
+  ::close(fd);
+}
+
+TEST_F(TransportTest, HeadSendsTheLengthButNoBody) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "HEAD /hello?name=abc HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string all = ReadUntilClosed(fd);
+  EXPECT_NE(all.find("Content-Length: 9\r\n"), std::string::npos) << all;
+  EXPECT_TRUE(all.ends_with("\r\n\r\n")) << all;
+  ::close(fd);
+}
+
+TEST_F(TransportTest, FormBodiesBecomeParams) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd,
+          "POST /form HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+          "Content-Length: 11\r\nConnection: close\r\n\r\na=x+y&b=%41");
+  std::string all = ReadUntilClosed(fd);
+  EXPECT_TRUE(all.ends_with("x y|a=x+y&b=%41")) << all;
+  ::close(fd);
+}
+
+TEST_F(TransportTest, ExpectContinueGetsAnInterimAnswer) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "POST /form HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n"
+              "Connection: close\r\n\r\n");
+  std::string interim;
+  char c;
+  while (interim.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) interim += c;
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  SendAll(fd, "abc");
+  std::string all = ReadUntilClosed(fd);
+  EXPECT_TRUE(all.starts_with("HTTP/1.1 200 OK")) << all;
+  EXPECT_TRUE(all.ends_with("|abc")) << all;
+  ::close(fd);
+}
+
+TEST_F(TransportTest, RefusedRequestsGetTheirStatusAndTheConnectionCloses) {
+  TransportOptions config;
+  config.max_request_body = 10;
+  Start(config);
+  struct Case {
+    std::string request;
+    std::string status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n", "404"},
+           {"PUT /hello HTTP/1.1\r\nConnection: close\r\n\r\n", "405"},
+           {"POST /form HTTP/1.1\r\nContent-Length: 11\r\n\r\n", "413"},
+           {"POST /form HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "501"},
+           {"POST /form HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "400"},
+           {"POST /form HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "400"},
+           {"GET / HTTP/3.0\r\n\r\n", "505"},
+           {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n", "414"},
+           {"GET / HTTP/1.1\r\nX: " + std::string(40000, 'a') + "\r\n\r\n", "431"},
+           {"GET /throw HTTP/1.1\r\nConnection: close\r\n\r\n", "500"},
+       }) {
+    int fd = Connect(port_);
+    SendAll(fd, c.request);
+    std::string all = ReadUntilClosed(fd);
+    EXPECT_TRUE(all.starts_with("HTTP/1.1 " + c.status + " ")) << c.request.substr(0, 60) << "\n"
+                                                              << all;
+    if (c.status != "500") {
+      EXPECT_NE(all.find("X-Error-Handled: 1"), std::string::npos) << all;
+    }
+    ::close(fd);
+  }
+}
+
+TEST_F(TransportTest, AConnectionServesAtMostTheMaximumNumberOfRequests) {
+  TransportOptions config;
+  config.keep_alive_max_requests = 3;
+  Start(config);
+  int fd = Connect(port_);
+  std::string requests;
+  for (int i = 0; i < 5; ++i) requests += "GET /fast HTTP/1.1\r\n\r\n";
+  SendAll(fd, requests);
+  std::string all = ReadUntilClosed(fd);
+  EXPECT_EQ(CountOf(all, "HTTP/1.1 200 OK"), 3) << all;
+  EXPECT_EQ(CountOf(all, "Connection: close"), 1);
+  ::close(fd);
+}
+
+TEST_F(TransportTest, IdleAndSlowClientsAreDropped) {
+  TransportOptions config;
+  config.keep_alive_seconds = 1;
+  config.read_timeout_seconds = 1;
+  Start(config);
+  auto started = std::chrono::steady_clock::now();
+  int idle = Connect(port_);
+  EXPECT_EQ(ReadUntilClosed(idle, std::chrono::seconds(10)), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+  ::close(idle);
+
+  // Half a head, then nothing: dropped after the read timeout, though bytes keep trickling.
+  int slow = Connect(port_);
+  started = std::chrono::steady_clock::now();
+  SendAll(slow, "GET /hello HTTP/1.1\r\n");
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    closed = ::send(slow, "X", 1, MSG_NOSIGNAL) < 0;
+    pollfd p{slow, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) {
+      char c;
+      closed = closed || ::recv(slow, &c, 1, MSG_DONTWAIT) <= 0;
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+  ::close(slow);
+}
+
+TEST_F(TransportTest, AWorkerBusyWithASlowRequestHoldsUpNoFastOne) {
+  Start();
+  int slow = Connect(port_);
+  SendAll(slow, "GET /wait HTTP/1.1\r\nConnection: close\r\n\r\n");
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [this] { return waiting_; }));
+  }
+  // The slow request holds a worker; the event loop still answers.
+  int fast = Connect(port_);
+  SendAll(fast, "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string answer = ReadUntilClosed(fast);
+  EXPECT_TRUE(answer.ends_with("fast")) << answer;
+  ::close(fast);
+  Release();
+  EXPECT_TRUE(ReadUntilClosed(slow).ends_with("waited"));
+  ::close(slow);
+}
+
+TEST_F(TransportTest, ConnectionsOverTheLimitGet503) {
+  TransportOptions config;
+  config.max_connections = 2;
+  Start(config);
+  int a = Connect(port_), b = Connect(port_);
+  // Both are open once each has been answered.
+  SendAll(a, "GET /fast HTTP/1.1\r\n\r\n");
+  SendAll(b, "GET /fast HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(ReadResponse(a).ends_with("fast"));
+  EXPECT_TRUE(ReadResponse(b).ends_with("fast"));
+  int c = Connect(port_);
+  std::string refused = ReadUntilClosed(c);
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503 ")) << refused;
+  ::close(a);
+  ::close(b);
+  ::close(c);
+}
+
+}  // namespace
+}  // namespace outpost::http

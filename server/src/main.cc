@@ -1,3 +1,0 @@
-#include "outpost/server/cli.h"
-
-int main(int argc, char** argv) { return outpost::RunCli(argc, argv); }

@@ -1,0 +1,455 @@
+// SyncServer: the hub's side of enrolment (Noise XX) and routine syncs (Noise IK). A thread per
+// session, at most max_sessions at once; a peer whose key is unknown or revoked is refused in
+// the handshake's answer, before any content moves.
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <zstd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "exchange.h"
+#include "session/link.h"
+#include "outpost/sync/manifest.h"
+#include "outpost/sync/session.h"
+#include "protocol.h"
+#include "staging.h"
+#include "sync_files.h"
+
+namespace outpost {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace outpost::sync;
+
+struct SyncServer::Impl {
+  Impl(const NodePaths& p, BlobStore* s, Catalog* c, SyncDb* d, SessionLimits l)
+      : paths(p), store(s), catalog(c), db(d), limits(l), acceptor(context) {}
+
+  Status Session(Link* link);
+  Status SyncSession(Link* link, const std::string& prologue);
+  Status EnrolSession(Link* link, const std::string& prologue);
+  Status PeerSession(Link* link, const std::string& prologue);
+  // Both XX sessions: this node introduces itself in message 2; the peer's message 3 payload,
+  // its static key and the transport come back.
+  struct XxSession {
+    std::vector<uint8_t> payload;
+    std::optional<noise::PublicKey> remote;
+    SecureChannel channel;
+  };
+  Result<XxSession> RespondXX(Link* link, const std::string& prologue);
+  // After the handshake: the offer, then requests until Bye.
+  Status Converse(SecureChannel* channel, const Hello& hello);
+  // Who may sync: an enrolled peer that is not revoked; the refusal's code and text otherwise.
+  std::optional<ErrorMessage> Admit(const Hello& hello, const std::optional<noise::PublicKey>& remote);
+  // `uploads`: this node is a hub and the peer one of its sites, which may send its own
+  // channels up.
+  Result<Offer> BuildOffer(const Hello& hello, bool uploads);
+  // A site's own channels, offered up: verified, fetched and served; the answer is a Receipt.
+  Status ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up);
+
+  NodePaths paths;
+  BlobStore* store;
+  Catalog* catalog;
+  SyncDb* db;
+  SessionLimits limits;
+  std::optional<Identity> node;
+  std::optional<noise::KeyPair> static_key;
+
+  asio::io_context context;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::condition_variable idle;
+  std::set<Link*> links;  // guarded by mu
+  int port = 0;
+};
+
+SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
+                       SessionLimits limits)
+    : impl_(std::make_unique<Impl>(paths, store, catalog, db, limits)) {}
+
+SyncServer::~SyncServer() { Stop(); }
+
+int SyncServer::port() const { return impl_->port; }
+
+Status SyncServer::Bind(const std::string& listen) {
+  auto identity = LoadOrCreateIdentity(impl_->paths.node_key);
+  if (!identity) return identity.error();
+  auto key = noise::KeyPair::FromPrivateKey(identity->x25519_secret_key());
+  if (!key) return key.error();
+  impl_->node.emplace(std::move(*identity));
+  impl_->static_key.emplace(std::move(*key));
+
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("\"" + listen + "\" is not ADDR:PORT");
+  std::string host = colon == 0 ? "0.0.0.0" : listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  int port = std::atoi(listen.c_str() + colon + 1);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgument("\"" + host + "\" is not an IP address");
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(SOMAXCONN, ec);
+  if (ec) return IoError("cannot listen for syncs on " + listen + ": " + ec.message());
+  impl_->port = a.local_endpoint(ec).port();
+  return Status::Ok();
+}
+
+Status SyncServer::Serve() {
+  Impl* impl = impl_.get();
+  int active = 0;
+  while (!impl->stopping) {
+    auto context = std::make_unique<asio::io_context>(1);
+    tcp::socket socket(*context);
+    boost::system::error_code ec;
+    impl->acceptor.accept(socket, ec);
+    if (impl->stopping) break;
+    if (ec) {
+      spdlog::warn("sync: accepting a connection: {}", ec.message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    {
+      std::lock_guard lock(impl->mu);
+      active = static_cast<int>(impl->links.size());
+    }
+    if (active >= impl->limits.max_sessions) {
+      spdlog::warn("sync: {} sessions already; a connection is turned away", active);
+      socket.close(ec);
+      continue;
+    }
+    auto link = std::make_unique<Link>(std::move(context), std::move(socket), impl->limits.io_timeout);
+    Link* raw = link.get();
+    {
+      std::lock_guard lock(impl->mu);
+      impl->links.insert(raw);
+    }
+    std::thread([impl, link = std::move(link)]() mutable {
+      std::string peer = link->peer();
+      Status st = impl->Session(link.get());
+      if (!st.ok()) spdlog::info("sync: session with {} ended: {}", peer, st.message());
+      std::lock_guard lock(impl->mu);
+      impl->links.erase(link.get());
+      link.reset();
+      impl->idle.notify_all();
+    }).detach();
+  }
+  std::unique_lock lock(impl->mu);
+  impl->idle.wait(lock, [impl] { return impl->links.empty(); });
+  return Status::Ok();
+}
+
+void SyncServer::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  // A blocked accept(2) wakes when its socket is shut down (Linux).
+  if (impl_->acceptor.is_open()) ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  std::lock_guard lock(impl_->mu);
+  for (Link* link : impl_->links) link->Close();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+std::string Prologue(std::string_view preamble) {
+  return std::string(kPrologue) + std::string(preamble);
+}
+
+std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+// Tells the peer why it is refused (best effort: it may be gone) and ends the session.
+Status Refuse(SecureChannel* channel, uint16_t code, const std::string& why) {
+  (void)channel->Send(kError, EncodeError({code, why}));
+  (void)channel->Flush();
+  channel->link()->Linger();
+  return Status(StatusCode::kInvalidArgument, why);
+}
+
+}  // namespace
+
+Status SyncServer::Impl::Session(Link* link) {
+  uint8_t preamble[8];
+  OUTPOST_RETURN_IF_ERROR(link->ReadExact(preamble));
+  if (std::memcmp(preamble, kPreambleMagic, 4) != 0) {
+    return Corrupt("not an Outpost sync client (bad preamble)");
+  }
+  std::string prologue = Prologue({reinterpret_cast<const char*>(preamble), 8});
+  switch (static_cast<Mode>(preamble[4])) {
+    case Mode::kSync: return SyncSession(link, prologue);
+    case Mode::kEnrol: return EnrolSession(link, prologue);
+    case Mode::kPeerSync: return PeerSession(link, prologue);
+  }
+  return Corrupt("unknown session mode " + std::to_string(preamble[4]));
+}
+
+Result<SyncServer::Impl::XxSession> SyncServer::Impl::RespondXX(Link* link,
+                                                                 const std::string& prologue) {
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kXX;
+  config.role = noise::Role::kResponder;
+  config.prologue = Bytes(prologue);
+  config.local_static = &*static_key;
+  auto hs = noise::HandshakeState::Create(config);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  if (auto p = hs->ReadMessage(*m1); !p) return p.error();
+  auto m2 = hs->WriteMessage(Bytes(Tagged(kHubInfo, EncodeHubInfo(node->public_key()))));
+  if (!m2) return m2.error();
+  OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+  auto m3 = ReadHandshakeFrame(link);
+  if (!m3) return m3.error();
+  auto payload = hs->ReadMessage(*m3);
+  if (!payload) return payload.error();
+  auto remote = hs->RemoteStatic();
+  auto split = hs->Split();
+  if (!split) return split.error();
+  return XxSession{std::move(*payload), remote,
+                   SecureChannel(link, std::move(split->second), std::move(split->first),
+                                 limits.rekey_interval, limits.max_record)};
+}
+
+Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
+  auto session = RespondXX(link, prologue);
+  if (!session) return session.error();
+  SecureChannel& channel = session->channel;
+  const std::vector<uint8_t>* payload = &session->payload;
+  auto refuse = [&](uint16_t code, const std::string& why) { return Refuse(&channel, code, why); };
+  if (payload->empty() || (*payload)[0] != kEnrol) return refuse(5, "expected an enrolment");
+  auto request = DecodeEnrol({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+  if (!request) return refuse(5, request.error().message());
+  auto x = X25519FromEd25519(request->node_key);
+  if (!x || !session->remote || x->bytes != *session->remote) {
+    return refuse(5, "the enrolling node's key does not match its session key");
+  }
+  auto admitted = db->AdmitSite(request->code, request->node_key);
+  if (!admitted) {
+    uint16_t code = admitted.error().code() == StatusCode::kNotFound ? 3 : 2;
+    return refuse(code, "the enrolment was refused: " + admitted.error().message());
+  }
+  const std::string name = admitted->name;
+  Enrolled answer;
+  answer.site_name = name;
+  answer.hub_key = node->public_key();
+  auto trust_doc = ReadWholeFile(paths.trust_list);
+  if (!trust_doc) return refuse(6, "the hub has no trust list (run `outpost hub init`)");
+  answer.trust_list = *trust_doc;
+  auto root = TrustListRoot(*trust_doc);
+  if (!root) return refuse(6, root.error().message());
+  answer.root_key = *root;
+  OUTPOST_RETURN_IF_ERROR(channel.Send(kEnrolled, EncodeEnrolled(answer)));
+  OUTPOST_RETURN_IF_ERROR(channel.Flush());
+  spdlog::info("sync: enrolled site \"{}\" (key {})", name, request->node_key.Fingerprint());
+  return Status::Ok();
+}
+
+Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kIK;
+  config.role = noise::Role::kResponder;
+  config.prologue = Bytes(prologue);
+  config.local_static = &*static_key;
+  auto hs = noise::HandshakeState::Create(config);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  auto payload = hs->ReadMessage(*m1);
+  if (!payload) return payload.error();
+
+  auto answer = [&](uint8_t type, const std::string& body) -> Status {
+    auto m2 = hs->WriteMessage(Bytes(Tagged(type, body)));
+    if (!m2) return m2.error();
+    return WriteHandshakeFrame(link, *m2);
+  };
+  auto refuse = [&](uint16_t code, const std::string& why) {
+    (void)answer(kError, EncodeError({code, why}));
+    return Status(StatusCode::kInvalidArgument, why);
+  };
+  if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
+  auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+  if (!hello) return refuse(5, hello.error().message());
+  if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
+  Accept accept;
+  accept.max_request_chunks = limits.max_request_chunks;
+  OUTPOST_RETURN_IF_ERROR(answer(kAccept, EncodeAccept(accept)));
+  auto split = hs->Split();
+  if (!split) return split.error();
+  SecureChannel channel(link, std::move(split->second), std::move(split->first),
+                        limits.rekey_interval, limits.max_record);
+  return Converse(&channel, *hello);
+}
+
+std::optional<ErrorMessage> SyncServer::Impl::Admit(const Hello& hello,
+                                                    const std::optional<noise::PublicKey>& remote) {
+  auto x = X25519FromEd25519(hello.node_key);
+  if (!x || !remote || x->bytes != *remote) {
+    return ErrorMessage{5, "the node's key does not match its session key"};
+  }
+  auto peer = db->Peer(hello.node_key);
+  if (!peer) {
+    return ErrorMessage{1, "this node (key " + hello.node_key.Fingerprint() +
+                               ") is not enrolled here: ask for a code and run `outpost join` "
+                               "(or `outpost peer join` for a relay)"};
+  }
+  if (peer->revoked_at != 0) return ErrorMessage{2, "this node (\"" + peer->name + "\") was revoked"};
+  return std::nullopt;
+}
+
+// A peer (a site syncing from a relay) does not know the relay's key in advance: Noise XX, the
+// relay introducing itself in message 2 and the peer sending its Hello in message 3.
+Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
+  auto session = RespondXX(link, prologue);
+  if (!session) return session.error();
+  SecureChannel& channel = session->channel;
+  const std::vector<uint8_t>* payload = &session->payload;
+  auto refuse = [&](uint16_t code, const std::string& why) { return Refuse(&channel, code, why); };
+  if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
+  auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+  if (!hello) return refuse(5, hello.error().message());
+  if (auto refusal = Admit(*hello, session->remote)) return refuse(refusal->code, refusal->message);
+  Accept accept;
+  accept.max_request_chunks = limits.max_request_chunks;
+  OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));
+  return Converse(&channel, *hello);
+}
+
+Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
+  auto peer = db->Peer(hello.node_key);
+  bool uploads = peer && peer->role == "site" && db->OwnRoot().has_value();
+  for (const auto& h : hello.held) {
+    if (h.served > 0) (void)db->NotePeerVersion(hello.node_key, h.channel_id, h.served);
+  }
+  auto offer = BuildOffer(hello, uploads);
+  if (!offer) {
+    (void)channel->Send(kError, EncodeError({6, offer.error().message()}));
+    (void)channel->Flush();
+    return offer.error();
+  }
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(*offer)));
+  OUTPOST_RETURN_IF_ERROR(channel->Flush());
+  for (;;) {
+    auto record = channel->Receive();
+    if (!record) return record.error();
+    switch (record->type) {
+      case kGetChunks:
+        OUTPOST_RETURN_IF_ERROR(AnswerChunks(store, catalog, channel, record->body, limits));
+        break;
+      case kGetPatch:
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body));
+        break;
+      case kOffer: {
+        if (!uploads) return Refuse(channel, 5, "this node takes no channels up from its peers");
+        auto up = DecodeOffer(record->body);
+        if (!up) return Refuse(channel, 5, up.error().message());
+        OUTPOST_RETURN_IF_ERROR(ReceiveUpload(channel, *peer, std::move(*up)));
+        break;
+      }
+      case kBye:
+        (void)db->TouchPeer(hello.node_key);
+        return Status::Ok();
+      default:
+        return Refuse(channel, 5, "unexpected record " + std::to_string(record->type));
+    }
+  }
+}
+
+Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
+  Offer offer;
+  // Only versions the peer can accept: signed by a key the trust list authorizes for the
+  // channel. Sites' own channels (signed by their node keys) stay here.
+  std::optional<TrustList> trust;
+  if (auto trust_doc = ReadWholeFile(paths.trust_list)) {
+    auto sequence = TrustListSequence(*trust_doc);
+    if (sequence && *sequence > hello.trust_sequence) offer.trust_list = *trust_doc;
+    if (auto root = TrustListRoot(*trust_doc)) {
+      if (auto list = VerifyTrustList(*trust_doc, *root)) trust = std::move(*list);
+    }
+  }
+  std::map<std::string, uint64_t> held;
+  for (const auto& h : hello.held) held[h.channel_id] = h.served;
+  if (trust) {
+    auto versions = OfferChannels(catalog, {&*trust, nullptr}, held);
+    if (!versions) return versions.error();
+    offer.versions = std::move(*versions);
+  }
+  offer.uploads = uploads;
+  if (uploads) {
+    for (const std::string& id : db->ChannelsOf(hello.node_key)) {
+      auto info = catalog->Channel(id);
+      offer.yours.push_back({id, info ? static_cast<uint64_t>(info->served_version) : 0, 0});
+    }
+  }
+  return offer;
+}
+
+Status SyncServer::Impl::ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up) {
+  std::vector<ReceiptEntry> receipt;
+  FetchRequest request;
+  request.max_request_chunks = limits.max_request_chunks;
+  for (auto& version : up.versions) {
+    ReceiptEntry entry{version.channel_id, 0, ReceiptState::kRefused, ""};
+    auto refuse = [&](const std::string& why) {
+      entry.message = why;
+      spdlog::warn("sync: refused channel {} from site \"{}\": {}", entry.channel_id, site.name, why);
+      receipt.push_back(entry);
+    };
+    auto accepted = AcceptSiteVersion(catalog, db, site.key, version);
+    if (!accepted) {
+      refuse(accepted.error().message());
+      continue;
+    }
+    entry.version = accepted->manifest.version;
+    for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
+    entry.state = ReceiptState::kIncomplete;  // until the fetch serves it
+    receipt.push_back(entry);
+    request.versions.push_back(std::move(*accepted));
+  }
+
+  SyncSummary summary;
+  if (!request.versions.empty()) {
+    std::filesystem::path dir = paths.staging / ("from-" + site.key.Hex().substr(0, 16));
+    auto lock = StagingLock::Take(dir);
+    if (!lock) return Refuse(channel, 4, "this site's upload is already being received");
+    auto log = StagingLog::Open(dir / "chunks");
+    if (!log) return log.error();
+    Status stopped;
+    Status fetched = Fetch(store, catalog, channel, log->get(), std::move(request), &summary, &stopped);
+    if (!fetched.ok()) {
+      (void)channel->Send(kError, EncodeError({6, fetched.message()}));
+      (void)channel->Flush();
+      return fetched;
+    }
+    if (!stopped.ok()) return stopped;  // the link dropped: what arrived stays staged
+  }
+  for (auto& entry : receipt) {
+    if (entry.state != ReceiptState::kIncomplete) continue;
+    bool served = false;
+    for (const auto& u : summary.updated) {
+      served |= u.id == entry.channel_id && static_cast<uint64_t>(u.to) == entry.version;
+    }
+    if (served) {
+      entry.state = ReceiptState::kServed;
+      spdlog::info("sync: site \"{}\" sent channel {} version {}", site.name, entry.channel_id,
+                   entry.version);
+    } else {
+      entry.state = ReceiptState::kIncomplete;
+      entry.message = summary.refused.empty() ? "not every file arrived" : summary.refused.front();
+    }
+  }
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kReceipt, EncodeReceipt(receipt)));
+  return channel->Flush();
+}
+
+}  // namespace outpost

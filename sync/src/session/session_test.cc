@@ -1,0 +1,684 @@
+// A hub and a site in one process, over loopback: enrolment, a first sync, an update that
+// travels as chunks and patches, a no-op sync, a budgeted sync that resumes, and refusals
+// (unknown site, revoked site, wrong hub key). The same paths run as separate processes through
+// the link simulator in tests/e2e/sync_e2e_test.cc.
+#include "outpost/sync/session.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "exchange.h"
+#include "session/link.h"
+#include "outpost/content/importer.h"
+#include "outpost/sync/manifest.h"
+#include "outpost/sync/node.h"
+#include "protocol.h"
+#include "sync_files.h"
+#include "test_node.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+using testing::TempDir;
+
+std::string Page(int n, const std::string& extra = "") {
+  std::string body;
+  for (int i = 0; i < 300; ++i) {
+    body += "<p>Lesson " + std::to_string(n) + ", paragraph " + std::to_string(i) +
+            ": water evaporates, condenses and falls as rain.</p>\n";
+  }
+  return "<!DOCTYPE html><html><head><title>Lesson " + std::to_string(n) + "</title></head><body>" +
+         body + extra + "</body></html>\n";
+}
+
+std::string Noise(size_t n, uint64_t seed) {
+  std::string out(n, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (auto& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return out;
+}
+
+using Node = testing::TestNode;
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    hub_ = std::make_unique<Node>(hub_dir_.path());
+    site_ = std::make_unique<Node>(site_dir_.path());
+    ASSERT_TRUE(InitHub(hub_->paths).has_value());
+    folder_.Write("outpost.toml", "[channel]\nid = \"water\"\ntitle = \"Water\"\nlanguage = \"en\"\n");
+    for (int i = 0; i < 6; ++i) folder_.Write("lesson-" + std::to_string(i) + ".html", Page(i));
+    folder_.Write("media/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(600000, 3));
+    Publish();
+    StartHub();
+  }
+  void TearDown() override { StopHub(); }
+
+  void Publish() {
+    auto published = outpost::Publish(hub_->paths, hub_->store.get(), hub_->catalog.get(),
+                                      folder_.path(), "");
+    ASSERT_TRUE(published.has_value()) << published.error().message();
+  }
+  void StartHub() {
+    server_ = std::make_unique<SyncServer>(hub_->paths, hub_->store.get(), hub_->catalog.get(),
+                                           hub_->db.get(), Limits());
+    ASSERT_TRUE(server_->Bind("127.0.0.1:0").ok());
+    address_ = "127.0.0.1:" + std::to_string(server_->port());
+    thread_ = std::thread([this] { (void)server_->Serve(); });
+  }
+  void StopHub() {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+  }
+  static SessionLimits Limits() {
+    SessionLimits limits;
+    limits.io_timeout = std::chrono::seconds(10);
+    limits.rekey_interval = 8;  // rekey often, so the tests cross many rekeys
+    return limits;
+  }
+  std::string Code() {
+    auto code = hub_->db->NewEnrolCode("ecole-1", 3600);
+    EXPECT_TRUE(code.has_value());
+    return code ? *code : "";
+  }
+  void Join() {
+    auto pin = EnrolWithHub(site_->paths, site_->db.get(), address_, Code(), "", std::chrono::seconds(10));
+    ASSERT_TRUE(pin.has_value()) << pin.error().message();
+  }
+  Result<SyncSummary> Sync(uint64_t budget = 0, std::function<void(const SyncProgress&)> progress = {}) {
+    SyncOptions options;
+    options.limits = Limits();
+    options.budget_bytes = budget;
+    options.progress = std::move(progress);
+    return SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  }
+
+  TempDir hub_dir_, site_dir_, folder_;
+  std::unique_ptr<Node> hub_, site_;
+  std::unique_ptr<SyncServer> server_;
+  std::thread thread_;
+  std::string address_;
+};
+
+TEST_F(SessionTest, EnrolsThenSyncsTheSignedVersionByteForByte) {
+  Join();
+  auto pin = site_->db->Hub();
+  ASSERT_TRUE(pin);
+  EXPECT_EQ(pin->site_name, "ecole-1");
+  ASSERT_EQ(hub_->db->Peers().size(), 1u);
+
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  ASSERT_EQ(summary->updated.size(), 1u);
+  EXPECT_EQ(summary->updated[0].id, "water");
+  auto hub_channel = hub_->catalog->Channel("water");
+  auto site_channel = site_->catalog->Channel("water");
+  ASSERT_TRUE(site_channel);
+  EXPECT_EQ(site_channel->served_version, hub_channel->served_version);
+  ASSERT_TRUE(site_channel->manifest_hash);
+  EXPECT_EQ(*site_channel->manifest_hash, *hub_channel->manifest_hash);
+  auto node = site_->catalog->NodeByPath("water", "media/clip.mp4");
+  ASSERT_TRUE(node && node->blob);
+  EXPECT_TRUE(site_->store->Verify(*node->blob).ok());
+  // Search works on synced pages: their text was extracted on the site.
+  auto hits = site_->catalog->Search("condenses");
+  ASSERT_TRUE(hits.has_value());
+  EXPECT_FALSE(hits->empty());
+  EXPECT_GT(summary->bytes_received, 0u);
+  EXPECT_GE(summary->round_trips, 2);
+
+  // Nothing new: one round trip, a few hundred bytes.
+  auto noop = Sync();
+  ASSERT_TRUE(noop.has_value()) << noop.error().message();
+  EXPECT_TRUE(noop->complete);
+  EXPECT_TRUE(noop->updated.empty());
+  EXPECT_EQ(noop->round_trips, 1);
+  EXPECT_LT(noop->bytes_received, 1000u);
+}
+
+TEST_F(SessionTest, AnUpdateSendsPatchesForEditedPagesAndNothingForMovedFiles) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  // Edit one page a little, move the video, add a page.
+  folder_.Write("lesson-2.html", Page(2, "<p>A corrected sentence.</p>"));
+  std::filesystem::create_directories(folder_.path() / "videos");
+  std::filesystem::rename(folder_.path() / "media/clip.mp4", folder_.path() / "videos/clip.mp4");
+  folder_.Write("lesson-9.html", Page(9));
+  Publish();
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  ASSERT_EQ(summary->updated.size(), 1u);
+  EXPECT_EQ(summary->patches_received, 1u);
+  // The moved video costs nothing: its blob is already here. The new page and the patch are
+  // small.
+  EXPECT_LT(summary->bytes_received, 20000u) << summary->bytes_received;
+  EXPECT_TRUE(site_->catalog->NodeByPath("water", "videos/clip.mp4").has_value());
+  EXPECT_FALSE(site_->catalog->NodeByPath("water", "media/clip.mp4").has_value());
+}
+
+TEST_F(SessionTest, ABudgetedSyncStopsCleanlyAndTheNextOneFinishes) {
+  Join();
+  auto first = Sync(/*budget=*/100000);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_FALSE(first->complete);
+  EXPECT_TRUE(first->budget_reached);
+  EXPECT_LE(first->bytes_received, 100000u + 70000u);
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());  // nothing half-served
+  auto second = Sync();
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_TRUE(second->complete);
+  EXPECT_TRUE(site_->catalog->Channel("water").has_value());
+  // Nothing was fetched twice: the two together brought what one sync brings a fresh site.
+  TempDir fresh_dir;
+  Node fresh(fresh_dir.path());
+  ASSERT_TRUE(EnrolWithHub(fresh.paths, fresh.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  SyncOptions options;
+  options.limits = Limits();
+  auto whole = SyncWithHub(fresh.paths, fresh.store.get(), fresh.catalog.get(), fresh.db.get(), options);
+  ASSERT_TRUE(whole.has_value()) << whole.error().message();
+  EXPECT_EQ(first->chunks_received + second->chunks_received, whole->chunks_received);
+}
+
+TEST_F(SessionTest, TheRateLimitPacesWhatTheSiteReceives) {
+  Join();
+  SyncOptions options;
+  options.limits = Limits();
+  options.rate_limit_kbps = 2000;  // 250 kB/s
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  // A lower bound only (pacing sleeps; a slow machine can only take longer).
+  double floor_s = static_cast<double>(summary->bytes_received) * 8 / 2e6;
+  EXPECT_GT(summary->bytes_received, 400000u);
+  EXPECT_GE(summary->seconds, 0.9 * floor_s) << summary->bytes_received << " bytes";
+}
+
+TEST_F(SessionTest, UnknownAndRevokedSitesAreRefusedBeforeAnyContent) {
+  Join();
+  ASSERT_TRUE(hub_->db->RevokePeer("ecole-1").ok());
+  auto refused = Sync();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("revoked"), std::string::npos) << refused.error().message();
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+
+  // A used code does not work twice.
+  TempDir other_dir;
+  Node other(other_dir.path());
+  auto code = Code();
+  ASSERT_TRUE(EnrolWithHub(other.paths, other.db.get(), address_, code, "", std::chrono::seconds(10)).has_value());
+  TempDir third_dir;
+  Node third(third_dir.path());
+  auto again = EnrolWithHub(third.paths, third.db.get(), address_, code, "", std::chrono::seconds(10));
+  ASSERT_FALSE(again.has_value());
+  EXPECT_NE(again.error().message().find("refused"), std::string::npos) << again.error().message();
+}
+
+TEST_F(SessionTest, AHubWithAnotherKeyIsRefused) {
+  Join();
+  auto pin = site_->db->Hub();
+  ASSERT_TRUE(pin);
+  auto impostor = Identity::Generate();
+  ASSERT_TRUE(impostor.has_value());
+  pin->node_key = impostor->public_key();
+  ASSERT_TRUE(site_->db->SetHub(*pin).ok());
+  auto refused = Sync();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+}
+
+// A hub that does not play fair (a compromised relay, a man in the middle who stole the hub's
+// key): it speaks the protocol with the real hub's key and data, but lets a test tamper with
+// the offer and with the chunks it sends. Whatever it does, the site serves nothing false.
+class FakeHub {
+ public:
+  FakeHub(Node* hub, std::function<void(sync::Offer*)> edit_offer, bool tamper_chunks)
+      : hub_(hub), edit_offer_(std::move(edit_offer)), tamper_(tamper_chunks),
+        acceptor_(context_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~FakeHub() {
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void Run() {
+    auto context = std::make_unique<boost::asio::io_context>(1);
+    boost::asio::ip::tcp::socket socket(*context);
+    boost::system::error_code ec;
+    acceptor_.accept(socket, ec);
+    if (ec) return;
+    sync::Link link(std::move(context), std::move(socket), std::chrono::seconds(10));
+    Status served = Serve(&link);
+    if (!served.ok()) std::fprintf(stderr, "fake hub: %s\n", served.message().c_str());
+  }
+  Status Serve(sync::Link* link) {
+    using namespace sync;
+    auto node = LoadIdentity(hub_->paths.node_key);
+    if (!node) return node.error();
+    auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
+    if (!key) return key.error();
+    uint8_t preamble[8];
+    OUTPOST_RETURN_IF_ERROR(link->ReadExact(preamble));
+    noise::HandshakeConfig config;
+    config.pattern = noise::Pattern::kIK;
+    config.role = noise::Role::kResponder;
+    std::string prologue = std::string(kPrologue) + std::string(reinterpret_cast<char*>(preamble), 8);
+    config.prologue.assign(prologue.begin(), prologue.end());
+    config.local_static = &*key;
+    auto hs = noise::HandshakeState::Create(config);
+    auto m1 = ReadHandshakeFrame(link);
+    if (!m1) return m1.error();
+    auto payload = hs->ReadMessage(*m1);
+    if (!payload) return payload.error();
+    auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+    std::string accept = Tagged(kAccept, EncodeAccept({kProtocolVersion, 4096}));
+    auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(accept.data()), accept.size()});
+    OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+    auto split = hs->Split();
+    // The same rekey interval as the site under test (SessionTest::Limits()).
+    SecureChannel channel(link, std::move(split->second), std::move(split->first), 8, 16 << 20);
+    Offer offer;
+    for (const ChannelInfo& info : hub_->catalog->Channels()) {
+      auto envelope = hub_->catalog->ManifestEnvelope(info.id, info.served_version);
+      auto manifest = DecodeEnvelopeManifest(*envelope);
+      OfferedVersion version;
+      version.envelope = *envelope;
+      version.channel_id = info.id;
+      for (const BlobRef& blob : manifest->Blobs()) {
+        OfferedFile file{blob.hash, blob.size, {}, std::nullopt};
+        for (const Chunk& c : hub_->catalog->ChunksOf(blob.hash)) file.chunks.push_back({c.hash, c.length});
+        version.files.push_back(file);
+      }
+      offer.versions.push_back(version);
+    }
+    if (edit_offer_) edit_offer_(&offer);
+    for (auto& v : offer.versions) {  // sent as they are
+      v.packing = kRaw;
+      v.packed = v.envelope;
+      v.envelope_size = v.envelope.size();
+    }
+    OUTPOST_RETURN_IF_ERROR(channel.Send(kOffer, EncodeOffer(offer)));
+    OUTPOST_RETURN_IF_ERROR(channel.Flush());
+    for (;;) {
+      auto record = channel.Receive();
+      if (!record) return record.error();
+      if (record->type == kBye) return Status::Ok();
+      if (record->type != kGetChunks) return Corrupt("unexpected");
+      auto hashes = DecodeHashes(record->body, 4096);
+      for (const Hash& h : *hashes) {
+        auto where = hub_->catalog->FindChunk(h);
+        auto data = ReadRange(hub_->store->PathOf(where->blob), where->offset, where->length);
+        if (tamper_) (*data)[data->size() / 2] ^= 1;
+        ChunkData chunk{h, static_cast<uint32_t>(data->size()), ZstdCompress(*data, 1, {})};
+        OUTPOST_RETURN_IF_ERROR(channel.Send(kChunk, EncodeChunk(chunk)));
+      }
+      OUTPOST_RETURN_IF_ERROR(channel.Flush());
+    }
+  }
+
+  Node* hub_;
+  std::function<void(sync::Offer*)> edit_offer_;
+  bool tamper_;
+  boost::asio::io_context context_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(SessionTest, ATamperedChunkIsRefusedAndNothingIsServed) {
+  Join();
+  FakeHub fake(hub_.get(), nullptr, /*tamper_chunks=*/true);
+  SyncOptions options;
+  options.limits = Limits();
+  options.hub = fake.address();
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_FALSE(summary->complete);
+  EXPECT_FALSE(summary->refused.empty());
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+  // The real hub then brings the real bytes.
+  auto real = Sync();
+  ASSERT_TRUE(real.has_value()) << real.error().message();
+  EXPECT_TRUE(real->complete);
+}
+
+TEST_F(SessionTest, AReplayedOlderManifestIsRefused) {
+  Join();
+  std::string old_envelope = *hub_->catalog->ManifestEnvelope("water", 1);
+  folder_.Write("lesson-1.html", Page(1, "<p>Version two.</p>"));
+  Publish();
+  ASSERT_TRUE(Sync().has_value());
+  ASSERT_EQ(site_->catalog->Channel("water")->served_version, 2);
+  auto served_before = site_->catalog->Channel("water")->manifest_hash;
+  FakeHub fake(hub_.get(), [&](sync::Offer* offer) { offer->versions[0].envelope = old_envelope; },
+               false);
+  SyncOptions options;
+  options.limits = Limits();
+  options.hub = fake.address();
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  ASSERT_EQ(summary->refused.size(), 1u);
+  EXPECT_NE(summary->refused[0].find("version"), std::string::npos) << summary->refused[0];
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version, 2);
+  EXPECT_EQ(site_->catalog->Channel("water")->manifest_hash, served_before);
+}
+
+TEST_F(SessionTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
+  Join();
+  auto intruder = Identity::Generate();
+  ASSERT_TRUE(intruder.has_value());
+  FakeHub fake(hub_.get(), [&](sync::Offer* offer) {
+    auto manifest = sync::DecodeEnvelopeManifest(offer->versions[0].envelope);
+    auto forged = SignManifest(manifest->draft, manifest->version, *intruder);
+    offer->versions[0].envelope = *forged;
+  }, false);
+  SyncOptions options;
+  options.limits = Limits();
+  options.hub = fake.address();
+  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  ASSERT_EQ(summary->refused.size(), 1u);
+  EXPECT_NE(summary->refused[0].find("not authorized"), std::string::npos) << summary->refused[0];
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+}
+
+}  // namespace
+}  // namespace outpost
+
+namespace outpost {
+namespace {
+
+// A neighbouring school (or a coordinator's laptop) that synced from the hub relays the
+// publisher's signed version to another site; the relay is trusted for nothing.
+TEST_F(SessionTest, AfterAPublisherRotationSitesTakeTheNewListAndKey) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  auto rotated = RotatePublisher(hub_->paths, hub_->catalog.get());
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().message();
+  // A site that held version 1: takes trust list 2, then version 2 signed by the new key.
+  folder_.Write("lesson-7.html", Page(7));
+  Publish();
+  auto update = Sync();
+  ASSERT_TRUE(update.has_value()) << update.error().message();
+  EXPECT_TRUE(update->complete) << (update->refused.empty() ? "" : update->refused[0]);
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version, 2);
+  auto trust = LoadTrustList(site_->paths, site_->db->Hub()->root_key);
+  ASSERT_TRUE(trust.has_value());
+  EXPECT_EQ(trust->sequence, 2u);
+  EXPECT_FALSE(trust->Authorizes(rotated->revoked, "water"));
+  // A site that never synced gets the versions signed again by the new key.
+  TempDir fresh_dir;
+  Node fresh(fresh_dir.path());
+  ASSERT_TRUE(EnrolWithHub(fresh.paths, fresh.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  SyncOptions options;
+  options.limits = Limits();
+  auto first = SyncWithHub(fresh.paths, fresh.store.get(), fresh.catalog.get(), fresh.db.get(), options);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(first->complete);
+}
+
+TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  // Site A relays.
+  SyncServer relay(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), Limits());
+  ASSERT_TRUE(relay.Bind("127.0.0.1:0").ok());
+  std::thread relay_thread([&] { (void)relay.Serve(); });
+  std::string relay_address = "127.0.0.1:" + std::to_string(relay.port());
+
+  // Site B joined the hub (it knows the root) but has no link to it today.
+  TempDir b_dir;
+  Node b(b_dir.path());
+  ASSERT_TRUE(EnrolWithHub(b.paths, b.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  // Without joining the relay, B is refused by it, and B refuses it too.
+  SyncOptions options;
+  options.limits = Limits();
+  options.peer = relay_address;
+  EXPECT_FALSE(SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options).has_value());
+  auto code = site_->db->NewEnrolCode("ecole-b", 3600);
+  ASSERT_TRUE(code.has_value());
+  auto joined = JoinRelay(b.paths, b.db.get(), relay_address, *code, "ecole-a", std::chrono::seconds(10));
+  ASSERT_TRUE(joined.has_value()) << joined.error().message();
+  auto summary = SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  auto b_channel = b.catalog->Channel("water");
+  ASSERT_TRUE(b_channel);
+  EXPECT_EQ(b_channel->manifest_hash, hub_->catalog->Channel("water")->manifest_hash);
+  EXPECT_EQ(b_channel->served_version, hub_->catalog->Channel("water")->served_version);
+  relay.Stop();
+  relay_thread.join();
+}
+
+// ---- the upward path: a site's own channel goes up to the hub in the same session ----
+
+// A teacher's folder on the site, published there (signed with the site's node key).
+void PublishOnSite(Node* site, const std::filesystem::path& folder, const std::string& id = "") {
+  auto published = outpost::Publish(site->paths, site->store.get(), site->catalog.get(), folder, id);
+  ASSERT_TRUE(published.has_value()) << published.error().message();
+}
+
+TEST_F(SessionTest, ASitesOwnChannelGoesUpInTheSameSessionAndOnlyItsChangesNext) {
+  Join();
+  TempDir notes;
+  notes.Write("outpost.toml", "[channel]\nid = \"ecole-1-notes\"\ntitle = \"Notes\"\nlanguage = \"fr\"\n");
+  notes.Write("cours-1.html", Page(101));
+  notes.Write("cours-2.html", Page(102));
+  notes.Write("tp/mesures.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(300000, 9));
+  PublishOnSite(site_.get(), notes.path());
+
+  // The terminal shows the upload as well as the download.
+  uint64_t offered = 0;
+  auto first = Sync(0, [&](const SyncProgress& p) {
+    if (p.uploading) offered = p.bytes_offered;
+  });
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_GT(offered, 300000u);
+  EXPECT_TRUE(first->complete);
+  ASSERT_EQ(first->updated.size(), 1u);  // the hub's channel came down
+  EXPECT_EQ(first->updated[0].id, "water");
+  ASSERT_EQ(first->uploaded.size(), 1u);
+  EXPECT_EQ(first->uploaded[0].id, "ecole-1-notes");
+  EXPECT_EQ(first->uploaded[0].state, "served") << first->uploaded[0].message;
+  EXPECT_EQ(first->uploaded[0].version, 1);
+  auto at_hub = hub_->catalog->Channel("ecole-1-notes");
+  ASSERT_TRUE(at_hub);
+  EXPECT_EQ(at_hub->served_version, 1);
+  EXPECT_EQ(at_hub->manifest_hash, site_->catalog->Channel("ecole-1-notes")->manifest_hash);
+  auto node = hub_->catalog->NodeByPath("ecole-1-notes", "tp/mesures.mp4");
+  ASSERT_TRUE(node.has_value());
+  EXPECT_TRUE(hub_->store->Contains(*node->blob));
+  ASSERT_EQ(hub_->db->Peers().size(), 1u);
+  EXPECT_EQ(hub_->db->ChannelOwner("ecole-1-notes"), hub_->db->Peers()[0].key);
+
+  // Nothing new on either side: one round trip, nothing goes up.
+  auto noop = Sync();
+  ASSERT_TRUE(noop.has_value()) << noop.error().message();
+  EXPECT_TRUE(noop->complete);
+  EXPECT_TRUE(noop->uploaded.empty());
+  EXPECT_EQ(noop->round_trips, 1);
+
+  // The teacher corrects a sentence: the hub takes it as a patch, not the video again.
+  notes.Write("cours-2.html", Page(102, "<p>Une phrase corrigée.</p>"));
+  PublishOnSite(site_.get(), notes.path());
+  auto edit = Sync();
+  ASSERT_TRUE(edit.has_value()) << edit.error().message();
+  EXPECT_TRUE(edit->complete);
+  ASSERT_EQ(edit->uploaded.size(), 1u);
+  EXPECT_EQ(edit->uploaded[0].state, "served") << edit->uploaded[0].message;
+  EXPECT_EQ(hub_->catalog->Channel("ecole-1-notes")->served_version, 2);
+  EXPECT_LT(edit->bytes_sent, 20000u) << edit->bytes_sent;
+  // The hub's search has the site's text too.
+  auto hit = hub_->catalog->NodeByPath("ecole-1-notes", "cours-2.html");
+  ASSERT_TRUE(hit.has_value());
+}
+
+TEST_F(SessionTest, SitesCannotTakeEachOthersOrTheHubsChannels) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  // The hub's channel is not the site's to publish.
+  TempDir fake;
+  fake.Write("page.html", Page(7));
+  auto hijack = outpost::Publish(site_->paths, site_->store.get(), site_->catalog.get(), fake.path(), "water");
+  ASSERT_FALSE(hijack.has_value());
+  EXPECT_NE(hijack.error().message().find("comes from the hub"), std::string::npos) << hijack.error().message();
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version, hub_->catalog->Channel("water")->served_version);
+
+  // Site 1 uploads "shared"; site 2 then tries the same id and is refused; neither sees the
+  // other's channel, and the hub does not publish over it.
+  TempDir one;
+  one.Write("a.html", Page(1));
+  PublishOnSite(site_.get(), one.path(), "shared");
+  auto up = Sync();
+  ASSERT_TRUE(up.has_value()) << up.error().message();
+  ASSERT_EQ(up->uploaded.size(), 1u);
+  EXPECT_EQ(up->uploaded[0].state, "served");
+
+  TempDir b_dir;
+  Node b(b_dir.path());
+  ASSERT_TRUE(EnrolWithHub(b.paths, b.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  TempDir two;
+  two.Write("b.html", Page(2));
+  PublishOnSite(&b, two.path(), "shared");
+  SyncOptions options;
+  options.limits = Limits();
+  auto refused = SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options);
+  ASSERT_TRUE(refused.has_value()) << refused.error().message();
+  EXPECT_FALSE(refused->complete);
+  ASSERT_EQ(refused->updated.size(), 1u);  // only the hub's channel came down
+  EXPECT_EQ(refused->updated[0].id, "water");
+  ASSERT_EQ(refused->uploaded.size(), 1u);
+  EXPECT_EQ(refused->uploaded[0].state, "refused");
+  EXPECT_NE(refused->uploaded[0].message.find("another site"), std::string::npos) << refused->uploaded[0].message;
+  EXPECT_TRUE(hub_->catalog->NodeByPath("shared", "a.html").has_value());
+  EXPECT_FALSE(hub_->catalog->NodeByPath("shared", "b.html").has_value());
+
+  TempDir hub_folder;
+  hub_folder.Write("c.html", Page(3));
+  auto over = outpost::Publish(hub_->paths, hub_->store.get(), hub_->catalog.get(), hub_folder.path(), "shared");
+  ASSERT_FALSE(over.has_value());
+  EXPECT_NE(over.error().message().find("site's own channel"), std::string::npos) << over.error().message();
+  EXPECT_TRUE(hub_->catalog->NodeByPath("shared", "a.html").has_value());
+}
+
+TEST_F(SessionTest, AnUploadCutByTheBudgetContinuesWithoutResending) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  TempDir notes;
+  notes.Write("video.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(1500000, 11));
+  PublishOnSite(site_.get(), notes.path(), "ecole-1-films");
+
+  auto cut = Sync(/*budget=*/500000);
+  ASSERT_TRUE(cut.has_value()) << cut.error().message();
+  EXPECT_FALSE(cut->complete);
+  EXPECT_TRUE(cut->budget_reached);
+  EXPECT_FALSE(hub_->catalog->Channel("ecole-1-films").has_value());  // nothing half-served
+
+  auto rest = Sync();
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  ASSERT_EQ(rest->uploaded.size(), 1u);
+  EXPECT_EQ(rest->uploaded[0].state, "served") << rest->uploaded[0].message;
+  EXPECT_EQ(hub_->catalog->Channel("ecole-1-films")->manifest_hash,
+            site_->catalog->Channel("ecole-1-films")->manifest_hash);
+  // What went up the first time was staged on the hub and not sent again.
+  EXPECT_LT(cut->bytes_sent + rest->bytes_sent, 1500000u + 150000u)
+      << cut->bytes_sent << " + " << rest->bytes_sent;
+  EXPECT_GT(cut->bytes_sent, 300000u);
+}
+
+// A site that sends up a channel signed by another key than its own (a stolen publisher key, a
+// forged manifest): the hub refuses it in the receipt and serves nothing of it.
+TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
+  using namespace sync;
+  Join();
+  TempDir notes;
+  notes.Write("a.html", Page(5));
+  PublishOnSite(site_.get(), notes.path(), "ecole-1-notes");
+  auto stranger = Identity::Generate();
+  ASSERT_TRUE(stranger.has_value());
+  auto draft = site_->catalog->LoadVersion("ecole-1-notes", 1);
+  ASSERT_TRUE(draft.has_value());
+  auto forged = SignManifest(*draft, 1, *stranger);
+  ASSERT_TRUE(forged.has_value());
+
+  // The site's side of the session by hand, offering the forged envelope.
+  auto node = LoadIdentity(site_->paths.node_key);
+  ASSERT_TRUE(node.has_value());
+  auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
+  auto hub_x = X25519FromEd25519(site_->db->Hub()->node_key);
+  auto link = Link::Dial(address_, std::chrono::seconds(10));
+  ASSERT_TRUE(link.has_value());
+  std::string preamble(kPreambleMagic, 4);
+  preamble += std::string{static_cast<char>(Mode::kSync), 0, 0, 0};
+  noise::HandshakeConfig config;
+  config.pattern = noise::Pattern::kIK;
+  config.role = noise::Role::kInitiator;
+  std::string prologue = std::string(kPrologue) + preamble;
+  config.prologue.assign(prologue.begin(), prologue.end());
+  config.local_static = &*key;
+  config.remote_static = hub_x->bytes;
+  auto hs = noise::HandshakeState::Create(config);
+  ASSERT_TRUE(hs.has_value());
+  Hello hello;
+  hello.node_key = node->public_key();
+  std::string tagged = Tagged(kHello, EncodeHello(hello));
+  auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
+  auto frame = noise::EncodeFrame(*m1);
+  std::vector<uint8_t> first(preamble.begin(), preamble.end());
+  first.insert(first.end(), frame->begin(), frame->end());
+  ASSERT_TRUE((*link)->Write(first).ok());
+  auto m2 = ReadHandshakeFrame(link->get());
+  ASSERT_TRUE(m2.has_value());
+  ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
+  auto split = hs->Split();
+  SecureChannel channel(link->get(), std::move(split->first), std::move(split->second),
+                        Limits().rekey_interval, 16 << 20);
+  auto offer_record = channel.Receive();
+  ASSERT_TRUE(offer_record.has_value());
+  auto offer = DecodeOffer(offer_record->body);
+  ASSERT_TRUE(offer.has_value());
+  EXPECT_TRUE(offer->uploads);
+
+  auto info = site_->catalog->Channel("ecole-1-notes");
+  auto version = OfferVersion(site_->catalog.get(), *info, 0);
+  ASSERT_TRUE(version.has_value());
+  version->packing = kRaw;
+  version->packed = *forged;
+  version->envelope_size = forged->size();
+  Offer up;
+  up.versions.push_back(*version);
+  ASSERT_TRUE(channel.Send(kOffer, EncodeOffer(up)).ok());
+  ASSERT_TRUE(channel.Flush().ok());
+  auto answer = channel.Receive();
+  ASSERT_TRUE(answer.has_value()) << answer.error().message();
+  ASSERT_EQ(answer->type, kReceipt);
+  auto receipt = DecodeReceipt(answer->body);
+  ASSERT_TRUE(receipt.has_value());
+  ASSERT_EQ(receipt->size(), 1u);
+  EXPECT_EQ((*receipt)[0].state, ReceiptState::kRefused);
+  EXPECT_NE((*receipt)[0].message.find("not signed by the site's own key"), std::string::npos)
+      << (*receipt)[0].message;
+  (void)channel.Send(kBye, "");
+  (void)channel.Flush();
+  EXPECT_FALSE(hub_->catalog->Channel("ecole-1-notes").has_value());
+  EXPECT_FALSE(hub_->db->ChannelOwner("ecole-1-notes").has_value());
+}
+
+}  // namespace
+}  // namespace outpost
