@@ -173,15 +173,21 @@ Result<std::unique_ptr<VolumeReader>> VolumeReader::Open(const std::filesystem::
   reader->path_ = path.string();
   reader->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (reader->fd_ < 0) return ErrnoStatus("opening " + path.string(), errno);
+  auto recipients = reader->ReadHeader();
+  if (!recipients) return recipients.error();
+  OUTPOST_RETURN_IF_ERROR(reader->OpenStream(self, *recipients));
+  return reader;
+}
 
+Result<std::string> VolumeReader::ReadHeader() {
   std::string head(kFixedHead, '\0');
-  OUTPOST_RETURN_IF_ERROR(reader->ReadExact(
-      {reinterpret_cast<uint8_t*>(head.data()), head.size()}, "the header"));
-  VolumeHeader& h = reader->header_;
+  OUTPOST_RETURN_IF_ERROR(
+      ReadExact({reinterpret_cast<uint8_t*>(head.data()), head.size()}, "the header"));
+  VolumeHeader& h = header_;
   uint16_t count = 0;
   {
     wire::Reader r(head, "bundle volume");
-    OUTPOST_RETURN_IF_ERROR(r.Header(kMagic, kVolumeFormat).WithContext(path.string()));
+    OUTPOST_RETURN_IF_ERROR(r.Header(kMagic, kVolumeFormat).WithContext(path_));
     OUTPOST_RETURN_IF_ERROR(r.Raw(h.bundle_id, "bundle id"));
     OUTPOST_RETURN_IF_ERROR(r.U32(&h.volume, "volume number"));
     OUTPOST_RETURN_IF_ERROR(r.Raw(h.sender.bytes, "sender"));
@@ -189,84 +195,67 @@ Result<std::unique_ptr<VolumeReader>> VolumeReader::Open(const std::filesystem::
     OUTPOST_RETURN_IF_ERROR(r.U16(&count, "recipient count"));
   }
   if (count == 0 || count > kMaxVolumeRecipients) {
-    return Corrupt(path.string() + ": " + std::to_string(count) + " recipients is not a bundle's");
+    return Corrupt(path_ + ": " + std::to_string(count) + " recipients is not a bundle's");
   }
-  std::string rest(count * (PublicKey::kSize + kSealedKey) +
-                       crypto_secretstream_xchacha20poly1305_HEADERBYTES,
-                   '\0');
-  OUTPOST_RETURN_IF_ERROR(reader->ReadExact(
-      {reinterpret_cast<uint8_t*>(rest.data()), rest.size()}, "the recipients"));
+  std::string rest(
+      count * (PublicKey::kSize + kSealedKey) + crypto_secretstream_xchacha20poly1305_HEADERBYTES,
+      '\0');
+  OUTPOST_RETURN_IF_ERROR(
+      ReadExact({reinterpret_cast<uint8_t*>(rest.data()), rest.size()}, "the recipients"));
   head += rest;
   Signature signature{};
-  OUTPOST_RETURN_IF_ERROR(reader->ReadExact(signature, "the header's signature"));
-  reader->header_hash_ = Hash::Of(head);
-  if (!VerifySignature(h.sender, Signed(kHeaderDomain, reader->header_hash_), signature)) {
-    return Corrupt(path.string() + ": the header's signature by " + h.sender.Fingerprint() +
+  OUTPOST_RETURN_IF_ERROR(ReadExact(signature, "the header's signature"));
+  header_hash_ = Hash::Of(head);
+  if (!VerifySignature(h.sender, Signed(kHeaderDomain, header_hash_), signature)) {
+    return Corrupt(path_ + ": the header's signature by " + h.sender.Fingerprint() +
                    "… does not verify: the volume is damaged or forged");
   }
-  std::optional<size_t> mine;
   for (size_t i = 0; i < count; ++i) {
     PublicKey r;
-    std::copy_n(rest.data() + i * (PublicKey::kSize + kSealedKey), PublicKey::kSize, r.bytes.begin());
+    std::copy_n(rest.data() + i * (PublicKey::kSize + kSealedKey), PublicKey::kSize,
+                r.bytes.begin());
     h.recipients.push_back(r);
-    if (r == self.public_key()) mine = i;
+  }
+  return rest;
+}
+
+Status VolumeReader::OpenStream(const Identity& self, std::string_view recipients) {
+  std::optional<size_t> mine;
+  for (size_t i = 0; i < header_.recipients.size(); ++i) {
+    if (header_.recipients[i] == self.public_key()) mine = i;
   }
   if (!mine) {
     std::string names;
-    for (const auto& r : h.recipients) names += (names.empty() ? "" : ", ") + r.Fingerprint() + "…";
-    return NotFound(path.string() + " is addressed to " + names + ", not to this node (" +
+    for (const auto& r : header_.recipients) {
+      names += (names.empty() ? "" : ", ") + r.Fingerprint() + "…";
+    }
+    return NotFound(path_ + " is addressed to " + names + ", not to this node (" +
                     self.public_key().Fingerprint() + "…)");
   }
   Wiped key;
-  const auto* sealed = reinterpret_cast<const uint8_t*>(rest.data()) +
+  const auto* sealed = reinterpret_cast<const uint8_t*>(recipients.data()) +
                        *mine * (PublicKey::kSize + kSealedKey) + PublicKey::kSize;
   auto self_x = self.x25519_public_key();
   if (crypto_box_seal_open(key.key.data(), sealed, kSealedKey, self_x.bytes.data(),
                            self.x25519_secret_key().data()) != 0) {
-    return Corrupt(path.string() + ": the stream key sealed to this node does not open");
+    return Corrupt(path_ + ": the stream key sealed to this node does not open");
   }
-  const auto* stream_header = reinterpret_cast<const uint8_t*>(rest.data()) +
-                              count * (PublicKey::kSize + kSealedKey);
-  if (crypto_secretstream_xchacha20poly1305_init_pull(&reader->state_, stream_header,
-                                                      key.key.data()) != 0) {
-    return Corrupt(path.string() + ": the stream header is invalid");
+  const auto* stream_header = reinterpret_cast<const uint8_t*>(recipients.data()) +
+                              header_.recipients.size() * (PublicKey::kSize + kSealedKey);
+  if (crypto_secretstream_xchacha20poly1305_init_pull(&state_, stream_header, key.key.data())) {
+    return Corrupt(path_ + ": the stream header is invalid");
   }
-  return reader;
+  return Status::Ok();
 }
 
 Result<std::optional<VolumeRecord>> VolumeReader::Next() {
   if (failed_) return Corrupt(path_ + " was damaged earlier");
   if (complete_) return std::optional<VolumeRecord>();
-  auto fail = [&](Status st) {
-    failed_ = true;
-    return st;
-  };
   uint64_t at = offset_;
-  uint8_t length[4];
-  Status st = ReadExact(length, "a frame's length");
-  if (!st.ok()) return fail(st);
-  uint32_t n = (uint32_t{length[0]} << 24) | (uint32_t{length[1]} << 16) |
-               (uint32_t{length[2]} << 8) | length[3];
-  if (n < crypto_secretstream_xchacha20poly1305_ABYTES + 1 ||
-      n > kMaxFramePlaintext + crypto_secretstream_xchacha20poly1305_ABYTES) {
-    return fail(Corrupt(path_ + ": the frame at byte " + std::to_string(at) + " claims " +
-                        std::to_string(n) + " bytes"));
-  }
-  std::string& sealed = sealed_;
-  sealed.resize(n);
-  st = ReadExact({reinterpret_cast<uint8_t*>(sealed.data()), n}, "a frame");
-  if (!st.ok()) return fail(st);
-  std::string plain(n - crypto_secretstream_xchacha20poly1305_ABYTES, '\0');
-  unsigned long long plain_n = 0;
+  std::array<uint8_t, 4> length{};
+  std::string plain;
   uint8_t tag = 0;
-  if (crypto_secretstream_xchacha20poly1305_pull(
-          &state_, reinterpret_cast<uint8_t*>(plain.data()), &plain_n, &tag,
-          reinterpret_cast<const uint8_t*>(sealed.data()), n, header_hash_.bytes.data(),
-          header_hash_.bytes.size()) != 0) {
-    return fail(Corrupt(path_ + ": the frame at byte " + std::to_string(at) +
-                        " does not verify (damaged, changed, or out of order)"));
-  }
-  plain.resize(plain_n);
+  if (Status st = ReadFrame(at, &length, &plain, &tag); !st.ok()) return Fail(st);
   ++frames_;
   VolumeRecord record;
   record.type = static_cast<uint8_t>(plain[0]);
@@ -274,32 +263,62 @@ Result<std::optional<VolumeRecord>> VolumeReader::Next() {
   record.body.erase(0, 1);
   bool final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
   if (final != (record.type == kEndRecord)) {
-    return fail(Corrupt(path_ + ": the frame at byte " + std::to_string(at) + " ends the volume wrongly"));
+    return Fail(
+        Corrupt(path_ + ": the frame at byte " + std::to_string(at) + " ends the volume wrongly"));
   }
   if (!final) {
-    std::string framed(reinterpret_cast<const char*>(length), 4);
+    std::string framed(reinterpret_cast<const char*>(length.data()), length.size());
     transcript_.Update(framed);
-    transcript_.Update(sealed);
+    transcript_.Update(sealed_);
     return std::optional<VolumeRecord>(std::move(record));
   }
-  // The end: the count of frames and the sender's signature of the whole volume.
-  wire::Reader r(record.body, "bundle end");
+  if (Status st = CheckEnd(record.body); !st.ok()) return Fail(st);
+  complete_ = true;
+  return std::optional<VolumeRecord>();
+}
+
+Status VolumeReader::ReadFrame(uint64_t at, std::array<uint8_t, 4>* length, std::string* plain,
+                               uint8_t* tag) {
+  OUTPOST_RETURN_IF_ERROR(ReadExact(*length, "a frame's length"));
+  const auto& l = *length;
+  uint32_t n = (uint32_t{l[0]} << 24) | (uint32_t{l[1]} << 16) | (uint32_t{l[2]} << 8) | l[3];
+  if (n < crypto_secretstream_xchacha20poly1305_ABYTES + 1 ||
+      n > kMaxFramePlaintext + crypto_secretstream_xchacha20poly1305_ABYTES) {
+    return Corrupt(path_ + ": the frame at byte " + std::to_string(at) + " claims " +
+                   std::to_string(n) + " bytes");
+  }
+  sealed_.resize(n);
+  OUTPOST_RETURN_IF_ERROR(ReadExact({reinterpret_cast<uint8_t*>(sealed_.data()), n}, "a frame"));
+  plain->assign(n - crypto_secretstream_xchacha20poly1305_ABYTES, '\0');
+  unsigned long long plain_n = 0;
+  if (crypto_secretstream_xchacha20poly1305_pull(
+          &state_, reinterpret_cast<uint8_t*>(plain->data()), &plain_n, tag,
+          reinterpret_cast<const uint8_t*>(sealed_.data()), n, header_hash_.bytes.data(),
+          header_hash_.bytes.size()) != 0) {
+    return Corrupt(path_ + ": the frame at byte " + std::to_string(at) +
+                   " does not verify (damaged, changed, or out of order)");
+  }
+  plain->resize(plain_n);
+  return Status::Ok();
+}
+
+Status VolumeReader::CheckEnd(std::string_view body) {
+  wire::Reader r(body, "bundle end");
   uint64_t count = 0;
   Signature signature{};
   Status parsed = r.U64(&count, "frame count");
   if (parsed.ok()) parsed = r.Raw(signature, "signature");
   if (parsed.ok()) parsed = r.ExpectEnd();
-  if (!parsed.ok()) return fail(parsed.WithContext(path_));
+  if (!parsed.ok()) return parsed.WithContext(path_);
   Hash transcript = transcript_.Final();
   if (count != frames_ - 1 ||
       !VerifySignature(header_.sender, Signed(kEndDomain, header_hash_, &transcript), signature)) {
-    return fail(Corrupt(path_ + ": the sender's signature of the volume does not verify"));
+    return Corrupt(path_ + ": the sender's signature of the volume does not verify");
   }
   uint8_t extra;
   ssize_t more = ::read(fd_, &extra, 1);
-  if (more != 0) return fail(Corrupt(path_ + " has bytes after its end"));
-  complete_ = true;
-  return std::optional<VolumeRecord>();
+  if (more != 0) return Corrupt(path_ + " has bytes after its end");
+  return Status::Ok();
 }
 
 }  // namespace outpost::sync

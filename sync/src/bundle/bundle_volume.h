@@ -109,6 +109,22 @@ class VolumeReader {
  private:
   VolumeReader() = default;
   Status ReadExact(std::span<uint8_t> out, const char* what);
+  // The header's fields and recipients, its signature checked; returns the recipients' part of
+  // it as read (each key and sealed stream key, then the stream header).
+  Result<std::string> ReadHeader();
+  // Opens the stream key sealed to `self` and begins the stream. kNotFound if `self` is not a
+  // recipient.
+  Status OpenStream(const Identity& self, std::string_view recipients);
+  // The frame at byte `at`: its length field as read, its plaintext and its tag.
+  Status ReadFrame(uint64_t at, std::array<uint8_t, 4>* length, std::string* plain, uint8_t* tag);
+  // The final frame's body: the count of frames before it and the sender's signature of the
+  // whole volume; and nothing after it.
+  Status CheckEnd(std::string_view body);
+  // Every later Next() fails too.
+  Status Fail(Status st) {
+    failed_ = true;
+    return st;
+  }
 
   int fd_ = -1;
   std::string sealed_;  // reused between frames

@@ -1,0 +1,39 @@
+// Reading a USB bundle from a drive (docs/bundle.md, "Import: what comes in"; bundle.h has the
+// overview). Import verifies exactly as a sync does (the trust list, the hashes), stages what
+// arrives, and serves a version only when it is complete; importing again changes nothing.
+//
+// Thread-safety: one import or sync at a time per data folder (the staging lock); an import
+// builds files on two threads of its own while it reads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "outpost/base/status.h"
+#include "outpost/content/blob_store.h"
+#include "outpost/content/catalog.h"
+#include "outpost/sync/node.h"
+#include "outpost/sync/session.h"
+
+namespace outpost {
+
+struct BundleImportResult {
+  std::vector<std::string> volumes;  // read to their verified end
+  std::vector<std::string> damaged;  // what stopped a volume early, one line each
+  std::vector<std::string> skipped;  // volumes for other nodes or from unknown senders, and why
+  SyncSummary summary;  // updated, refused, complete, files and chunks, as a sync's
+};
+
+// Imports a volume file, or every *.opb file of a folder, in any order. A site takes volumes
+// signed by its pinned hub; a hub, volumes signed by its enrolled, unrevoked sites.
+// `progress` (if set) is called after each record read: bytes of volumes read so far, and their
+// total size.
+Result<BundleImportResult> ImportBundle(
+    const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
+    const std::filesystem::path& path,
+    const std::function<void(uint64_t read, uint64_t total)>& progress = {});
+
+}  // namespace outpost

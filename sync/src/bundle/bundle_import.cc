@@ -1,0 +1,459 @@
+// Reading a USB bundle (see bundle_import.h; the format in docs/bundle.md, "Import: what comes
+// in"). Each volume is read on its own: its sender is admitted (the signature is checked by the
+// volume reader; then who signed it: a site's hub, a hub's enrolled and unrevoked site, or a site
+// enrolling by the bundle), the sender's staging is opened, and each record is handled by its
+// type, as a sync would handle the same message. When every volume is read, the files being
+// built are finished and each version that is complete is served.
+#include "outpost/sync/bundle_import.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "bundle/bundle_records.h"
+#include "bundle/bundle_volume.h"
+#include "exchange.h"
+#include "protocol.h"
+#include "staging.h"
+#include "sync_files.h"
+
+namespace outpost {
+
+using namespace outpost::sync;
+namespace fs = std::filesystem;
+
+namespace {
+
+using ReadProgress = std::function<void(uint64_t read, uint64_t total)>;
+
+// What arrived from one sender, across its volumes.
+struct FromSender {
+  PeerInfo peer;
+  std::unique_ptr<StagingLog> log;
+  std::optional<StagingLock> lock;
+  bool offered = false;  // an offer for this node came in one of its volumes
+  std::vector<AcceptedVersion> versions;
+  std::unordered_map<Hash, OfferedFile> files;
+  std::set<std::pair<std::string, uint64_t>> taken;
+  std::unique_ptr<Assembly> assembly;  // builds files as their chunks are staged
+  fs::path saved_offers;               // offers kept for volumes imported later, alone
+};
+
+// The volumes `path` names: itself, or the *.opb files of a folder in the order of their names.
+Result<std::vector<fs::path>> VolumesAt(const fs::path& path) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      if (entry.is_regular_file(ec) && IsVolumeFileName(entry.path())) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return NotFound("no bundle volume (*.opb) in " + path.string());
+  } else if (fs::is_regular_file(path, ec)) {
+    files.push_back(path);
+  } else {
+    return NotFound(path.string() + " is neither a bundle volume nor a folder");
+  }
+  return files;
+}
+
+// Whether `version` is the one this node serves already (a second import).
+bool ServedAlready(Catalog* catalog, const OfferedVersion& version) {
+  auto unpacked = UnpackEnvelope(catalog, version);
+  auto manifest = unpacked ? DecodeEnvelopeManifest(*unpacked) : Result<Manifest>(NotFound(""));
+  auto served = catalog->Channel(version.channel_id);
+  return manifest && served && served->manifest_hash == manifest->hash;
+}
+
+// An offer is kept until its versions are served (signatures are checked again when it is read).
+Status KeepOffer(const FromSender& s, std::string_view body) {
+  std::error_code ec;
+  fs::path keep = s.saved_offers / (Hash::Of(body).Hex() + ".offer");
+  if (fs::exists(keep, ec)) return Status::Ok();
+  OUTPOST_RETURN_IF_ERROR(Env::Default()->CreateDirs(s.saved_offers));
+  return WriteFileAtomically(Env::Default(), keep, body);
+}
+
+// One import: its volumes one by one, then what they brought served.
+class BundleImporter {
+ public:
+  // A hub (`hub`), or a site joined to the hub `pin` names.
+  BundleImporter(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db, const Identity& self,
+                 bool hub, std::optional<HubPin> pin, const ReadProgress& progress)
+      : paths_(paths), store_(store), catalog_(catalog), db_(db), self_(self), hub_(hub), pin_(std::move(pin)),
+        progress_(progress) {}
+
+  Status ImportAll(const std::vector<fs::path>& files);
+  Result<BundleImportResult> Finish();
+
+ private:
+  Status ImportVolume(const fs::path& file);
+  // Admitting the sender. `*from` is left empty, and result_.skipped says why, for a volume
+  // this node does not take.
+  Status AdmitSender(const fs::path& file, VolumeReader* reader, std::optional<PeerInfo>* from);
+  std::optional<PeerInfo> AdmitSite(const fs::path& file, VolumeReader* reader);
+  std::optional<PeerInfo> EnrolByBundle(const fs::path& file, VolumeReader* reader);
+  Status AdmitHub(const fs::path& file, const PublicKey& sender, std::optional<PeerInfo>* from);
+  // The sender's staging, opened with its first volume.
+  Result<FromSender*> OpenStaging(const PublicKey& sender, const PeerInfo& from);
+  Status LoadSavedOffers(FromSender* s);
+  // An offer is checked as a sync checks it as soon as it is read, so that files are built on
+  // other threads while the rest of the volumes is read. `saved`: an offer kept from an earlier
+  // import; one that is out of date now (its versions served, or older than those served) is
+  // dropped without a word.
+  void Accept(FromSender* s, Offer offer, bool saved = false);
+  TrustList TrustFor(const Offer& offer);
+  void AcceptVersion(FromSender* s, const TrustList& trust, OfferedVersion* version, bool saved);
+  // The records, one handler per type.
+  Status ReadRecords(FromSender* s, VolumeReader* reader, const fs::path& file);
+  Status OnRecord(FromSender* s, const VolumeRecord& rec, const fs::path& file);
+  Status OnReceipt(FromSender* s, std::string_view record);
+  Status OnOffer(FromSender* s, std::string_view record);
+  Status OnChunks(FromSender* s, std::string_view record, const fs::path& file);
+  Status TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file);
+  Status OnPatch(std::string_view record, const fs::path& file);
+  // Finishing: the files built, the complete versions served.
+  Status Serve(FromSender* s, bool* complete);
+
+  void Refuse(std::string why) { result_.summary.refused.push_back(std::move(why)); }
+  void Skip(std::string why) { result_.skipped.push_back(std::move(why)); }
+
+  const NodePaths& paths_;
+  BlobStore* store_;
+  Catalog* catalog_;
+  SyncDb* db_;
+  const Identity& self_;
+  const bool hub_;
+  std::optional<HubPin> pin_;  // a site's hub (its pending code cleared once the hub writes to it)
+  const ReadProgress& progress_;
+  uint64_t total_bytes_ = 0, read_before_ = 0;  // of every volume, and of those read before this one
+  BundleImportResult result_;
+  std::map<PublicKey, FromSender> senders_;
+};
+
+Status BundleImporter::ImportAll(const std::vector<fs::path>& files) {
+  std::error_code ec;
+  for (const fs::path& file : files) total_bytes_ += fs::file_size(file, ec);
+  for (const fs::path& file : files) {
+    uint64_t size = fs::file_size(file, ec);
+    Status st = ImportVolume(file);
+    read_before_ += size;
+    OUTPOST_RETURN_IF_ERROR(st);
+  }
+  return Status::Ok();
+}
+
+Status BundleImporter::ImportVolume(const fs::path& file) {
+  auto reader = VolumeReader::Open(file, self_);
+  if (!reader) {
+    if (reader.error().code() == StatusCode::kNotFound) Skip(reader.error().message());
+    else result_.damaged.push_back(reader.error().message());
+    return Status::Ok();
+  }
+  std::optional<PeerInfo> from;
+  OUTPOST_RETURN_IF_ERROR(AdmitSender(file, reader->get(), &from));
+  if (!from) return Status::Ok();
+  auto s = OpenStaging((*reader)->header().sender, *from);
+  if (!s) return s.error();
+  return ReadRecords(*s, reader->get(), file);
+}
+
+// ---- admitting the sender
+
+Status BundleImporter::AdmitSender(const fs::path& file, VolumeReader* reader, std::optional<PeerInfo>* from) {
+  if (!hub_) return AdmitHub(file, reader->header().sender, from);
+  *from = AdmitSite(file, reader);
+  return Status::Ok();
+}
+
+std::optional<PeerInfo> BundleImporter::AdmitSite(const fs::path& file, VolumeReader* reader) {
+  const PublicKey& sender = reader->header().sender;
+  auto peer = db_->Peer(sender);
+  if (!peer) peer = EnrolByBundle(file, reader);
+  if (!peer) return std::nullopt;
+  if (peer->role != "site" || peer->revoked_at != 0) {
+    Skip(file.string() + " is signed by " + sender.Fingerprint() + "…, a site this hub revoked");
+    return std::nullopt;
+  }
+  return peer;
+}
+
+// A site never online may enrol by its first bundle: the code it was given, signed, in the
+// volume's first record.
+std::optional<PeerInfo> BundleImporter::EnrolByBundle(const fs::path& file, VolumeReader* reader) {
+  const PublicKey& sender = reader->header().sender;
+  auto record = reader->Next();
+  if (record && *record && (*record)->type == kEnrolRecord) {
+    auto enrol = DecodeEnrol((*record)->body);
+    if (enrol && enrol->node_key == sender) {
+      auto admitted = db_->AdmitSite(enrol->code, sender);
+      if (!admitted) {
+        Skip(file.string() + ": the enrolment it carries was refused: " + admitted.error().message());
+        return std::nullopt;
+      }
+      return admitted.value();
+    }
+  }
+  Skip(file.string() + " is signed by " + sender.Fingerprint() + "…, no site enrolled here");
+  return std::nullopt;
+}
+
+Status BundleImporter::AdmitHub(const fs::path& file, const PublicKey& sender, std::optional<PeerInfo>* from) {
+  if (sender != pin_->node_key) {
+    Skip(file.string() + " is signed by " + sender.Fingerprint() + "…, not by this site's hub (" +
+         pin_->node_key.Fingerprint() + "…)");
+    return Status::Ok();
+  }
+  PeerInfo hub;
+  hub.key = sender;
+  hub.name = "hub";
+  *from = hub;
+  if (pin_->pending_code.empty()) return Status::Ok();
+  // The hub addressed this to our key: it has enrolled us (by our bundle), the code is spent.
+  pin_->pending_code.clear();
+  return db_->SetHub(*pin_);
+}
+
+// ---- the sender's staging
+
+Result<FromSender*> BundleImporter::OpenStaging(const PublicKey& sender, const PeerInfo& from) {
+  FromSender& s = senders_[sender];
+  if (s.log) return &s;
+  s.peer = from;
+  fs::path dir = hub_ ? paths_.staging / ("from-" + sender.Hex().substr(0, 16)) : paths_.staging;
+  auto lock = StagingLock::Take(dir);
+  if (!lock) return lock.error();
+  s.lock.emplace(std::move(*lock));
+  auto log = StagingLog::Open(dir / "chunks");
+  if (!log) return log.error();
+  s.log = std::move(*log);
+  s.assembly = std::make_unique<Assembly>(store_, catalog_, s.log.get());
+  s.saved_offers = dir / "offers";
+  OUTPOST_RETURN_IF_ERROR(LoadSavedOffers(&s));
+  return &s;
+}
+
+// The offers of earlier imports still waiting for chunks: a bundle's later volumes, or the next
+// stick, may be imported without the volume that carried them.
+Status BundleImporter::LoadSavedOffers(FromSender* s) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(s->saved_offers, ec)) {
+    if (entry.path().extension() != ".offer") continue;
+    auto body = ReadWholeFile(entry.path());
+    auto offer = body ? DecodeOffer(*body) : Result<Offer>(body.error());
+    size_t before = s->versions.size();
+    if (offer) Accept(s, std::move(*offer), /*saved=*/true);
+    if (s->versions.size() == before) fs::remove(entry.path(), ec);  // out of date
+  }
+  return Status::Ok();
+}
+
+void BundleImporter::Accept(FromSender* s, Offer offer, bool saved) {
+  s->offered = true;
+  TrustList trust = TrustFor(offer);
+  for (auto& version : offer.versions) AcceptVersion(s, trust, &version, saved);
+}
+
+// A site checks published versions against the trust list it holds, replaced first by the
+// offer's if that one is newer and verifies. (A hub checks a site's versions by the site's key.)
+TrustList BundleImporter::TrustFor(const Offer& offer) {
+  TrustList trust;
+  if (hub_) return trust;
+  if (!offer.trust_list.empty()) {
+    if (Status st = StoreTrustList(paths_, pin_->root_key, offer.trust_list); !st.ok()) {
+      Refuse("trust list: " + st.message());
+    }
+  }
+  if (auto held = LoadTrustList(paths_, pin_->root_key)) trust = *held;
+  return trust;
+}
+
+void BundleImporter::AcceptVersion(FromSender* s, const TrustList& trust, OfferedVersion* version, bool saved) {
+  auto accepted = hub_ ? AcceptSiteVersion(catalog_, db_, s->peer.key, *version)
+                       : AcceptPublishedVersion(catalog_, trust, *version);
+  if (!accepted) {
+    // The version this node serves already (a second import) is not an error.
+    bool already = ServedAlready(catalog_, *version);
+    if (!already && !saved) Refuse(accepted.error().message());
+    return;
+  }
+  if (!s->taken.insert({accepted->manifest.channel_id, accepted->manifest.version}).second) return;
+  for (auto& f : version->files) s->files.emplace(f.blob, std::move(f));
+  s->versions.push_back(std::move(*accepted));
+  if (!s->assembly->Want(s->versions.back(), s->files)) {
+    Refuse("the offer did not describe every file of " + s->versions.back().manifest.channel_id);
+  }
+}
+
+// ---- the records
+
+Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs::path& file) {
+  for (;;) {
+    auto record = reader->Next();
+    if (!record) {
+      result_.damaged.push_back(record.error().message());
+      return Status::Ok();
+    }
+    if (!*record) {
+      result_.volumes.push_back(file.string());
+      return Status::Ok();
+    }
+    if (progress_) progress_(read_before_ + reader->offset(), total_bytes_);
+    OUTPOST_RETURN_IF_ERROR(OnRecord(s, **record, file));
+  }
+}
+
+Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs::path& file) {
+  switch (rec.type) {
+    case kReceiptRecord:
+      return OnReceipt(s, rec.body);
+    case kOfferRecord:
+      return OnOffer(s, rec.body);
+    case kChunksRecord:
+      return OnChunks(s, rec.body, file);
+    case kPatchRecord:
+      return OnPatch(rec.body, file);
+    default:  // kEnrolRecord: taken when the sender was admitted
+      return Status::Ok();
+  }
+}
+
+Status BundleImporter::OnReceipt(FromSender* s, std::string_view record) {
+  auto addressed = ReadAddressed(record);
+  if (!addressed || addressed->to != self_.public_key()) return Status::Ok();
+  auto served = DecodeReceiptRecord(addressed->body);
+  if (!served) {
+    Refuse(served.error().message());
+    return Status::Ok();
+  }
+  for (const auto& [id, version] : *served) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
+  return Status::Ok();
+}
+
+Status BundleImporter::OnOffer(FromSender* s, std::string_view record) {
+  auto addressed = ReadAddressed(record);
+  if (!addressed || addressed->to != self_.public_key()) return Status::Ok();  // another recipient's
+  auto offer = DecodeOffer(addressed->body);
+  if (!offer) {
+    Refuse(offer.error().message());
+    return Status::Ok();
+  }
+  Accept(s, std::move(*offer));
+  return KeepOffer(*s, addressed->body);
+}
+
+Status BundleImporter::OnChunks(FromSender* s, std::string_view record, const fs::path& file) {
+  auto batch = DecodeChunkBatch(record);
+  if (!batch) {
+    Refuse(batch.error().message());
+    return Status::Ok();
+  }
+  for (BundledChunk& c : *batch) OUTPOST_RETURN_IF_ERROR(TakeChunk(s, &c, file));
+  return Status::Ok();
+}
+
+// A chunk not held yet, verified, goes to the files waiting for it (or to staging).
+Status BundleImporter::TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file) {
+  if (s->assembly->Has(c->hash)) return Status::Ok();
+  if (auto loc = catalog_->FindChunk(c->hash); loc && store_->Contains(loc->blob)) return Status::Ok();
+  auto data = c->stored ? Result<std::string>(std::move(c->compressed)) : ZstdDecompress(c->compressed, c->length, {});
+  if (!data || Hash::Of(*data) != c->hash) {
+    Refuse("chunk " + c->hash.Hex() + " in " + file.string() + " did not verify");
+    return Status::Ok();
+  }
+  ++result_.summary.chunks_received;
+  result_.summary.chunk_bytes += data->size();
+  return s->assembly->Arrived(c->hash, std::move(*data));
+}
+
+// A small edited file, whole once the patch is applied to the previous version this node holds.
+Status BundleImporter::OnPatch(std::string_view record, const fs::path& file) {
+  auto patch = DecodePatch(record);
+  if (!patch) {
+    Refuse(patch.error().message());
+    return Status::Ok();
+  }
+  if (store_->Contains(patch->blob)) return Status::Ok();
+  Result<std::string> bytes = NotFound("");
+  if (patch->kind == 1) {
+    auto old = ReadWholeFile(store_->PathOf(patch->previous));
+    if (!old) return Status::Ok();  // not a file this node holds: another recipient's patch
+    bytes = ZstdDecompress(patch->compressed, patch->size, *old);
+  } else {
+    bytes = ZstdDecompress(patch->compressed, patch->size, {});
+  }
+  if (!bytes || Hash::Of(*bytes) != patch->blob) {
+    Refuse("file " + patch->blob.Hex() + " in " + file.string() + " did not verify");
+    return Status::Ok();
+  }
+  auto info = store_->Put(*bytes);
+  if (!info) return info.error();
+  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs({*info}));
+  ++result_.summary.patches_received;
+  ++result_.summary.files_received;
+  return Status::Ok();
+}
+
+// ---- finishing
+
+Result<BundleImportResult> BundleImporter::Finish() {
+  if (senders_.empty() && result_.damaged.empty()) {
+    // Nothing here is for this node: say whom it is for.
+    std::string why;
+    for (const auto& sk : result_.skipped) why += (why.empty() ? "" : "; ") + sk;
+    return InvalidArgument(why.empty() ? "no volume to import" : why);
+  }
+  bool complete = result_.damaged.empty();
+  for (auto& [key, s] : senders_) OUTPOST_RETURN_IF_ERROR(Serve(&s, &complete));
+  result_.summary.complete = complete && result_.summary.refused.empty();
+  return std::move(result_);
+}
+
+// Waits for the files being built, then serves each version that is complete.
+Status BundleImporter::Serve(FromSender* s, bool* complete) {
+  OUTPOST_RETURN_IF_ERROR(s->assembly->Finish(&result_.summary));
+  if (!s->offered) {
+    // Volumes without the one that carries the offers: what they brought stays staged.
+    *complete = false;
+    Refuse("the volumes from " + s->peer.name +
+           " read so far hold no offer: import the bundle's first volume (…-0.opb) too");
+    return Status::Ok();
+  }
+  SyncSummary served;
+  bool all_served = true;
+  OUTPOST_RETURN_IF_ERROR(ServeVersions(store_, catalog_, s->versions, &served, &all_served));
+  *complete &= all_served;
+  for (auto& u : served.updated) result_.summary.updated.push_back(u);
+  for (auto& r : served.refused) Refuse(r);
+  // Chunks staged for a version not complete yet wait for the next volume.
+  if (all_served && !s->versions.empty()) {
+    OUTPOST_RETURN_IF_ERROR(s->log->Clear());
+    std::error_code ec;
+    fs::remove_all(s->saved_offers, ec);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
+                                        const fs::path& path, const ReadProgress& progress) {
+  auto self = LoadOrCreateIdentity(paths.node_key);
+  if (!self) return self.error();
+  bool hub = db->OwnRoot().has_value();
+  auto pin = db->Hub();
+  if (!hub && !pin) return InvalidArgument("this node is neither a hub nor joined to one: run `outpost join` first");
+  auto files = VolumesAt(path);
+  if (!files) return files.error();
+  // Held until the files being built are done (the importer waits for them when it goes).
+  auto store_lock = store->LockShared();
+  if (!store_lock) return store_lock.error();
+  BundleImporter importer(paths, store, catalog, db, *self, hub, std::move(pin), progress);
+  OUTPOST_RETURN_IF_ERROR(importer.ImportAll(*files));
+  return importer.Finish();
+}
+
+}  // namespace outpost
