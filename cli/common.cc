@@ -1,0 +1,89 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <system_error>
+
+namespace outpost::cli {
+
+namespace fs = std::filesystem;
+
+CLI::App* CommandTable::Add(CLI::App* parent, const std::string& name,
+                            const std::string& description, Run run) {
+  CLI::App* cmd = parent->add_subcommand(name, description);
+  cmd->add_option("--data", data_flag_,
+                  "data folder (default: $OUTPOST_DATA, else /var/lib/outpost as root, "
+                  "else ~/.local/share/outpost)");
+  cmd->add_flag("-v,--verbose", verbose_, "more logging (serve: every request)");
+  commands_.emplace_back(cmd, std::move(run));
+  return cmd;
+}
+
+int CommandTable::RunParsed() const {
+  fs::path data = data_flag_.empty() ? DefaultDataDir() : fs::path(data_flag_);
+  for (const auto& [command, run] : commands_) {
+    if (command->parsed()) return run(data);
+  }
+  return kExitUsage;
+}
+
+fs::path DefaultDataDir() {
+  if (const char* env = std::getenv("OUTPOST_DATA"); env && *env) return env;
+  if (geteuid() == 0) return "/var/lib/outpost";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : ".") / ".local/share/outpost";
+}
+
+Result<Library> OpenLibrary(const fs::path& data) {
+  Library lib;
+  auto store = BlobStore::Open(data);
+  if (!store) return store.error().WithContext("opening the data folder " + data.string());
+  lib.store = std::move(*store);
+  auto catalog = Catalog::Open(data / "catalog.db");
+  if (!catalog) return catalog.error();
+  lib.catalog = std::move(*catalog);
+  return lib;
+}
+
+Result<std::unique_ptr<SyncDb>> OpenSyncDb(const fs::path& data) {
+  std::error_code ec;
+  fs::create_directories(NodePaths(data).sync_dir, ec);
+  return SyncDb::Open(NodePaths(data).sync_db);
+}
+
+int Fail(const Status& st) {
+  std::fprintf(stderr, "outpost: %s\n", st.message().c_str());
+  return st.code() == StatusCode::kBusy ? kExitBusy : kExitFailure;
+}
+
+void PrintJson(const nlohmann::json& j) {
+  std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::printf("%s\n", s.c_str());
+}
+
+std::string Megabytes(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
+ProgressLine::ProgressLine() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+
+void ProgressLine::Show(const std::string& text) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(200)) return;
+  last_ = now;
+  std::string line = text.size() > 100 ? text.substr(0, 97) + "..." : text;
+  std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  shown_ = true;
+}
+
+void ProgressLine::Done() {
+  if (shown_) std::fprintf(stderr, "\r\033[K");
+  shown_ = false;
+}
+
+}  // namespace outpost::cli

@@ -1,0 +1,147 @@
+#include "serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "outpost/server/config.h"
+#include "outpost/server/http_server.h"
+#include "outpost/sync/session.h"
+
+namespace outpost::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The settings file (DATA/server.toml if it exists, or --config), then the flags over it.
+Result<ServerConfig> LoadConfig(const fs::path& data, const ServeArgs& args) {
+  ServerConfig config;
+  fs::path config_file = args.config.empty() ? data / "server.toml" : fs::path(args.config);
+  if (!args.config.empty() || fs::exists(config_file)) {
+    Status st = LoadServerConfig(config_file, &config);
+    if (!st.ok()) return st;
+  }
+  if (!args.listen.empty()) {
+    Status st = config.SetListen(args.listen);
+    if (!st.ok()) return st;
+  }
+  if (args.threads > 0) config.threads = args.threads;
+  if (!args.web_root.empty()) config.web_root = args.web_root;
+  if (!config.web_root.empty() && !fs::is_directory(config.web_root)) {
+    return InvalidArgument("--web-root " + config.web_root + " is not a folder");
+  }
+  return config;
+}
+
+// SIGINT and SIGTERM stop the server cleanly: blocked in every thread started after this, and
+// waited for by one.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+struct SyncListener {
+  std::unique_ptr<SyncDb> db;
+  std::unique_ptr<SyncServer> server;
+};
+
+// The sync listener bound to --sync-listen (for `hub serve`, only on a hub).
+Result<SyncListener> BindSyncListener(const fs::path& data, const ServeArgs& args,
+                                      const Library& lib) {
+  SyncListener listener;
+  auto db = SyncDb::Open(NodePaths(data).sync_db);
+  if (!db) return db.error();
+  listener.db = std::move(*db);
+  if (args.hub && !listener.db->OwnRoot()) {
+    return NotFound(data.string() + " is not a hub: run outpost hub init --data " +
+                    data.string() + " first");
+  }
+  listener.server = std::make_unique<SyncServer>(NodePaths(data), lib.store.get(),
+                                                 lib.catalog.get(), listener.db.get());
+  Status st = listener.server->Bind(args.sync_listen);
+  if (!st.ok()) return st;
+  return listener;
+}
+
+// Runs both servers until a signal stops them (or the HTTP server fails); logs `serving` once
+// both are under way.
+Status RunUntilStopped(sigset_t signals, HttpServer& server, SyncServer* sync_server,
+                       const std::string& sync_listen, const std::string& serving) {
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("stopping (signal {})", sig);
+    server.Stop();
+    if (sync_server) sync_server->Stop();
+  });
+  std::thread sync_thread;
+  if (sync_server) {
+    spdlog::info("answering syncs on {} (port {})", sync_listen, sync_server->port());
+    sync_thread = std::thread([&] {
+      Status sst = sync_server->Serve();
+      if (!sst.ok()) spdlog::error("sync listener: {}", sst.message());
+    });
+  }
+  spdlog::info("{}", serving);
+  std::fflush(stdout);
+  Status st = server.Serve();
+  if (sync_server) sync_server->Stop();
+  if (sync_thread.joinable()) sync_thread.join();
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  return st;
+}
+
+}  // namespace
+
+int Serve(const fs::path& data, const ServeArgs& args) {
+  auto config = LoadConfig(data, args);
+  if (!config) return Fail(config.error());
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  sigset_t signals = BlockStopSignals();
+  SyncListener sync;
+  if (!args.sync_listen.empty()) {
+    auto bound = BindSyncListener(data, args, *lib);
+    if (!bound) return Fail(bound.error());
+    sync = std::move(*bound);
+  }
+  HttpServer server(*config, lib->store.get(), lib->catalog.get());
+  Status st = server.Bind();
+  if (!st.ok()) return Fail(st);
+  size_t channels = lib->catalog->Channels().size();
+  std::string serving = fmt::format("serving {} channel(s) from {} on http://{}:{}/", channels,
+                                    data.string(), config->host, server.port());
+  st = RunUntilStopped(signals, server, sync.server.get(), args.sync_listen, serving);
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+void AddServeCommand(CLI::App& app, CommandTable& table) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* serve = table.Add(&app, "serve", "serve the library to learners over HTTP",
+                          [args](const fs::path& data) { return Serve(data, *args); });
+  serve->add_option("--listen", args->listen, "ADDR:PORT to listen on (default 0.0.0.0:8080)");
+  serve->add_option("--config", args->config,
+                    "settings file (default: DATA/server.toml if it exists)");
+  serve->add_option("--threads", args->threads,
+                    "worker threads for pages and searches (default 16); connections are held by "
+                    "event loops, one per core")
+      ->check(CLI::Range(1, 4096));
+  serve->add_option("--sync-listen", args->sync_listen,
+                    "ADDR:PORT to answer syncs from enrolled peers on (relay)");
+  serve->add_option("--web-root", args->web_root,
+                    "serve templates, styles and scripts from this web-ui folder instead of the "
+                    "copies built in (for developing them)");
+}
+
+}  // namespace outpost::cli

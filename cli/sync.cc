@@ -1,0 +1,190 @@
+#include "sync.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "outpost/sync/node.h"
+
+namespace outpost::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- sync ----
+
+struct SyncArgs {
+  std::string hub;
+  std::string peer;
+  uint64_t rate_limit_kbps = 0;
+  double budget_mb = 0;
+  bool json = false;
+};
+
+// "1h05m", "4m09s"; "?" when unknown.
+std::string Eta(double seconds) {
+  if (seconds <= 0 || seconds > 1e7) return "?";
+  char buf[32];
+  int s = static_cast<int>(seconds);
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, s / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+  return buf;
+}
+
+std::string ProgressText(const SyncProgress& p) {
+  if (p.uploading) {
+    double rate = p.seconds > 0 ? static_cast<double>(p.bytes_sent) / p.seconds : 0;
+    return "sending this site's channels: " + Megabytes(p.bytes_sent) +
+           " sent (the files offered: " + Megabytes(p.bytes_offered) + ") at " +
+           Megabytes(static_cast<uint64_t>(rate)) + "/s";
+  }
+  double rate = p.seconds > 0 ? static_cast<double>(p.bytes_received) / p.seconds : 0;
+  double left =
+      p.bytes_wanted > p.bytes_done ? static_cast<double>(p.bytes_wanted - p.bytes_done) : 0;
+  return "syncing " + std::to_string(p.files_done) + "/" + std::to_string(p.files_wanted) +
+         " files, " + Megabytes(p.bytes_done) + " of " + Megabytes(p.bytes_wanted) + ", " +
+         Megabytes(p.bytes_received) + " received at " + Megabytes(static_cast<uint64_t>(rate)) +
+         "/s, ETA " + Eta(rate > 0 ? left / rate : -1);
+}
+
+void PrintSyncJson(const SyncSummary& r) {
+  nlohmann::json uploaded = nlohmann::json::array();
+  for (const auto& u : r.uploaded) {
+    uploaded.push_back(
+        {{"id", u.id}, {"version", u.version}, {"state", u.state}, {"message", u.message}});
+  }
+  PrintJson({{"bytes_sent", r.bytes_sent}, {"bytes_received", r.bytes_received},
+             {"round_trips", r.round_trips}, {"seconds", r.seconds},
+             {"complete", r.complete}, {"channels_updated", UpdatedJson(r.updated)},
+             {"files_received", r.files_received}, {"chunks_received", r.chunks_received},
+             {"chunks_reused", r.chunks_reused}, {"patches_received", r.patches_received},
+             {"chunk_bytes", r.chunk_bytes}, {"budget_reached", r.budget_reached},
+             {"refused", r.refused}, {"channels_uploaded", uploaded}});
+}
+
+void PrintSyncText(const SyncSummary& r) {
+  for (const auto& why : r.refused) std::fprintf(stderr, "refused: %s\n", why.c_str());
+  for (const auto& u : r.uploaded) {
+    if (u.state == "served") {
+      std::printf("%s: version %lld sent to the hub\n", u.id.c_str(),
+                  static_cast<long long>(u.version));
+    } else {
+      std::fprintf(stderr, "%s: version %lld %s at the hub: %s\n", u.id.c_str(),
+                   static_cast<long long>(u.version), u.state.c_str(), u.message.c_str());
+    }
+  }
+  PrintUpdated(r.updated);
+  std::printf("%s: %s sent, %s received, %d round trips, %.1f s\n",
+              r.complete ? "up to date" : "not finished (run sync again to continue)",
+              Megabytes(r.bytes_sent).c_str(), Megabytes(r.bytes_received).c_str(),
+              r.round_trips, r.seconds);
+}
+
+int SyncCommand(const fs::path& data, const SyncArgs& args) {
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  SyncOptions options;
+  options.hub = args.hub;
+  options.peer = args.peer;
+  options.rate_limit_kbps = args.rate_limit_kbps;
+  options.budget_bytes = static_cast<uint64_t>(args.budget_mb * 1e6);
+  ProgressLine line;
+  options.progress = [&](const SyncProgress& p) { line.Show(ProgressText(p)); };
+  auto r = SyncWithHub(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), options);
+  line.Done();
+  if (!r) {
+    if (args.json) {
+      PrintJson({{"complete", false}, {"error", r.error().message()}, {"bytes_sent", 0},
+                 {"bytes_received", 0}, {"round_trips", 0}, {"seconds", 0},
+                 {"channels_updated", nlohmann::json::array()}});
+    }
+    return Fail(r.error());
+  }
+  if (args.json) PrintSyncJson(*r);
+  else PrintSyncText(*r);
+  return r->complete ? kExitOk : kExitIncomplete;
+}
+
+// ---- join ----
+
+struct JoinArgs {
+  std::string where;  // HOST:PORT, or an enrolment file
+  std::string code;
+  std::string name;
+};
+
+// Joins with an enrolment file: trusts its hub now, presents its code at the first sync.
+int JoinFromFile(const NodePaths& paths, SyncDb* db, const std::string& file) {
+  auto enrolment = ReadEnrolmentFile(file);
+  if (!enrolment) return Fail(enrolment.error());
+  Status st = StoreTrustList(paths, enrolment->pin.root_key, enrolment->trust_list);
+  if (!st.ok()) return Fail(st);
+  st = db->SetHub(enrolment->pin);
+  if (!st.ok()) return Fail(st);
+  std::printf("joined hub %s as \"%s\" from %s; the code is presented at the first sync%s\n",
+              enrolment->pin.node_key.Fingerprint().c_str(), enrolment->pin.site_name.c_str(),
+              file.c_str(),
+              enrolment->pin.address.empty() ? " (give the hub's address with sync --hub)" : "");
+  return kExitOk;
+}
+
+int JoinCommand(const fs::path& data, const JoinArgs& args) {
+  auto lib = OpenLibrary(data);  // a site is a library too: make it whole
+  if (!lib) return Fail(lib.error());
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  NodePaths paths(data);
+  if (args.code.empty()) return JoinFromFile(paths, db->get(), args.where);
+  auto pin = EnrolWithHub(paths, db->get(), args.where, args.code, args.name,
+                          SessionLimits{}.io_timeout);
+  if (!pin) return Fail(pin.error());
+  std::printf("joined hub %s at %s as \"%s\"\n", pin->node_key.Fingerprint().c_str(),
+              pin->address.c_str(), pin->site_name.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddSyncCommand(CLI::App& app, CommandTable& table) {
+  auto args = std::make_shared<SyncArgs>();
+  auto* sync = table.Add(&app, "sync", "bring this site up to date with its hub",
+                         [args](const fs::path& data) { return SyncCommand(data, *args); });
+  sync->add_option("--hub", args->hub, "HOST:PORT of the hub (default: the one joined)");
+  sync->add_option("--rate-limit", args->rate_limit_kbps,
+                   "receive at most this many kilobits per second");
+  sync->add_option("--budget", args->budget_mb,
+                   "receive at most about this many MB, then stop cleanly (the next sync goes on)")
+      ->check(CLI::PositiveNumber);
+  sync->add_flag("--json", args->json, "print a JSON summary");
+  sync->add_option("--peer", args->peer,
+                   "HOST:PORT of a relay this site joined (outpost peer join), instead of the hub");
+}
+
+void AddJoinCommand(CLI::App& app, CommandTable& table) {
+  auto args = std::make_shared<JoinArgs>();
+  auto* join = table.Add(&app, "join", "enrol this site with a hub (a code, or an enrolment file)",
+                         [args](const fs::path& data) { return JoinCommand(data, *args); });
+  join->add_option("HUB", args->where,
+                   "HOST:PORT of the hub's sync listener, or an enrolment file")
+      ->required();
+  join->add_option("CODE", args->code, "the one-time code the hub's coordinator gave");
+  join->add_option("--name", args->name, "a name to suggest for this site");
+}
+
+nlohmann::json UpdatedJson(const std::vector<UpdatedChannel>& updated) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& u : updated) out.push_back({{"id", u.id}, {"from", u.from}, {"to", u.to}});
+  return out;
+}
+
+void PrintUpdated(const std::vector<UpdatedChannel>& updated) {
+  for (const auto& u : updated) {
+    std::printf("%s: version %lld served (was %lld)\n", u.id.c_str(), static_cast<long long>(u.to),
+                static_cast<long long>(u.from));
+  }
+}
+
+}  // namespace outpost::cli
