@@ -25,8 +25,13 @@
 #include "outpost/server/http_server.h"
 #include "outpost/sync/drives.h"
 #include "outpost/sync/bundle.h"
+#include "outpost/sync/enrolment.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/publish.h"
+#include "outpost/sync/publisher_keys.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/sync_db.h"
+#include "outpost/sync/trust_store.h"
 
 namespace outpost {
 

@@ -1,5 +1,6 @@
 // USB bundles: export and import (see bundle.h; the format in docs/bundle.md).
 #include "outpost/sync/bundle.h"
+#include "outpost/sync/trust_store.h"
 
 #include <sys/statvfs.h>
 

@@ -10,6 +10,8 @@
 
 #include "bundle/export_state.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/publish.h"
+#include "outpost/sync/trust_store.h"
 #include "staging.h"
 #include "test_node.h"
 #include "testing/fault_env.h"

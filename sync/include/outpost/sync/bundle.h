@@ -26,6 +26,7 @@
 #include "outpost/base/status.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 
