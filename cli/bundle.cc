@@ -9,6 +9,7 @@
 #include "outpost/sync/bundle.h"
 #include "outpost/sync/drives.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 #include "sync.h"
 
 namespace outpost::cli {

@@ -6,7 +6,12 @@
 
 #include "outpost/base/text.h"
 #include "outpost/content/importer.h"
+#include "outpost/sync/enrolment.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/publish.h"
+#include "outpost/sync/publisher_keys.h"
+#include "outpost/sync/sync_db.h"
+#include "outpost/sync/trust_store.h"
 #include "serve.h"
 
 namespace outpost::cli {

@@ -4,8 +4,10 @@
 #include <memory>
 #include <string>
 
+#include "outpost/sync/enrolment.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost::cli {
 

@@ -4,7 +4,10 @@
 #include <memory>
 #include <string>
 
+#include "outpost/sync/enrolment.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
+#include "outpost/sync/trust_store.h"
 
 namespace outpost::cli {
 

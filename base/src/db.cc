@@ -1,8 +1,36 @@
 #include "outpost/base/db.h"
 
 #include <cstring>
+#include <filesystem>
 
 namespace outpost::db {
+
+namespace {
+
+// The database's file name for messages ("sync.db"), or "database" for one in memory.
+std::string NameOf(sqlite3* db) {
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  if (file == nullptr || *file == '\0') return "database";
+  return std::filesystem::path(file).filename().string();
+}
+
+StatusCode CodeOf(int sqlite_code) {
+  switch (sqlite_code & 0xff) {
+    case SQLITE_FULL:
+      return StatusCode::kNoSpace;
+    case SQLITE_BUSY:
+      return StatusCode::kBusy;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StatusCode::kCorrupt;
+    case SQLITE_CONSTRAINT:
+      return StatusCode::kInvalidArgument;
+    default:
+      return StatusCode::kIoError;
+  }
+}
+
+}  // namespace
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   sqlite3_stmt* s = nullptr;
@@ -63,6 +91,11 @@ Stmt& Stmt::BindBlob(int i, std::string_view bytes) {
   return *this;
 }
 
+Stmt& Stmt::BindBlob(int i, std::span<const uint8_t> bytes) {
+  sqlite3_bind_blob64(stmt_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
 Stmt& Stmt::BindNull(int i) {
   sqlite3_bind_null(stmt_.get(), i);
   return *this;
@@ -74,19 +107,14 @@ Stmt& Stmt::BindOptional(int i, const std::optional<Hash>& h) {
 
 bool Stmt::Step() {
   if (!stmt_) {
-    status_ = Internal("catalog: " + error_);
+    status_ = Internal(NameOf(db_) + ": " + error_);
     return false;
   }
   int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) {
-    int code = sqlite3_extended_errcode(db_);
-    StatusCode sc = StatusCode::kIoError;
-    if ((code & 0xff) == SQLITE_FULL) sc = StatusCode::kNoSpace;
-    if ((code & 0xff) == SQLITE_BUSY) sc = StatusCode::kBusy;
-    if ((code & 0xff) == SQLITE_CORRUPT) sc = StatusCode::kCorrupt;
-    if ((code & 0xff) == SQLITE_CONSTRAINT) sc = StatusCode::kInvalidArgument;
-    status_ = Status(sc, std::string("catalog: ") + sqlite3_errmsg(db_));
+    status_ = Status(CodeOf(sqlite3_extended_errcode(db_)),
+                     NameOf(db_) + ": " + sqlite3_errmsg(db_));
   }
   return false;
 }
@@ -134,10 +162,7 @@ Status Exec(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    StatusCode sc = (rc & 0xff) == SQLITE_FULL ? StatusCode::kNoSpace
-                    : (rc & 0xff) == SQLITE_BUSY ? StatusCode::kBusy
-                                                 : StatusCode::kIoError;
-    return Status(sc, "catalog: " + msg);
+    return Status(CodeOf(rc), NameOf(db) + ": " + msg);
   }
   return Status::Ok();
 }

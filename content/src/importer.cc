@@ -20,6 +20,7 @@
 #include "outpost/content/exercise.h"
 #include "outpost/content/metadata.h"
 #include "outpost/content/sniff.h"
+#include "outpost/base/file.h"
 #include "outpost/base/text.h"
 
 namespace outpost {
@@ -114,21 +115,17 @@ struct StoredFileLook {
 };
 
 Result<StoredFileLook> LookAtStoredFile(const fs::path& blob, std::string_view name) {
-  int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("reading blob " + blob.string(), errno);
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
+  UniqueFd fd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("reading blob " + blob.string(), errno);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return ErrnoStatus("reading blob " + blob.string(), errno);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("reading blob " + blob.string(), errno);
   StoredFileLook look;
   uint8_t head[kSniffBytes];
-  ssize_t n = ::pread(fd, head, sizeof head, 0);
+  ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
   look.guess = DetectKind(name, {head, static_cast<size_t>(std::max<ssize_t>(n, 0))});
   if (WantsContent(look.guess)) {
     look.content.resize(std::min<size_t>(static_cast<size_t>(st.st_size), kMaxParsedText));
-    ssize_t got = ::pread(fd, look.content.data(), look.content.size(), 0);
+    ssize_t got = ::pread(fd.get(), look.content.data(), look.content.size(), 0);
     look.content.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
   }
   return look;
@@ -307,18 +304,14 @@ void ImportRun::Inspect(Entry* e, std::string_view content) {
 }
 
 Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
-  int fd = ::open(e->source.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     Problem(e->rel, errno == ENOENT ? "vanished during the import"
                                     : std::string("cannot read: ") + strerror(errno));
     return Status::Ok();
   }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
   struct stat before;
-  ::fstat(fd, &before);
+  ::fstat(fd.get(), &before);
   if (!SameFile(before, e->st)) {
     Problem(e->rel, "changed during the import; import again when it is finished");
     return Status::Ok();
@@ -329,7 +322,7 @@ Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
   bool first = true, keep = false;
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf, kReadSize);
+    ssize_t n = ::read(fd.get(), buf, kReadSize);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Problem(e->rel, std::string("cannot read: ") + strerror(errno));
@@ -353,7 +346,7 @@ Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
   }
   if (first) e->guess = DetectKind(e->name, {});
   struct stat after, again;
-  ::fstat(fd, &after);
+  ::fstat(fd.get(), &after);
   bool vanished = ::stat(e->source.c_str(), &again) != 0;
   if (vanished) {
     Problem(e->rel, "vanished during the import");

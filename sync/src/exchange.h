@@ -25,6 +25,7 @@
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/sync_db.h"
 #include "protocol.h"
 #include "staging.h"
 

@@ -9,16 +9,17 @@
 //
 // Enrolment codes are never stored: only BLAKE2b-256("outpost enrol code v1\0" || the 16
 // characters), so a copy of sync.db lets nobody enrol.
+#include "outpost/sync/sync_db.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <ctime>
 #include <iterator>
-#include <map>
-#include <memory>
 #include <mutex>
 
+#include "outpost/base/db.h"
+#include "outpost/base/file.h"
 #include "outpost/base/text.h"
 #include "outpost/sync/node.h"
 
@@ -89,110 +90,14 @@ constexpr std::string_view kCodeAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";  /
 constexpr size_t kCodeChars = 16;
 constexpr std::string_view kCodeDomain{"outpost enrol code v1\0", 22};
 
-Status SqlError(sqlite3* db, const std::string& what) {
-  int code = sqlite3_extended_errcode(db) & 0xff;
-  StatusCode sc = code == SQLITE_FULL                               ? StatusCode::kNoSpace
-                  : code == SQLITE_BUSY                             ? StatusCode::kBusy
-                  : code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? StatusCode::kCorrupt
-                                                                    : StatusCode::kIoError;
-  return Status(sc, "sync.db: " + what + ": " + sqlite3_errmsg(db));
+// A 32-byte key column; nullopt if the value has another size.
+std::optional<PublicKey> KeyAt(const db::Stmt& s, int col) {
+  std::string bytes = s.Blob(col);
+  if (bytes.size() != PublicKey::kSize) return std::nullopt;
+  PublicKey key;
+  __builtin_memcpy(key.bytes.data(), bytes.data(), PublicKey::kSize);
+  return key;
 }
-
-// A prepared statement, finalized when it goes out of scope; binds are 1-based like SQLite's.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      status_ = SqlError(db, "preparing a statement");
-      stmt_ = nullptr;
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Statement& Bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& Bind(int i, std::span<const uint8_t> bytes) {
-    sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& Bind(int i, const PublicKey& key) {
-    return Bind(i, std::span<const uint8_t>(key.bytes));
-  }
-  Statement& Bind(int i, const Hash& hash) { return Bind(i, std::span<const uint8_t>(hash.bytes)); }
-
-  // True if a row is ready; false when done or failed (status() tells which).
-  bool Step() {
-    if (stmt_ == nullptr) return false;
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) status_ = SqlError(db_, "reading or writing");
-    return false;
-  }
-  Status Run() {
-    while (Step()) {
-    }
-    return status_;
-  }
-  const Status& status() const { return status_; }
-
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string Text(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : "";
-  }
-  // A 32-byte key column; nullopt if the value has another size.
-  std::optional<PublicKey> Key(int col) const {
-    if (sqlite3_column_bytes(stmt_, col) != static_cast<int>(PublicKey::kSize)) return std::nullopt;
-    PublicKey key;
-    __builtin_memcpy(key.bytes.data(), sqlite3_column_blob(stmt_, col), PublicKey::kSize);
-    return key;
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  Status status_;
-};
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK) return Status::Ok();
-  std::string msg = err ? err : "unknown error";
-  sqlite3_free(err);
-  Status st = SqlError(db, "running SQL");
-  return Status(st.code(), "sync.db: " + msg);
-}
-
-// BEGIN IMMEDIATE; rolled back unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (active_) (void)Exec(db_, "ROLLBACK");
-  }
-  Status Begin() {
-    Status st = Exec(db_, "BEGIN IMMEDIATE");
-    active_ = st.ok();
-    return st;
-  }
-  Status Commit() {
-    Status st = Exec(db_, "COMMIT");
-    if (st.ok()) active_ = false;
-    return st;
-  }
-
- private:
-  sqlite3* db_;
-  bool active_ = false;
-};
 
 // What is stored of a code: the hash of its 16 characters, without the dashes.
 Hash CodeHash(const std::string& normalized) {
@@ -203,10 +108,9 @@ Hash CodeHash(const std::string& normalized) {
   return Hash::Of(message);
 }
 
-
-PeerInfo ReadPeer(const Statement& s) {
+PeerInfo ReadPeer(const db::Stmt& s) {
   PeerInfo p;
-  p.key = s.Key(0).value_or(PublicKey{});
+  p.key = KeyAt(s, 0).value_or(PublicKey{});
   p.name = s.Text(1);
   p.role = s.Text(2);
   p.enrolled_at = s.Int(3);
@@ -238,7 +142,7 @@ std::optional<std::string> NormalizeEnrolCode(std::string_view typed) {
 }
 
 struct SyncDb::Impl {
-  sqlite3* db = nullptr;
+  sqlite3* conn = nullptr;
   std::mutex mu;
   std::function<int64_t()> clock;
 
@@ -248,10 +152,19 @@ struct SyncDb::Impl {
   // Checks `code` inside an open transaction; the code's row's site name, or why it is refused.
   Result<std::string> CheckCode(const std::string& code, Hash* hash);
   Status UseCode(const Hash& hash, const PublicKey* by);
+  // True if `code` was used by `key` (and not cancelled since).
+  bool CodeUsedBy(const std::string& code, const PublicKey& key);
+  // kInvalidArgument if `site_key` is a revoked peer's: it cannot enrol again.
+  Status CheckNotRevoked(const PublicKey& site_key);
+  std::optional<PeerInfo> PeerRow(const PublicKey& key);
+  // The peers revoked: by key, or (if none has that key) by name, with the codes pending for
+  // that name cancelled; how many rows that touched, revoked before or not.
+  Result<int> RevokeByKey(const PublicKey& key, int64_t now);
+  Result<int> RevokeByName(const std::string& name, int64_t now);
 };
 
 int SyncDb::Impl::SchemaVersion() {
-  Statement s(db, "PRAGMA user_version");
+  db::Stmt s(conn, "PRAGMA user_version");
   return s.Step() ? static_cast<int>(s.Int(0)) : -1;
 }
 
@@ -263,10 +176,10 @@ Status SyncDb::Impl::Migrate() {
                    "); upgrade outpost");
   }
   for (int v = current; v < kSchemaVersion; ++v) {
-    Transaction txn(db);
+    db::Transaction txn(conn);
     OUTPOST_RETURN_IF_ERROR(txn.Begin());
-    OUTPOST_RETURN_IF_ERROR(Exec(db, kMigrations[v]));
-    OUTPOST_RETURN_IF_ERROR(Exec(db, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str()));
+    OUTPOST_RETURN_IF_ERROR(db::Exec(conn, kMigrations[v]));
+    OUTPOST_RETURN_IF_ERROR(db::Exec(conn, "PRAGMA user_version=" + std::to_string(v + 1)));
     OUTPOST_RETURN_IF_ERROR(txn.Commit());
   }
   return Status::Ok();
@@ -280,12 +193,12 @@ Result<std::string> SyncDb::Impl::CheckCode(const std::string& code, Hash* hash)
         "like abcd-efgh-jkmn-pqrs");
   }
   *hash = CodeHash(*normalized);
-  Statement s(db,
-              "SELECT site_name, expires_at, used_at, cancelled_at FROM enrol_codes "
-              "WHERE code_hash = ?");
+  db::Stmt s(conn,
+             "SELECT site_name, expires_at, used_at, cancelled_at FROM enrol_codes "
+             "WHERE code_hash = ?");
   s.Bind(1, *hash);
   if (!s.Step()) {
-    OUTPOST_RETURN_IF_ERROR(s.status());
+    OUTPOST_RETURN_IF_ERROR(s.StepStatus());
     return NotFound("unknown enrolment code: mistyped, or made by another hub");
   }
   const std::string name = s.Text(0);
@@ -305,15 +218,66 @@ Result<std::string> SyncDb::Impl::CheckCode(const std::string& code, Hash* hash)
 }
 
 Status SyncDb::Impl::UseCode(const Hash& hash, const PublicKey* by) {
-  Statement s(db, "UPDATE enrol_codes SET used_at = ?, used_by = ? WHERE code_hash = ?");
+  db::Stmt s(conn, "UPDATE enrol_codes SET used_at = ?, used_by = ? WHERE code_hash = ?");
   s.Bind(1, Now()).Bind(3, hash);
-  if (by) s.Bind(2, *by);
+  if (by) s.BindBlob(2, by->bytes);
   return s.Run();
 }
 
-SyncDb::SyncDb(sqlite3* db) : impl_(new Impl) { impl_->db = db; }
+bool SyncDb::Impl::CodeUsedBy(const std::string& code, const PublicKey& key) {
+  auto normalized = NormalizeEnrolCode(code);
+  if (!normalized) return false;
+  db::Stmt used(conn,
+                "SELECT used_by FROM enrol_codes WHERE code_hash = ? AND used_at != 0 AND "
+                "cancelled_at = 0");
+  used.Bind(1, CodeHash(*normalized));
+  return used.Step() && KeyAt(used, 0) == key;
+}
 
-SyncDb::~SyncDb() { sqlite3_close(impl_->db); }
+Status SyncDb::Impl::CheckNotRevoked(const PublicKey& site_key) {
+  db::Stmt known(conn, "SELECT revoked_at FROM peers WHERE key = ?");
+  known.BindBlob(1, site_key.bytes);
+  if (known.Step() && known.Int(0) != 0) {
+    return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked on " +
+                           UtcMinute(known.Int(0)) + "; a revoked site cannot enrol again with it");
+  }
+  return known.StepStatus();
+}
+
+std::optional<PeerInfo> SyncDb::Impl::PeerRow(const PublicKey& key) {
+  db::Stmt s(conn, std::string(kPeerColumns) + "WHERE key = ?");
+  s.BindBlob(1, key.bytes);
+  if (!s.Step()) return std::nullopt;
+  return ReadPeer(s);
+}
+
+Result<int> SyncDb::Impl::RevokeByKey(const PublicKey& key, int64_t now) {
+  int found = 0;
+  db::Stmt count(conn, "SELECT COUNT(*) FROM peers WHERE key = ?");
+  count.BindBlob(1, key.bytes);
+  if (count.Step()) found = static_cast<int>(count.Int(0));
+  db::Stmt s(conn, "UPDATE peers SET revoked_at = ? WHERE key = ? AND revoked_at = 0");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, now).BindBlob(2, key.bytes).Run());
+  return found;
+}
+
+Result<int> SyncDb::Impl::RevokeByName(const std::string& name, int64_t now) {
+  int found = 0;
+  db::Stmt count(conn, "SELECT COUNT(*) FROM peers WHERE name = ?");
+  count.Bind(1, name);
+  if (count.Step()) found = static_cast<int>(count.Int(0));
+  db::Stmt s(conn, "UPDATE peers SET revoked_at = ? WHERE name = ? AND revoked_at = 0");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, now).Bind(2, name).Run());
+  db::Stmt codes(conn,
+                 "UPDATE enrol_codes SET cancelled_at = ?1 WHERE site_name = ?2 AND "
+                 "used_at = 0 AND cancelled_at = 0 AND expires_at > ?1");
+  OUTPOST_RETURN_IF_ERROR(codes.Bind(1, now).Bind(2, name).Run());
+  return found + sqlite3_changes(conn);
+}
+
+SyncDb::SyncDb(sqlite3* db) : impl_(new Impl) { impl_->conn = db; }
+
+SyncDb::~SyncDb() { sqlite3_close(impl_->conn); }
 
 Result<std::unique_ptr<SyncDb>> SyncDb::Open(const std::filesystem::path& path) {
   const std::string name = path.string();
@@ -323,9 +287,9 @@ Result<std::unique_ptr<SyncDb>> SyncDb::Open(const std::filesystem::path& path) 
     if (ec) return ErrnoStatus("creating folder " + path.parent_path().string(), ec.value());
   }
   // Created private before SQLite sees it; an existing file keeps its mode.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return ErrnoStatus("opening " + name, errno);
-  ::close(fd);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return ErrnoStatus("opening " + name, errno);
+  fd.reset();
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -336,7 +300,7 @@ Result<std::unique_ptr<SyncDb>> SyncDb::Open(const std::filesystem::path& path) 
   }
   std::unique_ptr<SyncDb> sync(new SyncDb(db));
   sqlite3_busy_timeout(db, 10000);
-  Status st = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  Status st = db::Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   if (st.ok()) st = sync->impl_->Migrate();
   if (!st.ok()) return st.WithContext("opening " + name);
   return sync;
@@ -366,9 +330,9 @@ Result<std::string> SyncDb::NewEnrolCode(const std::string& site_name, int64_t t
   std::string code = *NormalizeEnrolCode(bare);
   std::lock_guard lock(impl_->mu);
   int64_t now = impl_->Now();
-  Statement s(impl_->db,
-              "INSERT INTO enrol_codes (code_hash, site_name, created_at, expires_at) "
-              "VALUES (?, ?, ?, ?)");
+  db::Stmt s(impl_->conn,
+             "INSERT INTO enrol_codes (code_hash, site_name, created_at, expires_at) "
+             "VALUES (?, ?, ?, ?)");
   s.Bind(1, CodeHash(code)).Bind(2, site_name).Bind(3, now).Bind(4, now + ttl_seconds);
   OUTPOST_RETURN_IF_ERROR(s.Run());
   return code;
@@ -376,7 +340,7 @@ Result<std::string> SyncDb::NewEnrolCode(const std::string& site_name, int64_t t
 
 Result<std::string> SyncDb::RedeemEnrolCode(const std::string& code) {
   std::lock_guard lock(impl_->mu);
-  Transaction txn(impl_->db);
+  db::Transaction txn(impl_->conn);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
   Hash hash;
   auto name = impl_->CheckCode(code, &hash);
@@ -388,43 +352,29 @@ Result<std::string> SyncDb::RedeemEnrolCode(const std::string& code) {
 
 Result<PeerInfo> SyncDb::AdmitSite(const std::string& code, const PublicKey& site_key) {
   std::lock_guard lock(impl_->mu);
-  Transaction txn(impl_->db);
+  db::Transaction txn(impl_->conn);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
   // The same site presenting its code again (by a USB bundle, then at its first sync): it is in.
-  if (auto normalized = NormalizeEnrolCode(code)) {
-    Statement used(impl_->db,
-                   "SELECT used_by FROM enrol_codes WHERE code_hash = ? AND used_at != 0 AND "
-                   "cancelled_at = 0");
-    used.Bind(1, CodeHash(*normalized));
-    if (used.Step() && used.Key(0) == site_key) {
-      Statement read(impl_->db, (std::string(kPeerColumns) + "WHERE key = ?").c_str());
-      read.Bind(1, site_key);
-      if (read.Step()) {
-        PeerInfo peer = ReadPeer(read);
-        if (peer.revoked_at != 0) return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked");
-        return peer;
-      }
+  if (impl_->CodeUsedBy(code, site_key)) {
+    if (auto peer = impl_->PeerRow(site_key)) {
+      if (peer->revoked_at != 0) return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked");
+      return *peer;
     }
   }
   Hash hash;
   auto name = impl_->CheckCode(code, &hash);
   if (!name) return name.error();
-  Statement known(impl_->db, "SELECT revoked_at FROM peers WHERE key = ?");
-  known.Bind(1, site_key);
-  if (known.Step() && known.Int(0) != 0) {
-    return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked on " +
-                           UtcMinute(known.Int(0)) + "; a revoked site cannot enrol again with it");
-  }
-  OUTPOST_RETURN_IF_ERROR(known.status());
+  OUTPOST_RETURN_IF_ERROR(impl_->CheckNotRevoked(site_key));
   OUTPOST_RETURN_IF_ERROR(impl_->UseCode(hash, &site_key));
-  int64_t now = impl_->Now();
-  Statement add(impl_->db,
-                "INSERT INTO peers (key, name, role, enrolled_at) VALUES (?, ?, 'site', ?) "
-                "ON CONFLICT (key) DO UPDATE SET name = excluded.name");
-  OUTPOST_RETURN_IF_ERROR(add.Bind(1, site_key).Bind(2, *name).Bind(3, now).Run());
-  Statement read(impl_->db, (std::string(kPeerColumns) + "WHERE key = ?").c_str());
-  read.Bind(1, site_key);
-  if (!read.Step()) return read.status().ok() ? Internal("sync.db lost a peer") : read.status();
+  db::Stmt add(impl_->conn,
+               "INSERT INTO peers (key, name, role, enrolled_at) VALUES (?, ?, 'site', ?) "
+               "ON CONFLICT (key) DO UPDATE SET name = excluded.name");
+  OUTPOST_RETURN_IF_ERROR(add.BindBlob(1, site_key.bytes).Bind(2, *name).Bind(3, impl_->Now()).Run());
+  db::Stmt read(impl_->conn, std::string(kPeerColumns) + "WHERE key = ?");
+  read.BindBlob(1, site_key.bytes);
+  if (!read.Step()) {
+    return read.StepStatus().ok() ? Internal("sync.db lost a peer") : read.StepStatus();
+  }
   PeerInfo peer = ReadPeer(read);
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
   return peer;
@@ -432,9 +382,9 @@ Result<PeerInfo> SyncDb::AdmitSite(const std::string& code, const PublicKey& sit
 
 std::vector<PendingEnrolment> SyncDb::PendingEnrolments() {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db,
-              "SELECT site_name, created_at, expires_at FROM enrol_codes WHERE used_at = 0 AND "
-              "cancelled_at = 0 AND expires_at > ? ORDER BY created_at, site_name");
+  db::Stmt s(impl_->conn,
+             "SELECT site_name, created_at, expires_at FROM enrol_codes WHERE used_at = 0 AND "
+             "cancelled_at = 0 AND expires_at > ? ORDER BY created_at, site_name");
   s.Bind(1, impl_->Now());
   std::vector<PendingEnrolment> out;
   while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2)});
@@ -452,25 +402,22 @@ Status SyncDb::AddPeer(const PeerInfo& peer) {
                            EscapeInvalidUtf8(peer.role) + "\"");
   }
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db,
-              "INSERT INTO peers (key, name, role, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?) "
-              "ON CONFLICT (key) DO UPDATE SET name = excluded.name");
-  s.Bind(1, peer.key).Bind(2, peer.name).Bind(3, peer.role);
+  db::Stmt s(impl_->conn,
+             "INSERT INTO peers (key, name, role, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT (key) DO UPDATE SET name = excluded.name");
+  s.BindBlob(1, peer.key.bytes).Bind(2, peer.name).Bind(3, peer.role);
   s.Bind(4, peer.enrolled_at ? peer.enrolled_at : impl_->Now()).Bind(5, peer.last_seen);
   return s.Run();
 }
 
 std::optional<PeerInfo> SyncDb::Peer(const PublicKey& key) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, (std::string(kPeerColumns) + "WHERE key = ?").c_str());
-  s.Bind(1, key);
-  if (!s.Step()) return std::nullopt;
-  return ReadPeer(s);
+  return impl_->PeerRow(key);
 }
 
 std::vector<PeerInfo> SyncDb::Peers() {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, (std::string(kPeerColumns) + "ORDER BY name, key").c_str());
+  db::Stmt s(impl_->conn, std::string(kPeerColumns) + "ORDER BY name, key");
   std::vector<PeerInfo> out;
   while (s.Step()) out.push_back(ReadPeer(s));
   return out;
@@ -478,28 +425,19 @@ std::vector<PeerInfo> SyncDb::Peers() {
 
 Status SyncDb::RevokePeer(const std::string& name_or_key) {
   std::lock_guard lock(impl_->mu);
-  Transaction txn(impl_->db);
+  db::Transaction txn(impl_->conn);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
   int64_t now = impl_->Now();
   int found = 0;
   if (auto key = PublicKey::FromHex(name_or_key)) {
-    Statement count(impl_->db, "SELECT COUNT(*) FROM peers WHERE key = ?");
-    count.Bind(1, *key);
-    if (count.Step()) found = static_cast<int>(count.Int(0));
-    Statement s(impl_->db, "UPDATE peers SET revoked_at = ? WHERE key = ? AND revoked_at = 0");
-    OUTPOST_RETURN_IF_ERROR(s.Bind(1, now).Bind(2, *key).Run());
+    auto by_key = impl_->RevokeByKey(*key, now);
+    if (!by_key) return by_key.error();
+    found = *by_key;
   }
   if (found == 0) {
-    Statement count(impl_->db, "SELECT COUNT(*) FROM peers WHERE name = ?");
-    count.Bind(1, name_or_key);
-    if (count.Step()) found = static_cast<int>(count.Int(0));
-    Statement s(impl_->db, "UPDATE peers SET revoked_at = ? WHERE name = ? AND revoked_at = 0");
-    OUTPOST_RETURN_IF_ERROR(s.Bind(1, now).Bind(2, name_or_key).Run());
-    Statement codes(impl_->db,
-                    "UPDATE enrol_codes SET cancelled_at = ?1 WHERE site_name = ?2 AND "
-                    "used_at = 0 AND cancelled_at = 0 AND expires_at > ?1");
-    OUTPOST_RETURN_IF_ERROR(codes.Bind(1, now).Bind(2, name_or_key).Run());
-    found += sqlite3_changes(impl_->db);
+    auto by_name = impl_->RevokeByName(name_or_key, now);
+    if (!by_name) return by_name.error();
+    found = *by_name;
   }
   if (found == 0) {
     return NotFound("no site or pending enrolment is named or has the key \"" +
@@ -510,16 +448,16 @@ Status SyncDb::RevokePeer(const std::string& name_or_key) {
 
 Status SyncDb::ClaimChannel(const std::string& channel_id, const PublicKey& peer) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db,
-              "INSERT INTO peer_channels (channel_id, peer_key, claimed_at) VALUES (?, ?, ?) "
-              "ON CONFLICT (channel_id) DO NOTHING");
-  OUTPOST_RETURN_IF_ERROR(s.Bind(1, channel_id).Bind(2, peer).Bind(3, impl_->Now()).Run());
-  Statement owner(impl_->db,
-                  "SELECT c.peer_key, p.name FROM peer_channels c LEFT JOIN peers p "
-                  "ON p.key = c.peer_key WHERE c.channel_id = ?");
+  db::Stmt s(impl_->conn,
+             "INSERT INTO peer_channels (channel_id, peer_key, claimed_at) VALUES (?, ?, ?) "
+             "ON CONFLICT (channel_id) DO NOTHING");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, channel_id).BindBlob(2, peer.bytes).Bind(3, impl_->Now()).Run());
+  db::Stmt owner(impl_->conn,
+                 "SELECT c.peer_key, p.name FROM peer_channels c LEFT JOIN peers p "
+                 "ON p.key = c.peer_key WHERE c.channel_id = ?");
   owner.Bind(1, channel_id);
-  if (!owner.Step()) return owner.status().ok() ? Internal("a claimed channel vanished") : owner.status();
-  if (owner.Key(0) != peer) {
+  if (!owner.Step()) return owner.StepStatus().ok() ? Internal("a claimed channel vanished") : owner.StepStatus();
+  if (KeyAt(owner, 0) != peer) {
     return InvalidArgument("channel " + channel_id + " belongs to another site (\"" +
                            owner.Text(1) + "\")");
   }
@@ -529,17 +467,18 @@ Status SyncDb::ClaimChannel(const std::string& channel_id, const PublicKey& peer
 Status SyncDb::NotePeerVersion(const PublicKey& peer, const std::string& channel_id,
                                uint64_t version) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db,
-              "INSERT INTO peer_versions (peer_key, channel_id, version, updated_at) "
-              "VALUES (?, ?, ?, ?) ON CONFLICT (peer_key, channel_id) DO UPDATE SET "
-              "version = max(version, excluded.version), updated_at = excluded.updated_at");
-  return s.Bind(1, peer).Bind(2, channel_id).Bind(3, static_cast<int64_t>(version)).Bind(4, impl_->Now()).Run();
+  db::Stmt s(impl_->conn,
+             "INSERT INTO peer_versions (peer_key, channel_id, version, updated_at) "
+             "VALUES (?, ?, ?, ?) ON CONFLICT (peer_key, channel_id) DO UPDATE SET "
+             "version = max(version, excluded.version), updated_at = excluded.updated_at");
+  s.BindBlob(1, peer.bytes).Bind(2, channel_id).Bind(3, static_cast<int64_t>(version));
+  return s.Bind(4, impl_->Now()).Run();
 }
 
 std::map<std::string, uint64_t> SyncDb::PeerVersions(const PublicKey& peer) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT channel_id, version FROM peer_versions WHERE peer_key = ?");
-  s.Bind(1, peer);
+  db::Stmt s(impl_->conn, "SELECT channel_id, version FROM peer_versions WHERE peer_key = ?");
+  s.BindBlob(1, peer.bytes);
   std::map<std::string, uint64_t> out;
   while (s.Step()) out[s.Text(0)] = static_cast<uint64_t>(s.Int(1));
   return out;
@@ -547,16 +486,17 @@ std::map<std::string, uint64_t> SyncDb::PeerVersions(const PublicKey& peer) {
 
 std::optional<PublicKey> SyncDb::ChannelOwner(const std::string& channel_id) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT peer_key FROM peer_channels WHERE channel_id = ?");
+  db::Stmt s(impl_->conn, "SELECT peer_key FROM peer_channels WHERE channel_id = ?");
   s.Bind(1, channel_id);
   if (!s.Step()) return std::nullopt;
-  return s.Key(0);
+  return KeyAt(s, 0);
 }
 
 std::vector<std::string> SyncDb::ChannelsOf(const PublicKey& peer) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT channel_id FROM peer_channels WHERE peer_key = ? ORDER BY channel_id");
-  s.Bind(1, peer);
+  db::Stmt s(impl_->conn,
+             "SELECT channel_id FROM peer_channels WHERE peer_key = ? ORDER BY channel_id");
+  s.BindBlob(1, peer.bytes);
   std::vector<std::string> out;
   while (s.Step()) out.push_back(s.Text(0));
   return out;
@@ -564,9 +504,9 @@ std::vector<std::string> SyncDb::ChannelsOf(const PublicKey& peer) {
 
 Status SyncDb::TouchPeer(const PublicKey& key) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "UPDATE peers SET last_seen = ? WHERE key = ?");
-  OUTPOST_RETURN_IF_ERROR(s.Bind(1, impl_->Now()).Bind(2, key).Run());
-  if (sqlite3_changes(impl_->db) == 0)
+  db::Stmt s(impl_->conn, "UPDATE peers SET last_seen = ? WHERE key = ?");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, impl_->Now()).BindBlob(2, key.bytes).Run());
+  if (sqlite3_changes(impl_->conn) == 0)
     return NotFound("no peer has key " + key.Fingerprint() + "…");
   return Status::Ok();
 }
@@ -578,22 +518,22 @@ Status SyncDb::SetHub(const HubPin& pin) {
     return InvalidArgument("\"" + EscapeInvalidUtf8(pin.address) + "\" is not HOST:PORT");
   }
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db,
-              "INSERT OR REPLACE INTO hub (id, address, node_key, root_key, pending_code, "
-              "site_name) VALUES (1, ?, ?, ?, ?, ?)");
-  s.Bind(1, pin.address).Bind(2, pin.node_key).Bind(3, pin.root_key);
+  db::Stmt s(impl_->conn,
+             "INSERT OR REPLACE INTO hub (id, address, node_key, root_key, pending_code, "
+             "site_name) VALUES (1, ?, ?, ?, ?, ?)");
+  s.Bind(1, pin.address).BindBlob(2, pin.node_key.bytes).BindBlob(3, pin.root_key.bytes);
   s.Bind(4, pin.pending_code).Bind(5, pin.site_name);
   return s.Run();
 }
 
 std::optional<HubPin> SyncDb::Hub() {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT address, node_key, root_key, pending_code, site_name FROM hub");
+  db::Stmt s(impl_->conn, "SELECT address, node_key, root_key, pending_code, site_name FROM hub");
   if (!s.Step()) return std::nullopt;
   HubPin pin;
   pin.address = s.Text(0);
-  pin.node_key = s.Key(1).value_or(PublicKey{});
-  pin.root_key = s.Key(2).value_or(PublicKey{});
+  pin.node_key = KeyAt(s, 1).value_or(PublicKey{});
+  pin.root_key = KeyAt(s, 2).value_or(PublicKey{});
   pin.pending_code = s.Text(3);
   pin.site_name = s.Text(4);
   return pin;
@@ -603,15 +543,15 @@ std::optional<HubPin> SyncDb::Hub() {
 
 Status SyncDb::SetOwnRoot(const PublicKey& root) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "INSERT OR REPLACE INTO self (name, value) VALUES ('root_key', ?)");
-  return s.Bind(1, root).Run();
+  db::Stmt s(impl_->conn, "INSERT OR REPLACE INTO self (name, value) VALUES ('root_key', ?)");
+  return s.BindBlob(1, root.bytes).Run();
 }
 
 std::optional<PublicKey> SyncDb::OwnRoot() {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT value FROM self WHERE name = 'root_key'");
+  db::Stmt s(impl_->conn, "SELECT value FROM self WHERE name = 'root_key'");
   if (!s.Step()) return std::nullopt;
-  return s.Key(0);
+  return KeyAt(s, 0);
 }
 
 Status SyncDb::SetOwnAddress(const std::string& address) {
@@ -620,13 +560,13 @@ Status SyncDb::SetOwnAddress(const std::string& address) {
                            "\" is not HOST:PORT (a port from 1 to 65535)");
   }
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "INSERT OR REPLACE INTO self (name, value) VALUES ('address', ?)");
+  db::Stmt s(impl_->conn, "INSERT OR REPLACE INTO self (name, value) VALUES ('address', ?)");
   return s.Bind(1, std::string_view(address)).Run();
 }
 
 std::string SyncDb::OwnAddress() {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT value FROM self WHERE name = 'address'");
+  db::Stmt s(impl_->conn, "SELECT value FROM self WHERE name = 'address'");
   return s.Step() ? s.Text(0) : "";
 }
 

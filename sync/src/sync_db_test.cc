@@ -1,3 +1,5 @@
+#include "outpost/sync/sync_db.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -6,7 +8,6 @@
 #include <regex>
 #include <set>
 
-#include "outpost/sync/node.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -274,19 +275,6 @@ TEST_F(SyncDbTest, TheHubRemembersItsRootAndAddress) {
   EXPECT_EQ(db_->OwnRoot(), Key(4));
   EXPECT_EQ(db_->OwnAddress(), "[2001:db8::1]:7600");
   EXPECT_EQ(db_->SetOwnAddress("hub:0").code(), StatusCode::kInvalidArgument);
-}
-
-TEST(SyncAddressTest, HostAndPortAreChecked) {
-  for (const char* good : {"hub.example.org:7600", "10.0.0.1:1", "[::1]:65535", "hub:80"}) {
-    EXPECT_TRUE(IsValidSyncAddress(good)) << good;
-  }
-  for (const char* bad : {"", "hub", ":7600", "hub:", "hub:0", "hub:65536", "hub:07600", "hub:76a0",
-                          "::1:7600", "[::1:7600", "ha b:1", "user@hub:1", "hub/x:1", "[zz]:1"}) {
-    EXPECT_FALSE(IsValidSyncAddress(bad)) << bad;
-  }
-  EXPECT_TRUE(IsValidSiteName("ecole-karantina-2"));
-  EXPECT_FALSE(IsValidSiteName("-x"));
-  EXPECT_FALSE(IsValidSiteName(std::string(65, 'a')));
 }
 
 TEST_F(SyncDbTest, PeerVersionsOnlyGrow) {

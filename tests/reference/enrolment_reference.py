@@ -2,7 +2,7 @@
 """An independent implementation of the enrolment file of docs/sync.md, from that page alone.
 
 It rebuilds the page's worked example and checks it against the values the page gives and
-sync/src/node_test.cc (EnrolmentFileTest.TheFormatIsPinned) pins. Trust lists and keys are
+sync/src/enrolment_test.cc (EnrolmentFileTest.TheFormatIsPinned) pins. Trust lists and keys are
 those of docs/manifest.md, taken from manifest_reference.py beside this script.
 
 Needs Python 3.9+ and the `cryptography` package (Debian: python3-cryptography).

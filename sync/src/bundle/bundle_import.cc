@@ -5,6 +5,7 @@
 // type, as a sync would handle the same message. When every volume is read, the files being
 // built are finished and each version that is complete is served.
 #include "outpost/sync/bundle_import.h"
+#include "outpost/sync/trust_store.h"
 
 #include <algorithm>
 #include <map>

@@ -2,6 +2,8 @@
 // volumes in any order and one at a time, a second import, a damaged and a truncated volume, a
 // bundle for someone else, one from a stranger, a replayed old one, one from a revoked site.
 #include "outpost/sync/bundle_import.h"
+#include "outpost/sync/publish.h"
+#include "outpost/sync/trust_store.h"
 
 #include <gtest/gtest.h>
 

@@ -14,12 +14,13 @@
 #include <vector>
 
 #include "bundle/export_state.h"
-#include "outpost/content/blob_store.h"
-#include "outpost/content/catalog.h"
 #include "outpost/base/hash.h"
 #include "outpost/base/status.h"
+#include "outpost/content/blob_store.h"
+#include "outpost/content/catalog.h"
 #include "outpost/sync/identity.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 #include "protocol.h"
 
 namespace outpost::sync {

@@ -18,6 +18,7 @@
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/trust_store.h"
 #include "protocol.h"
 #include "staging.h"
 #include "sync_files.h"

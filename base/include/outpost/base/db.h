@@ -1,5 +1,14 @@
-// Private to content/: thin RAII over the SQLite C API. Statements are prepared once and
-// finalized by unique_ptr; a Transaction rolls back unless committed.
+// Thin RAII over the SQLite C API, for the catalog (content/) and the sync database (sync/).
+// Statements are finalized by unique_ptr (or kept in a StmtCache); a Transaction rolls back
+// unless committed.
+//
+// Errors name the database by its file name ("catalog.db: database or disk is full") and map
+// SQLite's codes onto Status: SQLITE_FULL kNoSpace, SQLITE_BUSY kBusy, SQLITE_CORRUPT and
+// SQLITE_NOTADB kCorrupt, SQLITE_CONSTRAINT kInvalidArgument, the rest kIoError; a statement
+// that failed to prepare is kInternal.
+//
+// Thread-safety: none of its own: a Stmt or a StmtCache is used by one thread at a time (the
+// catalog and the sync database each hold a mutex around their statements).
 #pragma once
 
 #include <sqlite3.h>
@@ -53,6 +62,7 @@ class Stmt {
   Stmt& BindOptional(int i, const std::optional<Hash>& h);
   Stmt& BindText(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Stmt& BindBlob(int i, std::string_view bytes);  // as a BLOB (Bind binds text)
+  Stmt& BindBlob(int i, std::span<const uint8_t> bytes);  // a key, a hash: as a BLOB
 
   // Steps once: true if a row is available. A statement that failed to prepare never has rows;
   // its error is in StepStatus() and Run()'s result.
@@ -77,6 +87,7 @@ class Stmt {
   Status status_;
 };
 
+// Runs one or more statements without results (a migration, a PRAGMA).
 Status Exec(sqlite3* db, const std::string& sql);
 
 class Transaction {

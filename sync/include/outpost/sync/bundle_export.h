@@ -17,6 +17,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 

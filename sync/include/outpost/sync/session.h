@@ -32,6 +32,7 @@
 #include "outpost/content/catalog.h"
 #include "outpost/base/status.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 

@@ -1,0 +1,141 @@
+// SyncDb: what a node remembers for sync beside its catalog, in DATA/sync/sync.db (node.h):
+// the peers it knows (a hub: its sites; a site: the nodes it relays with), the enrolment codes
+// a hub gave out, the hub a site is pinned to, the channels sites publish, what each peer is
+// known to serve, and a hub's own root key and address. docs/sync.md has the schema and the
+// enrolment codes.
+//
+// Thread-safety: SyncDb is thread-safe (one connection behind a mutex), like Catalog. Several
+// processes may open the same file: SQLite's WAL locking serializes their writes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "outpost/base/status.h"
+#include "outpost/sync/identity.h"
+
+struct sqlite3;
+
+namespace outpost {
+
+// How long an enrolment code works by default: 7 days.
+inline constexpr int64_t kDefaultEnrolCodeTtl = 7 * 24 * 60 * 60;
+
+struct PeerInfo {
+  PublicKey key;           // its node key (Ed25519), pinned at enrolment
+  std::string name;        // "ecole-karantina"
+  std::string role;        // "site", "hub", or "relay" (a node this site syncs from: peer join)
+  int64_t enrolled_at = 0;  // unix seconds
+  int64_t revoked_at = 0;   // 0: not revoked
+  int64_t last_seen = 0;    // last successful session, unix seconds (0: never)
+};
+
+// A site's pin of its hub, made by `outpost join`.
+struct HubPin {
+  std::string address;   // "HOST:PORT" of the hub's sync listener ("" if joined from a file
+                         // without one: `outpost sync --hub` must then name it)
+  PublicKey node_key;    // the hub's node key: its Noise static key derives from it
+  PublicKey root_key;    // the hub's root: signs trust lists
+  std::string pending_code;  // joined from a file: the code still to present at first contact
+  std::string site_name;     // the name the hub gave this site
+};
+
+// An enrolment code not used yet (and not expired or cancelled); the code itself is not kept.
+struct PendingEnrolment {
+  std::string site_name;
+  int64_t created_at = 0;  // unix seconds
+  int64_t expires_at = 0;
+};
+
+class SyncDb {
+ public:
+  static constexpr int kSchemaVersion = 3;
+
+  // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
+  // Refuses (kCorrupt) a database newer than this outpost.
+  static Result<std::unique_ptr<SyncDb>> Open(const std::filesystem::path& path);
+  ~SyncDb();
+
+  int schema_version();
+  // The clock every "now" below comes from, in unix seconds; time(nullptr) unless a test sets
+  // another. Not thread-safe with concurrent calls: set it before use.
+  void set_clock(std::function<int64_t()> now);
+  int64_t Now() const;
+
+  // ---- hub: enrolment codes. A code is 16 random characters from an unambiguous alphabet,
+  // grouped "abcd-efgh-jkmn-pqrs" for reading aloud; only its hash is stored; it works once,
+  // until it expires.
+  Result<std::string> NewEnrolCode(const std::string& site_name, int64_t ttl_seconds);
+  // Uses the code up and returns the site name it was made for; kNotFound for an unknown,
+  // used or expired code (the message says which).
+  Result<std::string> RedeemEnrolCode(const std::string& code);
+  // Codes are compared after NormalizeEnrolCode: case, spaces and dashes do not matter. A
+  // string that cannot be a code (wrong length, letters outside the alphabet) is
+  // kInvalidArgument in both calls above and below.
+  //
+  // RedeemEnrolCode and AddPeer in one transaction: uses the code up and enrols `site_key` as a
+  // site under the code's name (a key already enrolled keeps its row, renamed). The key that
+  // used a code may present it again and is answered as the first time (a site enrolled by its
+  // USB bundle, then syncing over a link). A key that was
+  // revoked is refused (kInvalidArgument) and the code stays unused; the code's errors are
+  // RedeemEnrolCode's.
+  Result<PeerInfo> AdmitSite(const std::string& code, const PublicKey& site_key);
+  // Codes that still work, oldest first.
+  std::vector<PendingEnrolment> PendingEnrolments();
+
+  // ---- peers (hub: its sites; site: peers it relays with)
+  Status AddPeer(const PeerInfo& peer);  // a key already known keeps its row (name updated)
+  std::optional<PeerInfo> Peer(const PublicKey& key);
+  std::vector<PeerInfo> Peers();
+  // By name or by hex key; kNotFound if no such peer. Revocation is permanent: AddPeer and
+  // AdmitSite never make a revoked key active again. A name revokes every peer of that name and
+  // cancels the codes still pending for it (then a name with pending codes but no peer is not
+  // kNotFound). Revoking a revoked peer changes nothing.
+  Status RevokePeer(const std::string& name_or_key);
+  Status TouchPeer(const PublicKey& key);  // last_seen = now
+
+  // ---- hub: channels its sites publish (the upward path). The first site to upload a channel
+  // id owns it; another site's upload of it is refused (kInvalidArgument, naming the owner).
+  // Claiming a channel one owns already changes nothing.
+  Status ClaimChannel(const std::string& channel_id, const PublicKey& peer);
+  std::optional<PublicKey> ChannelOwner(const std::string& channel_id);
+  std::vector<std::string> ChannelsOf(const PublicKey& peer);  // ascending
+
+  // ---- what each peer is known to serve: a hub learns it of its sites at each sync, a site of
+  // its hub (for the channels it sends up). A version only grows. USB bundles carry what a peer
+  // lacks according to this.
+  Status NotePeerVersion(const PublicKey& peer, const std::string& channel_id, uint64_t version);
+  std::map<std::string, uint64_t> PeerVersions(const PublicKey& peer);
+
+  // ---- site: the pinned hub
+  Status SetHub(const HubPin& pin);
+  std::optional<HubPin> Hub();
+
+  // ---- hub: itself
+  // The root key `hub init` made. The hub checks its own trust list against it, so it keeps
+  // working once root.key has been moved offline. nullopt: this node is not a hub.
+  Status SetOwnRoot(const PublicKey& root);
+  std::optional<PublicKey> OwnRoot();
+  // The "HOST:PORT" sites should reach this hub's sync listener at, as last given (`hub enrol
+  // --address`); "" if never given. kInvalidArgument unless IsValidSyncAddress.
+  Status SetOwnAddress(const std::string& address);
+  std::string OwnAddress();
+
+ private:
+  explicit SyncDb(sqlite3* db);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The canonical form of a code a person typed: lower case, without spaces and dashes, grouped
+// "abcd-efgh-jkmn-pqrs"; nullopt if it cannot be a code.
+std::optional<std::string> NormalizeEnrolCode(std::string_view typed);
+
+}  // namespace outpost
