@@ -397,28 +397,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       head_bytes_ = end + 4;
       scanned_ = 0;
       if (req_->has_header("Transfer-Encoding")) return Fail(501);
-      body_bytes_ = 0;
-      auto lengths = req_->headers.equal_range("Content-Length");
-      bool seen = false;
-      for (auto it = lengths.first; it != lengths.second; ++it) {
-        const std::string& v = it->second;
-        if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
-          return Fail(400);
-        }
-        uint64_t n = std::stoull(v);
-        if (seen && n != body_bytes_) return Fail(400);
-        body_bytes_ = n;
-        seen = true;
-      }
+      if (int refused = TakeContentLength()) return Fail(refused);
       if (body_bytes_ > server_->config.max_request_body) return Fail(413);
       state_ = State::kBody;
-      if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_ &&
-          ContainsToken(req_->get_header_value("Expect"), "100-continue")) {
-        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        ssize_t sent = ::send(socket_.native_handle(), kContinue, sizeof kContinue - 1,
-                              MSG_NOSIGNAL);
-        (void)sent;  // a full socket buffer here only means the client sends the body anyway
-      }
+      if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_) AnswerExpectContinue();
     }
     // kBody
     if (in_.size() < head_bytes_ + body_bytes_) {
@@ -433,6 +415,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kBusy;
     Disarm();
     Dispatch();
+  }
+
+  // The body's length into body_bytes_ (0 without Content-Length); or 400 for a length that is
+  // not plain digits, or several that disagree (a smuggling vector).
+  int TakeContentLength() {
+    body_bytes_ = 0;
+    auto lengths = req_->headers.equal_range("Content-Length");
+    bool seen = false;
+    for (auto it = lengths.first; it != lengths.second; ++it) {
+      const std::string& v = it->second;
+      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return 400;
+      }
+      uint64_t n = std::stoull(v);
+      if (seen && n != body_bytes_) return 400;
+      body_bytes_ = n;
+      seen = true;
+    }
+    return 0;
+  }
+
+  // "Expect: 100-continue": the client waits for this before it sends the body.
+  void AnswerExpectContinue() {
+    if (!ContainsToken(req_->get_header_value("Expect"), "100-continue")) return;
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    ssize_t sent = ::send(socket_.native_handle(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+    (void)sent;  // a full socket buffer here only means the client sends the body anyway
   }
 
   // A request the transport refuses: answered, then the connection is closed (what follows
