@@ -139,6 +139,11 @@ class ImportRun {
   Result<ImportReport> Run(const fs::path& folder);
 
  private:
+  // Run's steps, in order (besides Scan, IngestAll and FlushIndex below).
+  Status OpenRoot(const fs::path& folder, Entry* root);
+  Status RefuseIfProblems() const;
+  Result<VersionDraft> Draft(const Entry& root);
+  void Report(const VersionDraft& draft, int64_t version);
   void Problem(const std::string& rel, const std::string& message) {
     std::lock_guard lock(mu_);
     problems_.push_back({EscapeInvalidUtf8(rel), message});
@@ -600,6 +605,36 @@ std::string ListProblems(const std::vector<ImportProblem>& problems) {
 
 Result<ImportReport> ImportRun::Run(const fs::path& folder) {
   auto start = std::chrono::steady_clock::now();
+  Entry root;
+  OUTPOST_RETURN_IF_ERROR(OpenRoot(folder, &root));
+  auto lock = store_->LockShared();  // gc must not remove what we write before we commit
+  if (!lock) return lock.error();
+
+  Scan(&root, true);
+  if (!fatal_.empty()) return InvalidArgument("the metadata is broken:" + ListProblems(fatal_));
+  OUTPOST_RETURN_IF_ERROR(RefuseIfProblems());
+  OUTPOST_RETURN_IF_ERROR(IngestAll(&root));
+  OUTPOST_RETURN_IF_ERROR(FlushIndex());
+  std::sort(problems_.begin(), problems_.end(),
+            [](const ImportProblem& a, const ImportProblem& b) { return a.path < b.path; });
+
+  auto draft = Draft(root);
+  if (!draft) return draft.error();
+  OUTPOST_RETURN_IF_ERROR(RefuseIfProblems());  // building the tree may have found more
+
+  store_->env()->CrashPoint("import.commit");
+  auto version = catalog_->CommitVersion(*draft);
+  if (!version) return version.error().WithContext("recording the new version");
+  store_->env()->CrashPoint("import.done");
+
+  Report(*draft, *version);
+  report_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report_;
+}
+
+// Checks the options and that `folder` is one; `root` becomes its entry.
+Status ImportRun::OpenRoot(const fs::path& folder, Entry* root) {
   if (!options_.channel_id.empty() && !IsValidChannelId(options_.channel_id)) {
     return InvalidArgument("channel id \"" + options_.channel_id +
                            "\" must be 1 to 64 characters of a-z, 0-9 and '-', not starting "
@@ -610,27 +645,25 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
     return ErrnoStatus("cannot open the folder " + folder.string(), errno);
   }
   root_real_ = resolved;
-  Entry root;
-  root.source = root_real_;
-  root.name = root_real_.filename().string();
-  if (::stat(resolved, &root.st) != 0 || !S_ISDIR(root.st.st_mode)) {
+  root->source = root_real_;
+  root->name = root_real_.filename().string();
+  if (::stat(resolved, &root->st) != 0 || !S_ISDIR(root->st.st_mode)) {
     return InvalidArgument(folder.string() + " is not a folder");
   }
-  auto lock = store_->LockShared();  // gc must not remove what we write before we commit
-  if (!lock) return lock.error();
+  return Status::Ok();
+}
 
-  Scan(&root, true);
-  if (!fatal_.empty()) return InvalidArgument("the metadata is broken:" + ListProblems(fatal_));
-  if (!problems_.empty() && !options_.skip_errors) {
-    return InvalidArgument("the folder has problems; nothing was imported:" +
-                           ListProblems(problems_) +
-                           "\n(fix them, or import with --skip-errors to leave these files out)");
-  }
-  OUTPOST_RETURN_IF_ERROR(IngestAll(&root));
-  OUTPOST_RETURN_IF_ERROR(FlushIndex());
-  std::sort(problems_.begin(), problems_.end(),
-            [](const ImportProblem& a, const ImportProblem& b) { return a.path < b.path; });
+// Without --skip-errors, a folder with problems imports nothing.
+Status ImportRun::RefuseIfProblems() const {
+  if (problems_.empty() || options_.skip_errors) return Status::Ok();
+  return InvalidArgument("the folder has problems; nothing was imported:" +
+                         ListProblems(problems_) +
+                         "\n(fix them, or import with --skip-errors to leave these files out)");
+}
 
+// The version to commit: the channel id (checked by options_.check_channel), the tree, and the
+// channel's metadata, taken from [channel] or else from the root topic.
+Result<VersionDraft> ImportRun::Draft(const Entry& root) {
   VersionDraft draft;
   std::string id = options_.channel_id;
   if (id.empty()) id = root.meta.channel_id.value_or(ChannelIdFromName(root.name));
@@ -650,19 +683,13 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
   draft.meta.author = cm.author.value_or(draft.root.meta.author);
   draft.thumbnail = Thumbnail(cm.thumbnail, root, kMetadataFileName);
   if (!draft.thumbnail) draft.thumbnail = draft.root.thumbnail;
-  if (!problems_.empty() && !options_.skip_errors) {
-    return InvalidArgument("the folder has problems; nothing was imported:" +
-                           ListProblems(problems_) +
-                           "\n(fix them, or import with --skip-errors to leave these files out)");
-  }
+  return draft;
+}
 
-  store_->env()->CrashPoint("import.commit");
-  auto version = catalog_->CommitVersion(draft);
-  if (!version) return version.error().WithContext("recording the new version");
-  store_->env()->CrashPoint("import.done");
-
-  report_.channel_id = id;
-  report_.version = *version;
+// Counts what was committed: files, topics, bytes, and blobs new to the store or reused.
+void ImportRun::Report(const VersionDraft& draft, int64_t version) {
+  report_.channel_id = draft.channel_id;
+  report_.version = version;
   report_.files = CountNodes(draft.root, false);
   report_.topics = CountNodes(draft.root, true);
   report_.skipped = problems_;
@@ -679,9 +706,6 @@ Result<ImportReport> ImportRun::Run(const fs::path& folder) {
       report_.reused_blobs++;
     }
   }
-  report_.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return report_;
 }
 
 }  // namespace

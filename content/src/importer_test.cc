@@ -194,6 +194,31 @@ std::string ImportError(ImporterTest* t, ImportOptions options = {}) {
   return r.has_value() ? "" : r.error().message();
 }
 
+// Run's steps before the commit: the options and the folder are checked first, the channel id
+// once the folder is scanned, and the caller's check_channel last; each refusal leaves nothing
+// served.
+TEST_F(ImporterTest, ABadChannelIdOrFolderIsRefusedBeforeAnythingIsCommitted) {
+  MakeFolder();
+  ImportOptions bad_id;
+  bad_id.channel_id = "-science";
+  EXPECT_NE(ImportError(this, bad_id).find("\"-science\" must be 1 to 64 characters"),
+            std::string::npos);
+  auto file = importer_->Import(Folder() / "quiz.exercise.json", {});
+  ASSERT_FALSE(file.has_value());
+  EXPECT_NE(file.error().message().find("is not a folder"), std::string::npos);
+  src_.Write("___/a.html", "<p>a</p>");  // a name with no letter or digit to make an id of
+  auto nameless = importer_->Import(src_.path() / "___", {});
+  ASSERT_FALSE(nameless.has_value());
+  EXPECT_NE(nameless.error().message().find("cannot make a channel id from the folder name"),
+            std::string::npos);
+  ImportOptions refused;
+  refused.check_channel = [](const std::string& id) {
+    return InvalidArgument("not here: " + id);
+  };
+  EXPECT_EQ(ImportError(this, refused), "not here: science");
+  EXPECT_TRUE(catalog_->Channels().empty());
+}
+
 TEST_F(ImporterTest, AnInvalidUtf8NameIsNamedWithItsBadBytesEscaped) {
   MakeFolder();
   src_.Write("Science/bad\xFFname.html", "<p>x</p>");

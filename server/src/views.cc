@@ -217,14 +217,11 @@ nlohmann::json Views::Exercise(const Node& node,
           {"score", {{"correct", correct}, {"total", questions.size()}}}};
 }
 
-std::optional<nlohmann::json> Views::Resource(const ViewLanguage& lang,
-                                              const std::string& channel,
-                                              const std::string& path,
-                                              const std::map<std::string, std::string>* answers) {
-  auto ch = catalog_->Channel(channel);
-  auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
-  if (!node || node->kind == NodeKind::kTopic || !node->blob) return std::nullopt;
-  const Node& n = *node;
+namespace {
+
+// The "resource" object of a resource page: what the file is, and how the page shows it.
+nlohmann::json ResourceFields(const ViewLanguage& lang, const std::string& channel,
+                              const Node& n) {
   bool pdf = n.mime == "application/pdf";
   nlohmann::json r = {
       {"title", n.meta.title},
@@ -254,44 +251,78 @@ std::optional<nlohmann::json> Views::Resource(const ViewLanguage& lang,
   if (n.kind == NodeKind::kApp) {
     r["app_url"] = "/app/" + channel + "/" + PercentEncodePath(n.path) + "/index.html";
   }
-  // Siblings: subtitles (NAME.vtt, NAME.LANG.vtt) and the previous and next resources.
+  return r;
+}
+
+// A subtitle track of `n` when `s` is one (NAME.vtt, NAME.LANG.vtt beside NAME.EXT).
+std::optional<nlohmann::json> Subtitle(const ViewLanguage& lang, const std::string& channel,
+                                       const Node& n, const Node& s) {
+  std::string stem = Stem(BaseName(n.path));
+  std::string name = BaseName(s.path);
+  if (name.size() <= 4 || !name.ends_with(".vtt") || !name.starts_with(stem + ".")) {
+    return std::nullopt;
+  }
+  std::string middle = name.substr(stem.size() + 1, name.size() - stem.size() - 5);
+  std::string sub_lang = middle.empty() ? n.meta.language : middle;
+  bool is_default =
+      !lang.code.empty() && (sub_lang == lang.code || sub_lang.starts_with(lang.code + "-"));
+  return nlohmann::json{{"url", FileUrl(channel, s.path)},
+                        {"language", sub_lang},
+                        {"default", is_default},
+                        {"label", LanguageName(lang, sub_lang).empty()
+                                      ? lang.T("subtitles")
+                                      : LanguageName(lang, sub_lang)}};
+}
+
+// What a resource page shows of its siblings: subtitles, and the previous and next resources.
+struct Siblings {
   nlohmann::json subtitles = nlohmann::json::array();
   std::optional<Node> prev, next;
-  if (n.parent_id) {
-    std::string stem = Stem(BaseName(n.path));
-    bool seen = false;
-    for (const auto& s : catalog_->Children(n.parent_id, /*include_unlisted=*/true)) {
-      std::string name = BaseName(s.path);
-      if (name.size() > 4 && name.ends_with(".vtt") && name.starts_with(stem + ".")) {
-        std::string middle = name.substr(stem.size() + 1, name.size() - stem.size() - 5);
-        std::string sub_lang = middle.empty() ? n.meta.language : middle;
-        bool is_default =
-            !lang.code.empty() && (sub_lang == lang.code || sub_lang.starts_with(lang.code + "-"));
-        subtitles.push_back({{"url", FileUrl(channel, s.path)},
-                             {"language", sub_lang},
-                             {"default", is_default},
-                             {"label", LanguageName(lang, sub_lang).empty()
-                                           ? lang.T("subtitles")
-                                           : LanguageName(lang, sub_lang)}});
-      }
-      if (!s.listed || s.kind == NodeKind::kTopic) continue;
-      if (s.id == n.id) {
-        seen = true;
-      } else if (!seen) {
-        prev = s;
-      } else if (!next) {
-        next = s;
-      }
+};
+
+Siblings SiblingsOf(Catalog* catalog, const ViewLanguage& lang, const std::string& channel,
+                    const Node& n) {
+  Siblings out;
+  if (!n.parent_id) return out;
+  bool seen = false;
+  for (const auto& s : catalog->Children(n.parent_id, /*include_unlisted=*/true)) {
+    if (auto subtitle = Subtitle(lang, channel, n, s)) out.subtitles.push_back(*subtitle);
+    if (!s.listed || s.kind == NodeKind::kTopic) continue;
+    if (s.id == n.id) {
+      seen = true;
+    } else if (!seen) {
+      out.prev = s;
+    } else if (!out.next) {
+      out.next = s;
     }
   }
-  r["subtitles"] = subtitles;
+  return out;
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> Views::Resource(const ViewLanguage& lang,
+                                              const std::string& channel,
+                                              const std::string& path,
+                                              const std::map<std::string, std::string>* answers) {
+  auto ch = catalog_->Channel(channel);
+  auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
+  if (!node || node->kind == NodeKind::kTopic || !node->blob) return std::nullopt;
+  const Node& n = *node;
+  nlohmann::json r = ResourceFields(lang, channel, n);
+  Siblings siblings = SiblingsOf(catalog_, lang, channel, n);
+  r["subtitles"] = siblings.subtitles;
   nlohmann::json view = {
       {"page_title", n.meta.title},
       {"breadcrumb", Breadcrumb(lang, n)},
       {"channel", {{"id", ch->id}, {"title", ch->meta.title}, {"url", TopicUrl(ch->id, "")}}},
       {"resource", r}};
-  if (prev) view["prev"] = {{"title", prev->meta.title}, {"url", ResourceUrl(channel, prev->path)}};
-  if (next) view["next"] = {{"title", next->meta.title}, {"url", ResourceUrl(channel, next->path)}};
+  if (const auto& prev = siblings.prev) {
+    view["prev"] = {{"title", prev->meta.title}, {"url", ResourceUrl(channel, prev->path)}};
+  }
+  if (const auto& next = siblings.next) {
+    view["next"] = {{"title", next->meta.title}, {"url", ResourceUrl(channel, next->path)}};
+  }
   if (n.kind == NodeKind::kExercise) view["exercise"] = Exercise(n, answers);
   return view;
 }

@@ -1,5 +1,8 @@
 // The command line as scripts use it: exit codes, --json outputs, verify and gc on real data.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -127,14 +130,15 @@ TEST_F(CliTest, GcRemovesOnlyWhatNoKeptVersionUses) {
 
 TEST_F(CliTest, GcWaitsForNoImportButRefusesWhileOneRuns) {
   ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
-  // Hold the writers' shared lock the way a running import does.
-  int pid = testing::StartProcess({"/usr/bin/flock", "--shared",
-                                   (data_.path() / "blobs.lock").string(), "sleep", "3"});
-  usleep(300000);
+  // Hold the writers' shared lock the way a running import does: taken here, in the test's own
+  // process, so it is held before gc starts, with nothing to wait for.
+  int lock = ::open((data_.path() / "blobs.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_SH), 0);
   auto r = Run({"gc"});
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("import or download is running"), std::string::npos) << r.err;
-  testing::WaitProcess(pid);
+  ::close(lock);  // the import is over
   EXPECT_EQ(Run({"gc"}).exit_code, 0);
 }
 

@@ -31,6 +31,10 @@ using testing::TempDir;
 const std::string kOutpost = OUTPOST_BINARY;
 const std::string kDemo = OUTPOST_DEMO_DIR;
 
+// How long a test waits for an event (a hub listening, bytes staged) before it fails: a safety
+// net, never a measure. How long a sync takes is bench/sync.sh's business.
+constexpr std::chrono::seconds kSafety{120};
+
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -90,8 +94,10 @@ class SyncE2eTest : public ::testing::Test {
     }
   }
 
+  // Waits until something listens on `port` (a hub that has started); fails only after kSafety.
   static void WaitForPort(int port) {
-    for (int i = 0; i < 100; ++i) {
+    auto deadline = std::chrono::steady_clock::now() + kSafety;
+    while (std::chrono::steady_clock::now() < deadline) {
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);
       sockaddr_in addr{};
       addr.sin_family = AF_INET;
@@ -100,7 +106,7 @@ class SyncE2eTest : public ::testing::Test {
       bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
       ::close(fd);
       if (up) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     FAIL() << "the hub did not listen on " << port;
   }
@@ -158,7 +164,8 @@ TEST_F(SyncE2eTest, ABadSatelliteLinkThatDropsEveryTwoMegabytesStillDeliversEver
   EXPECT_FALSE(site_channels[0]["manifest"].is_null());
   Ok(Site({"verify"}));
 
-  // Once complete, a no-op sync over the same link: one round trip after TCP's, under 5 s.
+  // Once complete, a no-op sync over the same link: one round trip after TCP's (its wall time
+  // is a figure of bench/sync.sh).
   linksim::Config calm = link;
   calm.cut_random_mean = 0;
   auto quiet = linksim::LinkSim::Start(calm);
@@ -166,7 +173,6 @@ TEST_F(SyncE2eTest, ABadSatelliteLinkThatDropsEveryTwoMegabytesStillDeliversEver
   auto noop = Json(Site({"sync", "--hub", "127.0.0.1:" + std::to_string((*quiet)->port()), "--json"}));
   EXPECT_EQ(noop["complete"], true);
   EXPECT_LE(noop["round_trips"].get<int>(), 3);
-  EXPECT_LT(noop["seconds"].get<double>(), 5.0);
   EXPECT_TRUE(noop["channels_updated"].empty());
 }
 
@@ -275,9 +281,11 @@ TEST_F(SyncE2eTest, ATamperingLinkAndAnotherHubAreRefusedWithNothingServedChange
 
 TEST_F(SyncE2eTest, KilledMidSyncTheSiteKeepsServingAndResumes) {
   Join();
+  // A link slow enough (250 kB/s: the rest of the corpus takes about 20 s after the first
+  // megabyte) that the test sees the megabyte staged long before the sync could finish.
   linksim::Config link;
   link.target_port = static_cast<uint16_t>(sync_port_);
-  link.rate_kbps = 4000;
+  link.rate_kbps = 2000;
   auto sim = linksim::LinkSim::Start(link);
   ASSERT_TRUE(sim.has_value());
   std::string via = "127.0.0.1:" + std::to_string((*sim)->port());
@@ -292,7 +300,7 @@ TEST_F(SyncE2eTest, KilledMidSyncTheSiteKeepsServingAndResumes) {
     return n;
   };
   int pid = testing::StartProcess({kOutpost, "sync", "--data", site_.path().string(), "--hub", via});
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto deadline = std::chrono::steady_clock::now() + kSafety;
   while (staged() < 1000000 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -302,7 +310,8 @@ TEST_F(SyncE2eTest, KilledMidSyncTheSiteKeepsServingAndResumes) {
   ASSERT_GE(kept, 1000000u);
   auto during = Json(Site({"channels", "--json"}));
   EXPECT_TRUE(during.empty());
-  auto resumed = Json(Site({"sync", "--hub", via, "--json"}));
+  // Resumed straight to the hub: the slow link was only there to kill the sync in the middle.
+  auto resumed = Json(Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_), "--json"}));
   EXPECT_EQ(resumed["complete"], true) << resumed.dump();
   // What the killed run staged was not asked for again: at most the corpus less what was kept,
   // with 200 kB for a torn last record and the offer.

@@ -1,7 +1,12 @@
 // Tests of the link simulator: real sockets on loopback, an echo, sink or stalling server run
-// in-process on its own thread, and blocking clients in the test's thread. Timing bounds are
-// loose on purpose (shared, noisy machines): they check that a delay is there and of the right
-// order, not its exact size. The last tests drive the outpost-linksim binary as a subprocess.
+// in-process on its own thread, and blocking clients in the test's thread. The last tests drive
+// the outpost-linksim binary as a subprocess.
+//
+// Time on a shared, loaded machine only ever runs long, so a test may check that a delay is at
+// least what the link promises (a slow machine adds to it, it cannot take from it), never that
+// something was quick. Tests wait for the event itself (bytes arrived, a connection ended, the
+// queue filled) and give up only after kSafety, which no working simulator comes near. How long
+// things take on a given machine is bench/linksim.py's business.
 #include "linksim/link_sim.h"
 
 #include <fcntl.h>
@@ -12,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <thread>
@@ -36,8 +43,21 @@ using namespace std::chrono_literals;
 
 const std::string kBinary = LINKSIM_BINARY;
 
+// How long a test waits for an event before it fails: a safety net, never a measure.
+constexpr std::chrono::seconds kSafety{60};
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Polls `condition` until it holds; false if kSafety passed first.
+bool WaitUntil(const std::function<bool()>& condition) {
+  auto deadline = Clock::now() + kSafety;
+  while (!condition()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
 }
 
 // ---- a server to put behind the simulator ----
@@ -74,13 +94,13 @@ class TestServer {
   uint16_t port() const { return port_; }
 
   // Waits until `n` connections have ended; returns every connection, in accept order.
-  std::vector<Received> WaitEnded(size_t n, std::chrono::milliseconds timeout = 10s) {
+  std::vector<Received> WaitEnded(size_t n, std::chrono::milliseconds timeout = kSafety) {
     std::unique_lock lock(mu_);
     changed_.wait_for(lock, timeout, [&] { return ended_ >= n; });
     return connections_;
   }
   // Waits until `total` bytes have arrived over all connections; false on timeout.
-  bool WaitBytes(size_t total, std::chrono::milliseconds timeout = 10s) {
+  bool WaitBytes(size_t total, std::chrono::milliseconds timeout = kSafety) {
     std::unique_lock lock(mu_);
     return changed_.wait_for(lock, timeout, [&] { return received_ >= total; });
   }
@@ -211,7 +231,7 @@ void EchoRoundTrip(Config config, size_t size) {
   EXPECT_EQ(back.size(), data.size());
   EXPECT_TRUE(back == data) << "the bytes came back changed or reordered";
   reader.close();
-  ASSERT_TRUE(sim->WaitForClosed(1, 5s));
+  ASSERT_TRUE(sim->WaitForClosed(1, kSafety));
   ConnectionRecord record = sim->connections().at(0);
   EXPECT_EQ(record.bytes_to_target, size);
   EXPECT_EQ(record.bytes_to_client, size);
@@ -247,31 +267,29 @@ TEST(LinkSimTest, LatencyIsAddedToEachDirection) {
     asio::write(client, asio::buffer("ping", 4));
     error_code ec;
     EXPECT_EQ(ReadUpTo(client, 4, &ec), "ping");
-    double rtt = SecondsSince(start);
-    EXPECT_GE(rtt, 0.4) << "round " << round;  // 200 ms each way
-    EXPECT_LT(rtt, 2.0) << "round " << round;
+    // 200 ms each way at least; a loaded machine only adds to it, so there is no upper bound.
+    EXPECT_GE(SecondsSince(start), 0.4) << "round " << round;
   }
 }
 
-TEST(LinkSimTest, LatencyDelaysWithoutStallingReads) {
-  // Ten messages 50 ms apart on a 300 ms link: a delay queue delivers the last one about
-  // 300 ms after it was sent; a link that slept per message would take ten times as long.
+TEST(LinkSimTest, ReadingGoesOnWhileBytesAreInFlight) {
+  // Ten messages into an hour-long link, each written once the simulator has read the one
+  // before: a delay queue reads them all while the first is still in flight; a link that waited
+  // out a message's latency before reading on would never take the second.
   TestServer sink(TestServer::Mode::kSink);
   Config config = ConfigFor(sink);
-  config.latency_ms = 300;
+  config.latency_ms = 3'600'000;
   auto sim = StartSim(config);
   ASSERT_TRUE(sim);
   asio::io_context io;
   tcp::socket client = Connect(io, sim->port());
-  auto start = Clock::now();
-  for (int i = 0; i < 10; ++i) {
+  for (uint64_t i = 1; i <= 10; ++i) {
     asio::write(client, asio::buffer("0123456789", 10));
-    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(WaitUntil([&] { return sim->counters().peak_queued_bytes >= 10 * i; }))
+        << "message " << i << " was never read";
   }
-  ASSERT_TRUE(sink.WaitBytes(100));
-  double seconds = SecondsSince(start);
-  EXPECT_GE(seconds, 0.45 + 0.3);
-  EXPECT_LT(seconds, 2.5);
+  EXPECT_EQ(sim->counters().peak_queued_bytes, 100u);
+  EXPECT_EQ(sim->counters().bytes_to_target, 0u) << "bytes arrived before their latency";
 }
 
 TEST(LinkSimTest, RateCapHolds) {
@@ -286,15 +304,17 @@ TEST(LinkSimTest, RateCapHolds) {
   auto start = Clock::now();
   asio::write(client, asio::buffer(data));
   ASSERT_TRUE(sink.WaitBytes(data.size()));
-  double seconds = SecondsSince(start);
-  EXPECT_GE(seconds, 1.8);
-  EXPECT_LT(seconds, 4.0);
+  // The link cannot deliver faster than its rate (the last piece leaves 2 s after the first is
+  // read, which is after `start`): a lower bound only, since a loaded machine only adds time.
+  EXPECT_GE(SecondsSince(start), 1.8);
   EXPECT_EQ(sim->counters().bytes_to_target, data.size());
 }
 
 TEST(LinkSimTest, FullQueueStopsReading) {
-  // The target never reads. Once the kernel buffers on both sides and the simulator's queue are
-  // full, the client's writes must block, and the queue must never have held more than allowed.
+  // The target never reads. The simulator must fill its queue to max_queued_bytes and no
+  // further; then it stops reading and TCP flow control holds the client's writes back. The
+  // client offers 256 MiB, far more than the queue and every kernel buffer on the way can hold,
+  // so it can only finish writing if the simulator reads without bound.
   TestServer stall(TestServer::Mode::kStall);
   Config config = ConfigFor(stall);
   config.max_queued_bytes = 256 << 10;
@@ -302,25 +322,20 @@ TEST(LinkSimTest, FullQueueStopsReading) {
   ASSERT_TRUE(sim);
   asio::io_context io;
   tcp::socket client = Connect(io, sim->port());
-  client.non_blocking(true);
-  std::string block(64 << 10, 'x');
-  size_t written = 0;
-  auto last_progress = Clock::now(), start = Clock::now();
-  while (Clock::now() - last_progress < 300ms && Clock::now() - start < 4s) {
+  std::atomic<bool> wrote_all{false};
+  std::thread writer([&] {
+    std::string block(1 << 20, 'x');
     error_code ec;
-    size_t n = client.write_some(asio::buffer(block), ec);
-    if (ec == asio::error::would_block) {
-      std::this_thread::sleep_for(10ms);
-      continue;
-    }
-    ASSERT_FALSE(ec) << ec.message();
-    written += n;
-    last_progress = Clock::now();
-  }
-  EXPECT_LT(SecondsSince(start), 4.0) << "the client could write forever: " << written;
-  Counters counters = sim->counters();
-  EXPECT_GT(counters.peak_queued_bytes, 0u);
-  EXPECT_LE(counters.peak_queued_bytes, config.max_queued_bytes);
+    for (int i = 0; i < 256 && !ec; ++i) asio::write(client, asio::buffer(block), ec);
+    wrote_all = !ec;
+  });
+  EXPECT_TRUE(WaitUntil([&] {
+    return sim->counters().peak_queued_bytes >= config.max_queued_bytes;
+  })) << "the queue never filled";
+  EXPECT_EQ(sim->counters().peak_queued_bytes, config.max_queued_bytes);
+  EXPECT_FALSE(wrote_all) << "the client could write 256 MiB into a stalled link";
+  sim->Stop();  // resets the connection, which ends the blocked write
+  writer.join();
 }
 
 // ---- cuts ----
@@ -346,7 +361,7 @@ TEST(LinkSimTest, CutAfterDeliversExactlyThatManyBytesThenResets) {
   EXPECT_EQ(got[0].bytes.size(), 12'345u);
   EXPECT_TRUE(got[0].bytes == data.substr(0, 12'345));
 
-  ASSERT_TRUE(sim->WaitForClosed(1, 5s));
+  ASSERT_TRUE(sim->WaitForClosed(1, kSafety));
   Counters counters = sim->counters();
   EXPECT_EQ(counters.cuts, 1u);
   EXPECT_EQ(counters.bytes_to_target, 12'345u);
@@ -379,7 +394,7 @@ TEST(LinkSimTest, CutAfterCountsBothDirections) {
   std::vector<Received> got = echo.WaitEnded(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].bytes.size(), 6'000u);
-  ASSERT_TRUE(sim->WaitForClosed(1, 5s));
+  ASSERT_TRUE(sim->WaitForClosed(1, kSafety));
   ConnectionRecord record = sim->connections().at(0);
   EXPECT_EQ(record.bytes_to_target, 6'000u);
   EXPECT_EQ(record.bytes_to_client, 4'001u);
@@ -600,7 +615,7 @@ TEST(LinkSimBinaryTest, PrintsItsPortForwardsAndExitsAfterMaxConnections) {
                                      "127.0.0.1:" + std::to_string(echo.port()), "--latency-ms",
                                      "10", "--max-connections", "1", "--log", log.string()});
   ASSERT_GT(child.pid, 0);
-  std::string line = ReadLine(child.out, 5s);
+  std::string line = ReadLine(child.out, kSafety);
   uint16_t port = ListeningPort(line);
   ASSERT_NE(port, 0) << "first line: " << line;
   {
@@ -613,7 +628,7 @@ TEST(LinkSimBinaryTest, PrintsItsPortForwardsAndExitsAfterMaxConnections) {
     EXPECT_EQ(ReadUpTo(client, 1, &ec), "");
     EXPECT_EQ(ec, asio::error::eof);
   }
-  EXPECT_EQ(WaitExit(child, 5s), 0);
+  EXPECT_EQ(WaitExit(child, kSafety), 0);
   std::string logged = testing::ReadFile(log);
   EXPECT_TRUE(logged.starts_with("conn=0 to_target=5 to_client=5 end=closed ms=")) << logged;
 }
@@ -623,9 +638,9 @@ TEST(LinkSimBinaryTest, StopsCleanlyOnSigterm) {
   Child child =
       SpawnWithStdoutPipe({kBinary, "--target", "127.0.0.1:" + std::to_string(echo.port())});
   ASSERT_GT(child.pid, 0);
-  ASSERT_NE(ListeningPort(ReadLine(child.out, 5s)), 0);
+  ASSERT_NE(ListeningPort(ReadLine(child.out, kSafety)), 0);
   ::kill(child.pid, SIGTERM);
-  EXPECT_EQ(WaitExit(child, 5s), 0);
+  EXPECT_EQ(WaitExit(child, kSafety), 0);
 }
 
 TEST(LinkSimBinaryTest, ReportsBadUsageAndBusyPorts) {

@@ -37,6 +37,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadPiece = 16 * 1024;
+// How long the acceptor rests after a failed accept (no descriptor left, most often).
+constexpr std::chrono::milliseconds kAcceptBackoff{10};
 
 const char* Reason(int status) {
   switch (status) {
@@ -260,6 +262,7 @@ struct Transport::Impl {
       guards.emplace_back(asio::make_work_guard(*contexts.back()));
     }
     acceptor = std::make_unique<tcp::acceptor>(*contexts[0]);
+    accept_retry = std::make_unique<asio::steady_timer>(*contexts[0]);
   }
 
   const Route* Find(Request* req) const {
@@ -271,7 +274,12 @@ struct Transport::Impl {
     return nullptr;
   }
 
+  // Accepts the next connection, for the event loops in turn.
   void Accept();
+  // After a failed accept: Accept() again after kAcceptBackoff, without blocking the loop.
+  void AcceptLater();
+  // A new connection: served on `target`, or answered 503 when there are too many.
+  void Admit(tcp::socket socket, asio::io_context& target);
 
   // Declared in destruction order: the pool (whose queued work holds connections) goes
   // first, then the acceptor and the event loops (whose handlers hold connections, which
@@ -287,6 +295,7 @@ struct Transport::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_retry;  // on contexts[0], with the acceptor
   asio::thread_pool pool;
 };
 
@@ -388,28 +397,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       head_bytes_ = end + 4;
       scanned_ = 0;
       if (req_->has_header("Transfer-Encoding")) return Fail(501);
-      body_bytes_ = 0;
-      auto lengths = req_->headers.equal_range("Content-Length");
-      bool seen = false;
-      for (auto it = lengths.first; it != lengths.second; ++it) {
-        const std::string& v = it->second;
-        if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
-          return Fail(400);
-        }
-        uint64_t n = std::stoull(v);
-        if (seen && n != body_bytes_) return Fail(400);
-        body_bytes_ = n;
-        seen = true;
-      }
+      if (int refused = TakeContentLength()) return Fail(refused);
       if (body_bytes_ > server_->config.max_request_body) return Fail(413);
       state_ = State::kBody;
-      if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_ &&
-          ContainsToken(req_->get_header_value("Expect"), "100-continue")) {
-        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        ssize_t sent = ::send(socket_.native_handle(), kContinue, sizeof kContinue - 1,
-                              MSG_NOSIGNAL);
-        (void)sent;  // a full socket buffer here only means the client sends the body anyway
-      }
+      if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_) AnswerExpectContinue();
     }
     // kBody
     if (in_.size() < head_bytes_ + body_bytes_) {
@@ -424,6 +415,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kBusy;
     Disarm();
     Dispatch();
+  }
+
+  // The body's length into body_bytes_ (0 without Content-Length); or 400 for a length that is
+  // not plain digits, or several that disagree (a smuggling vector).
+  int TakeContentLength() {
+    body_bytes_ = 0;
+    auto lengths = req_->headers.equal_range("Content-Length");
+    bool seen = false;
+    for (auto it = lengths.first; it != lengths.second; ++it) {
+      const std::string& v = it->second;
+      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return 400;
+      }
+      uint64_t n = std::stoull(v);
+      if (seen && n != body_bytes_) return 400;
+      body_bytes_ = n;
+      seen = true;
+    }
+    return 0;
+  }
+
+  // "Expect: 100-continue": the client waits for this before it sends the body.
+  void AnswerExpectContinue() {
+    if (!ContainsToken(req_->get_header_value("Expect"), "100-continue")) return;
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    ssize_t sent = ::send(socket_.native_handle(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+    (void)sent;  // a full socket buffer here only means the client sends the body anyway
   }
 
   // A request the transport refuses: answered, then the connection is closed (what follows
@@ -713,30 +731,39 @@ void Transport::Impl::Accept() {
   next_context = (next_context + 1) % contexts.size();
   acceptor->async_accept(target, [self = this, &target](const boost::system::error_code& ec,
                                                        tcp::socket socket) {
-    if (self->stopping) return;
-    if (!ec) {
-      if (self->open_connections >= self->config.max_connections) {
-        static constexpr char kBusy[] =
-            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
-            "Connection: close\r\n\r\n";
-        boost::system::error_code ignored;
-        socket.non_blocking(true, ignored);
-        ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
-        (void)sent;
-        socket.close(ignored);
-      } else {
-        auto connection = std::make_shared<Connection>(self, std::move(socket));
-        asio::post(target, [connection] { connection->Start(); });
-      }
-    } else if (ec == asio::error::operation_aborted) {
-      return;
-    } else {
-      // Out of descriptors, most likely: wait a little instead of spinning.
+    if (self->stopping || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors, most likely: try again a little later instead of spinning, on a
+      // timer, so that the connections on this event loop are answered meanwhile.
       spdlog::warn("accepting a connection: {}", ec.message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      return self->AcceptLater();
     }
+    self->Admit(std::move(socket), target);
     self->Accept();
   });
+}
+
+void Transport::Impl::AcceptLater() {
+  accept_retry->expires_after(kAcceptBackoff);
+  accept_retry->async_wait([self = this](const boost::system::error_code& ec) {
+    if (!ec && !self->stopping) self->Accept();
+  });
+}
+
+void Transport::Impl::Admit(tcp::socket socket, asio::io_context& target) {
+  if (open_connections >= config.max_connections) {
+    static constexpr char kBusy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+        "Connection: close\r\n\r\n";
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
+    (void)sent;
+    socket.close(ignored);
+    return;
+  }
+  auto connection = std::make_shared<Connection>(this, std::move(socket));
+  asio::post(target, [connection] { connection->Start(); });
 }
 
 Transport::Transport(const TransportOptions& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -806,6 +833,7 @@ void Transport::Stop() {
   asio::post(*impl_->contexts[0], [impl = impl_.get()] {
     boost::system::error_code ignored;
     impl->acceptor->close(ignored);
+    impl->accept_retry->cancel();
   });
   for (auto& guard : impl_->guards) guard.reset();
   for (auto& ctx : impl_->contexts) ctx->stop();

@@ -17,6 +17,8 @@
 // Imported content that can run script is served with a sandboxing Content-Security-Policy,
 // so it runs in an opaque origin: it cannot read the box's pages or cookies, nor call /api.
 //
+// The handlers and their table are in server/src/routes.cc.
+//
 // Thread-safety: handlers run on the transport's event loops (files, assets) and workers (the
 // rest; http_transport.h); they share the thread-safe Catalog, BlobStore and the immutable
 // views, renderer and assets.
@@ -30,17 +32,13 @@
 #include "outpost/base/status.h"
 #include "outpost/server/config.h"
 
-#include <nlohmann/json.hpp>
-
 namespace outpost::http {
 class Transport;
-struct Request;
-struct Response;
 }
 
 namespace outpost {
 
-struct ViewLanguage;
+class App;
 
 class HttpServer {
  public:
@@ -56,36 +54,10 @@ class HttpServer {
   void Stop();
 
  private:
-  struct Parts;
-  void Routes();
-  using Strings = std::shared_ptr<const nlohmann::json>;  // a translation catalog
-  ViewLanguage Language(const http::Request& req, std::string* code, Strings* strings) const;
-  struct PageKey {
-    std::string key;
-    uint64_t generation;
-  };
-  // Sends the cached page and returns nullopt, or returns the key to cache the page under.
-  std::optional<PageKey> CachedPage(const http::Request& req, const std::string& code,
-                                    http::Response& res) const;
-  void SendPage(const http::Request& req, http::Response& res, const std::string& page,
-                nlohmann::json view, const std::string& code, const Strings& strings,
-                int status = 200, const PageKey* cache = nullptr) const;
-  // On an event loop: answers from the page cache without waiting, or returns false.
-  bool FastCachedPage(const http::Request& req, http::Response& res) const;
-  void SendHtml(http::Response& res, const std::string& html, int status) const;
-  void SendCachedHtml(http::Response& res, std::shared_ptr<const std::string> page) const;
-  void SendJson(http::Response& res, const nlohmann::json& view, int status = 200) const;
-  void NotFound(const http::Request& req, http::Response& res, bool json) const;
-  // False only with !may_wait, when answering needs a worker (see FileReply::may_wait).
-  bool ServeBlobFile(const http::Request& req, http::Response& res, const Hash& hash,
-                     const std::string& mime, bool immutable, const std::string& download_name,
-                     bool may_wait) const;
-
   ServerConfig config_;
-  BlobStore* store_;
-  Catalog* catalog_;
+  std::unique_ptr<App> app_;  // what the handlers share (server/src/app.h)
+  // After app_, so destroyed first: its workers may still be running handlers.
   std::unique_ptr<http::Transport> http_;
-  std::unique_ptr<Parts> parts_;
   int port_ = 0;
 };
 

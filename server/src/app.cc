@@ -1,0 +1,246 @@
+// The parts every route handler shares (app.h): languages, pages, JSON, the 404 page, stored
+// files and the caches in front of them.
+#include "app.h"
+
+#include <spdlog/spdlog.h>
+
+#include "delivery.h"
+#include "http/url.h"
+
+namespace outpost {
+
+namespace {
+
+// Our own pages: scripts, styles and everything else from the box itself only.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self'; frame-src 'self'; worker-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'";
+
+// Imported content that can run script (HTML pages, SVG, HTML5 apps): a sandbox without
+// allow-same-origin gives it an opaque origin, so its scripts cannot read the box's cookies or
+// pages, nor call /api as the learner; and it may load only from the box.
+constexpr const char* kContentPolicy =
+    "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; "
+    "default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'self'";
+
+bool RunsScript(std::string_view mime) {
+  return mime.starts_with("text/html") || mime.starts_with("application/xhtml") ||
+         mime.starts_with("image/svg") || mime.starts_with("text/xml") ||
+         mime.starts_with("application/xml");
+}
+
+std::string CookieValue(const http::Request& req, std::string_view name) {
+  std::string cookies = req.get_header_value("Cookie");
+  size_t pos = 0;
+  while (pos < cookies.size()) {
+    size_t end = cookies.find(';', pos);
+    if (end == std::string::npos) end = cookies.size();
+    std::string_view item(cookies.data() + pos, end - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=') {
+      return std::string(item.substr(name.size() + 1));
+    }
+    pos = end + 1;
+  }
+  return "";
+}
+
+// The path and query of the request, for the language switcher's way back.
+std::string RequestTarget(const http::Request& req) {
+  std::string target = PercentEncodePath(req.path);
+  std::string query;
+  for (const auto& [k, v] : req.params) {
+    query += query.empty() ? "?" : "&";
+    query += PercentEncode(k, false) + "=" + PercentEncode(v, false);
+  }
+  return target + query;
+}
+
+std::string NegotiatedCode(const I18n& i18n, const http::Request& req) {
+  return i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
+}
+
+}  // namespace
+
+void AddContentHeaders(http::Response& res, bool sandbox) {
+  if (sandbox) res.set_header("Content-Security-Policy", kContentPolicy);
+  // Content is public to every learner; apps in their sandbox (an opaque origin) may fetch
+  // their own files. /api sends no such header, so sandboxed script cannot read it.
+  res.set_header("Access-Control-Allow-Origin", "*");
+}
+
+App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
+    : store_(store),
+      catalog_(catalog),
+      assets_(config.web_root.empty() ? Assets::Embedded() : Assets::FromDisk(config.web_root)),
+      i18n_(&assets_),
+      renderer_(&assets_),
+      views_(catalog, store),
+      search_gate_(config.max_searches),
+      search_wait_(config.search_wait_ms) {
+  auto cache = CompressionCache::Open(store->root() / "cache");
+  if (cache) {
+    compression_ = std::move(*cache);
+  } else {
+    spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
+  }
+}
+
+RequestLanguage App::LanguageOf(const http::Request& req) const {
+  RequestLanguage lang;
+  lang.code = NegotiatedCode(i18n_, req);
+  lang.strings = i18n_.SharedStrings(lang.code);
+  lang.view.strings = lang.strings.get();
+  lang.view.code = lang.code;
+  const I18n* i18n = &i18n_;
+  std::string ui = lang.code;
+  lang.view.language_name = [i18n, ui](const std::string& tag) {
+    return i18n->LanguageName(tag, ui);
+  };
+  return lang;
+}
+
+// ---- Pages and JSON
+
+std::optional<PageKey> App::CachedPage(const http::Request& req, const std::string& code,
+                                       http::Response& res) const {
+  PageKey key{code + "|" + RequestTarget(req), catalog_->Generation()};
+  if (auto page = pages_.Get(key.key, key.generation)) {
+    SendCachedHtml(res, std::move(page));
+    return std::nullopt;
+  }
+  return key;
+}
+
+bool App::FastCachedPage(const http::Request& req, http::Response& res) const {
+  std::optional<uint64_t> generation = catalog_->RecentGeneration();
+  if (!generation) return false;
+  auto page = pages_.Get(NegotiatedCode(i18n_, req) + "|" + RequestTarget(req), *generation);
+  if (!page) return false;
+  SendCachedHtml(res, std::move(page));
+  return true;
+}
+
+void App::SendPage(const http::Request& req, http::Response& res, const std::string& page,
+                   nlohmann::json view, const RequestLanguage& lang, int status,
+                   const PageKey* cache) const {
+  view["lang"] = lang.code;
+  view["dir"] = i18n_.Dir(lang.code);
+  view["languages"] = i18n_.LanguageLinks(lang.code, RequestTarget(req));
+  view["assets"] = assets_.FrameUrls();
+  if (!view.contains("query")) view["query"] = "";
+  auto html = renderer_.RenderPage(page, view, lang.strings, lang.code);
+  if (!html) {
+    spdlog::error("rendering {}: {}", page, html.error().message());
+    res.status = 500;
+    res.set_content("Internal error", "text/plain; charset=utf-8");
+    return;
+  }
+  if (cache && status == 200) {
+    pages_.Put(cache->key, cache->generation, std::make_shared<const std::string>(*html));
+  }
+  SendHtml(res, *html, status);
+}
+
+void App::SendCachedHtml(http::Response& res, std::shared_ptr<const std::string> page) const {
+  SendHtml(res, "", 200);
+  std::string_view bytes = *page;
+  res.set_content_view(bytes, std::move(page), "text/html; charset=utf-8");
+}
+
+void App::SendHtml(http::Response& res, const std::string& html, int status) const {
+  res.status = status;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("Vary", "Accept-Language, Cookie");
+  res.set_header("Content-Security-Policy", kPagePolicy);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "same-origin");
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
+void App::SendJson(http::Response& res, const nlohmann::json& view, int status) const {
+  res.status = status;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(view.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+void App::NotFound(const http::Request& req, http::Response& res, bool json) const {
+  RequestLanguage lang = LanguageOf(req);
+  if (json) return SendJson(res, {{"error", "not found"}}, 404);
+  const ViewLanguage& t = lang.view;
+  nlohmann::json view = {
+      {"page_title", t.T("not_found_title")},
+      {"message", t.T("not_found_message")},
+      {"status", 404},
+      {"breadcrumb", nlohmann::json::array({{{"title", t.T("home")}, {"url", "/"}}})}};
+  SendPage(req, res, "error", view, lang, 404);
+}
+
+// ---- Files
+
+std::optional<std::optional<FileRef>> App::FindFile(const std::string& channel,
+                                                    const std::string& path, bool may_wait) {
+  std::string key = channel + "/" + path;
+  std::optional<uint64_t> recent = catalog_->RecentGeneration();
+  if (!recent && !may_wait) return std::nullopt;
+  uint64_t generation = recent ? *recent : catalog_->Generation();
+  {
+    std::lock_guard lock(files_mu_);
+    if (generation != files_generation_) {
+      files_.clear();
+      files_generation_ = generation;
+    }
+    auto it = files_.find(key);
+    if (it != files_.end()) return it->second;
+  }
+  if (!may_wait) return std::nullopt;
+  std::optional<FileRef> ref = LookUpFile(channel, path);
+  std::lock_guard lock(files_mu_);
+  if (generation == files_generation_) {
+    if (files_.size() > 20000) files_.clear();
+    files_[key] = ref;
+  }
+  return ref;
+}
+
+std::optional<FileRef> App::LookUpFile(const std::string& channel, const std::string& path) const {
+  auto node = catalog_->NodeByPath(channel, path);
+  if (!node || !node->blob) return std::nullopt;
+  size_t slash = node->path.rfind('/');
+  return FileRef{*node->blob, node->mime,
+                 slash == std::string::npos ? node->path : node->path.substr(slash + 1)};
+}
+
+bool App::ServeBlobFile(const http::Request& req, http::Response& res, const Hash& hash,
+                        const std::string& mime, bool immutable, const std::string& download_name,
+                        bool may_wait) const {
+  AddContentHeaders(res, RunsScript(mime));
+  FileReply reply;
+  auto path = store_->PathOf(hash);
+  reply.path = path;
+  reply.hash = hash;
+  reply.mime = mime;
+  reply.immutable = immutable;
+  reply.download_name = download_name;
+  reply.may_wait = may_wait;
+  Status st = ServeFile(req, res, reply, compression_.get());
+  if (st.code() == StatusCode::kBusy && !may_wait) return false;
+  if (!st.ok()) spdlog::error("serving blob {}: {}", hash.Hex(), st.message());
+  return true;
+}
+
+std::shared_ptr<const CompressedVariants> App::AssetVariants(const AssetFile& file) {
+  if (assets_.from_disk()) return nullptr;
+  std::lock_guard lock(variants_mu_);
+  auto& slot = variants_[file.hash];
+  if (!slot) {
+    slot = std::make_shared<const CompressedVariants>(CompressedVariants::Make(file.bytes, file.mime));
+  }
+  return slot;
+}
+
+}  // namespace outpost

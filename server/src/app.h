@@ -1,0 +1,134 @@
+// App: what the learner app's route handlers (routes.h) share, and the ways they answer.
+//
+// It holds the served library (Catalog, BlobStore), the view-models (Views), the templates
+// (Renderer), the translations (I18n), the web-ui assets, the search gate and three caches:
+// rendered pages and file paths, both until the catalog changes, and the compressed variants of
+// the built-in assets. Its Send* functions give every answer of a kind the same headers: a page
+// gets the box's own Content-Security-Policy, imported content the sandbox (AddContentHeaders).
+//
+// Thread-safety: handlers call it from the event loops and the workers at once. Everything in
+// it is immutable after construction (views, renderer, assets, translations) or thread-safe
+// (the catalog, the store, the caches, the gate).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "assets.h"
+#include "compression_cache.h"
+#include "http/http_message.h"
+#include "i18n.h"
+#include "outpost/content/blob_store.h"
+#include "outpost/content/catalog.h"
+#include "outpost/server/config.h"
+#include "page_cache.h"
+#include "render.h"
+#include "search_gate.h"
+#include "views.h"
+
+namespace outpost {
+
+// The interface language of one request (the `lang` cookie, then Accept-Language).
+struct RequestLanguage {
+  std::string code;                              // "fr"
+  std::shared_ptr<const nlohmann::json> strings;  // its translation catalog
+  ViewLanguage view;                             // what a view needs; points into `strings`
+};
+
+// The key and catalog generation under which a rendered page may be kept.
+struct PageKey {
+  std::string key;
+  uint64_t generation;
+};
+
+// A file of the served version, as /c/CHANNEL/PATH finds it.
+struct FileRef {
+  Hash blob;
+  std::string mime;
+  std::string name;  // the file name, for downloads
+};
+
+// Headers for imported content: with `sandbox` (content that can run script, an app's files)
+// a Content-Security-Policy that gives it an opaque origin; and CORS, so that apps in their
+// sandbox may fetch the box's files.
+void AddContentHeaders(http::Response& res, bool sandbox);
+
+class App {
+ public:
+  // `store` and `catalog` must outlive the App.
+  App(const ServerConfig& config, BlobStore* store, Catalog* catalog);
+
+  BlobStore* store() const { return store_; }
+  Catalog* catalog() const { return catalog_; }
+  Views& views() { return views_; }
+  const I18n& i18n() const { return i18n_; }
+  const Assets& assets() const { return assets_; }
+  // A ticket to run a search, or an empty one if none came free within `wait` (search_gate.h).
+  SearchGate::Ticket EnterSearch(std::chrono::milliseconds wait) { return search_gate_.Enter(wait); }
+  std::chrono::milliseconds search_wait() const { return search_wait_; }
+
+  RequestLanguage LanguageOf(const http::Request& req) const;
+
+  // ---- Pages and JSON.
+  // Sends the cached page and returns nullopt, or returns the key to cache the page under.
+  std::optional<PageKey> CachedPage(const http::Request& req, const std::string& code,
+                                    http::Response& res) const;
+  // On an event loop: answers from the page cache without waiting, or returns false.
+  bool FastCachedPage(const http::Request& req, http::Response& res) const;
+  // Renders templates/`page` with the frame's fields added; keeps it under `cache` if given.
+  void SendPage(const http::Request& req, http::Response& res, const std::string& page,
+                nlohmann::json view, const RequestLanguage& lang, int status = 200,
+                const PageKey* cache = nullptr) const;
+  void SendJson(http::Response& res, const nlohmann::json& view, int status = 200) const;
+  // The 404 page (or {"error": "not found"} with `json`).
+  void NotFound(const http::Request& req, http::Response& res, bool json) const;
+
+  // ---- Files.
+  // The file at CHANNEL/PATH of the served version, through the path cache. With !may_wait
+  // (on an event loop) it answers only from the cache: nullopt when that would need the
+  // catalog; else the file, or nullopt inside for "no such file".
+  std::optional<std::optional<FileRef>> FindFile(const std::string& channel,
+                                                 const std::string& path, bool may_wait);
+  // Serves a stored blob (ranges, ETags, compression: delivery.h). False only with !may_wait,
+  // when answering needs a worker (see FileReply::may_wait).
+  bool ServeBlobFile(const http::Request& req, http::Response& res, const Hash& hash,
+                     const std::string& mime, bool immutable, const std::string& download_name,
+                     bool may_wait) const;
+  // A built-in asset's compressed variants, made once (none for assets read from disk).
+  std::shared_ptr<const CompressedVariants> AssetVariants(const AssetFile& file);
+
+ private:
+  void SendHtml(http::Response& res, const std::string& html, int status) const;
+  void SendCachedHtml(http::Response& res, std::shared_ptr<const std::string> page) const;
+  std::optional<FileRef> LookUpFile(const std::string& channel, const std::string& path) const;
+
+  BlobStore* store_;
+  Catalog* catalog_;
+  Assets assets_;
+  I18n i18n_;
+  Renderer renderer_;
+  Views views_;
+  SearchGate search_gate_;
+  std::chrono::milliseconds search_wait_;
+  std::unique_ptr<CompressionCache> compression_;
+  mutable PageCache pages_;
+
+  // /c/CHANNEL/PATH -> the blob and type, until the catalog changes: file requests (a video's
+  // ranges, a page's images) then skip the catalog entirely.
+  std::mutex files_mu_;
+  uint64_t files_generation_ = 0;
+  std::unordered_map<std::string, std::optional<FileRef>> files_;
+
+  std::mutex variants_mu_;
+  std::map<std::string, std::shared_ptr<const CompressedVariants>> variants_;  // by asset hash
+};
+
+}  // namespace outpost

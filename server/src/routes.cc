@@ -1,0 +1,346 @@
+// The route table and its handlers (routes.h), in three groups: pages and their view-models,
+// the small JSON API, and bytes (web-ui assets, files by path or hash, files inside app zips).
+#include "routes.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <string_view>
+
+#include "app.h"
+#include "delivery.h"
+#include "http/http_transport.h"
+#include "outpost/base/text.h"
+#include "outpost/content/sniff.h"
+#include "outpost/content/zip_archive.h"
+
+namespace outpost {
+
+namespace {
+
+using http::Request;
+using http::Response;
+
+// A catalog path from a URL path tail: must be valid UTF-8 with no empty, "." or ".."
+// segments (the catalog would not find those anyway; refusing them early is clearer).
+bool CleanPath(const std::string& path) { return path.empty() || IsSafeEntryPath(path); }
+
+// A `back=` target must be a path on this box: "/..." but not "//host" or "/\host".
+std::string LocalPath(const std::string& back) {
+  if (back.empty() || back[0] != '/' || back.size() > 2048) return "/";
+  if (back.size() > 1 && (back[1] == '/' || back[1] == '\\')) return "/";
+  for (unsigned char c : back) {
+    if (c < 0x20 || c == 0x7f || c == '\\') return "/";
+  }
+  return back;
+}
+
+// A page's twin under /api/v1 answers the page's view-model as JSON.
+bool IsApi(const Request& req) { return req.path.starts_with("/api/"); }
+
+// A file that is not there: a short text, not the 404 page (a broken image, not a page).
+void FileNotFound(Response& res, int status = 404) {
+  res.status = status;
+  res.set_content("Not found", "text/plain; charset=utf-8");
+}
+
+// ---- Pages (and their view-models under /api/v1). On an event loop, a page is answered only
+// from the page cache; it is rendered on a worker.
+
+bool Home(App& app, const Request& req, Response& res, bool on_loop) {
+  if (on_loop) return app.FastCachedPage(req, res);
+  RequestLanguage lang = app.LanguageOf(req);
+  if (IsApi(req)) {
+    app.SendJson(res, app.views().Home(lang.view));
+    return true;
+  }
+  auto key = app.CachedPage(req, lang.code, res);
+  if (key) app.SendPage(req, res, "home", app.views().Home(lang.view), lang, 200, &*key);
+  return true;
+}
+
+bool Topic(App& app, const Request& req, Response& res, bool on_loop) {
+  if (on_loop) return app.FastCachedPage(req, res);
+  bool json = IsApi(req);
+  std::string channel = req.matches[1], path = req.matches[2];
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  RequestLanguage lang = app.LanguageOf(req);
+  std::optional<PageKey> key;
+  if (!json && !(key = app.CachedPage(req, lang.code, res))) return true;
+  auto view = CleanPath(path) ? app.views().Topic(lang.view, channel, path) : std::nullopt;
+  if (!view) {
+    app.NotFound(req, res, json);
+  } else if (json) {
+    app.SendJson(res, *view);
+  } else {
+    app.SendPage(req, res, "topic", std::move(*view), lang, 200, &*key);
+  }
+  return true;
+}
+
+// A resource page; POSTed, an exercise's answers (form fields q0, q1, ...), checked on the box.
+bool Resource(App& app, const Request& req, Response& res, bool on_loop) {
+  if (on_loop) return app.FastCachedPage(req, res);
+  bool json = IsApi(req), posted = req.method == "POST";
+  std::string channel = req.matches[1], path = req.matches[2];
+  RequestLanguage lang = app.LanguageOf(req);
+  std::optional<PageKey> key;
+  if (!json && !posted && !(key = app.CachedPage(req, lang.code, res))) return true;
+  std::map<std::string, std::string> answers;
+  if (posted) {
+    for (const auto& [k, v] : req.params) answers[k] = v;
+  }
+  auto view = CleanPath(path) && !path.empty()
+                  ? app.views().Resource(lang.view, channel, path, posted ? &answers : nullptr)
+                  : std::nullopt;
+  if (!view) {
+    app.NotFound(req, res, json);
+  } else if (json) {
+    app.SendJson(res, *view);
+  } else {
+    app.SendPage(req, res, "resource", std::move(*view), lang, 200, key ? &*key : nullptr);
+  }
+  return true;
+}
+
+SearchRequest SearchRequestOf(const Request& req) {
+  SearchRequest request;
+  request.query = SanitizeUtf8(req.get_param_value("q").substr(0, 200));
+  request.filters.channel_id = req.get_param_value("channel");
+  request.filters.language = req.get_param_value("language");
+  request.filters.kind = req.get_param_value("kind");
+  request.filters.grade = req.get_param_value("grade");
+  return request;
+}
+
+// Searches wait briefly at the gate (search_gate.h); past it the answer is "busy", a 503.
+bool Search(App& app, const Request& req, Response& res, bool) {
+  RequestLanguage lang = app.LanguageOf(req);
+  SearchRequest request = SearchRequestOf(req);
+  nlohmann::json view;
+  int status = 200;
+  if (auto ticket = app.EnterSearch(app.search_wait())) {
+    view = app.views().Search(lang.view, request);
+  } else {
+    view = app.views().SearchBusy(lang.view, request);
+    status = 503;
+    res.set_header("Retry-After", "1");
+  }
+  if (IsApi(req)) {
+    app.SendJson(res, view, status);
+  } else {
+    app.SendPage(req, res, "search", std::move(view), lang, status);
+  }
+  return true;
+}
+
+// ---- The JSON API that has no page.
+
+// Suggestions as you type never wait at the search gate.
+bool Suggest(App& app, const Request& req, Response& res, bool) {
+  std::string q = SanitizeUtf8(req.get_param_value("q").substr(0, 100));
+  auto ticket = app.EnterSearch(std::chrono::milliseconds(0));
+  if (!ticket) {
+    res.set_header("Retry-After", "1");
+    nlohmann::json busy = {{"query", q}, {"suggestions", nlohmann::json::array()}, {"busy", true}};
+    app.SendJson(res, busy, 503);
+    return true;
+  }
+  app.SendJson(res, app.views().Suggest(q));
+  return true;
+}
+
+bool Channels(App& app, const Request&, Response& res, bool) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : app.catalog()->Channels()) {
+    out.push_back({{"id", c.id},
+                   {"version", c.served_version},
+                   {"title", c.meta.title},
+                   {"language", c.meta.language},
+                   {"files", c.files},
+                   {"bytes", c.bytes},
+                   {"url", TopicUrl(c.id, "")}});
+  }
+  app.SendJson(res, out);
+  return true;
+}
+
+// /lang/CODE?back=PATH: the interface language in a cookie, then back where the learner was.
+bool ChooseLanguage(App& app, const Request& req, Response& res, bool) {
+  std::string code = req.matches[1];
+  if (app.i18n().Known(code)) {
+    res.set_header("Set-Cookie",
+                   "lang=" + code + "; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly");
+  }
+  res.set_redirect(LocalPath(req.get_param_value("back")), 303);
+  res.set_header("Cache-Control", "no-store");
+  return true;
+}
+
+// ---- Bytes.
+
+// Web-ui assets are in memory: always answered on the event loop (a missing one gets the 404
+// page from a worker, through the error handler).
+bool Asset(App& app, const Request& req, Response& res, bool) {
+  auto file = app.assets().ResolveStatic(req.path);
+  if (!file) {
+    res.status = 404;
+    return true;
+  }
+  struct Held {
+    AssetFile file;
+    std::shared_ptr<const CompressedVariants> variants;
+  };
+  auto keep = std::make_shared<Held>(Held{*file, app.AssetVariants(*file)});
+  MemoryReply reply;
+  reply.data = keep->file.bytes;
+  reply.tag = keep->file.hash;
+  reply.mime = keep->file.mime;
+  reply.immutable = true;
+  reply.owner = keep;
+  ServeMemory(req, res, reply, keep->variants.get());
+  return true;
+}
+
+// On the event loop when the path is in the path cache and no compressed variant has to be
+// made first; otherwise on a worker.
+bool FileByPath(App& app, const Request& req, Response& res, bool on_loop) {
+  std::string channel = req.matches[1], path = req.matches[2];
+  std::optional<FileRef> file;
+  if (CleanPath(path)) {
+    auto found = app.FindFile(channel, path, /*may_wait=*/!on_loop);
+    if (!found) return false;
+    file = std::move(*found);
+  }
+  if (!file) {
+    FileNotFound(res);
+    return true;
+  }
+  return app.ServeBlobFile(req, res, file->blob, file->mime, /*immutable=*/false,
+                           req.has_param("download") ? file->name : "", !on_loop);
+}
+
+// A blob has no name: its type comes from its first bytes (thumbnails are images).
+std::string SniffedMime(const std::filesystem::path& path) {
+  uint8_t head[kSniffBytes];
+  ssize_t n = 0;
+  if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    n = ::pread(fd, head, sizeof head, 0);
+    ::close(fd);
+  }
+  return DetectKind("", {head, static_cast<size_t>(std::max<ssize_t>(n, 0))}).mime;
+}
+
+bool Blob(App& app, const Request& req, Response& res, bool on_loop) {
+  auto hash = Hash::FromHex(req.matches[1].str());
+  if (!hash || !app.store()->Contains(*hash)) {
+    FileNotFound(res);
+    return true;
+  }
+  std::string mime = SniffedMime(app.store()->PathOf(*hash));
+  return app.ServeBlobFile(req, res, *hash, mime, /*immutable=*/true, "", !on_loop);
+}
+
+// "path/to/app.zip/inner/path": the blob of the first prefix that is an HTML5 app of `channel`,
+// and the path inside it.
+struct AppEntry {
+  Hash zip;
+  std::string inner;
+};
+std::optional<AppEntry> FindAppEntry(Catalog* catalog, const std::string& channel,
+                                     const std::string& rest) {
+  for (size_t pos = rest.find('/'); pos != std::string::npos; pos = rest.find('/', pos + 1)) {
+    std::string zip_path = rest.substr(0, pos);
+    if (!CleanPath(zip_path)) break;
+    auto node = catalog->NodeByPath(channel, zip_path);
+    if (node && node->kind == NodeKind::kApp && node->blob) {
+      return AppEntry{*node->blob, rest.substr(pos + 1)};
+    }
+  }
+  return std::nullopt;
+}
+
+// /app/CHANNEL/ZIP/INNER: a file inside an HTML5 app's zip, read from the zip (never unpacked
+// to disk) and served from memory, always in the sandbox.
+bool AppFile(App& app, const Request& req, Response& res, bool) {
+  auto entry = FindAppEntry(app.catalog(), req.matches[1], req.matches[2]);
+  if (!entry || !IsSafeEntryPath(entry->inner)) {
+    FileNotFound(res);
+    return true;
+  }
+  auto zip = ZipArchive::Open(app.store()->PathOf(entry->zip));
+  auto bytes = zip ? (*zip)->Read(entry->inner) : Result<std::string>(zip.error());
+  if (!bytes) {
+    FileNotFound(res, bytes.error().code() == StatusCode::kNotFound ? 404 : 500);
+    return true;
+  }
+  struct Held {
+    std::string data, tag, mime;
+  };
+  auto held = std::make_shared<Held>();
+  held->data = std::move(*bytes);
+  held->tag = Hash::Of(held->data).Hex();
+  held->mime = AssetMimeType(entry->inner);
+  AddContentHeaders(res, /*sandbox=*/true);
+  MemoryReply reply;
+  reply.data = held->data;
+  reply.tag = held->tag;
+  reply.mime = held->mime;
+  reply.owner = held;
+  ServeMemory(req, res, reply, nullptr);
+  return true;
+}
+
+constexpr bool kLoopFirst = true, kWorker = false;
+
+// In the order they are matched.
+const Route kRoutes[] = {
+    // Pages, and their view-models under /api/v1.
+    {"GET", "/", kLoopFirst, Home},
+    {"GET", R"(/t/([a-z0-9-]+)/?(.*))", kLoopFirst, Topic},
+    {"GET", R"(/api/v1/t/([a-z0-9-]+)/?(.*))", kWorker, Topic},
+    {"GET", R"(/r/([a-z0-9-]+)/(.+))", kLoopFirst, Resource},
+    {"POST", R"(/r/([a-z0-9-]+)/(.+))", kWorker, Resource},
+    {"GET", R"(/api/v1/r/([a-z0-9-]+)/(.+))", kWorker, Resource},
+    {"POST", R"(/api/v1/r/([a-z0-9-]+)/(.+))", kWorker, Resource},
+    {"GET", "/search", kWorker, Search},
+    {"GET", "/api/v1/search", kWorker, Search},
+    // The rest of the API.
+    {"GET", "/api/v1/suggest", kWorker, Suggest},
+    {"GET", "/api/v1/home", kWorker, Home},
+    {"GET", "/api/v1/channels", kWorker, Channels},
+    {"GET", R"(/lang/([a-zA-Z-]{2,16}))", kWorker, ChooseLanguage},
+    // Bytes.
+    {"GET", R"(/static/(.+))", kLoopFirst, Asset},
+    {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath},
+    {"GET", R"(/blob/([0-9a-f]{64}))", kLoopFirst, Blob},
+    {"GET", R"(/app/([a-z0-9-]+)/(.+))", kWorker, AppFile},
+};
+
+}  // namespace
+
+std::span<const Route> Routes() { return kRoutes; }
+
+void AddRoutes(App* app, http::Transport* transport) {
+  for (const Route& route : Routes()) {
+    RouteHandler handler = route.handler;
+    http::Transport::Handler on_worker = [app, handler](const Request& req, Response& res) {
+      handler(*app, req, res, /*on_loop=*/false);
+    };
+    if (std::string_view(route.method) == "POST") {
+      transport->Post(route.pattern, std::move(on_worker));
+    } else if (route.loop_first) {
+      auto on_loop = [app, handler](const Request& req, Response& res) {
+        return handler(*app, req, res, /*on_loop=*/true);
+      };
+      transport->Get(route.pattern, on_loop, std::move(on_worker));
+    } else {
+      transport->Get(route.pattern, std::move(on_worker));
+    }
+  }
+}
+
+}  // namespace outpost

@@ -1,0 +1,43 @@
+// The learner app's routes (outpost/server/http_server.h lists the URLs): one table of small
+// handlers, matched in order. A handler reads the request and fills the response through App
+// (app.h); none touches the socket, so each can be called on its own in a test.
+//
+// A new page or API goes here: a handler of a few lines over a view-model (views.h), and a line
+// in the table (routes.cc).
+//
+// Thread-safety: handlers run on the transport's event loops and workers at once; they share
+// only the App.
+#pragma once
+
+#include <span>
+
+namespace outpost {
+
+namespace http {
+class Transport;
+struct Request;
+struct Response;
+}  // namespace http
+
+class App;
+
+// Fills `res` for `req`. With `on_loop` it runs on an event loop and must not wait: it answers
+// (returns true) only from memory and caches, else returns false and is run again on a worker
+// with a fresh response (on_loop false; there its answer is always taken).
+using RouteHandler = bool (*)(App& app, const http::Request& req, http::Response& res,
+                              bool on_loop);
+
+struct Route {
+  const char* method;    // "GET" (HEAD is routed there too) or "POST"
+  const char* pattern;   // std::regex over the whole percent-decoded path; groups in req.matches
+  bool loop_first;       // try the handler on the event loop first (GET only)
+  RouteHandler handler;
+};
+
+// Every route, in the order they are matched.
+std::span<const Route> Routes();
+
+// Registers Routes() with `transport`, each handler bound to `app`, which must outlive it.
+void AddRoutes(App* app, http::Transport* transport);
+
+}  // namespace outpost
