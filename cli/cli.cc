@@ -26,7 +26,8 @@
 #include "outpost/sync/drives.h"
 #include "outpost/sync/bundle.h"
 #include "outpost/sync/node.h"
-#include "outpost/sync/session.h"
+#include "outpost/sync/site_sync.h"
+#include "outpost/sync/sync_server.h"
 
 namespace outpost {
 

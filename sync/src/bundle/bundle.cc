@@ -12,7 +12,8 @@
 #include <span>
 
 #include "bundle/bundle_volume.h"
-#include "exchange.h"
+#include "assembly.h"
+#include "offer.h"
 #include "bundle/export_state.h"
 #include "protocol.h"
 #include "staging.h"
