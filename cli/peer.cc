@@ -7,6 +7,7 @@
 #include "outpost/sync/enrolment.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/site_sync.h"
 #include "outpost/sync/sync_db.h"
 
 namespace outpost::cli {

@@ -12,6 +12,7 @@
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/sync_server.h"
 
 namespace outpost::cli {
 

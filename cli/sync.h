@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/site_sync.h"
 
 namespace outpost::cli {
 

@@ -155,6 +155,45 @@ Result<std::vector<ReceiptEntry>> DecodeReceipt(std::string_view b) {
   return m;
 }
 
+namespace {
+
+Status DecodeOfferedFile(wire::Reader& r, OfferedFile* f) {
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&f->blob, "file hash"));
+  OUTPOST_RETURN_IF_ERROR(r.U64(&f->size, "file size"));
+  OUTPOST_RETURN_IF_ERROR(r.OptionalHash(&f->previous, "previous file"));
+  uint32_t chunks = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &chunks, 36, "chunk count"));
+  f->chunks.resize(chunks);
+  uint64_t total = 0;
+  for (auto& c : f->chunks) {
+    OUTPOST_RETURN_IF_ERROR(r.HashValue(&c.hash, "chunk hash"));
+    OUTPOST_RETURN_IF_ERROR(r.U32(&c.length, "chunk length"));
+    total += c.length;
+  }
+  if (total != f->size) {
+    return r.Bad(r.offset(), "the chunks of file " + f->blob.Hex() + " add up to " +
+                                 std::to_string(total) + " bytes, not " + std::to_string(f->size));
+  }
+  return Status::Ok();
+}
+
+Status DecodeOfferedVersion(wire::Reader& r, OfferedVersion* v) {
+  OUTPOST_RETURN_IF_ERROR(r.String(&v->channel_id, 256, "channel id"));
+  OUTPOST_RETURN_IF_ERROR(r.U8(&v->packing, "manifest packing"));
+  if (v->packing > kZstdAgainstBase) return r.Bad(r.offset(), "unknown manifest packing");
+  OUTPOST_RETURN_IF_ERROR(r.U64(&v->base_version, "base version"));
+  OUTPOST_RETURN_IF_ERROR(r.U64(&v->envelope_size, "manifest size"));
+  if (v->envelope_size > kMaxBlob) return r.Bad(r.offset(), "manifest too large");
+  OUTPOST_RETURN_IF_ERROR(Bytes(r, &v->packed, "signed manifest"));
+  uint32_t files = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &files, 45, "file count"));
+  v->files.resize(files);
+  for (auto& f : v->files) OUTPOST_RETURN_IF_ERROR(DecodeOfferedFile(r, &f));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Offer> DecodeOffer(std::string_view b) {
   wire::Reader r(b, "offer");
   Offer m;
@@ -162,37 +201,7 @@ Result<Offer> DecodeOffer(std::string_view b) {
   uint32_t versions = 0;
   OUTPOST_RETURN_IF_ERROR(Count(r, &versions, 8, "version count"));
   m.versions.resize(versions);
-  for (auto& v : m.versions) {
-    OUTPOST_RETURN_IF_ERROR(r.String(&v.channel_id, 256, "channel id"));
-    OUTPOST_RETURN_IF_ERROR(r.U8(&v.packing, "manifest packing"));
-    if (v.packing > kZstdAgainstBase) return r.Bad(r.offset(), "unknown manifest packing");
-    OUTPOST_RETURN_IF_ERROR(r.U64(&v.base_version, "base version"));
-    OUTPOST_RETURN_IF_ERROR(r.U64(&v.envelope_size, "manifest size"));
-    if (v.envelope_size > kMaxBlob) return r.Bad(r.offset(), "manifest too large");
-    OUTPOST_RETURN_IF_ERROR(Bytes(r, &v.packed, "signed manifest"));
-    uint32_t files = 0;
-    OUTPOST_RETURN_IF_ERROR(Count(r, &files, 45, "file count"));
-    v.files.resize(files);
-    for (auto& f : v.files) {
-      OUTPOST_RETURN_IF_ERROR(r.HashValue(&f.blob, "file hash"));
-      OUTPOST_RETURN_IF_ERROR(r.U64(&f.size, "file size"));
-      OUTPOST_RETURN_IF_ERROR(r.OptionalHash(&f.previous, "previous file"));
-      uint32_t chunks = 0;
-      OUTPOST_RETURN_IF_ERROR(Count(r, &chunks, 36, "chunk count"));
-      f.chunks.resize(chunks);
-      uint64_t total = 0;
-      for (auto& c : f.chunks) {
-        OUTPOST_RETURN_IF_ERROR(r.HashValue(&c.hash, "chunk hash"));
-        OUTPOST_RETURN_IF_ERROR(r.U32(&c.length, "chunk length"));
-        total += c.length;
-      }
-      if (total != f.size) {
-        return r.Bad(r.offset(), "the chunks of file " + f.blob.Hex() + " add up to " +
-                                     std::to_string(total) + " bytes, not " +
-                                     std::to_string(f.size));
-      }
-    }
-  }
+  for (auto& v : m.versions) OUTPOST_RETURN_IF_ERROR(DecodeOfferedVersion(r, &v));
   uint8_t uploads = 0;
   OUTPOST_RETURN_IF_ERROR(r.U8(&uploads, "uploads flag"));
   if (uploads > 1) return r.Bad(r.offset(), "the uploads flag is not 0 or 1");

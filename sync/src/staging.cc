@@ -89,33 +89,29 @@ Status StagingLog::Scan(const fs::path& file) {
   return Status::Ok();
 }
 
-Status StagingLog::Append(const Hash& chunk, std::string_view data) {
-  std::lock_guard lock(mu_);
-  if (index_.count(chunk)) return Status::Ok();
-  if (fd_ < 0) {
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    current_ = dir_ / ("chunks-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
-                       "-" + std::to_string(::getpid()) + ".log");
-    fd_ = ::open(current_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd_ < 0) return ErrnoStatus("creating " + current_.string(), errno);
-    end_ = 0;
-    current_file_ = AddFile(current_);
-    files_[current_file_].fd = fd_;
-  }
-  char head[kRecordHead];
-  std::memcpy(head, chunk.bytes.data(), 32);
-  uint32_t n = static_cast<uint32_t>(data.size());
-  head[32] = static_cast<char>(n >> 24);
-  head[33] = static_cast<char>(n >> 16);
-  head[34] = static_cast<char>(n >> 8);
-  head[35] = static_cast<char>(n);
+// The log this process writes: created at its first chunk. Under mu_.
+Status StagingLog::OpenCurrent() {
+  if (fd_ >= 0) return Status::Ok();
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  current_ = dir_ / ("chunks-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
+                     "-" + std::to_string(::getpid()) + ".log");
+  fd_ = ::open(current_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0) return ErrnoStatus("creating " + current_.string(), errno);
+  end_ = 0;
+  current_file_ = AddFile(current_);
+  files_[current_file_].fd = fd_;
+  return Status::Ok();
+}
+
+// Writes a record at the end of the current log, the head and the chunk in one call, without
+// copying the chunk. Under mu_.
+Status StagingLog::WriteRecord(const char* head, std::string_view data) {
   const size_t total = kRecordHead + data.size();
   size_t done = 0;
   while (done < total) {
-    // The head and the chunk in one call, without copying the chunk.
     iovec parts[2];
     int count = 0;
-    if (done < kRecordHead) parts[count++] = {head + done, kRecordHead - done};
+    if (done < kRecordHead) parts[count++] = {const_cast<char*>(head) + done, kRecordHead - done};
     size_t from = done > kRecordHead ? done - kRecordHead : 0;
     parts[count++] = {const_cast<char*>(data.data()) + from, data.size() - from};
     ssize_t w = ::pwritev(fd_, parts, count, static_cast<off_t>(end_ + done));
@@ -129,9 +125,24 @@ Status StagingLog::Append(const Hash& chunk, std::string_view data) {
     }
     done += static_cast<size_t>(w);
   }
+  return Status::Ok();
+}
+
+Status StagingLog::Append(const Hash& chunk, std::string_view data) {
+  std::lock_guard lock(mu_);
+  if (index_.count(chunk)) return Status::Ok();
+  OUTPOST_RETURN_IF_ERROR(OpenCurrent());
+  char head[kRecordHead];
+  std::memcpy(head, chunk.bytes.data(), 32);
+  uint32_t n = static_cast<uint32_t>(data.size());
+  head[32] = static_cast<char>(n >> 24);
+  head[33] = static_cast<char>(n >> 16);
+  head[34] = static_cast<char>(n >> 8);
+  head[35] = static_cast<char>(n);
+  OUTPOST_RETURN_IF_ERROR(WriteRecord(head, data));
   index_[chunk] = {current_file_, end_ + kRecordHead, n};
-  end_ += total;
-  unsynced_ += total;
+  end_ += kRecordHead + data.size();
+  unsynced_ += kRecordHead + data.size();
   return Status::Ok();
 }
 

@@ -81,6 +81,8 @@ class StagingLog {
   size_t AddFile(const std::filesystem::path& path);  // under mu_
   explicit StagingLog(std::filesystem::path dir) : dir_(std::move(dir)) {}
   Status Scan(const std::filesystem::path& file);
+  Status OpenCurrent();
+  Status WriteRecord(const char* head, std::string_view data);
 
   mutable std::mutex mu_;
   std::filesystem::path dir_;

@@ -16,7 +16,8 @@
 
 #include "bundle/bundle_records.h"
 #include "bundle/bundle_volume.h"
-#include "exchange.h"
+#include "assembly.h"
+#include "offer.h"
 #include "protocol.h"
 #include "staging.h"
 #include "sync_files.h"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "bundle/bundle_records.h"
-#include "exchange.h"
+#include "offer.h"
 #include "sync_files.h"
 
 namespace outpost::sync {

@@ -1,17 +1,14 @@
-// A hub and a site in one process, over loopback: enrolment, a first sync, an update that
-// travels as chunks and patches, a no-op sync, a budgeted sync that resumes, and refusals
-// (unknown site, revoked site, wrong hub key). The same paths run as separate processes through
-// the link simulator in tests/e2e/sync_e2e_test.cc.
-#include "outpost/sync/session.h"
-
+// A hub and a site in one process: enrolment, a first sync, an update that travels as chunks
+// and patches, a no-op sync, a budgeted sync that resumes, refusals (unknown site, revoked
+// site, wrong hub key), a hub that does not play fair, relays, and a site's own channels going
+// up. Most run over in-memory links (session_fixture.h); a few over loopback TCP, so the
+// accept loop and TcpLink stay covered. Cuts, stalls and damage at every point of a sync are in
+// session_faults_test.cc.
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include <boost/asio/ip/tcp.hpp>
-
-#include "exchange.h"
-#include "session/link.h"
+#include "offer.h"
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/node.h"
@@ -19,101 +16,15 @@
 #include "outpost/sync/publisher_keys.h"
 #include "outpost/sync/trust_store.h"
 #include "protocol.h"
+#include "session/link.h"
+#include "session/secure_channel.h"
+#include "session/session_fixture.h"
 #include "sync_files.h"
-#include "test_node.h"
-#include "testing/temp_dir.h"
 
-namespace outpost {
+namespace outpost::testing {
 namespace {
 
-using testing::TempDir;
-
-std::string Page(int n, const std::string& extra = "") {
-  std::string body;
-  for (int i = 0; i < 300; ++i) {
-    body += "<p>Lesson " + std::to_string(n) + ", paragraph " + std::to_string(i) +
-            ": water evaporates, condenses and falls as rain.</p>\n";
-  }
-  return "<!DOCTYPE html><html><head><title>Lesson " + std::to_string(n) + "</title></head><body>" +
-         body + extra + "</body></html>\n";
-}
-
-std::string Noise(size_t n, uint64_t seed) {
-  std::string out(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& c : out) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return out;
-}
-
-using Node = testing::TestNode;
-
-class SessionTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    hub_ = std::make_unique<Node>(hub_dir_.path());
-    site_ = std::make_unique<Node>(site_dir_.path());
-    ASSERT_TRUE(InitHub(hub_->paths).has_value());
-    folder_.Write("outpost.toml", "[channel]\nid = \"water\"\ntitle = \"Water\"\nlanguage = \"en\"\n");
-    for (int i = 0; i < 6; ++i) folder_.Write("lesson-" + std::to_string(i) + ".html", Page(i));
-    folder_.Write("media/clip.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(600000, 3));
-    Publish();
-    StartHub();
-  }
-  void TearDown() override { StopHub(); }
-
-  void Publish() {
-    auto published = outpost::Publish(hub_->paths, hub_->store.get(), hub_->catalog.get(),
-                                      folder_.path(), "");
-    ASSERT_TRUE(published.has_value()) << published.error().message();
-  }
-  void StartHub() {
-    server_ = std::make_unique<SyncServer>(hub_->paths, hub_->store.get(), hub_->catalog.get(),
-                                           hub_->db.get(), Limits());
-    ASSERT_TRUE(server_->Bind("127.0.0.1:0").ok());
-    address_ = "127.0.0.1:" + std::to_string(server_->port());
-    thread_ = std::thread([this] { (void)server_->Serve(); });
-  }
-  void StopHub() {
-    if (server_) server_->Stop();
-    if (thread_.joinable()) thread_.join();
-    server_.reset();
-  }
-  static SessionLimits Limits() {
-    SessionLimits limits;
-    limits.io_timeout = std::chrono::seconds(10);
-    limits.rekey_interval = 8;  // rekey often, so the tests cross many rekeys
-    return limits;
-  }
-  std::string Code() {
-    auto code = hub_->db->NewEnrolCode("ecole-1", 3600);
-    EXPECT_TRUE(code.has_value());
-    return code ? *code : "";
-  }
-  void Join() {
-    auto pin = EnrolWithHub(site_->paths, site_->db.get(), address_, Code(), "", std::chrono::seconds(10));
-    ASSERT_TRUE(pin.has_value()) << pin.error().message();
-  }
-  Result<SyncSummary> Sync(uint64_t budget = 0, std::function<void(const SyncProgress&)> progress = {}) {
-    SyncOptions options;
-    options.limits = Limits();
-    options.budget_bytes = budget;
-    options.progress = std::move(progress);
-    return SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
-  }
-
-  TempDir hub_dir_, site_dir_, folder_;
-  std::unique_ptr<Node> hub_, site_;
-  std::unique_ptr<SyncServer> server_;
-  std::thread thread_;
-  std::string address_;
-};
-
-TEST_F(SessionTest, EnrolsThenSyncsTheSignedVersionByteForByte) {
+TEST_F(SessionOverTcpTest, EnrolsThenSyncsTheSignedVersionByteForByte) {
   Join();
   auto pin = site_->db->Hub();
   ASSERT_TRUE(pin);
@@ -186,26 +97,25 @@ TEST_F(SessionTest, ABudgetedSyncStopsCleanlyAndTheNextOneFinishes) {
   // Nothing was fetched twice: the two together brought what one sync brings a fresh site.
   TempDir fresh_dir;
   Node fresh(fresh_dir.path());
-  ASSERT_TRUE(EnrolWithHub(fresh.paths, fresh.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
-  SyncOptions options;
-  options.limits = Limits();
-  auto whole = SyncWithHub(fresh.paths, fresh.store.get(), fresh.catalog.get(), fresh.db.get(), options);
+  ASSERT_TRUE(Enrol(&fresh).has_value());
+  auto whole = SyncNode(&fresh);
   ASSERT_TRUE(whole.has_value()) << whole.error().message();
   EXPECT_EQ(first->chunks_received + second->chunks_received, whole->chunks_received);
 }
 
 TEST_F(SessionTest, TheRateLimitPacesWhatTheSiteReceives) {
   Join();
+  StepClock clock;
+  pace_clock_ = &clock;
   SyncOptions options;
-  options.limits = Limits();
-  options.rate_limit_kbps = 2000;  // 250 kB/s
-  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  options.rate_limit_kbps = 2000;  // 250 kB/s: 4 microseconds a byte
+  auto summary = SyncNode(site_.get(), options);
   ASSERT_TRUE(summary.has_value()) << summary.error().message();
   EXPECT_TRUE(summary->complete);
-  // A lower bound only (pacing sleeps; a slow machine can only take longer).
-  double floor_s = static_cast<double>(summary->bytes_received) * 8 / 2e6;
   EXPECT_GT(summary->bytes_received, 400000u);
-  EXPECT_GE(summary->seconds, 0.9 * floor_s) << summary->bytes_received << " bytes";
+  // Every byte was held back to the rate: the pacer waited until the last one was due.
+  EXPECT_EQ(clock.now - sync::PaceClock::time_point{},
+            std::chrono::microseconds(summary->bytes_received * 4));
 }
 
 TEST_F(SessionTest, UnknownAndRevokedSitesAreRefusedBeforeAnyContent) {
@@ -215,17 +125,28 @@ TEST_F(SessionTest, UnknownAndRevokedSitesAreRefusedBeforeAnyContent) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_NE(refused.error().message().find("revoked"), std::string::npos) << refused.error().message();
   EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+  EXPECT_LT(last_link()->bytes_sent(), 1000u);  // the hub's refusal, and nothing else
 
   // A used code does not work twice.
   TempDir other_dir;
   Node other(other_dir.path());
   auto code = Code();
-  ASSERT_TRUE(EnrolWithHub(other.paths, other.db.get(), address_, code, "", std::chrono::seconds(10)).has_value());
+  ASSERT_TRUE(EnrolWithHub(other.paths, other.db.get(), address_, code, "", std::chrono::seconds(10), Dial())
+                  .has_value());
   TempDir third_dir;
   Node third(third_dir.path());
-  auto again = EnrolWithHub(third.paths, third.db.get(), address_, code, "", std::chrono::seconds(10));
+  auto again = EnrolWithHub(third.paths, third.db.get(), address_, code, "", std::chrono::seconds(10), Dial());
+  JoinSessions();
   ASSERT_FALSE(again.has_value());
   EXPECT_NE(again.error().message().find("refused"), std::string::npos) << again.error().message();
+
+  // A node that never enrolled is told so.
+  TempDir stranger_dir;
+  Node stranger(stranger_dir.path());
+  ASSERT_TRUE(stranger.db->SetHub(*site_->db->Hub()).ok());  // it knows the hub, the hub not it
+  auto unknown = SyncNode(&stranger);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("not enrolled"), std::string::npos) << unknown.error().message();
 }
 
 TEST_F(SessionTest, AHubWithAnotherKeyIsRefused) {
@@ -247,29 +168,34 @@ TEST_F(SessionTest, AHubWithAnotherKeyIsRefused) {
 class FakeHub {
  public:
   FakeHub(Node* hub, std::function<void(sync::Offer*)> edit_offer, bool tamper_chunks)
-      : hub_(hub), edit_offer_(std::move(edit_offer)), tamper_(tamper_chunks),
-        acceptor_(context_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Run(); });
+      : hub_(hub), edit_offer_(std::move(edit_offer)), tamper_(tamper_chunks) {}
+
+  Status Serve(sync::Link* link) {
+    using namespace sync;
+    auto channel = Handshake(link);
+    if (!channel) return channel.error();
+    OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(MakeOffer())));
+    OUTPOST_RETURN_IF_ERROR(channel->Flush());
+    for (;;) {
+      auto record = channel->Receive();
+      if (!record) return record.error();
+      if (record->type == kBye) return Status::Ok();
+      if (record->type != kGetChunks) return Corrupt("unexpected");
+      auto hashes = DecodeHashes(record->body, 4096);
+      for (const Hash& h : *hashes) {
+        auto where = hub_->catalog->FindChunk(h);
+        auto data = ReadRange(hub_->store->PathOf(where->blob), where->offset, where->length);
+        if (tamper_) (*data)[data->size() / 2] ^= 1;
+        ChunkData chunk{h, static_cast<uint32_t>(data->size()), ZstdCompress(*data, 1, {})};
+        OUTPOST_RETURN_IF_ERROR(channel->Send(kChunk, EncodeChunk(chunk)));
+      }
+      OUTPOST_RETURN_IF_ERROR(channel->Flush());
+    }
   }
-  ~FakeHub() {
-    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    thread_.join();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
-  void Run() {
-    auto context = std::make_unique<boost::asio::io_context>(1);
-    boost::asio::ip::tcp::socket socket(*context);
-    boost::system::error_code ec;
-    acceptor_.accept(socket, ec);
-    if (ec) return;
-    sync::Link link(std::move(context), std::move(socket), std::chrono::seconds(10));
-    Status served = Serve(&link);
-    if (!served.ok()) std::fprintf(stderr, "fake hub: %s\n", served.message().c_str());
-  }
-  Status Serve(sync::Link* link) {
+  // The hub's side of the IK handshake, with its real key; it accepts whoever comes.
+  Result<sync::SecureChannel> Handshake(sync::Link* link) {
     using namespace sync;
     auto node = LoadIdentity(hub_->paths.node_key);
     if (!node) return node.error();
@@ -288,13 +214,17 @@ class FakeHub {
     if (!m1) return m1.error();
     auto payload = hs->ReadMessage(*m1);
     if (!payload) return payload.error();
-    auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
     std::string accept = Tagged(kAccept, EncodeAccept({kProtocolVersion, 4096}));
     auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(accept.data()), accept.size()});
     OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
     auto split = hs->Split();
     // The same rekey interval as the site under test (SessionTest::Limits()).
-    SecureChannel channel(link, std::move(split->second), std::move(split->first), 8, 16 << 20);
+    return SecureChannel(link, std::move(split->second), std::move(split->first), 8, 16 << 20);
+  }
+
+  // Every served version, whole, each file with its chunks; then the test's edit.
+  sync::Offer MakeOffer() {
+    using namespace sync;
     Offer offer;
     for (const ChannelInfo& info : hub_->catalog->Channels()) {
       auto envelope = hub_->catalog->ManifestEnvelope(info.id, info.served_version);
@@ -315,41 +245,29 @@ class FakeHub {
       v.packed = v.envelope;
       v.envelope_size = v.envelope.size();
     }
-    OUTPOST_RETURN_IF_ERROR(channel.Send(kOffer, EncodeOffer(offer)));
-    OUTPOST_RETURN_IF_ERROR(channel.Flush());
-    for (;;) {
-      auto record = channel.Receive();
-      if (!record) return record.error();
-      if (record->type == kBye) return Status::Ok();
-      if (record->type != kGetChunks) return Corrupt("unexpected");
-      auto hashes = DecodeHashes(record->body, 4096);
-      for (const Hash& h : *hashes) {
-        auto where = hub_->catalog->FindChunk(h);
-        auto data = ReadRange(hub_->store->PathOf(where->blob), where->offset, where->length);
-        if (tamper_) (*data)[data->size() / 2] ^= 1;
-        ChunkData chunk{h, static_cast<uint32_t>(data->size()), ZstdCompress(*data, 1, {})};
-        OUTPOST_RETURN_IF_ERROR(channel.Send(kChunk, EncodeChunk(chunk)));
-      }
-      OUTPOST_RETURN_IF_ERROR(channel.Flush());
-    }
+    return offer;
   }
 
   Node* hub_;
   std::function<void(sync::Offer*)> edit_offer_;
   bool tamper_;
-  boost::asio::io_context context_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  int port_ = 0;
-  std::thread thread_;
 };
 
-TEST_F(SessionTest, ATamperedChunkIsRefusedAndNothingIsServed) {
+class FakeHubTest : public SessionTest {
+ protected:
+  // Syncs the site from `fake` instead of the hub.
+  Result<SyncSummary> SyncFrom(FakeHub* fake) {
+    Listen("fake:7000", [fake](sync::Link* link) { return fake->Serve(link); });
+    SyncOptions options;
+    options.hub = "fake:7000";
+    return SyncNode(site_.get(), options);
+  }
+};
+
+TEST_F(FakeHubTest, ATamperedChunkIsRefusedAndNothingIsServed) {
   Join();
   FakeHub fake(hub_.get(), nullptr, /*tamper_chunks=*/true);
-  SyncOptions options;
-  options.limits = Limits();
-  options.hub = fake.address();
-  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  auto summary = SyncFrom(&fake);
   ASSERT_TRUE(summary.has_value()) << summary.error().message();
   EXPECT_FALSE(summary->complete);
   EXPECT_FALSE(summary->refused.empty());
@@ -360,7 +278,7 @@ TEST_F(SessionTest, ATamperedChunkIsRefusedAndNothingIsServed) {
   EXPECT_TRUE(real->complete);
 }
 
-TEST_F(SessionTest, AReplayedOlderManifestIsRefused) {
+TEST_F(FakeHubTest, AReplayedOlderManifestIsRefused) {
   Join();
   std::string old_envelope = *hub_->catalog->ManifestEnvelope("water", 1);
   folder_.Write("lesson-1.html", Page(1, "<p>Version two.</p>"));
@@ -370,10 +288,7 @@ TEST_F(SessionTest, AReplayedOlderManifestIsRefused) {
   auto served_before = site_->catalog->Channel("water")->manifest_hash;
   FakeHub fake(hub_.get(), [&](sync::Offer* offer) { offer->versions[0].envelope = old_envelope; },
                false);
-  SyncOptions options;
-  options.limits = Limits();
-  options.hub = fake.address();
-  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  auto summary = SyncFrom(&fake);
   ASSERT_TRUE(summary.has_value()) << summary.error().message();
   ASSERT_EQ(summary->refused.size(), 1u);
   EXPECT_NE(summary->refused[0].find("version"), std::string::npos) << summary->refused[0];
@@ -381,7 +296,7 @@ TEST_F(SessionTest, AReplayedOlderManifestIsRefused) {
   EXPECT_EQ(site_->catalog->Channel("water")->manifest_hash, served_before);
 }
 
-TEST_F(SessionTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
+TEST_F(FakeHubTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
   Join();
   auto intruder = Identity::Generate();
   ASSERT_TRUE(intruder.has_value());
@@ -390,24 +305,13 @@ TEST_F(SessionTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
     auto forged = SignManifest(manifest->draft, manifest->version, *intruder);
     offer->versions[0].envelope = *forged;
   }, false);
-  SyncOptions options;
-  options.limits = Limits();
-  options.hub = fake.address();
-  auto summary = SyncWithHub(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), options);
+  auto summary = SyncFrom(&fake);
   ASSERT_TRUE(summary.has_value()) << summary.error().message();
   ASSERT_EQ(summary->refused.size(), 1u);
   EXPECT_NE(summary->refused[0].find("not authorized"), std::string::npos) << summary->refused[0];
   EXPECT_FALSE(site_->catalog->Channel("water").has_value());
 }
 
-}  // namespace
-}  // namespace outpost
-
-namespace outpost {
-namespace {
-
-// A neighbouring school (or a coordinator's laptop) that synced from the hub relays the
-// publisher's signed version to another site; the relay is trusted for nothing.
 TEST_F(SessionTest, AfterAPublisherRotationSitesTakeTheNewListAndKey) {
   Join();
   ASSERT_TRUE(Sync().has_value());
@@ -427,15 +331,16 @@ TEST_F(SessionTest, AfterAPublisherRotationSitesTakeTheNewListAndKey) {
   // A site that never synced gets the versions signed again by the new key.
   TempDir fresh_dir;
   Node fresh(fresh_dir.path());
-  ASSERT_TRUE(EnrolWithHub(fresh.paths, fresh.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
-  SyncOptions options;
-  options.limits = Limits();
-  auto first = SyncWithHub(fresh.paths, fresh.store.get(), fresh.catalog.get(), fresh.db.get(), options);
+  ASSERT_TRUE(Enrol(&fresh).has_value());
+  auto first = SyncNode(&fresh);
   ASSERT_TRUE(first.has_value()) << first.error().message();
   EXPECT_TRUE(first->complete);
 }
 
-TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
+// A neighbouring school (or a coordinator's laptop) that synced from the hub relays the
+// publisher's signed version to another site; the relay is trusted for nothing. Over TCP: a
+// second server's accept loop, and the peer mode's XX handshake on a real socket.
+TEST_F(SessionOverTcpTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
   Join();
   ASSERT_TRUE(Sync().has_value());
   // Site A relays.
@@ -447,17 +352,16 @@ TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
   // Site B joined the hub (it knows the root) but has no link to it today.
   TempDir b_dir;
   Node b(b_dir.path());
-  ASSERT_TRUE(EnrolWithHub(b.paths, b.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  ASSERT_TRUE(Enrol(&b).has_value());
   // Without joining the relay, B is refused by it, and B refuses it too.
   SyncOptions options;
-  options.limits = Limits();
   options.peer = relay_address;
-  EXPECT_FALSE(SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options).has_value());
+  EXPECT_FALSE(SyncNode(&b, options).has_value());
   auto code = site_->db->NewEnrolCode("ecole-b", 3600);
   ASSERT_TRUE(code.has_value());
   auto joined = JoinRelay(b.paths, b.db.get(), relay_address, *code, "ecole-a", std::chrono::seconds(10));
   ASSERT_TRUE(joined.has_value()) << joined.error().message();
-  auto summary = SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options);
+  auto summary = SyncNode(&b, options);
   ASSERT_TRUE(summary.has_value()) << summary.error().message();
   EXPECT_TRUE(summary->complete);
   auto b_channel = b.catalog->Channel("water");
@@ -466,6 +370,33 @@ TEST_F(SessionTest, ASiteSyncsFromARelayThatHoldsTheSignedVersion) {
   EXPECT_EQ(b_channel->served_version, hub_->catalog->Channel("water")->served_version);
   relay.Stop();
   relay_thread.join();
+}
+
+// The same in memory, and a relay that was revoked is refused by the site.
+TEST_F(SessionTest, ASiteRefusesARelayItRevoked) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  SyncServer relay(site_->paths, site_->store.get(), site_->catalog.get(), site_->db.get(), Limits());
+  Listen("relay:7000", [&](sync::Link* link) { return relay.ServeSession(link); });
+  TempDir b_dir;
+  Node b(b_dir.path());
+  ASSERT_TRUE(Enrol(&b).has_value());
+  auto code = site_->db->NewEnrolCode("ecole-b", 3600);
+  ASSERT_TRUE(code.has_value());
+  auto joined = JoinRelay(b.paths, b.db.get(), "relay:7000", *code, "ecole-a", std::chrono::seconds(10), Dial());
+  JoinSessions();
+  ASSERT_TRUE(joined.has_value()) << joined.error().message();
+  SyncOptions options;
+  options.peer = "relay:7000";
+  auto summary = SyncNode(&b, options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  EXPECT_EQ(b.catalog->Channel("water")->manifest_hash, hub_->catalog->Channel("water")->manifest_hash);
+
+  ASSERT_TRUE(b.db->RevokePeer("ecole-a").ok());
+  auto refused = SyncNode(&b, options);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("revoked"), std::string::npos) << refused.error().message();
 }
 
 // ---- the upward path: a site's own channel goes up to the hub in the same session ----
@@ -482,7 +413,7 @@ TEST_F(SessionTest, ASitesOwnChannelGoesUpInTheSameSessionAndOnlyItsChangesNext)
   notes.Write("outpost.toml", "[channel]\nid = \"ecole-1-notes\"\ntitle = \"Notes\"\nlanguage = \"fr\"\n");
   notes.Write("cours-1.html", Page(101));
   notes.Write("cours-2.html", Page(102));
-  notes.Write("tp/mesures.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(300000, 9));
+  notes.Write("tp/mesures.mp4", Video(300000, 9));
   PublishOnSite(site_.get(), notes.path());
 
   // The terminal shows the upload as well as the download.
@@ -554,13 +485,11 @@ TEST_F(SessionTest, SitesCannotTakeEachOthersOrTheHubsChannels) {
 
   TempDir b_dir;
   Node b(b_dir.path());
-  ASSERT_TRUE(EnrolWithHub(b.paths, b.db.get(), address_, Code(), "", std::chrono::seconds(10)).has_value());
+  ASSERT_TRUE(Enrol(&b).has_value());
   TempDir two;
   two.Write("b.html", Page(2));
   PublishOnSite(&b, two.path(), "shared");
-  SyncOptions options;
-  options.limits = Limits();
-  auto refused = SyncWithHub(b.paths, b.store.get(), b.catalog.get(), b.db.get(), options);
+  auto refused = SyncNode(&b);
   ASSERT_TRUE(refused.has_value()) << refused.error().message();
   EXPECT_FALSE(refused->complete);
   ASSERT_EQ(refused->updated.size(), 1u);  // only the hub's channel came down
@@ -583,7 +512,7 @@ TEST_F(SessionTest, AnUploadCutByTheBudgetContinuesWithoutResending) {
   Join();
   ASSERT_TRUE(Sync().has_value());
   TempDir notes;
-  notes.Write("video.mp4", std::string("\0\0\0\x18" "ftypisom", 12) + Noise(1500000, 11));
+  notes.Write("video.mp4", Video(1500000, 11));
   PublishOnSite(site_.get(), notes.path(), "ecole-1-films");
 
   auto cut = Sync(/*budget=*/500000);
@@ -625,7 +554,7 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
   ASSERT_TRUE(node.has_value());
   auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
   auto hub_x = X25519FromEd25519(site_->db->Hub()->node_key);
-  auto link = Link::Dial(address_, std::chrono::seconds(10));
+  auto link = Connect(address_, std::chrono::seconds(10));
   ASSERT_TRUE(link.has_value());
   std::string preamble(kPreambleMagic, 4);
   preamble += std::string{static_cast<char>(Mode::kSync), 0, 0, 0};
@@ -679,9 +608,11 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
       << (*receipt)[0].message;
   (void)channel.Send(kBye, "");
   (void)channel.Flush();
+  link->reset();
+  JoinSessions();
   EXPECT_FALSE(hub_->catalog->Channel("ecole-1-notes").has_value());
   EXPECT_FALSE(hub_->db->ChannelOwner("ecole-1-notes").has_value());
 }
 
 }  // namespace
-}  // namespace outpost
+}  // namespace outpost::testing

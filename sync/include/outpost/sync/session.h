@@ -16,23 +16,16 @@
 // and serves a new version in one transaction only when all its files are there. A changed
 // small file whose previous version the site holds comes as a zstd patch against it.
 //
-// Thread-safety: SyncServer runs one thread per session (at most max_sessions); SyncWithHub
-// runs on the caller's thread.
+// This header holds what both sides, and USB bundles, share: the session's limits and what a
+// sync reports. The hub's side is sync_server.h, the site's site_sync.h.
+//
+// Thread-safety: plain values.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
 #include <vector>
-
-#include "outpost/content/blob_store.h"
-#include "outpost/content/catalog.h"
-#include "outpost/base/status.h"
-#include "outpost/sync/node.h"
-#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 
@@ -45,26 +38,6 @@ struct SessionLimits {
   int zstd_level = 3;                 // chunks (fast: 50 MB/s and more on a Pi); patches 19
 };
 
-// The hub's side (and a relaying node's): answers sites' enrolments and syncs.
-class SyncServer {
- public:
-  // Everything must outlive the server.
-  SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
-             SessionLimits limits = {});
-  ~SyncServer();
-  // "ADDR:PORT"; port 0 picks one (port()).
-  Status Bind(const std::string& listen);
-  int port() const;
-  // Serves until Stop(). Blocks.
-  Status Serve();
-  void Stop();
-
-  struct Impl;
-
- private:
-  std::unique_ptr<Impl> impl_;
-};
-
 struct SyncProgress {
   uint64_t bytes_received = 0;
   uint64_t bytes_wanted = 0;  // uncompressed bytes still to fetch when the offer came
@@ -75,17 +48,6 @@ struct SyncProgress {
   // size of the files it offered (the hub asks only for those it lacks, so at most that).
   bool uploading = false;
   uint64_t bytes_sent = 0, bytes_offered = 0;
-};
-
-struct SyncOptions {
-  std::string hub;               // "HOST:PORT"; empty: the pinned hub's address
-  // "HOST:PORT" of a relay this site joined (`outpost peer join`): sync from it instead of the
-  // hub. What it relays is verified against this site's own pinned root and trust list.
-  std::string peer;
-  uint64_t rate_limit_kbps = 0;  // 0: none
-  uint64_t budget_bytes = 0;     // 0: none; the sync stops cleanly before receiving more
-  SessionLimits limits;
-  std::function<void(const SyncProgress&)> progress;  // called a few times a second
 };
 
 struct UpdatedChannel {
@@ -114,22 +76,5 @@ struct SyncSummary {
   uint64_t chunk_bytes = 0;  // uncompressed bytes that came over the link
   bool budget_reached = false;
 };
-
-// A routine sync with the pinned hub (enrolling first if the site joined from a file).
-Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalog* catalog,
-                                SyncDb* db, const SyncOptions& options);
-
-// `outpost join HOST:PORT CODE`: enrols this node with the hub at `address` and pins it.
-Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::string& address,
-                            const std::string& code, const std::string& name_hint,
-                            std::chrono::milliseconds timeout);
-
-// `outpost peer join HOST:PORT CODE`: enrols this node with a relay (another node running
-// `serve --sync-listen` that made the code with `outpost peer enrol`) and records it as a peer
-// of role "relay". The relay must be in this node's trust domain: its trust list's root must
-// be the root this node pinned when it joined its hub.
-Result<PeerInfo> JoinRelay(const NodePaths& paths, SyncDb* db, const std::string& address,
-                           const std::string& code, const std::string& name,
-                           std::chrono::milliseconds timeout);
 
 }  // namespace outpost

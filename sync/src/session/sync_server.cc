@@ -1,38 +1,47 @@
 // SyncServer: the hub's side of enrolment (Noise XX) and routine syncs (Noise IK). A thread per
 // session, at most max_sessions at once; a peer whose key is unknown or revoked is refused in
 // the handshake's answer, before any content moves.
-#include <boost/asio/ip/tcp.hpp>
-#include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <zstd.h>
+#include "outpost/sync/sync_server.h"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <sstream>
 #include <thread>
 
-#include "exchange.h"
-#include "session/link.h"
+#include "offer.h"
 #include "outpost/sync/manifest.h"
-#include "outpost/sync/session.h"
 #include "protocol.h"
+#include "session/answer.h"
+#include "session/fetch.h"
+#include "session/link.h"
+#include "session/secure_channel.h"
+#include "session/tcp_link.h"
 #include "staging.h"
 #include "sync_files.h"
 
 namespace outpost {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using namespace outpost::sync;
 
 struct SyncServer::Impl {
   Impl(const NodePaths& p, BlobStore* s, Catalog* c, SyncDb* d, SessionLimits l)
-      : paths(p), store(s), catalog(c), db(d), limits(l), acceptor(context) {}
+      : paths(p), store(s), catalog(c), db(d), limits(l) {}
 
+  // This node's identity and Noise key, loaded once.
+  Status LoadKey();
+  // Counts a session in (false when max_sessions run already) and out; Stop() closes the
+  // links counted in. Untrack destroys the link if it owns it.
+  bool Track(Link* link, bool limited);
+  void Untrack(Link* link, std::unique_ptr<Link> owned = nullptr);
+
+  // A whole session, logged when it ends early.
+  Status Run(Link* link);
   Status Session(Link* link);
   Status SyncSession(Link* link, const std::string& prologue);
   Status EnrolSession(Link* link, const std::string& prologue);
@@ -54,22 +63,26 @@ struct SyncServer::Impl {
   Result<Offer> BuildOffer(const Hello& hello, bool uploads);
   // A site's own channels, offered up: verified, fetched and served; the answer is a Receipt.
   Status ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up);
+  // The versions of `up` that pass AcceptSiteVersion, to fetch; an entry in `receipt` for each.
+  FetchRequest CheckUpload(const PeerInfo& site, Offer up, std::vector<ReceiptEntry>* receipt);
+  // Fetches them into the site's own staging folder. Not Ok: the session ends.
+  Status FetchUpload(SecureChannel* channel, const PeerInfo& site, FetchRequest request,
+                     SyncSummary* summary);
 
   NodePaths paths;
   BlobStore* store;
   Catalog* catalog;
   SyncDb* db;
   SessionLimits limits;
+  std::mutex key_mu;  // guards the loading of node and static_key, which then stay
   std::optional<Identity> node;
   std::optional<noise::KeyPair> static_key;
 
-  asio::io_context context;
-  tcp::acceptor acceptor;
+  std::unique_ptr<TcpListener> listener;
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::condition_variable idle;
   std::set<Link*> links;  // guarded by mu
-  int port = 0;
 };
 
 SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
@@ -78,72 +91,70 @@ SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalo
 
 SyncServer::~SyncServer() { Stop(); }
 
-int SyncServer::port() const { return impl_->port; }
+int SyncServer::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
-Status SyncServer::Bind(const std::string& listen) {
-  auto identity = LoadOrCreateIdentity(impl_->paths.node_key);
+Status SyncServer::Impl::LoadKey() {
+  std::lock_guard lock(key_mu);
+  if (static_key) return Status::Ok();
+  auto identity = LoadOrCreateIdentity(paths.node_key);
   if (!identity) return identity.error();
   auto key = noise::KeyPair::FromPrivateKey(identity->x25519_secret_key());
   if (!key) return key.error();
-  impl_->node.emplace(std::move(*identity));
-  impl_->static_key.emplace(std::move(*key));
-
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return InvalidArgument("\"" + listen + "\" is not ADDR:PORT");
-  std::string host = colon == 0 ? "0.0.0.0" : listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  int port = std::atoi(listen.c_str() + colon + 1);
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return InvalidArgument("\"" + host + "\" is not an IP address");
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
-  auto& a = impl_->acceptor;
-  a.open(endpoint.protocol(), ec);
-  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) a.bind(endpoint, ec);
-  if (!ec) a.listen(SOMAXCONN, ec);
-  if (ec) return IoError("cannot listen for syncs on " + listen + ": " + ec.message());
-  impl_->port = a.local_endpoint(ec).port();
+  node.emplace(std::move(*identity));
+  static_key.emplace(std::move(*key));
   return Status::Ok();
+}
+
+Status SyncServer::Bind(const std::string& listen) {
+  OUTPOST_RETURN_IF_ERROR(impl_->LoadKey());
+  auto listener = TcpListener::Bind(listen);
+  if (!listener) return listener.error();
+  impl_->listener = std::move(*listener);
+  return Status::Ok();
+}
+
+bool SyncServer::Impl::Track(Link* link, bool limited) {
+  std::lock_guard lock(mu);
+  int active = static_cast<int>(links.size());
+  if (limited && active >= limits.max_sessions) {
+    spdlog::warn("sync: {} sessions already; a connection is turned away", active);
+    return false;
+  }
+  links.insert(link);
+  return true;
+}
+
+void SyncServer::Impl::Untrack(Link* link, std::unique_ptr<Link> owned) {
+  std::lock_guard lock(mu);
+  links.erase(link);
+  owned.reset();  // under the lock: Stop() never closes a link being destroyed
+  idle.notify_all();
+}
+
+Status SyncServer::Impl::Run(Link* link) {
+  std::string peer = link->peer();
+  Status st = Session(link);
+  if (!st.ok()) spdlog::info("sync: session with {} ended: {}", peer, st.message());
+  return st;
 }
 
 Status SyncServer::Serve() {
   Impl* impl = impl_.get();
-  int active = 0;
+  if (!impl->listener) return InvalidArgument("the sync server is not bound (Bind() first)");
   while (!impl->stopping) {
-    auto context = std::make_unique<asio::io_context>(1);
-    tcp::socket socket(*context);
-    boost::system::error_code ec;
-    impl->acceptor.accept(socket, ec);
+    auto link = impl->listener->Accept(impl->limits.io_timeout);
     if (impl->stopping) break;
-    if (ec) {
-      spdlog::warn("sync: accepting a connection: {}", ec.message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!link) {
+      spdlog::warn("sync: {}", link.error().message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // accept(2) failing: EMFILE
       continue;
     }
-    {
-      std::lock_guard lock(impl->mu);
-      active = static_cast<int>(impl->links.size());
-    }
-    if (active >= impl->limits.max_sessions) {
-      spdlog::warn("sync: {} sessions already; a connection is turned away", active);
-      socket.close(ec);
-      continue;
-    }
-    auto link = std::make_unique<Link>(std::move(context), std::move(socket), impl->limits.io_timeout);
-    Link* raw = link.get();
-    {
-      std::lock_guard lock(impl->mu);
-      impl->links.insert(raw);
-    }
-    std::thread([impl, link = std::move(link)]() mutable {
-      std::string peer = link->peer();
-      Status st = impl->Session(link.get());
-      if (!st.ok()) spdlog::info("sync: session with {} ended: {}", peer, st.message());
-      std::lock_guard lock(impl->mu);
-      impl->links.erase(link.get());
-      link.reset();
-      impl->idle.notify_all();
+    std::unique_ptr<Link> owned = std::move(*link);
+    if (!impl->Track(owned.get(), /*limited=*/true)) continue;  // closed as it goes
+    std::thread([impl, owned = std::move(owned)]() mutable {
+      (void)impl->Run(owned.get());
+      Link* raw = owned.get();
+      impl->Untrack(raw, std::move(owned));
     }).detach();
   }
   std::unique_lock lock(impl->mu);
@@ -151,10 +162,18 @@ Status SyncServer::Serve() {
   return Status::Ok();
 }
 
+Status SyncServer::ServeSession(Link* link) {
+  OUTPOST_RETURN_IF_ERROR(impl_->LoadKey());
+  if (impl_->stopping) return Status(StatusCode::kBusy, "the sync server is stopping");
+  impl_->Track(link, /*limited=*/false);
+  Status st = impl_->Run(link);
+  impl_->Untrack(link);
+  return st;
+}
+
 void SyncServer::Stop() {
   if (impl_->stopping.exchange(true)) return;
-  // A blocked accept(2) wakes when its socket is shut down (Linux).
-  if (impl_->acceptor.is_open()) ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  if (impl_->listener) impl_->listener->Shutdown();
   std::lock_guard lock(impl_->mu);
   for (Link* link : impl_->links) link->Close();
 }
@@ -396,42 +415,10 @@ Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
 
 Status SyncServer::Impl::ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up) {
   std::vector<ReceiptEntry> receipt;
-  FetchRequest request;
-  request.max_request_chunks = limits.max_request_chunks;
-  for (auto& version : up.versions) {
-    ReceiptEntry entry{version.channel_id, 0, ReceiptState::kRefused, ""};
-    auto refuse = [&](const std::string& why) {
-      entry.message = why;
-      spdlog::warn("sync: refused channel {} from site \"{}\": {}", entry.channel_id, site.name, why);
-      receipt.push_back(entry);
-    };
-    auto accepted = AcceptSiteVersion(catalog, db, site.key, version);
-    if (!accepted) {
-      refuse(accepted.error().message());
-      continue;
-    }
-    entry.version = accepted->manifest.version;
-    for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
-    entry.state = ReceiptState::kIncomplete;  // until the fetch serves it
-    receipt.push_back(entry);
-    request.versions.push_back(std::move(*accepted));
-  }
-
+  FetchRequest request = CheckUpload(site, std::move(up), &receipt);
   SyncSummary summary;
   if (!request.versions.empty()) {
-    std::filesystem::path dir = paths.staging / ("from-" + site.key.Hex().substr(0, 16));
-    auto lock = StagingLock::Take(dir);
-    if (!lock) return Refuse(channel, 4, "this site's upload is already being received");
-    auto log = StagingLog::Open(dir / "chunks");
-    if (!log) return log.error();
-    Status stopped;
-    Status fetched = Fetch(store, catalog, channel, log->get(), std::move(request), &summary, &stopped);
-    if (!fetched.ok()) {
-      (void)channel->Send(kError, EncodeError({6, fetched.message()}));
-      (void)channel->Flush();
-      return fetched;
-    }
-    if (!stopped.ok()) return stopped;  // the link dropped: what arrived stays staged
+    OUTPOST_RETURN_IF_ERROR(FetchUpload(channel, site, std::move(request), &summary));
   }
   for (auto& entry : receipt) {
     if (entry.state != ReceiptState::kIncomplete) continue;
@@ -444,12 +431,52 @@ Status SyncServer::Impl::ReceiveUpload(SecureChannel* channel, const PeerInfo& s
       spdlog::info("sync: site \"{}\" sent channel {} version {}", site.name, entry.channel_id,
                    entry.version);
     } else {
-      entry.state = ReceiptState::kIncomplete;
       entry.message = summary.refused.empty() ? "not every file arrived" : summary.refused.front();
     }
   }
   OUTPOST_RETURN_IF_ERROR(channel->Send(kReceipt, EncodeReceipt(receipt)));
   return channel->Flush();
+}
+
+FetchRequest SyncServer::Impl::CheckUpload(const PeerInfo& site, Offer up,
+                                           std::vector<ReceiptEntry>* receipt) {
+  FetchRequest request;
+  request.max_request_chunks = limits.max_request_chunks;
+  for (auto& version : up.versions) {
+    ReceiptEntry entry{version.channel_id, 0, ReceiptState::kRefused, ""};
+    auto accepted = AcceptSiteVersion(catalog, db, site.key, version);
+    if (!accepted) {
+      entry.message = accepted.error().message();
+      spdlog::warn("sync: refused channel {} from site \"{}\": {}", entry.channel_id, site.name,
+                   entry.message);
+      receipt->push_back(entry);
+      continue;
+    }
+    entry.version = accepted->manifest.version;
+    for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
+    entry.state = ReceiptState::kIncomplete;  // until the fetch serves it
+    receipt->push_back(entry);
+    request.versions.push_back(std::move(*accepted));
+  }
+  return request;
+}
+
+Status SyncServer::Impl::FetchUpload(SecureChannel* channel, const PeerInfo& site,
+                                     FetchRequest request, SyncSummary* summary) {
+  std::filesystem::path dir = paths.staging / ("from-" + site.key.Hex().substr(0, 16));
+  auto lock = StagingLock::Take(dir);
+  if (!lock) return Refuse(channel, 4, "this site's upload is already being received");
+  auto log = StagingLog::Open(dir / "chunks");
+  if (!log) return log.error();
+  Status stopped;
+  ChannelSource source(channel);
+  Status fetched = Fetch(store, catalog, &source, log->get(), std::move(request), summary, &stopped);
+  if (!fetched.ok()) {
+    (void)channel->Send(kError, EncodeError({6, fetched.message()}));
+    (void)channel->Flush();
+    return fetched;
+  }
+  return stopped;  // not Ok when the link dropped: what arrived stays staged
 }
 
 }  // namespace outpost

@@ -1,0 +1,74 @@
+#include "protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace outpost::sync {
+namespace {
+
+Offer Example() {
+  Offer offer;
+  offer.trust_list = "a trust list";
+  OfferedVersion v;
+  v.channel_id = "water";
+  v.packing = kZstdAgainstBase;
+  v.base_version = 3;
+  v.envelope_size = 1234;
+  v.packed = "packed manifest";
+  OfferedFile f;
+  f.blob = Hash::Of("file");
+  f.size = 300;
+  f.previous = Hash::Of("old file");
+  f.chunks = {{Hash::Of("c1"), 100}, {Hash::Of("c2"), 200}};
+  v.files.push_back(f);
+  offer.versions.push_back(v);
+  offer.uploads = true;
+  offer.yours.push_back({"ecole-1-notes", 2, 0});
+  return offer;
+}
+
+TEST(ProtocolTest, AnOfferReadsBackAsWritten) {
+  auto decoded = DecodeOffer(EncodeOffer(Example()));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+  EXPECT_EQ(decoded->trust_list, "a trust list");
+  ASSERT_EQ(decoded->versions.size(), 1u);
+  const OfferedVersion& v = decoded->versions[0];
+  EXPECT_EQ(v.channel_id, "water");
+  EXPECT_EQ(v.packing, kZstdAgainstBase);
+  EXPECT_EQ(v.base_version, 3u);
+  EXPECT_EQ(v.envelope_size, 1234u);
+  EXPECT_EQ(v.packed, "packed manifest");
+  ASSERT_EQ(v.files.size(), 1u);
+  EXPECT_EQ(v.files[0].blob, Hash::Of("file"));
+  EXPECT_EQ(v.files[0].previous, Hash::Of("old file"));
+  ASSERT_EQ(v.files[0].chunks.size(), 2u);
+  EXPECT_EQ(v.files[0].chunks[1].length, 200u);
+  EXPECT_TRUE(decoded->uploads);
+  ASSERT_EQ(decoded->yours.size(), 1u);
+  EXPECT_EQ(decoded->yours[0].served, 2u);
+}
+
+TEST(ProtocolTest, AnOfferCutAnywhereOrWithBytesAfterItIsRefused) {
+  std::string bytes = EncodeOffer(Example());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeOffer(bytes.substr(0, n)).has_value()) << n;
+  }
+  EXPECT_FALSE(DecodeOffer(bytes + '\0').has_value());
+}
+
+TEST(ProtocolTest, AFileWhoseChunksDoNotAddUpIsRefused) {
+  Offer offer = Example();
+  offer.versions[0].files[0].size = 301;
+  auto decoded = DecodeOffer(EncodeOffer(offer));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_NE(decoded.error().message().find("add up to 300 bytes, not 301"), std::string::npos)
+      << decoded.error().message();
+}
+
+TEST(ProtocolTest, AnUnknownPackingIsRefused) {
+  Offer offer = Example();
+  offer.versions[0].packing = 7;
+  EXPECT_FALSE(DecodeOffer(EncodeOffer(offer)).has_value());
+}
+
+}  // namespace
+}  // namespace outpost::sync

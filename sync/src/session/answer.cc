@@ -1,0 +1,81 @@
+// Answering requests for chunks and patches: see answer.h.
+#include "session/answer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol.h"
+#include "sync_files.h"
+
+namespace outpost::sync {
+
+namespace {
+
+Result<std::string> ReadChunk(BlobStore* store, Catalog* catalog, const Hash& hash) {
+  auto where = catalog->FindChunk(hash);
+  if (!where) return NotFound("no such chunk");
+  auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+  if (!data) return data.error();
+  if (Hash::Of(*data) != hash) {
+    return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + hash.Hex() +
+                   " any more (run `outpost verify`)");
+  }
+  return data;
+}
+
+}  // namespace
+
+Status AnswerChunks(BlobStore* store, Catalog* catalog, SecureChannel* channel,
+                    std::string_view body, const SessionLimits& limits,
+                    const std::function<bool()>& stop) {
+  auto hashes = DecodeHashes(body, limits.max_request_chunks);
+  if (!hashes) return hashes.error();
+  for (const Hash& hash : *hashes) {
+    if (stop && stop()) {
+      OUTPOST_RETURN_IF_ERROR(channel->Flush());
+      return Status(StatusCode::kBusy, "the byte budget is spent");
+    }
+    auto data = ReadChunk(store, catalog, hash);
+    if (!data) {
+      if (data.error().code() != StatusCode::kNotFound) {
+        spdlog::error("sync: {}", data.error().message());
+      }
+      OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({hash})));
+      continue;
+    }
+    ChunkData chunk;
+    chunk.hash = hash;
+    chunk.length = static_cast<uint32_t>(data->size());
+    chunk.compressed = ZstdCompress(*data, limits.zstd_level, {});
+    OUTPOST_RETURN_IF_ERROR(channel->Send(kChunk, EncodeChunk(chunk)));
+  }
+  return channel->Flush();
+}
+
+Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body) {
+  auto request = DecodeGetPatch(body);
+  if (!request) return request.error();
+  auto [blob, previous] = *request;
+  PatchData patch;
+  patch.blob = blob;
+  patch.previous = previous;
+  auto fresh = ReadWholeFile(store->PathOf(blob));
+  auto old = ReadWholeFile(store->PathOf(previous));
+  if (!fresh || fresh->size() > (64u << 20)) {
+    OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({blob})));
+    return channel->Flush();
+  }
+  patch.size = fresh->size();
+  std::string whole = ZstdCompress(*fresh, 19, {});
+  std::string delta = old ? ZstdCompress(*fresh, 19, *old) : std::string();
+  if (old && delta.size() < whole.size()) {
+    patch.kind = 1;
+    patch.compressed = std::move(delta);
+  } else {
+    patch.kind = 2;
+    patch.compressed = std::move(whole);
+  }
+  OUTPOST_RETURN_IF_ERROR(channel->Send(kPatch, EncodePatch(patch)));
+  return channel->Flush();
+}
+
+}  // namespace outpost::sync
