@@ -235,7 +235,7 @@ TEST_F(SyncE2eTest, ASitesOwnChannelGoesUpThroughACutLink) {
 // at the address. Each is refused with a clear error and the site serves what it had, untouched;
 // then the real hub's update goes through. (A hub that lies — a tampered chunk under a valid
 // session, a replayed or an unauthorized manifest — is played by the fake hub of
-// sync/src/session_test.cc, which speaks the real protocol with the hub's key.)
+// sync/src/session/session_test.cc, which speaks the real protocol with the hub's key.)
 TEST_F(SyncE2eTest, ATamperingLinkAndAnotherHubAreRefusedWithNothingServedChanged) {
   Join();
   Ok(Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_)}));
