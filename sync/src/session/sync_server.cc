@@ -54,6 +54,8 @@ struct SyncServer::Impl {
     SecureChannel channel;
   };
   Result<XxSession> RespondXX(Link* link, const std::string& prologue);
+  // The responder's handshake with this node's static key, for `pattern` (XX or IK).
+  Result<noise::HandshakeState> Responder(noise::Pattern pattern, const std::string& prologue);
   // After the handshake: the offer, then requests until Bye.
   Status Converse(SecureChannel* channel, const Hello& hello);
   // Who may sync: an enrolled peer that is not revoked; the refusal's code and text otherwise.
@@ -213,14 +215,19 @@ Status SyncServer::Impl::Session(Link* link) {
   return Corrupt("unknown session mode " + std::to_string(preamble[4]));
 }
 
-Result<SyncServer::Impl::XxSession> SyncServer::Impl::RespondXX(Link* link,
-                                                                 const std::string& prologue) {
+Result<noise::HandshakeState> SyncServer::Impl::Responder(noise::Pattern pattern,
+                                                          const std::string& prologue) {
   noise::HandshakeConfig config;
-  config.pattern = noise::Pattern::kXX;
+  config.pattern = pattern;
   config.role = noise::Role::kResponder;
   config.prologue = Bytes(prologue);
   config.local_static = &*static_key;
-  auto hs = noise::HandshakeState::Create(config);
+  return noise::HandshakeState::Create(config);
+}
+
+Result<SyncServer::Impl::XxSession> SyncServer::Impl::RespondXX(Link* link,
+                                                                 const std::string& prologue) {
+  auto hs = Responder(noise::Pattern::kXX, prologue);
   if (!hs) return hs.error();
   auto m1 = ReadHandshakeFrame(link);
   if (!m1) return m1.error();
@@ -275,12 +282,7 @@ Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
 }
 
 Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
-  noise::HandshakeConfig config;
-  config.pattern = noise::Pattern::kIK;
-  config.role = noise::Role::kResponder;
-  config.prologue = Bytes(prologue);
-  config.local_static = &*static_key;
-  auto hs = noise::HandshakeState::Create(config);
+  auto hs = Responder(noise::Pattern::kIK, prologue);
   if (!hs) return hs.error();
   auto m1 = ReadHandshakeFrame(link);
   if (!m1) return m1.error();
