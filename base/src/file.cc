@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 namespace outpost {
 
@@ -42,6 +44,26 @@ int ReadAt(const UniqueFd& fd, uint64_t offset, std::string* out) {
   return 0;
 }
 
+// The file from its start to its end, or its first `limit` bytes (at least 1) if it has more.
+// `size_hint` (fstat's) is where reading expects the end, not where it stops: a file in /proc
+// says 0 bytes and has lines. 0, or the errno of a failed read.
+int ReadToEnd(const UniqueFd& fd, uint64_t size_hint, size_t limit, std::string* out) {
+  // size_hint + 1: a file of the size fstat gave fills one buffer and the byte past it finds
+  // the end.
+  out->assign(std::min<uint64_t>(limit, std::max<uint64_t>(size_hint + 1, 4096)), '\0');
+  size_t done = 0;
+  while (done < limit) {
+    if (done == out->size()) out->resize(std::min<uint64_t>(limit, uint64_t{2} * done));
+    ssize_t n = ::pread(fd.get(), out->data() + done, out->size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  out->resize(done);
+  return 0;
+}
+
 }  // namespace
 
 void UniqueFd::reset(int fd) {
@@ -58,8 +80,14 @@ Result<std::string> ReadWholeFile(const fs::path& path, size_t max_bytes) {
     return InvalidArgument(path.string() + " is too large (" + std::to_string(*size) +
                            " bytes; at most " + std::to_string(max_bytes) + ")");
   }
-  std::string out(static_cast<size_t>(*size), '\0');
-  if (int err = ReadAt(*fd, 0, &out)) return ErrnoStatus("reading " + path.string(), err);
+  // One byte past the limit tells a file that grew, or that /proc said was empty, too long.
+  size_t limit = max_bytes == SIZE_MAX ? max_bytes : max_bytes + 1;
+  std::string out;
+  if (int err = ReadToEnd(*fd, *size, limit, &out)) return ErrnoStatus("reading " + path.string(), err);
+  if (out.size() > max_bytes) {
+    return InvalidArgument(path.string() + " is too large (more than " + std::to_string(max_bytes) +
+                           " bytes)");
+  }
   return out;
 }
 

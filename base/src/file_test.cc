@@ -102,6 +102,21 @@ TEST(ReadWholeFileTest, AFileOverTheLimitIsRefusedNamingTheFileItsSizeAndTheLimi
   EXPECT_EQ(r.error().message(), file.string() + " is too large (101 bytes; at most 100)");
 }
 
+// /proc's files say they are empty (st_size 0) and have lines: read to the end, not to the size.
+TEST(ReadWholeFileTest, AFileInProcIsReadToItsEndThoughItSaysItIsEmpty) {
+  ASSERT_EQ(fs::file_size("/proc/self/mounts"), 0u);
+  auto r = ReadWholeFile("/proc/self/mounts", 1 << 20);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_NE(r->find(" / "), std::string::npos) << *r;  // the root's mount line
+}
+
+TEST(ReadWholeFileTest, AFileInProcOverTheLimitIsRefused) {
+  auto r = ReadWholeFile("/proc/self/mounts", 10);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message(), "/proc/self/mounts is too large (more than 10 bytes)");
+}
+
 TEST(ReadWholeFileTest, AFolderOrAFifoIsRefusedAsNotARegularFile) {
   TempDir dir;
   fs::create_directory(dir.path() / "folder");

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <map>
 
+#include "outpost/base/file.h"
 #include "outpost/content/importer.h"
-#include "sync_files.h"
 
 namespace outpost::sync {
 
@@ -99,7 +99,7 @@ Result<PendingBlob> AssembleFile(BlobStore* store, Catalog* catalog, StagingLog*
     if (!data) {
       auto loc = catalog->FindChunk(c.hash);
       if (!loc) return NotFound("chunk " + c.hash.Hex() + " is nowhere");
-      data = ReadRange(store->PathOf(loc->blob), loc->offset, loc->length);
+      data = ReadFileRange(store->PathOf(loc->blob), loc->offset, loc->length);
       if (!data) return data.error();
       if (Hash::Of(*data) != c.hash) return Corrupt("local chunk " + c.hash.Hex() + " is damaged");
     }

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ostream>
 #include <utility>
 
@@ -511,6 +512,29 @@ Result<TrustList> VerifyTrustList(std::string_view document, const PublicKey& pi
   OUTPOST_RETURN_IF_ERROR(b.Raw(list.root.bytes, "the root key"));
   OUTPOST_RETURN_IF_ERROR(ReadTrustBody(&b, &list));
   return list;
+}
+
+namespace {
+// "OPTL", the format (u16), the root key and the sequence (u64).
+constexpr size_t kTrustHeaderSize = 4 + 2 + 32 + 8;
+}  // namespace
+
+Result<PublicKey> TrustListRoot(std::string_view document) {
+  if (document.size() < kTrustHeaderSize || document.substr(0, 4) != kTrustMagic) {
+    return Corrupt("not a trust list");
+  }
+  PublicKey key;
+  std::memcpy(key.bytes.data(), document.data() + 6, 32);
+  return key;
+}
+
+Result<uint64_t> TrustListSequence(std::string_view document) {
+  if (document.size() < kTrustHeaderSize || document.substr(0, 4) != kTrustMagic) {
+    return Corrupt("not a trust list");
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(document[38 + i]);
+  return v;
 }
 
 Status CheckTrustListUpdate(const TrustList& held, const TrustList& incoming) {

@@ -291,6 +291,27 @@ TEST_F(TrustTest, ASignedListRoundTripsSortedAndAuthorizesWhatItSays) {
   EXPECT_EQ(*SignTrustList(list, root_), *SignTrustList(got, root_));
 }
 
+// The header read unverified: what a hub needs of its own list, even one signed by another
+// root or with a damaged signature.
+TEST_F(TrustTest, TheRootAndSequenceAreReadFromTheHeaderWithoutVerifying) {
+  TrustList list;
+  list.sequence = 0x0102030405060708;
+  list.entries = {Entry(ngo_, {"maths-5"})};
+  auto doc = SignTrustList(list, root_);
+  ASSERT_TRUE(doc.has_value());
+  doc->back() ^= 1;  // the signature no longer verifies
+  EXPECT_EQ(TrustListRoot(*doc).value(), root_.public_key());
+  EXPECT_EQ(TrustListSequence(*doc).value(), 0x0102030405060708u);
+  EXPECT_EQ(TrustListSequence(doc->substr(0, 4 + 2 + 32 + 8)).value(), 0x0102030405060708u);
+  for (const std::string& bad : {std::string(), doc->substr(0, 4 + 2 + 32 + 7),
+                                 "OPTX" + doc->substr(4)}) {
+    for (const Status& st : {TrustListRoot(bad).error(), TrustListSequence(bad).error()}) {
+      EXPECT_EQ(st.code(), StatusCode::kCorrupt);
+      EXPECT_EQ(st.message(), "not a trust list");
+    }
+  }
+}
+
 TEST_F(TrustTest, AnEmptyListAuthorizesNobody) {
   TrustList list;
   list.sequence = 1;

@@ -365,6 +365,12 @@ Result<SignedManifest> ParseSignedManifest(std::string_view bytes) {
   return envelope;
 }
 
+Result<Manifest> DecodeEnvelopeManifest(std::string_view envelope) {
+  auto signed_manifest = ParseSignedManifest(envelope);
+  if (!signed_manifest) return signed_manifest.error();
+  return DecodeManifest(signed_manifest->manifest);
+}
+
 Result<Manifest> VerifySignedManifest(std::string_view bytes, const TrustList& trust) {
   if (!InitCrypto()) return Internal("libsodium could not initialise");
   auto envelope = ParseSignedManifest(bytes);

@@ -473,6 +473,24 @@ TEST_F(SignedManifestTest, AnAuthorizedPublishersManifestVerifies) {
   EXPECT_TRUE(VerifySignature(publisher_.public_key(), msg, parts->signature));
 }
 
+// Unverified: the manifest of an envelope whose signature does not verify, or whose signer the
+// trust list does not know, is still read; a malformed envelope is not.
+TEST_F(SignedManifestTest, DecodeEnvelopeManifestReadsTheManifestWithoutCheckingTheSignature) {
+  for (std::string env : {Signed(publisher_), Signed(stranger_)}) {
+    env.back() ^= 1;  // a bit of the signature
+    auto m = DecodeEnvelopeManifest(env);
+    ASSERT_TRUE(m.has_value()) << m.error().ToString();
+    EXPECT_EQ(m->version, 7u);
+    EXPECT_EQ(m->hash, Hash::Of(EncodeManifest(Sample(), 7)));
+    ExpectSameTree(m->draft.root, Sample().root);
+  }
+  std::string env = Signed(publisher_);
+  EXPECT_EQ(DecodeEnvelopeManifest(env.substr(0, env.size() - 1)).error().code(),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(DecodeEnvelopeManifest(EncodeManifest(Sample(), 7)).error().code(),
+            StatusCode::kCorrupt);  // a bare manifest is not an envelope
+}
+
 TEST_F(SignedManifestTest, AFlippedByteAnywhereInTheEnvelopeIsRefused) {
   std::string env = Signed(publisher_);
   // Every byte of the signature, one bit at a time.

@@ -4,11 +4,23 @@
 #include <optional>
 #include <set>
 
-#include "sync_files.h"
+#include "zstd_codec.h"
 
 namespace outpost::sync {
 
 namespace {
+
+void CollectFiles(const DraftNode& node, std::map<std::string, Hash>* out) {
+  if (node.blob) (*out)[node.path] = *node.blob;
+  for (const auto& child : node.children) CollectFiles(child, out);
+}
+
+// path -> blob for every node of the version with a file.
+std::map<std::string, Hash> FilesByPath(const VersionDraft& draft) {
+  std::map<std::string, Hash> out;
+  CollectFiles(draft.root, &out);
+  return out;
+}
 
 // The peer's version of a channel, as far as this side still has its manifest.
 struct PeerVersion {

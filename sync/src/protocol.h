@@ -22,6 +22,15 @@ inline constexpr char kPreambleMagic[4] = {'O', 'P', 'S', '1'};
 enum class Mode : uint8_t { kEnrol = 1, kSync = 2, kPeerSync = 3 };
 inline constexpr std::string_view kPrologue = "outpost sync v1";
 
+// A site asks for a file as a patch against its previous version (GetPatch) only if the file
+// has at most this many bytes: small edited files are where a patch pays, and both sides hold
+// it whole in memory. A bundle's export plans patches by the same bound.
+inline constexpr uint64_t kMaxPatchedFile = 1 << 20;
+// The most a patch is made from or applied to: the file a hub answers a GetPatch for (kMissing
+// beyond; a site asks only up to kMaxPatchedFile), and the previous version either side reads
+// as the dictionary (beyond it, the file goes whole). The largest blob a message carries.
+inline constexpr size_t kMaxPatchInput = size_t{64} << 20;
+
 enum RecordType : uint8_t {
   kHello = 1,      // site -> hub, in IK message 1
   kError = 2,      // either way; the sender closes after it

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <chrono>
 
-#include "sync_files.h"
+#include "outpost/base/file.h"
 
 namespace outpost::sync {
 
@@ -69,20 +69,23 @@ size_t StagingLog::AddFile(const fs::path& path) {
   return files_.size() - 1;
 }
 
+// A log holds every chunk a sync received (gigabytes, for a first sync), so it is read a record
+// at a time: a head, then at most kMaxChunk bytes. A range past the end (kCorrupt) is the end
+// of the log, or the torn record a cut left.
 Status StagingLog::Scan(const fs::path& file) {
-  auto bytes = ReadWholeFile(file);
-  if (!bytes) return bytes.error();
-  std::string_view b = *bytes;
   size_t file_index = AddFile(file);
-  size_t pos = 0;
-  while (b.size() - pos >= kRecordHead) {
+  uint64_t pos = 0;
+  while (true) {
+    auto head = ReadFileRange(file, pos, kRecordHead);
+    if (!head) return head.error().code() == StatusCode::kCorrupt ? Status::Ok() : head.error();
     Hash hash;
-    std::memcpy(hash.bytes.data(), b.data() + pos, 32);
+    std::memcpy(hash.bytes.data(), head->data(), 32);
     uint32_t length = 0;
-    for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<uint8_t>(b[pos + 32 + i]);
-    if (length > kMaxChunk || b.size() - pos - kRecordHead < length) break;  // torn
-    std::string_view data = b.substr(pos + kRecordHead, length);
-    if (Hash::Of(data) != hash) break;  // damaged: nothing after it is trusted
+    for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<uint8_t>((*head)[32 + i]);
+    if (length > kMaxChunk) break;  // torn
+    auto data = ReadFileRange(file, pos + kRecordHead, length);
+    if (!data) return data.error().code() == StatusCode::kCorrupt ? Status::Ok() : data.error();
+    if (Hash::Of(*data) != hash) break;  // damaged: nothing after it is trusted
     index_[hash] = {file_index, pos + kRecordHead, length};
     pos += kRecordHead + length;
   }

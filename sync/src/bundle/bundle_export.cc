@@ -17,9 +17,10 @@
 #include "bundle/export_plan.h"
 #include "bundle/export_state.h"
 #include "bundle/volume_series.h"
+#include "outpost/base/file.h"
 #include "staging.h"
-#include "sync_files.h"
 #include "wire.h"
+#include "zstd_codec.h"
 
 namespace outpost {
 
@@ -107,18 +108,22 @@ Status CheckRoom(const ExportPlan& plan, const fs::path& to, uint64_t free, uint
 
 // ---- the records
 
-// A small edited file as a zstd patch against its previous version, or whole if that is smaller.
+// A small edited file as a zstd patch against its previous version, or whole if that is smaller
+// (or if the previous version is over kMaxPatchInput, as a hub answers a sync).
 Result<PatchData> MakePatch(BlobStore* store, const PlannedPatch& p) {
-  auto fresh = ReadWholeFile(store->PathOf(p.blob));
-  auto old = ReadWholeFile(store->PathOf(p.previous));
-  if (!fresh || !old) return NotFound("file " + p.blob.Hex() + " is missing here (run `outpost verify`)");
+  auto fresh = ReadWholeFile(store->PathOf(p.blob), kMaxPatchedFile);
+  auto old = ReadWholeFile(store->PathOf(p.previous), kMaxPatchInput);
+  bool too_large = !old && old.error().code() == StatusCode::kInvalidArgument;
+  if (!fresh || (!old && !too_large)) {
+    return NotFound("file " + p.blob.Hex() + " is missing here (run `outpost verify`)");
+  }
   PatchData patch;
   patch.blob = p.blob;
   patch.previous = p.previous;
   patch.size = fresh->size();
   std::string whole = ZstdCompress(*fresh, 19, {});
-  std::string delta = ZstdCompress(*fresh, 19, *old);
-  patch.kind = delta.size() < whole.size() ? 1 : 2;
+  std::string delta = old ? ZstdCompress(*fresh, 19, *old) : std::string();
+  patch.kind = old && delta.size() < whole.size() ? 1 : 2;
   patch.compressed = patch.kind == 1 ? std::move(delta) : std::move(whole);
   return patch;
 }
@@ -138,7 +143,7 @@ Status WritePatches(const ExportPlan& plan, BlobStore* store, VolumeSeries* seri
 Result<std::string> ReadChunk(BlobStore* store, Catalog* catalog, const ChunkRef& c) {
   auto where = catalog->FindChunk(c.hash);
   if (!where) return NotFound("chunk " + c.hash.Hex() + " is not indexed here (run `outpost verify`)");
-  auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+  auto data = ReadFileRange(store->PathOf(where->blob), where->offset, where->length);
   if (!data) return data.error();
   if (Hash::Of(*data) != c.hash) {
     return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + c.hash.Hex() +

@@ -14,13 +14,14 @@
 #include <set>
 #include <unordered_map>
 
+#include "assembly.h"
 #include "bundle/bundle_records.h"
 #include "bundle/bundle_volume.h"
-#include "assembly.h"
 #include "offer.h"
+#include "outpost/base/file.h"
 #include "protocol.h"
 #include "staging.h"
-#include "sync_files.h"
+#include "zstd_codec.h"
 
 namespace outpost {
 
@@ -244,7 +245,8 @@ Status BundleImporter::LoadSavedOffers(FromSender* s) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(s->saved_offers, ec)) {
     if (entry.path().extension() != ".offer") continue;
-    auto body = ReadWholeFile(entry.path());
+    // An offer kept is a record of a volume: at most a frame's plaintext.
+    auto body = ReadWholeFile(entry.path(), kMaxFramePlaintext);
     auto offer = body ? DecodeOffer(*body) : Result<Offer>(body.error());
     size_t before = s->versions.size();
     if (offer) Accept(s, std::move(*offer), /*saved=*/true);
@@ -381,7 +383,7 @@ Status BundleImporter::OnPatch(std::string_view record, const fs::path& file) {
   if (store_->Contains(patch->blob)) return Status::Ok();
   Result<std::string> bytes = NotFound("");
   if (patch->kind == 1) {
-    auto old = ReadWholeFile(store_->PathOf(patch->previous));
+    auto old = ReadWholeFile(store_->PathOf(patch->previous), kMaxPatchInput);
     if (!old) return Status::Ok();  // not a file this node holds: another recipient's patch
     bytes = ZstdDecompress(patch->compressed, patch->size, *old);
   } else {

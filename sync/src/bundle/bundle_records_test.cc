@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sync_files.h"
+#include "zstd_codec.h"
 
 namespace outpost::sync {
 namespace {

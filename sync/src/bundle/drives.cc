@@ -3,13 +3,13 @@
 #include <sys/statvfs.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include "outpost/base/file.h"
 
 namespace outpost {
 
@@ -38,17 +38,15 @@ std::vector<MountEntry> ParseMounts(const std::string& text) {
   return mounts;
 }
 
-Result<std::string> ReadWholeFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoStatus("reading " + path.string(), errno);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+// The mount table: a line per mount, about 100 bytes each, so 100 000 mounts (a host full of
+// containers) at this bound; more is not a mount table.
+constexpr size_t kMaxMountTableBytes = size_t{16} << 20;
+// A sysfs attribute is at most a page.
+constexpr size_t kMaxAttributeBytes = 4096;
 
 // A small sysfs attribute, trailing whitespace removed; "" if it cannot be read.
 std::string ReadAttribute(const fs::path& path) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadWholeFile(path, kMaxAttributeBytes);
   if (!text) return "";
   std::string s = std::move(*text);
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -224,7 +222,7 @@ std::string DiskOfBlockDevice(std::string_view name) {
 }
 
 Result<std::vector<RemovableDrive>> ListRemovableDrives(const DriveSources& sources) {
-  auto text = ReadWholeFile(sources.mounts);
+  auto text = ReadWholeFile(sources.mounts, kMaxMountTableBytes);
   if (!text) return text.error().WithContext("listing removable drives");
   std::vector<MountEntry> mounts = ParseMounts(*text);
   std::set<std::string> system_disks = SystemDisks(sources, mounts);

@@ -8,7 +8,8 @@
 
 #include "bundle/bundle_records.h"
 #include "offer.h"
-#include "sync_files.h"
+#include "outpost/base/file.h"
+#include "outpost/sync/trust_store.h"
 
 namespace outpost::sync {
 
@@ -31,7 +32,7 @@ Result<std::vector<Recipient>> SiteRecipients(SyncDb* db, const std::vector<std:
 
 // The trust list a hub hands out with its offers, and what it says.
 Result<TrustList> HubTrustList(const NodePaths& paths, Offer* offer) {
-  auto doc = ReadWholeFile(paths.trust_list);
+  auto doc = ReadWholeFile(paths.trust_list, kMaxTrustListBytes);
   if (!doc) return doc.error();
   offer->trust_list = *doc;
   auto root = TrustListRoot(*doc);

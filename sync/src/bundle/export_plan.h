@@ -25,8 +25,6 @@
 
 namespace outpost::sync {
 
-inline constexpr uint64_t kMaxPatchedFile = 1 << 20;  // as in a sync
-
 struct Recipient {
   PeerInfo peer;
   Offer offer;

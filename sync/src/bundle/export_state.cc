@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <system_error>
 
-#include "sync_files.h"
+#include "outpost/base/file.h"
 #include "wire.h"
 
 namespace outpost::sync {
@@ -135,7 +135,7 @@ std::vector<ExportStateFile> ListExportStates(const NodePaths& paths) {
     ExportStateFile f;
     f.path = entry.path();
     f.id_hex = entry.path().stem().string();
-    auto bytes = ReadWholeFile(f.path);
+    auto bytes = ReadWholeFile(f.path, kMaxExportStateBytes);
     f.state = bytes ? DecodeExportState(*bytes) : Result<ExportState>(bytes.error());
     if (f.state && BundleIdHex(f.state->bundle_id) != f.id_hex) {
       f.state = Corrupt("it holds the state of bundle " + BundleIdHex(f.state->bundle_id) + ", not of " + f.id_hex);

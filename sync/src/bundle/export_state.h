@@ -45,6 +45,10 @@
 namespace outpost::sync {
 
 inline constexpr uint16_t kExportStateFormat = 1;
+// The most ListExportStates reads of a state file. A state lists the chunks of its closed
+// volumes, 32 bytes each: 1 GiB is 33 million chunks, a bundle of about 1 TiB at the chunker's
+// 32 KiB average, past any export of drives; a longer file is not a state this node wrote.
+inline constexpr size_t kMaxExportStateBytes = size_t{1} << 30;
 
 struct ExportState {
   BundleId bundle_id{};

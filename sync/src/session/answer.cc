@@ -3,8 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "outpost/base/file.h"
 #include "protocol.h"
-#include "sync_files.h"
+#include "zstd_codec.h"
 
 namespace outpost::sync {
 
@@ -13,7 +14,7 @@ namespace {
 Result<std::string> ReadChunk(BlobStore* store, Catalog* catalog, const Hash& hash) {
   auto where = catalog->FindChunk(hash);
   if (!where) return NotFound("no such chunk");
-  auto data = ReadRange(store->PathOf(where->blob), where->offset, where->length);
+  auto data = ReadFileRange(store->PathOf(where->blob), where->offset, where->length);
   if (!data) return data.error();
   if (Hash::Of(*data) != hash) {
     return Corrupt("file " + where->blob.Hex() + " does not hold chunk " + hash.Hex() +
@@ -58,9 +59,10 @@ Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view bo
   PatchData patch;
   patch.blob = blob;
   patch.previous = previous;
-  auto fresh = ReadWholeFile(store->PathOf(blob));
-  auto old = ReadWholeFile(store->PathOf(previous));
-  if (!fresh || fresh->size() > (64u << 20)) {
+  // A file over kMaxPatchInput is refused by the read, and answered as missing like before.
+  auto fresh = ReadWholeFile(store->PathOf(blob), kMaxPatchInput);
+  auto old = ReadWholeFile(store->PathOf(previous), kMaxPatchInput);
+  if (!fresh) {
     OUTPOST_RETURN_IF_ERROR(channel->Send(kMissing, EncodeHashes({blob})));
     return channel->Flush();
   }

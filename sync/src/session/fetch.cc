@@ -7,7 +7,8 @@
 #include <map>
 
 #include "assembly.h"
-#include "sync_files.h"
+#include "outpost/base/file.h"
+#include "zstd_codec.h"
 
 namespace outpost::sync {
 
@@ -75,7 +76,7 @@ void ChooseFiles(BlobStore* store, const FetchRequest& request, Plan* plan, Sync
       }
       Wanted w;
       w.file = it->second;
-      w.by_patch = w.file.previous && store->Contains(*w.file.previous) && w.file.size <= (1u << 20);
+      w.by_patch = w.file.previous && store->Contains(*w.file.previous) && w.file.size <= kMaxPatchedFile;
       plan->wanted.emplace(blob.hash, std::move(w));
     }
   }
@@ -121,7 +122,7 @@ void ChooseAsks(BlobStore* store, Catalog* catalog, StagingLog* log, Plan* plan,
 // The file a Patch answer rebuilds (unverified).
 Result<std::string> ApplyPatch(BlobStore* store, const OfferedFile& file, const PatchData& patch) {
   if (patch.kind != 1) return ZstdDecompress(patch.compressed, file.size, {});
-  auto old = ReadWholeFile(store->PathOf(*file.previous));
+  auto old = ReadWholeFile(store->PathOf(*file.previous), kMaxPatchInput);
   if (!old) return old.error();
   return ZstdDecompress(patch.compressed, file.size, *old);
 }

@@ -9,12 +9,13 @@
 #include <deque>
 #include <set>
 
+#include "outpost/base/file.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/publish.h"
 #include "outpost/sync/trust_store.h"
-#include "sync_files.h"
 #include "test_node.h"
 #include "testing/temp_dir.h"
+#include "zstd_codec.h"
 
 namespace outpost::sync {
 namespace {
@@ -57,7 +58,7 @@ class ScriptedSource : public ChunkSource {
   // The chunk as the holder would send it, its bytes changed by `damage` if set.
   Record Chunk(const Hash& h, bool damage = false) {
     auto where = holder_->catalog->FindChunk(h);
-    auto data = ReadRange(holder_->store->PathOf(where->blob), where->offset, where->length);
+    auto data = ReadFileRange(holder_->store->PathOf(where->blob), where->offset, where->length);
     if (damage) (*data)[0] ^= 1;
     ChunkData chunk{h, static_cast<uint32_t>(data->size()), ZstdCompress(*data, 1, {})};
     return {kChunk, EncodeChunk(chunk)};

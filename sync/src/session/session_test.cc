@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "offer.h"
+#include "outpost/base/file.h"
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/node.h"
@@ -19,7 +20,7 @@
 #include "session/link.h"
 #include "session/secure_channel.h"
 #include "session/session_fixture.h"
-#include "sync_files.h"
+#include "zstd_codec.h"
 
 namespace outpost::testing {
 namespace {
@@ -184,7 +185,7 @@ class FakeHub {
       auto hashes = DecodeHashes(record->body, 4096);
       for (const Hash& h : *hashes) {
         auto where = hub_->catalog->FindChunk(h);
-        auto data = ReadRange(hub_->store->PathOf(where->blob), where->offset, where->length);
+        auto data = ReadFileRange(hub_->store->PathOf(where->blob), where->offset, where->length);
         if (tamper_) (*data)[data->size() / 2] ^= 1;
         ChunkData chunk{h, static_cast<uint32_t>(data->size()), ZstdCompress(*data, 1, {})};
         OUTPOST_RETURN_IF_ERROR(channel->Send(kChunk, EncodeChunk(chunk)));
@@ -301,7 +302,7 @@ TEST_F(FakeHubTest, AManifestSignedByAnUnauthorizedKeyIsRefused) {
   auto intruder = Identity::Generate();
   ASSERT_TRUE(intruder.has_value());
   FakeHub fake(hub_.get(), [&](sync::Offer* offer) {
-    auto manifest = sync::DecodeEnvelopeManifest(offer->versions[0].envelope);
+    auto manifest = DecodeEnvelopeManifest(offer->versions[0].envelope);
     auto forged = SignManifest(manifest->draft, manifest->version, *intruder);
     offer->versions[0].envelope = *forged;
   }, false);

@@ -16,7 +16,6 @@
 #include "session/tcp_link.h"
 #include "session/upload.h"
 #include "staging.h"
-#include "sync_files.h"
 
 namespace outpost {
 

@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "offer.h"
+#include "outpost/base/file.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/trust_store.h"
 #include "protocol.h"
 #include "session/answer.h"
 #include "session/fetch.h"
@@ -23,7 +25,6 @@
 #include "session/secure_channel.h"
 #include "session/tcp_link.h"
 #include "staging.h"
-#include "sync_files.h"
 
 namespace outpost {
 
@@ -269,7 +270,7 @@ Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
   Enrolled answer;
   answer.site_name = name;
   answer.hub_key = node->public_key();
-  auto trust_doc = ReadWholeFile(paths.trust_list);
+  auto trust_doc = ReadWholeFile(paths.trust_list, kMaxTrustListBytes);
   if (!trust_doc) return refuse(6, "the hub has no trust list (run `outpost hub init`)");
   answer.trust_list = *trust_doc;
   auto root = TrustListRoot(*trust_doc);
@@ -391,7 +392,7 @@ Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
   // Only versions the peer can accept: signed by a key the trust list authorizes for the
   // channel. Sites' own channels (signed by their node keys) stay here.
   std::optional<TrustList> trust;
-  if (auto trust_doc = ReadWholeFile(paths.trust_list)) {
+  if (auto trust_doc = ReadWholeFile(paths.trust_list, kMaxTrustListBytes)) {
     auto sequence = TrustListSequence(*trust_doc);
     if (sequence && *sequence > hello.trust_sequence) offer.trust_list = *trust_doc;
     if (auto root = TrustListRoot(*trust_doc)) {

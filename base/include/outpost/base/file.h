@@ -57,8 +57,10 @@ class UniqueFd {
 // is no such file; kInvalidArgument, naming the file, its size and the limit, if it is longer
 // ("/d/sync/trust.optl is too large (2000000 bytes; at most 1048576)"), and, naming the file, if
 // it is not a regular file (a folder; a FIFO is refused without waiting for a writer). Errors
-// of the system are ErrnoStatus("opening PATH" or "reading PATH", errno). A file that shrinks
-// while it is read gives what was there.
+// of the system are ErrnoStatus("opening PATH" or "reading PATH", errno). The file is read to
+// its end, not to the size it had when opened: a file that shrinks while it is read gives what
+// was there, and one that grows past the limit, or a file in /proc (which says it is empty),
+// is refused as too large ("PATH is too large (more than 1048576 bytes)").
 Result<std::string> ReadWholeFile(const std::filesystem::path& path, size_t max_bytes);
 
 // Exactly `length` bytes of `path` from byte `offset` (pread). kNotFound if there is no such

@@ -192,6 +192,12 @@ Result<std::string> SignTrustList(const TrustList& list, const Identity& root);
 // document, a bad signature, or a list made by another root (the message names both keys).
 Result<TrustList> VerifyTrustList(std::string_view document, const PublicKey& pinned_root);
 
+// The root key and the sequence number in a trust list document's fixed header, unverified:
+// for a hub handing out its own list, and for choosing whether to send it. kCorrupt ("not a
+// trust list") if the document does not start with "OPTL" or is too short to hold them.
+Result<PublicKey> TrustListRoot(std::string_view document);
+Result<uint64_t> TrustListSequence(std::string_view document);
+
 // Whether `incoming` (verified) may replace `held` (verified). Ok for a higher sequence, or the
 // same sequence with the same contents (nothing new). kInvalidArgument for a lower sequence, a
 // different list under the same sequence, or a list that re-activates a key `held` revokes.

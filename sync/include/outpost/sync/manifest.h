@@ -122,6 +122,11 @@ std::string EncodeSignedManifest(const SignedManifest& envelope);
 // The envelope's parts, unverified (kCorrupt if it is malformed).
 Result<SignedManifest> ParseSignedManifest(std::string_view bytes);
 
+// The manifest inside an envelope, without checking the signature: for a node reading an
+// envelope it signed or verified before (its own offer, a version it holds). kCorrupt for a
+// malformed envelope or manifest.
+Result<Manifest> DecodeEnvelopeManifest(std::string_view envelope);
+
 // Parses the envelope, checks the signature, decodes the manifest and checks that `trust`
 // authorizes the signing key for the manifest's channel. kCorrupt for a malformed envelope or
 // manifest or a signature that does not verify; kInvalidArgument, with a message naming the

@@ -1,0 +1,86 @@
+#include "zstd_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace outpost::sync {
+namespace {
+
+// Text that compresses, different for each seed.
+std::string Text(int seed, size_t lines) {
+  std::string out;
+  for (size_t i = 0; i < lines; ++i) {
+    out += "line " + std::to_string(i * 7919 + seed) + " of seed " + std::to_string(seed) + "\n";
+  }
+  return out;
+}
+
+TEST(ZstdCodecTest, RoundTripsWithoutAPrefix) {
+  for (const std::string& data : {std::string(), std::string("x"), Text(1, 2000)}) {
+    std::string frame = ZstdCompress(data, 3, {});
+    ASSERT_FALSE(frame.empty());
+    auto back = ZstdDecompress(frame, data.size(), {});
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    EXPECT_EQ(*back, data);
+  }
+  EXPECT_LT(ZstdCompress(Text(1, 2000), 3, {}).size(), Text(1, 2000).size() / 2);
+}
+
+TEST(ZstdCodecTest, APatchAgainstThePreviousVersionRoundTripsAndIsSmallerThanTheWhole) {
+  std::string previous = Text(1, 5000);
+  std::string fresh = previous;
+  fresh.insert(fresh.size() / 2, "an edit in the middle\n");
+  std::string patch = ZstdCompress(fresh, 19, previous);
+  EXPECT_LT(patch.size() * 10, ZstdCompress(fresh, 19, {}).size());
+  auto back = ZstdDecompress(patch, fresh.size(), previous);
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, fresh);
+}
+
+TEST(ZstdCodecTest, AFrameOfAnotherSizeIsCorrupt) {
+  std::string data = Text(2, 100);
+  std::string frame = ZstdCompress(data, 3, {});
+  for (uint64_t size : {data.size() - 1, data.size() + 1}) {
+    auto r = ZstdDecompress(frame, size, {});
+    ASSERT_FALSE(r.has_value()) << size;
+    EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
+  }
+  auto longer = ZstdDecompress(frame, data.size() + 1, {});
+  EXPECT_EQ(longer.error().message(), "compressed data holds " + std::to_string(data.size()) +
+                                          " bytes, not " + std::to_string(data.size() + 1));
+}
+
+TEST(ZstdCodecTest, GarbageIsCorrupt) {
+  for (const std::string& garbage : {std::string(), std::string("not zstd at all"),
+                                     ZstdCompress(Text(3, 100), 3, {}).substr(0, 20)}) {
+    auto r = ZstdDecompress(garbage, 100, {});
+    ASSERT_FALSE(r.has_value()) << garbage.size();
+    EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
+  }
+  auto r = ZstdDecompress("not zstd at all", 100, {});
+  EXPECT_TRUE(r.error().message().starts_with("compressed data does not decompress: "))
+      << r.error().message();
+}
+
+// A patch applied to another previous version must not give the file: the callers check the
+// result's hash, so either an error or other bytes is a clean failure.
+TEST(ZstdCodecTest, APatchAgainstTheWrongPrefixDoesNotGiveTheFile) {
+  std::string previous = Text(4, 3000);
+  std::string fresh = previous + "one more line\n";
+  std::string patch = ZstdCompress(fresh, 19, previous);
+  for (const std::string& wrong : {std::string(), Text(5, 3000), previous.substr(100)}) {
+    auto r = ZstdDecompress(patch, fresh.size(), wrong);
+    if (r.has_value()) {
+      EXPECT_NE(*r, fresh) << wrong.size();
+    } else {
+      EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
+    }
+  }
+  auto without = ZstdDecompress(patch, fresh.size(), {});  // the prefix's bytes are not there
+  ASSERT_FALSE(without.has_value());
+  EXPECT_EQ(without.error().code(), StatusCode::kCorrupt);
+}
+
+}  // namespace
+}  // namespace outpost::sync
