@@ -61,6 +61,15 @@ struct Plan {
   bool unobtainable = false;  // a file the offer did not describe
 };
 
+// A previous version this side holds and may read whole as a patch's dictionary: at most
+// kMaxPatchInput bytes (a larger one is fetched by its chunks instead, whatever the hub would
+// answer).
+bool PatchBaseHeld(BlobStore* store, const Hash& previous) {
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(store->PathOf(previous), ec);
+  return !ec && size <= kMaxPatchInput;
+}
+
 // The files of the versions that the store lacks, in the order to fetch them. A small file
 // whose previous version is here comes as a patch.
 void ChooseFiles(BlobStore* store, const FetchRequest& request, Plan* plan, SyncSummary* summary) {
@@ -76,7 +85,8 @@ void ChooseFiles(BlobStore* store, const FetchRequest& request, Plan* plan, Sync
       }
       Wanted w;
       w.file = it->second;
-      w.by_patch = w.file.previous && store->Contains(*w.file.previous) && w.file.size <= kMaxPatchedFile;
+      w.by_patch = w.file.size <= kMaxPatchedFile && w.file.previous &&
+                   PatchBaseHeld(store, *w.file.previous);
       plan->wanted.emplace(blob.hash, std::move(w));
     }
   }
