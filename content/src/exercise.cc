@@ -33,6 +33,117 @@ std::string NormalizeAnswer(std::string_view s) {
   return out;
 }
 
+// The readers below return what is wrong without the file name (and the type readers without
+// the question's number); ParseExercise and ReadQuestion add those as context, so every
+// message reads "quiz.exercise.json: question 2: ...".
+
+Status ReadTitleAndLanguage(const nlohmann::json& j, Exercise* ex) {
+  for (const char* key : {"title", "language"}) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_string()) {
+      return InvalidArgument(std::string("\"") + key + "\" must be a string");
+    }
+    (std::string_view(key) == "title" ? ex->title : ex->language) = j[key].get<std::string>();
+  }
+  return Status::Ok();
+}
+
+Status ReadChoice(const nlohmann::json& item, Question* q) {
+  q->type = Question::Type::kChoice;
+  if (!item.contains("choices") || !item["choices"].is_array() || item["choices"].size() < 2) {
+    return InvalidArgument("\"choices\" must list at least two answers");
+  }
+  for (const auto& c : item["choices"]) {
+    if (!c.is_string()) return InvalidArgument("every choice must be a string");
+    q->choices.push_back(c);
+  }
+  if (!item.contains("answer") || !item["answer"].is_number_unsigned() ||
+      item["answer"].get<size_t>() >= q->choices.size()) {
+    return InvalidArgument("\"answer\" must be the index (from 0) of the right choice");
+  }
+  q->answer_index = item["answer"];
+  return Status::Ok();
+}
+
+Status ReadNumeric(const nlohmann::json& item, Question* q) {
+  q->type = Question::Type::kNumeric;
+  if (!item.contains("answer") || !item["answer"].is_number()) {
+    return InvalidArgument("\"answer\" must be a number");
+  }
+  q->answer_number = item["answer"];
+  if (item.contains("tolerance")) {
+    if (!item["tolerance"].is_number() || item["tolerance"].get<double>() < 0) {
+      return InvalidArgument("\"tolerance\" must be a number >= 0");
+    }
+    q->tolerance = item["tolerance"];
+  }
+  return Status::Ok();
+}
+
+Status ReadText(const nlohmann::json& item, Question* q) {
+  q->type = Question::Type::kText;
+  if (!item.contains("answers") || !item["answers"].is_array() || item["answers"].empty()) {
+    return InvalidArgument("\"answers\" must list the accepted answers");
+  }
+  for (const auto& a : item["answers"]) {
+    if (!a.is_string()) return InvalidArgument("every accepted answer must be a string");
+    q->answers.push_back(a);
+  }
+  return Status::Ok();
+}
+
+// The answer fields of `type`, then the feedback every type may have.
+Status ReadAnswerAndFeedback(const nlohmann::json& item, const std::string& type, Question* q) {
+  Status st;
+  if (type == "choice") {
+    st = ReadChoice(item, q);
+  } else if (type == "numeric") {
+    st = ReadNumeric(item, q);
+  } else if (type == "text") {
+    st = ReadText(item, q);
+  } else {
+    st = InvalidArgument("unknown type \"" + type + "\" (choice, numeric or text)");
+  }
+  if (!st.ok()) return st;
+  if (item.contains("feedback")) {
+    if (!item["feedback"].is_string()) return InvalidArgument("\"feedback\" must be a string");
+    q->feedback = item["feedback"];
+  }
+  return Status::Ok();
+}
+
+// `where` is "question 3"; these first checks read "question 3 must be ..." (no colon).
+Result<Question> ReadQuestion(const nlohmann::json& item, const std::string& where) {
+  if (!item.is_object()) return InvalidArgument(where + " must be an object");
+  if (!item.contains("prompt") || !item["prompt"].is_string()) {
+    return InvalidArgument(where + " needs a \"prompt\"");
+  }
+  if (!item.contains("type") || !item["type"].is_string()) {
+    return InvalidArgument(where + " needs a \"type\"");
+  }
+  Question q;
+  q.prompt = item["prompt"];
+  Status st = ReadAnswerAndFeedback(item, item["type"].get<std::string>(), &q);
+  if (!st.ok()) return st.WithContext(where);
+  return q;
+}
+
+Result<Exercise> ReadExercise(const nlohmann::json& j) {
+  if (!j.is_object()) return InvalidArgument("an exercise must be a JSON object");
+  Exercise ex;
+  OUTPOST_RETURN_IF_ERROR(ReadTitleAndLanguage(j, &ex));
+  if (!j.contains("questions") || !j["questions"].is_array() || j["questions"].empty()) {
+    return InvalidArgument("\"questions\" must be a non-empty list");
+  }
+  int index = 0;
+  for (const auto& item : j["questions"]) {
+    auto q = ReadQuestion(item, "question " + std::to_string(++index));
+    if (!q) return q.error();
+    ex.questions.push_back(std::move(*q));
+  }
+  return ex;
+}
+
 }  // namespace
 
 std::string Exercise::SearchText() const {
@@ -57,70 +168,8 @@ Result<Exercise> ParseExercise(std::string_view text, const std::string& file) {
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(file + ": not valid JSON: " + e.what());
   }
-  auto bad = [&](const std::string& what) { return InvalidArgument(file + ": " + what); };
-  if (!j.is_object()) return bad("an exercise must be a JSON object");
-  Exercise ex;
-  for (const char* key : {"title", "language"}) {
-    if (!j.contains(key)) continue;
-    if (!j[key].is_string()) return bad(std::string("\"") + key + "\" must be a string");
-    (std::string_view(key) == "title" ? ex.title : ex.language) = j[key].get<std::string>();
-  }
-  if (!j.contains("questions") || !j["questions"].is_array() || j["questions"].empty()) {
-    return bad("\"questions\" must be a non-empty list");
-  }
-  int index = 0;
-  for (const auto& item : j["questions"]) {
-    std::string where = "question " + std::to_string(++index);
-    if (!item.is_object()) return bad(where + " must be an object");
-    Question q;
-    if (!item.contains("prompt") || !item["prompt"].is_string()) return bad(where + " needs a \"prompt\"");
-    if (!item.contains("type") || !item["type"].is_string()) return bad(where + " needs a \"type\"");
-    q.prompt = item["prompt"];
-    std::string type = item["type"];
-    if (type == "choice") {
-      q.type = Question::Type::kChoice;
-      if (!item.contains("choices") || !item["choices"].is_array() || item["choices"].size() < 2) {
-        return bad(where + ": \"choices\" must list at least two answers");
-      }
-      for (const auto& c : item["choices"]) {
-        if (!c.is_string()) return bad(where + ": every choice must be a string");
-        q.choices.push_back(c);
-      }
-      if (!item.contains("answer") || !item["answer"].is_number_unsigned() ||
-          item["answer"].get<size_t>() >= q.choices.size()) {
-        return bad(where + ": \"answer\" must be the index (from 0) of the right choice");
-      }
-      q.answer_index = item["answer"];
-    } else if (type == "numeric") {
-      q.type = Question::Type::kNumeric;
-      if (!item.contains("answer") || !item["answer"].is_number()) {
-        return bad(where + ": \"answer\" must be a number");
-      }
-      q.answer_number = item["answer"];
-      if (item.contains("tolerance")) {
-        if (!item["tolerance"].is_number() || item["tolerance"].get<double>() < 0) {
-          return bad(where + ": \"tolerance\" must be a number >= 0");
-        }
-        q.tolerance = item["tolerance"];
-      }
-    } else if (type == "text") {
-      q.type = Question::Type::kText;
-      if (!item.contains("answers") || !item["answers"].is_array() || item["answers"].empty()) {
-        return bad(where + ": \"answers\" must list the accepted answers");
-      }
-      for (const auto& a : item["answers"]) {
-        if (!a.is_string()) return bad(where + ": every accepted answer must be a string");
-        q.answers.push_back(a);
-      }
-    } else {
-      return bad(where + ": unknown type \"" + type + "\" (choice, numeric or text)");
-    }
-    if (item.contains("feedback")) {
-      if (!item["feedback"].is_string()) return bad(where + ": \"feedback\" must be a string");
-      q.feedback = item["feedback"];
-    }
-    ex.questions.push_back(std::move(q));
-  }
+  auto ex = ReadExercise(j);
+  if (!ex) return ex.error().WithContext(file);
   return ex;
 }
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 namespace outpost {
 namespace {
 
@@ -54,6 +57,46 @@ TEST(ExerciseTest, MalformedExercisesNameTheQuestion) {
   EXPECT_FALSE(ParseExercise("{", "x.json").has_value());
   EXPECT_FALSE(ParseExercise(R"({"questions":[]})", "x.json").has_value());
   EXPECT_FALSE(ParseExercise(R"({"questions":[{"type":"essay","prompt":"?"}]})", "x.json").has_value());
+}
+
+// Each message, word for word: the file first, then the question, then what is wrong; and when
+// two things are wrong, the one checked first is reported.
+TEST(ExerciseTest, EachMistakeHasItsOwnMessage) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"([1])", "an exercise must be a JSON object"},
+      {R"({"title":1})", "\"title\" must be a string"},
+      {R"({"language":[],"questions":5})", "\"language\" must be a string"},
+      {R"({"title":"T"})", "\"questions\" must be a non-empty list"},
+      {R"({"questions":[{"type":"text","prompt":"?","answers":["a"]},7]})",
+       "question 2 must be an object"},
+      {R"({"questions":[{"type":"text"}]})", "question 1 needs a \"prompt\""},
+      {R"({"questions":[{"prompt":"?","type":1}]})", "question 1 needs a \"type\""},
+      {R"({"questions":[{"prompt":"?","type":"choice","choices":["a"]}]})",
+       "question 1: \"choices\" must list at least two answers"},
+      {R"({"questions":[{"prompt":"?","type":"choice","choices":["a",2]}]})",
+       "question 1: every choice must be a string"},
+      {R"({"questions":[{"prompt":"?","type":"choice","choices":["a","b"],"answer":2}]})",
+       "question 1: \"answer\" must be the index (from 0) of the right choice"},
+      {R"({"questions":[{"prompt":"?","type":"numeric","answer":"3"}]})",
+       "question 1: \"answer\" must be a number"},
+      {R"({"questions":[{"prompt":"?","type":"numeric","answer":3,"tolerance":-1}]})",
+       "question 1: \"tolerance\" must be a number >= 0"},
+      {R"({"questions":[{"prompt":"?","type":"text","answers":["a",null]}]})",
+       "question 1: every accepted answer must be a string"},
+      {R"({"questions":[{"prompt":"?","type":"essay","feedback":1}]})",
+       "question 1: unknown type \"essay\" (choice, numeric or text)"},
+      {R"({"questions":[{"prompt":"?","type":"text","answers":["a"],"feedback":1}]})",
+       "question 1: \"feedback\" must be a string"},
+  };
+  for (const auto& [json, message] : cases) {
+    auto ex = ParseExercise(json, "x.json");
+    ASSERT_FALSE(ex.has_value()) << json;
+    EXPECT_EQ(ex.error().code(), StatusCode::kInvalidArgument) << json;
+    EXPECT_EQ(ex.error().message(), std::string("x.json: ") + message) << json;
+  }
+  auto not_json = ParseExercise("{", "x.json");
+  ASSERT_FALSE(not_json.has_value());
+  EXPECT_TRUE(not_json.error().message().starts_with("x.json: not valid JSON: "));
 }
 
 }  // namespace
