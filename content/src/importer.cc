@@ -154,6 +154,11 @@ class ImportRun {
   Status IngestAll(Entry* root);
   Status IngestFile(Entry* e, uint8_t* buf);
   Status ReadNewFile(Entry* e, uint8_t* buf);
+  UniqueFd OpenUnchanged(const Entry& e, struct stat* before);
+  Result<std::optional<uint64_t>> CopyToStore(Entry* e, int fd, uint8_t* buf, BlobWriter* writer,
+                                              std::string* content);
+  bool UnchangedSince(const Entry& e, int fd, const struct stat& before, uint64_t copied);
+  void RecordNewBlob(const Entry& e, const struct stat& before, BlobInfo info);
   void AddBytes(uint64_t n) {
     std::lock_guard lock(mu_);
     progress_.bytes_done += n;
@@ -163,6 +168,10 @@ class ImportRun {
   Status FlushIndex();
   DraftNode BuildTopic(const Entry& dir, const EntryMeta& from_parent, const Inherited& up,
                        bool is_root);
+  Inherited DescribeTopic(const Entry& dir, const EntryMeta& from_parent, const Inherited& up,
+                          bool is_root, DraftNode* topic);
+  std::vector<const Entry*> OrderChildren(const Entry& dir);
+  void CheckFileTables(const Entry& dir);
   DraftNode BuildResource(const Entry& file, const EntryMeta& meta, const Inherited& up);
   std::optional<Hash> Thumbnail(const std::optional<std::string>& path, const Entry& dir,
                                 const std::string& owner);
@@ -308,30 +317,36 @@ void ImportRun::Inspect(Entry* e, std::string_view content) {
   }
 }
 
-Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
-  UniqueFd fd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC));
+// Opens a file found by the scan, if it is still the file the scan saw; otherwise records the
+// problem and returns an invalid fd. `before` is the open file's stat, for the checks after.
+UniqueFd ImportRun::OpenUnchanged(const Entry& e, struct stat* before) {
+  UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    Problem(e->rel, errno == ENOENT ? "vanished during the import"
-                                    : std::string("cannot read: ") + strerror(errno));
-    return Status::Ok();
+    Problem(e.rel, errno == ENOENT ? "vanished during the import"
+                                   : std::string("cannot read: ") + strerror(errno));
+    return fd;
   }
-  struct stat before;
-  ::fstat(fd.get(), &before);
-  if (!SameFile(before, e->st)) {
-    Problem(e->rel, "changed during the import; import again when it is finished");
-    return Status::Ok();
+  ::fstat(fd.get(), before);
+  if (!SameFile(*before, e.st)) {
+    Problem(e.rel, "changed during the import; import again when it is finished");
+    return UniqueFd();
   }
-  auto writer = store_->NewWriter();
-  if (!writer) return writer.error().WithContext("importing " + e->rel);
-  std::string content;
+  return fd;
+}
+
+// Streams the file into `writer` in one pass: its kind is sniffed from the first bytes, and a
+// page or exercise keeps its first kMaxParsedText bytes in `content` for Inspect. Returns the
+// bytes copied, or nullopt if a read failed (the problem is recorded).
+Result<std::optional<uint64_t>> ImportRun::CopyToStore(Entry* e, int fd, uint8_t* buf,
+                                                        BlobWriter* writer, std::string* content) {
   bool first = true, keep = false;
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, kReadSize);
+    ssize_t n = ::read(fd, buf, kReadSize);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Problem(e->rel, std::string("cannot read: ") + strerror(errno));
-      return Status::Ok();
+      return std::optional<uint64_t>();
     }
     if (n == 0) break;
     std::span<const uint8_t> piece(buf, static_cast<size_t>(n));
@@ -340,43 +355,69 @@ Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
       keep = WantsContent(e->guess);
       first = false;
     }
-    if (keep && content.size() < kMaxParsedText) {
-      content.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    if (keep && content->size() < kMaxParsedText) {
+      content->append(reinterpret_cast<const char*>(piece.data()), piece.size());
     }
-    Status st = (*writer)->Append(piece);
+    Status st = writer->Append(piece);
     if (!st.ok()) return st.WithContext("importing " + e->rel);
     total += piece.size();
     AddBytes(piece.size());
     if (total % (8 * kReadSize) == 0) Progress(e->rel);
   }
   if (first) e->guess = DetectKind(e->name, {});
+  return std::optional<uint64_t>(total);
+}
+
+// Whether the file read through `fd` (`copied` bytes) is still the one opened, both through
+// the fd and by its path; if not, records the problem, so a half-written file is not imported.
+bool ImportRun::UnchangedSince(const Entry& e, int fd, const struct stat& before,
+                               uint64_t copied) {
   struct stat after, again;
-  ::fstat(fd.get(), &after);
-  bool vanished = ::stat(e->source.c_str(), &again) != 0;
+  ::fstat(fd, &after);
+  bool vanished = ::stat(e.source.c_str(), &again) != 0;
   if (vanished) {
-    Problem(e->rel, "vanished during the import");
-    return Status::Ok();
+    Problem(e.rel, "vanished during the import");
+    return false;
   }
   if (!SameFile(before, after) || !SameFile(before, again) ||
-      total != static_cast<uint64_t>(before.st_size)) {
-    Problem(e->rel, "changed during the import; import again when it is finished");
-    return Status::Ok();
+      copied != static_cast<uint64_t>(before.st_size)) {
+    Problem(e.rel, "changed during the import; import again when it is finished");
+    return false;
   }
+  return true;
+}
+
+// Counts a committed blob and queues it for the next FlushIndex, with the file's identity for
+// the import cache (so an unchanged file is not read again next time).
+void ImportRun::RecordNewBlob(const Entry& e, const struct stat& before, BlobInfo info) {
+  std::lock_guard lock(mu_);
+  report_.files_read++;
+  report_.bytes_read += info.size;
+  if (!info.existed) new_this_run_.insert(info.hash);
+  cache_batch_.push_back({e.source.string(),
+                          CachedFile{info.size, MtimeNs(before),
+                                     static_cast<uint64_t>(before.st_ino),
+                                     static_cast<uint64_t>(before.st_dev), info.hash}});
+  index_batch_.push_back(std::move(info));
+}
+
+// A problem with the file itself (vanished, changed, unreadable) is recorded and skips the
+// file; only a failure of the store stops the import.
+Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
+  struct stat before;
+  UniqueFd fd = OpenUnchanged(*e, &before);
+  if (!fd.valid()) return Status::Ok();
+  auto writer = store_->NewWriter();
+  if (!writer) return writer.error().WithContext("importing " + e->rel);
+  std::string content;
+  auto copied = CopyToStore(e, fd.get(), buf, writer->get(), &content);
+  if (!copied) return copied.error();
+  if (!*copied || !UnchangedSince(*e, fd.get(), before, **copied)) return Status::Ok();
   auto info = (*writer)->Commit();
   if (!info) return info.error().WithContext("importing " + e->rel);
   e->hash = info->hash;
   e->ingested = true;
-  {
-    std::lock_guard lock(mu_);
-    report_.files_read++;
-    report_.bytes_read += info->size;
-    if (!info->existed) new_this_run_.insert(info->hash);
-    cache_batch_.push_back({e->source.string(),
-                            CachedFile{info->size, MtimeNs(before),
-                                       static_cast<uint64_t>(before.st_ino),
-                                       static_cast<uint64_t>(before.st_dev), info->hash}});
-    index_batch_.push_back(std::move(*info));
-  }
+  RecordNewBlob(*e, before, std::move(*info));
   Inspect(e, content);
   return Status::Ok();
 }
@@ -523,31 +564,42 @@ DraftNode ImportRun::BuildResource(const Entry& f, const EntryMeta& m, const Inh
   return n;
 }
 
-DraftNode ImportRun::BuildTopic(const Entry& dir, const EntryMeta& pm, const Inherited& up,
-                                bool is_root) {
+// A topic's metadata: its own [topic] table first, then its parent's [files."name"] table, then
+// what it inherits (the root inherits [channel] first). Returns what its children inherit.
+Inherited ImportRun::DescribeTopic(const Entry& dir, const EntryMeta& pm, const Inherited& up,
+                                   bool is_root, DraftNode* n) {
   const FolderMeta& fm = dir.meta;
   const EntryMeta& t = fm.topic;
-  DraftNode n;
-  n.path = dir.rel;
-  n.kind = NodeKind::kTopic;
   std::string fallback_title = ReadableTitle(dir.name, /*strip_extension=*/false);
   if (is_root) fallback_title = fm.channel.title.value_or(fallback_title);
-  n.meta.title = Pick(t.title, pm.title, fallback_title);
-  n.meta.description = Pick(t.description, pm.description, "");
+  n->meta.title = Pick(t.title, pm.title, fallback_title);
+  n->meta.description = Pick(t.description, pm.description, "");
   Inherited here;
-  here.language = Pick(t.language, pm.language, is_root ? fm.channel.language.value_or(up.language) : up.language);
+  here.language = Pick(t.language, pm.language,
+                       is_root ? fm.channel.language.value_or(up.language) : up.language);
   here.grade = Pick(t.grade, pm.grade, up.grade);
   here.subject = Pick(t.subject, pm.subject, up.subject);
-  here.license = Pick(t.license, pm.license, is_root ? fm.channel.license.value_or(up.license) : up.license);
-  here.author = Pick(t.author, pm.author, is_root ? fm.channel.author.value_or(up.author) : up.author);
-  n.meta.language = here.language;
-  n.meta.grade = here.grade;
-  n.meta.subject = here.subject;
-  n.meta.license = here.license;
-  n.meta.author = here.author;
-  n.thumbnail = Thumbnail(t.thumbnail ? t.thumbnail : pm.thumbnail, dir, dir.rel);
+  here.license = Pick(t.license, pm.license,
+                      is_root ? fm.channel.license.value_or(up.license) : up.license);
+  here.author = Pick(t.author, pm.author,
+                     is_root ? fm.channel.author.value_or(up.author) : up.author);
+  n->meta.language = here.language;
+  n->meta.grade = here.grade;
+  n->meta.subject = here.subject;
+  n->meta.license = here.license;
+  n->meta.author = here.author;
+  n->thumbnail = Thumbnail(t.thumbnail ? t.thumbnail : pm.thumbnail, dir, dir.rel);
+  return here;
+}
 
-  // Children: the metadata's order first, then natural order of names.
+// The folder's metadata file, as problems name it.
+std::string MetadataPathOf(const Entry& dir) {
+  return dir.rel.empty() ? kMetadataFileName : dir.rel + "/" + kMetadataFileName;
+}
+
+// The children a topic lists (folders and the files ingested): the metadata's "order" first,
+// then the rest in natural order of names.
+std::vector<const Entry*> ImportRun::OrderChildren(const Entry& dir) {
   std::vector<const Entry*> kids;
   for (const auto& c : dir.children) {
     if (c.is_dir || c.ingested) kids.push_back(&c);
@@ -555,30 +607,46 @@ DraftNode ImportRun::BuildTopic(const Entry& dir, const EntryMeta& pm, const Inh
   std::sort(kids.begin(), kids.end(),
             [](const Entry* a, const Entry* b) { return NaturalLess(a->name, b->name); });
   std::vector<const Entry*> ordered;
-  for (const auto& name : fm.order) {
-    auto it = std::find_if(kids.begin(), kids.end(), [&](const Entry* e) { return e->name == name; });
+  for (const auto& name : dir.meta.order) {
+    auto it =
+        std::find_if(kids.begin(), kids.end(), [&](const Entry* e) { return e->name == name; });
     if (it == kids.end()) {
-      Problem(dir.rel.empty() ? kMetadataFileName : dir.rel + "/" + kMetadataFileName,
-              "\"order\" names \"" + name + "\", which is not in this folder");
+      Problem(MetadataPathOf(dir), "\"order\" names \"" + name + "\", which is not in this folder");
       continue;
     }
     ordered.push_back(*it);
     kids.erase(it);
   }
   ordered.insert(ordered.end(), kids.begin(), kids.end());
-  for (const auto& entry : fm.files) {
+  return ordered;
+}
+
+// A [files."name"] table for a name not in the folder is most likely a typo: say so, or the
+// metadata would be silently ignored.
+void ImportRun::CheckFileTables(const Entry& dir) {
+  for (const auto& entry : dir.meta.files) {
     const std::string& name = entry.first;
     bool found = std::any_of(dir.children.begin(), dir.children.end(),
                              [&](const Entry& e) { return e.name == name; });
     if (!found) {
-      Problem(dir.rel.empty() ? kMetadataFileName : dir.rel + "/" + kMetadataFileName,
+      Problem(MetadataPathOf(dir),
               "[files.\"" + name + "\"] names a file that is not in this folder");
     }
   }
+}
+
+DraftNode ImportRun::BuildTopic(const Entry& dir, const EntryMeta& pm, const Inherited& up,
+                                bool is_root) {
+  DraftNode n;
+  n.path = dir.rel;
+  n.kind = NodeKind::kTopic;
+  Inherited here = DescribeTopic(dir, pm, up, is_root, &n);
+  std::vector<const Entry*> ordered = OrderChildren(dir);
+  CheckFileTables(dir);
   static const EntryMeta kNone;
   for (const Entry* c : ordered) {
-    auto it = fm.files.find(c->name);
-    const EntryMeta& cm = it == fm.files.end() ? kNone : it->second;
+    auto it = dir.meta.files.find(c->name);
+    const EntryMeta& cm = it == dir.meta.files.end() ? kNone : it->second;
     if (c->is_dir) {
       n.children.push_back(BuildTopic(*c, cm, here, false));
       // A hidden folder (style sheets, images used by pages) is served but not listed.
