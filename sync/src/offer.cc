@@ -124,7 +124,7 @@ Result<std::vector<OfferedVersion>> OfferChannels(Catalog* catalog, const Offere
 }
 
 Result<std::string> UnpackEnvelope(Catalog* catalog, const OfferedVersion& version) {
-  if (version.packing == kZstd) return ZstdDecompress(version.packed, version.envelope_size, {});
+  if (version.packing == kZstd) return ZstdDecompress(version.packed, version.envelope_size, kMaxEnvelope, {});
   if (version.packing == kZstdAgainstBase) {
     auto base = catalog->ManifestEnvelope(version.channel_id, static_cast<int64_t>(version.base_version));
     if (!base) {
@@ -133,7 +133,7 @@ Result<std::string> UnpackEnvelope(Catalog* catalog, const OfferedVersion& versi
     }
     auto parts = ParseSignedManifest(*base);
     if (!parts) return parts.error();
-    return ZstdDecompress(version.packed, version.envelope_size, parts->manifest);
+    return ZstdDecompress(version.packed, version.envelope_size, kMaxEnvelope, parts->manifest);
   }
   return version.packed;
 }

@@ -168,6 +168,7 @@ Status DecodeOfferedFile(wire::Reader& r, OfferedFile* f) {
   for (auto& c : f->chunks) {
     OUTPOST_RETURN_IF_ERROR(r.HashValue(&c.hash, "chunk hash"));
     OUTPOST_RETURN_IF_ERROR(r.U32(&c.length, "chunk length"));
+    if (c.length > kMaxChunkLength) return r.Bad(r.offset(), "chunk longer than a chunk can be");
     total += c.length;
   }
   if (total != f->size) {
@@ -183,7 +184,7 @@ Status DecodeOfferedVersion(wire::Reader& r, OfferedVersion* v) {
   if (v->packing > kZstdAgainstBase) return r.Bad(r.offset(), "unknown manifest packing");
   OUTPOST_RETURN_IF_ERROR(r.U64(&v->base_version, "base version"));
   OUTPOST_RETURN_IF_ERROR(r.U64(&v->envelope_size, "manifest size"));
-  if (v->envelope_size > kMaxBlob) return r.Bad(r.offset(), "manifest too large");
+  if (v->envelope_size > kMaxEnvelope) return r.Bad(r.offset(), "manifest too large");
   OUTPOST_RETURN_IF_ERROR(Bytes(r, &v->packed, "signed manifest"));
   uint32_t files = 0;
   OUTPOST_RETURN_IF_ERROR(Count(r, &files, 45, "file count"));

@@ -11,6 +11,7 @@
 
 #include "outpost/base/hash.h"
 #include "outpost/base/status.h"
+#include "outpost/content/chunker.h"
 #include "outpost/sync/identity.h"
 
 namespace outpost::sync {
@@ -30,6 +31,12 @@ inline constexpr uint64_t kMaxPatchedFile = 1 << 20;
 // beyond; a site asks only up to kMaxPatchedFile), and the previous version either side reads
 // as the dictionary (beyond it, the file goes whole). The largest blob a message carries.
 inline constexpr size_t kMaxPatchInput = size_t{64} << 20;
+
+// The longest chunk: the chunker's cut (chunker.h; the defaults are the chunk format). An offer
+// describing a longer one is refused.
+inline constexpr uint32_t kMaxChunkLength = ChunkerParams{}.max_size;
+// The largest signed manifest an offer carries, unpacked.
+inline constexpr uint64_t kMaxEnvelope = 64u << 20;
 
 enum RecordType : uint8_t {
   kHello = 1,      // site -> hub, in IK message 1

@@ -64,6 +64,17 @@ TEST(ProtocolTest, AFileWhoseChunksDoNotAddUpIsRefused) {
       << decoded.error().message();
 }
 
+TEST(ProtocolTest, AnOfferedChunkLongerThanTheChunkerCutsIsRefused) {
+  Offer offer = Example();
+  OfferedFile& f = offer.versions[0].files[0];
+  f.chunks[1].length = kMaxChunkLength + 1;
+  f.size = 100 + f.chunks[1].length;
+  auto decoded = DecodeOffer(EncodeOffer(offer));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_NE(decoded.error().message().find("chunk longer than a chunk can be"), std::string::npos)
+      << decoded.error().message();
+}
+
 TEST(ProtocolTest, AnUnknownPackingIsRefused) {
   Offer offer = Example();
   offer.versions[0].packing = 7;

@@ -45,7 +45,12 @@ std::string ZstdCompress(std::string_view data, int level, std::string_view pref
   return out;
 }
 
-Result<std::string> ZstdDecompress(std::string_view frame, uint64_t size, std::string_view prefix) {
+Result<std::string> ZstdDecompress(std::string_view frame, uint64_t size, uint64_t max_size,
+                                   std::string_view prefix) {
+  if (size > max_size) {
+    return InvalidArgument("compressed data claims " + std::to_string(size) +
+                           " bytes, over the limit of " + std::to_string(max_size));
+  }
   ZSTD_DCtx* dctx = ThreadContexts().d;
   ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
   ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);

@@ -18,7 +18,9 @@ namespace outpost::sync {
 std::string ZstdCompress(std::string_view data, int level, std::string_view prefix);
 
 // Decompresses a frame of exactly `size` bytes (made with the same `prefix`); kCorrupt if it is
-// not one.
-Result<std::string> ZstdDecompress(std::string_view frame, uint64_t size, std::string_view prefix);
+// not one. `size` comes from the other side: one over `max_size` (the most the caller can
+// expect) is refused, kInvalidArgument, before anything is allocated.
+Result<std::string> ZstdDecompress(std::string_view frame, uint64_t size, uint64_t max_size,
+                                   std::string_view prefix);
 
 }  // namespace outpost::sync

@@ -20,7 +20,7 @@ TEST(ZstdCodecTest, RoundTripsWithoutAPrefix) {
   for (const std::string& data : {std::string(), std::string("x"), Text(1, 2000)}) {
     std::string frame = ZstdCompress(data, 3, {});
     ASSERT_FALSE(frame.empty());
-    auto back = ZstdDecompress(frame, data.size(), {});
+    auto back = ZstdDecompress(frame, data.size(), data.size(), {});
     ASSERT_TRUE(back.has_value()) << back.error().message();
     EXPECT_EQ(*back, data);
   }
@@ -33,7 +33,7 @@ TEST(ZstdCodecTest, APatchAgainstThePreviousVersionRoundTripsAndIsSmallerThanThe
   fresh.insert(fresh.size() / 2, "an edit in the middle\n");
   std::string patch = ZstdCompress(fresh, 19, previous);
   EXPECT_LT(patch.size() * 10, ZstdCompress(fresh, 19, {}).size());
-  auto back = ZstdDecompress(patch, fresh.size(), previous);
+  auto back = ZstdDecompress(patch, fresh.size(), fresh.size(), previous);
   ASSERT_TRUE(back.has_value()) << back.error().message();
   EXPECT_EQ(*back, fresh);
 }
@@ -42,23 +42,31 @@ TEST(ZstdCodecTest, AFrameOfAnotherSizeIsCorrupt) {
   std::string data = Text(2, 100);
   std::string frame = ZstdCompress(data, 3, {});
   for (uint64_t size : {data.size() - 1, data.size() + 1}) {
-    auto r = ZstdDecompress(frame, size, {});
+    auto r = ZstdDecompress(frame, size, size, {});
     ASSERT_FALSE(r.has_value()) << size;
     EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
   }
-  auto longer = ZstdDecompress(frame, data.size() + 1, {});
+  auto longer = ZstdDecompress(frame, data.size() + 1, data.size() + 1, {});
   EXPECT_EQ(longer.error().message(), "compressed data holds " + std::to_string(data.size()) +
                                           " bytes, not " + std::to_string(data.size() + 1));
+}
+
+TEST(ZstdCodecTest, AClaimedSizeOverTheLimitIsRefusedBeforeAnythingIsAllocated) {
+  std::string frame = ZstdCompress(Text(2, 100), 3, {});
+  auto r = ZstdDecompress(frame, uint64_t{3} << 30, 1 << 20, {});  // 3 GiB would not fit
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message(), "compressed data claims 3221225472 bytes, over the limit of 1048576");
 }
 
 TEST(ZstdCodecTest, GarbageIsCorrupt) {
   for (const std::string& garbage : {std::string(), std::string("not zstd at all"),
                                      ZstdCompress(Text(3, 100), 3, {}).substr(0, 20)}) {
-    auto r = ZstdDecompress(garbage, 100, {});
+    auto r = ZstdDecompress(garbage, 100, 100, {});
     ASSERT_FALSE(r.has_value()) << garbage.size();
     EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
   }
-  auto r = ZstdDecompress("not zstd at all", 100, {});
+  auto r = ZstdDecompress("not zstd at all", 100, 100, {});
   EXPECT_TRUE(r.error().message().starts_with("compressed data does not decompress: "))
       << r.error().message();
 }
@@ -70,14 +78,14 @@ TEST(ZstdCodecTest, APatchAgainstTheWrongPrefixDoesNotGiveTheFile) {
   std::string fresh = previous + "one more line\n";
   std::string patch = ZstdCompress(fresh, 19, previous);
   for (const std::string& wrong : {std::string(), Text(5, 3000), previous.substr(100)}) {
-    auto r = ZstdDecompress(patch, fresh.size(), wrong);
+    auto r = ZstdDecompress(patch, fresh.size(), fresh.size(), wrong);
     if (r.has_value()) {
       EXPECT_NE(*r, fresh) << wrong.size();
     } else {
       EXPECT_EQ(r.error().code(), StatusCode::kCorrupt);
     }
   }
-  auto without = ZstdDecompress(patch, fresh.size(), {});  // the prefix's bytes are not there
+  auto without = ZstdDecompress(patch, fresh.size(), fresh.size(), {});  // the prefix's bytes are not there
   ASSERT_FALSE(without.has_value());
   EXPECT_EQ(without.error().code(), StatusCode::kCorrupt);
 }

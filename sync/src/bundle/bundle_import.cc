@@ -40,10 +40,34 @@ struct FromSender {
   bool offered = false;  // an offer for this node came in one of its volumes
   std::vector<AcceptedVersion> versions;
   std::unordered_map<Hash, OfferedFile> files;
+  std::unordered_map<Hash, uint32_t> chunk_lengths;  // as the offers said
   std::set<std::pair<std::string, uint64_t>> taken;
   std::unique_ptr<Assembly> assembly;  // builds files as their chunks are staged
   fs::path saved_offers;               // offers kept for volumes imported later, alone
 };
+
+// A chunk's bytes (unverified): as long as the sender's offer said, if one described it, and
+// never longer than a chunk can be.
+Result<std::string> UnpackChunk(const FromSender& s, BundledChunk* c) {
+  auto offered = s.chunk_lengths.find(c->hash);
+  if (offered != s.chunk_lengths.end() && offered->second != c->length) {
+    return InvalidArgument("it claims " + std::to_string(c->length) + " bytes; the offer said " +
+                           std::to_string(offered->second));
+  }
+  if (c->stored) return std::move(c->compressed);
+  return ZstdDecompress(c->compressed, c->length, kMaxChunkLength, {});
+}
+
+// A patched file's bytes (unverified; `old`: the previous version, for kind 1): of the size
+// the offer said, if one described it; an export patches files up to kMaxPatchedFile only.
+Result<std::string> UnpackPatch(const FromSender& s, const PatchData& patch, std::string_view old) {
+  auto offered = s.files.find(patch.blob);
+  if (offered != s.files.end() && offered->second.size != patch.size) {
+    return InvalidArgument("the patch claims " + std::to_string(patch.size) +
+                           " bytes; the offer said " + std::to_string(offered->second.size));
+  }
+  return ZstdDecompress(patch.compressed, patch.size, kMaxPatchedFile, patch.kind == 1 ? old : "");
+}
 
 // The volumes `path` names: itself, or the *.opb files of a folder in the order of their names.
 Result<std::vector<fs::path>> VolumesAt(const fs::path& path) {
@@ -117,7 +141,7 @@ class BundleImporter {
   Status OnOffer(FromSender* s, std::string_view record);
   Status OnChunks(FromSender* s, std::string_view record, const fs::path& file);
   Status TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file);
-  Status OnPatch(std::string_view record, const fs::path& file);
+  Status OnPatch(FromSender* s, std::string_view record, const fs::path& file);
   // Finishing: the files built, the complete versions served.
   Status Serve(FromSender* s, bool* complete);
 
@@ -285,7 +309,10 @@ void BundleImporter::AcceptVersion(FromSender* s, const TrustList& trust, Offere
     return;
   }
   if (!s->taken.insert({accepted->manifest.channel_id, accepted->manifest.version}).second) return;
-  for (auto& f : version->files) s->files.emplace(f.blob, std::move(f));
+  for (auto& f : version->files) {
+    for (const ChunkRef& c : f.chunks) s->chunk_lengths.emplace(c.hash, c.length);
+    s->files.emplace(f.blob, std::move(f));
+  }
   s->versions.push_back(std::move(*accepted));
   if (!s->assembly->Want(s->versions.back(), s->files)) {
     Refuse("the offer did not describe every file of " + s->versions.back().manifest.channel_id);
@@ -319,7 +346,7 @@ Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs
     case kChunksRecord:
       return OnChunks(s, rec.body, file);
     case kPatchRecord:
-      return OnPatch(rec.body, file);
+      return OnPatch(s, rec.body, file);
     default:  // kEnrolRecord: taken when the sender was admitted
       return Status::Ok();
   }
@@ -363,9 +390,10 @@ Status BundleImporter::OnChunks(FromSender* s, std::string_view record, const fs
 Status BundleImporter::TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file) {
   if (s->assembly->Has(c->hash)) return Status::Ok();
   if (auto loc = catalog_->FindChunk(c->hash); loc && store_->Contains(loc->blob)) return Status::Ok();
-  auto data = c->stored ? Result<std::string>(std::move(c->compressed)) : ZstdDecompress(c->compressed, c->length, {});
+  auto data = UnpackChunk(*s, c);
   if (!data || Hash::Of(*data) != c->hash) {
-    Refuse("chunk " + c->hash.Hex() + " in " + file.string() + " did not verify");
+    std::string why = data ? "" : ": " + data.error().message();
+    Refuse("chunk " + c->hash.Hex() + " in " + file.string() + " did not verify" + why);
     return Status::Ok();
   }
   ++result_.summary.chunks_received;
@@ -374,23 +402,23 @@ Status BundleImporter::TakeChunk(FromSender* s, BundledChunk* c, const fs::path&
 }
 
 // A small edited file, whole once the patch is applied to the previous version this node holds.
-Status BundleImporter::OnPatch(std::string_view record, const fs::path& file) {
+Status BundleImporter::OnPatch(FromSender* s, std::string_view record, const fs::path& file) {
   auto patch = DecodePatch(record);
   if (!patch) {
     Refuse(patch.error().message());
     return Status::Ok();
   }
   if (store_->Contains(patch->blob)) return Status::Ok();
-  Result<std::string> bytes = NotFound("");
+  std::string old;
   if (patch->kind == 1) {
-    auto old = ReadWholeFile(store_->PathOf(patch->previous), kMaxPatchInput);
-    if (!old) return Status::Ok();  // not a file this node holds: another recipient's patch
-    bytes = ZstdDecompress(patch->compressed, patch->size, *old);
-  } else {
-    bytes = ZstdDecompress(patch->compressed, patch->size, {});
+    auto held = ReadWholeFile(store_->PathOf(patch->previous), kMaxPatchInput);
+    if (!held) return Status::Ok();  // not a file this node holds: another recipient's patch
+    old = std::move(*held);
   }
+  auto bytes = UnpackPatch(*s, *patch, old);
   if (!bytes || Hash::Of(*bytes) != patch->blob) {
-    Refuse("file " + patch->blob.Hex() + " in " + file.string() + " did not verify");
+    std::string why = bytes ? "" : ": " + bytes.error().message();
+    Refuse("file " + patch->blob.Hex() + " in " + file.string() + " did not verify" + why);
     return Status::Ok();
   }
   auto info = store_->Put(*bytes);

@@ -10,7 +10,12 @@
 #include <fstream>
 
 #include "bundle/bundle_test_fixture.h"
+#include "bundle/bundle_records.h"
+#include "bundle/bundle_volume.h"
+#include "outpost/base/env.h"
+#include "protocol.h"
 #include "staging.h"
+#include "zstd_codec.h"
 
 namespace outpost {
 namespace {
@@ -163,6 +168,34 @@ TEST_F(BundleImportTest, DamageKeepsWhatVerifiedAndServesNothingHalfDone) {
   EXPECT_TRUE(whole->summary.complete);
   EXPECT_EQ(staged + whole->summary.chunks_received, exported->chunks);
   EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
+}
+
+TEST_F(BundleImportTest, APatchClaimingAHugeSizeIsRefusedWithoutAllocatingIt) {
+  // A volume from the hub to the site whose one patch claims 2^62 bytes (a co-recipient, or
+  // anyone holding the hub's key, could write it); its frame is a few bytes.
+  using namespace sync;  // NOLINT: the volume and record formats
+  Identity hub_key = *LoadIdentity(hub_.paths.node_key);
+  VolumeHeader header;
+  header.bundle_id[0] = 7;
+  header.sender = hub_key.public_key();
+  header.recipients = {LoadIdentity(site_.paths.node_key)->public_key()};
+  TempDir dir;
+  fs::path volume = dir.path() / VolumeFileName(header.bundle_id, 0);
+  {
+    auto file = Env::Default()->NewWritableFile(volume, false);
+    ASSERT_TRUE(file.has_value());
+    auto writer = VolumeWriter::Start(header, hub_key, file->get());
+    ASSERT_TRUE(writer.has_value()) << writer.error().message();
+    PatchData patch{Hash::Of("the file"), Hash{}, 2, uint64_t{1} << 62, ZstdCompress("the file", 1, {})};
+    ASSERT_TRUE((*writer)->Add(kPatchRecord, EncodePatch(patch)).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  auto r = Import(&site_, volume);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  ASSERT_FALSE(r->summary.refused.empty());  // then: the volume held no offer
+  EXPECT_NE(r->summary.refused[0].find("over the limit"), std::string::npos) << r->summary.refused[0];
+  EXPECT_EQ(r->summary.patches_received, 0u);
 }
 
 TEST_F(BundleImportTest, ABundleForAnotherSiteOrFromAStrangerBringsNothing) {

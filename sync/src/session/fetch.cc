@@ -129,12 +129,26 @@ void ChooseAsks(BlobStore* store, Catalog* catalog, StagingLog* log, Plan* plan,
   progress->files_wanted = plan->wanted.size();
 }
 
-// The file a Patch answer rebuilds (unverified).
+// The file a Patch answer rebuilds (unverified): of the size the offer said, and a file asked
+// for as a patch is at most kMaxPatchedFile.
 Result<std::string> ApplyPatch(BlobStore* store, const OfferedFile& file, const PatchData& patch) {
-  if (patch.kind != 1) return ZstdDecompress(patch.compressed, file.size, {});
+  if (patch.size != file.size) {
+    return InvalidArgument("the patch claims " + std::to_string(patch.size) +
+                           " bytes; the offer said " + std::to_string(file.size));
+  }
+  if (patch.kind != 1) return ZstdDecompress(patch.compressed, file.size, kMaxPatchedFile, {});
   auto old = ReadWholeFile(store->PathOf(*file.previous), kMaxPatchInput);
   if (!old) return old.error();
-  return ZstdDecompress(patch.compressed, file.size, *old);
+  return ZstdDecompress(patch.compressed, file.size, kMaxPatchedFile, *old);
+}
+
+// The bytes of a Chunk answer (unverified): as long as the offer said (`offered`).
+Result<std::string> UnpackChunk(const ChunkData& chunk, uint64_t offered) {
+  if (chunk.length != offered) {
+    return InvalidArgument("it claims " + std::to_string(chunk.length) + " bytes; the offer said " +
+                           std::to_string(offered));
+  }
+  return ZstdDecompress(chunk.compressed, chunk.length, kMaxChunkLength, {});
 }
 
 class Pipeline {
@@ -248,10 +262,11 @@ Status Pipeline::OnChunk(const Ask& ask, std::string_view body) {
   auto chunk = DecodeChunk(body);
   if (!chunk) return chunk.error();
   if (chunk->hash != ask.key) return Corrupt("the other side answered out of order");
-  auto data = ZstdDecompress(chunk->compressed, chunk->length, {});
+  auto data = UnpackChunk(*chunk, ask.bytes);
   if (!data || Hash::Of(*data) != chunk->hash) {
     // A tampered or damaged chunk: nothing of it is kept; the file cannot be built now.
-    summary_->refused.push_back("chunk " + chunk->hash.Hex() + " did not verify");
+    std::string why = data ? "" : ": " + data.error().message();
+    summary_->refused.push_back("chunk " + chunk->hash.Hex() + " did not verify" + why);
     Fail(ask);
     return Status::Ok();
   }
@@ -275,7 +290,8 @@ Status Pipeline::OnPatch(const Ask& ask, std::string_view body) {
   if (patch->blob != w.file.blob) return Corrupt("the other side answered out of order");
   auto bytes = ApplyPatch(store_, w.file, *patch);
   if (!bytes || Hash::Of(*bytes) != w.file.blob) {
-    summary_->refused.push_back("file " + w.file.blob.Hex() + " did not verify");
+    std::string why = bytes ? "" : ": " + bytes.error().message();
+    summary_->refused.push_back("file " + w.file.blob.Hex() + " did not verify" + why);
     w.failed = true;
     return Status::Ok();
   }

@@ -198,6 +198,47 @@ TEST_F(FetchTest, AChunkThatDoesNotVerifyIsRefusedAndNothingIsServed) {
   EXPECT_FALSE(site_->catalog->Channel("air").has_value());
 }
 
+TEST_F(FetchTest, AChunkClaimingThreeGibibytesIsRefusedWithoutAllocatingThem) {
+  ScriptedSource source(hub_.get());
+  bool lied = false;
+  source.answer = [&](const Hash& h) {
+    Record record = source.Chunk(h);
+    if (lied) return record;
+    lied = true;
+    auto chunk = DecodeChunk(record.body);
+    chunk->length = 3u << 30;  // a hostile hub's claim; the frame itself is small
+    return Record{kChunk, EncodeChunk(*chunk)};
+  };
+  SyncSummary summary;
+  Status stopped;
+  ASSERT_TRUE(Run(&source, Request(), &summary, &stopped).ok());
+  EXPECT_TRUE(stopped.ok());
+  EXPECT_FALSE(summary.complete);
+  ASSERT_FALSE(summary.refused.empty());
+  EXPECT_NE(summary.refused[0].find("the offer said"), std::string::npos) << summary.refused[0];
+  EXPECT_EQ(log_->size(), ChunkCount() - 1);
+}
+
+TEST_F(FetchTest, AChunkLongerThanTheOfferSaidIsRefusedEvenIfItVerifies) {
+  // The offer understates one chunk's length: the real chunk, whose hash matches, is refused.
+  FetchRequest request = Request();
+  std::optional<Hash> shortened;
+  for (auto& [blob, file] : request.offered) {
+    if (file.chunks.size() > 1 || shortened) continue;
+    file.chunks[0].length -= 1;
+    shortened = file.chunks[0].hash;
+  }
+  ASSERT_TRUE(shortened.has_value());
+  ScriptedSource source(hub_.get());
+  SyncSummary summary;
+  Status stopped;
+  ASSERT_TRUE(Run(&source, std::move(request), &summary, &stopped).ok());
+  EXPECT_FALSE(summary.complete);
+  ASSERT_EQ(summary.refused.size(), 1u);
+  EXPECT_NE(summary.refused[0].find(shortened->Hex()), std::string::npos) << summary.refused[0];
+  EXPECT_NE(summary.refused[0].find("the offer said"), std::string::npos) << summary.refused[0];
+}
+
 TEST_F(FetchTest, AMissingChunkLeavesTheVersionUnserved) {
   ScriptedSource source(hub_.get());
   source.answer = [&](const Hash& h) {
