@@ -62,6 +62,31 @@ TEST_F(SessionOverTcpTest, EnrolsThenSyncsTheSignedVersionByteForByte) {
   EXPECT_LT(noop->bytes_received, 1000u);
 }
 
+// A hub's end of a link whose first read throws, as a session's code would if a hostile record
+// made it allocate more than there is.
+class ThrowingLink : public sync::Link {
+ public:
+  Status Write(std::span<const uint8_t>) override { return Status::Ok(); }
+  Status ReadExact(std::span<uint8_t>) override { throw std::bad_alloc(); }
+  void Close() override {}
+  void Linger(std::chrono::milliseconds) override {}
+  void set_rate_limit_kbps(uint64_t) override {}
+  uint64_t bytes_sent() const override { return 0; }
+  uint64_t bytes_received() const override { return 0; }
+  std::string peer() const override { return "hostile:1"; }
+};
+
+TEST_F(SessionTest, ASessionThatThrowsEndsAloneAndTheServerServesTheNextSite) {
+  Join();
+  ThrowingLink hostile;
+  Status ended = server_->ServeSession(&hostile);  // the same Run() the accept loop's threads call
+  EXPECT_EQ(ended.code(), StatusCode::kInternal);
+  EXPECT_NE(ended.message().find("std::bad_alloc"), std::string::npos) << ended.message();
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+}
+
 TEST_F(SessionTest, AnUpdateSendsPatchesForEditedPagesAndNothingForMovedFiles) {
   Join();
   ASSERT_TRUE(Sync().has_value());

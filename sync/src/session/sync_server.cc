@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -41,7 +42,7 @@ struct SyncServer::Impl {
   bool Track(Link* link, bool limited);
   void Untrack(Link* link, std::unique_ptr<Link> owned = nullptr);
 
-  // A whole session, logged when it ends early.
+  // A whole session, logged when it ends early; never throws (an exception is its result).
   Status Run(Link* link);
   Status Session(Link* link);
   Status SyncSession(Link* link, const std::string& prologue);
@@ -134,9 +135,19 @@ void SyncServer::Impl::Untrack(Link* link, std::unique_ptr<Link> owned) {
   idle.notify_all();
 }
 
+// No exception ends more than its own session: a session's thread is detached, and one that
+// escaped it would end the process, every other site's session with it. The log says only what
+// the exception says (what()), never a key or a record's bytes.
 Status SyncServer::Impl::Run(Link* link) {
   std::string peer = link->peer();
-  Status st = Session(link);
+  Status st;
+  try {
+    st = Session(link);
+  } catch (const std::exception& e) {
+    st = Internal(std::string("an unexpected error: ") + e.what());
+  } catch (...) {
+    st = Internal("an unexpected error");
+  }
   if (!st.ok()) spdlog::info("sync: session with {} ended: {}", peer, st.message());
   return st;
 }
