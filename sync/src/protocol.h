@@ -31,6 +31,10 @@ inline constexpr uint64_t kMaxPatchedFile = 1 << 20;
 // as the dictionary (beyond it, the file goes whole). The largest blob a message carries.
 inline constexpr size_t kMaxPatchInput = size_t{64} << 20;
 
+// The most channels one message names (an offer's versions or a site's own channels, a hello's
+// held channels): a bound on what a decoder allocates, far above any real hub's channels.
+inline constexpr uint32_t kMaxOfferedChannels = 10000;
+
 enum RecordType : uint8_t {
   kHello = 1,      // site -> hub, in IK message 1
   kError = 2,      // either way; the sender closes after it
