@@ -2,6 +2,8 @@
 // files and the caches in front of them.
 #include "app.h"
 
+#include <cctype>
+
 #include <spdlog/spdlog.h>
 
 #include "delivery.h"
@@ -25,10 +27,24 @@ constexpr const char* kContentPolicy =
     "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; "
     "default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'self'";
 
+// The type and subtype of a Content-Type, lower-cased, without parameters or blanks: MIME types
+// are case-insensitive, and a manifest from elsewhere may spell one as it likes.
+std::string EssenceOf(std::string_view mime) {
+  mime = mime.substr(0, mime.find(';'));
+  std::string out;
+  for (char c : mime) {
+    if (c == ' ' || c == '\t') continue;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Whether a browser may run script in it: HTML, and every XML type (XHTML, SVG, MathML, any
+// "+xml"), since an XML document can carry XHTML script.
 bool RunsScript(std::string_view mime) {
-  return mime.starts_with("text/html") || mime.starts_with("application/xhtml") ||
-         mime.starts_with("image/svg") || mime.starts_with("text/xml") ||
-         mime.starts_with("application/xml");
+  std::string type = EssenceOf(mime);
+  return type == "text/html" || type == "text/xml" || type == "application/xml" ||
+         type.ends_with("+xml");
 }
 
 std::string CookieValue(const http::Request& req, std::string_view name) {

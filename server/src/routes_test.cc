@@ -126,5 +126,24 @@ TEST_F(RoutesTest, AStoredPageIsServedInTheSandbox) {
   EXPECT_TRUE(res.get_header_value("Content-Security-Policy").starts_with("sandbox allow-scripts"));
 }
 
+// A manifest from elsewhere (a synced version) names the MIME type as it likes: the sandbox must
+// not depend on its case, its parameters or which XML dialect it names.
+TEST_F(RoutesTest, AFileWhoseManifestMimeTypeIsSpelledOddlyIsStillServedInTheSandbox) {
+  for (const char* mime : {"Text/HTML", "TEXT/html ; charset=utf-8", "application/xhtml+xml",
+                           "Image/SVG+XML", "application/mathml+xml"}) {
+    auto draft = catalog_->LoadVersion("ch", catalog_->Channel("ch")->served_version);
+    ASSERT_TRUE(draft.has_value()) << draft.error().ToString();
+    for (DraftNode& node : draft->root.children) {
+      if (node.path == "eleve.html") node.mime = mime;
+    }
+    ASSERT_TRUE(catalog_->CommitVersion(*draft).has_value()) << mime;
+    app_ = std::make_unique<App>(ServerConfig{}, store_.get(), catalog_.get());
+    http::Response res = Call("GET", "/c/ch/eleve.html");
+    EXPECT_EQ(res.status, 200) << mime;
+    EXPECT_TRUE(res.get_header_value("Content-Security-Policy").starts_with("sandbox allow-scripts"))
+        << mime;
+  }
+}
+
 }  // namespace
 }  // namespace outpost

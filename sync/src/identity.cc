@@ -283,7 +283,12 @@ Status RenameNoReplace(const std::filesystem::path& from, const std::filesystem:
 Result<Identity> LoadIdentity(const std::filesystem::path& path) {
   const std::string name = path.string();
   // O_NONBLOCK: a FIFO in the key file's place must be refused, not wait for a writer.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  // O_NOFOLLOW: a key file is read as itself, never through a link someone put in its place.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
+  if (fd.get() < 0 && errno == ELOOP) {
+    return InvalidArgument("key file " + name + " is a symbolic link; a key file must be the " +
+                           "file itself: put the key there in place of the link");
+  }
   if (fd.get() < 0) return ErrnoStatus("opening key file " + name, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("reading key file " + name, errno);

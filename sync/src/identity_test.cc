@@ -244,6 +244,27 @@ TEST_F(IdentityTest, RefusesMalformedKeyFiles) {
   EXPECT_FALSE(LoadIdentity(dir_.path() / "dir.key").has_value());
 }
 
+// Whoever can write the key's folder could point the key file at another file (a key of their
+// own, or a device); a key file is read only as itself.
+TEST_F(IdentityTest, AKeyFileThatIsASymbolicLinkIsRefused) {
+  fs::path target = WriteKey("real.key", ValidKeyFile());
+  ASSERT_TRUE(LoadIdentity(target).has_value());
+  for (const char* name : {"link.key", "dangling.key"}) {
+    SCOPED_TRACE(name);
+    fs::path link = dir_.path() / name;
+    fs::create_symlink(std::string(name) == "link.key" ? target : dir_.path() / "gone.key", link);
+    auto id = LoadIdentity(link);
+    ASSERT_FALSE(id.has_value());
+    EXPECT_EQ(id.error().code(), StatusCode::kInvalidArgument) << id.error().ToString();
+    EXPECT_NE(id.error().message().find("symbolic link"), std::string::npos)
+        << id.error().message();
+    // LoadOrCreate refuses too, and neither replaces the link nor writes through it.
+    EXPECT_FALSE(LoadOrCreateIdentity(link).has_value());
+    EXPECT_TRUE(fs::is_symlink(link));
+  }
+  EXPECT_FALSE(fs::exists(dir_.path() / "gone.key"));
+}
+
 TEST_F(IdentityTest, AMissingKeyFileIsNotFound) {
   EXPECT_EQ(LoadIdentity(dir_.path() / "none.key").error().code(), StatusCode::kNotFound);
 }

@@ -25,9 +25,15 @@ Status Bytes(wire::Reader& r, std::string* out, std::string_view what) {
   return Status::Ok();
 }
 
-// A count that the remaining bytes could hold at `min_each` bytes per item.
-Status Count(wire::Reader& r, uint32_t* n, size_t min_each, std::string_view what) {
+// A count of at most `max` items that the remaining bytes could hold at `min_each` bytes per
+// item (the least an item encodes to): checked before a decoder makes that many items.
+Status Count(wire::Reader& r, uint32_t* n, size_t min_each, std::string_view what,
+             uint32_t max = UINT32_MAX) {
   OUTPOST_RETURN_IF_ERROR(r.U32(n, what));
+  if (*n > max) {
+    return r.Bad(r.offset(), std::string(what) + " " + std::to_string(*n) +
+                                 " is over the limit of " + std::to_string(max));
+  }
   if (static_cast<uint64_t>(*n) * min_each > r.remaining()) {
     return r.Bad(r.offset(), std::string(what) + " " + std::to_string(*n) +
                                  " cannot fit in the bytes left");
@@ -67,7 +73,7 @@ Result<Hello> DecodeHello(std::string_view b) {
   OUTPOST_RETURN_IF_ERROR(Key(r, &m.node_key, "node key"));
   OUTPOST_RETURN_IF_ERROR(r.U64(&m.trust_sequence, "trust sequence"));
   uint32_t n = 0;
-  OUTPOST_RETURN_IF_ERROR(Count(r, &n, 20, "channel count"));
+  OUTPOST_RETURN_IF_ERROR(Count(r, &n, 20, "channel count", kMaxOfferedChannels));
   m.held.resize(n);
   for (auto& h : m.held) {
     OUTPOST_RETURN_IF_ERROR(r.String(&h.channel_id, 256, "channel id"));
@@ -140,7 +146,7 @@ std::string EncodeReceipt(const std::vector<ReceiptEntry>& m) {
 Result<std::vector<ReceiptEntry>> DecodeReceipt(std::string_view b) {
   wire::Reader r(b, "receipt");
   uint32_t count = 0;
-  OUTPOST_RETURN_IF_ERROR(Count(r, &count, 17, "entry count"));
+  OUTPOST_RETURN_IF_ERROR(Count(r, &count, 17, "entry count", kMaxOfferedChannels));
   std::vector<ReceiptEntry> m(count);
   for (auto& e : m) {
     OUTPOST_RETURN_IF_ERROR(r.String(&e.channel_id, 256, "channel id"));
@@ -178,6 +184,10 @@ Status DecodeOfferedFile(wire::Reader& r, OfferedFile* f) {
   return Status::Ok();
 }
 
+// The least a version encodes to: an empty id (4), packing (1), base version (8), size (8), an
+// empty envelope (4), no files (4).
+constexpr size_t kMinOfferedVersion = 29;
+
 Status DecodeOfferedVersion(wire::Reader& r, OfferedVersion* v) {
   OUTPOST_RETURN_IF_ERROR(r.String(&v->channel_id, 256, "channel id"));
   OUTPOST_RETURN_IF_ERROR(r.U8(&v->packing, "manifest packing"));
@@ -200,7 +210,8 @@ Result<Offer> DecodeOffer(std::string_view b) {
   Offer m;
   OUTPOST_RETURN_IF_ERROR(Bytes(r, &m.trust_list, "trust list"));
   uint32_t versions = 0;
-  OUTPOST_RETURN_IF_ERROR(Count(r, &versions, 8, "version count"));
+  OUTPOST_RETURN_IF_ERROR(
+      Count(r, &versions, kMinOfferedVersion, "version count", kMaxOfferedChannels));
   m.versions.resize(versions);
   for (auto& v : m.versions) OUTPOST_RETURN_IF_ERROR(DecodeOfferedVersion(r, &v));
   uint8_t uploads = 0;
@@ -208,7 +219,8 @@ Result<Offer> DecodeOffer(std::string_view b) {
   if (uploads > 1) return r.Bad(r.offset(), "the uploads flag is not 0 or 1");
   m.uploads = uploads == 1;
   uint32_t yours = 0;
-  OUTPOST_RETURN_IF_ERROR(Count(r, &yours, 12, "count of the site's channels"));
+  OUTPOST_RETURN_IF_ERROR(
+      Count(r, &yours, 12, "count of the site's channels", kMaxOfferedChannels));
   m.yours.resize(yours);
   for (auto& h : m.yours) {
     OUTPOST_RETURN_IF_ERROR(r.String(&h.channel_id, 256, "channel id"));

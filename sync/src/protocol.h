@@ -37,6 +37,9 @@ inline constexpr size_t kMaxPatchInput = size_t{64} << 20;
 inline constexpr uint32_t kMaxChunkLength = ChunkerParams{}.max_size;
 // The largest signed manifest an offer carries, unpacked.
 inline constexpr uint64_t kMaxEnvelope = 64u << 20;
+// The most channels one message names (an offer's versions or a site's own channels, a hello's
+// held channels): a bound on what a decoder allocates, far above any real hub's channels.
+inline constexpr uint32_t kMaxOfferedChannels = 10000;
 
 enum RecordType : uint8_t {
   kHello = 1,      // site -> hub, in IK message 1

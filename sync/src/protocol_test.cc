@@ -81,5 +81,41 @@ TEST(ProtocolTest, AnUnknownPackingIsRefused) {
   EXPECT_FALSE(DecodeOffer(EncodeOffer(offer)).has_value());
 }
 
+// An offer: an empty trust list, a version count, then `tail` (what the versions would be).
+std::string OfferClaiming(uint32_t versions, std::string tail) {
+  std::string b(4, '\0');  // the trust list's length: 0
+  for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((versions >> shift) & 0xff);
+  return b + tail;
+}
+
+// Each version decodes to some 144 bytes of memory, and at least 29 bytes of the record: a count
+// is checked against the record at 29 bytes apiece before the versions are made, not at 8.
+TEST(ProtocolTest, AVersionCountTheRecordCannotHoldIsRefusedBeforeAnyVersionIsMade) {
+  // 1000 versions would take 8000 bytes at 8 apiece, but 29000 at their least.
+  auto decoded = DecodeOffer(OfferClaiming(1000, std::string(10 * 1000, '\0')));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_NE(decoded.error().message().find("version count 1000 cannot fit"), std::string::npos)
+      << decoded.error().message();
+  decoded = DecodeOffer(OfferClaiming(uint32_t{1} << 31, std::string(10 * 1000, '\0')));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_NE(decoded.error().message().find("version count 2147483648"), std::string::npos)
+      << decoded.error().message();
+}
+
+// Even where the bytes could hold them, an offer names at most kMaxOfferedChannels versions.
+TEST(ProtocolTest, AnOfferOfMoreVersionsThanTheStatedMaximumIsRefused) {
+  constexpr size_t kEmptyVersion = 29;  // every field zero: an empty id, no files
+  std::string after = std::string(1 + 4, '\0');  // no uploads, none of the site's channels
+  std::string at_max(kMaxOfferedChannels * kEmptyVersion, '\0');
+  ASSERT_TRUE(DecodeOffer(OfferClaiming(kMaxOfferedChannels, at_max + after)).has_value());
+  auto decoded = DecodeOffer(
+      OfferClaiming(kMaxOfferedChannels + 1, at_max + std::string(kEmptyVersion, '\0') + after));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_NE(decoded.error().message().find("over the limit of " +
+                                           std::to_string(kMaxOfferedChannels)),
+            std::string::npos)
+      << decoded.error().message();
+}
+
 }  // namespace
 }  // namespace outpost::sync

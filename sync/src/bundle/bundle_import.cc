@@ -13,6 +13,8 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "assembly.h"
 #include "bundle/bundle_records.h"
@@ -137,7 +139,10 @@ class BundleImporter {
   // The records, one handler per type.
   Status ReadRecords(FromSender* s, VolumeReader* reader, const fs::path& file);
   Status OnRecord(FromSender* s, const VolumeRecord& rec, const fs::path& file);
-  Status OnReceipt(FromSender* s, std::string_view record);
+  // A receipt is held until its volume's end signature verifies: every recipient can make the
+  // volume's frames, only the sender can sign its end.
+  Status OnReceipt(std::string_view record);
+  Status ApplyReceipts(FromSender* s);
   Status OnOffer(FromSender* s, std::string_view record);
   Status OnChunks(FromSender* s, std::string_view record, const fs::path& file);
   Status TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file);
@@ -159,6 +164,7 @@ class BundleImporter {
   uint64_t total_bytes_ = 0, read_before_ = 0;  // of every volume, and of those read before this one
   BundleImportResult result_;
   std::map<PublicKey, FromSender> senders_;
+  std::vector<std::pair<std::string, uint64_t>> receipts_;  // the volume's, until its end verifies
 };
 
 Status BundleImporter::ImportAll(const std::vector<fs::path>& files) {
@@ -322,6 +328,7 @@ void BundleImporter::AcceptVersion(FromSender* s, const TrustList& trust, Offere
 // ---- the records
 
 Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs::path& file) {
+  receipts_.clear();
   for (;;) {
     auto record = reader->Next();
     if (!record) {
@@ -330,7 +337,7 @@ Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs
     }
     if (!*record) {
       result_.volumes.push_back(file.string());
-      return Status::Ok();
+      return ApplyReceipts(s);
     }
     if (progress_) progress_(read_before_ + reader->offset(), total_bytes_);
     OUTPOST_RETURN_IF_ERROR(OnRecord(s, **record, file));
@@ -340,7 +347,7 @@ Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs
 Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs::path& file) {
   switch (rec.type) {
     case kReceiptRecord:
-      return OnReceipt(s, rec.body);
+      return OnReceipt(rec.body);
     case kOfferRecord:
       return OnOffer(s, rec.body);
     case kChunksRecord:
@@ -352,7 +359,7 @@ Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs
   }
 }
 
-Status BundleImporter::OnReceipt(FromSender* s, std::string_view record) {
+Status BundleImporter::OnReceipt(std::string_view record) {
   auto addressed = ReadAddressed(record);
   if (!addressed || addressed->to != self_.public_key()) return Status::Ok();
   auto served = DecodeReceiptRecord(addressed->body);
@@ -360,7 +367,13 @@ Status BundleImporter::OnReceipt(FromSender* s, std::string_view record) {
     Refuse(served.error().message());
     return Status::Ok();
   }
-  for (const auto& [id, version] : *served) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
+  receipts_.insert(receipts_.end(), served->begin(), served->end());
+  return Status::Ok();
+}
+
+Status BundleImporter::ApplyReceipts(FromSender* s) {
+  for (const auto& [id, version] : receipts_) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
+  receipts_.clear();
   return Status::Ok();
 }
 

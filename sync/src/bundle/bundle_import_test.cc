@@ -244,6 +244,43 @@ TEST_F(BundleImportTest, AReplayedOldBundleChangesNothing) {
   EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
 }
 
+// A receipt tells a site which of its versions the hub serves, so that it stops sending them.
+// Every recipient of a volume can read and make its frames; only the sender can sign its end. A
+// receipt counts only from a volume whose end signature verified, else a co-recipient could
+// forge one and stop a school's uploads.
+TEST_F(BundleImportTest, AReceiptInAVolumeWhoseEndDoesNotVerifyIsNotApplied) {
+  TempDir notes, up, down;
+  notes.Write("cours.html", Page(50));
+  ASSERT_TRUE(outpost::Publish(site_.paths, site_.store.get(), site_.catalog.get(), notes.path(), "ecole-1-notes").has_value());
+  ASSERT_TRUE(Export(&site_, up.path(), {}).has_value());
+  ASSERT_TRUE(Import(&hub_, up.path()).has_value());
+  auto exported = Export(&hub_, down.path(), {"ecole-1"});
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  ASSERT_EQ(exported->volumes.size(), 1u);
+  fs::path volume = exported->volumes[0];
+  std::string good;
+  {
+    std::ifstream in(volume, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  PublicKey hub = LoadIdentity(hub_.paths.node_key)->public_key();
+  TempDir damaged_dir;
+  fs::path damaged = damaged_dir.path() / volume.filename();
+  for (size_t from_end : {1, 8, 40}) {  // in the end frame: its tag, its signature
+    SCOPED_TRACE(from_end);
+    std::string bad = good;
+    bad[bad.size() - from_end] ^= 0x01;
+    std::ofstream(damaged, std::ios::binary | std::ios::trunc).write(bad.data(), static_cast<std::streamsize>(bad.size()));
+    auto r = Import(&site_, damaged);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->damaged.size(), 1u);
+    EXPECT_TRUE(site_.db->PeerVersions(hub).empty());
+  }
+  auto whole = Import(&site_, volume);
+  ASSERT_TRUE(whole.has_value()) << whole.error().message();
+  EXPECT_EQ(site_.db->PeerVersions(hub), (std::map<std::string, uint64_t>{{"ecole-1-notes", 1}}));
+}
+
 // A hub takes nothing from a site it revoked, however the stick came.
 TEST_F(BundleImportTest, ARevokedSitesBundleBringsNothing) {
   TempDir notes, back;

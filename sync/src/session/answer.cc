@@ -52,7 +52,8 @@ Status AnswerChunks(BlobStore* store, Catalog* catalog, SecureChannel* channel,
   return channel->Flush();
 }
 
-Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body) {
+Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body,
+                   const SessionLimits& limits) {
   auto request = DecodeGetPatch(body);
   if (!request) return request.error();
   auto [blob, previous] = *request;
@@ -67,8 +68,11 @@ Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view bo
     return channel->Flush();
   }
   patch.size = fresh->size();
-  std::string whole = ZstdCompress(*fresh, 19, {});
-  std::string delta = old ? ZstdCompress(*fresh, 19, *old) : std::string();
+  // Level 19 is worth its cost on the small files a site asks patches for; on a file up to
+  // kMaxPatchInput it would cost minutes of CPU per request, so a larger one costs a chunk's.
+  int level = patch.size <= kMaxPatchedFile ? 19 : limits.zstd_level;
+  std::string whole = ZstdCompress(*fresh, level, {});
+  std::string delta = old ? ZstdCompress(*fresh, level, *old) : std::string();
   if (old && delta.size() < whole.size()) {
     patch.kind = 1;
     patch.compressed = std::move(delta);

@@ -23,6 +23,9 @@ Status AnswerChunks(BlobStore* store, Catalog* catalog, SecureChannel* channel,
                     std::string_view body, const SessionLimits& limits,
                     const std::function<bool()>& stop = {});
 // A Patch (against the previous file if that is smaller, else the whole file), or a Missing.
-Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body);
+// At level 19 for a file up to kMaxPatchedFile (all a site asks a patch for), else at the
+// session's level: a peer must not make the holder spend minutes on one request.
+Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body,
+                   const SessionLimits& limits);
 
 }  // namespace outpost::sync

@@ -380,7 +380,7 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
         OUTPOST_RETURN_IF_ERROR(AnswerChunks(store, catalog, channel, record->body, limits));
         break;
       case kGetPatch:
-        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body));
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body, limits));
         break;
       case kOffer: {
         if (!uploads) return Refuse(channel, 5, "this node takes no channels up from its peers");

@@ -113,7 +113,7 @@ Status Uploader::Run(Status* stopped) {
         break;
       }
       case kGetPatch:
-        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store_, channel_, record->body));
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store_, channel_, record->body, options_.limits));
         break;
       case kReceipt:
         return TakeReceipt(record->body);

@@ -35,7 +35,8 @@ struct SessionLimits {
   uint64_t rekey_interval = 1 << 16;  // Noise messages per direction between rekeys
   size_t max_record = 16u << 20;      // bytes; bounds a session's memory
   uint32_t max_request_chunks = 4096;  // hashes per GetChunks
-  int zstd_level = 3;                 // chunks (fast: 50 MB/s and more on a Pi); patches 19
+  int zstd_level = 3;                 // chunks (fast: 50 MB/s and more on a Pi), and patches of
+                                      // files over kMaxPatchedFile; smaller patches 19
 };
 
 struct SyncProgress {
