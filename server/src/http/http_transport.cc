@@ -402,11 +402,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       state_ = State::kBody;
       if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_) AnswerExpectContinue();
     }
-    // kBody
-    if (in_.size() < head_bytes_ + body_bytes_) {
-      Arm(server_->config.read_timeout_seconds);
-      return Read();
-    }
+    // kBody. The timer armed at the request's first byte keeps running: re-arming it here, on
+    // every piece, would let a body trickled a byte a second hold the connection for ever.
+    if (in_.size() < head_bytes_ + body_bytes_) return Read();
     req_->body.assign(in_, head_bytes_, body_bytes_);
     in_.erase(0, head_bytes_ + body_bytes_);
     if (req_->get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {

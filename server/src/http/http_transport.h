@@ -13,8 +13,8 @@
 //   request line <= max_target_bytes (else 414), header block <= max_header_bytes and at most
 //   max_headers lines, none longer than max_target_bytes (else 431), body <= max_request_body (else 413), Content-Length only
 //   (Transfer-Encoding: 501, ambiguous lengths: 400), HTTP/1.0 and 1.1 only (else 505);
-//   timeouts: a request must arrive whole within read_timeout_seconds of its first byte (slow
-//   headers are dropped), idle keep-alive connections close after keep_alive_seconds, a client
+//   timeouts: a request, head and body, must arrive whole within read_timeout_seconds of its
+//   first byte (slow headers and bodies trickled a byte at a time are dropped), idle keep-alive connections close after keep_alive_seconds, a client
 //   that takes no bytes for write_timeout_seconds is dropped; a connection serves at most
 //   keep_alive_max_requests requests; at most max_connections are open (more get a 503).
 // Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without

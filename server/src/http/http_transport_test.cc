@@ -382,6 +382,19 @@ TEST_F(TransportTest, IdleAndSlowClientsAreDropped) {
   ::close(slow);
 }
 
+TEST_F(TransportTest, ABodyTrickledFasterThanTheReadTimeoutIsDroppedAtTheRequestDeadline) {
+  TransportOptions config;
+  config.read_timeout_seconds = 1;  // the whole request, head and body, within 1 s
+  Start(config);
+  // A whole head announcing a large body, then the body a byte every 200 ms: each byte comes
+  // well within the timeout, so only a deadline counted from the request's first byte ends it.
+  int slow = Connect(port_);
+  SendAll(slow, "POST /form HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+  EXPECT_TRUE(TrickleUntilClosed(slow, std::chrono::milliseconds(200)))
+      << "a client trickling its body was kept";
+  ::close(slow);
+}
+
 TEST_F(TransportTest, AWorkerBusyWithASlowRequestHoldsUpNoFastOne) {
   Start();
   int slow = Connect(port_);
