@@ -18,6 +18,7 @@ http::TransportOptions TransportOptionsOf(const ServerConfig& c) {
   o.io_threads = c.io_threads;
   o.threads = c.threads;
   o.max_connections = c.max_connections;
+  o.max_connections_per_address = c.max_connections_per_address;
   o.keep_alive_seconds = c.keep_alive_seconds;
   o.keep_alive_max_requests = c.keep_alive_max_requests;
   o.read_timeout_seconds = c.read_timeout_seconds;

@@ -26,7 +26,9 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace outpost::http {
@@ -249,6 +251,29 @@ struct Route {
   Transport::FastHandler fast;
 };
 
+// The connections open from each client address, so that one phone opening hundreds cannot
+// take the whole max_connections from the others. Locked: connections end on any thread.
+class AddressCounts {
+ public:
+  // Counts one more from `address`; false (and counts nothing) when `max` are already open.
+  bool TryAdd(const std::string& address, int max) {
+    std::lock_guard lock(mu_);
+    int& open = open_[address];
+    if (open >= max) return false;
+    ++open;
+    return true;
+  }
+  void Remove(const std::string& address) {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(address);
+    if (it != open_.end() && --it->second <= 0) open_.erase(it);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, int> open_;
+};
+
 struct Transport::Impl {
   explicit Impl(const TransportOptions& c)
       : config(c),
@@ -278,7 +303,8 @@ struct Transport::Impl {
   void Accept();
   // After a failed accept: Accept() again after kAcceptBackoff, without blocking the loop.
   void AcceptLater();
-  // A new connection: served on `target`, or answered 503 when there are too many.
+  // A new connection: served on `target`, or answered 503 when there are too many, in all or
+  // from its address.
   void Admit(tcp::socket socket, asio::io_context& target);
 
   // Declared in destruction order: the pool (whose queued work holds connections) goes
@@ -289,6 +315,7 @@ struct Transport::Impl {
   std::vector<Route> routes;
   Handler error_handler;
   std::atomic<int> open_connections{0};
+  AddressCounts per_address;
   std::atomic<bool> stopping{false};
   size_t next_context = 0;
   int port = 0;
@@ -303,20 +330,23 @@ namespace {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Transport::Impl* server, tcp::socket socket)
+  // `remote` is already counted in server->per_address; the connection counts it out.
+  Connection(Transport::Impl* server, tcp::socket socket, std::string remote)
       : server_(server),
         socket_(std::move(socket)),
-        timer_(socket_.get_executor()) {
+        timer_(socket_.get_executor()),
+        remote_(std::move(remote)) {
     ++server_->open_connections;
   }
-  ~Connection() { --server_->open_connections; }
+  ~Connection() {
+    --server_->open_connections;
+    server_->per_address.Remove(remote_);
+  }
 
   void Start() {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);
-    auto remote = socket_.remote_endpoint(ec);
-    if (!ec) remote_ = remote.address().to_string();
     Arm(server_->config.keep_alive_seconds);
     Read();
   }
@@ -748,19 +778,30 @@ void Transport::Impl::AcceptLater() {
   });
 }
 
+namespace {
+
+void RefuseBusy(tcp::socket socket) {
+  static constexpr char kBusy[] =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+      "Connection: close\r\n\r\n";
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
+  (void)sent;
+  socket.close(ignored);
+}
+
+}  // namespace
+
 void Transport::Impl::Admit(tcp::socket socket, asio::io_context& target) {
-  if (open_connections >= config.max_connections) {
-    static constexpr char kBusy[] =
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
-        "Connection: close\r\n\r\n";
-    boost::system::error_code ignored;
-    socket.non_blocking(true, ignored);
-    ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
-    (void)sent;
-    socket.close(ignored);
-    return;
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string address = ec ? std::string() : remote.address().to_string();
+  if (open_connections >= config.max_connections ||
+      !per_address.TryAdd(address, config.max_connections_per_address)) {
+    return RefuseBusy(std::move(socket));
   }
-  auto connection = std::make_shared<Connection>(this, std::move(socket));
+  auto connection = std::make_shared<Connection>(this, std::move(socket), std::move(address));
   asio::post(target, [connection] { connection->Start(); });
 }
 

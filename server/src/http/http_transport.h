@@ -16,7 +16,8 @@
 //   timeouts: a request, head and body, must arrive whole within read_timeout_seconds of its
 //   first byte (slow headers and bodies trickled a byte at a time are dropped), idle keep-alive connections close after keep_alive_seconds, a client
 //   that takes no bytes for write_timeout_seconds is dropped; a connection serves at most
-//   keep_alive_max_requests requests; at most max_connections are open (more get a 503).
+//   keep_alive_max_requests requests; at most max_connections are open, and at most
+//   max_connections_per_address from one client address (more get a 503).
 // Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
 // the body. Routes match the percent-decoded path with std::regex, in the order registered.
 //
@@ -40,6 +41,7 @@ struct TransportOptions {
   int io_threads = 0;             // event loops (0: one per core)
   int threads = 16;               // workers for the handlers that may block
   int max_connections = 2048;     // open at once; more are answered 503 and closed
+  int max_connections_per_address = 64;  // open at once from one client address; more: 503
   int keep_alive_seconds = 5;
   int keep_alive_max_requests = 100;
   int read_timeout_seconds = 10;

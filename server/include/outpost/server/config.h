@@ -20,6 +20,7 @@ struct ServerConfig {
   int io_threads = 0;
   int threads = 16;
   int max_connections = 2048;     // open at once; more are answered 503 and closed
+  int max_connections_per_address = 64;  // open at once from one client address; more: 503
   int keep_alive_seconds = 5;     // idle keep-alive connections close after this
   int keep_alive_max_requests = 100;
   int read_timeout_seconds = 10;  // a stalled client is dropped after this
