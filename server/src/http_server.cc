@@ -24,6 +24,7 @@ http::TransportOptions TransportOptionsOf(const ServerConfig& c) {
   o.read_timeout_seconds = c.read_timeout_seconds;
   o.write_timeout_seconds = c.write_timeout_seconds;
   o.max_request_body = c.max_request_body;
+  o.max_body_bytes_per_address = c.max_body_bytes_per_address;
   o.max_target_bytes = c.max_target_bytes;
   o.max_header_bytes = c.max_header_bytes;
   o.max_headers = c.max_headers;

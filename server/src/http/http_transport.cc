@@ -251,27 +251,45 @@ struct Route {
   Transport::FastHandler fast;
 };
 
-// The connections open from each client address, so that one phone opening hundreds cannot
-// take the whole max_connections from the others. Locked: connections end on any thread.
+// The connections open and the request body bytes held from each client address, so that one
+// phone cannot take the whole max_connections, nor fill the memory, from the others. Locked:
+// connections end on any thread.
 class AddressCounts {
  public:
   // Counts one more from `address`; false (and counts nothing) when `max` are already open.
   bool TryAdd(const std::string& address, int max) {
     std::lock_guard lock(mu_);
-    int& open = open_[address];
-    if (open >= max) return false;
-    ++open;
+    Held& held = held_[address];
+    if (held.connections >= max) return false;
+    ++held.connections;
     return true;
   }
   void Remove(const std::string& address) {
     std::lock_guard lock(mu_);
-    auto it = open_.find(address);
-    if (it != open_.end() && --it->second <= 0) open_.erase(it);
+    auto it = held_.find(address);
+    if (it != held_.end() && --it->second.connections <= 0) held_.erase(it);
+  }
+  // Books `bytes` of body for a connection open from `address` (so counted by TryAdd); false
+  // (and books nothing) when that would take the address past `max`.
+  bool TryReserve(const std::string& address, uint64_t bytes, uint64_t max) {
+    std::lock_guard lock(mu_);
+    Held& held = held_[address];
+    if (bytes > max || held.body_bytes > max - bytes) return false;
+    held.body_bytes += bytes;
+    return true;
+  }
+  void Release(const std::string& address, uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    held_[address].body_bytes -= bytes;
   }
 
  private:
+  struct Held {
+    int connections = 0;
+    uint64_t body_bytes = 0;
+  };
   std::mutex mu_;
-  std::unordered_map<std::string, int> open_;
+  std::unordered_map<std::string, Held> held_;
 };
 
 struct Transport::Impl {
@@ -340,6 +358,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   ~Connection() {
     --server_->open_connections;
+    ReleaseBody();
     server_->per_address.Remove(remote_);
   }
 
@@ -429,6 +448,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (req_->has_header("Transfer-Encoding")) return Fail(501);
       if (int refused = TakeContentLength()) return Fail(refused);
       if (body_bytes_ > server_->config.max_request_body) return Fail(413);
+      if (!ReserveBody()) return Fail(503);
       state_ = State::kBody;
       if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_) AnswerExpectContinue();
     }
@@ -464,6 +484,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return 0;
   }
 
+  // Books the body about to be read against the client's address (max_body_bytes_per_address),
+  // before it is buffered; false when the address holds too much already.
+  bool ReserveBody() {
+    if (body_bytes_ == 0) return true;
+    if (!server_->per_address.TryReserve(remote_, body_bytes_,
+                                         server_->config.max_body_bytes_per_address)) {
+      return false;
+    }
+    reserved_ = body_bytes_;
+    return true;
+  }
+  void ReleaseBody() {
+    if (reserved_ > 0) server_->per_address.Release(remote_, reserved_);
+    reserved_ = 0;
+  }
+
   // "Expect: 100-continue": the client waits for this before it sends the body.
   void AnswerExpectContinue() {
     if (!ContainsToken(req_->get_header_value("Expect"), "100-continue")) return;
@@ -481,6 +517,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Disarm();
     auto res = std::make_unique<Response>();
     res->status = status;
+    if (status == 503) res->set_header("Retry-After", "1");
     res->set_header("Connection", "close");
     RunErrorHandlerThenRespond(std::move(res), false);
   }
@@ -576,6 +613,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Respond(std::unique_ptr<Response> res) {
+    ReleaseBody();  // handled: the request goes with the response, before its bytes are sent
     if (closed_) return;
     res_ = std::move(res);
     if (res_->get_header_value("Connection") == "close") close_after_ = true;
@@ -738,6 +776,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t scanned_ = 0;
   size_t head_bytes_ = 0;
   uint64_t body_bytes_ = 0;
+  uint64_t reserved_ = 0;  // of body_bytes_, booked in server_->per_address
   char piece_[kReadPiece];
   int requests_ = 0;
   bool close_after_ = false;

@@ -17,7 +17,9 @@
 //   first byte (slow headers and bodies trickled a byte at a time are dropped), idle keep-alive connections close after keep_alive_seconds, a client
 //   that takes no bytes for write_timeout_seconds is dropped; a connection serves at most
 //   keep_alive_max_requests requests; at most max_connections are open, and at most
-//   max_connections_per_address from one client address (more get a 503).
+//   max_connections_per_address from one client address (more get a 503), and the request
+//   bodies being received or handled from one address add up to at most
+//   max_body_bytes_per_address (a request past it gets a 503, before its body is read).
 // Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
 // the body. Routes match the percent-decoded path with std::regex, in the order registered.
 //
@@ -47,6 +49,8 @@ struct TransportOptions {
   int read_timeout_seconds = 10;
   int write_timeout_seconds = 30;
   uint64_t max_request_body = 1 << 20;
+  // Request bodies being received or handled at once from one client address (else 503).
+  uint64_t max_body_bytes_per_address = 16 << 20;
   int max_target_bytes = 8192;
   int max_header_bytes = 32 * 1024;
   int max_headers = 100;

@@ -480,6 +480,41 @@ TEST_F(TransportTest, ConnectionsOverTheLimitOfOneAddressGet503WhileOtherAddress
   for (int fd : open) ::close(fd);
 }
 
+TEST_F(TransportTest, BodiesOverTheBufferLimitOfOneAddressGet503WhileOtherAddressesAreServed) {
+  TransportOptions config;
+  config.max_body_bytes_per_address = 100;
+  Start(config);
+  const std::string body(80, 'b');
+  const std::string head = "POST /form HTTP/1.1\r\nContent-Length: 80\r\n";
+  // A slow upload of 80 bytes: the transport has taken its head once it says "continue".
+  int slow = Connect(port_);
+  SendAll(slow, head + "Expect: 100-continue\r\n\r\n");
+  std::string interim;
+  char c;
+  while (!interim.ends_with("\r\n\r\n") && ::recv(slow, &c, 1, 0) == 1) interim += c;
+  ASSERT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  SendAll(slow, body.substr(0, 10));
+
+  auto post_from = [&](const char* address) {
+    int fd = ConnectFrom(address, port_);
+    SendAll(fd, head + "Connection: close\r\n\r\n" + body);
+    std::string answer = ReadUntilClosed(fd);
+    ::close(fd);
+    return answer;
+  };
+  std::string refused = post_from("127.0.0.1");  // 80 more would make 160
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503 ")) << refused;
+  std::string other = post_from("127.0.0.2");
+  EXPECT_TRUE(other.ends_with("|" + body)) << other;
+
+  SendAll(slow, body.substr(10));
+  std::string done = ReadResponse(slow);
+  EXPECT_TRUE(done.ends_with("|" + body)) << done;
+  std::string again = post_from("127.0.0.1");  // the slow body was answered: room again
+  EXPECT_TRUE(again.ends_with("|" + body)) << again;
+  ::close(slow);
+}
+
 // The transport's log lines that say an accept failed, counted for a test to wait on.
 class AcceptFailures : public spdlog::sinks::base_sink<std::mutex> {
  public:
