@@ -52,6 +52,7 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
     if (key == "threads") field = &config->threads;
     else if (key == "io_threads") field = &config->io_threads;
     else if (key == "max_connections") field = &config->max_connections;
+    else if (key == "max_connections_per_address") field = &config->max_connections_per_address;
     else if (key == "keep_alive_seconds") field = &config->keep_alive_seconds;
     else if (key == "keep_alive_max_requests") field = &config->keep_alive_max_requests;
     else if (key == "read_timeout_seconds") field = &config->read_timeout_seconds;

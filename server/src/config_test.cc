@@ -23,11 +23,14 @@ TEST(ServerConfigTest, ListenAcceptsTheUsualForms) {
 
 TEST(ServerConfigTest, FileSetsValuesAndRejectsUnknownKeys) {
   testing::TempDir dir;
-  auto file = dir.Write("server.toml", "listen = \"127.0.0.1:9999\"\nthreads = 64\n");
+  auto file = dir.Write("server.toml",
+                        "listen = \"127.0.0.1:9999\"\nthreads = 64\n"
+                        "max_connections_per_address = 8\n");
   ServerConfig c;
   ASSERT_TRUE(LoadServerConfig(file, &c).ok());
   EXPECT_EQ(c.port, 9999);
   EXPECT_EQ(c.threads, 64);
+  EXPECT_EQ(c.max_connections_per_address, 8);
   file = dir.Write("bad.toml", "thread = 64\n");
   Status st = LoadServerConfig(file, &c);
   ASSERT_FALSE(st.ok());

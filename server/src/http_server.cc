@@ -18,11 +18,13 @@ http::TransportOptions TransportOptionsOf(const ServerConfig& c) {
   o.io_threads = c.io_threads;
   o.threads = c.threads;
   o.max_connections = c.max_connections;
+  o.max_connections_per_address = c.max_connections_per_address;
   o.keep_alive_seconds = c.keep_alive_seconds;
   o.keep_alive_max_requests = c.keep_alive_max_requests;
   o.read_timeout_seconds = c.read_timeout_seconds;
   o.write_timeout_seconds = c.write_timeout_seconds;
   o.max_request_body = c.max_request_body;
+  o.max_body_bytes_per_address = c.max_body_bytes_per_address;
   o.max_target_bytes = c.max_target_bytes;
   o.max_header_bytes = c.max_header_bytes;
   o.max_headers = c.max_headers;

@@ -250,8 +250,14 @@ class ClassroomTest : public HttpServerTest {
     config.keep_alive_seconds = 600;
     Start(config, /*small_pool=*/false);
   }
-  int Connect() {
+  // Phone `i` connects from its own address, 127.0.1.i (any of 127.0.0.0/8 is local on
+  // Linux), as each phone has its own on the classroom's network.
+  int Connect(int i) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(0x7f000100u + static_cast<uint32_t>(i));
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
@@ -264,7 +270,7 @@ class ClassroomTest : public HttpServerTest {
 TEST_F(ClassroomTest, IdleKeepAliveConnectionsDoNotHoldUpANewPhone) {
   std::vector<int> phones;
   for (int i = 0; i < 200; ++i) {
-    int fd = Connect();
+    int fd = Connect(i + 1);
     std::string req = i < 20 ? "GET /c/ch/clip.mp4 HTTP/1.1\r\nHost: box\r\nRange: bytes=0-\r\n\r\n"
                              : "GET /t/ch/ HTTP/1.1\r\nHost: box\r\n\r\n";
     ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));

@@ -26,7 +26,9 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace outpost::http {
@@ -249,6 +251,47 @@ struct Route {
   Transport::FastHandler fast;
 };
 
+// The connections open and the request body bytes held from each client address, so that one
+// phone cannot take the whole max_connections, nor fill the memory, from the others. Locked:
+// connections end on any thread.
+class AddressCounts {
+ public:
+  // Counts one more from `address`; false (and counts nothing) when `max` are already open.
+  bool TryAdd(const std::string& address, int max) {
+    std::lock_guard lock(mu_);
+    Held& held = held_[address];
+    if (held.connections >= max) return false;
+    ++held.connections;
+    return true;
+  }
+  void Remove(const std::string& address) {
+    std::lock_guard lock(mu_);
+    auto it = held_.find(address);
+    if (it != held_.end() && --it->second.connections <= 0) held_.erase(it);
+  }
+  // Books `bytes` of body for a connection open from `address` (so counted by TryAdd); false
+  // (and books nothing) when that would take the address past `max`.
+  bool TryReserve(const std::string& address, uint64_t bytes, uint64_t max) {
+    std::lock_guard lock(mu_);
+    Held& held = held_[address];
+    if (bytes > max || held.body_bytes > max - bytes) return false;
+    held.body_bytes += bytes;
+    return true;
+  }
+  void Release(const std::string& address, uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    held_[address].body_bytes -= bytes;
+  }
+
+ private:
+  struct Held {
+    int connections = 0;
+    uint64_t body_bytes = 0;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Held> held_;
+};
+
 struct Transport::Impl {
   explicit Impl(const TransportOptions& c)
       : config(c),
@@ -278,7 +321,8 @@ struct Transport::Impl {
   void Accept();
   // After a failed accept: Accept() again after kAcceptBackoff, without blocking the loop.
   void AcceptLater();
-  // A new connection: served on `target`, or answered 503 when there are too many.
+  // A new connection: served on `target`, or answered 503 when there are too many, in all or
+  // from its address.
   void Admit(tcp::socket socket, asio::io_context& target);
 
   // Declared in destruction order: the pool (whose queued work holds connections) goes
@@ -289,6 +333,7 @@ struct Transport::Impl {
   std::vector<Route> routes;
   Handler error_handler;
   std::atomic<int> open_connections{0};
+  AddressCounts per_address;
   std::atomic<bool> stopping{false};
   size_t next_context = 0;
   int port = 0;
@@ -303,20 +348,24 @@ namespace {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Transport::Impl* server, tcp::socket socket)
+  // `remote` is already counted in server->per_address; the connection counts it out.
+  Connection(Transport::Impl* server, tcp::socket socket, std::string remote)
       : server_(server),
         socket_(std::move(socket)),
-        timer_(socket_.get_executor()) {
+        timer_(socket_.get_executor()),
+        remote_(std::move(remote)) {
     ++server_->open_connections;
   }
-  ~Connection() { --server_->open_connections; }
+  ~Connection() {
+    --server_->open_connections;
+    ReleaseBody();
+    server_->per_address.Remove(remote_);
+  }
 
   void Start() {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);
-    auto remote = socket_.remote_endpoint(ec);
-    if (!ec) remote_ = remote.address().to_string();
     Arm(server_->config.keep_alive_seconds);
     Read();
   }
@@ -399,14 +448,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (req_->has_header("Transfer-Encoding")) return Fail(501);
       if (int refused = TakeContentLength()) return Fail(refused);
       if (body_bytes_ > server_->config.max_request_body) return Fail(413);
+      if (!ReserveBody()) return Fail(503);
       state_ = State::kBody;
       if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_) AnswerExpectContinue();
     }
-    // kBody
-    if (in_.size() < head_bytes_ + body_bytes_) {
-      Arm(server_->config.read_timeout_seconds);
-      return Read();
-    }
+    // kBody. The timer armed at the request's first byte keeps running: re-arming it here, on
+    // every piece, would let a body trickled a byte a second hold the connection for ever.
+    if (in_.size() < head_bytes_ + body_bytes_) return Read();
     req_->body.assign(in_, head_bytes_, body_bytes_);
     in_.erase(0, head_bytes_ + body_bytes_);
     if (req_->get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
@@ -436,6 +484,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return 0;
   }
 
+  // Books the body about to be read against the client's address (max_body_bytes_per_address),
+  // before it is buffered; false when the address holds too much already.
+  bool ReserveBody() {
+    if (body_bytes_ == 0) return true;
+    if (!server_->per_address.TryReserve(remote_, body_bytes_,
+                                         server_->config.max_body_bytes_per_address)) {
+      return false;
+    }
+    reserved_ = body_bytes_;
+    return true;
+  }
+  void ReleaseBody() {
+    if (reserved_ > 0) server_->per_address.Release(remote_, reserved_);
+    reserved_ = 0;
+  }
+
   // "Expect: 100-continue": the client waits for this before it sends the body.
   void AnswerExpectContinue() {
     if (!ContainsToken(req_->get_header_value("Expect"), "100-continue")) return;
@@ -453,6 +517,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Disarm();
     auto res = std::make_unique<Response>();
     res->status = status;
+    if (status == 503) res->set_header("Retry-After", "1");
     res->set_header("Connection", "close");
     RunErrorHandlerThenRespond(std::move(res), false);
   }
@@ -548,6 +613,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Respond(std::unique_ptr<Response> res) {
+    ReleaseBody();  // handled: the request goes with the response, before its bytes are sent
     if (closed_) return;
     res_ = std::move(res);
     if (res_->get_header_value("Connection") == "close") close_after_ = true;
@@ -710,6 +776,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t scanned_ = 0;
   size_t head_bytes_ = 0;
   uint64_t body_bytes_ = 0;
+  uint64_t reserved_ = 0;  // of body_bytes_, booked in server_->per_address
   char piece_[kReadPiece];
   int requests_ = 0;
   bool close_after_ = false;
@@ -750,19 +817,30 @@ void Transport::Impl::AcceptLater() {
   });
 }
 
+namespace {
+
+void RefuseBusy(tcp::socket socket) {
+  static constexpr char kBusy[] =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+      "Connection: close\r\n\r\n";
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
+  (void)sent;
+  socket.close(ignored);
+}
+
+}  // namespace
+
 void Transport::Impl::Admit(tcp::socket socket, asio::io_context& target) {
-  if (open_connections >= config.max_connections) {
-    static constexpr char kBusy[] =
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
-        "Connection: close\r\n\r\n";
-    boost::system::error_code ignored;
-    socket.non_blocking(true, ignored);
-    ssize_t sent = ::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
-    (void)sent;
-    socket.close(ignored);
-    return;
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string address = ec ? std::string() : remote.address().to_string();
+  if (open_connections >= config.max_connections ||
+      !per_address.TryAdd(address, config.max_connections_per_address)) {
+    return RefuseBusy(std::move(socket));
   }
-  auto connection = std::make_shared<Connection>(this, std::move(socket));
+  auto connection = std::make_shared<Connection>(this, std::move(socket), std::move(address));
   asio::post(target, [connection] { connection->Start(); });
 }
 

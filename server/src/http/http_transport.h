@@ -13,10 +13,13 @@
 //   request line <= max_target_bytes (else 414), header block <= max_header_bytes and at most
 //   max_headers lines, none longer than max_target_bytes (else 431), body <= max_request_body (else 413), Content-Length only
 //   (Transfer-Encoding: 501, ambiguous lengths: 400), HTTP/1.0 and 1.1 only (else 505);
-//   timeouts: a request must arrive whole within read_timeout_seconds of its first byte (slow
-//   headers are dropped), idle keep-alive connections close after keep_alive_seconds, a client
+//   timeouts: a request, head and body, must arrive whole within read_timeout_seconds of its
+//   first byte (slow headers and bodies trickled a byte at a time are dropped), idle keep-alive connections close after keep_alive_seconds, a client
 //   that takes no bytes for write_timeout_seconds is dropped; a connection serves at most
-//   keep_alive_max_requests requests; at most max_connections are open (more get a 503).
+//   keep_alive_max_requests requests; at most max_connections are open, and at most
+//   max_connections_per_address from one client address (more get a 503), and the request
+//   bodies being received or handled from one address add up to at most
+//   max_body_bytes_per_address (a request past it gets a 503, before its body is read).
 // Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
 // the body. Routes match the percent-decoded path with std::regex, in the order registered.
 //
@@ -40,11 +43,14 @@ struct TransportOptions {
   int io_threads = 0;             // event loops (0: one per core)
   int threads = 16;               // workers for the handlers that may block
   int max_connections = 2048;     // open at once; more are answered 503 and closed
+  int max_connections_per_address = 64;  // open at once from one client address; more: 503
   int keep_alive_seconds = 5;
   int keep_alive_max_requests = 100;
   int read_timeout_seconds = 10;
   int write_timeout_seconds = 30;
   uint64_t max_request_body = 1 << 20;
+  // Request bodies being received or handled at once from one client address (else 503).
+  uint64_t max_body_bytes_per_address = 16 << 20;
   int max_target_bytes = 8192;
   int max_header_bytes = 32 * 1024;
   int max_headers = 100;

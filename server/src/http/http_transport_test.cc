@@ -105,6 +105,17 @@ int Connect(int port) {
   return fd;
 }
 
+// Connects from another loopback address (any of 127.0.0.0/8 is local on Linux).
+int ConnectFrom(const char* local_address, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, local_address, &local.sin_addr);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  ConnectFd(fd, port);
+  return fd;
+}
+
 void SendAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -382,6 +393,19 @@ TEST_F(TransportTest, IdleAndSlowClientsAreDropped) {
   ::close(slow);
 }
 
+TEST_F(TransportTest, ABodyTrickledFasterThanTheReadTimeoutIsDroppedAtTheRequestDeadline) {
+  TransportOptions config;
+  config.read_timeout_seconds = 1;  // the whole request, head and body, within 1 s
+  Start(config);
+  // A whole head announcing a large body, then the body a byte every 200 ms: each byte comes
+  // well within the timeout, so only a deadline counted from the request's first byte ends it.
+  int slow = Connect(port_);
+  SendAll(slow, "POST /form HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+  EXPECT_TRUE(TrickleUntilClosed(slow, std::chrono::milliseconds(200)))
+      << "a client trickling its body was kept";
+  ::close(slow);
+}
+
 TEST_F(TransportTest, AWorkerBusyWithASlowRequestHoldsUpNoFastOne) {
   Start();
   int slow = Connect(port_);
@@ -417,6 +441,78 @@ TEST_F(TransportTest, ConnectionsOverTheLimitGet503) {
   ::close(a);
   ::close(b);
   ::close(c);
+}
+
+// Asks for /fast on a new connection from `local_address` and returns the whole answer.
+std::string FetchFastFrom(const char* local_address, int port) {
+  int fd = ConnectFrom(local_address, port);
+  SendAll(fd, "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string answer = ReadUntilClosed(fd);
+  ::close(fd);
+  return answer;
+}
+
+TEST_F(TransportTest, ConnectionsOverTheLimitOfOneAddressGet503WhileOtherAddressesAreServed) {
+  TransportOptions config;
+  config.max_connections_per_address = 4;
+  Start(config);
+  std::vector<int> open;
+  for (int i = 0; i < 4; ++i) {
+    open.push_back(Connect(port_));
+    SendAll(open.back(), "GET /fast HTTP/1.1\r\n\r\n");
+    EXPECT_TRUE(ReadResponse(open.back()).ends_with("fast")) << i;  // served, so still open
+  }
+  std::string refused = FetchFastFrom("127.0.0.1", port_);
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503 ")) << refused;
+  std::string other = FetchFastFrom("127.0.0.2", port_);
+  EXPECT_TRUE(other.ends_with("fast")) << other;
+
+  // Once one of the four closes, the address is served again. The transport learns of the
+  // close on its own time, so a refusal until then is asked again (no waiting on a clock).
+  ::close(open.back());
+  open.pop_back();
+  std::string again;
+  auto deadline = std::chrono::steady_clock::now() + kSafety;
+  do {
+    again = FetchFastFrom("127.0.0.1", port_);
+  } while (again.starts_with("HTTP/1.1 503 ") && std::chrono::steady_clock::now() < deadline);
+  EXPECT_TRUE(again.ends_with("fast")) << again;
+  for (int fd : open) ::close(fd);
+}
+
+TEST_F(TransportTest, BodiesOverTheBufferLimitOfOneAddressGet503WhileOtherAddressesAreServed) {
+  TransportOptions config;
+  config.max_body_bytes_per_address = 100;
+  Start(config);
+  const std::string body(80, 'b');
+  const std::string head = "POST /form HTTP/1.1\r\nContent-Length: 80\r\n";
+  // A slow upload of 80 bytes: the transport has taken its head once it says "continue".
+  int slow = Connect(port_);
+  SendAll(slow, head + "Expect: 100-continue\r\n\r\n");
+  std::string interim;
+  char c;
+  while (!interim.ends_with("\r\n\r\n") && ::recv(slow, &c, 1, 0) == 1) interim += c;
+  ASSERT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  SendAll(slow, body.substr(0, 10));
+
+  auto post_from = [&](const char* address) {
+    int fd = ConnectFrom(address, port_);
+    SendAll(fd, head + "Connection: close\r\n\r\n" + body);
+    std::string answer = ReadUntilClosed(fd);
+    ::close(fd);
+    return answer;
+  };
+  std::string refused = post_from("127.0.0.1");  // 80 more would make 160
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503 ")) << refused;
+  std::string other = post_from("127.0.0.2");
+  EXPECT_TRUE(other.ends_with("|" + body)) << other;
+
+  SendAll(slow, body.substr(10));
+  std::string done = ReadResponse(slow);
+  EXPECT_TRUE(done.ends_with("|" + body)) << done;
+  std::string again = post_from("127.0.0.1");  // the slow body was answered: room again
+  EXPECT_TRUE(again.ends_with("|" + body)) << again;
+  ::close(slow);
 }
 
 // The transport's log lines that say an accept failed, counted for a test to wait on.

@@ -20,11 +20,13 @@ struct ServerConfig {
   int io_threads = 0;
   int threads = 16;
   int max_connections = 2048;     // open at once; more are answered 503 and closed
+  int max_connections_per_address = 64;  // open at once from one client address; more: 503
   int keep_alive_seconds = 5;     // idle keep-alive connections close after this
   int keep_alive_max_requests = 100;
   int read_timeout_seconds = 10;  // a stalled client is dropped after this
   int write_timeout_seconds = 30;
   uint64_t max_request_body = 1 << 20;
+  uint64_t max_body_bytes_per_address = 16 << 20;  // bodies held at once from one address
   int max_target_bytes = 8192;    // request line's URL (else 414)
   int max_header_bytes = 32 * 1024;  // the whole request head (else 431)
   int max_headers = 100;          // header lines (else 431)
