@@ -16,7 +16,7 @@
 # Usage: bench/bundle.sh
 # Environment:
 #   OUTPOST_BUILD  build directory (default build/release under the repository root)
-#   OUTPOST_BIN    the outpost CLI (default $OUTPOST_BUILD/server/outpost)
+#   OUTPOST_BIN    the outpost CLI (default $OUTPOST_BUILD/cli/outpost)
 #   BENCH_DIR      working directory (default /tmp/outpost-bench/bundle); the stick is a folder
 #                  in it, on the same file system as the data directories and cp's copies
 #   SYNC_CORPUS    the corpus made by bench/sync.sh or make_sync_corpus.py (default
@@ -27,7 +27,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${OUTPOST_BUILD:-build/release}
 [[ $build = /* ]] || build=$repo_root/$build
-outpost=${OUTPOST_BIN:-$build/server/outpost}
+outpost=${OUTPOST_BIN:-$build/cli/outpost}
 bench_dir=${BENCH_DIR:-/tmp/outpost-bench/bundle}
 corpus_root=${SYNC_CORPUS:-/tmp/outpost-bench/sync/corpus-g2-s1}
 keep_data=${KEEP_DATA:-0}

@@ -10,7 +10,7 @@
 # Environment:
 #   OUTPOST_BUILD  build directory (default: build/release under the repository root; a relative
 #                  path is taken from the repository root)
-#   OUTPOST_BIN    the outpost CLI (default: $OUTPOST_BUILD/server/outpost)
+#   OUTPOST_BIN    the outpost CLI (default: $OUTPOST_BUILD/cli/outpost)
 #   BENCH_DIR      cache directory for the corpora and the data directories (default:
 #                  /tmp/outpost-bench); the data directories live there too, so that the import
 #                  writes to the file system it reads from
@@ -27,7 +27,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${OUTPOST_BUILD:-build/release}
 [[ $build = /* ]] || build=$repo_root/$build
-outpost=${OUTPOST_BIN:-$build/server/outpost}
+outpost=${OUTPOST_BIN:-$build/cli/outpost}
 bench_dir=${BENCH_DIR:-/tmp/outpost-bench}
 corpus_mb=${CORPUS_MB:-1000}
 corpus_files=${CORPUS_FILES:-5000}

@@ -14,7 +14,7 @@
 # Environment:
 #   OUTPOST_BUILD    build directory (default: build/release under the repository root; a
 #                    relative path is taken from the repository root)
-#   OUTPOST_BIN      the outpost CLI (default: $OUTPOST_BUILD/server/outpost)
+#   OUTPOST_BIN      the outpost CLI (default: $OUTPOST_BUILD/cli/outpost)
 #   BENCH_DIR        working directory: corpus (cached), data directory, configs, logs, ZIM
 #                    (default: /tmp/outpost-bench/serve)
 #   OUTPOST_THREADS  `outpost serve --threads`: workers for pages and searches (default: the
@@ -42,7 +42,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${OUTPOST_BUILD:-build/release}
 [[ $build = /* ]] || build=$repo_root/$build
-outpost=${OUTPOST_BIN:-$build/server/outpost}
+outpost=${OUTPOST_BIN:-$build/cli/outpost}
 bench_dir=${BENCH_DIR:-/tmp/outpost-bench/serve}
 threads=${OUTPOST_THREADS:-}
 conns_list=${CONNECTIONS:-64 256}

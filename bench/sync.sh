@@ -17,7 +17,7 @@
 # Environment:
 #   OUTPOST_BUILD    build directory (default: build/release under the repository root; a
 #                    relative path is taken from the repository root)
-#   OUTPOST_BIN      the outpost CLI (default: $OUTPOST_BUILD/server/outpost)
+#   OUTPOST_BIN      the outpost CLI (default: $OUTPOST_BUILD/cli/outpost)
 #   OUTPOST_LINKSIM  the link simulator (default: $OUTPOST_BUILD/tests/linksim/outpost-linksim)
 #   BENCH_DIR        working directory: the corpus (cached, ~1 GB for its three trees), the zstd
 #                    floors (cached beside it), data directories and logs of the run
@@ -60,7 +60,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${OUTPOST_BUILD:-build/release}
 [[ $build = /* ]] || build=$repo_root/$build
-outpost=${OUTPOST_BIN:-$build/server/outpost}
+outpost=${OUTPOST_BIN:-$build/cli/outpost}
 linksim=${OUTPOST_LINKSIM:-$build/tests/linksim/outpost-linksim}
 bench_dir=${BENCH_DIR:-/tmp/outpost-bench/sync}
 seed=${CORPUS_SEED:-1}

@@ -11,6 +11,6 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_BUILD_
 ninja -C build/release outpost demo_curriculum
 
 data=${OUTPOST_DATA:-$PWD/build/demo-data}
-build/release/server/outpost import --data "$data" build/release/demo/water-cycle
+build/release/cli/outpost import --data "$data" build/release/demo/water-cycle
 echo "Open http://localhost:8080 (or the port in LISTEN) in a browser."
-exec build/release/server/outpost serve --data "$data" --listen "${LISTEN:-0.0.0.0:8080}"
+exec build/release/cli/outpost serve --data "$data" --listen "${LISTEN:-0.0.0.0:8080}"

@@ -6,7 +6,7 @@
 //
 // or by hand, after building:
 //
-//   node --test-reporter=spec tests/browser/run.mjs --outpost build/dev/server/outpost \
+//   node --test-reporter=spec tests/browser/run.mjs --outpost build/dev/cli/outpost \
 //     --demo build/dev/demo/water-cycle --screenshots build/dev/browser-screenshots
 //
 // (add --web-root web-ui to test the templates, style sheet and script as they are on disk,
