@@ -28,14 +28,21 @@ Result<uint64_t> RegularFileSize(const UniqueFd& fd, const fs::path& path) {
   return static_cast<uint64_t>(st.st_size);
 }
 
-// Fills `out` from `offset` on (pread, retried after signals); shrinks it to what was read if
-// the file ends first. 0, or the errno of a failed read.
+// pread(2) retried after signals: the bytes read (0 at the end of the file), or -1 with errno.
+ssize_t PreadRetrying(const UniqueFd& fd, char* buf, size_t len, uint64_t offset) {
+  ssize_t n;
+  do {
+    n = ::pread(fd.get(), buf, len, static_cast<off_t>(offset));
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+// Fills `out` from `offset` on; shrinks it to what was read if the file ends first. 0, or the
+// errno of a failed read.
 int ReadAt(const UniqueFd& fd, uint64_t offset, std::string* out) {
   size_t done = 0;
   while (done < out->size()) {
-    ssize_t n = ::pread(fd.get(), out->data() + done, out->size() - done,
-                        static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = PreadRetrying(fd, out->data() + done, out->size() - done, offset + done);
     if (n < 0) return errno;
     if (n == 0) break;
     done += static_cast<size_t>(n);
@@ -54,8 +61,7 @@ int ReadToEnd(const UniqueFd& fd, uint64_t size_hint, size_t limit, std::string*
   size_t done = 0;
   while (done < limit) {
     if (done == out->size()) out->resize(std::min<uint64_t>(limit, uint64_t{2} * done));
-    ssize_t n = ::pread(fd.get(), out->data() + done, out->size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = PreadRetrying(fd, out->data() + done, out->size() - done, done);
     if (n < 0) return errno;
     if (n == 0) break;
     done += static_cast<size_t>(n);
