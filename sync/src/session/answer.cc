@@ -23,13 +23,46 @@ Result<std::string> ReadChunk(BlobStore* store, Catalog* catalog, const Hash& ha
   return data;
 }
 
+// The other side asked for something not offered to it: an Error tells it so and ends the
+// session. The log (the caller's) says how many, never which.
+Status Refuse(SecureChannel* channel, const std::string& why) {
+  (void)channel->Send(kError, EncodeError({5, why}));
+  (void)channel->Flush();
+  channel->link()->Linger();
+  return InvalidArgument(why);
+}
+
 }  // namespace
 
+Answerable::Answerable(const std::vector<OfferedVersion>& offered) {
+  for (const OfferedVersion& v : offered) {
+    for (const OfferedFile& f : v.files) {
+      for (const ChunkRef& c : f.chunks) chunks_.insert(c.hash);
+      if (f.previous) bases_.emplace(f.blob, *f.previous);
+    }
+  }
+}
+
+bool Answerable::Patch(const Hash& file, const Hash& previous) const {
+  auto [begin, end] = bases_.equal_range(file);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second == previous) return true;
+  }
+  return false;
+}
+
 Status AnswerChunks(BlobStore* store, Catalog* catalog, SecureChannel* channel,
-                    std::string_view body, const SessionLimits& limits,
+                    std::string_view body, const Answerable& may, const SessionLimits& limits,
                     const std::function<bool()>& stop) {
   auto hashes = DecodeHashes(body, limits.max_request_chunks);
   if (!hashes) return hashes.error();
+  size_t refused = 0;
+  for (const Hash& hash : *hashes) refused += may.Chunk(hash) ? 0 : 1;
+  if (refused > 0) {
+    return Refuse(channel, "asked for " + std::to_string(refused) + " of " +
+                               std::to_string(hashes->size()) +
+                               " chunks that were not offered in this session");
+  }
   for (const Hash& hash : *hashes) {
     if (stop && stop()) {
       OUTPOST_RETURN_IF_ERROR(channel->Flush());
@@ -53,10 +86,14 @@ Status AnswerChunks(BlobStore* store, Catalog* catalog, SecureChannel* channel,
 }
 
 Status AnswerPatch(BlobStore* store, SecureChannel* channel, std::string_view body,
-                   const SessionLimits& limits) {
+                   const Answerable& may, const SessionLimits& limits) {
   auto request = DecodeGetPatch(body);
   if (!request) return request.error();
   auto [blob, previous] = *request;
+  if (!may.Patch(blob, previous)) {
+    return Refuse(channel, "asked for a patch of a file against a base that were not offered "
+                           "in this session");
+  }
   PatchData patch;
   patch.blob = blob;
   patch.previous = previous;

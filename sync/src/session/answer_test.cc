@@ -48,7 +48,10 @@ class AnswerPatchTest : public ::testing::Test {
     Hash blob = store_->Put(fresh)->hash, previous = store_->Put(base)->hash;
     SessionLimits limits;
     limits.zstd_level = session_level;
-    EXPECT_TRUE(AnswerPatch(store_.get(), &*hub_, EncodeGetPatch(blob, previous), limits).ok());
+    OfferedVersion offered;  // the file was offered with that base
+    offered.files.push_back({blob, fresh.size(), {}, previous});
+    Answerable may({offered});
+    EXPECT_TRUE(AnswerPatch(store_.get(), &*hub_, EncodeGetPatch(blob, previous), may, limits).ok());
     auto record = site_->Receive();
     EXPECT_TRUE(record.has_value() && record->type == kPatch);
     auto patch = DecodePatch(record ? record->body : "");

@@ -372,15 +372,19 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
   }
   OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(*offer)));
   OUTPOST_RETURN_IF_ERROR(channel->Flush());
+  // The peer gets only what was offered to it: not another school's upload, not a channel its
+  // trust list does not let it take.
+  const Answerable may(offer->versions);
+  offer->versions.clear();
   for (;;) {
     auto record = channel->Receive();
     if (!record) return record.error();
     switch (record->type) {
       case kGetChunks:
-        OUTPOST_RETURN_IF_ERROR(AnswerChunks(store, catalog, channel, record->body, limits));
+        OUTPOST_RETURN_IF_ERROR(AnswerChunks(store, catalog, channel, record->body, may, limits));
         break;
       case kGetPatch:
-        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body, limits));
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store, channel, record->body, may, limits));
         break;
       case kOffer: {
         if (!uploads) return Refuse(channel, 5, "this node takes no channels up from its peers");

@@ -47,6 +47,7 @@ class Uploader {
   const SyncOptions& options_;
   SyncSummary* summary_;
   SyncProgress progress_;
+  const Answerable may_;  // the files of `up`: the hub may ask for nothing else
   const uint64_t sent_before_;
   const Clock::time_point started_ = Clock::now();
   Clock::time_point last_progress_ = started_ - std::chrono::seconds(1);  // the first at once
@@ -55,7 +56,7 @@ class Uploader {
 Uploader::Uploader(Catalog* catalog, BlobStore* store, SecureChannel* channel, const Offer& up,
                    const SyncOptions& options, SyncSummary* summary)
     : catalog_(catalog), store_(store), channel_(channel), link_(channel->link()),
-      options_(options), summary_(summary), sent_before_(link_->bytes_sent()) {
+      options_(options), summary_(summary), may_(up.versions), sent_before_(link_->bytes_sent()) {
   progress_.uploading = true;
   for (const auto& v : up.versions) {
     for (const auto& f : v.files) progress_.bytes_offered += f.size;
@@ -106,14 +107,14 @@ Status Uploader::Run(Status* stopped) {
     if (record->type == kGetPatch && Spent()) return StopForBudget(stopped);
     switch (record->type) {
       case kGetChunks: {
-        Status answered = AnswerChunks(store_, catalog_, channel_, record->body, options_.limits,
+        Status answered = AnswerChunks(store_, catalog_, channel_, record->body, may_, options_.limits,
                                        [this] { return Spent(); });
         if (answered.code() == StatusCode::kBusy) return StopForBudget(stopped);
         OUTPOST_RETURN_IF_ERROR(answered);
         break;
       }
       case kGetPatch:
-        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store_, channel_, record->body, options_.limits));
+        OUTPOST_RETURN_IF_ERROR(AnswerPatch(store_, channel_, record->body, may_, options_.limits));
         break;
       case kReceipt:
         return TakeReceipt(record->body);
