@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "catch_all.h"
 #include "outpost/base/file.h"
 #include "outpost/content/importer.h"
 
@@ -38,6 +39,11 @@ uint64_t FileBuilders::Finish(std::vector<std::string>* failures) {
   return std::exchange(built_, 0);
 }
 
+Status FileBuilders::Stopped() {
+  std::lock_guard lock(mu_);
+  return stopped_;
+}
+
 void FileBuilders::Run() {
   for (;;) {
     Job job;
@@ -47,19 +53,30 @@ void FileBuilders::Run() {
       if (queue_.empty()) return;
       job = std::move(queue_.front());
       queue_.pop_front();
+      if (!stopped_.ok()) continue;  // a builder stopped: the fetch serves nothing now
     }
-    auto pending = job();
-    {
+    // On a thread of its own, an exception would end the process (catch_all.h).
+    Status st = CatchAll("a file builder stopped", [&] { return BuildOne(job); });
+    if (!st.ok()) {
       std::lock_guard lock(mu_);
-      if (!pending) {
-        failures_.push_back(pending.error().message());
-        continue;
-      }
-      batch_bytes_ += pending->info.size;
-      batch_.push_back(std::move(*pending));
+      if (stopped_.ok()) stopped_ = st;
     }
-    Install(/*all=*/false);
   }
+}
+
+Status FileBuilders::BuildOne(const Job& job) {
+  auto pending = job();
+  {
+    std::lock_guard lock(mu_);
+    if (!pending) {
+      failures_.push_back(pending.error().message());
+      return Status::Ok();
+    }
+    batch_bytes_ += pending->info.size;
+    batch_.push_back(std::move(*pending));
+  }
+  Install(/*all=*/false);
+  return Status::Ok();
 }
 
 void FileBuilders::Install(bool all) {
@@ -281,6 +298,7 @@ Status Assembly::Finish(SyncSummary* summary) {
   std::vector<std::string> failures;
   summary->files_received += m.builders.Finish(&failures);
   for (auto& f : failures) summary->refused.push_back(f);
+  OUTPOST_RETURN_IF_ERROR(m.builders.Stopped());  // what is held goes with the volume
   // What files still waiting for other chunks hold is staged for the next import.
   std::unordered_map<Hash, Impl::Held> left;
   {

@@ -59,12 +59,17 @@ class FileBuilders {
   // Waits for every queued job and installs the last batch; returns how many files were
   // installed, and appends the failures (a file that did not build or install) to `failures`.
   uint64_t Finish(std::vector<std::string>* failures = nullptr);
+  // Ok, or why a builder thread stopped: an exception thrown in a job or an install, with its
+  // message. Once one has, the jobs still queued are dropped and the caller serves nothing.
+  Status Stopped();
 
  private:
   static constexpr size_t kBatchFiles = 256;
   static constexpr uint64_t kBatchBytes = 64u << 20;
 
+  // A thread's body: never throws (an exception becomes stopped_).
   void Run();
+  Status BuildOne(const Job& job);
   // Installs the batch if it is full (or, with `all`, whatever it holds). One thread at a time.
   void Install(bool all);
 
@@ -77,6 +82,7 @@ class FileBuilders {
   uint64_t batch_bytes_ = 0;
   std::vector<std::string> failures_;
   uint64_t built_ = 0;
+  Status stopped_;
   bool closing_ = false;
   std::vector<std::thread> threads_;
 };
@@ -104,7 +110,7 @@ class Assembly {
   bool Has(const Hash& chunk) const;
   // Waits for every build and installs the last batch, adding the count to
   // summary->files_received and failures to summary->refused; then stages what is held for
-  // files not complete and syncs the log.
+  // files not complete and syncs the log. An error if a builder thread stopped (Stopped()).
   Status Finish(SyncSummary* summary);
 
  private:

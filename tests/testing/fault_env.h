@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <new>
 
 #include "outpost/base/env.h"
 
@@ -45,6 +46,18 @@ class FaultEnv : public Env {
   std::atomic<long> operations_{0};
   Fault fault_ = Fault::kNone;
   bool fired_ = false;
+};
+
+// An Env whose NewWritableFile throws once armed, as code that runs out of memory does (a
+// std::bad_alloc from deep inside a library): for the catch-alls of threads that write files.
+class ThrowingEnv : public FaultEnv {
+ public:
+  std::atomic<bool> armed{true};
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::filesystem::path& path,
+                                                        bool private_file) override {
+    if (armed) throw std::bad_alloc();
+    return FaultEnv::NewWritableFile(path, private_file);
+  }
 };
 
 }  // namespace outpost::testing

@@ -13,6 +13,7 @@
 #include <span>
 
 #include "bundle/bundle_records.h"
+#include "catch_all.h"
 #include "bundle/bundle_volume.h"
 #include "bundle/export_plan.h"
 #include "bundle/export_state.h"
@@ -414,7 +415,7 @@ Status AbandonExport(const NodePaths& paths, const std::string& id) {
 }
 
 Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog,
-                                        SyncDb* db, const BundleExportOptions& options) {
+                                        SyncDb* db, const BundleExportOptions& options) try {
   auto self = LoadOrCreateIdentity(paths.node_key);
   if (!self) return self.error();
   bool hub = db->OwnRoot().has_value();
@@ -446,6 +447,8 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
   // Whole volumes stay (an import takes what they hold); a half-written one goes.
   series.Abandon();
   return Conclude(paths, options, *request, *plan, header, series, st);
+} catch (...) {
+  return CurrentException("the export stopped");
 }
 
 }  // namespace outpost

@@ -19,6 +19,7 @@
 #include "assembly.h"
 #include "bundle/bundle_records.h"
 #include "bundle/bundle_volume.h"
+#include "catch_all.h"
 #include "offer.h"
 #include "outpost/base/file.h"
 #include "protocol.h"
@@ -485,7 +486,7 @@ Status BundleImporter::Serve(FromSender* s, bool* complete) {
 }  // namespace
 
 Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
-                                        const fs::path& path, const ReadProgress& progress) {
+                                        const fs::path& path, const ReadProgress& progress) try {
   auto self = LoadOrCreateIdentity(paths.node_key);
   if (!self) return self.error();
   bool hub = db->OwnRoot().has_value();
@@ -499,6 +500,8 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
   BundleImporter importer(paths, store, catalog, db, *self, hub, std::move(pin), progress);
   OUTPOST_RETURN_IF_ERROR(importer.ImportAll(*files));
   return importer.Finish();
+} catch (...) {
+  return CurrentException("the import stopped");
 }
 
 }  // namespace outpost

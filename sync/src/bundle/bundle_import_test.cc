@@ -15,6 +15,7 @@
 #include "outpost/base/env.h"
 #include "protocol.h"
 #include "staging.h"
+#include "testing/fault_env.h"
 #include "zstd_codec.h"
 
 namespace outpost {
@@ -86,6 +87,36 @@ TEST_F(BundleImportTest, HubToSiteAndBackByStick) {
   ASSERT_TRUE(up_next.has_value());
   EXPECT_TRUE(up_next->channels.empty());
   EXPECT_EQ(up_next->chunks, 0u);
+}
+
+// An import builds files on threads of its own: an exception there (a std::bad_alloc) ended
+// the process. It ends the import with the exception's message and serves nothing; an exception
+// while exporting (the drive's writes throw) ends the export the same way.
+TEST_F(BundleImportTest, AnExceptionWhileExportingOrImportingBecomesItsErrorAndServesNothing) {
+  testing::ThrowingEnv env;
+  BundleExportOptions options;
+  options.to = stick_.path();
+  options.for_peers = {"ecole-1"};
+  options.env = &env;
+  auto failed_export = Export(&hub_, options);
+  ASSERT_FALSE(failed_export.has_value());
+  EXPECT_NE(failed_export.error().message().find("std::bad_alloc"), std::string::npos)
+      << failed_export.error().message();
+
+  options.env = Env::Default();
+  ASSERT_TRUE(Export(&hub_, options).has_value());
+  site_.store = std::move(*BlobStore::Open(site_dir_.path(), &env));  // its writers throw
+  auto failed_import = Import(&site_, stick_.path());
+  site_.store = std::move(*BlobStore::Open(site_dir_.path()));  // before `env` goes
+  ASSERT_FALSE(failed_import.has_value());
+  EXPECT_EQ(failed_import.error().code(), StatusCode::kInternal) << failed_import.error().message();
+  EXPECT_NE(failed_import.error().message().find("std::bad_alloc"), std::string::npos)
+      << failed_import.error().message();
+  EXPECT_FALSE(Manifest(&site_, "water").has_value());  // nothing half-served
+
+  auto healed = Import(&site_, stick_.path());
+  ASSERT_TRUE(healed.has_value()) << healed.error().message();
+  EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
 }
 
 TEST_F(BundleImportTest, VolumesSplitAndImportInAnyOrder) {

@@ -161,8 +161,9 @@ class Pipeline {
   // Asks for what the plan says, a window at a time, until every answer is in, the budget is
   // spent, or the conversation stops (then *stopped says why).
   Status Run(Status* stopped);
-  // Waits for the builders and counts the files.
-  void Finish();
+  // Waits for the builders and counts the files; not Ok if a builder thread stopped (an
+  // exception in it): then nothing may be served.
+  Status Finish();
 
  private:
   Status AskMore();
@@ -197,6 +198,7 @@ Status Pipeline::Run(Status* stopped) {
     if (!w->by_patch && w->missing == 0) Build(w);
   }
   while (next_ < plan_->asks.size() || !in_flight_.empty()) {
+    if (!builders_.Stopped().ok()) break;  // Finish() says why
     bool was_idle = in_flight_.empty();
     OUTPOST_RETURN_IF_ERROR(AskMore());
     if (was_idle && !in_flight_.empty()) ++summary_->round_trips;
@@ -321,11 +323,12 @@ void Pipeline::ShowProgress() {
   request_.progress(*progress_);
 }
 
-void Pipeline::Finish() {
+Status Pipeline::Finish() {
   std::vector<std::string> failures;
   progress_->files_done += builders_.Finish(&failures);
   for (auto& f : failures) summary_->refused.push_back(f);
   summary_->files_received += progress_->files_done;
+  return builders_.Stopped();
 }
 
 }  // namespace
@@ -345,7 +348,7 @@ Status Fetch(BlobStore* store, Catalog* catalog, ChunkSource* source, StagingLog
     Pipeline pipeline(store, catalog, source, log, request, &plan, &progress, summary);
     OUTPOST_RETURN_IF_ERROR(pipeline.Run(&failure));
     OUTPOST_RETURN_IF_ERROR(log->Sync());
-    pipeline.Finish();
+    OUTPOST_RETURN_IF_ERROR(pipeline.Finish());
   }
   bool all_served = failure.ok() && !plan.unobtainable;
   OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, request.versions, summary, &all_served));

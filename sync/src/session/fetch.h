@@ -76,7 +76,8 @@ class ChannelSource : public ChunkSource {
 // `round_trips` (waits for the other side) and `budget_reached`; `complete` is set when every
 // version is served. `*stopped` is the conversation's state: Ok if it can go on, else why it
 // stopped (the link dropped, the other side sent an Error). Errors of this side (a full disk, a
-// malformed record, an answer out of order) are the result.
+// malformed record, an answer out of order, an exception on a builder thread) are the result,
+// and then no version is served.
 Status Fetch(BlobStore* store, Catalog* catalog, ChunkSource* source, StagingLog* log,
              FetchRequest request, SyncSummary* summary, Status* stopped);
 

@@ -14,6 +14,7 @@
 #include "outpost/sync/publish.h"
 #include "outpost/sync/trust_store.h"
 #include "test_node.h"
+#include "testing/fault_env.h"
 #include "testing/temp_dir.h"
 #include "zstd_codec.h"
 
@@ -139,6 +140,26 @@ TEST_F(FetchTest, EveryChunkIsAskedForOnceAndTheVersionServedWhenAllItsFilesAreB
   ASSERT_EQ(summary.updated.size(), 1u);
   EXPECT_EQ(site_->catalog->Channel("air")->manifest_hash, hub_->catalog->Channel("air")->manifest_hash);
   EXPECT_EQ(log_->size(), 0u);  // cleared once served
+}
+
+// A file builder runs on a thread of its own: an exception there (a std::bad_alloc while
+// building a file) would end the process, every other session with it. It ends this fetch with
+// the exception's message instead, and serves nothing.
+TEST_F(FetchTest, AFileBuilderThatThrowsEndsTheFetchWithItsErrorAndServesNothing) {
+  testing::ThrowingEnv env;
+  auto store = BlobStore::Open(site_dir_.path(), &env);
+  ASSERT_TRUE(store.has_value());
+  site_->store = std::move(*store);  // its writers, made on the builder threads, throw
+  ScriptedSource source(hub_.get());
+  SyncSummary summary;
+  Status stopped;
+  Status st = Run(&source, Request(), &summary, &stopped);
+  site_->store.reset();  // before `env` goes
+  EXPECT_EQ(st.code(), StatusCode::kInternal) << st.message();
+  EXPECT_NE(st.message().find("std::bad_alloc"), std::string::npos) << st.message();
+  EXPECT_FALSE(summary.complete);
+  EXPECT_TRUE(summary.updated.empty());
+  EXPECT_FALSE(site_->catalog->Channel("air").has_value());  // nothing half-served
 }
 
 TEST_F(FetchTest, ChunksStagedAlreadyAreNotAskedForAgain) {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <optional>
 
+#include "catch_all.h"
 #include "offer.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/trust_store.h"
@@ -160,7 +161,7 @@ Result<Enrolled> EnrolHandshake(const NodePaths& paths, const std::string& addre
 
 Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::string& address,
                             const std::string& code, const std::string& name_hint,
-                            std::chrono::milliseconds timeout, const SyncDialer& dial) {
+                            std::chrono::milliseconds timeout, const SyncDialer& dial) try {
   std::optional<PublicKey> pinned;
   if (auto pin = db->Hub()) pinned = pin->node_key;
   auto enrolled = EnrolHandshake(paths, address, code, name_hint, timeout, pinned, dial);
@@ -173,11 +174,13 @@ Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::strin
   pin.site_name = enrolled->site_name;
   OUTPOST_RETURN_IF_ERROR(db->SetHub(pin));
   return pin;
+} catch (...) {
+  return CurrentException("joining the hub stopped");
 }
 
 Result<PeerInfo> JoinRelay(const NodePaths& paths, SyncDb* db, const std::string& address,
                            const std::string& code, const std::string& name,
-                           std::chrono::milliseconds timeout, const SyncDialer& dial) {
+                           std::chrono::milliseconds timeout, const SyncDialer& dial) try {
   auto pin = db->Hub();
   if (!pin) return InvalidArgument("join a hub first (`outpost join`): a relay only carries its versions");
   auto enrolled = EnrolHandshake(paths, address, code, name, timeout, std::nullopt, dial);
@@ -194,6 +197,8 @@ Result<PeerInfo> JoinRelay(const NodePaths& paths, SyncDb* db, const std::string
   relay.enrolled_at = static_cast<int64_t>(::time(nullptr));
   OUTPOST_RETURN_IF_ERROR(db->AddPeer(relay));
   return relay;
+} catch (...) {
+  return CurrentException("joining the relay stopped");
 }
 
 // ---- the routine sync
@@ -441,12 +446,14 @@ uint64_t SiteSync::Window() const {
 }  // namespace
 
 Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalog* catalog,
-                                SyncDb* db, const SyncOptions& options) {
+                                SyncDb* db, const SyncOptions& options) try {
   auto started = Clock::now();
   auto lock = StagingLock::Take(paths.staging);
   if (!lock) return lock.error();
   SiteSync sync(paths, store, catalog, db, options, started);
   return sync.Run();
+} catch (...) {
+  return CurrentException("the sync stopped");
 }
 
 }  // namespace outpost
