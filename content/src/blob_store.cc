@@ -51,8 +51,13 @@ Status BlobWriter::Append(std::span<const uint8_t> data) {
   // large pieces run them on two cores at once. Small pieces are not worth a thread.
   if (data.size() >= kParallelHashMin) {
     std::thread whole([this, data] { hasher_.Update(data); });
+    // Joined on every way out: a chunk list that cannot grow (bad_alloc) must not leave a
+    // joinable thread behind, which would end the process instead of the session.
+    struct JoinOnExit {
+      std::thread& t;
+      ~JoinOnExit() { t.join(); }
+    } join{whole};
     chunker_.Update(data, &chunks_);
-    whole.join();
   } else {
     hasher_.Update(data);
     chunker_.Update(data, &chunks_);
