@@ -38,8 +38,9 @@ def run(*args):
 
 
 def held_from(address, port):
-    out = subprocess.run(["ss", "-Htn", "state", "established", "dst", address, "dport", "=",
-                          f":{port}"], capture_output=True, text=True).stdout
+    # The hub's ends: from its sync port to `address`.
+    out = subprocess.run(["ss", "-Htn", "state", "established", "sport", "=", f":{port}", "dst",
+                          address], capture_output=True, text=True).stdout
     return len([line for line in out.splitlines() if line.strip()])
 
 
@@ -117,6 +118,8 @@ def main():
             print(f"the school's `outpost sync` from 127.0.0.1 did NOT complete after {took:.2f} s:"
                   f" {result.get('error', out.stderr.strip())}")
         print(f"the hub holds {held_from(STRANGER, args.port)} of the idle connections now")
+        time.sleep(11)  # past the handshake deadline (10 s)
+        print(f"the hub holds {held_from(STRANGER, args.port)} of them 11 s later")
         for s in conns:
             s.close()
     finally:
