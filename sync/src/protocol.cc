@@ -63,6 +63,7 @@ std::string EncodeHello(const Hello& m) {
     w.U64(h.served);
     w.U64(h.staged);
   }
+  w.U64(m.counter);
   return w.Take();
 }
 
@@ -80,6 +81,7 @@ Result<Hello> DecodeHello(std::string_view b) {
     OUTPOST_RETURN_IF_ERROR(r.U64(&h.served, "served version"));
     OUTPOST_RETURN_IF_ERROR(r.U64(&h.staged, "staged version"));
   }
+  OUTPOST_RETURN_IF_ERROR(r.U64(&m.counter, "counter"));
   OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
   return m;
 }

@@ -69,10 +69,14 @@ struct Hello {
   PublicKey node_key;  // the site's Ed25519 key; its X25519 form must be the Noise static key
   uint64_t trust_sequence = 0;
   std::vector<HeldVersion> held;
+  // Above every earlier Hello's from this node, at most 2^63 - 1: the hub refuses one that is
+  // not above the last it accepted (a replayed IK message 1) before it builds anything.
+  uint64_t counter = 0;
 };
 
 struct ErrorMessage {
-  uint16_t code = 0;  // 1 not enrolled, 2 revoked, 3 bad code, 4 busy, 5 protocol, 6 internal
+  uint16_t code = 0;  // 1 not enrolled, 2 revoked, 3 bad code, 4 busy, 5 protocol, 6 internal,
+                      // 7 budget spent, 8 a replayed hello
   std::string message;
 };
 

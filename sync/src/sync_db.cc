@@ -14,6 +14,9 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <iterator>
 #include <mutex>
@@ -83,6 +86,10 @@ CREATE TABLE peer_versions (
   PRIMARY KEY (peer_key, channel_id)
 ) WITHOUT ROWID;
 )sql",
+    // 3 -> 4: the highest Hello counter accepted from each peer (replays of IK message 1).
+    R"sql(
+ALTER TABLE peers ADD COLUMN last_hello INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -147,6 +154,12 @@ struct SyncDb::Impl {
   std::function<int64_t()> clock;
 
   int64_t Now() const { return clock ? clock() : static_cast<int64_t>(std::time(nullptr)); }
+  // The same in microseconds (the test clock's seconds, times a million).
+  int64_t NowMicros() const {
+    if (clock) return clock() * 1'000'000;
+    auto since = std::chrono::system_clock::now().time_since_epoch();
+    return std::chrono::duration_cast<std::chrono::microseconds>(since).count();
+  }
   Status Migrate();
   int SchemaVersion();
   // Checks `code` inside an open transaction; the code's row's site name, or why it is refused.
@@ -509,6 +522,34 @@ Status SyncDb::TouchPeer(const PublicKey& key) {
   if (sqlite3_changes(impl_->conn) == 0)
     return NotFound("no peer has key " + key.Fingerprint() + "…");
   return Status::Ok();
+}
+
+// ---- Hello counters ----
+
+Result<bool> SyncDb::AcceptHelloCounter(const PublicKey& peer, uint64_t counter) {
+  if (counter > static_cast<uint64_t>(INT64_MAX)) return false;
+  auto value = static_cast<int64_t>(counter);
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "UPDATE peers SET last_hello = ? WHERE key = ? AND last_hello < ?");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, value).BindBlob(2, peer.bytes).Bind(3, value).Run());
+  return sqlite3_changes(impl_->conn) == 1;
+}
+
+Result<uint64_t> SyncDb::NextHelloCounter() {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  int64_t last = 0;
+  {
+    db::Stmt s(impl_->conn, "SELECT value FROM self WHERE name = 'hello_counter'");
+    if (s.Step()) last = s.Int(0);
+  }
+  if (last >= INT64_MAX - 1) return Corrupt("sync.db: the hello counter is at its end");
+  int64_t next = std::max(last + 1, impl_->NowMicros());
+  db::Stmt s(impl_->conn, "INSERT OR REPLACE INTO self (name, value) VALUES ('hello_counter', ?)");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, next).Run());
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  return static_cast<uint64_t>(next);
 }
 
 // ---- the pinned hub (a site) ----

@@ -288,5 +288,38 @@ TEST_F(SyncDbTest, PeerVersionsOnlyGrow) {
   EXPECT_TRUE(db_->PeerVersions(Key(8)).empty());
 }
 
+// Whether the hub accepts `counter` from the peer Key(fill): nullopt on an error.
+std::optional<bool> Accepts(SyncDb* db, uint8_t fill, uint64_t counter) {
+  auto accepted = db->AcceptHelloCounter(Key(fill), counter);
+  return accepted ? std::optional<bool>(*accepted) : std::nullopt;
+}
+
+TEST_F(SyncDbTest, AHelloCounterIsAcceptedOnlyAboveTheLastOne) {
+  ASSERT_TRUE(db_->AddPeer(Site(1, "a")).ok());
+  EXPECT_EQ(Accepts(db_.get(), 1, 10), true);
+  EXPECT_EQ(Accepts(db_.get(), 1, 10), false);  // the same: a replay
+  EXPECT_EQ(Accepts(db_.get(), 1, 9), false);
+  EXPECT_EQ(Accepts(db_.get(), 1, uint64_t{1} << 63), false);
+  EXPECT_EQ(Accepts(db_.get(), 2, 11), false);  // not a peer
+  Reopen();  // kept across a restart of the hub
+  EXPECT_EQ(Accepts(db_.get(), 1, 10), false);
+  EXPECT_EQ(Accepts(db_.get(), 1, 11), true);
+}
+
+TEST_F(SyncDbTest, TheNextHelloCounterGrowsEvenWhenTheClockGoesBack) {
+  auto next = [this]() -> uint64_t {
+    auto counter = db_->NextHelloCounter();
+    EXPECT_TRUE(counter.has_value()) << counter.error().message();
+    return counter ? *counter : 0;
+  };
+  uint64_t first = next();
+  EXPECT_EQ(first, uint64_t(now_) * 1'000'000);
+  now_ -= 3600;  // a box without a battery-backed clock boots in the past
+  Reopen();
+  EXPECT_EQ(next(), first + 1);
+  now_ += 7200;
+  EXPECT_EQ(next(), uint64_t(now_) * 1'000'000);
+}
+
 }  // namespace
 }  // namespace outpost

@@ -41,6 +41,9 @@ class Link {
   // with unread bytes would make TCP reset the connection, and a reset throws away what the
   // peer has received but not yet read, our Error and the answers before it included.
   virtual void Linger(std::chrono::milliseconds at_most = std::chrono::seconds(2)) = 0;
+  // From now on every read and write also ends by `deadline`, however the bytes come (the hub
+  // gives a session's handshake one); Clock::time_point::max() lifts it.
+  virtual void set_deadline(Clock::time_point deadline) = 0;
 
   // 0: no cap. Received bytes are paced to this many kilobits (1000 bits) per second.
   virtual void set_rate_limit_kbps(uint64_t kbps) = 0;

@@ -103,6 +103,7 @@ Status MemoryLink::Write(std::span<const uint8_t> bytes) {
   Shared& s = *shared_;
   std::lock_guard lock(s.mu);
   if (s.closed[side_]) return IoError("sending: the link is closed");
+  if (Clock::now() >= deadline_) return IoError("sending: the peer did not finish in time");
   if (s.way[side_].ended) return IoError("sending: this side has shut down sending");
   if (s.state == Shared::State::kCut) return IoError("sending: the connection was reset");
   // On a silent link nothing comes back to tell the writer the peer is gone.
@@ -119,14 +120,17 @@ Status MemoryLink::ReadExact(std::span<uint8_t> out) {
   {
     std::unique_lock lock(s.mu);
     Shared::Direction& in = s.way[1 - side_];
-    auto deadline = Clock::now() + s.timeout;
+    auto deadline = std::min(Clock::now() + s.timeout, deadline_);
     for (;;) {
       if (s.closed[side_]) return IoError("receiving: the link is closed");
       if (in.queue.size() >= out.size()) break;
       if (s.state == Shared::State::kCut) return IoError("receiving: the connection was reset");
       if (s.state == Shared::State::kSilent) return TimedOut("receiving", s.timeout);
       if (in.ended) return IoError("receiving: the peer closed the connection");
-      if (!s.Wait(lock, side_, deadline)) return TimedOut("receiving", s.timeout);
+      if (!s.Wait(lock, side_, deadline)) {
+        if (deadline == deadline_) return IoError("receiving: the peer did not finish in time");
+        return TimedOut("receiving", s.timeout);
+      }
     }
     std::copy_n(in.queue.begin(), out.size(), out.begin());
     in.queue.erase(in.queue.begin(), in.queue.begin() + static_cast<ptrdiff_t>(out.size()));

@@ -55,6 +55,7 @@ class MemoryLink : public Link {
   void Close() override;
   void Linger(std::chrono::milliseconds at_most) override;
   void set_rate_limit_kbps(uint64_t kbps) override { pacer_.set_rate_kbps(kbps); }
+  void set_deadline(Clock::time_point deadline) override { deadline_ = deadline; }
   uint64_t bytes_sent() const override;
   uint64_t bytes_received() const override;
   std::string peer() const override { return "memory"; }
@@ -77,6 +78,7 @@ class MemoryLink : public Link {
   std::shared_ptr<Shared> shared_;
   int side_;  // 0 or 1: this end writes direction side_ and reads direction 1 - side_
   Pacer pacer_;
+  Clock::time_point deadline_ = Clock::time_point::max();
 };
 
 }  // namespace outpost::sync

@@ -74,6 +74,7 @@ class ThrowingLink : public sync::Link {
   uint64_t bytes_sent() const override { return 0; }
   uint64_t bytes_received() const override { return 0; }
   std::string peer() const override { return "hostile:1"; }
+  void set_deadline(sync::Clock::time_point) override {}
 };
 
 TEST_F(SessionTest, ASessionThatThrowsEndsAloneAndTheServerServesTheNextSite) {
@@ -595,6 +596,7 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
   ASSERT_TRUE(hs.has_value());
   Hello hello;
   hello.node_key = node->public_key();
+  hello.counter = site_->db->NextHelloCounter().value();
   std::string tagged = Tagged(kHello, EncodeHello(hello));
   auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
   auto frame = noise::EncodeFrame(*m1);

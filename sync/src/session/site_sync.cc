@@ -234,6 +234,7 @@ class SiteSync {
   BlobStore* store_;
   Catalog* catalog_;
   SyncDb* db_;
+  uint64_t hello_counter_ = 0;  // this session's (docs/sync-protocol.md, Hello)
   const SyncOptions& options_;
   const Clock::time_point started_;
   HubPin pin_;
@@ -314,6 +315,9 @@ Status SiteSync::Connect() {
   if (!link) return link.error();
   link_ = std::move(*link);
   link_->set_rate_limit_kbps(options_.rate_limit_kbps);
+  auto counter = db_->NextHelloCounter();  // recorded before it is sent: a Hello is never reused
+  if (!counter) return counter.error();
+  hello_counter_ = *counter;
   Mode mode = from_peer_ ? Mode::kPeerSync : Mode::kSync;
   auto hs = from_peer_ ? Initiate(mode, noise::Pattern::kXX, keys_->key)
                        : Initiate(mode, noise::Pattern::kIK, keys_->key, hub_x_);
@@ -346,6 +350,7 @@ std::vector<uint8_t> SiteSync::HelloPayload() {
   Hello hello;
   hello.node_key = keys_->identity.public_key();
   hello.trust_sequence = trust_.sequence;
+  hello.counter = hello_counter_;
   for (const ChannelInfo& c : catalog_->Channels()) {
     hello.held.push_back({c.id, static_cast<uint64_t>(c.served_version), 0});
   }

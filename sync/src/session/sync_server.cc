@@ -1,6 +1,8 @@
 // SyncServer: the hub's side of enrolment (Noise XX) and routine syncs (Noise IK). A thread per
-// session, at most max_sessions at once; a peer whose key is unknown or revoked is refused in
-// the handshake's answer, before any content moves.
+// session, at most max_sessions at once and max_sessions_per_address from one address (more are
+// closed at accept); a session must be admitted within handshake_timeout; a peer whose key is
+// unknown or revoked, or whose Hello is a replay, is refused in the handshake's answer, before
+// any content moves.
 #include "outpost/sync/sync_server.h"
 
 #include <spdlog/spdlog.h>
@@ -12,7 +14,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "offer.h"
@@ -37,8 +38,9 @@ struct SyncServer::Impl {
 
   // This node's identity and Noise key, loaded once.
   Status LoadKey();
-  // Counts a session in (false when max_sessions run already) and out; Stop() closes the
-  // links counted in. Untrack destroys the link if it owns it.
+  // Counts a session in (false when max_sessions run already, or max_sessions_per_address from
+  // its address) and out; Stop() closes the links counted in. Untrack destroys the link if it
+  // owns it.
   bool Track(Link* link, bool limited);
   void Untrack(Link* link, std::unique_ptr<Link> owned = nullptr);
 
@@ -62,6 +64,8 @@ struct SyncServer::Impl {
   Status Converse(SecureChannel* channel, const Hello& hello);
   // Who may sync: an enrolled peer that is not revoked; the refusal's code and text otherwise.
   std::optional<ErrorMessage> Admit(const Hello& hello, const std::optional<noise::PublicKey>& remote);
+  // A replayed IK message 1: its Hello's counter is not above the last accepted from its key.
+  std::optional<ErrorMessage> Replayed(const Hello& hello, const std::string& from);
   // `uploads`: this node is a hub and the peer one of its sites, which may send its own
   // channels up.
   Result<Offer> BuildOffer(const Hello& hello, bool uploads);
@@ -84,9 +88,11 @@ struct SyncServer::Impl {
 
   std::unique_ptr<TcpListener> listener;
   std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> offers_built{0};
   std::mutex mu;
   std::condition_variable idle;
-  std::set<Link*> links;  // guarded by mu
+  std::map<Link*, std::string> links;    // guarded by mu: each with its address ("" unlimited)
+  std::map<std::string, int> per_address;  // guarded by mu: limited sessions from each address
 };
 
 SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
@@ -96,6 +102,8 @@ SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalo
 SyncServer::~SyncServer() { Stop(); }
 
 int SyncServer::port() const { return impl_->listener ? impl_->listener->port() : 0; }
+
+uint64_t SyncServer::offers_built() const { return impl_->offers_built; }
 
 Status SyncServer::Impl::LoadKey() {
   std::lock_guard lock(key_mu);
@@ -117,6 +125,16 @@ Status SyncServer::Bind(const std::string& listen) {
   return Status::Ok();
 }
 
+namespace {
+
+// "ADDR" of a link's "ADDR:PORT" ("::1" of "::1:7000").
+std::string AddressOf(const std::string& peer) {
+  size_t colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
+}  // namespace
+
 bool SyncServer::Impl::Track(Link* link, bool limited) {
   std::lock_guard lock(mu);
   int active = static_cast<int>(links.size());
@@ -124,13 +142,24 @@ bool SyncServer::Impl::Track(Link* link, bool limited) {
     spdlog::warn("sync: {} sessions already; a connection is turned away", active);
     return false;
   }
-  links.insert(link);
+  std::string address = limited ? AddressOf(link->peer()) : "";
+  if (limited && per_address[address] >= limits.max_sessions_per_address) {
+    spdlog::warn("sync: {} holds {} sessions already; another connection from it is closed",
+                 address, per_address[address]);
+    return false;
+  }
+  if (limited) ++per_address[address];
+  links.emplace(link, std::move(address));
   return true;
 }
 
 void SyncServer::Impl::Untrack(Link* link, std::unique_ptr<Link> owned) {
   std::lock_guard lock(mu);
-  links.erase(link);
+  auto it = links.find(link);
+  if (it != links.end() && !it->second.empty() && --per_address[it->second] <= 0) {
+    per_address.erase(it->second);
+  }
+  if (it != links.end()) links.erase(it);
   owned.reset();  // under the lock: Stop() never closes a link being destroyed
   idle.notify_all();
 }
@@ -189,7 +218,7 @@ void SyncServer::Stop() {
   if (impl_->stopping.exchange(true)) return;
   if (impl_->listener) impl_->listener->Shutdown();
   std::lock_guard lock(impl_->mu);
-  for (Link* link : impl_->links) link->Close();
+  for (const auto& [link, address] : impl_->links) link->Close();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,6 +242,8 @@ Status Refuse(SecureChannel* channel, uint16_t code, const std::string& why) {
 }  // namespace
 
 Status SyncServer::Impl::Session(Link* link) {
+  // Until the peer is admitted, however slowly or steadily its bytes come.
+  link->set_deadline(Clock::now() + limits.handshake_timeout);
   uint8_t preamble[8];
   OUTPOST_RETURN_IF_ERROR(link->ReadExact(preamble));
   if (std::memcmp(preamble, kPreambleMagic, 4) != 0) {
@@ -314,6 +345,8 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
   auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!hello) return refuse(5, hello.error().message());
   if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
+  if (auto refusal = Replayed(*hello, link->peer())) return refuse(refusal->code, refusal->message);
+  link->set_deadline(Clock::time_point::max());
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(answer(kAccept, EncodeAccept(accept)));
@@ -340,6 +373,17 @@ std::optional<ErrorMessage> SyncServer::Impl::Admit(const Hello& hello,
   return std::nullopt;
 }
 
+// Before anything is read for the peer: a replay costs one decryption and one indexed row.
+std::optional<ErrorMessage> SyncServer::Impl::Replayed(const Hello& hello, const std::string& from) {
+  auto fresh = db->AcceptHelloCounter(hello.node_key, hello.counter);
+  if (!fresh) return ErrorMessage{6, "the hub cannot record the hello: " + fresh.error().message()};
+  if (*fresh) return std::nullopt;
+  spdlog::warn("sync: a replayed first message from {} as node {} (hello counter {}) was refused",
+               from, hello.node_key.Fingerprint(), hello.counter);
+  return ErrorMessage{8, "this hello is not newer than the last one the hub accepted from this "
+                         "node: a replay (or two syncs at once)"};
+}
+
 // A peer (a site syncing from a relay) does not know the relay's key in advance: Noise XX, the
 // relay introducing itself in message 2 and the peer sending its Hello in message 3.
 Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
@@ -352,6 +396,7 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
   auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!hello) return refuse(5, hello.error().message());
   if (auto refusal = Admit(*hello, session->remote)) return refuse(refusal->code, refusal->message);
+  link->set_deadline(Clock::time_point::max());
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));
@@ -403,6 +448,7 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
 }
 
 Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
+  ++offers_built;
   Offer offer;
   // Only versions the peer can accept: signed by a key the trust list authorizes for the
   // channel. Sites' own channels (signed by their node keys) stay here.

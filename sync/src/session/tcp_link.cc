@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 
@@ -96,12 +97,21 @@ Status TcpLink::Run(Start start, const char* what) {
   });
   asio::io_context& context = *socket_->context;
   context.restart();
-  context.run_for(timeout_);
+  // The deadline, when it comes first, bounds the operation instead of the timeout.
+  auto budget = timeout_;
+  bool by_deadline = false;
+  if (deadline_ != Clock::time_point::max()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+    by_deadline = left < budget;
+    if (by_deadline) budget = std::max(left, std::chrono::milliseconds(0));
+  }
+  context.run_for(budget);
   if (!done) {
     boost::system::error_code ignored;
     socket_->socket.cancel(ignored);
     context.restart();
     context.run();
+    if (by_deadline) return IoError(std::string(what) + ": the peer did not finish in time");
     return IoError(std::string(what) + " timed out after " +
                    std::to_string(timeout_.count() / 1000) + " s (the link is down or stalled)");
   }

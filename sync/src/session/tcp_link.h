@@ -33,6 +33,7 @@ class TcpLink : public Link {
   void Linger(std::chrono::milliseconds at_most) override;
   void set_rate_limit_kbps(uint64_t kbps) override { pacer_.set_rate_kbps(kbps); }
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  void set_deadline(Clock::time_point deadline) override { deadline_ = deadline; }
   uint64_t bytes_sent() const override { return sent_; }
   uint64_t bytes_received() const override { return received_; }
   std::string peer() const override { return peer_; }
@@ -47,6 +48,7 @@ class TcpLink : public Link {
 
   std::unique_ptr<Socket> socket_;
   std::chrono::milliseconds timeout_;
+  Clock::time_point deadline_ = Clock::time_point::max();
   uint64_t sent_ = 0, received_ = 0;
   Pacer pacer_;
   std::string peer_;

@@ -31,7 +31,13 @@ namespace outpost {
 
 struct SessionLimits {
   int max_sessions = 32;  // concurrent sessions on a server; more are told "busy"
+  // Of those, the most from one IP address at once; more from it are closed at accept, before
+  // any byte is read (a stranger cannot take every slot).
+  int max_sessions_per_address = 4;
   std::chrono::milliseconds io_timeout{60000};  // every read and write
+  // From the session's start until the peer is admitted (the handshake and its Hello checked),
+  // however slowly or steadily its bytes come; then io_timeout alone bounds each read.
+  std::chrono::milliseconds handshake_timeout{10000};
   uint64_t rekey_interval = 1 << 16;  // Noise messages per direction between rekeys
   size_t max_record = 16u << 20;      // bytes; bounds a session's memory
   uint32_t max_request_chunks = 4096;  // hashes per GetChunks

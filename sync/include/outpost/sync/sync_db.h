@@ -56,7 +56,7 @@ struct PendingEnrolment {
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -100,6 +100,15 @@ class SyncDb {
   // kNotFound). Revoking a revoked peer changes nothing.
   Status RevokePeer(const std::string& name_or_key);
   Status TouchPeer(const PublicKey& key);  // last_seen = now
+
+  // ---- the counter of a sync's Hello (docs/sync-protocol.md), against replays of IK message 1
+  // Hub: true, with `counter` recorded, if it is above the last one accepted from `peer`; false
+  // if it is not (a replay), if it is over 2^63 - 1, or if `peer` is unknown. One statement, so
+  // two sessions cannot both pass with the same counter.
+  Result<bool> AcceptHelloCounter(const PublicKey& peer, uint64_t counter);
+  // Site: the counter for its next Hello, the larger of one more than the last and the clock in
+  // microseconds; recorded before it is returned.
+  Result<uint64_t> NextHelloCounter();
 
   // ---- hub: channels its sites publish (the upward path). The first site to upload a channel
   // id owns it; another site's upload of it is refused (kInvalidArgument, naming the owner).

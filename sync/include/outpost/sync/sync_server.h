@@ -42,6 +42,10 @@ class SyncServer {
   // result says why the session ended early, if it did.
   Status ServeSession(sync::Link* link);
 
+  // How many offers this server has built since it was made: a replayed first message must not
+  // add one (tests count them).
+  uint64_t offers_built() const;
+
   struct Impl;
 
  private:
