@@ -87,6 +87,7 @@ class Impostor {
     auto payload = hs->ReadMessage(*m3);
     if (!payload) return payload.error();
     received_ += Text(*payload);
+    if (payload->empty()) return Corrupt("an empty message 3");
     if (auto request = DecodeEnrol(Text(*payload).substr(1))) stolen_code_ = request->code;
     return Answer(link, &*hs, identity->public_key());
   }
