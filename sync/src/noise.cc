@@ -92,14 +92,23 @@ void HmacBlake2b(ByteSpan key, std::initializer_list<ByteSpan> text, uint8_t* ou
   Blake2b({ByteSpan(pad), ByteSpan(inner)}, out);
 }
 
-// HKDF(chaining_key, input_key_material, 2) (§4.3). out1 may alias chaining_key.
-void Hkdf2(ByteSpan chaining_key, ByteSpan input_key_material, uint8_t* out1, uint8_t* out2) {
+// HKDF(chaining_key, input_key_material, 2 or 3) (§4.3): out3 may be null for two outputs.
+// out1 may alias chaining_key.
+void Hkdf(ByteSpan chaining_key, ByteSpan input_key_material, uint8_t* out1, uint8_t* out2,
+          uint8_t* out3) {
   uint8_t temp_key[kHashSize];
   WipeOnExit wipe(temp_key, sizeof temp_key);
   HmacBlake2b(chaining_key, {input_key_material}, temp_key);
-  const uint8_t one = 0x01, two = 0x02;
+  const uint8_t one = 0x01, two = 0x02, three = 0x03;
   HmacBlake2b(temp_key, {ByteSpan(&one, 1)}, out1);
   HmacBlake2b(temp_key, {ByteSpan(out1, kHashSize), ByteSpan(&two, 1)}, out2);
+  if (out3 != nullptr) {
+    HmacBlake2b(temp_key, {ByteSpan(out2, kHashSize), ByteSpan(&three, 1)}, out3);
+  }
+}
+
+void Hkdf2(ByteSpan chaining_key, ByteSpan input_key_material, uint8_t* out1, uint8_t* out2) {
+  Hkdf(chaining_key, input_key_material, out1, out2, nullptr);
 }
 
 // The 96-bit ChaChaPoly nonce (§12.3): 32 bits of zeros, then n as 64 bits little-endian.
@@ -132,7 +141,7 @@ Status ReservedNonce() {
 }
 
 // SymmetricState (§5.2): the chaining key ck, the handshake hash h and the CipherState that
-// MixKey keys. No PSK, so no MixKeyAndHash.
+// MixKey keys.
 class SymmetricState {
  public:
   // InitializeSymmetric(protocol_name).
@@ -155,6 +164,15 @@ class SymmetricState {
   }
 
   void MixHash(ByteSpan data) { Blake2b({ByteSpan(h_), data}, h_.data()); }
+
+  // MixKeyAndHash(psk): ck, temp_h, temp_k = HKDF(ck, psk, 3); MixHash(temp_h); k = temp_k.
+  void MixKeyAndHash(ByteSpan input_key_material) {
+    uint8_t temp_h[kHashSize], temp_k[kHashSize];
+    WipeOnExit wipe_h(temp_h, sizeof temp_h), wipe_k(temp_k, sizeof temp_k);
+    Hkdf(ck_.span(), input_key_material, ck_.span().data(), temp_h, temp_k);
+    MixHash(temp_h);
+    cipher_.InitializeKey(std::span<const uint8_t, kKeySize>(temp_k, kKeySize));  // truncated
+  }
 
   Status EncryptAndHash(ByteSpan plaintext, Bytes* out) {
     size_t start = out->size();
@@ -188,21 +206,34 @@ class SymmetricState {
   CipherState cipher_;
 };
 
-enum class Token : uint8_t { kE, kS, kEE, kES, kSE, kSS };
+enum class Token : uint8_t { kE, kS, kEE, kES, kSE, kSS, kPsk };
 
 struct PatternSpec {
   std::string_view protocol_name;
   bool responder_static_premessage;          // "<- s" before the first message (IK)
+  bool psk;                                  // a psk modifier: "e" also does MixKey (§9.2)
   std::vector<std::vector<Token>> messages;  // even indices: initiator -> responder
 };
 
 const PatternSpec& SpecOf(Pattern pattern) {
   using enum Token;
   static const PatternSpec kXX{
-      "Noise_XX_25519_ChaChaPoly_BLAKE2b", false, {{kE}, {kE, kEE, kS, kES}, {kS, kSE}}};
+      "Noise_XX_25519_ChaChaPoly_BLAKE2b", false, false, {{kE}, {kE, kEE, kS, kES}, {kS, kSE}}};
   static const PatternSpec kIK{
-      "Noise_IK_25519_ChaChaPoly_BLAKE2b", true, {{kE, kES, kS, kSS}, {kE, kEE, kSE}}};
-  return pattern == Pattern::kXX ? kXX : kIK;
+      "Noise_IK_25519_ChaChaPoly_BLAKE2b", true, false, {{kE, kES, kS, kSS}, {kE, kEE, kSE}}};
+  static const PatternSpec kXXpsk3{"Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b",
+                                   false,
+                                   true,
+                                   {{kE}, {kE, kEE, kS, kES}, {kS, kSE, kPsk}}};
+  switch (pattern) {
+    case Pattern::kXX:
+      return kXX;
+    case Pattern::kIK:
+      return kIK;
+    case Pattern::kXXpsk3:
+      return kXXpsk3;
+  }
+  return kXX;
 }
 
 Status TooShort() { return Corrupt("noise: handshake message too short"); }
@@ -333,6 +364,8 @@ struct HandshakeState::Impl {
   std::optional<KeyPair> fixed_e;  // ephemeral_for_testing, used by the "e" token
   std::optional<PublicKey> rs;
   std::optional<PublicKey> re;
+  Secret<kKeySize> psk;  // XXpsk3 only
+  bool psk_used = false;  // the psk token is behind
   size_t next = 0;  // index into spec->messages of the next message
   bool dead = false;
   bool split = false;
@@ -342,6 +375,11 @@ struct HandshakeState::Impl {
   bool initiators_turn() const { return next % 2 == 0; }
   bool may_write() const { return !dead && !complete() && initiators_turn() == initiator(); }
   bool may_read() const { return !dead && !complete() && initiators_turn() != initiator(); }
+
+  void SetPsk(const Psk& key) {
+    if (psk.empty()) psk = Secret<kKeySize>::Zeroed();
+    std::memcpy(psk.span().data(), key.data(), kKeySize);
+  }
 
   Status Fail(Status st) {
     dead = true;
@@ -356,6 +394,7 @@ struct HandshakeState::Impl {
     for (Token t : spec->messages[next]) {
       if (t == Token::kE) {
         size += kDhSize;
+        keyed = keyed || spec->psk;  // MixKey(e.pub) in psk mode
       } else if (t == Token::kS) {
         size += kDhSize + (keyed ? kTagSize : 0);
       } else {
@@ -390,6 +429,11 @@ struct HandshakeState::Impl {
         return initiator() ? MixDh(&s, re) : MixDh(local_e, rs);
       case Token::kSS:
         return MixDh(&s, rs);
+      case Token::kPsk:
+        if (psk.empty()) return InvalidArgument("noise: the psk was not set (SetPsk)");
+        psk_used = true;
+        symmetric.MixKeyAndHash(psk.span());
+        return Status::Ok();
       default:
         return Internal("noise: not a DH token");
     }
@@ -401,6 +445,7 @@ struct HandshakeState::Impl {
       fixed_e.reset();
       out->insert(out->end(), e->public_key().begin(), e->public_key().end());
       symmetric.MixHash(e->public_key());
+      if (spec->psk) symmetric.MixKey(e->public_key());
       return Status::Ok();
     }
     if (t == Token::kS) return symmetric.EncryptAndHash(s.public_key(), out);
@@ -414,6 +459,7 @@ struct HandshakeState::Impl {
       re.emplace();
       std::memcpy(re->data(), in->data(), kDhSize);
       symmetric.MixHash(in->first(kDhSize));
+      if (spec->psk) symmetric.MixKey(in->first(kDhSize));
       *in = in->subspan(kDhSize);
       return Status::Ok();
     }
@@ -452,7 +498,9 @@ Result<HandshakeState> HandshakeState::Create(const HandshakeConfig& config) {
   if (config.ephemeral_for_testing != nullptr && config.ephemeral_for_testing->empty()) {
     return InvalidArgument("noise: empty ephemeral key pair");
   }
+  if (!spec.psk && config.psk) return InvalidArgument("noise: only XXpsk3 takes a psk");
   auto impl = std::make_unique<Impl>(config.pattern, config.role, config.local_static->Clone());
+  if (config.psk) impl->SetPsk(*config.psk);
   impl->symmetric.MixHash(config.prologue);
   if (spec.responder_static_premessage) {  // "<- s": both sides hash the responder's key
     if (initiator) impl->rs = config.remote_static;
@@ -505,6 +553,16 @@ Result<Bytes> HandshakeState::ReadMessage(ByteSpan message) {
   return payload;
 }
 
+Status HandshakeState::SetPsk(const Psk& psk) {
+  if (!impl_) return InvalidArgument("noise: moved-from handshake");
+  if (!impl_->spec->psk) return InvalidArgument("noise: only XXpsk3 takes a psk");
+  if (impl_->dead || impl_->psk_used) {
+    return InvalidArgument("noise: too late to set the psk");
+  }
+  impl_->SetPsk(psk);
+  return Status::Ok();
+}
+
 bool HandshakeState::IsComplete() const { return impl_ && !impl_->dead && impl_->complete(); }
 bool HandshakeState::IsMyTurnToWrite() const { return impl_ && impl_->may_write(); }
 bool HandshakeState::IsDead() const { return !impl_ || impl_->dead; }
@@ -524,6 +582,7 @@ Result<std::pair<CipherState, CipherState>> HandshakeState::Split() {
   if (impl_->split) return InvalidArgument("noise: split twice");
   impl_->split = true;
   impl_->e.reset();
+  impl_->psk.Reset();
   return impl_->symmetric.Split();
 }
 

@@ -79,16 +79,20 @@ Pair MakePair(Pattern pattern, const KeyPair& init_static, const KeyPair& resp_s
               const KeyPair* init_ephemeral = nullptr, const KeyPair* resp_ephemeral = nullptr,
               std::optional<PublicKey> init_knows = std::nullopt) {
   if (pattern == Pattern::kIK && !init_knows) init_knows = resp_static.public_key();
+  std::optional<Psk> psk;
+  if (pattern == Pattern::kXXpsk3) psk.emplace().fill(0x5a);
   return Pair{MustCreate({.pattern = pattern,
                           .role = Role::kInitiator,
                           .prologue = B("outpost test"),
                           .local_static = &init_static,
                           .remote_static = init_knows,
+                          .psk = psk,
                           .ephemeral_for_testing = init_ephemeral}),
               MustCreate({.pattern = pattern,
                           .role = Role::kResponder,
                           .prologue = B("outpost test"),
                           .local_static = &resp_static,
+                          .psk = psk,
                           .ephemeral_for_testing = resp_ephemeral})};
 }
 
@@ -136,12 +140,24 @@ void ExpectRoundTrip(CipherState& send, CipherState& recv, const Bytes& plaintex
 std::optional<Pattern> SupportedPattern(std::string_view protocol_name) {
   if (protocol_name == ProtocolName(Pattern::kXX)) return Pattern::kXX;
   if (protocol_name == ProtocolName(Pattern::kIK)) return Pattern::kIK;
+  if (protocol_name == ProtocolName(Pattern::kXXpsk3)) return Pattern::kXXpsk3;
   return std::nullopt;
 }
 
 std::optional<PublicKey> OptionalKey(const nlohmann::json& v, const char* field) {
   if (!v.contains(field)) return std::nullopt;
   return ToPublicKey(FromHex(v.at(field).get<std::string>()));
+}
+
+// The vector's single psk for one side ("init_psks" or "resp_psks"), or none.
+std::optional<Psk> OptionalPsk(const nlohmann::json& v, const char* field) {
+  if (!v.contains(field)) return std::nullopt;
+  EXPECT_EQ(v.at(field).size(), 1u);
+  Bytes bytes = FromHex(v.at(field).at(0).get<std::string>());
+  Psk psk{};
+  EXPECT_EQ(bytes.size(), psk.size());
+  std::copy_n(bytes.begin(), std::min(bytes.size(), psk.size()), psk.begin());
+  return psk;
 }
 
 // Plays one vector: every handshake message and every transport message after Split, both
@@ -157,11 +173,13 @@ void RunVector(Pattern pattern, const nlohmann::json& v) {
                                     .prologue = FromHex(v.value("init_prologue", "")),
                                     .local_static = &init_s,
                                     .remote_static = OptionalKey(v, "init_remote_static"),
+                                    .psk = OptionalPsk(v, "init_psks"),
                                     .ephemeral_for_testing = &init_e});
   HandshakeState resp = MustCreate({.pattern = pattern,
                                     .role = Role::kResponder,
                                     .prologue = FromHex(v.value("resp_prologue", "")),
                                     .local_static = &resp_s,
+                                    .psk = OptionalPsk(v, "resp_psks"),
                                     .ephemeral_for_testing = &resp_e});
   std::optional<std::pair<CipherState, CipherState>> init_t, resp_t;
   const nlohmann::json& messages = v.at("messages");
@@ -203,11 +221,11 @@ void RunVector(Pattern pattern, const nlohmann::json& v) {
   EXPECT_TRUE(init_t.has_value()) << "the vector ended before the handshake did";
 }
 
-TEST(NoiseVectors, EveryXxAndIkVectorIsReproducedByteForByte) {
+TEST(NoiseVectors, EveryXxIkAndXxpsk3VectorIsReproducedByteForByte) {
   std::ifstream in(OUTPOST_NOISE_VECTORS);
   ASSERT_TRUE(in) << "cannot open " << OUTPOST_NOISE_VECTORS;
   nlohmann::json doc = nlohmann::json::parse(in);
-  int xx = 0, ik = 0, skipped_psk = 0, skipped_other = 0;
+  int xx = 0, ik = 0, xxpsk3 = 0, skipped_psk = 0, skipped_other = 0;
   for (const nlohmann::json& v : doc.at("vectors")) {
     // The file says "protocol_name"; its README says "name". Accept either.
     std::string name = v.contains("protocol_name") ? v.at("protocol_name").get<std::string>()
@@ -220,15 +238,18 @@ TEST(NoiseVectors, EveryXxAndIkVectorIsReproducedByteForByte) {
     SCOPED_TRACE(name);
     RunVector(*pattern, v);
     if (HasFatalFailure()) return;
-    (*pattern == Pattern::kXX ? xx : ik) += 1;
+    (*pattern == Pattern::kXX ? xx : *pattern == Pattern::kIK ? ik : xxpsk3) += 1;
   }
-  std::cout << "noise vectors: ran " << xx << " XX and " << ik << " IK; skipped " << skipped_psk
-            << " PSK and " << skipped_other << " other-pattern vectors\n";
+  std::cout << "noise vectors: ran " << xx << " XX, " << ik << " IK and " << xxpsk3
+            << " XXpsk3; skipped " << skipped_psk << " other PSK and " << skipped_other
+            << " other-pattern vectors\n";
   RecordProperty("xx_vectors", xx);
   RecordProperty("ik_vectors", ik);
+  RecordProperty("xxpsk3_vectors", xxpsk3);
   RecordProperty("skipped_vectors", skipped_psk + skipped_other);
   EXPECT_GE(xx, 1);
   EXPECT_GE(ik, 1);
+  EXPECT_GE(xxpsk3, 1);
 }
 
 // ---- Handshakes between fresh keys ----
@@ -259,6 +280,45 @@ TEST(Noise, XxBetweenRandomKeysAuthenticatesBothSidesAndTransportRoundTrips) {
 
 TEST(Noise, IkBetweenRandomKeysAuthenticatesBothSidesAndTransportRoundTrips) {
   ExpectHandshakeAndTransportWork(Pattern::kIK);
+}
+
+TEST(Noise, XxPsk3WithTheSamePskAuthenticatesBothSidesAndTransportRoundTrips) {
+  ExpectHandshakeAndTransportWork(Pattern::kXXpsk3);
+}
+
+TEST(Noise, XxPsk3WithDifferentPsksFailsAtMessageThreeAndNoTransportKeyIsShared) {
+  KeyPair alice = KeyPair::Generate(), bob = KeyPair::Generate();
+  Psk mine{}, theirs{};
+  mine.fill(1);
+  theirs.fill(2);
+  HandshakeState init = MustCreate({.pattern = Pattern::kXXpsk3,
+                                    .local_static = &alice,
+                                    .psk = mine});
+  HandshakeState resp = MustCreate({.pattern = Pattern::kXXpsk3,
+                                    .role = Role::kResponder,
+                                    .local_static = &bob,
+                                    .psk = theirs});
+  for (int i = 0; i < 2; ++i) {
+    HandshakeState& sender = i == 0 ? init : resp;
+    HandshakeState& receiver = i == 0 ? resp : init;
+    Result<Bytes> m = sender.WriteMessage(B("before the psk"));
+    ASSERT_TRUE(m.has_value());
+    ASSERT_TRUE(receiver.ReadMessage(*m).has_value()) << "the psk is mixed in only at message 3";
+  }
+  Result<Bytes> m3 = init.WriteMessage(B("secret"));
+  ASSERT_TRUE(m3.has_value());
+  Result<Bytes> read = resp.ReadMessage(*m3);
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code(), StatusCode::kCorrupt);
+  EXPECT_TRUE(resp.IsDead());
+  // The initiator finished writing, but its transport keys match nothing the responder has.
+  ASSERT_TRUE(init.IsComplete());
+  auto keys = init.Split();
+  ASSERT_TRUE(keys.has_value());
+  CipherState forged{std::span<const uint8_t, kKeySize>(theirs)};
+  Result<Bytes> answer = forged.EncryptWithAd({}, B("enrolled"));
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(keys->second.DecryptWithAd({}, *answer).has_value());
 }
 
 TEST(Noise, TwoHandshakesWithTheSameStaticKeysGetDifferentSessions) {
@@ -317,7 +377,7 @@ std::vector<size_t> CleanMessageSizes(Pattern pattern) {
 
 void ExpectEveryFlippedByteIsRefused(Pattern pattern) {
   std::vector<size_t> sizes = CleanMessageSizes(pattern);
-  ASSERT_EQ(sizes.size(), pattern == Pattern::kXX ? 3u : 2u);
+  ASSERT_EQ(sizes.size(), pattern == Pattern::kIK ? 2u : 3u);
   for (size_t target = 0; target < sizes.size(); ++target) {
     for (size_t byte = 0; byte < sizes[target]; ++byte) {
       for (uint8_t bit : {0x01, 0x80}) {
@@ -339,6 +399,42 @@ TEST(Noise, EveryFlippedHandshakeByteIsRefusedInXx) {
 
 TEST(Noise, EveryFlippedHandshakeByteIsRefusedInIk) {
   ExpectEveryFlippedByteIsRefused(Pattern::kIK);
+}
+
+TEST(Noise, AnXxPsk3PskMaySetBeforeMessageThreeAndNotAfter) {
+  KeyPair alice = KeyPair::Generate(), bob = KeyPair::Generate();
+  Psk psk{};
+  psk.fill(7);
+  HandshakeState init = MustCreate({.pattern = Pattern::kXXpsk3, .local_static = &alice, .psk = psk});
+  HandshakeState resp = MustCreate(
+      {.pattern = Pattern::kXXpsk3, .role = Role::kResponder, .local_static = &bob});
+  Result<Bytes> m1 = init.WriteMessage(B("which psk"));
+  ASSERT_TRUE(m1.has_value());
+  ASSERT_TRUE(resp.ReadMessage(*m1).has_value());
+  ASSERT_TRUE(resp.SetPsk(psk).ok()) << "the responder picks its psk after message 1";
+  Result<Bytes> m2 = resp.WriteMessage({});
+  ASSERT_TRUE(m2.has_value() && init.ReadMessage(*m2).has_value());
+  Result<Bytes> m3 = init.WriteMessage(B("done"));
+  ASSERT_TRUE(m3.has_value());
+  Result<Bytes> read = resp.ReadMessage(*m3);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  EXPECT_EQ(*read, B("done"));
+  EXPECT_FALSE(resp.SetPsk(psk).ok()) << "too late: the psk token is behind";
+  HandshakeState xx = MustCreate({.local_static = &alice});
+  EXPECT_FALSE(xx.SetPsk(psk).ok()) << "XX takes no psk";
+  HandshakeState unset = MustCreate({.pattern = Pattern::kXXpsk3, .local_static = &alice});
+  Result<Bytes> u1 = unset.WriteMessage({});
+  ASSERT_TRUE(u1.has_value());
+  HandshakeState r2 = MustCreate(
+      {.pattern = Pattern::kXXpsk3, .role = Role::kResponder, .local_static = &bob, .psk = psk});
+  ASSERT_TRUE(r2.ReadMessage(*u1).has_value());
+  Result<Bytes> u2 = r2.WriteMessage({});
+  ASSERT_TRUE(u2.has_value() && unset.ReadMessage(*u2).has_value());
+  EXPECT_FALSE(unset.WriteMessage({}).has_value()) << "message 3 without a psk";
+}
+
+TEST(Noise, EveryFlippedHandshakeByteIsRefusedInXxPsk3) {
+  ExpectEveryFlippedByteIsRefused(Pattern::kXXpsk3);
 }
 
 TEST(Noise, FlippedTransportByteIsRefusedAndTheNonceStays) {
@@ -510,6 +606,8 @@ TEST(Noise, CreateRefusesConfigsThatDoNotFitThePattern) {
                                        .local_static = &alice,
                                        .remote_static = some})
                    .has_value());
+  EXPECT_FALSE(HandshakeState::Create({.local_static = &alice, .psk = Psk{}})
+                   .has_value());  // a psk for plain XX
   KeyPair empty = std::move(alice);
   EXPECT_FALSE(HandshakeState::Create({.local_static = &alice}).has_value());  // NOLINT
 }

@@ -20,7 +20,10 @@ inline constexpr uint16_t kProtocolVersion = 1;
 // The 8 bytes a client sends first, in clear; also the end of the Noise prologue, so a changed
 // preamble fails the handshake.
 inline constexpr char kPreambleMagic[4] = {'O', 'P', 'S', '1'};
-enum class Mode : uint8_t { kEnrol = 1, kSync = 2, kPeerSync = 3 };
+// kEnrolXX (1) was enrolment over Noise XX, with the code in message 3: withdrawn, since it
+// showed the code to whoever answered; a hub refuses it (docs/sync-protocol.md). kEnrol (4) is
+// enrolment over Noise XXpsk3 with a psk derived from the code.
+enum class Mode : uint8_t { kEnrolXX = 1, kSync = 2, kPeerSync = 3, kEnrol = 4 };
 inline constexpr std::string_view kPrologue = "outpost sync v1";
 
 // A site asks for a file as a patch against its previous version (GetPatch) only if the file
@@ -56,6 +59,7 @@ enum RecordType : uint8_t {
   kEnrol = 12,     // site -> hub, in XX message 3
   kEnrolled = 13,  // hub -> site, after the XX handshake
   kReceipt = 14,   // hub -> site: what became of the versions the site uploaded
+  kEnrolId = 15,   // site -> hub, in XXpsk3 message 1: which code (EnrolCodeKeys::id)
 };
 
 struct HeldVersion {

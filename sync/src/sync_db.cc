@@ -8,15 +8,20 @@
 // files the database's mode): a site's pending enrolment code is a secret.
 //
 // Enrolment codes are never stored: only BLAKE2b-256("outpost enrol code v1\0" || the 16
-// characters), so a copy of sync.db lets nobody enrol.
+// characters), and, for enrolment over the network (Noise XXpsk3, docs/sync-protocol.md), the
+// code's identifier and pre-shared key (EnrolCodeKeys). Both are one-way functions of ~80 bits,
+// so sync.db never gives the code back; but the psk of a pending code is what a site proves it
+// holds, so a copy of a hub's sync.db could use its pending codes (they expire in days).
 #include "outpost/sync/sync_db.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <iterator>
 #include <mutex>
@@ -90,12 +95,23 @@ CREATE TABLE peer_versions (
     R"sql(
 ALTER TABLE peers ADD COLUMN last_hello INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 4 -> 5: enrolment over Noise XXpsk3: the code's identifier (how the hub finds the code a
+    // site means) and its pre-shared key. Codes made before have neither and cannot be used
+    // over the network.
+    R"sql(
+ALTER TABLE enrol_codes ADD COLUMN code_id BLOB;
+ALTER TABLE enrol_codes ADD COLUMN psk BLOB;
+CREATE UNIQUE INDEX enrol_codes_by_id ON enrol_codes(code_id);
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
 constexpr std::string_view kCodeAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";  // no i l o 0 1
 constexpr size_t kCodeChars = 16;
 constexpr std::string_view kCodeDomain{"outpost enrol code v1\0", 22};
+// The BLAKE2b keys of EnrolCodeKeys (docs/sync-protocol.md, "Enrolment").
+constexpr std::string_view kEnrolIdDomain = "outpost enrol code id v1";
+constexpr std::string_view kEnrolPskDomain = "outpost enrol code psk v1";
 
 // A 32-byte key column; nullopt if the value has another size.
 std::optional<PublicKey> KeyAt(const db::Stmt& s, int col) {
@@ -113,6 +129,20 @@ Hash CodeHash(const std::string& normalized) {
     if (c != '-') message += c;
   }
   return Hash::Of(message);
+}
+
+// Keyed BLAKE2b-256 of the code's 16 bare characters, with `key` (a domain string, 16 to 64
+// bytes) as the BLAKE2b key.
+std::array<uint8_t, 32> KeyedCodeHash(std::string_view key, const std::string& normalized) {
+  std::string bare;
+  for (char c : normalized) {
+    if (c != '-') bare += c;
+  }
+  std::array<uint8_t, 32> out{};
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(bare.data()),
+                     bare.size(), reinterpret_cast<const uint8_t*>(key.data()), key.size());
+  sodium_memzero(bare.data(), bare.size());
+  return out;
 }
 
 PeerInfo ReadPeer(const db::Stmt& s) {
@@ -148,6 +178,16 @@ std::optional<std::string> NormalizeEnrolCode(std::string_view typed) {
   return grouped;
 }
 
+std::optional<EnrolCodeKeys> DeriveEnrolCodeKeys(std::string_view typed) {
+  auto normalized = NormalizeEnrolCode(typed);
+  if (!normalized) return std::nullopt;
+  EnrolCodeKeys keys;
+  keys.id = KeyedCodeHash(kEnrolIdDomain, *normalized);
+  keys.psk = KeyedCodeHash(kEnrolPskDomain, *normalized);
+  sodium_memzero(normalized->data(), normalized->size());
+  return keys;
+}
+
 struct SyncDb::Impl {
   sqlite3* conn = nullptr;
   std::mutex mu;
@@ -164,9 +204,13 @@ struct SyncDb::Impl {
   int SchemaVersion();
   // Checks `code` inside an open transaction; the code's row's site name, or why it is refused.
   Result<std::string> CheckCode(const std::string& code, Hash* hash);
+  // The same for the code stored under `hash`.
+  Result<std::string> CheckCodeHash(const Hash& hash);
   Status UseCode(const Hash& hash, const PublicKey* by);
-  // True if `code` was used by `key` (and not cancelled since).
-  bool CodeUsedBy(const std::string& code, const PublicKey& key);
+  // True if the code stored under `hash` was used by `key` (and not cancelled since).
+  bool CodeUsedBy(const Hash& hash, const PublicKey& key);
+  // AdmitSite inside an open transaction, for the code stored under `hash`.
+  Result<PeerInfo> Admit(const Hash& hash, const PublicKey& site_key);
   // kInvalidArgument if `site_key` is a revoked peer's: it cannot enrol again.
   Status CheckNotRevoked(const PublicKey& site_key);
   std::optional<PeerInfo> PeerRow(const PublicKey& key);
@@ -206,10 +250,14 @@ Result<std::string> SyncDb::Impl::CheckCode(const std::string& code, Hash* hash)
         "like abcd-efgh-jkmn-pqrs");
   }
   *hash = CodeHash(*normalized);
+  return CheckCodeHash(*hash);
+}
+
+Result<std::string> SyncDb::Impl::CheckCodeHash(const Hash& hash) {
   db::Stmt s(conn,
              "SELECT site_name, expires_at, used_at, cancelled_at FROM enrol_codes "
              "WHERE code_hash = ?");
-  s.Bind(1, *hash);
+  s.Bind(1, hash);
   if (!s.Step()) {
     OUTPOST_RETURN_IF_ERROR(s.StepStatus());
     return NotFound("unknown enrolment code: mistyped, or made by another hub");
@@ -237,13 +285,11 @@ Status SyncDb::Impl::UseCode(const Hash& hash, const PublicKey* by) {
   return s.Run();
 }
 
-bool SyncDb::Impl::CodeUsedBy(const std::string& code, const PublicKey& key) {
-  auto normalized = NormalizeEnrolCode(code);
-  if (!normalized) return false;
+bool SyncDb::Impl::CodeUsedBy(const Hash& hash, const PublicKey& key) {
   db::Stmt used(conn,
                 "SELECT used_by FROM enrol_codes WHERE code_hash = ? AND used_at != 0 AND "
                 "cancelled_at = 0");
-  used.Bind(1, CodeHash(*normalized));
+  used.Bind(1, hash);
   return used.Step() && KeyAt(used, 0) == key;
 }
 
@@ -343,11 +389,14 @@ Result<std::string> SyncDb::NewEnrolCode(const std::string& site_name, int64_t t
   std::string code = *NormalizeEnrolCode(bare);
   std::lock_guard lock(impl_->mu);
   int64_t now = impl_->Now();
+  EnrolCodeKeys keys = *DeriveEnrolCodeKeys(code);
   db::Stmt s(impl_->conn,
-             "INSERT INTO enrol_codes (code_hash, site_name, created_at, expires_at) "
-             "VALUES (?, ?, ?, ?)");
+             "INSERT INTO enrol_codes (code_hash, site_name, created_at, expires_at, code_id, "
+             "psk) VALUES (?, ?, ?, ?, ?, ?)");
   s.Bind(1, CodeHash(code)).Bind(2, site_name).Bind(3, now).Bind(4, now + ttl_seconds);
+  s.BindBlob(5, keys.id).BindBlob(6, keys.psk);
   OUTPOST_RETURN_IF_ERROR(s.Run());
+  sodium_memzero(keys.psk.data(), keys.psk.size());
   return code;
 }
 
@@ -364,33 +413,75 @@ Result<std::string> SyncDb::RedeemEnrolCode(const std::string& code) {
 }
 
 Result<PeerInfo> SyncDb::AdmitSite(const std::string& code, const PublicKey& site_key) {
+  auto normalized = NormalizeEnrolCode(code);
+  if (!normalized) {
+    Hash unused;
+    return impl_->CheckCode(code, &unused).error();  // says why it is not a code
+  }
   std::lock_guard lock(impl_->mu);
   db::Transaction txn(impl_->conn);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  auto peer = impl_->Admit(CodeHash(*normalized), site_key);
+  if (!peer) return peer;
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  return peer;
+}
+
+Result<PeerInfo> SyncDb::AdmitSiteByCodeId(std::span<const uint8_t, 32> code_id,
+                                           const PublicKey& site_key) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt s(impl_->conn, "SELECT code_hash FROM enrol_codes WHERE code_id = ?");
+  s.BindBlob(1, code_id);
+  if (!s.Step()) {
+    OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+    return NotFound("unknown enrolment code: mistyped, made by another hub, or made before "
+                    "this hub could enrol over Noise XXpsk3");
+  }
+  auto hash = s.HashAt(0);
+  if (!hash) return Corrupt("sync.db holds a malformed code hash");
+  auto peer = impl_->Admit(*hash, site_key);
+  if (!peer) return peer;
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  return peer;
+}
+
+std::optional<noise::Psk> SyncDb::EnrolCodePsk(std::span<const uint8_t, 32> code_id) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "SELECT psk FROM enrol_codes WHERE code_id = ?");
+  s.BindBlob(1, code_id);
+  if (!s.Step()) return std::nullopt;
+  std::string bytes = s.Blob(0);
+  if (bytes.size() != noise::Psk{}.size()) return std::nullopt;
+  noise::Psk psk;
+  std::memcpy(psk.data(), bytes.data(), psk.size());
+  sodium_memzero(bytes.data(), bytes.size());
+  return psk;
+}
+
+Result<PeerInfo> SyncDb::Impl::Admit(const Hash& hash, const PublicKey& site_key) {
   // The same site presenting its code again (by a USB bundle, then at its first sync): it is in.
-  if (impl_->CodeUsedBy(code, site_key)) {
-    if (auto peer = impl_->PeerRow(site_key)) {
+  if (CodeUsedBy(hash, site_key)) {
+    if (auto peer = PeerRow(site_key)) {
       if (peer->revoked_at != 0) return InvalidArgument("site key " + site_key.Fingerprint() + "… was revoked");
       return *peer;
     }
   }
-  Hash hash;
-  auto name = impl_->CheckCode(code, &hash);
+  auto name = CheckCodeHash(hash);
   if (!name) return name.error();
-  OUTPOST_RETURN_IF_ERROR(impl_->CheckNotRevoked(site_key));
-  OUTPOST_RETURN_IF_ERROR(impl_->UseCode(hash, &site_key));
-  db::Stmt add(impl_->conn,
+  OUTPOST_RETURN_IF_ERROR(CheckNotRevoked(site_key));
+  OUTPOST_RETURN_IF_ERROR(UseCode(hash, &site_key));
+  db::Stmt add(conn,
                "INSERT INTO peers (key, name, role, enrolled_at) VALUES (?, ?, 'site', ?) "
                "ON CONFLICT (key) DO UPDATE SET name = excluded.name");
-  OUTPOST_RETURN_IF_ERROR(add.BindBlob(1, site_key.bytes).Bind(2, *name).Bind(3, impl_->Now()).Run());
-  db::Stmt read(impl_->conn, std::string(kPeerColumns) + "WHERE key = ?");
+  OUTPOST_RETURN_IF_ERROR(add.BindBlob(1, site_key.bytes).Bind(2, *name).Bind(3, Now()).Run());
+  db::Stmt read(conn, std::string(kPeerColumns) + "WHERE key = ?");
   read.BindBlob(1, site_key.bytes);
   if (!read.Step()) {
     return read.StepStatus().ok() ? Internal("sync.db lost a peer") : read.StepStatus();
   }
-  PeerInfo peer = ReadPeer(read);
-  OUTPOST_RETURN_IF_ERROR(txn.Commit());
-  return peer;
+  return ReadPeer(read);
 }
 
 std::vector<PendingEnrolment> SyncDb::PendingEnrolments() {

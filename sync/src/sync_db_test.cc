@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -180,6 +181,28 @@ TEST_F(SyncDbTest, AdmitSiteUsesTheCodeAndEnrolsTheKeyUnderItsName) {
   EXPECT_EQ(renamed->name, "ecole-du-port");
   EXPECT_EQ(renamed->enrolled_at, peer->enrolled_at);
   EXPECT_EQ(db_->Peers().size(), 1u);
+}
+
+TEST_F(SyncDbTest, ACodeIsFoundByItsIdentifierAndItsPskIsTheOneTheSiteDerives) {
+  std::string code = NewCode("ecole-karantina");
+  std::string typed = code;  // as a person might type it: upper case, spaces for dashes
+  for (char& c : typed) c = c == '-' ? ' ' : static_cast<char>(std::toupper(c));
+  auto keys = DeriveEnrolCodeKeys(typed);
+  ASSERT_TRUE(keys.has_value());
+  auto typed_otherwise = DeriveEnrolCodeKeys(code);
+  EXPECT_EQ(keys->id, typed_otherwise->id);
+  EXPECT_NE(keys->id, keys->psk);
+  EXPECT_EQ(db_->EnrolCodePsk(keys->id), keys->psk);
+  std::array<uint8_t, 32> unknown{};
+  EXPECT_FALSE(db_->EnrolCodePsk(unknown).has_value());
+  EXPECT_EQ(db_->AdmitSiteByCodeId(unknown, Key(7)).error().code(), StatusCode::kNotFound);
+  auto peer = db_->AdmitSiteByCodeId(keys->id, Key(7));
+  ASSERT_TRUE(peer.has_value()) << peer.error().ToString();
+  EXPECT_EQ(peer->name, "ecole-karantina");
+  EXPECT_TRUE(db_->AdmitSiteByCodeId(keys->id, Key(7)).has_value()) << "the same site again";
+  EXPECT_EQ(db_->AdmitSiteByCodeId(keys->id, Key(8)).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->AdmitSite(code, Key(8)).error().code(), StatusCode::kNotFound);  // one code
+  EXPECT_FALSE(DeriveEnrolCodeKeys("not-a-code").has_value());
 }
 
 TEST_F(SyncDbTest, ARevokedKeyCannotEnrolAgainAndDoesNotUseTheCode) {

@@ -1,6 +1,8 @@
-// The site's side of a session: enrolment (Noise XX, with a hub or a relay) and the routine
+// The site's side of a session: enrolment (Noise XXpsk3, with a hub or a relay) and the routine
 // sync (Noise IK with the pinned hub, or XX with a relay), see site_sync.h and session.h.
 #include "outpost/sync/site_sync.h"
+
+#include <sodium.h>
 
 #include <algorithm>
 #include <ctime>
@@ -9,6 +11,7 @@
 #include "catch_all.h"
 #include "offer.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/sync_db.h"
 #include "outpost/sync/trust_store.h"
 #include "protocol.h"
 #include "session/fetch.h"
@@ -63,15 +66,17 @@ Result<NodeKeys> LoadNodeKeys(const NodePaths& paths) {
 }
 
 // The initiator's handshake for a session in `mode`: the preamble ends the prologue, so a
-// changed preamble fails the handshake. `remote`: the responder's key, for IK.
+// changed preamble fails the handshake. `remote`: the responder's key, for IK; `psk`: for XXpsk3.
 Result<noise::HandshakeState> Initiate(Mode mode, noise::Pattern pattern, const noise::KeyPair& key,
-                                       std::optional<noise::PublicKey> remote = std::nullopt) {
+                                       std::optional<noise::PublicKey> remote = std::nullopt,
+                                       std::optional<noise::Psk> psk = std::nullopt) {
   noise::HandshakeConfig config;
   config.pattern = pattern;
   config.role = noise::Role::kInitiator;
   config.prologue = Bytes(std::string(kPrologue) + Preamble(mode));
   config.local_static = &key;
   config.remote_static = remote;
+  config.psk = psk;
   return noise::HandshakeState::Create(config);
 }
 
@@ -99,17 +104,25 @@ Result<PublicKey> Introduction(const noise::HandshakeState& hs, const std::vecto
 
 // ---- enrolment
 
-// Messages 1 and 2 of an enrolment: the key of the node at `address`, which must be `expected`
-// (a pinned hub) if given.
+// Messages 1 and 2 of an enrolment: message 1 names the code by its identifier (`code_id`);
+// the answer is the key of the node at `address`, which must be `expected` (a pinned hub) if
+// given. An Error in message 2 is not authenticated (the psk comes in message 3): it is shown
+// as what it is.
 Result<PublicKey> MeetEnroller(Link* link, noise::HandshakeState* hs, const std::string& address,
+                               std::span<const uint8_t, 32> code_id,
                                const std::optional<PublicKey>& expected) {
-  auto m1 = hs->WriteMessage({});
+  std::string id(reinterpret_cast<const char*>(code_id.data()), code_id.size());
+  auto m1 = hs->WriteMessage(Bytes(Tagged(kEnrolId, id)));
   if (!m1) return m1.error();
   OUTPOST_RETURN_IF_ERROR(SendFirst(link, Mode::kEnrol, *m1));
   auto m2 = ReadHandshakeFrame(link);
-  if (!m2) return m2.error();
+  if (!m2) return Status(m2.error().code(), "the hub did not answer the enrolment: " + m2.error().message());
   auto info = hs->ReadMessage(*m2);
   if (!info) return Status(StatusCode::kCorrupt, "the hub's handshake failed: " + info.error().message());
+  if (!info->empty() && (*info)[0] == kError) {
+    auto refused = HubError(Body(*info));
+    return Status(refused.code(), refused.message() + " (not authenticated: the code was not sent)");
+  }
   auto hub_key = Introduction(*hs, *info, "hub");
   if (!hub_key) return hub_key.error();
   if (expected && *expected != *hub_key) {
@@ -120,10 +133,15 @@ Result<PublicKey> MeetEnroller(Link* link, noise::HandshakeState* hs, const std:
   return hub_key;
 }
 
-// The answer to an enrolment, from the node whose key is `hub_key`.
+// The answer to an enrolment, from the node whose key is `hub_key`. The first record is the
+// first proof that the other side holds the code's psk: a node that does not cannot encrypt it.
 Result<Enrolled> ReadEnrolled(SecureChannel* channel, const PublicKey& hub_key) {
   auto record = channel->Receive();
-  if (!record) return record.error();
+  if (!record) {
+    return Status(record.error().code(),
+                  "the hub did not prove it knows the code (a mistyped code, or a man in the "
+                  "middle?): " + record.error().message());
+  }
   if (record->type == kError) return HubError(record->body);
   if (record->type != kEnrolled) return Corrupt("unexpected answer to the enrolment");
   auto enrolled = DecodeEnrolled(record->body);
@@ -132,21 +150,28 @@ Result<Enrolled> ReadEnrolled(SecureChannel* channel, const PublicKey& hub_key) 
   return *enrolled;
 }
 
-// The enrolment handshake (Noise XX) with a hub or a relay: presents the code, returns what the
-// other side answered. `expected` (a pinned hub) must be the other side's key if given.
+// The enrolment handshake (Noise XXpsk3, the psk derived from the code) with a hub or a relay;
+// returns what the other side answered. The code itself never leaves this node. `expected` (a
+// pinned hub) must be the other side's key if given.
 Result<Enrolled> EnrolHandshake(const NodePaths& paths, const std::string& address,
                                 const std::string& code, const std::string& name_hint,
                                 std::chrono::milliseconds timeout,
                                 const std::optional<PublicKey>& expected, const SyncDialer& dial) {
+  auto code_keys = DeriveEnrolCodeKeys(code);
+  if (!code_keys) {
+    return InvalidArgument("that is not an enrolment code: a code is 16 letters and digits, "
+                           "like abcd-efgh-jkmn-pqrs");
+  }
   auto keys = LoadNodeKeys(paths);
   if (!keys) return keys.error();
   auto link = Dial(dial, address, timeout);
   if (!link) return link.error();
-  auto hs = Initiate(Mode::kEnrol, noise::Pattern::kXX, keys->key);
+  auto hs = Initiate(Mode::kEnrol, noise::Pattern::kXXpsk3, keys->key, std::nullopt, code_keys->psk);
+  sodium_memzero(code_keys->psk.data(), code_keys->psk.size());
   if (!hs) return hs.error();
-  auto hub_key = MeetEnroller(link->get(), &*hs, address, expected);
+  auto hub_key = MeetEnroller(link->get(), &*hs, address, code_keys->id, expected);
   if (!hub_key) return hub_key.error();
-  sync::EnrolRequest request{keys->identity.public_key(), code, name_hint};
+  sync::EnrolRequest request{keys->identity.public_key(), "", name_hint};  // no code: the psk
   auto m3 = hs->WriteMessage(Bytes(Tagged(kEnrol, EncodeEnrol(request))));
   if (!m3) return m3.error();
   OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link->get(), *m3));
@@ -163,9 +188,15 @@ Result<HubPin> EnrolWithHub(const NodePaths& paths, SyncDb* db, const std::strin
                             const std::string& code, const std::string& name_hint,
                             std::chrono::milliseconds timeout, const SyncDialer& dial) try {
   std::optional<PublicKey> pinned;
-  if (auto pin = db->Hub()) pinned = pin->node_key;
+  auto known = db->Hub();  // joined from a file, or joined before: its keys are pinned
+  if (known) pinned = known->node_key;
   auto enrolled = EnrolHandshake(paths, address, code, name_hint, timeout, pinned, dial);
   if (!enrolled) return enrolled.error();
+  if (known && enrolled->root_key != known->root_key) {
+    return InvalidArgument("the hub at " + address + " answered with root " +
+                           enrolled->root_key.Fingerprint() + ", not the pinned root " +
+                           known->root_key.Fingerprint() + ": nothing installed");
+  }
   OUTPOST_RETURN_IF_ERROR(StoreTrustList(paths, enrolled->root_key, enrolled->trust_list));
   HubPin pin;
   pin.address = address;

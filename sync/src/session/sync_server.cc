@@ -1,12 +1,14 @@
-// SyncServer: the hub's side of enrolment (Noise XX) and routine syncs (Noise IK). A thread per
+// SyncServer: the hub's side of enrolment (Noise XXpsk3) and routine syncs (Noise IK). A thread per
 // session, at most max_sessions at once and max_sessions_per_address from one address (more are
 // closed at accept); a session must be admitted within handshake_timeout; a peer whose key is
 // unknown or revoked, or whose Hello is a replay, is refused in the handshake's answer, before
 // any content moves.
 #include "outpost/sync/sync_server.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -19,6 +21,7 @@
 #include "offer.h"
 #include "outpost/base/file.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/sync_db.h"
 #include "outpost/sync/trust_store.h"
 #include "protocol.h"
 #include "session/answer.h"
@@ -49,6 +52,8 @@ struct SyncServer::Impl {
   Status Session(Link* link);
   Status SyncSession(Link* link, const std::string& prologue);
   Status EnrolSession(Link* link, const std::string& prologue);
+  // Mode 1, enrolment over plain XX: withdrawn; the peer is told so in XX message 2.
+  Status RefuseXxEnrol(Link* link, const std::string& prologue);
   Status PeerSession(Link* link, const std::string& prologue);
   // Both XX sessions: this node introduces itself in message 2; the peer's message 3 payload,
   // its static key and the transport come back.
@@ -58,6 +63,16 @@ struct SyncServer::Impl {
     SecureChannel channel;
   };
   Result<XxSession> RespondXX(Link* link, const std::string& prologue);
+  // The enrolment handshake (XXpsk3): message 1 names the code (*code_id), whose psk the site
+  // must prove it holds by message 3. The payload is message 3's.
+  Result<XxSession> RespondEnrol(Link* link, const std::string& prologue,
+                                 std::array<uint8_t, 32>* code_id);
+  // The psk of the code message 1 names (`payload`), into *hs; the refusal to send otherwise.
+  std::optional<ErrorMessage> PickEnrolPsk(const std::vector<uint8_t>& payload,
+                                           noise::HandshakeState* hs,
+                                           std::array<uint8_t, 32>* code_id);
+  // The answer to an admitted site: its name, this node's key, the root and trust list.
+  Result<Enrolled> EnrolledAnswer(const std::string& site_name);
   // The responder's handshake with this node's static key, for `pattern` (XX or IK).
   Result<noise::HandshakeState> Responder(noise::Pattern pattern, const std::string& prologue);
   // After the handshake: the offer, then requests until Bye.
@@ -253,6 +268,7 @@ Status SyncServer::Impl::Session(Link* link) {
   switch (static_cast<Mode>(preamble[4])) {
     case Mode::kSync: return SyncSession(link, prologue);
     case Mode::kEnrol: return EnrolSession(link, prologue);
+    case Mode::kEnrolXX: return RefuseXxEnrol(link, prologue);
     case Mode::kPeerSync: return PeerSession(link, prologue);
   }
   return Corrupt("unknown session mode " + std::to_string(preamble[4]));
@@ -290,8 +306,90 @@ Result<SyncServer::Impl::XxSession> SyncServer::Impl::RespondXX(Link* link,
                                  limits.rekey_interval, limits.max_record)};
 }
 
+std::optional<ErrorMessage> SyncServer::Impl::PickEnrolPsk(const std::vector<uint8_t>& payload,
+                                                           noise::HandshakeState* hs,
+                                                           std::array<uint8_t, 32>* code_id) {
+  if (payload.size() != 1 + code_id->size() || payload[0] != kEnrolId) {
+    return ErrorMessage{5, "expected the enrolment code's identifier in message 1"};
+  }
+  std::copy(payload.begin() + 1, payload.end(), code_id->begin());
+  auto psk = db->EnrolCodePsk(*code_id);
+  if (!psk) {
+    return ErrorMessage{3, "unknown enrolment code: mistyped, made by another hub, or made "
+                           "before this hub could enrol over Noise XXpsk3"};
+  }
+  Status st = hs->SetPsk(*psk);
+  sodium_memzero(psk->data(), psk->size());
+  if (!st.ok()) return ErrorMessage{6, st.message()};
+  return std::nullopt;
+}
+
+Result<SyncServer::Impl::XxSession> SyncServer::Impl::RespondEnrol(
+    Link* link, const std::string& prologue, std::array<uint8_t, 32>* code_id) {
+  auto hs = Responder(noise::Pattern::kXXpsk3, prologue);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  auto first = hs->ReadMessage(*m1);
+  if (!first) return first.error();
+  auto refusal = PickEnrolPsk(*first, &*hs, code_id);
+  std::string m2_payload = refusal ? Tagged(kError, EncodeError(*refusal))
+                                   : Tagged(kHubInfo, EncodeHubInfo(node->public_key()));
+  auto m2 = hs->WriteMessage(Bytes(m2_payload));
+  if (!m2) return m2.error();
+  OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+  if (refusal) {
+    link->Linger();
+    return Status(StatusCode::kInvalidArgument, refusal->message);
+  }
+  auto m3 = ReadHandshakeFrame(link);
+  if (!m3) return m3.error();
+  auto payload = hs->ReadMessage(*m3);
+  if (!payload) {
+    return Status(payload.error().code(), "the enrolling node did not prove it holds the code "
+                                          "(a wrong code, or a man in the middle): " +
+                                              payload.error().message());
+  }
+  auto remote = hs->RemoteStatic();
+  auto split = hs->Split();
+  if (!split) return split.error();
+  return XxSession{std::move(*payload), remote,
+                   SecureChannel(link, std::move(split->second), std::move(split->first),
+                                 limits.rekey_interval, limits.max_record)};
+}
+
+Status SyncServer::Impl::RefuseXxEnrol(Link* link, const std::string& prologue) {
+  const std::string why =
+      "enrolment over Noise XX (mode 1) was withdrawn: it showed the code to whoever answered. "
+      "Update outpost on this node: it enrols over Noise XXpsk3 (mode 4)";
+  auto hs = Responder(noise::Pattern::kXX, prologue);
+  if (!hs) return hs.error();
+  auto m1 = ReadHandshakeFrame(link);
+  if (!m1) return m1.error();
+  if (auto p = hs->ReadMessage(*m1); !p) return p.error();
+  auto m2 = hs->WriteMessage(Bytes(Tagged(kError, EncodeError({5, why}))));
+  if (!m2) return m2.error();
+  (void)WriteHandshakeFrame(link, *m2);
+  link->Linger();
+  return Status(StatusCode::kInvalidArgument, why);
+}
+
+Result<Enrolled> SyncServer::Impl::EnrolledAnswer(const std::string& site_name) {
+  Enrolled answer;
+  answer.site_name = site_name;
+  answer.hub_key = node->public_key();
+  auto trust_doc = ReadWholeFile(paths.trust_list, kMaxTrustListBytes);
+  if (!trust_doc) return Internal("the hub has no trust list (run `outpost hub init`)");
+  answer.trust_list = *trust_doc;
+  auto root = TrustListRoot(*trust_doc);
+  if (!root) return Internal(root.error().message());
+  answer.root_key = *root;
+  return answer;
+}
+
 Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
-  auto session = RespondXX(link, prologue);
+  std::array<uint8_t, 32> code_id{};
+  auto session = RespondEnrol(link, prologue, &code_id);
   if (!session) return session.error();
   SecureChannel& channel = session->channel;
   const std::vector<uint8_t>* payload = &session->payload;
@@ -299,28 +397,22 @@ Status SyncServer::Impl::EnrolSession(Link* link, const std::string& prologue) {
   if (payload->empty() || (*payload)[0] != kEnrol) return refuse(5, "expected an enrolment");
   auto request = DecodeEnrol({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!request) return refuse(5, request.error().message());
+  if (!request->code.empty()) return refuse(5, "a code never travels in mode 4: send it empty");
   auto x = X25519FromEd25519(request->node_key);
   if (!x || !session->remote || x->bytes != *session->remote) {
     return refuse(5, "the enrolling node's key does not match its session key");
   }
-  auto admitted = db->AdmitSite(request->code, request->node_key);
+  // The handshake completed: the site holds the psk of the code `code_id` names.
+  auto admitted = db->AdmitSiteByCodeId(code_id, request->node_key);
   if (!admitted) {
     uint16_t code = admitted.error().code() == StatusCode::kNotFound ? 3 : 2;
     return refuse(code, "the enrolment was refused: " + admitted.error().message());
   }
-  const std::string name = admitted->name;
-  Enrolled answer;
-  answer.site_name = name;
-  answer.hub_key = node->public_key();
-  auto trust_doc = ReadWholeFile(paths.trust_list, kMaxTrustListBytes);
-  if (!trust_doc) return refuse(6, "the hub has no trust list (run `outpost hub init`)");
-  answer.trust_list = *trust_doc;
-  auto root = TrustListRoot(*trust_doc);
-  if (!root) return refuse(6, root.error().message());
-  answer.root_key = *root;
-  OUTPOST_RETURN_IF_ERROR(channel.Send(kEnrolled, EncodeEnrolled(answer)));
+  auto answer = EnrolledAnswer(admitted->name);
+  if (!answer) return refuse(6, answer.error().message());
+  OUTPOST_RETURN_IF_ERROR(channel.Send(kEnrolled, EncodeEnrolled(*answer)));
   OUTPOST_RETURN_IF_ERROR(channel.Flush());
-  spdlog::info("sync: enrolled site \"{}\" (key {})", name, request->node_key.Fingerprint());
+  spdlog::info("sync: enrolled site \"{}\" (key {})", admitted->name, request->node_key.Fingerprint());
   return Status::Ok();
 }
 

@@ -1,12 +1,16 @@
 // Noise: the encrypted, authenticated channel two Outpost boxes (or a box and a laptop) talk
 // through when they sync. It implements the Noise Protocol Framework, revision 34
-// (noiseprotocol.org/noise.html), for one suite and two handshake patterns:
+// (noiseprotocol.org/noise.html), for one suite and three handshake patterns:
 //
 //   Noise_XX_25519_ChaChaPoly_BLAKE2b   neither side knows the other's static key beforehand;
 //                                       each sends its key encrypted and proves it owns it
 //                                       (3 messages)
 //   Noise_IK_25519_ChaChaPoly_BLAKE2b   the initiator already knows the responder's static key
 //                                       (a box it has paired with); 2 messages
+//   Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b  XX, and both sides must also hold the same 32-byte
+//                                       pre-shared key (the psk token ends message 3; in psk
+//                                       mode every "e" token also does MixKey(e.pub), §9.2).
+//                                       Enrolment by code uses it.
 //
 // The types carry the spec's own names. DH is X25519. The cipher is ChaCha20-Poly1305 (IETF):
 // a 32-byte key, and a 12-byte nonce made of 4 zero bytes and the 64-bit counter n in
@@ -77,6 +81,7 @@ inline constexpr uint64_t kReservedNonce = UINT64_MAX;  // 2^64-1: never used to
 
 using PublicKey = std::array<uint8_t, kDhSize>;
 using HandshakeHash = std::array<uint8_t, kHashSize>;
+using Psk = std::array<uint8_t, kKeySize>;
 
 namespace detail {
 // sodium_malloc / sodium_memzero + sodium_free; the allocation throws std::bad_alloc on failure,
@@ -178,10 +183,11 @@ class CipherState {
   uint64_t n_ = 0;
 };
 
-enum class Pattern { kXX, kIK };
+enum class Pattern { kXX, kIK, kXXpsk3 };
 enum class Role { kInitiator, kResponder };
 
-// "Noise_XX_25519_ChaChaPoly_BLAKE2b" or "Noise_IK_25519_ChaChaPoly_BLAKE2b".
+// "Noise_XX_25519_ChaChaPoly_BLAKE2b", "Noise_IK_25519_ChaChaPoly_BLAKE2b" or
+// "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b".
 std::string_view ProtocolName(Pattern pattern);
 
 struct HandshakeConfig {
@@ -190,11 +196,15 @@ struct HandshakeConfig {
   // Bytes both sides must agree on (e.g. a protocol version string). They are mixed into h, so
   // a mismatch makes the handshake fail.
   std::vector<uint8_t> prologue{};
-  // Required by XX and IK on both sides. Create() copies it; the caller keeps ownership.
+  // Required by every pattern on both sides. Create() copies it; the caller keeps ownership.
   const KeyPair* local_static = nullptr;
   // IK initiator only: the responder's static public key, known in advance. Must be unset
   // otherwise (XX and the IK responder learn the remote key during the handshake).
   std::optional<PublicKey> remote_static{};
+  // XXpsk3 only: the pre-shared key, copied into secret memory. It may instead be set later
+  // with SetPsk, before the psk token (a responder that learns from message 1 which psk the
+  // initiator means); message 3 fails without one.
+  std::optional<Psk> psk{};
   // For test vectors only: use this ephemeral key instead of a random one. Copied.
   const KeyPair* ephemeral_for_testing = nullptr;
 };
@@ -216,6 +226,10 @@ class HandshakeState {
   // Processes the peer's next handshake message and returns its payload. Any failure
   // (authentication, length, low-order key, wrong turn) leaves the handshake dead.
   Result<std::vector<uint8_t>> ReadMessage(std::span<const uint8_t> message);
+
+  // XXpsk3: sets (or replaces) the pre-shared key; InvalidArgument for another pattern, or once
+  // the psk token has been processed or the handshake is dead.
+  Status SetPsk(const Psk& psk);
 
   bool IsComplete() const;
   bool IsMyTurnToWrite() const;  // false once complete or dead

@@ -8,18 +8,21 @@
 // processes may open the same file: SQLite's WAL locking serializes their writes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
+#include "outpost/sync/noise.h"
 
 struct sqlite3;
 
@@ -56,7 +59,7 @@ struct PendingEnrolment {
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -87,6 +90,14 @@ class SyncDb {
   // revoked is refused (kInvalidArgument) and the code stays unused; the code's errors are
   // RedeemEnrolCode's.
   Result<PeerInfo> AdmitSite(const std::string& code, const PublicKey& site_key);
+  // AdmitSite for the code whose EnrolCodeKeys::id is `code_id` (enrolment over Noise XXpsk3,
+  // where the code never travels: the completed handshake proved the site holds its psk).
+  Result<PeerInfo> AdmitSiteByCodeId(std::span<const uint8_t, 32> code_id,
+                                     const PublicKey& site_key);
+  // The psk of the code whose identifier is `code_id`, whatever its state (AdmitSiteByCodeId
+  // says why a used, expired or cancelled code is refused, to the site that proved it holds
+  // it); nullopt if no code has that identifier.
+  std::optional<noise::Psk> EnrolCodePsk(std::span<const uint8_t, 32> code_id);
   // Codes that still work, oldest first.
   std::vector<PendingEnrolment> PendingEnrolments();
 
@@ -146,5 +157,15 @@ class SyncDb {
 // The canonical form of a code a person typed: lower case, without spaces and dashes, grouped
 // "abcd-efgh-jkmn-pqrs"; nullopt if it cannot be a code.
 std::optional<std::string> NormalizeEnrolCode(std::string_view typed);
+
+// What enrolment over the network derives from a code (docs/sync-protocol.md, "Enrolment"):
+// `id` = BLAKE2b-256 keyed with "outpost enrol code id v1" of the 16 bare characters, sent in
+// clear so the hub can find the code; `psk` = the same keyed with "outpost enrol code psk v1",
+// the Noise XXpsk3 pre-shared key. nullopt if `typed` cannot be a code.
+struct EnrolCodeKeys {
+  std::array<uint8_t, 32> id{};
+  noise::Psk psk{};
+};
+std::optional<EnrolCodeKeys> DeriveEnrolCodeKeys(std::string_view typed);
 
 }  // namespace outpost
