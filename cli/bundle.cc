@@ -116,7 +116,8 @@ void PrintImported(const BundleImportResult& r, bool json) {
   if (json) {
     PrintJson({{"complete", s.complete}, {"channels_updated", UpdatedJson(s.updated)},
                {"volumes", r.volumes}, {"damaged", r.damaged}, {"skipped", r.skipped},
-               {"refused", s.refused}, {"files_received", s.files_received},
+               {"refused", s.refused}, {"withdrawn", s.withdrawn},
+               {"files_received", s.files_received},
                {"chunks_received", s.chunks_received}, {"patches_received", s.patches_received},
                {"chunk_bytes", s.chunk_bytes}});
     return;
@@ -124,6 +125,7 @@ void PrintImported(const BundleImportResult& r, bool json) {
   for (const auto& v : r.skipped) std::fprintf(stderr, "skipped: %s\n", v.c_str());
   for (const auto& v : r.damaged) std::fprintf(stderr, "damaged: %s\n", v.c_str());
   for (const auto& v : s.refused) std::fprintf(stderr, "refused: %s\n", v.c_str());
+  for (const auto& v : s.withdrawn) std::fprintf(stderr, "withdrawn: %s\n", v.c_str());
   PrintUpdated(s.updated);
   std::printf("%s: %zu volume(s) read, %llu chunks and %llu patches taken\n",
               s.complete ? "up to date with the bundle" : "not complete (what arrived is kept)",

@@ -64,11 +64,13 @@ void PrintSyncJson(const SyncSummary& r) {
              {"files_received", r.files_received}, {"chunks_received", r.chunks_received},
              {"chunks_reused", r.chunks_reused}, {"patches_received", r.patches_received},
              {"chunk_bytes", r.chunk_bytes}, {"budget_reached", r.budget_reached},
-             {"refused", r.refused}, {"channels_uploaded", uploaded}});
+             {"refused", r.refused}, {"withdrawn", r.withdrawn},
+             {"channels_uploaded", uploaded}});
 }
 
 void PrintSyncText(const SyncSummary& r) {
   for (const auto& why : r.refused) std::fprintf(stderr, "refused: %s\n", why.c_str());
+  for (const auto& what : r.withdrawn) std::fprintf(stderr, "withdrawn: %s\n", what.c_str());
   for (const auto& u : r.uploaded) {
     if (u.state == "served") {
       std::printf("%s: version %lld sent to the hub\n", u.id.c_str(),

@@ -498,18 +498,57 @@ Result<int> Catalog::PruneVersions(int keep) {
   OUTPOST_RETURN_IF_ERROR(durable.status());
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
-  for (const auto& v : *victims) {
-    for (const char* sql :
-         {"DELETE FROM search WHERE rowid IN (SELECT id FROM nodes WHERE channel_id = ? AND "
-          "version = ?)",
-          "DELETE FROM nodes WHERE channel_id = ? AND version = ?",
-          "DELETE FROM channel_versions WHERE channel_id = ? AND version = ?"}) {
-      db::Stmt del(db_, sql);
-      OUTPOST_RETURN_IF_ERROR(del.Bind(1, v.channel_id).Bind(2, v.version).Run());
-    }
-  }
+  for (const auto& v : *victims) OUTPOST_RETURN_IF_ERROR(DeleteVersion(v.channel_id, v.version));
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
   return static_cast<int>(victims->size());
+}
+
+Status Catalog::DeleteVersion(const std::string& channel_id, int64_t version) {
+  for (const char* sql :
+       {"DELETE FROM search WHERE rowid IN (SELECT id FROM nodes WHERE channel_id = ? AND "
+        "version = ?)",
+        "DELETE FROM nodes WHERE channel_id = ? AND version = ?",
+        "DELETE FROM channel_versions WHERE channel_id = ? AND version = ?"}) {
+    db::Stmt del(db_, sql);
+    OUTPOST_RETURN_IF_ERROR(del.Bind(1, channel_id).Bind(2, version).Run());
+  }
+  return Status::Ok();
+}
+
+std::vector<int64_t> Catalog::Versions(const std::string& channel_id) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT version FROM channel_versions WHERE channel_id = ? AND "
+                  "state = 'complete' ORDER BY version DESC");
+  s.Bind(1, channel_id);
+  std::vector<int64_t> out;
+  while (s.Step()) out.push_back(s.Int(0));
+  return out;
+}
+
+Status Catalog::WithdrawVersions(const std::string& channel_id,
+                                 const std::vector<int64_t>& withdrawn, int64_t serve) {
+  std::lock_guard lock(mu_);
+  DurableWrites durable(db_);
+  OUTPOST_RETURN_IF_ERROR(durable.status());
+  db::Transaction txn(db_);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  for (int64_t version : withdrawn) OUTPOST_RETURN_IF_ERROR(DeleteVersion(channel_id, version));
+  db::Stmt left(db_, "SELECT 1 FROM channel_versions WHERE channel_id = ? AND version = ? AND "
+                     "state = 'complete'");
+  left.Bind(1, channel_id).Bind(2, serve);
+  if (serve != 0 && !left.Step()) {
+    OUTPOST_RETURN_IF_ERROR(left.StepStatus());
+    return InvalidArgument("channel " + channel_id + " has no version " + std::to_string(serve) +
+                           " left to serve");
+  }
+  db::Stmt upd(db_, "UPDATE channels SET served_version = ? WHERE id = ?");
+  if (serve != 0) upd.Bind(1, serve); else upd.BindNull(1);
+  OUTPOST_RETURN_IF_ERROR(upd.Bind(2, channel_id).Run());
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  ++own_commits_;
+  generation_ = own_commits_;
+  generation_checked_ms_ = 0;
+  return Status::Ok();
 }
 
 Result<VersionDraft> Catalog::LoadVersion(const std::string& channel_id, int64_t version) {

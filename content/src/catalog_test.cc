@@ -394,6 +394,37 @@ TEST_F(CatalogTest, CommitVersionAsCountsVersionsImportedLocally) {
   EXPECT_EQ(*catalog_->CommitVersionAs(Draft(" 3"), 3, "x", Hash{}), 3);
 }
 
+// What a node does when a trust list revokes the key that signed its newest versions.
+TEST_F(CatalogTest, WithdrawnVersionsAreGoneForGoodAndTheNextNumberComparesWithWhatIsLeft) {
+  ASSERT_TRUE(catalog_->CommitVersionAs(Draft(), 5, kEnvelope5, kManifest5).has_value());
+  ASSERT_TRUE(catalog_->CommitVersionAs(Draft(" owned"), 8, "eight", Hash{}).has_value());
+  ASSERT_TRUE(catalog_->CommitVersionAs(Draft(" owned"), 9, "nine", Hash{}).has_value());
+  EXPECT_EQ(catalog_->Versions("water"), (std::vector<int64_t>{9, 8, 5}));
+  // A version to serve that is not left is refused, and nothing changes.
+  EXPECT_EQ(catalog_->WithdrawVersions("water", {9, 8}, 8).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog_->Versions("water"), (std::vector<int64_t>{9, 8, 5}));
+
+  ASSERT_TRUE(catalog_->WithdrawVersions("water", {9, 8}, 5).ok());
+  auto reopened = Catalog::Open(dir_.path() / "catalog.db");  // as after a restart
+  ASSERT_TRUE(reopened.has_value());
+  auto ch = (*reopened)->Channel("water");
+  EXPECT_EQ(ch->served_version, 5);
+  EXPECT_EQ(ch->meta.title, "Water");
+  EXPECT_EQ((*reopened)->Versions("water"), std::vector<int64_t>{5});
+  EXPECT_FALSE((*reopened)->ManifestEnvelope("water", 9).has_value());
+  EXPECT_EQ(SearchPaths("eleve"), std::vector<std::string>{"fr/eleve.html"});
+  // Versions only grow from what is left: 6 is taken now, 5 again is not.
+  EXPECT_FALSE(catalog_->CommitVersionAs(Draft(), 5, "again", Hash{}).has_value());
+  EXPECT_EQ(*catalog_->CommitVersionAs(Draft(" 6"), 6, "six", Hash{}), 6);
+
+  // Nothing left to serve: the channel is hidden, no page and no search hit.
+  ASSERT_TRUE(catalog_->WithdrawVersions("water", {6, 5}, 0).ok());
+  EXPECT_EQ(catalog_->Channel("water")->served_version, 0);
+  EXPECT_FALSE(catalog_->NodeByPath("water", "fr/eleve.html").has_value());
+  EXPECT_TRUE(SearchPaths("eleve").empty());
+  EXPECT_TRUE(catalog_->CheckIntegrity().empty());
+}
+
 TEST_F(CatalogTest, AManifestAttachesToAStoredVersion) {
   ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
   EXPECT_EQ(catalog_->Channel("water")->manifest_hash, std::nullopt);

@@ -4,6 +4,8 @@
 #include <optional>
 #include <set>
 
+#include "outpost/sync/trust_store.h"
+#include "version_signing.h"
 #include "zstd_codec.h"
 
 namespace outpost::sync {
@@ -103,13 +105,15 @@ Result<OfferedVersion> OfferVersion(Catalog* catalog, const ChannelInfo& info, u
 }
 
 Result<std::vector<OfferedVersion>> OfferChannels(Catalog* catalog, const OfferedBy& by,
-                                                  const std::map<std::string, uint64_t>& peer_serves) {
+                                                  const std::map<std::string, uint64_t>& peer_serves,
+                                                  bool whatever_the_peer_serves) {
   std::vector<OfferedVersion> out;
   for (const ChannelInfo& info : catalog->Channels()) {
     if (info.served_version == 0 || !info.manifest_hash) continue;
     auto it = peer_serves.find(info.id);
     uint64_t peer_version = it == peer_serves.end() ? 0 : it->second;
-    if (static_cast<uint64_t>(info.served_version) <= peer_version) continue;
+    bool newer = static_cast<uint64_t>(info.served_version) > peer_version;
+    if (!newer && !whatever_the_peer_serves) continue;
     auto envelope = catalog->ManifestEnvelope(info.id, info.served_version);
     auto parts = envelope ? ParseSignedManifest(*envelope) : Result<SignedManifest>(NotFound(""));
     if (!parts) continue;
@@ -136,6 +140,29 @@ Result<std::string> UnpackEnvelope(Catalog* catalog, const OfferedVersion& versi
     return ZstdDecompress(version.packed, version.envelope_size, kMaxEnvelope, parts->manifest);
   }
   return version.packed;
+}
+
+TrustList TakeTrustList(const NodePaths& paths, Catalog* catalog, const PublicKey& root,
+                        const PublicKey& self, Offer* offer, SyncSummary* summary) {
+  for (OfferedVersion& version : offer->versions) {
+    auto envelope = UnpackEnvelope(catalog, version);
+    if (!envelope) continue;  // its Accept says why
+    version.packing = kRaw;
+    version.envelope_size = envelope->size();
+    version.packed = std::move(*envelope);
+  }
+  if (!offer->trust_list.empty()) {
+    Status stored = StoreTrustList(paths, root, offer->trust_list);
+    if (!stored.ok()) summary->refused.push_back("trust list: " + stored.message());
+  }
+  auto held = LoadTrustList(paths, root);
+  if (!held) return TrustList{};
+  auto withdrawn = WithdrawUntrustedVersions(catalog, *held, self);
+  if (!withdrawn) summary->refused.push_back(withdrawn.error().message());
+  for (const Withdrawal& w : withdrawn ? *withdrawn : std::vector<Withdrawal>{}) {
+    summary->withdrawn.push_back(w.Describe());
+  }
+  return *held;
 }
 
 Result<AcceptedVersion> AcceptSiteVersion(Catalog* catalog, SyncDb* db, const PublicKey& site,
@@ -167,6 +194,11 @@ Result<AcceptedVersion> AcceptPublishedVersion(Catalog* catalog, const TrustList
   auto manifest = VerifySignedManifest(*envelope, trust);
   if (!manifest) return manifest.error();
   auto served = catalog->Channel(manifest->channel_id);
+  if (served && served->manifest_hash == manifest->hash) {
+    return Status(StatusCode::kAlreadyExists, "channel " + manifest->channel_id + ": version " +
+                                                  std::to_string(manifest->version) +
+                                                  " is served here already");
+  }
   OUTPOST_RETURN_IF_ERROR(
       CheckVersionIsNewer(*manifest, served ? static_cast<uint64_t>(served->served_version) : 0));
   return AcceptedVersion{std::move(*manifest), std::move(*envelope)};

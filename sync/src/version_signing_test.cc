@@ -79,5 +79,31 @@ TEST_F(VersionSigningTest, AfterARotationOnlyWhatARevokedListedKeySignedIsSigned
   EXPECT_EQ(SignerOf(catalog_.get(), "maths", 1), std::nullopt);
 }
 
+// A new trust list withdraws only what a publisher it no longer authorizes signed: a channel
+// this node signed itself (a site's own, by its node key) and an unsigned one stay served.
+TEST_F(VersionSigningTest, AWithdrawalLeavesTheNodesOwnAndUnsignedChannelsServed) {
+  MakeHub();
+  ImportAs("science");
+  ImportAs("notes");
+  ImportAs("local");
+  Identity self = NewIdentity();
+  Sign("science", LoadKey(paths_.publisher_key));
+  Sign("notes", self);
+  auto withdrawn = WithdrawUntrustedVersions(catalog_.get(), Rotated(NewIdentity(), {"*"}),
+                                             self.public_key());
+  ASSERT_TRUE(withdrawn.has_value()) << withdrawn.error().ToString();
+  ASSERT_EQ(withdrawn->size(), 1u);
+  EXPECT_EQ((*withdrawn)[0].channel_id, "science");
+  EXPECT_EQ((*withdrawn)[0].now_served, 0);
+  EXPECT_NE((*withdrawn)[0].Describe().find("hidden"), std::string::npos) << (*withdrawn)[0].Describe();
+  EXPECT_EQ(catalog_->Channel("science")->served_version, 0);
+  EXPECT_EQ(catalog_->Channel("notes")->served_version, 1);
+  EXPECT_EQ(catalog_->Channel("local")->served_version, 1);
+  // Nothing more to withdraw under the same list.
+  auto again = WithdrawUntrustedVersions(catalog_.get(), Rotated(NewIdentity(), {"*"}), self.public_key());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->empty());
+}
+
 }  // namespace
 }  // namespace outpost

@@ -135,7 +135,6 @@ class BundleImporter {
   // import; one that is out of date now (its versions served, or older than those served) is
   // dropped without a word.
   void Accept(FromSender* s, Offer offer, bool saved = false);
-  TrustList TrustFor(const Offer& offer);
   void AcceptVersion(FromSender* s, const TrustList& trust, OfferedVersion* version, bool saved);
   // The records, one handler per type.
   Status ReadRecords(FromSender* s, VolumeReader* reader, const fs::path& file);
@@ -286,24 +285,15 @@ Status BundleImporter::LoadSavedOffers(FromSender* s) {
   return Status::Ok();
 }
 
+// A site checks published versions against the trust list it holds, replaced first by the
+// offer's if that one is newer and verifies (and what it revokes is withdrawn). A hub checks a
+// site's versions by the site's key.
 void BundleImporter::Accept(FromSender* s, Offer offer, bool saved) {
   s->offered = true;
-  TrustList trust = TrustFor(offer);
+  TrustList trust = hub_ ? TrustList{}
+                         : TakeTrustList(paths_, catalog_, pin_->root_key, self_.public_key(),
+                                         &offer, &result_.summary);
   for (auto& version : offer.versions) AcceptVersion(s, trust, &version, saved);
-}
-
-// A site checks published versions against the trust list it holds, replaced first by the
-// offer's if that one is newer and verifies. (A hub checks a site's versions by the site's key.)
-TrustList BundleImporter::TrustFor(const Offer& offer) {
-  TrustList trust;
-  if (hub_) return trust;
-  if (!offer.trust_list.empty()) {
-    if (Status st = StoreTrustList(paths_, pin_->root_key, offer.trust_list); !st.ok()) {
-      Refuse("trust list: " + st.message());
-    }
-  }
-  if (auto held = LoadTrustList(paths_, pin_->root_key)) trust = *held;
-  return trust;
 }
 
 void BundleImporter::AcceptVersion(FromSender* s, const TrustList& trust, OfferedVersion* version, bool saved) {

@@ -3,6 +3,7 @@
 // bundle for someone else, one from a stranger, a replayed old one, one from a revoked site.
 #include "outpost/sync/bundle_import.h"
 #include "outpost/sync/publish.h"
+#include "outpost/sync/publisher_keys.h"
 #include "outpost/sync/trust_store.h"
 
 #include <gtest/gtest.h>
@@ -310,6 +311,29 @@ TEST_F(BundleImportTest, AReceiptInAVolumeWhoseEndDoesNotVerifyIsNotApplied) {
   auto whole = Import(&site_, volume);
   ASSERT_TRUE(whole.has_value()) << whole.error().message();
   EXPECT_EQ(site_.db->PeerVersions(hub), (std::map<std::string, uint64_t>{{"ecole-1-notes", 1}}));
+}
+
+// A forged stick brought a site the top version, signed by a publisher key that then leaked;
+// the hub's next bundle carries the trust list that revokes the key: the site stops serving
+// that version and takes the hub's next one, whose number is lower.
+TEST_F(BundleImportTest, ABundleCarryingARevocationReplacesTheRevokedKeysTopVersion) {
+  auto leaked = Identity::Generate();
+  ASSERT_TRUE(leaked.has_value());
+  testing::AuthorizeAnotherPublisher(hub_.paths, leaked->public_key());
+  TempDir first, second;
+  ASSERT_TRUE(Export(&hub_, first.path(), {"ecole-1"}).has_value());
+  ASSERT_TRUE(Import(&site_, first.path()).has_value());  // version 1 and trust list 2
+  testing::PlantVersionSignedBy(&site_, "water", testing::kTopVersion, *leaked);
+  ASSERT_TRUE(RevokePublisher(hub_.paths, leaked->public_key().Hex()).has_value());
+  folder_.Write("lesson-9.html", Page(9));
+  Publish();
+  ASSERT_TRUE(Export(&hub_, second.path(), {"ecole-1"}).has_value());
+  auto r = Import(&site_, second.path());
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_TRUE(r->summary.complete) << (r->summary.refused.empty() ? "" : r->summary.refused[0]);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
+  ExpectServedAsAtTheHub();
+  EXPECT_FALSE(site_.catalog->ManifestEnvelope("water", testing::kTopVersion).has_value());
 }
 
 // A hub takes nothing from a site it revoked, however the stick came.

@@ -52,7 +52,9 @@ Status BuildOffer(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Id
   }
   // A hub hands out what its root's publishers signed; a site sends up what it signed itself.
   PublicKey me = self.public_key();
-  auto versions = OfferChannels(catalog, hub ? OfferedBy{&*trust, nullptr} : OfferedBy{nullptr, &me}, known);
+  // A hub's bundle carries its trust list, which may withdraw at the site what it serves: the
+  // hub's versions go too whatever the site serves (a manifest patch each when it serves them).
+  auto versions = OfferChannels(catalog, hub ? OfferedBy{&*trust, nullptr} : OfferedBy{nullptr, &me}, known, hub);
   if (!versions) return versions.error();
   r->offer.versions = std::move(*versions);
   return Status::Ok();

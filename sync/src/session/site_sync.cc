@@ -435,14 +435,9 @@ Result<Offer> SiteSync::ReceiveOffer() {
   if (record->type != kOffer) return Corrupt("expected the hub's offer");
   auto offer = DecodeOffer(record->body);
   if (!offer) return offer.error();
-  if (!offer->trust_list.empty() && !from_peer_) {
-    Status st = StoreTrustList(paths_, pin_.root_key, offer->trust_list);
-    if (!st.ok()) {
-      summary_.refused.push_back("trust list: " + st.message());
-    } else if (auto held = LoadTrustList(paths_, pin_.root_key)) {
-      trust_ = *held;
-    }
-  }
+  // The root signs trust lists, so a relay may carry them too; what they revoke stops here.
+  trust_ = TakeTrustList(paths_, catalog_, pin_.root_key, keys_->identity.public_key(), &*offer,
+                         &summary_);
   return offer;
 }
 
@@ -451,7 +446,10 @@ Status SiteSync::FetchOffered(Offer* offer, bool* complete, Status* failure) {
   for (auto& version : offer->versions) {
     auto accepted = AcceptPublishedVersion(catalog_, trust_, version);
     if (!accepted) {
-      summary_.refused.push_back(accepted.error().message());
+      // One served already (re-offered with a new trust list) is not refused.
+      if (accepted.error().code() != StatusCode::kAlreadyExists) {
+        summary_.refused.push_back(accepted.error().message());
+      }
       continue;
     }
     for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));

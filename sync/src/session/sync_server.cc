@@ -555,7 +555,8 @@ Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {
   std::map<std::string, uint64_t> held;
   for (const auto& h : hello.held) held[h.channel_id] = h.served;
   if (trust) {
-    auto versions = OfferChannels(catalog, {&*trust, nullptr}, held);
+    // A peer taking a newer list may withdraw what it serves: it gets every channel.
+    auto versions = OfferChannels(catalog, {&*trust, nullptr}, held, !offer.trust_list.empty());
     if (!versions) return versions.error();
     offer.versions = std::move(*versions);
   }

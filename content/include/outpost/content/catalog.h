@@ -185,6 +185,15 @@ class Catalog {
   Result<std::vector<VersionRef>> VersionsToPrune(int keep);
   // Removes those versions (nodes, search rows, version rows), durably. Returns how many.
   Result<int> PruneVersions(int keep);
+  // The numbers of the channel's complete versions, newest first (empty: no such channel).
+  std::vector<int64_t> Versions(const std::string& channel_id);
+  // In one durable transaction: removes the channel's `withdrawn` versions (their nodes, search
+  // rows and version rows, as PruneVersions does) and serves `serve` instead, a version left,
+  // or 0 for none: the channel is then hidden from learners (no page, no search hit) until a
+  // version is committed. kInvalidArgument, changing nothing, if `serve` is not a version left.
+  // How a node stops serving versions signed by a revoked key (sync's version_signing.h).
+  Status WithdrawVersions(const std::string& channel_id, const std::vector<int64_t>& withdrawn,
+                          int64_t serve);
   // Rebuilds a stored version (served or not) as the draft it was committed from: the channel's
   // metadata, thumbnail and source, and every node, unlisted ones included, children in display
   // order. body_text is left empty (the search index keeps it, not the tree). kNotFound if the
@@ -232,6 +241,8 @@ class Catalog {
   Status InsertVersion(const VersionDraft& draft, int64_t version, const Hash& tree,
                        std::optional<std::string_view> envelope,
                        const std::optional<Hash>& manifest_hash);
+  // Removes one version: its search rows, nodes and version row (inside a transaction).
+  Status DeleteVersion(const std::string& channel_id, int64_t version);
   Status InsertNode(const DraftNode& node, const std::string& channel_id, int64_t version,
                     int64_t parent_id, int64_t sort_order, int64_t* files, int64_t* bytes);
 

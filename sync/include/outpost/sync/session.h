@@ -79,6 +79,9 @@ struct SyncSummary {
   std::vector<UpdatedChannel> updated;
   std::vector<UploadedChannel> uploaded;  // this site's own channels offered up
   std::vector<std::string> refused;  // versions refused, and why
+  // Versions no longer served because the trust list taken revokes their signer, and what
+  // learners see instead (one line each: Withdrawal::Describe in version_signing.h).
+  std::vector<std::string> withdrawn;
   uint64_t files_received = 0, chunks_received = 0, chunks_reused = 0, patches_received = 0;
   uint64_t chunk_bytes = 0;  // uncompressed bytes that came over the link
   bool budget_reached = false;
