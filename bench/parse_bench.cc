@@ -31,11 +31,13 @@ const std::string kHead =
     "If-None-Match: \"b3a1c9d0e2f4a6b8\"\r\n"
     "\r\n";
 
-// One head, as the transport parses it; returns the number of headers (so nothing is elided).
+// One head, as the transport parses it: the whole head, its empty line included, goes to
+// Beast's parser, which finds its end itself (before decision 27 the transport searched for
+// the empty line, then parsed the head). Returns the number of headers and parameters, so that
+// nothing is elided.
 size_t ParseOne(const outpost::http::HeadLimits& limits) {
   outpost::http::Request req;
-  size_t end = kHead.find("\r\n\r\n");
-  int status = outpost::http::ParseRequestHead(std::string_view(kHead).substr(0, end + 2), limits, &req);
+  int status = outpost::http::ParseRequestHead(kHead, limits, &req);
   if (status != 0) {
     std::fprintf(stderr, "parse_bench: the head was refused with %d\n", status);
     std::exit(1);
