@@ -64,6 +64,8 @@ if [[ -z ${OUTPOST_A:-} || -z ${PARSE_BENCH_A:-} ]]; then
     log "building A from $ref in $src ..."
     rm -rf "$src" && mkdir -p "$src"
     git -C "$repo_root" archive "$ref" | tar -x -C "$src"
+    # The web UI's vendored scripts (pdf.js) come from npm, not git: the tree's own serve.
+    [[ -d $repo_root/node_modules ]] && ln -s "$(readlink -f "$repo_root/node_modules")" "$src/node_modules"
     launcher=(); command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     cmake -S "$src" -B "$src/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" > "$src/cmake.log" 2>&1 ||
       { tail -n 20 "$src/cmake.log" >&2; die "configuring A failed"; }
