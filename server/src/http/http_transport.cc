@@ -1,4 +1,5 @@
-// The event loops, the request parser and the response writer of http_transport.h.
+// The event loops and the response writer of http_transport.h. Requests are parsed from each
+// connection's read buffer by RequestParser (request_parser.h: Boost.Beast's parser).
 //
 // One Connection lives on one io_context (one thread), so its state needs no locks: a handler
 // that runs on the worker pool gets the request moved to it and posts the response back to the
@@ -26,10 +27,14 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <limits>
+#include <optional>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "request_parser.h"
 
 namespace outpost::http {
 
@@ -69,18 +74,6 @@ const char* Reason(int status) {
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Status";
-  }
-}
-
-bool IsTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
   }
 }
 
@@ -186,59 +179,16 @@ void ParseQuery(std::string_view query, Params* params) {
 }
 
 int ParseRequestHead(std::string_view head, const HeadLimits& limits, Request* req) {
-  size_t line_end = head.find("\r\n");
-  std::string_view line = head.substr(0, line_end);
-  if (line.size() > limits.max_target_bytes + 32) return 414;
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-    return 400;
+  std::string whole;  // the parser needs the empty line that ends a head
+  if (!head.ends_with("\r\n\r\n")) {
+    whole.reserve(head.size() + 2);
+    whole.append(head).append("\r\n");
+    head = whole;
   }
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (method.empty()) return 400;
-  for (unsigned char c : method) {
-    if (!IsTokenChar(c)) return 400;
-  }
-  if (!version.starts_with("HTTP/") || version.size() != 8 || version[6] != '.') return 400;
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return 505;
-  if (target.size() > limits.max_target_bytes) return 414;
-  if (target.empty() || target[0] != '/') return 400;
-  for (unsigned char c : target) {
-    if (c <= 0x20 || c == 0x7f) return 400;
-  }
-  req->method.assign(method);
-  req->target.assign(target);
-  req->version.assign(version);
-  size_t q = target.find('?');
-  req->path = PercentDecode(target.substr(0, q), false);
-  if (q != std::string_view::npos) ParseQuery(target.substr(q + 1), &req->params);
-
-  size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
-  size_t count = 0;
-  while (pos < head.size()) {
-    size_t end = head.find("\r\n", pos);
-    if (end == std::string_view::npos) end = head.size();
-    std::string_view field = head.substr(pos, end - pos);
-    pos = end + 2;
-    if (field.empty()) continue;
-    if (++count > limits.max_headers) return 431;
-    if (field.size() > limits.max_target_bytes) return 431;  // one line: no larger than a URL
-    if (field[0] == ' ' || field[0] == '\t') return 400;  // obsolete line folding
-    size_t colon = field.find(':');
-    if (colon == 0 || colon == std::string_view::npos) return 400;
-    std::string_view name = field.substr(0, colon);
-    for (unsigned char c : name) {
-      if (!IsTokenChar(c)) return 400;  // "Name : v" too: a smuggling vector
-    }
-    std::string_view value = Trim(field.substr(colon + 1));
-    for (unsigned char c : value) {
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return 400;
-    }
-    req->headers.emplace(std::string(name), std::string(value));
-  }
-  return 0;
+  RequestParser parser(limits, std::numeric_limits<uint64_t>::max(), req);
+  parser.Feed(head);
+  if (parser.status() != 0) return parser.status();
+  return parser.is_header_done() ? 0 : 400;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,8 +365,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnRead(const boost::system::error_code& ec, size_t n) {
     if (ec || closed_) return Close();
-    if (in_.empty() && state_ == State::kHead) {
-      // The first byte of a request: the whole request must follow within the read timeout.
+    if (state_ == State::kHead && !parser_) {
+      // The first bytes of a request: the whole request must follow within the read timeout.
       Arm(server_->config.read_timeout_seconds);
     }
     in_.append(piece_, n);
@@ -427,36 +377,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Process() {
     if (closed_ || state_ == State::kBusy) return;
     if (state_ == State::kHead) {
-      size_t end = in_.find("\r\n\r\n", scanned_ > 3 ? scanned_ - 3 : 0);
-      if (end == std::string::npos) {
-        scanned_ = in_.size();
-        if (in_.find("\r\n") == std::string::npos && in_.size() > server_->limits.max_target_bytes + 32) {
-          return Fail(414);
-        }
-        if (in_.size() > server_->limits.max_header_bytes) return Fail(431);
-        if (in_.empty()) Arm(server_->config.keep_alive_seconds);
+      if (in_.empty() && !parser_) {  // between requests: idle, not reading one
+        Arm(server_->config.keep_alive_seconds);
         return Read();
       }
-      if (end + 4 > server_->limits.max_header_bytes) return Fail(431);
-      req_ = std::make_unique<Request>();
-      int status = ParseRequestHead(std::string_view(in_).substr(0, end + 2), server_->limits,
-                                    req_.get());
-      if (status != 0) return Fail(status);
+      if (!parser_) {
+        req_ = std::make_unique<Request>();
+        parser_.emplace(server_->limits, server_->config.max_request_body, req_.get());
+      }
+      if (!Parse()) return;
+      if (!parser_->is_header_done()) return Read();
       req_->remote_addr = remote_;
-      head_bytes_ = end + 4;
-      scanned_ = 0;
-      if (req_->has_header("Transfer-Encoding")) return Fail(501);
-      if (int refused = TakeContentLength()) return Fail(refused);
-      if (body_bytes_ > server_->config.max_request_body) return Fail(413);
+      body_bytes_ = parser_->content_length().value_or(0);
       if (!ReserveBody()) return Fail(503);
       state_ = State::kBody;
-      if (body_bytes_ > 0 && in_.size() < head_bytes_ + body_bytes_) AnswerExpectContinue();
+      if (body_bytes_ > 0 && in_.size() < body_bytes_) AnswerExpectContinue();
     }
     // kBody. The timer armed at the request's first byte keeps running: re-arming it here, on
     // every piece, would let a body trickled a byte a second hold the connection for ever.
-    if (in_.size() < head_bytes_ + body_bytes_) return Read();
-    req_->body.assign(in_, head_bytes_, body_bytes_);
-    in_.erase(0, head_bytes_ + body_bytes_);
+    if (!parser_->is_done() && !Parse()) return;
+    if (!parser_->is_done()) return Read();
+    parser_.reset();
     if (req_->get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
       ParseQuery(req_->body, &req_->params);
     }
@@ -465,23 +406,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Dispatch();
   }
 
-  // The body's length into body_bytes_ (0 without Content-Length); or 400 for a length that is
-  // not plain digits, or several that disagree (a smuggling vector).
-  int TakeContentLength() {
-    body_bytes_ = 0;
-    auto lengths = req_->headers.equal_range("Content-Length");
-    bool seen = false;
-    for (auto it = lengths.first; it != lengths.second; ++it) {
-      const std::string& v = it->second;
-      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
-        return 400;
-      }
-      uint64_t n = std::stoull(v);
-      if (seen && n != body_bytes_) return 400;
-      body_bytes_ = n;
-      seen = true;
+  // Feeds the buffered bytes to the parser and drops what it consumed; false (and the request
+  // is refused) when the parser refuses it.
+  bool Parse() {
+    size_t used = parser_->Feed(in_);
+    in_.erase(0, used);
+    if (int status = parser_->status()) {
+      Fail(status);
+      return false;
     }
-    return 0;
+    return true;
   }
 
   // Books the body about to be read against the client's address (max_body_bytes_per_address),
@@ -512,6 +446,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // on it cannot be trusted to start at a request boundary).
   void Fail(int status) {
     close_after_ = true;
+    parser_.reset();
     if (!req_) req_ = std::make_unique<Request>();
     state_ = State::kBusy;
     Disarm();
@@ -772,9 +707,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_;
 
   State state_ = State::kHead;
-  std::string in_;
-  size_t scanned_ = 0;
-  size_t head_bytes_ = 0;
+  std::string in_;  // received, not yet consumed by the parser
+  std::optional<RequestParser> parser_;  // of the request being received (into req_)
   uint64_t body_bytes_ = 0;
   uint64_t reserved_ = 0;  // of body_bytes_, booked in server_->per_address
   char piece_[kReadPiece];

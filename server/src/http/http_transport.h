@@ -10,9 +10,12 @@
 // up the connections around it. An idle connection costs a few kilobytes, not a thread.
 //
 // What the transport enforces, before any handler runs (all from TransportOptions):
-//   request line <= max_target_bytes (else 414), header block <= max_header_bytes and at most
-//   max_headers lines, none longer than max_target_bytes (else 431), body <= max_request_body (else 413), Content-Length only
-//   (Transfer-Encoding: 501, ambiguous lengths: 400), HTTP/1.0 and 1.1 only (else 505);
+//   requests are parsed by Boost.Beast's HTTP/1.1 parser (request_parser.h, decision 31), so
+//   anything outside HTTP/1.1's grammar gets a 400; request line <= max_target_bytes (else 414),
+//   header block <= max_header_bytes and at most max_headers lines, none longer than
+//   max_target_bytes (else 431), no folded header lines (400), body <= max_request_body (else
+//   413), Content-Length only (Transfer-Encoding: 501, lengths that disagree: 400), HTTP/1.0
+//   and 1.1 only (else 505);
 //   timeouts: a request, head and body, must arrive whole within read_timeout_seconds of its
 //   first byte (slow headers and bodies trickled a byte at a time are dropped), idle keep-alive connections close after keep_alive_seconds, a client
 //   that takes no bytes for write_timeout_seconds is dropped; a connection serves at most
@@ -103,9 +106,10 @@ struct HeadLimits {
   size_t max_header_bytes = 32 * 1024;
   size_t max_headers = 100;
 };
-// Parses a request head (request line and header lines, each ending in CRLF, without the
-// final empty line) into `req`: method, target, path, version, headers, params. Returns 0, or
-// the HTTP status to answer with (400, 414, 431, 505).
+// Parses a request head (request line and header lines, each ending in CRLF, with or without
+// the final empty line) into `req`: method, target, path, version, headers, params, with the
+// parser and the checks the transport uses (request_parser.h). Returns 0, or the HTTP status
+// to answer with (400, 414, 431, 501, 505).
 int ParseRequestHead(std::string_view head, const HeadLimits& limits, Request* req);
 
 }  // namespace outpost::http
