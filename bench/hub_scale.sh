@@ -97,7 +97,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 hub_pid=""
 cleanup() {
   if [[ -n $hub_pid ]]; then kill "$hub_pid" 2>/dev/null || true; wait "$hub_pid" 2>/dev/null || true; fi
-  if [[ ${KEEP_DATA:-0} != 1 ]]; then rm -rf "$bench_dir/schools" "$bench_dir/template" "$hub"; fi
+  if [[ ${KEEP_DATA:-0} != 1 ]]; then rm -rf "$bench_dir/schools" "$bench_dir/template" "$bench_dir/shared" "$hub"; fi
 }
 trap cleanup EXIT
 
