@@ -239,6 +239,7 @@ void AddHubServeCommand(CLI::App* hub, CommandTable& table) {
   serve->add_option("--sync-listen", args->sync_listen,
                     "ADDR:PORT where sites sync (for example 0.0.0.0:7080)")
       ->required();
+  AddSyncMaxSessionsOption(serve, args.get());
   serve->add_option("--config", args->config, "settings file (as for serve)");
 }
 

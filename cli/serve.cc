@@ -67,8 +67,10 @@ Result<SyncListener> BindSyncListener(const fs::path& data, const ServeArgs& arg
     return NotFound(data.string() + " is not a hub: run outpost hub init --data " +
                     data.string() + " first");
   }
+  SessionLimits limits;
+  if (args.sync_max_sessions > 0) limits.max_sessions = args.sync_max_sessions;
   listener.server = std::make_unique<SyncServer>(NodePaths(data), lib.store.get(),
-                                                 lib.catalog.get(), listener.db.get());
+                                                 lib.catalog.get(), listener.db.get(), limits);
   Status st = listener.server->Bind(args.sync_listen);
   if (!st.ok()) return st;
   return listener;
@@ -127,6 +129,13 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   return st.ok() ? kExitOk : Fail(st);
 }
 
+void AddSyncMaxSessionsOption(CLI::App* serve, ServeArgs* args) {
+  serve->add_option("--sync-max-sessions", args->sync_max_sessions,
+                    "sync sessions answered at once; more connections are turned away "
+                    "(default " + std::to_string(SessionLimits{}.max_sessions) + ")")
+      ->check(CLI::Range(1, 4096));
+}
+
 void AddServeCommand(CLI::App& app, CommandTable& table) {
   auto args = std::make_shared<ServeArgs>();
   auto* serve = table.Add(&app, "serve", "serve the library to learners over HTTP",
@@ -140,6 +149,7 @@ void AddServeCommand(CLI::App& app, CommandTable& table) {
       ->check(CLI::Range(1, 4096));
   serve->add_option("--sync-listen", args->sync_listen,
                     "ADDR:PORT to answer syncs from enrolled peers on (relay)");
+  AddSyncMaxSessionsOption(serve, args.get());
   serve->add_option("--web-root", args->web_root,
                     "serve templates, styles and scripts from this web-ui folder instead of the "
                     "copies built in (for developing them)");

@@ -17,11 +17,14 @@ struct ServeArgs {
   int threads = 0;
   std::string sync_listen;  // also answer syncs (a hub; a site relaying to its peers)
   bool hub = false;         // `hub serve`: this must be a hub
+  int sync_max_sessions = 0;  // sync sessions at once (0: SessionLimits' default)
 };
 
 // Serves until stopped by a signal; the exit code.
 int Serve(const std::filesystem::path& data, const ServeArgs& args);
 
 void AddServeCommand(CLI::App& app, CommandTable& table);
+// --sync-max-sessions, shared by `serve` and `hub serve`.
+void AddSyncMaxSessionsOption(CLI::App* serve, ServeArgs* args);
 
 }  // namespace outpost::cli
