@@ -4,7 +4,10 @@
 // is read. The site's side of the session is spoken by hand here, as a hostile site would.
 #include <gtest/gtest.h>
 
+#include "outpost/base/file.h"
+#include "outpost/sync/identity.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/trust_store.h"
 #include "protocol.h"
 #include "session/secure_channel.h"
 #include "session/session_fixture.h"
@@ -66,6 +69,11 @@ class ChunkAccessTest : public SessionTest {
     Hello hello;
     hello.node_key = node->public_key();
     hello.held.push_back({"water", water_version, 0});
+    hello.counter = site_->db->NextHelloCounter().value();  // above the last: not a replay
+    // The trust list it holds: a site behind on it is offered every channel again.
+    auto held_list = ReadWholeFile(site_->paths.trust_list, kMaxTrustListBytes);
+    ASSERT_TRUE(held_list.has_value());
+    hello.trust_sequence = TrustListSequence(*held_list).value();
     std::string tagged = Tagged(kHello, EncodeHello(hello));
     auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
     auto frame = noise::EncodeFrame(*m1);
