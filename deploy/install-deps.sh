@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake pkg-config ninja-build git
+  # the fuzz targets (fuzz/): clang and its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # libraries (see docs/dependencies.md for why each is here)
   libcpp-httplib-dev libsqlite3-dev libzstd-dev zlib1g-dev libsodium-dev libboost-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev

@@ -2,7 +2,9 @@
 # Command two of the README (and what CI runs through .ci/run): installs what Outpost needs,
 # then builds and runs every test twice:
 #   1. Debug with AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors;
-#   2. Release, warnings as errors (what a box runs).
+#   2. Release, warnings as errors (what a box runs);
+# then builds the fuzz targets with clang (fuzz/, OUTPOST_FUZZ) and runs each for a few seconds
+# over its seed corpus: a crash or a broken invariant fails the run (bench/fuzz.sh runs them long).
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,4 +27,25 @@ run() {  # run NAME CMAKE_ARGS...
 
 run ci-sanitize -DCMAKE_BUILD_TYPE=Debug -DOUTPOST_SANITIZE=ON
 run ci-release -DCMAKE_BUILD_TYPE=Release
+
+fuzz_seconds=${OUTPOST_FUZZ_SECONDS:-5}
+echo "=== build/ci-fuzz: configure and build (clang, libFuzzer)"
+CC=clang CXX=clang++ cmake -S . -B build/ci-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_FUZZ=ON
+ninja -C build/ci-fuzz
+echo "=== build/ci-fuzz: each target for ${fuzz_seconds} s over its seeds"
+while read -r target; do
+  # New inputs go to a scratch folder; the seeds in fuzz/corpus/ are only read.
+  mkdir -p "build/ci-fuzz/corpus/$target" build/ci-fuzz/crashes
+  log=build/ci-fuzz/$target.log
+  if ! "build/ci-fuzz/fuzz/$target" -max_total_time="$fuzz_seconds" -timeout=10 \
+      -rss_limit_mb=2048 -error_exitcode=77 -print_final_stats=1 \
+      -artifact_prefix="build/ci-fuzz/crashes/$target-" \
+      "build/ci-fuzz/corpus/$target" "fuzz/corpus/$target" >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "fuzz: $target failed; the input that did it is in build/ci-fuzz/crashes/"
+    exit 1
+  fi
+  echo "$target: $(grep -m1 -oE 'number_of_executed_units: *[0-9]+' "$log" | awk '{print $2}') runs," \
+       "$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -o 'cov: [0-9]*')"
+done < build/ci-fuzz/fuzz_targets.txt
 echo "=== all tests passed"
