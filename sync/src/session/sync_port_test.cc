@@ -164,6 +164,44 @@ TEST_F(SyncPortTest, ConnectionsOverTheCapOfOneAddressAreClosedWhileAnotherAddre
   EXPECT_TRUE(ClosedByHub(over2));
 }
 
+TEST_F(SyncPortTest, StrangersFromManyAddressesWaitingInTheHandshakeLeaveTheSessionSlotsFree) {
+  SessionLimits limits = Limits();
+  limits.max_sessions = 2;
+  limits.max_sessions_per_address = 1;
+  limits.io_timeout = 60s;         // the idle connections would be kept for the whole test
+  limits.handshake_timeout = 60s;  // but for the slots
+  ServeTcp(limits);
+  Join();
+  // Three strangers, each from its own address and within its cap, more than the session slots.
+  Open("127.0.1.8");
+  Open("127.0.1.9");
+  Open("127.0.1.10");
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+}
+
+TEST_F(SyncPortTest, ConnectionsOverTheHandshakeLimitAreClosedAtOnce) {
+  SessionLimits limits = Limits();
+  limits.max_handshakes = 2;
+  limits.io_timeout = 60s;
+  limits.handshake_timeout = 60s;
+  ServeTcp(limits);
+  Open("127.0.1.11");
+  Open("127.0.1.12");
+  EXPECT_TRUE(ClosedByHub(Open("127.0.1.13")));
+}
+
+TEST_F(SyncPortTest, ASiteAdmittedWhenEverySessionSlotIsTakenIsToldTheHubIsBusy) {
+  SessionLimits limits = Limits();
+  limits.max_sessions = 0;  // every slot taken
+  ServeTcp(limits);
+  Join();  // an enrolment ends within its handshake: it needs no session slot
+  auto summary = Sync();
+  ASSERT_FALSE(summary.has_value());
+  EXPECT_NE(summary.error().message().find("busy"), std::string::npos) << summary.error().message();
+}
+
 TEST_F(SyncPortTest, AReplayedFirstMessageIsRefusedBeforeAnyOfferIsBuilt) {
   Join();
   std::string first = CaptureFirstMessage();

@@ -1,8 +1,8 @@
 // SyncServer: the hub's side of enrolment (Noise XXpsk3) and routine syncs (Noise IK). A thread per
-// session, at most max_sessions at once and max_sessions_per_address from one address (more are
-// closed at accept); a session must be admitted within handshake_timeout; a peer whose key is
-// unknown or revoked, or whose Hello is a replay, is refused in the handshake's answer, before
-// any content moves.
+// connection: at most max_handshakes in their handshake, which must end within handshake_timeout,
+// and max_sessions admitted, at most max_sessions_per_address from one address (more are closed
+// at accept); a peer whose key is unknown or revoked, or whose Hello is a replay, is refused in
+// the handshake's answer, before any content moves.
 #include "outpost/sync/sync_server.h"
 
 #include <sodium.h>
@@ -41,11 +41,14 @@ struct SyncServer::Impl {
 
   // This node's identity and Noise key, loaded once.
   Status LoadKey();
-  // Counts a session in (false when max_sessions run already, or max_sessions_per_address from
-  // its address) and out; Stop() closes the links counted in. Untrack destroys the link if it
-  // owns it.
+  // Counts a connection in, as in its handshake (false when max_handshakes are, or
+  // max_sessions_per_address from its address), and out; Stop() closes the links counted in.
+  // Untrack destroys the link if it owns it.
   bool Track(Link* link, bool limited);
   void Untrack(Link* link, std::unique_ptr<Link> owned = nullptr);
+  // Moves an authenticated peer's connection from the handshakes to the sessions and lifts its
+  // handshake deadline; the refusal (Error 4, busy) when max_sessions run already.
+  std::optional<ErrorMessage> Promote(Link* link);
 
   // A whole session, logged when it ends early; never throws (an exception is its result).
   Status Run(Link* link);
@@ -106,8 +109,14 @@ struct SyncServer::Impl {
   std::atomic<uint64_t> offers_built{0};
   std::mutex mu;
   std::condition_variable idle;
-  std::map<Link*, std::string> links;    // guarded by mu: each with its address ("" unlimited)
-  std::map<std::string, int> per_address;  // guarded by mu: limited sessions from each address
+  struct Tracked {
+    std::string address;  // "" for a session not limited (ServeSession)
+    bool admitted = false;
+  };
+  std::map<Link*, Tracked> links;          // guarded by mu
+  std::map<std::string, int> per_address;  // guarded by mu: limited connections from each address
+  int handshaking = 0;                     // guarded by mu: limited links not yet admitted
+  int admitted = 0;                        // guarded by mu: limited links admitted
 };
 
 SyncServer::SyncServer(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
@@ -152,27 +161,50 @@ std::string AddressOf(const std::string& peer) {
 
 bool SyncServer::Impl::Track(Link* link, bool limited) {
   std::lock_guard lock(mu);
-  int active = static_cast<int>(links.size());
-  if (limited && active >= limits.max_sessions) {
-    spdlog::warn("sync: {} sessions already; a connection is turned away", active);
+  if (!limited) {
+    links.emplace(link, Tracked{});
+    return true;
+  }
+  if (handshaking >= limits.max_handshakes) {
+    spdlog::warn("sync: {} connections in their handshake already; another is turned away",
+                 handshaking);
     return false;
   }
-  std::string address = limited ? AddressOf(link->peer()) : "";
-  if (limited && per_address[address] >= limits.max_sessions_per_address) {
-    spdlog::warn("sync: {} holds {} sessions already; another connection from it is closed",
-                 address, per_address[address]);
+  std::string address = AddressOf(link->peer());
+  if (per_address[address] >= limits.max_sessions_per_address) {
+    spdlog::warn("sync: {} holds {} connections already; another from it is closed", address,
+                 per_address[address]);
     return false;
   }
-  if (limited) ++per_address[address];
-  links.emplace(link, std::move(address));
+  ++per_address[address];
+  ++handshaking;
+  links.emplace(link, Tracked{std::move(address), false});
   return true;
+}
+
+std::optional<ErrorMessage> SyncServer::Impl::Promote(Link* link) {
+  std::lock_guard lock(mu);
+  auto it = links.find(link);
+  if (it != links.end() && !it->second.address.empty() && !it->second.admitted) {
+    if (admitted >= limits.max_sessions) {
+      spdlog::warn("sync: {} sessions already; an admitted peer is told to come back", admitted);
+      return ErrorMessage{4, "the hub is busy (" + std::to_string(admitted) +
+                                 " sessions): try again later"};
+    }
+    --handshaking;
+    ++admitted;
+    it->second.admitted = true;
+  }
+  link->set_deadline(Clock::time_point::max());
+  return std::nullopt;
 }
 
 void SyncServer::Impl::Untrack(Link* link, std::unique_ptr<Link> owned) {
   std::lock_guard lock(mu);
   auto it = links.find(link);
-  if (it != links.end() && !it->second.empty() && --per_address[it->second] <= 0) {
-    per_address.erase(it->second);
+  if (it != links.end() && !it->second.address.empty()) {
+    if (--per_address[it->second.address] <= 0) per_address.erase(it->second.address);
+    --(it->second.admitted ? admitted : handshaking);
   }
   if (it != links.end()) links.erase(it);
   owned.reset();  // under the lock: Stop() never closes a link being destroyed
@@ -233,7 +265,7 @@ void SyncServer::Stop() {
   if (impl_->stopping.exchange(true)) return;
   if (impl_->listener) impl_->listener->Shutdown();
   std::lock_guard lock(impl_->mu);
-  for (const auto& [link, address] : impl_->links) link->Close();
+  for (const auto& [link, tracked] : impl_->links) link->Close();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,7 +470,7 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
   if (!hello) return refuse(5, hello.error().message());
   if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
   if (auto refusal = Replayed(*hello, link->peer())) return refuse(refusal->code, refusal->message);
-  link->set_deadline(Clock::time_point::max());
+  if (auto refusal = Promote(link)) return refuse(refusal->code, refusal->message);
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(answer(kAccept, EncodeAccept(accept)));
@@ -488,7 +520,7 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
   auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
   if (!hello) return refuse(5, hello.error().message());
   if (auto refusal = Admit(*hello, session->remote)) return refuse(refusal->code, refusal->message);
-  link->set_deadline(Clock::time_point::max());
+  if (auto refusal = Promote(link)) return refuse(refusal->code, refusal->message);
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));

@@ -30,9 +30,15 @@
 namespace outpost {
 
 struct SessionLimits {
-  int max_sessions = 32;  // concurrent sessions on a server; more are told "busy"
-  // Of those, the most from one IP address at once; more from it are closed at accept, before
-  // any byte is read (a stranger cannot take every slot).
+  // Concurrent admitted sessions (handshake done, peer enrolled); a peer admitted beyond them
+  // is told "busy" (Error 4) and tries again at its next sync.
+  int max_sessions = 32;
+  // Connections still in their handshake (not yet admitted), each bounded by handshake_timeout;
+  // more are closed at accept. Kept apart from max_sessions so that strangers who never
+  // authenticate cannot take the slots of the sites that do.
+  int max_handshakes = 256;
+  // Connections from one IP address at once, in their handshake or admitted; more from it are
+  // closed at accept, before any byte is read (a stranger cannot take every slot).
   int max_sessions_per_address = 4;
   std::chrono::milliseconds io_timeout{60000};  // every read and write
   // From the session's start until the peer is admitted (the handshake and its Hello checked),

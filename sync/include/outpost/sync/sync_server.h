@@ -3,7 +3,7 @@
 // whose key is unknown or revoked is refused in the handshake's answer, before any content
 // moves.
 //
-// Thread-safety: Serve() runs one thread per session (at most max_sessions at once); Stop() may
+// Thread-safety: Serve() runs one thread per connection (max_handshakes plus max_sessions at most); Stop() may
 // be called from any thread. ServeSession() may be called from several threads at once.
 #pragma once
 
