@@ -38,6 +38,7 @@ class BufferLink : public sync::Link {
   }
   void Close() override {}
   void Linger(std::chrono::milliseconds) override {}
+  void set_deadline(sync::Clock::time_point) override {}
   void set_rate_limit_kbps(uint64_t) override {}
   uint64_t bytes_sent() const override { return 0; }
   uint64_t bytes_received() const override { return at_; }
