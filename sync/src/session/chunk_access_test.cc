@@ -17,15 +17,10 @@ namespace {
 
 using namespace sync;
 
-// A site's session with the hub, spoken by hand: the IK handshake with `hello`, then the offer.
-struct RawSession {
-  std::unique_ptr<Link> link;
-  std::optional<SecureChannel> channel;
-  Offer offer;
-};
-
 class ChunkAccessTest : public SessionTest {
  protected:
+  using RawSession = HandSession;
+
   void SetUp() override {
     SessionTest::SetUp();
     // Site 1 takes "water"; site 2 joins and sends its own channel up.
@@ -48,50 +43,13 @@ class ChunkAccessTest : public SessionTest {
 
   // Opens a session as site 1, saying it serves `water_version` of "water".
   void Open(uint64_t water_version, RawSession* s) {
-    auto node = LoadIdentity(site_->paths.node_key);
-    ASSERT_TRUE(node.has_value());
-    auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
-    auto hub_x = X25519FromEd25519(site_->db->Hub()->node_key);
-    auto link = Connect(address_, std::chrono::seconds(10));
-    ASSERT_TRUE(link.has_value());
-    s->link = std::move(*link);
-    std::string preamble(kPreambleMagic, 4);
-    preamble += std::string{static_cast<char>(Mode::kSync), 0, 0, 0};
-    noise::HandshakeConfig config;
-    config.pattern = noise::Pattern::kIK;
-    config.role = noise::Role::kInitiator;
-    std::string prologue = std::string(kPrologue) + preamble;
-    config.prologue.assign(prologue.begin(), prologue.end());
-    config.local_static = &*key;
-    config.remote_static = hub_x->bytes;
-    auto hs = noise::HandshakeState::Create(config);
-    ASSERT_TRUE(hs.has_value());
     Hello hello;
-    hello.node_key = node->public_key();
     hello.held.push_back({"water", water_version, 0});
-    hello.counter = site_->db->NextHelloCounter().value();  // above the last: not a replay
     // The trust list it holds: a site behind on it is offered every channel again.
     auto held_list = ReadWholeFile(site_->paths.trust_list, kMaxTrustListBytes);
     ASSERT_TRUE(held_list.has_value());
     hello.trust_sequence = TrustListSequence(*held_list).value();
-    std::string tagged = Tagged(kHello, EncodeHello(hello));
-    auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
-    auto frame = noise::EncodeFrame(*m1);
-    std::vector<uint8_t> first(preamble.begin(), preamble.end());
-    first.insert(first.end(), frame->begin(), frame->end());
-    ASSERT_TRUE(s->link->Write(first).ok());
-    auto m2 = ReadHandshakeFrame(s->link.get());
-    ASSERT_TRUE(m2.has_value());
-    ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
-    auto split = hs->Split();
-    s->channel.emplace(s->link.get(), std::move(split->first), std::move(split->second),
-                       Limits().rekey_interval, 16 << 20);
-    auto offer = s->channel->Receive();
-    ASSERT_TRUE(offer.has_value()) << offer.error().message();
-    ASSERT_EQ(offer->type, kOffer);
-    auto decoded = DecodeOffer(offer->body);
-    ASSERT_TRUE(decoded.has_value());
-    s->offer = std::move(*decoded);
+    OpenByHand(hello, s);
   }
   // Sends one request and returns the hub's answer's type (kError for a refusal).
   uint8_t Ask(RawSession* s, uint8_t type, const std::string& body) {

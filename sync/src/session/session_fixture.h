@@ -21,7 +21,9 @@
 #include "outpost/sync/site_sync.h"
 #include "outpost/sync/sync_server.h"
 #include "outpost/sync/trust_store.h"
+#include "protocol.h"
 #include "session/memory_link.h"
+#include "session/secure_channel.h"
 #include "test_node.h"
 #include "testing/temp_dir.h"
 
@@ -122,6 +124,54 @@ class SessionTest : public ::testing::Test {
       hub->Close();  // as the accept loop's thread does when a session ends
     });
     return std::unique_ptr<sync::Link>(std::move(site_end));
+  }
+
+  // The site's side of a sync spoken by hand, up to the hub's offer: the IK message 1 carrying
+  // `hello` (the site's node key and a counter above its last filled in), message 2 read, and
+  // the offer decoded. A test then sends what a well-behaved site would not.
+  struct HandSession {
+    std::unique_ptr<sync::Link> link;
+    std::optional<sync::SecureChannel> channel;
+    sync::Offer offer;
+  };
+  void OpenByHand(sync::Hello hello, HandSession* s) {
+    auto node = LoadIdentity(site_->paths.node_key);
+    ASSERT_TRUE(node.has_value());
+    auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
+    auto link = Connect(address_, std::chrono::seconds(10));
+    ASSERT_TRUE(link.has_value());
+    s->link = std::move(*link);
+    std::string preamble(sync::kPreambleMagic, 4);
+    preamble += std::string{static_cast<char>(sync::Mode::kSync), 0, 0, 0};
+    noise::HandshakeConfig config;
+    config.pattern = noise::Pattern::kIK;
+    config.role = noise::Role::kInitiator;
+    std::string prologue = std::string(sync::kPrologue) + preamble;
+    config.prologue.assign(prologue.begin(), prologue.end());
+    config.local_static = &*key;
+    config.remote_static = X25519FromEd25519(site_->db->Hub()->node_key)->bytes;
+    auto hs = noise::HandshakeState::Create(config);
+    ASSERT_TRUE(hs.has_value());
+    hello.node_key = node->public_key();
+    hello.counter = site_->db->NextHelloCounter().value();
+    std::string tagged = sync::Tagged(sync::kHello, sync::EncodeHello(hello));
+    auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
+    auto frame = noise::EncodeFrame(*m1);
+    std::vector<uint8_t> first(preamble.begin(), preamble.end());
+    first.insert(first.end(), frame->begin(), frame->end());
+    ASSERT_TRUE(s->link->Write(first).ok());
+    auto m2 = sync::ReadHandshakeFrame(s->link.get());
+    ASSERT_TRUE(m2.has_value());
+    ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
+    auto split = hs->Split();
+    s->channel.emplace(s->link.get(), std::move(split->first), std::move(split->second),
+                       Limits().rekey_interval, 16 << 20);
+    auto offer = s->channel->Receive();
+    ASSERT_TRUE(offer.has_value()) << offer.error().message();
+    ASSERT_EQ(offer->type, sync::kOffer);
+    auto decoded = sync::DecodeOffer(offer->body);
+    ASSERT_TRUE(decoded.has_value());
+    s->offer = std::move(*decoded);
   }
 
   Result<HubPin> Enrol(Node* node) {

@@ -577,43 +577,10 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
   ASSERT_TRUE(forged.has_value());
 
   // The site's side of the session by hand, offering the forged envelope.
-  auto node = LoadIdentity(site_->paths.node_key);
-  ASSERT_TRUE(node.has_value());
-  auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
-  auto hub_x = X25519FromEd25519(site_->db->Hub()->node_key);
-  auto link = Connect(address_, std::chrono::seconds(10));
-  ASSERT_TRUE(link.has_value());
-  std::string preamble(kPreambleMagic, 4);
-  preamble += std::string{static_cast<char>(Mode::kSync), 0, 0, 0};
-  noise::HandshakeConfig config;
-  config.pattern = noise::Pattern::kIK;
-  config.role = noise::Role::kInitiator;
-  std::string prologue = std::string(kPrologue) + preamble;
-  config.prologue.assign(prologue.begin(), prologue.end());
-  config.local_static = &*key;
-  config.remote_static = hub_x->bytes;
-  auto hs = noise::HandshakeState::Create(config);
-  ASSERT_TRUE(hs.has_value());
-  Hello hello;
-  hello.node_key = node->public_key();
-  hello.counter = site_->db->NextHelloCounter().value();
-  std::string tagged = Tagged(kHello, EncodeHello(hello));
-  auto m1 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()});
-  auto frame = noise::EncodeFrame(*m1);
-  std::vector<uint8_t> first(preamble.begin(), preamble.end());
-  first.insert(first.end(), frame->begin(), frame->end());
-  ASSERT_TRUE((*link)->Write(first).ok());
-  auto m2 = ReadHandshakeFrame(link->get());
-  ASSERT_TRUE(m2.has_value());
-  ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
-  auto split = hs->Split();
-  SecureChannel channel(link->get(), std::move(split->first), std::move(split->second),
-                        Limits().rekey_interval, 16 << 20);
-  auto offer_record = channel.Receive();
-  ASSERT_TRUE(offer_record.has_value());
-  auto offer = DecodeOffer(offer_record->body);
-  ASSERT_TRUE(offer.has_value());
-  EXPECT_TRUE(offer->uploads);
+  HandSession hand;
+  ASSERT_NO_FATAL_FAILURE(OpenByHand({}, &hand));
+  EXPECT_TRUE(hand.offer.uploads);
+  SecureChannel& channel = *hand.channel;
 
   auto info = site_->catalog->Channel("ecole-1-notes");
   auto version = OfferVersion(site_->catalog.get(), *info, 0);
@@ -636,7 +603,7 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
       << (*receipt)[0].message;
   (void)channel.Send(kBye, "");
   (void)channel.Flush();
-  link->reset();
+  hand.link.reset();
   JoinSessions();
   EXPECT_FALSE(hub_->catalog->Channel("ecole-1-notes").has_value());
   EXPECT_FALSE(hub_->db->ChannelOwner("ecole-1-notes").has_value());
