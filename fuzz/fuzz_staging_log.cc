@@ -2,7 +2,8 @@
 // cut or a reboot, possibly torn or damaged on disk. The bytes are one log file; Open scans
 // it. Every record up to the first torn or damaged one (32-byte hash, u32 big-endian length,
 // bytes whose hash it is) is indexed and reads back as written; a chunk appended afterwards
-// reads back too. The folder is a fresh one under /tmp per process, emptied after each run.
+// reads back too. The folder is a fresh one under /dev/shm (else /tmp) per process, emptied
+// after each run.
 #include <stdlib.h>
 
 #include <cstring>
@@ -22,7 +23,10 @@ namespace {
 
 const fs::path& Folder() {
   static const fs::path dir = [] {
-    std::string t = (fs::temp_directory_path() / "outpost-fuzz-staging-XXXXXX").string();
+    // On tmpfs when there is one: the log fsyncs what it appends, which on a disk costs a
+    // millisecond a run and nothing the fuzzer learns from.
+    fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+    std::string t = (base / "outpost-fuzz-staging-XXXXXX").string();
     FUZZ_CHECK(::mkdtemp(t.data()) != nullptr);
     return fs::path(t);
   }();
