@@ -97,6 +97,10 @@ CREATE TABLE import_cache (
 ALTER TABLE channel_versions ADD COLUMN manifest BLOB;
 ALTER TABLE channel_versions ADD COLUMN manifest_hash BLOB;
 )sql",
+    // 2 -> 3: thumbnails found by hash, as files are (IsServedBlob: what /blob/HASH may send).
+    R"sql(
+CREATE INDEX nodes_by_thumbnail ON nodes(thumbnail) WHERE thumbnail IS NOT NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == Catalog::kSchemaVersion);
 
@@ -756,6 +760,21 @@ std::optional<ChunkLocation> Catalog::FindChunk(const Hash& chunk) {
   if (!s.Step()) return std::nullopt;
   return ChunkLocation{s.HashAt(0).value_or(Hash{}), static_cast<uint64_t>(s.Int(1)),
                        static_cast<uint32_t>(s.Int(2))};
+}
+
+Result<bool> Catalog::IsServedBlob(const Hash& hash) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_,
+             "SELECT 1 FROM nodes n JOIN channels c ON c.id = n.channel_id "
+             "AND c.served_version = n.version WHERE n.blob = ?1 UNION ALL "
+             "SELECT 1 FROM nodes n JOIN channels c ON c.id = n.channel_id "
+             "AND c.served_version = n.version WHERE n.thumbnail = ?1 UNION ALL "
+             "SELECT 1 FROM channel_versions v JOIN channels c ON c.id = v.channel_id "
+             "AND c.served_version = v.version WHERE v.thumbnail = ?1 LIMIT 1");
+  s.Bind(1, hash);
+  bool found = s.Step();
+  OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  return found;
 }
 
 Result<std::unordered_set<Hash>> Catalog::ReferencedBlobs(

@@ -265,6 +265,30 @@ TEST_F(CatalogTest, ChunkIndexFindsWhichBlobHoldsAChunk) {
   EXPECT_FALSE(catalog_->FindChunk(third.hash).has_value());
 }
 
+TEST_F(CatalogTest, OnlyTheServedVersionsFilesAndThumbnailsAreServedByHash) {
+  auto h = [](std::string_view s) { return Hash::Of(s); };
+  VersionDraft d1 = Draft();
+  d1.thumbnail = h("cover 1");
+  ASSERT_TRUE(catalog_->CommitVersion(d1).has_value());
+  VersionDraft d2 = Draft(" 2");
+  d2.root.children.pop_back();  // style.css is in version 1 only
+  d2.thumbnail = h("cover 2");
+  d2.root.children[0].thumbnail = h("fr thumbnail");
+  ASSERT_TRUE(catalog_->CommitVersion(d2).has_value());
+
+  for (auto served : {h("fr/eleve.html"), h("cover 2"), h("fr thumbnail")}) {
+    auto is = catalog_->IsServedBlob(served);
+    ASSERT_TRUE(is.has_value());
+    EXPECT_TRUE(*is) << served.Hex();
+  }
+  // Kept with version 1, which learners no longer see; and a hash the catalog never named.
+  for (auto hidden : {h("style.css"), h("cover 1"), h("never imported")}) {
+    auto is = catalog_->IsServedBlob(hidden);
+    ASSERT_TRUE(is.has_value());
+    EXPECT_FALSE(*is) << hidden.Hex();
+  }
+}
+
 TEST_F(CatalogTest, ReferencedBlobsCoverEveryVersion) {
   ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
   VersionDraft d2 = Draft(" 2");
@@ -447,6 +471,7 @@ void DowngradeToSchemaOne(const std::filesystem::path& db_path) {
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
   int rc = sqlite3_exec(db,
+                        "DROP INDEX nodes_by_thumbnail; "
                         "ALTER TABLE channel_versions DROP COLUMN manifest_hash; "
                         "ALTER TABLE channel_versions DROP COLUMN manifest; "
                         "PRAGMA user_version = 1;",
@@ -464,7 +489,7 @@ TEST_F(CatalogTest, ASchemaOneCatalogMigratesKeepingItsVersionsUnsigned) {
   auto reopened = Catalog::Open(dir_.path() / "catalog.db");
   ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
   catalog_ = std::move(*reopened);
-  EXPECT_EQ(catalog_->schema_version(), 2);
+  EXPECT_EQ(catalog_->schema_version(), Catalog::kSchemaVersion);
   auto ch = catalog_->Channel("water");
   ASSERT_TRUE(ch.has_value());
   EXPECT_EQ(ch->served_version, 1);

@@ -234,9 +234,12 @@ std::string SniffedMime(const std::filesystem::path& path) {
   return DetectKind("", {head, static_cast<size_t>(std::max<ssize_t>(n, 0))}).mime;
 }
 
+// Only what a served version names (a file or a thumbnail): the store also holds older and
+// staged versions, withdrawn ones until gc, and at a hub the schools' uploads.
 bool Blob(App& app, const Request& req, Response& res, bool on_loop) {
   auto hash = Hash::FromHex(req.matches[1].str());
-  if (!hash || !app.store()->Contains(*hash)) {
+  auto served = hash ? app.catalog()->IsServedBlob(*hash) : Result<bool>(false);
+  if (!served || !*served || !app.store()->Contains(*hash)) {
     FileNotFound(res);
     return true;
   }

@@ -119,6 +119,19 @@ TEST_F(RoutesTest, MissingFilesAreShortTextsAndMissingPagesThe404Page) {
   EXPECT_EQ(json.body, R"({"error":"not found"})");
 }
 
+TEST_F(RoutesTest, ABlobIsSentByHashOnlyWhenAServedVersionNamesIt) {
+  auto page = catalog_->NodeByPath("ch", "eleve.html");
+  ASSERT_TRUE(page.has_value() && page->blob.has_value());
+  EXPECT_EQ(Call("GET", "/blob/" + page->blob->Hex()).status, 200);
+  // In the store but in no version learners see: a withdrawn version's file, a staged one's,
+  // another school's upload at a hub.
+  auto stray = store_->Put("<p>not for learners</p>");
+  ASSERT_TRUE(stray.has_value());
+  http::Response res = Call("GET", "/blob/" + stray->hash.Hex());
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(res.body, "Not found");
+}
+
 TEST_F(RoutesTest, AStoredPageIsServedInTheSandbox) {
   http::Response res = Call("GET", "/c/ch/eleve.html");
   EXPECT_EQ(res.status, 200);

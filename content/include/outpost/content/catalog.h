@@ -143,7 +143,7 @@ struct CachedFile {
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& db_path);
   ~Catalog();
@@ -220,6 +220,11 @@ class Catalog {
   bool HasBlob(const Hash& hash);
   std::vector<Chunk> ChunksOf(const Hash& blob);
   std::optional<ChunkLocation> FindChunk(const Hash& chunk);
+
+  // Whether `hash` is a file or a thumbnail of a version learners see (a channel's served
+  // version): what `/blob/HASH` may send. Older versions kept for a fallback, staged versions,
+  // and withdrawn ones (whose rows are gone) are not.
+  Result<bool> IsServedBlob(const Hash& hash);
 
   // ---- garbage collection ----
   // Every blob referenced by any version (resources and thumbnails), leaving out the versions
