@@ -78,11 +78,11 @@ Seeds ProtocolSeeds() {
 
 Seeds NoiseSeeds() {
   const NoiseKeys keys;
-  auto xx = PlayHonestly(keys, noise::Pattern::kXX), ik = PlayHonestly(keys, noise::Pattern::kIK);
-  FUZZ_CHECK(xx && ik);
+  auto scripts = PlayEveryPattern(keys);
+  FUZZ_CHECK(scripts.has_value());
   Seeds s;
   for (uint8_t step = 0; step < static_cast<uint8_t>(NoiseStep::kCount); ++step) {
-    auto prepared = PrepareNoiseStep(keys, *xx, *ik, static_cast<NoiseStep>(step));
+    auto prepared = PrepareNoiseStep(keys, *scripts, static_cast<NoiseStep>(step));
     std::string m(prepared->honest.begin(), prepared->honest.end());
     s["step" + std::to_string(step)] = Tag(step, m);
   }
