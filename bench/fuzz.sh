@@ -7,6 +7,10 @@
 #
 #   bench/fuzz.sh [-r RUNS | -t SECONDS] [-j JOBS] [TARGET...]
 #
+# TIMEOUT (default 10) is libFuzzer's -timeout, seconds of wall clock per input: a run niced
+# beside other work must raise it, or a starved input is reported as a timeout (seen here: a
+# 0.1 s input took over 10 s at nice 19 beside a full build).
+#
 # Needs the fuzz build (clang):
 #   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_FUZZ=ON
 #   ninja -C build/fuzz
@@ -38,7 +42,7 @@ one() {  # one TARGET: runs it, its log in $dir/logs/TARGET.log
   mkdir -p "$dir/corpus/$t"
   rm -f "$dir/crashes/$t-"*  # count only what this run finds
   if [ "$runs" -gt 0 ]; then limit=-runs=$runs; else limit=-max_total_time=$seconds; fi
-  "$build/fuzz/$t" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$build/fuzz/$t" "$limit" -timeout="${TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$dir/crashes/$t-" "$dir/corpus/$t" "$root/fuzz/corpus/$t" \
     >"$dir/logs/$t.log" 2>&1 || true
 }
