@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Outpost needs to build, run and test on Debian 12 (bookworm).
 # Non-interactive and idempotent: packages already present are left alone.
-# Usage: deploy/install-deps.sh            (as root, or with sudo available)
+# Usage: deploy/install-deps.sh [--bench]  (as root, or with sudo available)
+#   --bench  also the peers that bench/ measures Outpost against (bench/README.md): nginx,
+#            kiwix-serve and zimwriterfs, rsync, wrk. They are not needed to build or test.
 set -euo pipefail
 
 PACKAGES=(
@@ -20,6 +22,9 @@ PACKAGES=(
   # pdf.js (embedded in the binary) and the browser tests' tools come from npm
   nodejs
 )
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(nginx-light kiwix-tools zim-tools rsync wrk curl)
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
