@@ -81,6 +81,24 @@ Result<OfferedFile> DescribeFile(Catalog* catalog, const BlobRef& blob,
   return file;
 }
 
+// What a site's own manifest must be before its signer is looked at, so that the refusal says
+// what is wrong with it: an envelope, a manifest under every rule of docs/manifest.md (its
+// closed list of kinds included), of the channel the offer names.
+Status CheckSiteManifest(std::string_view envelope, const std::string& channel_id) {
+  auto parts = ParseSignedManifest(envelope);
+  if (!parts) return InvalidArgument("its signed manifest is malformed: " + parts.error().message());
+  auto manifest = DecodeManifest(parts->manifest);
+  if (!manifest) {
+    return InvalidArgument("its manifest breaks the manifest format (docs/manifest.md): " +
+                           manifest.error().message());
+  }
+  if (manifest->channel_id != channel_id) {
+    return InvalidArgument("its manifest is of channel " + manifest->channel_id + ", not " +
+                           channel_id + " as offered");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<OfferedVersion> OfferVersion(Catalog* catalog, const ChannelInfo& info, uint64_t peer_version) {
@@ -169,6 +187,7 @@ Result<AcceptedVersion> AcceptSiteVersion(Catalog* catalog, SyncDb* db, const Pu
                                           const OfferedVersion& version) {
   auto envelope = UnpackEnvelope(catalog, version);
   if (!envelope) return envelope.error().WithContext("its manifest could not be unpacked");
+  OUTPOST_RETURN_IF_ERROR(CheckSiteManifest(*envelope, version.channel_id));
   // A site signs its own channels with its node key, the key pinned at enrolment.
   TrustList only_the_site{site, 1, {{site, {version.channel_id}, KeyState::kActive}}};
   auto manifest = VerifySignedManifest(*envelope, only_the_site);

@@ -52,6 +52,21 @@ std::string Tagged(uint8_t type, std::string_view body) {
   return out;
 }
 
+Status CheckProtocolVersion(uint16_t theirs, std::string_view sender, std::string_view receiver) {
+  if (theirs == kProtocolVersion) return Status::Ok();
+  return InvalidArgument(std::string(sender) + " speaks sync protocol version " +
+                         std::to_string(theirs) + "; " + std::string(receiver) +
+                         " speaks version " + std::to_string(kProtocolVersion) +
+                         " only: update the older of the two");
+}
+
+Result<uint16_t> HelloVersion(std::string_view body) {
+  wire::Reader r(body, "hello");
+  uint16_t version = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U16(&version, "protocol"));
+  return version;
+}
+
 std::string EncodeHello(const Hello& m) {
   wire::Writer w;
   w.U16(m.protocol);
@@ -336,6 +351,7 @@ Result<PublicKey> DecodeHubInfo(std::string_view b) {
   wire::Reader r(b, "hub info");
   uint16_t protocol = 0;
   OUTPOST_RETURN_IF_ERROR(r.U16(&protocol, "protocol"));
+  OUTPOST_RETURN_IF_ERROR(CheckProtocolVersion(protocol, "the node that answered", "this site"));
   PublicKey key;
   OUTPOST_RETURN_IF_ERROR(Key(r, &key, "hub key"));
   OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());

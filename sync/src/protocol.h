@@ -80,9 +80,12 @@ struct Hello {
 
 struct ErrorMessage {
   uint16_t code = 0;  // 1 not enrolled, 2 revoked, 3 bad code, 4 busy, 5 protocol, 6 internal,
-                      // 7 budget spent, 8 a replayed hello
+                      // 7 budget spent, 8 a replayed hello, 9 a protocol version not spoken
   std::string message;
 };
+// The Error code for a Hello, an Accept or a HubInfo whose protocol version the receiver does
+// not speak; its message names both versions.
+inline constexpr uint16_t kErrorVersion = 9;
 
 struct ChunkRef {
   Hash hash;
@@ -160,6 +163,14 @@ struct PatchData {
   std::string compressed;
 };
 
+// Ok if `theirs`, the protocol version that `sender` ("the site", "the hub") named in its Hello,
+// Accept or HubInfo, is one `receiver` (this node) speaks: kProtocolVersion only, today. Else
+// kInvalidArgument naming both versions. The version is always a message's first u16, so it is
+// read before anything whose layout it could change.
+Status CheckProtocolVersion(uint16_t theirs, std::string_view sender, std::string_view receiver);
+// The protocol version a Hello's body starts with (kCorrupt if it is shorter than 2 bytes).
+Result<uint16_t> HelloVersion(std::string_view body);
+
 std::string EncodeHello(const Hello& m);
 Result<Hello> DecodeHello(std::string_view b);
 std::string EncodeError(const ErrorMessage& m);
@@ -179,6 +190,8 @@ Result<PatchData> DecodePatch(std::string_view b);
 std::string EncodeReceipt(const std::vector<ReceiptEntry>& m);
 Result<std::vector<ReceiptEntry>> DecodeReceipt(std::string_view b);
 std::string EncodeHubInfo(const PublicKey& hub_key);
+// The key a HubInfo carries; kInvalidArgument (CheckProtocolVersion) for a protocol version
+// this node does not speak.
 Result<PublicKey> DecodeHubInfo(std::string_view b);
 std::string EncodeEnrol(const EnrolRequest& m);
 Result<EnrolRequest> DecodeEnrol(std::string_view b);

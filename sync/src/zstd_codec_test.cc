@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zstd.h>
+
 #include <string>
 
 namespace outpost::sync {
@@ -25,6 +27,33 @@ TEST(ZstdCodecTest, RoundTripsWithoutAPrefix) {
     EXPECT_EQ(*back, data);
   }
   EXPECT_LT(ZstdCompress(Text(1, 2000), 3, {}).size(), Text(1, 2000).size() / 2);
+}
+
+// docs/sync-protocol.md, "Zstd frames": what is written records its content size; what is read
+// need not, and decodes to the length the message states, no other.
+TEST(ZstdCodecTest, AFrameMadeHereRecordsItsContentSize) {
+  std::string data = Text(2, 500);
+  std::string frame = ZstdCompress(data, 3, {});
+  EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), data.size());
+  std::string patch = ZstdCompress(data, 19, Text(3, 500));
+  EXPECT_EQ(ZSTD_getFrameContentSize(patch.data(), patch.size()), data.size());
+}
+
+TEST(ZstdCodecTest, AFrameWithoutItsContentSizeDecodesToTheStatedLengthOnly) {
+  std::string data = Text(4, 500);
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0);
+  std::string frame(ZSTD_compressBound(data.size()), '\0');
+  size_t n = ZSTD_compress2(cctx, frame.data(), frame.size(), data.data(), data.size());
+  ZSTD_freeCCtx(cctx);
+  ASSERT_FALSE(ZSTD_isError(n));
+  frame.resize(n);
+  ASSERT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+  auto back = ZstdDecompress(frame, data.size(), data.size(), {});
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, data);
+  EXPECT_FALSE(ZstdDecompress(frame, data.size() + 1, data.size() + 1, {}).has_value());
+  EXPECT_FALSE(ZstdDecompress(frame, data.size() - 1, data.size(), {}).has_value());
 }
 
 TEST(ZstdCodecTest, APatchAgainstThePreviousVersionRoundTripsAndIsSmallerThanTheWhole) {

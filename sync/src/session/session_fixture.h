@@ -131,10 +131,12 @@ class SessionTest : public ::testing::Test {
   // the offer decoded. A test then sends what a well-behaved site would not.
   struct HandSession {
     std::unique_ptr<sync::Link> link;
+    std::optional<noise::HandshakeState> handshake;
     std::optional<sync::SecureChannel> channel;
     sync::Offer offer;
   };
-  void OpenByHand(sync::Hello hello, HandSession* s) {
+  // Up to message 2: its payload (an Accept or an Error) in `answer`.
+  void HelloByHand(sync::Hello hello, HandSession* s, std::vector<uint8_t>* answer) {
     auto node = LoadIdentity(site_->paths.node_key);
     ASSERT_TRUE(node.has_value());
     auto key = noise::KeyPair::FromPrivateKey(node->x25519_secret_key());
@@ -162,8 +164,17 @@ class SessionTest : public ::testing::Test {
     ASSERT_TRUE(s->link->Write(first).ok());
     auto m2 = sync::ReadHandshakeFrame(s->link.get());
     ASSERT_TRUE(m2.has_value());
-    ASSERT_TRUE(hs->ReadMessage(*m2).has_value());
-    auto split = hs->Split();
+    auto payload = hs->ReadMessage(*m2);
+    ASSERT_TRUE(payload.has_value());
+    *answer = std::move(*payload);
+    s->handshake.emplace(std::move(*hs));
+  }
+  void OpenByHand(sync::Hello hello, HandSession* s) {
+    std::vector<uint8_t> answer;
+    ASSERT_NO_FATAL_FAILURE(HelloByHand(std::move(hello), s, &answer));
+    ASSERT_FALSE(answer.empty());
+    ASSERT_EQ(answer[0], sync::kAccept);
+    auto split = s->handshake->Split();
     s->channel.emplace(s->link.get(), std::move(split->first), std::move(split->second),
                        Limits().rekey_interval, 16 << 20);
     auto offer = s->channel->Receive();

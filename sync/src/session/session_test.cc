@@ -197,6 +197,9 @@ class FakeHub {
   FakeHub(Node* hub, std::function<void(sync::Offer*)> edit_offer, bool tamper_chunks)
       : hub_(hub), edit_offer_(std::move(edit_offer)), tamper_(tamper_chunks) {}
 
+  uint16_t accept_protocol = sync::kProtocolVersion;  // the version its Accept names
+  std::optional<sync::ErrorMessage> error_received;    // the site's Error, if it sent one
+
   Status Serve(sync::Link* link) {
     using namespace sync;
     auto channel = Handshake(link);
@@ -207,6 +210,10 @@ class FakeHub {
       auto record = channel->Receive();
       if (!record) return record.error();
       if (record->type == kBye) return Status::Ok();
+      if (record->type == kError) {
+        error_received = DecodeError(record->body).value();
+        return Status::Ok();
+      }
       if (record->type != kGetChunks) return Corrupt("unexpected");
       auto hashes = DecodeHashes(record->body, 4096);
       for (const Hash& h : *hashes) {
@@ -241,7 +248,7 @@ class FakeHub {
     if (!m1) return m1.error();
     auto payload = hs->ReadMessage(*m1);
     if (!payload) return payload.error();
-    std::string accept = Tagged(kAccept, EncodeAccept({kProtocolVersion, 4096}));
+    std::string accept = Tagged(kAccept, EncodeAccept({accept_protocol, 4096}));
     auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(accept.data()), accept.size()});
     OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
     auto split = hs->Split();
@@ -303,6 +310,19 @@ TEST_F(FakeHubTest, ATamperedChunkIsRefusedAndNothingIsServed) {
   auto real = Sync();
   ASSERT_TRUE(real.has_value()) << real.error().message();
   EXPECT_TRUE(real->complete);
+}
+
+TEST_F(FakeHubTest, ASiteRefusesAnAcceptOfAVersionItDoesNotSpeakAndTellsTheHub) {
+  Join();
+  FakeHub fake(hub_.get(), {}, false);
+  fake.accept_protocol = sync::kProtocolVersion + 1;
+  auto refused = SyncFrom(&fake);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("version 2"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("version 1"), std::string::npos) << refused.error().message();
+  ASSERT_TRUE(fake.error_received.has_value());
+  EXPECT_EQ(fake.error_received->code, sync::kErrorVersion);
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());
 }
 
 TEST_F(FakeHubTest, AReplayedOlderManifestIsRefused) {

@@ -253,6 +253,7 @@ class SiteSync {
   Status OpenWithHub(noise::HandshakeState hs, const std::vector<uint8_t>& answer);
   Status OpenWithRelay(noise::HandshakeState hs, const std::vector<uint8_t>& answer);
   Status OpenChannel(noise::HandshakeState* hs);
+  Status TakeAccept(std::string_view body);
   std::vector<uint8_t> HelloPayload();
   // The hub's offer, and the trust list it may bring.
   Result<Offer> ReceiveOffer();
@@ -390,10 +391,23 @@ std::vector<uint8_t> SiteSync::HelloPayload() {
 
 Status SiteSync::OpenWithHub(noise::HandshakeState hs, const std::vector<uint8_t>& answer) {
   if (answer[0] != kAccept) return Corrupt("unexpected answer from the hub");
-  auto accept = DecodeAccept(Body(answer));
+  OUTPOST_RETURN_IF_ERROR(OpenChannel(&hs));
+  return TakeAccept(Body(answer));
+}
+
+// An Accept of a version this site does not speak: it tells the hub (Error 9) and stops.
+Status SiteSync::TakeAccept(std::string_view body) {
+  auto accept = DecodeAccept(body);
   if (!accept) return accept.error();
+  Status spoken = CheckProtocolVersion(accept->protocol, "the hub", "the site");
+  if (!spoken.ok()) {
+    (void)channel_->Send(kError, EncodeError({kErrorVersion, spoken.message()}));
+    (void)channel_->Flush();
+    link_->Linger();  // so that the hub reads the Error before the link closes
+    return spoken;
+  }
   accept_ = *accept;
-  return OpenChannel(&hs);
+  return Status::Ok();
 }
 
 Status SiteSync::OpenWithRelay(noise::HandshakeState hs, const std::vector<uint8_t>& answer) {
@@ -413,9 +427,7 @@ Status SiteSync::OpenWithRelay(noise::HandshakeState hs, const std::vector<uint8
   if (!record) return record.error();
   if (record->type == kError) return HubError(record->body);
   if (record->type != kAccept) return Corrupt("unexpected answer from the relay");
-  auto accept = DecodeAccept(record->body);
-  if (!accept) return accept.error();
-  accept_ = *accept;
+  OUTPOST_RETURN_IF_ERROR(TakeAccept(record->body));
   ++summary_.round_trips;
   return Status::Ok();
 }

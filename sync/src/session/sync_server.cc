@@ -286,6 +286,22 @@ Status Refuse(SecureChannel* channel, uint16_t code, const std::string& why) {
   return Status(StatusCode::kInvalidArgument, why);
 }
 
+// The Hello a handshake payload carries. Its version is read first: one this hub does not speak
+// is refused as such (Error 9, naming both), whatever the rest looks like.
+std::optional<ErrorMessage> ReadHello(const std::vector<uint8_t>& payload, Hello* hello) {
+  if (payload.empty() || payload[0] != kHello) return ErrorMessage{5, "expected a hello"};
+  std::string_view body(reinterpret_cast<const char*>(payload.data()) + 1, payload.size() - 1);
+  auto version = HelloVersion(body);
+  if (!version) return ErrorMessage{5, version.error().message()};
+  if (Status spoken = CheckProtocolVersion(*version, "the site", "the hub"); !spoken.ok()) {
+    return ErrorMessage{kErrorVersion, spoken.message()};
+  }
+  auto decoded = DecodeHello(body);
+  if (!decoded) return ErrorMessage{5, decoded.error().message()};
+  *hello = std::move(*decoded);
+  return std::nullopt;
+}
+
 }  // namespace
 
 Status SyncServer::Impl::Session(Link* link) {
@@ -465,11 +481,10 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
     (void)answer(kError, EncodeError({code, why}));
     return Status(StatusCode::kInvalidArgument, why);
   };
-  if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
-  auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
-  if (!hello) return refuse(5, hello.error().message());
-  if (auto refusal = Admit(*hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
-  if (auto refusal = Replayed(*hello, link->peer())) return refuse(refusal->code, refusal->message);
+  Hello hello;
+  if (auto refusal = ReadHello(*payload, &hello)) return refuse(refusal->code, refusal->message);
+  if (auto refusal = Admit(hello, hs->RemoteStatic())) return refuse(refusal->code, refusal->message);
+  if (auto refusal = Replayed(hello, link->peer())) return refuse(refusal->code, refusal->message);
   if (auto refusal = Promote(link)) return refuse(refusal->code, refusal->message);
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
@@ -478,7 +493,7 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
   if (!split) return split.error();
   SecureChannel channel(link, std::move(split->second), std::move(split->first),
                         limits.rekey_interval, limits.max_record);
-  return Converse(&channel, *hello);
+  return Converse(&channel, hello);
 }
 
 std::optional<ErrorMessage> SyncServer::Impl::Admit(const Hello& hello,
@@ -516,15 +531,14 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
   SecureChannel& channel = session->channel;
   const std::vector<uint8_t>* payload = &session->payload;
   auto refuse = [&](uint16_t code, const std::string& why) { return Refuse(&channel, code, why); };
-  if (payload->empty() || (*payload)[0] != kHello) return refuse(5, "expected a hello");
-  auto hello = DecodeHello({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
-  if (!hello) return refuse(5, hello.error().message());
-  if (auto refusal = Admit(*hello, session->remote)) return refuse(refusal->code, refusal->message);
+  Hello hello;
+  if (auto refusal = ReadHello(*payload, &hello)) return refuse(refusal->code, refusal->message);
+  if (auto refusal = Admit(hello, session->remote)) return refuse(refusal->code, refusal->message);
   if (auto refusal = Promote(link)) return refuse(refusal->code, refusal->message);
   Accept accept;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));
-  return Converse(&channel, *hello);
+  return Converse(&channel, hello);
 }
 
 Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
@@ -565,6 +579,10 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
       case kBye:
         (void)db->TouchPeer(hello.node_key);
         return Status::Ok();
+      case kError: {  // the peer stops (an Accept of a version it does not speak)
+        auto error = DecodeError(record->body);
+        return InvalidArgument("the peer stopped: " + (error ? error->message : error.error().message()));
+      }
       default:
         return Refuse(channel, 5, "unexpected record " + std::to_string(record->type));
     }
