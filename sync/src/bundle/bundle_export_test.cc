@@ -57,6 +57,15 @@ TEST_F(BundleExportTest, AStickWrittenBeforeTheReceiptCameBackCarriesOnlyTheChan
   ASSERT_TRUE(update.has_value()) << update.error().message();
   EXPECT_LT(update->bytes * 10, first->bytes) << update->bytes << " against " << first->bytes;
   EXPECT_EQ(update->chunks, 0u);
+  // Its offer is packed against the first stick, which a reader of format 1 must not misread.
+  auto format = [](const fs::path& volume) {
+    std::ifstream in(volume, std::ios::binary);
+    char head[6] = {};
+    in.read(head, sizeof head);
+    return std::string(head + 4, 2);
+  };
+  EXPECT_EQ(format(first->volumes[0]), std::string("\0\1", 2));
+  EXPECT_EQ(format(update->volumes[0]), std::string("\0\2", 2));
   auto r = Import(&site_, second.path());
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_TRUE(r->summary.complete) << (r->summary.refused.empty() ? "" : r->summary.refused[0]);
