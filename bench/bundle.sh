@@ -7,9 +7,13 @@
 #   2. the hub exports the whole channel for it (export MB/s), the school imports it (import MB/s);
 #      each beside `cp` of the same number of bytes to the same file system, fsynced, so the
 #      ratio says what the encryption, signing, compression and checks cost over copying;
-#   3. the school's receipt goes back; the hub publishes the update and exports it (bundle bytes);
-#      a copy of the school at the old version syncs the same update over the network on
-#      loopback (bytes on the wire): the bundle should be within 5% of it.
+#   3. the hub publishes the update and exports it before the school's receipt is back (packed
+#      against what the first stick carried, docs/bundle.md "Packed against what was sent"), and
+#      again with --full (what that stick was before, packed against nothing); a copy of the
+#      school imports the first;
+#   4. the school's receipt goes back; the hub exports the update (bundle bytes); a copy of the
+#      school at the old version syncs the same update over the network on loopback (bytes on
+#      the wire): the bundle should be within 5% of it, and so should the one without receipt.
 # Prints a table with the ratios and the budgets (PASS/FAIL). Builds nothing: it uses the outpost
 # CLI of an existing Release build.
 #
@@ -116,7 +120,8 @@ for round in $(seq "$rounds"); do
   mkdir -p "$stick"
   sync  # each timed step starts with nothing left to write back from the one before
   t0=$(now)
-  op export-initial bundle export --data "$hub" --to "$stick" --for ecole --json
+  # --full: each round writes the same first stick (not one packed against the round before's)
+  op export-initial bundle export --data "$hub" --to "$stick" --for ecole --full --json
   t1=$(now)
   export_runs+=("$(secs "$t0" "$t1")")
   initial_bytes=$(dir_bytes "$stick")
@@ -142,12 +147,24 @@ import_s=$(median "${import_runs[@]}")
 cp_export_s=$(median "${cp_export_runs[@]}")
 cp_import_s=$(median "${cp_import_runs[@]}")
 
-log "the update: receipt back, publish new, export ..."
+log "the update: publish new, export before the receipt is back, receipt back, export ..."
 cp -a "$site" "$work/site-net"  # the school at version 1, for the network sync of the update
-mkdir -p "$work/stick/receipt" "$work/stick/update"
+# The stick written before the receipt came back, on copies of both (a hub that wrote a stick
+# packs the next one against it, so the receipt's case below needs the hub as it was).
+cp -a "$site" "$work/site-noreceipt"
+cp -a "$hub" "$work/hub-noreceipt"
+mkdir -p "$work/stick/receipt" "$work/stick/update" "$work/stick/update-noreceipt" "$work/stick/update-full"
+op publish-new-noreceipt publish --data "$work/hub-noreceipt" --json "$new"
+op export-noreceipt bundle export --data "$work/hub-noreceipt" --to "$work/stick/update-noreceipt" --for ecole --json
+noreceipt_bytes=$(dir_bytes "$work/stick/update-noreceipt")
+op export-full bundle export --data "$work/hub-noreceipt" --to "$work/stick/update-full" --for ecole --full --json
+full_bytes=$(dir_bytes "$work/stick/update-full")
+op import-noreceipt bundle import --data "$work/site-noreceipt" --json "$work/stick/update-noreceipt"
+[[ $(json import-noreceipt 'd["complete"]') = True ]] || die "the update written before the receipt does not import"
+rm -rf "$work/site-noreceipt" "$work/hub-noreceipt"
+op publish-new publish --data "$hub" --json "$new"
 op site-receipt bundle export --data "$site" --to "$work/stick/receipt" --json
 op hub-receipt bundle import --data "$hub" --json "$work/stick/receipt"
-op publish-new publish --data "$hub" --json "$new"
 op export-update bundle export --data "$hub" --to "$work/stick/update" --for ecole --json
 update_bytes=$(dir_bytes "$work/stick/update")
 op import-update bundle import --data "$site" --json "$work/stick/update"
@@ -174,6 +191,8 @@ verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? v >=
 export_ratio=$(ratio "$export_mbps" "$cp_export_mbps")
 import_ratio=$(ratio "$import_mbps" "$cp_import_mbps")
 size_ratio=$(ratio "$update_bytes" "$net_bytes")
+noreceipt_ratio=$(ratio "$noreceipt_bytes" "$net_bytes")
+noreceipt_full=$(ratio "$noreceipt_bytes" "$full_bytes")
 
 echo
 echo "load average before the run: $load_at_start, after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -184,10 +203,13 @@ printf '%-28s %14s %14s %8s\n' "step" "outpost" "peer" "ratio"
 printf '%-28s %11s MB/s %11s MB/s %8s  %s\n' "export (initial)" "$export_mbps" "$cp_export_mbps" "$export_ratio" "peer: cp of $initial_bytes bytes + sync; outpost: ${export_s} s"
 printf '%-28s %11s MB/s %11s MB/s %8s  %s\n' "import (initial)" "$import_mbps" "$cp_import_mbps" "$import_ratio" "peer: cp of $corpus_bytes bytes + sync; outpost: ${import_s} s"
 printf '%-28s %14s %14s %8s  %s\n' "update: bundle vs sync bytes" "$update_bytes" "$net_bytes" "$size_ratio" "peer: the network sync's bytes_sent + bytes_received for the same update"
+printf '%-28s %14s %14s %8s  %s\n' "update, no receipt yet" "$noreceipt_bytes" "$net_bytes" "$noreceipt_ratio" "peer: the same network sync; packed against the first stick"
+printf '%-28s %14s %14s %8s  %s\n' "  the same, vs --full" "$noreceipt_bytes" "$full_bytes" "$noreceipt_full" "peer: --full, what this stick was before"
 echo
 echo "budgets:"
 echo "  export >= 0.5 x cp: $export_ratio  $(verdict "$export_ratio" ">=" 0.5)"
 echo "  import >= 0.5 x cp: $import_ratio  $(verdict "$import_ratio" ">=" 0.5)"
 echo "  update bundle within 5% of the network sync's bytes: $size_ratio  $(verdict "$size_ratio" "<=" 1.05)"
+echo "  and without the receipt back: $noreceipt_ratio  $(verdict "$noreceipt_ratio" "<=" 1.05)"
 echo "logs: $work/logs"
 if [[ $keep_data != 1 ]]; then rm -rf "$hub" "$site" "$work/site-net" "$work/stick"; fi

@@ -39,7 +39,8 @@ void PrintExportJson(const BundleExportResult& r) {
   std::vector<std::string> volumes;
   for (const auto& v : r.volumes) volumes.push_back(v.string());
   PrintJson({{"bundle", r.bundle_id}, {"volumes", volumes}, {"bytes", r.bytes},
-             {"recipients", r.recipients}, {"channels", r.channels}, {"chunks", r.chunks},
+             {"recipients", r.recipients}, {"sealed_to_file", r.sealed_to_file},
+             {"channels", r.channels}, {"chunks", r.chunks},
              {"patches", r.patches}, {"complete", r.complete},
              {"remaining_bytes", r.remaining_bytes}});
 }
@@ -47,6 +48,10 @@ void PrintExportJson(const BundleExportResult& r) {
 void PrintExportText(const fs::path& data, const BundleExportResult& r) {
   std::printf("bundle %s for %s: %zu volume(s), %s\n", r.bundle_id.substr(0, 8).c_str(),
               JoinNames(r.recipients).c_str(), r.volumes.size(), Megabytes(r.bytes).c_str());
+  for (const auto& n : r.sealed_to_file) {
+    std::printf("  %s has not enrolled yet: sealed to its enrolment file (send the stick with it)\n",
+                n.c_str());
+  }
   for (const auto& c : r.channels) std::printf("  %s\n", c.c_str());
   for (const auto& v : r.volumes) std::printf("  %s\n", v.c_str());
   if (r.complete) return;

@@ -4,7 +4,10 @@
 //   1  a Receipt record: DecodeReceiptRecord; what it returns encodes to bytes that decode to
 //      the same map;
 //   2  an addressed record (recipient key, body), its body an Offer (as kOfferRecord carries);
-//   3  an addressed record, its body a Receipt.
+//   3  an addressed record, its body a Receipt;
+//   4  an addressed record, its body a Basis: what DecodeBasisRecord returns encodes to bytes
+//      that decode to the same;
+//   5  a Seen record: DecodeSeenRecord; what it accepts encodes back to the same bytes.
 #include <string>
 
 #include "bundle/bundle_records.h"
@@ -42,23 +45,43 @@ void CheckReceipt(std::string_view body) {
   FUZZ_CHECK(again.has_value() && *again == *served);
 }
 
+void CheckBasis(std::string_view body) {
+  auto bases = DecodeBasisRecord(body);
+  if (!bases) return;
+  auto again = DecodeBasisRecord(EncodeBasisRecord(*bases));
+  FUZZ_CHECK(again.has_value() && again->size() == bases->size());
+  for (const auto& [id, base] : *bases) {
+    auto other = again->find(id);
+    FUZZ_CHECK(other != again->end() && other->second.version == base.version &&
+               other->second.bundle_id == base.bundle_id && other->second.written_at == base.written_at);
+  }
+}
+
+void CheckSeen(std::string_view body) {
+  auto seen = DecodeSeenRecord(body);
+  if (seen) FUZZ_CHECK(EncodeSeenRecord(*seen) == body);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  uint8_t which = in.TakeByte() % 4;
+  uint8_t which = in.TakeByte() % 6;
   std::string_view body = in.Rest();
   if (which == 0) CheckChunks(body);
   if (which == 1) CheckReceipt(body);
-  if (which >= 2) {
+  if (which == 5) CheckSeen(body);
+  if (which >= 2 && which <= 4) {
     auto addressed = ReadAddressed(body);
     if (!addressed) return 0;
     FUZZ_CHECK(AddressedRecord(addressed->to, addressed->body) == body);
     if (which == 2) {
       auto offer = DecodeOffer(addressed->body);
       if (offer) FUZZ_CHECK(EncodeOffer(*offer) == addressed->body);
-    } else {
+    } else if (which == 3) {
       CheckReceipt(addressed->body);
+    } else {
+      CheckBasis(addressed->body);
     }
   }
   return 0;

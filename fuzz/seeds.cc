@@ -195,7 +195,9 @@ Seeds BundleRecordSeeds() {
   return {{"chunks", Tag(0, chunks.Take())},
           {"receipt", Tag(1, receipt)},
           {"addressed_offer", Tag(2, AddressedRecord(to, EncodeOffer(SampleOffer())))},
-          {"addressed_receipt", Tag(3, AddressedRecord(to, receipt))}};
+          {"addressed_receipt", Tag(3, AddressedRecord(to, receipt))},
+          {"addressed_basis", Tag(4, AddressedRecord(to, EncodeBasisRecord({{"water-cycle", {8, {7}, 1765000000}}})))},
+          {"seen", Tag(5, EncodeSeenRecord({{9}, 1765000000}))}};
 }
 
 Seeds StagingSeeds() {

@@ -4,6 +4,9 @@
 // node key on first use, as it would a code typed with the hub's address.
 #include "outpost/sync/enrolment.h"
 
+#include <sodium.h>
+
+#include <array>
 #include <optional>
 #include <utility>
 
@@ -25,6 +28,8 @@ constexpr size_t kMaxSiteNameBytes = 64;
 constexpr size_t kMaxAddressBytes = 261;  // "[" 253 "]:" 5
 constexpr size_t kCodeBytes = 19;         // "abcd-efgh-jkmn-pqrs"
 constexpr size_t kMaxEnrolmentBytes = kMaxTrustListBytes + 1024;
+// The message the seal seed is BLAKE2b-256 of, keyed with a code's psk (docs/sync.md).
+constexpr std::string_view kSealDomain = "outpost enrol seal v1";
 
 std::string EnrolSigningMessage(std::string_view body) {
   Hash h = Hash::Of(body);
@@ -103,6 +108,24 @@ Status CheckRequest(const EnrolRequest& request) {
 }
 
 }  // namespace
+
+Result<Identity> EnrolSealIdentity(const noise::Psk& psk) {
+  if (!InitCrypto()) return Internal("libsodium could not initialise");
+  std::array<uint8_t, 32> seed{};
+  crypto_generichash(seed.data(), seed.size(), reinterpret_cast<const uint8_t*>(kSealDomain.data()),
+                     kSealDomain.size(), psk.data(), psk.size());
+  auto identity = Identity::FromSeed(seed);
+  sodium_memzero(seed.data(), seed.size());
+  return identity;
+}
+
+Result<Identity> EnrolSealIdentityOfCode(std::string_view code) {
+  auto keys = DeriveEnrolCodeKeys(code);
+  if (!keys) return InvalidArgument("that is not an enrolment code");
+  auto identity = EnrolSealIdentity(keys->psk);
+  sodium_memzero(keys->psk.data(), keys->psk.size());
+  return identity;
+}
 
 Result<std::string> EncodeEnrolment(const HubPin& pin, std::string_view trust_list,
                                     const Identity& hub_node) {
@@ -185,7 +208,7 @@ Result<EnrolResult> Enrol(const NodePaths& paths, SyncDb* db, const EnrolRequest
     file.emplace(std::move(*inputs));
   }
   result.expires_at = db->Now() + request.ttl_seconds;  // the stored expiry is this or later
-  auto code = db->NewEnrolCode(request.site_name, request.ttl_seconds);
+  auto code = db->NewEnrolCode(request.site_name, request.ttl_seconds, file.has_value());
   if (!code) return code.error();
   result.code = std::move(*code);
   if (file) {

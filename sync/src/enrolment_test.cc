@@ -130,6 +130,35 @@ TEST(EnrolmentFileTest, TheFormatIsPinned) {
   EXPECT_EQ(decoded->trust.entries.size(), 1u);
 }
 
+// docs/sync.md, "A first stick with the enrolment file": the seal key of the worked example's
+// code, from its psk; any other code gives another key.
+TEST(EnrolSealTest, TheSealKeyOfACodeIsPinned) {
+  auto seal = EnrolSealIdentityOfCode("ABCD efgh-jkmn-pqrs");
+  ASSERT_TRUE(seal.has_value());
+  EXPECT_EQ(seal->public_key().Hex(), "b447474397465649fb21475b89e2acf31025f4055cb50755a6abd08e7f1a5c87");
+  auto keys = DeriveEnrolCodeKeys("abcd-efgh-jkmn-pqrs");
+  EXPECT_EQ(EnrolSealIdentity(keys->psk)->public_key(), seal->public_key());
+  EXPECT_NE(EnrolSealIdentityOfCode("abcd-efgh-jkmn-pqrt")->public_key(), seal->public_key());
+  EXPECT_FALSE(EnrolSealIdentityOfCode("not a code").has_value());
+}
+
+// `hub enrol --to FILE` records that the code went into a file: only such a code is sealed to.
+TEST_F(EnrolmentTest, ACodeWrittenToAFileIsRecordedAsSuch) {
+  MakeHub();
+  auto db = OpenDb();
+  EnrolRequest request;
+  request.site_name = "ecole-fichier";
+  request.to_file = src_.path() / "ecole.opef";
+  ASSERT_TRUE(Enrol(paths_, db.get(), request).has_value());
+  request.site_name = "ecole-code";
+  request.to_file.clear();
+  ASSERT_TRUE(Enrol(paths_, db.get(), request).has_value());
+  auto codes = db->EnrolCodes();
+  ASSERT_EQ(codes.size(), 2u);
+  for (const auto& c : codes) EXPECT_EQ(c.to_file, c.site_name == "ecole-fichier") << c.site_name;
+  EXPECT_TRUE(codes[0].psk.has_value());
+}
+
 TEST(EnrolmentFileTest, AnyChangedByteTruncationOrTrailingByteIsRefused) {
   ASSERT_TRUE(InitCrypto());
   std::string bytes = Example().Bytes();

@@ -103,6 +103,23 @@ ALTER TABLE enrol_codes ADD COLUMN code_id BLOB;
 ALTER TABLE enrol_codes ADD COLUMN psk BLOB;
 CREATE UNIQUE INDEX enrol_codes_by_id ON enrol_codes(code_id);
 )sql",
+    // 5 -> 6: whether a code went into an enrolment file (`hub enrol --to FILE`): a bundle can
+    // then be sealed to the key derived from it, for a site that has not enrolled yet.
+    R"sql(
+ALTER TABLE enrol_codes ADD COLUMN to_file INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 6 -> 7: per site and channel, the version a hub last sent by stick and not yet known to
+    // be served there, and the bundle that carried it: the next stick is packed against it.
+    R"sql(
+CREATE TABLE sent_versions (
+  peer_key    BLOB NOT NULL,
+  channel_id  TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  bundle_id   BLOB NOT NULL,
+  written_at  INTEGER NOT NULL,
+  PRIMARY KEY (peer_key, channel_id)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -376,7 +393,7 @@ int64_t SyncDb::Now() const { return impl_->Now(); }
 
 // ---- enrolment codes ----
 
-Result<std::string> SyncDb::NewEnrolCode(const std::string& site_name, int64_t ttl_seconds) {
+Result<std::string> SyncDb::NewEnrolCode(const std::string& site_name, int64_t ttl_seconds, bool to_file) {
   if (!IsValidSiteName(site_name)) {
     return InvalidArgument("site name \"" + EscapeInvalidUtf8(site_name) +
                            "\" must be 1 to 64 characters of a-z, 0-9 and '-', not starting "
@@ -392,9 +409,9 @@ Result<std::string> SyncDb::NewEnrolCode(const std::string& site_name, int64_t t
   EnrolCodeKeys keys = *DeriveEnrolCodeKeys(code);
   db::Stmt s(impl_->conn,
              "INSERT INTO enrol_codes (code_hash, site_name, created_at, expires_at, code_id, "
-             "psk) VALUES (?, ?, ?, ?, ?, ?)");
+             "psk, to_file) VALUES (?, ?, ?, ?, ?, ?, ?)");
   s.Bind(1, CodeHash(code)).Bind(2, site_name).Bind(3, now).Bind(4, now + ttl_seconds);
-  s.BindBlob(5, keys.id).BindBlob(6, keys.psk);
+  s.BindBlob(5, keys.id).BindBlob(6, keys.psk).Bind(7, int64_t{to_file ? 1 : 0});
   OUTPOST_RETURN_IF_ERROR(s.Run());
   sodium_memzero(keys.psk.data(), keys.psk.size());
   return code;
@@ -495,6 +512,26 @@ std::vector<PendingEnrolment> SyncDb::PendingEnrolments() {
   return out;
 }
 
+std::vector<EnrolCodeInfo> SyncDb::EnrolCodes(const std::string& site_name) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT site_name, created_at, expires_at, used_at, cancelled_at, to_file, psk "
+             "FROM enrol_codes WHERE ?1 = '' OR site_name = ?1 ORDER BY created_at, site_name");
+  s.Bind(1, site_name);
+  std::vector<EnrolCodeInfo> out;
+  while (s.Step()) {
+    EnrolCodeInfo c{s.Text(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5) != 0, std::nullopt};
+    std::string psk = s.Blob(6);
+    if (psk.size() == noise::Psk{}.size()) {
+      c.psk.emplace();
+      std::memcpy(c.psk->data(), psk.data(), psk.size());
+      sodium_memzero(psk.data(), psk.size());
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 // ---- peers ----
 
 Status SyncDb::AddPeer(const PeerInfo& peer) {
@@ -576,7 +613,50 @@ Status SyncDb::NotePeerVersion(const PublicKey& peer, const std::string& channel
              "VALUES (?, ?, ?, ?) ON CONFLICT (peer_key, channel_id) DO UPDATE SET "
              "version = max(version, excluded.version), updated_at = excluded.updated_at");
   s.BindBlob(1, peer.bytes).Bind(2, channel_id).Bind(3, static_cast<int64_t>(version));
-  return s.Bind(4, impl_->Now()).Run();
+  OUTPOST_RETURN_IF_ERROR(s.Bind(4, impl_->Now()).Run());
+  // A version sent by stick and now known to be served (or overtaken) needs no record.
+  db::Stmt sent(impl_->conn,
+                "DELETE FROM sent_versions WHERE peer_key = ? AND channel_id = ? AND version <= ?");
+  return sent.BindBlob(1, peer.bytes).Bind(2, channel_id).Bind(3, static_cast<int64_t>(version)).Run();
+}
+
+Status SyncDb::NoteSentVersions(const PublicKey& peer, const std::map<std::string, uint64_t>& versions,
+                                std::span<const uint8_t, 16> bundle_id, int64_t written_at) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  for (const auto& [id, version] : versions) {
+    db::Stmt s(impl_->conn,
+               "INSERT OR REPLACE INTO sent_versions (peer_key, channel_id, version, bundle_id, "
+               "written_at) SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM peer_versions "
+               "WHERE peer_key = ?1 AND channel_id = ?2 AND version >= ?3)");
+    s.BindBlob(1, peer.bytes).Bind(2, id).Bind(3, static_cast<int64_t>(version));
+    OUTPOST_RETURN_IF_ERROR(s.BindBlob(4, bundle_id).Bind(5, written_at).Run());
+  }
+  return txn.Commit();
+}
+
+std::map<std::string, SentVersion> SyncDb::SentVersions(const PublicKey& peer) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT channel_id, version, bundle_id, written_at FROM sent_versions WHERE peer_key = ?");
+  s.BindBlob(1, peer.bytes);
+  std::map<std::string, SentVersion> out;
+  while (s.Step()) {
+    SentVersion v;
+    v.version = static_cast<uint64_t>(s.Int(1));
+    std::string id = s.Blob(2);
+    if (id.size() == v.bundle_id.size()) std::memcpy(v.bundle_id.data(), id.data(), id.size());
+    v.written_at = s.Int(3);
+    out[s.Text(0)] = v;
+  }
+  return out;
+}
+
+Status SyncDb::ForgetSentVersions(const PublicKey& peer, int64_t written_up_to) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "DELETE FROM sent_versions WHERE peer_key = ? AND written_at <= ?");
+  return s.BindBlob(1, peer.bytes).Bind(2, written_up_to).Run();
 }
 
 std::map<std::string, uint64_t> SyncDb::PeerVersions(const PublicKey& peer) {
@@ -669,6 +749,28 @@ std::optional<HubPin> SyncDb::Hub() {
   pin.pending_code = s.Text(3);
   pin.site_name = s.Text(4);
   return pin;
+}
+
+Status SyncDb::NoteHubBundleSeen(const SeenHubBundle& seen) {
+  if (HubBundleSeen().written_at > seen.written_at) return Status::Ok();
+  std::string value(reinterpret_cast<const char*>(seen.bundle_id.data()), seen.bundle_id.size());
+  for (int shift = 56; shift >= 0; shift -= 8) value += static_cast<char>((seen.written_at >> shift) & 0xff);
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "INSERT OR REPLACE INTO self (name, value) VALUES ('hub_bundle_seen', ?)");
+  return s.BindBlob(1, std::string_view(value)).Run();
+}
+
+SeenHubBundle SyncDb::HubBundleSeen() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "SELECT value FROM self WHERE name = 'hub_bundle_seen'");
+  SeenHubBundle seen;
+  std::string value = s.Step() ? s.Blob(0) : std::string();
+  if (value.size() != seen.bundle_id.size() + 8) return seen;
+  std::memcpy(seen.bundle_id.data(), value.data(), seen.bundle_id.size());
+  for (size_t i = seen.bundle_id.size(); i < value.size(); ++i) {
+    seen.written_at = (seen.written_at << 8) | static_cast<uint8_t>(value[i]);
+  }
+  return seen;
 }
 
 // ---- the hub itself ----

@@ -311,6 +311,41 @@ TEST_F(SyncDbTest, PeerVersionsOnlyGrow) {
   EXPECT_TRUE(db_->PeerVersions(Key(8)).empty());
 }
 
+// What a hub sent by stick is a base until the site is known to serve it (or a later version),
+// or the site shows it took a later stick without it; a version it serves is never recorded.
+TEST_F(SyncDbTest, WhatWasSentByStickIsForgottenOnceServedOrPassedOver) {
+  PublicKey peer = Key(7);
+  std::array<uint8_t, 16> first{}, second{};
+  second[0] = 2;
+  ASSERT_TRUE(db_->NotePeerVersion(peer, "maths", 4).ok());
+  ASSERT_TRUE(db_->NoteSentVersions(peer, {{"water", 2}, {"maths", 4}}, first, 100).ok());
+  auto sent = db_->SentVersions(peer);
+  ASSERT_EQ(sent.size(), 1u);  // maths 4 is served already
+  EXPECT_EQ(sent["water"].version, 2u);
+  EXPECT_EQ(sent["water"].bundle_id, first);
+  EXPECT_EQ(sent["water"].written_at, 100);
+  ASSERT_TRUE(db_->NotePeerVersion(peer, "water", 1).ok());  // an older receipt: still on its way
+  EXPECT_EQ(db_->SentVersions(peer).size(), 1u);
+  ASSERT_TRUE(db_->NotePeerVersion(peer, "water", 2).ok());  // served: forgotten
+  EXPECT_TRUE(db_->SentVersions(peer).empty());
+  ASSERT_TRUE(db_->NoteSentVersions(peer, {{"water", 3}}, second, 200).ok());
+  ASSERT_TRUE(db_->ForgetSentVersions(peer, 199).ok());  // the site took an older stick only
+  EXPECT_EQ(db_->SentVersions(peer).size(), 1u);
+  ASSERT_TRUE(db_->ForgetSentVersions(peer, 200).ok());  // it took this one, or a later one
+  EXPECT_TRUE(db_->SentVersions(peer).empty());
+}
+
+// A site remembers the newest stick of its hub it took.
+TEST_F(SyncDbTest, TheNewestHubStickSeenOnlyMovesForward) {
+  EXPECT_EQ(db_->HubBundleSeen().written_at, 0);
+  SeenHubBundle later{{1}, 300}, earlier{{2}, 200};
+  ASSERT_TRUE(db_->NoteHubBundleSeen(later).ok());
+  ASSERT_TRUE(db_->NoteHubBundleSeen(earlier).ok());
+  Reopen();
+  EXPECT_EQ(db_->HubBundleSeen().written_at, 300);
+  EXPECT_EQ(db_->HubBundleSeen().bundle_id, later.bundle_id);
+}
+
 // Whether the hub accepts `counter` from the peer Key(fill): nullopt on an error.
 std::optional<bool> Accepts(SyncDb* db, uint8_t fill, uint64_t counter) {
   auto accepted = db->AcceptHelloCounter(Key(fill), counter);

@@ -37,9 +37,6 @@ TEST_F(BundleCliTest, ASchoolWithoutALinkEnrolsAndSyncsByStick) {
   ASSERT_EQ(On(hub_, {"hub", "enrol", "--name", "ecole-sans-lien", "--to", enrolment.string()}).exit_code, 0);
   ASSERT_EQ(On(site_, {"join", enrolment.string()}).exit_code, 0);
 
-  // Until the hub has the school's key it cannot write for it.
-  auto early = On(hub_, {"bundle", "export", "--to", stick_.path().string(), "--for", "ecole-sans-lien"});
-  EXPECT_NE(early.exit_code, 0);
   // The school's first stick carries its enrolment.
   fs::path up = stick_.path() / "up";
   fs::create_directories(up);
@@ -84,6 +81,60 @@ TEST_F(BundleCliTest, ASchoolWithoutALinkEnrolsAndSyncsByStick) {
   auto wrong = On(hub_, {"bundle", "import", down.string()});
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.err.find("addressed to"), std::string::npos) << wrong.err;
+}
+
+// The courier who carries the enrolment file carries the first lessons on the same trip: the
+// hub seals them to the file's key right after `hub enrol`, the school serves them before the
+// hub has ever heard from it, and its own stick back enrols it; the hub's next stick is for the
+// school's own key.
+TEST_F(BundleCliTest, TheCourierOfTheEnrolmentFileCarriesTheFirstLessons) {
+  ASSERT_EQ(On(hub_, {"hub", "init"}).exit_code, 0);
+  ASSERT_EQ(On(hub_, {"publish", kDemo}).exit_code, 0);
+  fs::path enrolment = src_.path() / "ecole.opef";
+  ASSERT_EQ(On(hub_, {"hub", "enrol", "--name", "ecole-loin", "--to", enrolment.string()}).exit_code, 0);
+  fs::path first = stick_.path() / "first";
+  fs::create_directories(first);
+  auto sealed = Json(On(hub_, {"bundle", "export", "--to", first.string(), "--for", "ecole-loin", "--json"}));
+  EXPECT_EQ(sealed["sealed_to_file"], nlohmann::json::array({"ecole-loin"})) << sealed.dump();
+  auto text = On(hub_, {"bundle", "export", "--to", (src_.path()).string(), "--for", "ecole-loin"});
+  EXPECT_NE(text.out.find("ecole-loin has not enrolled yet: sealed to its enrolment file"), std::string::npos)
+      << text.out;
+
+  // At the school: the file, then the stick; the lessons are served.
+  ASSERT_EQ(On(site_, {"join", enrolment.string()}).exit_code, 0);
+  auto imported = Json(On(site_, {"bundle", "import", first.string(), "--json"}));
+  EXPECT_EQ(imported["complete"], true) << imported.dump();
+  auto hub_channels = Json(On(hub_, {"channels", "--json"}));
+  auto site_channels = Json(On(site_, {"channels", "--json"}));
+  ASSERT_EQ(site_channels.size(), hub_channels.size());
+  EXPECT_EQ(site_channels[0]["manifest"], hub_channels[0]["manifest"]);
+  EXPECT_EQ(On(site_, {"verify"}).exit_code, 0);
+
+  // The school's stick back enrols it; the hub's next stick is addressed to its node key.
+  fs::path up = stick_.path() / "up";
+  fs::create_directories(up);
+  Json(On(site_, {"bundle", "export", "--to", up.string(), "--json"}));
+  EXPECT_EQ(Json(On(hub_, {"bundle", "import", up.string(), "--json"}))["complete"], true);
+  auto sites = Json(On(hub_, {"hub", "sites", "--json"}));
+  ASSERT_EQ(sites["sites"].size(), 1u);
+  EXPECT_EQ(sites["sites"][0]["name"], "ecole-loin");
+  fs::path next = stick_.path() / "next";
+  fs::create_directories(next);
+  auto later = Json(On(hub_, {"bundle", "export", "--to", next.string(), "--for", "ecole-loin", "--json"}));
+  EXPECT_EQ(later["sealed_to_file"], nlohmann::json::array()) << later.dump();
+  EXPECT_EQ(Json(On(site_, {"bundle", "import", next.string(), "--json"}))["complete"], true);
+}
+
+// A code only printed cannot be sealed to: the refusal says so and what to do.
+TEST_F(BundleCliTest, ABundleForACodeOnlyPrintedIsRefusedSayingWhatToDo) {
+  ASSERT_EQ(On(hub_, {"hub", "init"}).exit_code, 0);
+  ASSERT_EQ(On(hub_, {"hub", "enrol", "--name", "ecole-code"}).exit_code, 0);
+  auto r = On(hub_, {"bundle", "export", "--to", stick_.path().string(), "--for", "ecole-code"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("ecole-code has not enrolled yet; its code was printed, not written to a file"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(fs::is_empty(stick_.path()));
 }
 
 TEST_F(BundleCliTest, ContinuingNeedsAnUnfinishedExport) {

@@ -291,7 +291,7 @@ Result<ExportPlan> PlanExport(const NodePaths& paths, BlobStore* store, Catalog*
     return InvalidArgument(to.string() + " is not a folder (give a drive's mount point or a folder on it)");
   }
   OUTPOST_RETURN_IF_ERROR(PlanOffers(paths, catalog, db, self, hub, request.full, &plan));
-  PlanPieces(store, catalog, db, request.full, earlier, &plan);
+  PlanPieces(store, catalog, request.full, earlier, &plan);
   PlanLead(catalog, db, self, hub, &plan);
   return plan;
 }
@@ -309,6 +309,7 @@ VolumeHeader HeaderFor(const ExportState* earlier, const Identity& self, const E
   }
   header.sender = self.public_key();
   for (const Recipient& r : plan.recipients) header.recipients.push_back(r.peer.key);
+  if (NeedsBasis(plan)) header.format = kNewestVolumeFormat;
   return header;
 }
 
@@ -332,7 +333,10 @@ ExportState NextState(const ExportState* earlier, const VolumeHeader& header, bo
 BundleExportResult ResultOf(const ExportPlan& plan, const VolumeHeader& header, const VolumeSeries& series) {
   BundleExportResult result;
   result.bundle_id = BundleIdHex(header.bundle_id);
-  for (const Recipient& r : plan.recipients) result.recipients.push_back(r.peer.name);
+  for (const Recipient& r : plan.recipients) {
+    result.recipients.push_back(r.peer.name);
+    if (r.sealed_to_file) result.sealed_to_file.push_back(r.peer.name);
+  }
   result.channels = plan.channels;
   result.volumes = series.volumes();
   result.bytes = series.bytes();
@@ -341,10 +345,22 @@ BundleExportResult ResultOf(const ExportPlan& plan, const VolumeHeader& header, 
   return result;
 }
 
+// A hub's bundle, whole: what it offered each enrolled site, until the site says it serves it
+// (the next stick is packed against it; docs/bundle.md, "Packed against what was sent").
+Status NoteSent(SyncDb* db, const ExportPlan& plan, const VolumeHeader& header) {
+  if (!db->OwnRoot()) return Status::Ok();
+  for (const Recipient& r : plan.recipients) {
+    if (r.sealed_to_file || r.offered.empty()) continue;
+    Status st = db->NoteSentVersions(r.peer.key, r.offered, header.bundle_id, static_cast<int64_t>(header.created_at));
+    if (!st.ok()) return st.WithContext("the bundle is complete, but what it carries could not be recorded");
+  }
+  return Status::Ok();
+}
+
 // An export that wrote what it could: complete (its state goes), cut short by an error (the
 // state after the last whole volume stays), or stopped by a full drive (the state says what is
 // left for the next drive).
-Result<BundleExportResult> Conclude(const NodePaths& paths, const BundleExportOptions& options,
+Result<BundleExportResult> Conclude(const NodePaths& paths, SyncDb* db, const BundleExportOptions& options,
                                     const ExportRequest& request, const ExportPlan& plan,
                                     const VolumeHeader& header, const VolumeSeries& series, const Status& st) {
   if (!st.ok() && st.code() != StatusCode::kNoSpace) {
@@ -355,6 +371,7 @@ Result<BundleExportResult> Conclude(const NodePaths& paths, const BundleExportOp
   }
   BundleExportResult result = ResultOf(plan, header, series);
   if (st.ok()) {
+    OUTPOST_RETURN_IF_ERROR(NoteSent(db, plan, header));
     if (Status removed = RemoveExportState(Env::Default(), paths, header.bundle_id); !removed.ok()) {
       return removed.WithContext("the bundle is complete, but the state of its export could not be removed");
     }
@@ -446,7 +463,7 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
   });
   // Whole volumes stay (an import takes what they hold); a half-written one goes.
   series.Abandon();
-  return Conclude(paths, options, *request, *plan, header, series, st);
+  return Conclude(paths, db, options, *request, *plan, header, series, st);
 } catch (...) {
   return CurrentException("the export stopped");
 }

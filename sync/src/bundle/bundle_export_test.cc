@@ -44,6 +44,107 @@ TEST_F(BundleExportTest, AnUpdateCarriesPatchesForWhatTheSiteKnowinglyHolds) {
   EXPECT_EQ(Manifest(&site_, "water"), Manifest(&hub_, "water"));
 }
 
+// The receipt of the first stick has not come back: the update is packed against what the hub
+// sent, not against nothing.
+TEST_F(BundleExportTest, AStickWrittenBeforeTheReceiptCameBackCarriesOnlyTheChange) {
+  auto first = Export(&hub_, stick_.path(), {"ecole-1"});
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  ASSERT_TRUE(Import(&site_, stick_.path())->summary.complete);
+  folder_.Write("lesson-2.html", Page(2, "<p>One corrected sentence.</p>"));
+  Publish();
+  TempDir second;
+  auto update = Export(&hub_, second.path(), {"ecole-1"});
+  ASSERT_TRUE(update.has_value()) << update.error().message();
+  EXPECT_LT(update->bytes * 10, first->bytes) << update->bytes << " against " << first->bytes;
+  EXPECT_EQ(update->chunks, 0u);
+  // Its offer is packed against the first stick, which a reader of format 1 must not misread.
+  auto format = [](const fs::path& volume) {
+    std::ifstream in(volume, std::ios::binary);
+    char head[6] = {};
+    in.read(head, sizeof head);
+    return std::string(head + 4, 2);
+  };
+  EXPECT_EQ(format(first->volumes[0]), std::string("\0\1", 2));
+  EXPECT_EQ(format(update->volumes[0]), std::string("\0\2", 2));
+  auto r = Import(&site_, second.path());
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_TRUE(r->summary.complete) << (r->summary.refused.empty() ? "" : r->summary.refused[0]);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
+  ExpectServedAsAtTheHub();
+}
+
+// A receipt written before the first stick reached the school (they crossed on the road) does
+// not undo it: the stick is still on its way, and the next one is still packed against it.
+TEST_F(BundleExportTest, AReceiptThatCrossedTheStickOnTheRoadKeepsItAsTheBase) {
+  auto first = Export(&hub_, stick_.path(), {"ecole-1"});
+  ASSERT_TRUE(first.has_value());
+  TempDir back, second;
+  ASSERT_TRUE(Export(&site_, back.path(), {}).has_value());  // before the stick arrived
+  ASSERT_TRUE(Import(&hub_, back.path()).has_value());
+  folder_.Write("lesson-2.html", Page(2, "<p>One corrected sentence.</p>"));
+  Publish();
+  auto update = Export(&hub_, second.path(), {"ecole-1"});
+  ASSERT_TRUE(update.has_value());
+  EXPECT_LT(update->bytes * 10, first->bytes);
+  ASSERT_TRUE(Import(&site_, stick_.path())->summary.complete);
+  ASSERT_TRUE(Import(&site_, second.path())->summary.complete);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
+}
+
+// A school that never got the first stick refuses the channel packed against it, naming that
+// stick, and takes the other channels; a --full stick brings it; and once its own stick says
+// it took a later one, the hub stops packing against the lost stick.
+TEST_F(BundleExportTest, ASchoolThatMissedAStickIsToldWhichOneAndTheHubFallsBack) {
+  auto lost = Export(&hub_, stick_.path(), {"ecole-1"});
+  ASSERT_TRUE(lost.has_value());
+  folder_.Write("lesson-2.html", Page(2, "<p>One corrected sentence.</p>"));
+  Publish();
+  TempDir air, second, full, back, after;
+  air.Write("outpost.toml", "[channel]\nid = \"air\"\ntitle = \"Air\"\nlanguage = \"en\"\n");
+  air.Write("index.html", Page(9));
+  ASSERT_TRUE(outpost::Publish(hub_.paths, hub_.store.get(), hub_.catalog.get(), air.path(), "").has_value());
+  ASSERT_TRUE(Export(&hub_, second.path(), {"ecole-1"}).has_value());
+  auto r = Import(&site_, second.path());
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_FALSE(r->summary.complete);
+  ASSERT_EQ(r->summary.refused.size(), 1u);
+  EXPECT_NE(r->summary.refused[0].find("water: this stick brings only what changed since version 1"),
+            std::string::npos) << r->summary.refused[0];
+  EXPECT_NE(r->summary.refused[0].find("outpost-" + lost->bundle_id.substr(0, 8)), std::string::npos);
+  EXPECT_NE(r->summary.refused[0].find("--full"), std::string::npos);
+  EXPECT_FALSE(site_.catalog->Channel("water").has_value());
+  EXPECT_EQ(site_.catalog->Channel("air")->served_version, 1);  // the other channel came
+
+  BundleExportOptions whole = ToSite(full.path());
+  whole.full = true;
+  ASSERT_TRUE(Export(&hub_, whole).has_value());
+  ASSERT_TRUE(Import(&site_, full.path())->summary.complete);
+  EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
+
+  // The school's stick says it took the --full stick: nothing sent before it is a base now.
+  ASSERT_TRUE(Export(&site_, back.path(), {}).has_value());
+  ASSERT_TRUE(Import(&hub_, back.path()).has_value());
+  EXPECT_TRUE(hub_.db->SentVersions(LoadIdentity(site_.paths.node_key)->public_key()).empty());
+}
+
+// The stick is lost and the school's receipt comes back without it: the hub goes by the receipt.
+TEST_F(BundleExportTest, AfterALostStickTheSchoolsReceiptIsTheBaseAgain) {
+  ASSERT_TRUE(Export(&hub_, stick_.path(), {"ecole-1"}).has_value());  // lost
+  TempDir second, back, third;
+  folder_.Write("lesson-2.html", Page(2, "<p>One corrected sentence.</p>"));
+  Publish();
+  ASSERT_TRUE(Export(&hub_, second.path(), {"ecole-1"}).has_value());
+  EXPECT_FALSE(Import(&site_, second.path())->summary.complete);  // refused: it lacks the first
+  ASSERT_TRUE(Export(&site_, back.path(), {}).has_value());
+  ASSERT_TRUE(Import(&hub_, back.path()).has_value());
+  auto next = Export(&hub_, third.path(), {"ecole-1"});
+  ASSERT_TRUE(next.has_value());
+  auto r = Import(&site_, third.path());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->summary.complete) << (r->summary.refused.empty() ? "" : r->summary.refused[0]);
+  ExpectServedAsAtTheHub();
+}
+
 TEST_F(BundleExportTest, AHubNeedsToBeToldWhomTheBundleIsFor) {
   auto none = Export(&hub_, stick_.path(), {});
   ASSERT_FALSE(none.has_value());
@@ -54,10 +155,46 @@ TEST_F(BundleExportTest, AHubNeedsToBeToldWhomTheBundleIsFor) {
   EXPECT_TRUE(fs::is_empty(stick_.path()));
 }
 
+// Where no bundle can be sealed for a site not enrolled yet, the refusal says what to do.
+TEST_F(BundleExportTest, ASiteNotEnrolledYetGetsABundleOnlyThroughItsEnrolmentFile) {
+  ASSERT_TRUE(hub_.db->NewEnrolCode("ecole-printed", 3600).has_value());
+  auto printed = Export(&hub_, stick_.path(), {"ecole-printed"});
+  ASSERT_FALSE(printed.has_value());
+  EXPECT_NE(printed.error().message().find("ecole-printed has not enrolled yet; its code was printed, not "
+                                           "written to a file"),
+            std::string::npos)
+      << printed.error().message();
+
+  int64_t now = hub_.db->Now();
+  ASSERT_TRUE(hub_.db->NewEnrolCode("ecole-late", 60, /*to_file=*/true).has_value());
+  hub_.db->set_clock([now] { return now + 120; });
+  auto expired = Export(&hub_, stick_.path(), {"ecole-late"});
+  ASSERT_FALSE(expired.has_value());
+  EXPECT_NE(expired.error().message().find("ecole-late has not enrolled yet, and its code expired"),
+            std::string::npos)
+      << expired.error().message();
+
+  ASSERT_TRUE(hub_.db->NewEnrolCode("ecole-gone", 3600, /*to_file=*/true).has_value());
+  ASSERT_TRUE(hub_.db->RevokePeer("ecole-gone").ok());
+  auto revoked = Export(&hub_, stick_.path(), {"ecole-gone"});
+  ASSERT_FALSE(revoked.has_value());
+  EXPECT_NE(revoked.error().message().find("ecole-gone was revoked"), std::string::npos)
+      << revoked.error().message();
+  EXPECT_TRUE(fs::is_empty(stick_.path()));
+
+  // --for all takes the enrolled site and the one waiting with its file.
+  ASSERT_TRUE(hub_.db->NewEnrolCode("ecole-file", 3600, /*to_file=*/true).has_value());
+  auto all = Export(&hub_, stick_.path(), {"all"});
+  ASSERT_TRUE(all.has_value()) << all.error().message();
+  EXPECT_EQ(all->recipients, (std::vector<std::string>{"ecole-1", "ecole-file"}));
+  EXPECT_EQ(all->sealed_to_file, std::vector<std::string>{"ecole-file"});
+}
+
 TEST_F(BundleExportTest, AFullStickTakesWholeVolumesAndTheNextStickContinues) {
   AddFilm();
   TempDir big, second;
   auto plan = Export(&hub_, ToSite(big.path()));  // what one stick large enough would carry
+  ForgetWhatWasSent();
   ASSERT_TRUE(plan.has_value()) << plan.error().message();
   ASSERT_TRUE(plan->complete);
   EXPECT_EQ(plan->remaining_bytes, 0u);
@@ -165,6 +302,7 @@ TEST_F(BundleExportTest, ADriveFullAtAnyStepLosesNothing) {
   auto plan = FilmBundleCounting(&ops);
   ASSERT_TRUE(plan.has_value());
   for (long step = 0; step < ops; step += std::max(1L, ops / 32)) {
+    ForgetWhatWasSent();  // each step writes the whole bundle anew
     TempDir first_stick, second_stick;
     FaultEnv env;
     env.FailAfter(step, FaultEnv::Fault::kNoSpace);
@@ -258,6 +396,7 @@ TEST_F(BundleExportTest, SeveralUnfinishedExportsMustBeNamed) {
   TempDir big, a, b, c;
   auto plan = Export(&hub_, ToSite(big.path()));
   ASSERT_TRUE(plan.has_value());
+  ForgetWhatWasSent();
   auto one = Export(&hub_, ToSite(a.path(), plan->bytes / 2));
   auto other = Export(&hub_, ToSite(b.path(), plan->bytes / 2));
   ASSERT_TRUE(one.has_value() && other.has_value());
@@ -291,6 +430,7 @@ TEST_F(BundleExportTest, AnUnfinishedExportCanBeAbandoned) {
   TempDir big, a, b;
   auto plan = Export(&hub_, ToSite(big.path()));
   ASSERT_TRUE(plan.has_value());
+  ForgetWhatWasSent();
   auto one = Export(&hub_, ToSite(a.path(), plan->bytes / 2));
   auto other = Export(&hub_, ToSite(b.path(), plan->bytes / 2));
   ASSERT_TRUE(one.has_value() && other.has_value());

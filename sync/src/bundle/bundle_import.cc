@@ -5,6 +5,7 @@
 // type, as a sync would handle the same message. When every volume is read, the files being
 // built are finished and each version that is complete is served.
 #include "outpost/sync/bundle_import.h"
+#include "outpost/sync/enrolment.h"
 #include "outpost/sync/trust_store.h"
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "catch_all.h"
 #include "offer.h"
 #include "outpost/base/file.h"
+#include "outpost/base/text.h"
 #include "protocol.h"
 #include "staging.h"
 #include "zstd_codec.h"
@@ -114,7 +116,11 @@ class BundleImporter {
   BundleImporter(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db, const Identity& self,
                  bool hub, std::optional<HubPin> pin, const ReadProgress& progress)
       : paths_(paths), store_(store), catalog_(catalog), db_(db), self_(self), hub_(hub), pin_(std::move(pin)),
-        progress_(progress) {}
+        progress_(progress) {
+    if (pin_ && !pin_->pending_code.empty()) {
+      if (auto seal = EnrolSealIdentityOfCode(pin_->pending_code)) seal_.emplace(std::move(*seal));
+    }
+  }
 
   Status ImportAll(const std::vector<fs::path>& files);
   Result<BundleImportResult> Finish();
@@ -142,7 +148,14 @@ class BundleImporter {
   // A receipt is held until its volume's end signature verifies: every recipient can make the
   // volume's frames, only the sender can sign its end.
   Status OnReceipt(std::string_view record);
-  Status ApplyReceipts(FromSender* s);
+  Status ApplyReceipts(FromSender* s, const VolumeHeader& header);
+  // A site: the channels of the next offer packed against what an earlier stick sent.
+  void OnBasis(std::string_view record);
+  // A site: the offered versions whose base this site lacks, refused, naming the stick that
+  // carried it; the others stay.
+  bool DropUnbased(Offer* offer);
+  // A hub: the newest of its sticks the site had taken when it wrote this one.
+  void OnSeen(std::string_view record);
   Status OnOffer(FromSender* s, std::string_view record);
   Status OnChunks(FromSender* s, std::string_view record, const fs::path& file);
   Status TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file);
@@ -160,11 +173,19 @@ class BundleImporter {
   const Identity& self_;
   const bool hub_;
   std::optional<HubPin> pin_;  // a site's hub (its pending code cleared once the hub writes to it)
+  // A site that joined from an enrolment file and has not been enrolled yet: the key pair its
+  // hub seals bundles to until then (EnrolSealIdentity of its pending code).
+  std::optional<Identity> seal_;
+  bool sealed_to_file_ = false;  // the volume being read was opened with seal_
+  PublicKey me_;                 // the key the volume being read is addressed to
   const ReadProgress& progress_;
   uint64_t total_bytes_ = 0, read_before_ = 0;  // of every volume, and of those read before this one
   BundleImportResult result_;
   std::map<PublicKey, FromSender> senders_;
   std::vector<std::pair<std::string, uint64_t>> receipts_;  // the volume's, until its end verifies
+  bool had_receipt_ = false;                                // the volume carried one for this node
+  std::optional<SeenBundle> seen_;                          // the volume's Seen record
+  std::map<std::string, SentBase> bases_;                   // the volume's Basis record for this node
 };
 
 Status BundleImporter::ImportAll(const std::vector<fs::path>& files) {
@@ -181,6 +202,15 @@ Status BundleImporter::ImportAll(const std::vector<fs::path>& files) {
 
 Status BundleImporter::ImportVolume(const fs::path& file) {
   auto reader = VolumeReader::Open(file, self_);
+  sealed_to_file_ = false;
+  if (!reader && reader.error().code() == StatusCode::kNotFound && seal_) {
+    // A site not enrolled yet: its hub may have sealed this to its enrolment file's key.
+    if (auto sealed = VolumeReader::Open(file, *seal_)) {
+      reader = std::move(sealed);
+      sealed_to_file_ = true;
+    }
+  }
+  me_ = sealed_to_file_ ? seal_->public_key() : self_.public_key();
   if (!reader) {
     if (reader.error().code() == StatusCode::kNotFound) Skip(reader.error().message());
     else result_.damaged.push_back(reader.error().message());
@@ -244,8 +274,10 @@ Status BundleImporter::AdmitHub(const fs::path& file, const PublicKey& sender, s
   hub.key = sender;
   hub.name = "hub";
   *from = hub;
-  if (pin_->pending_code.empty()) return Status::Ok();
-  // The hub addressed this to our key: it has enrolled us (by our bundle), the code is spent.
+  // Sealed to the enrolment file's key, the volume proves nothing of our enrolment: the code
+  // stays, and our next stick still carries it (docs/sync.md).
+  if (pin_->pending_code.empty() || sealed_to_file_) return Status::Ok();
+  // The hub addressed this to our node key: it has enrolled us (by our bundle), the code is spent.
   pin_->pending_code.clear();
   return db_->SetHub(*pin_);
 }
@@ -320,6 +352,9 @@ void BundleImporter::AcceptVersion(FromSender* s, const TrustList& trust, Offere
 
 Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs::path& file) {
   receipts_.clear();
+  had_receipt_ = false;
+  seen_.reset();
+  bases_.clear();
   for (;;) {
     auto record = reader->Next();
     if (!record) {
@@ -328,7 +363,7 @@ Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs
     }
     if (!*record) {
       result_.volumes.push_back(file.string());
-      return ApplyReceipts(s);
+      return ApplyReceipts(s, reader->header());
     }
     if (progress_) progress_(read_before_ + reader->offset(), total_bytes_);
     OUTPOST_RETURN_IF_ERROR(OnRecord(s, **record, file));
@@ -345,6 +380,12 @@ Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs
       return OnChunks(s, rec.body, file);
     case kPatchRecord:
       return OnPatch(s, rec.body, file);
+    case kBasisRecord:
+      OnBasis(rec.body);
+      return Status::Ok();
+    case kSeenRecord:
+      OnSeen(rec.body);
+      return Status::Ok();
     default:  // kEnrolRecord: taken when the sender was admitted
       return Status::Ok();
   }
@@ -352,32 +393,80 @@ Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs
 
 Status BundleImporter::OnReceipt(std::string_view record) {
   auto addressed = ReadAddressed(record);
-  if (!addressed || addressed->to != self_.public_key()) return Status::Ok();
+  if (!addressed || addressed->to != me_) return Status::Ok();
   auto served = DecodeReceiptRecord(addressed->body);
   if (!served) {
     Refuse(served.error().message());
     return Status::Ok();
   }
   receipts_.insert(receipts_.end(), served->begin(), served->end());
+  had_receipt_ = true;
   return Status::Ok();
 }
 
-Status BundleImporter::ApplyReceipts(FromSender* s) {
+// Once the volume's end has verified: what the sender serves; on a hub, what it sent the site
+// and the site did not take (docs/bundle.md, "Packed against what was sent"); on a site, the
+// newest stick of its hub it has taken.
+Status BundleImporter::ApplyReceipts(FromSender* s, const VolumeHeader& header) {
   for (const auto& [id, version] : receipts_) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
   receipts_.clear();
+  if (!hub_) return db_->NoteHubBundleSeen({header.bundle_id, static_cast<int64_t>(header.created_at)});
+  if (seen_) {
+    int64_t up_to = seen_->written_at > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(seen_->written_at);
+    return db_->ForgetSentVersions(s->peer.key, up_to);
+  }
+  // A receipt from a site that does not say which sticks it took (an older outpost): it is all
+  // the hub goes by.
+  if (had_receipt_) return db_->ForgetSentVersions(s->peer.key, INT64_MAX);
   return Status::Ok();
+}
+
+void BundleImporter::OnBasis(std::string_view record) {
+  auto addressed = ReadAddressed(record);
+  if (hub_ || !addressed || addressed->to != me_) return;
+  auto bases = DecodeBasisRecord(addressed->body);
+  if (!bases) return Refuse(bases.error().message());
+  bases_ = std::move(*bases);
+}
+
+void BundleImporter::OnSeen(std::string_view record) {
+  if (!hub_) return;
+  auto seen = DecodeSeenRecord(record);
+  if (seen) seen_ = *seen;
+}
+
+bool BundleImporter::DropUnbased(Offer* offer) {
+  auto& versions = offer->versions;
+  size_t before = versions.size();
+  std::erase_if(versions, [&](const OfferedVersion& v) {
+    auto base = bases_.find(v.channel_id);
+    if (base == bases_.end()) return false;
+    auto served = catalog_->Channel(v.channel_id);
+    uint64_t serves = served ? static_cast<uint64_t>(served->served_version) : 0;
+    if (serves >= base->second.version) return false;
+    Refuse(v.channel_id + ": this stick brings only what changed since version " +
+           std::to_string(base->second.version) + ", which this site does not serve; that version came on stick " +
+           VolumeFileName(base->second.bundle_id, 0).substr(0, 16) + " written on " +
+           UtcMinute(static_cast<int64_t>(base->second.written_at)) +
+           ": import that stick first, or ask the hub for a full one (outpost bundle export --for " +
+           (pin_ ? pin_->site_name : std::string("this site")) + " --full)");
+    return true;
+  });
+  return versions.size() != before;
 }
 
 Status BundleImporter::OnOffer(FromSender* s, std::string_view record) {
   auto addressed = ReadAddressed(record);
-  if (!addressed || addressed->to != self_.public_key()) return Status::Ok();  // another recipient's
+  if (!addressed || addressed->to != me_) return Status::Ok();  // another recipient's
   auto offer = DecodeOffer(addressed->body);
   if (!offer) {
     Refuse(offer.error().message());
     return Status::Ok();
   }
+  // What is kept is what was taken: a refused channel must not come back with the saved offer.
+  std::string kept = !hub_ && DropUnbased(&*offer) ? EncodeOffer(*offer) : std::string(addressed->body);
   Accept(s, std::move(*offer));
-  return KeepOffer(*s, addressed->body);
+  return KeepOffer(*s, kept);
 }
 
 Status BundleImporter::OnChunks(FromSender* s, std::string_view record, const fs::path& file) {

@@ -259,6 +259,7 @@ TEST_F(BundleImportTest, ABundleForAnotherSiteOrFromAStrangerBringsNothing) {
 TEST_F(BundleImportTest, AReplayedOldBundleChangesNothing) {
   TempDir old_stick, new_stick;
   ASSERT_TRUE(Export(&hub_, old_stick.path(), {"ecole-1"}).has_value());
+  ASSERT_TRUE(Import(&site_, old_stick.path())->summary.complete);
   folder_.Write("lesson-9.html", Page(9));
   Publish();
   ASSERT_TRUE(Export(&hub_, new_stick.path(), {"ecole-1"}).has_value());
@@ -389,6 +390,56 @@ TEST_F(BundleImportTest, ABundleWithACodeTheHubNeverGaveBringsNothing) {
   EXPECT_NE(at_hub.error().message().find("the enrolment it carries was refused"), std::string::npos)
       << at_hub.error().message();
   EXPECT_FALSE(hub_.db->Peer(LoadIdentity(fresh.paths.node_key)->public_key()).has_value());
+}
+
+// The courier who carries the enrolment file carries the school's first lessons too: the hub
+// seals them to the key derived from the file's code, the school opens them with it, keeps its
+// code (its own stick back still enrols it), and once enrolled gets sticks for its node key.
+TEST_F(BundleImportTest, AFirstStickSealedToTheEnrolmentFileServesLessonsBeforeTheSiteEnrols) {
+  TempDir new_dir, first, up, next;
+  Node fresh(new_dir.path());
+  auto code = hub_.db->NewEnrolCode("ecole-2", 3600, /*to_file=*/true);
+  ASSERT_TRUE(code.has_value());
+  JoinFromFile(&fresh, "ecole-2", *code);
+  auto sealed = Export(&hub_, first.path(), {"ecole-2"});
+  ASSERT_TRUE(sealed.has_value()) << sealed.error().message();
+  EXPECT_EQ(sealed->sealed_to_file, std::vector<std::string>{"ecole-2"});
+  auto at_site = Import(&fresh, first.path());
+  ASSERT_TRUE(at_site.has_value()) << at_site.error().message();
+  EXPECT_TRUE(at_site->summary.complete);
+  EXPECT_EQ(Manifest(&fresh, "water"), Manifest(&hub_, "water"));
+  EXPECT_EQ(fresh.db->Hub()->pending_code, *code);  // not spent: the hub has not enrolled it yet
+
+  ASSERT_TRUE(Export(&fresh, up.path(), {}).has_value());  // carries the Enrol and the receipt
+  auto at_hub = Import(&hub_, up.path());
+  ASSERT_TRUE(at_hub.has_value()) << at_hub.error().message();
+  auto key = LoadIdentity(fresh.paths.node_key)->public_key();
+  ASSERT_TRUE(hub_.db->Peer(key).has_value());
+  EXPECT_EQ(hub_.db->PeerVersions(key)["water"], 1u);
+  auto enrolled = Export(&hub_, next.path(), {"ecole-2"});
+  ASSERT_TRUE(enrolled.has_value()) << enrolled.error().message();
+  EXPECT_TRUE(enrolled->sealed_to_file.empty());
+  ASSERT_TRUE(Import(&fresh, next.path()).has_value());
+  EXPECT_TRUE(fresh.db->Hub()->pending_code.empty());  // a stick for its node key spends it
+}
+
+// Without the enrolment file's code, a stick sealed to it opens nowhere: not at an enrolled
+// site, not at a site holding another code.
+TEST_F(BundleImportTest, AStickSealedToAnEnrolmentFileOpensOnlyWithItsCode) {
+  TempDir other_dir, first;
+  Node other(other_dir.path());
+  auto code = hub_.db->NewEnrolCode("ecole-2", 3600, /*to_file=*/true);
+  auto other_code = hub_.db->NewEnrolCode("ecole-3", 3600, /*to_file=*/true);
+  ASSERT_TRUE(code.has_value() && other_code.has_value());
+  JoinFromFile(&other, "ecole-3", *other_code);
+  ASSERT_TRUE(Export(&hub_, first.path(), {"ecole-2"}).has_value());
+  for (Node* n : {&site_, &other}) {
+    auto r = Import(n, first.path());
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("not to this node"), std::string::npos) << r.error().message();
+    EXPECT_FALSE(n->catalog->Channel("water").has_value());
+  }
+  EXPECT_FALSE(other.catalog->Channel("water").has_value());
 }
 
 }  // namespace

@@ -44,6 +44,54 @@ Result<std::map<std::string, uint64_t>> DecodeReceiptRecord(std::string_view bod
   return out;
 }
 
+std::string EncodeBasisRecord(const std::map<std::string, SentBase>& bases) {
+  wire::Writer w;
+  w.U32(static_cast<uint32_t>(bases.size()));
+  for (const auto& [id, base] : bases) {
+    w.String(id);
+    w.U64(base.version);
+    w.Raw(base.bundle_id);
+    w.U64(base.written_at);
+  }
+  return w.Take();
+}
+
+Result<std::map<std::string, SentBase>> DecodeBasisRecord(std::string_view body) {
+  wire::Reader r(body, "basis record");
+  uint32_t count = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U32(&count, "count"));
+  // Each entry is at least 4 + 8 + 16 + 8 bytes: no count beyond the bytes is believed.
+  if (static_cast<uint64_t>(count) * 36 > r.remaining()) return r.Bad(0, "too many channels for the bytes");
+  std::map<std::string, SentBase> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string id;
+    SentBase base;
+    OUTPOST_RETURN_IF_ERROR(r.String(&id, 256, "channel id"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&base.version, "base version"));
+    OUTPOST_RETURN_IF_ERROR(r.Raw(base.bundle_id, "bundle id"));
+    OUTPOST_RETURN_IF_ERROR(r.U64(&base.written_at, "written at"));
+    out[id] = base;
+  }
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return out;
+}
+
+std::string EncodeSeenRecord(const SeenBundle& seen) {
+  wire::Writer w;
+  w.Raw(seen.bundle_id);
+  w.U64(seen.written_at);
+  return w.Take();
+}
+
+Result<SeenBundle> DecodeSeenRecord(std::string_view body) {
+  wire::Reader r(body, "seen record");
+  SeenBundle seen;
+  OUTPOST_RETURN_IF_ERROR(r.Raw(seen.bundle_id, "bundle id"));
+  OUTPOST_RETURN_IF_ERROR(r.U64(&seen.written_at, "written at"));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return seen;
+}
+
 void AppendBundledChunk(wire::Writer* w, const Hash& hash, std::string_view data,
                         std::optional<std::string_view> zstd) {
   w->Raw(hash.bytes);

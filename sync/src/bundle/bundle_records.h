@@ -36,7 +36,11 @@ enum BundleRecord : uint8_t {
   kEnrolRecord = 4,    // a site joined from an enrolment file, to its hub: an Enrol (sync-protocol.md)
   kReceiptRecord = 5,  // recipient key, then what the sender serves: u32 count, then per channel:
                        // string id, u64 version
+  kBasisRecord = 6,    // hub -> site, before that site's Offer: recipient key, then the channels
+                       // whose offer is packed against a version sent by an earlier stick
+  kSeenRecord = 7,     // site -> hub: the newest bundle of its hub this site has imported
 };
+
 
 // The body of a record for one recipient: its key, then `body`.
 std::string AddressedRecord(const PublicKey& to, std::string_view body);
@@ -52,6 +56,28 @@ std::optional<Addressed> ReadAddressed(std::string_view record);
 // serves. The volume's signature vouches for it.
 std::string EncodeReceiptRecord(const std::map<std::string, uint64_t>& served);
 Result<std::map<std::string, uint64_t>> DecodeReceiptRecord(std::string_view body);
+
+// A Basis record's body: u32 count, then per channel: string id, u64 base version, the 16-byte id
+// of the bundle that carried the base, u64 its volumes' created_at. An offer's version of such a
+// channel is packed against that base (manifest patch, files' previous, chunks left out), not
+// against what the site is known to serve.
+struct SentBase {
+  uint64_t version = 0;
+  BundleId bundle_id{};
+  uint64_t written_at = 0;
+};
+std::string EncodeBasisRecord(const std::map<std::string, SentBase>& bases);
+Result<std::map<std::string, SentBase>> DecodeBasisRecord(std::string_view body);
+
+// A Seen record's body: the 16-byte id and the u64 created_at of the newest bundle from its hub
+// the site has imported (all zero: none). Lets the hub tell a stick still on its way from one
+// the site never took.
+struct SeenBundle {
+  BundleId bundle_id{};
+  uint64_t written_at = 0;
+};
+std::string EncodeSeenRecord(const SeenBundle& seen);
+Result<SeenBundle> DecodeSeenRecord(std::string_view body);
 
 // Appends one chunk to a Chunks record whose count `w` holds already: `data` as it is, or
 // `zstd`, its zstd frame, when set.

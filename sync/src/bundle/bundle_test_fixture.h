@@ -116,6 +116,7 @@ class BundleFixture : public ::testing::Test {
     TempDir big;
     auto plan = Export(&hub_, ToSite(big.path()));
     if (!plan) return plan.error();
+    ForgetWhatWasSent();
     return Export(&hub_, ToSite(stick_.path(), plan->bytes / 2));
   }
   // The film's bundle, whole, in a folder of its own: its pieces, and how many file operations
@@ -128,7 +129,12 @@ class BundleFixture : public ::testing::Test {
     whole.env = &counting;
     auto plan = Export(&hub_, whole);
     *operations = counting.operations();
+    ForgetWhatWasSent();
     return plan;
+  }
+  // A bundle written only to be measured went nowhere: the next is not packed against it.
+  void ForgetWhatWasSent() {
+    for (const PeerInfo& p : hub_.db->Peers()) ASSERT_TRUE(hub_.db->ForgetSentVersions(p.key, INT64_MAX).ok());
   }
   // What a folder holds, by name.
   static std::vector<std::string> Names(const std::filesystem::path& dir) {

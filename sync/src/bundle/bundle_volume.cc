@@ -60,6 +60,9 @@ Result<std::unique_ptr<VolumeWriter>> VolumeWriter::Start(const VolumeHeader& he
                                                           WritableFile* file) {
   if (header.sender != sender.public_key()) return InvalidArgument("the header names another sender");
   if (header.recipients.empty()) return InvalidArgument("a bundle needs at least one recipient");
+  if (header.format < kVolumeFormat || header.format > kNewestVolumeFormat) {
+    return InvalidArgument("no such volume format");
+  }
   if (header.recipients.size() > kMaxVolumeRecipients) {
     return InvalidArgument("a bundle has at most " + std::to_string(kMaxVolumeRecipients) +
                            " recipients");
@@ -72,7 +75,7 @@ Result<std::unique_ptr<VolumeWriter>> VolumeWriter::Start(const VolumeHeader& he
   crypto_secretstream_xchacha20poly1305_keygen(key.key.data());
   wire::Writer w;
   w.Raw(kMagic);
-  w.U16(kVolumeFormat);
+  w.U16(header.format);
   w.Raw(header.bundle_id);
   w.U32(header.volume);
   w.Raw(header.sender.bytes);
@@ -179,6 +182,23 @@ Result<std::unique_ptr<VolumeReader>> VolumeReader::Open(const std::filesystem::
   return reader;
 }
 
+namespace {
+
+// The magic, and a format this reader knows (1 or 2).
+Status ReadMagicAndFormat(wire::Reader* r, uint16_t* format) {
+  std::string_view magic;
+  OUTPOST_RETURN_IF_ERROR(r->Raw(kMagic.size(), &magic, "magic"));
+  if (magic != kMagic) return r->Bad(0, "it does not start with \"OPBV\", so it is not a bundle volume");
+  OUTPOST_RETURN_IF_ERROR(r->U16(format, "format version"));
+  if (*format < kVolumeFormat || *format > kNewestVolumeFormat) {
+    return r->Bad(kMagic.size(), "its format version is " + std::to_string(*format) +
+                                     "; this outpost reads versions 1 and 2");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::string> VolumeReader::ReadHeader() {
   std::string head(kFixedHead, '\0');
   OUTPOST_RETURN_IF_ERROR(
@@ -187,7 +207,7 @@ Result<std::string> VolumeReader::ReadHeader() {
   uint16_t count = 0;
   {
     wire::Reader r(head, "bundle volume");
-    OUTPOST_RETURN_IF_ERROR(r.Header(kMagic, kVolumeFormat).WithContext(path_));
+    OUTPOST_RETURN_IF_ERROR(ReadMagicAndFormat(&r, &h.format).WithContext(path_));
     OUTPOST_RETURN_IF_ERROR(r.Raw(h.bundle_id, "bundle id"));
     OUTPOST_RETURN_IF_ERROR(r.U32(&h.volume, "volume number"));
     OUTPOST_RETURN_IF_ERROR(r.Raw(h.sender.bytes, "sender"));

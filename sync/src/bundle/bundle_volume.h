@@ -36,6 +36,9 @@
 namespace outpost::sync {
 
 inline constexpr uint16_t kVolumeFormat = 1;
+// Format 2 is format 1 byte for byte; a bundle whose records an older reader would misread (a
+// Basis record, bundle_records.h) is written as 2 so that such a reader refuses it.
+inline constexpr uint16_t kNewestVolumeFormat = 2;
 inline constexpr size_t kMaxVolumeRecipients = 1024;
 inline constexpr size_t kMaxFramePlaintext = size_t{16} << 20;
 inline constexpr uint8_t kEndRecord = 0xff;  // the final frame's record type
@@ -49,6 +52,7 @@ struct VolumeHeader {
   PublicKey sender;           // the sender's node key (Ed25519)
   uint64_t created_at = 0;    // unix seconds
   std::vector<PublicKey> recipients;
+  uint16_t format = kVolumeFormat;  // kVolumeFormat or kNewestVolumeFormat
 };
 
 // Writes one volume through `file` (the caller makes it durable and names it).

@@ -9,6 +9,8 @@
 #include "bundle/bundle_records.h"
 #include "offer.h"
 #include "outpost/base/file.h"
+#include "outpost/base/text.h"
+#include "outpost/sync/enrolment.h"
 #include "outpost/sync/trust_store.h"
 
 namespace outpost::sync {
@@ -40,10 +42,25 @@ Result<TrustList> HubTrustList(const NodePaths& paths, Offer* offer) {
   return VerifyTrustList(*doc, *root);
 }
 
+// A hub writes against what it last sent a site by stick when that is newer than what the site
+// is known to serve and the hub still has that version's manifest (docs/bundle.md, "Packed
+// against what was sent").
+void AddSentBases(Catalog* catalog, SyncDb* db, Recipient* r) {
+  for (const auto& [id, sent] : db->SentVersions(r->peer.key)) {
+    auto known = r->against.find(id);
+    if (known != r->against.end() && known->second >= sent.version) continue;
+    if (!catalog->ManifestEnvelope(id, static_cast<int64_t>(sent.version))) continue;
+    r->against[id] = sent.version;
+    r->bases[id] = SentBase{sent.version, sent.bundle_id, static_cast<uint64_t>(sent.written_at)};
+  }
+}
+
 // The offer a recipient would get from a sync, from what this node knows it serves.
 Status BuildOffer(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Identity& self,
                   bool hub, bool full, Recipient* r) {
-  std::map<std::string, uint64_t> known = full ? std::map<std::string, uint64_t>{} : db->PeerVersions(r->peer.key);
+  if (!full) r->against = db->PeerVersions(r->peer.key);
+  if (!full && hub && !r->sealed_to_file) AddSentBases(catalog, db, r);
+  const std::map<std::string, uint64_t>& known = r->against;
   std::optional<TrustList> trust;
   if (hub) {
     auto list = HubTrustList(paths, &r->offer);
@@ -60,10 +77,10 @@ Status BuildOffer(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Id
   return Status::Ok();
 }
 
-// The chunks of every version `peer` is known to serve.
-std::set<Hash> ChunksHeldBy(Catalog* catalog, SyncDb* db, const PublicKey& peer) {
+// The chunks of every version a recipient's offer is packed against.
+std::set<Hash> ChunksHeldBy(Catalog* catalog, const std::map<std::string, uint64_t>& against) {
   std::set<Hash> held;
-  for (const auto& [id, version] : db->PeerVersions(peer)) {
+  for (const auto& [id, version] : against) {
     auto envelope = catalog->ManifestEnvelope(id, static_cast<int64_t>(version));
     auto manifest = envelope ? DecodeEnvelopeManifest(*envelope) : Result<Manifest>(NotFound(""));
     if (!manifest) continue;
@@ -95,6 +112,71 @@ void SiteReceipt(Catalog* catalog, ExportPlan* plan) {
   plan->lead.push_back({kReceiptRecord, AddressedRecord(plan->recipients[0].peer.key, EncodeReceiptRecord(served))});
 }
 
+// True if an enrolled, unrevoked site is called `name`.
+bool Enrolled(const std::vector<PeerInfo>& sites, const std::string& name) {
+  return std::any_of(sites.begin(), sites.end(),
+                     [&](const PeerInfo& p) { return p.role == "site" && p.revoked_at == 0 && p.name == name; });
+}
+
+// The recipient a bundle for a site not enrolled yet is sealed to: the key derived from the
+// pending code of its enrolment file (docs/sync.md), which only the holder of that file derives.
+std::optional<Recipient> SealedToFile(const EnrolCodeInfo& code) {
+  if (!code.psk) return std::nullopt;
+  auto seal = EnrolSealIdentity(*code.psk);
+  if (!seal) return std::nullopt;
+  Recipient r;
+  r.peer.key = seal->public_key();
+  r.peer.name = code.site_name;
+  r.peer.role = "site";
+  r.sealed_to_file = true;
+  return r;
+}
+
+// Why no bundle can be sealed for `name`, whose codes are `codes` (none of them usable).
+Status WhyNotSealed(const std::string& name, const std::vector<EnrolCodeInfo>& codes, int64_t now) {
+  std::string again = "make an enrolment file for it (outpost hub enrol --name " + name +
+                      " --to FILE) and send it with the stick";
+  if (codes.empty()) return NotFound("no enrolled, unrevoked site is called \"" + name + "\"");
+  const EnrolCodeInfo& last = codes.back();
+  if (last.cancelled_at != 0) {
+    return NotFound(name + " was revoked on " + UtcMinute(last.cancelled_at) + ": no bundle is written for it");
+  }
+  if (last.used_at != 0) {
+    return NotFound("no enrolled, unrevoked site is called \"" + name + "\" (its code was used on " +
+                    UtcMinute(last.used_at) + ")");
+  }
+  if (now >= last.expires_at) {
+    return NotFound(name + " has not enrolled yet, and its code expired on " + UtcMinute(last.expires_at) + ": " +
+                    again);
+  }
+  return NotFound(name + " has not enrolled yet; its code was printed, not written to a file, so no bundle can "
+                  "be sealed to it: write bundles for it once it has synced or its own stick has come back, or " +
+                  again);
+}
+
+// A site named `wanted` (or, for "all", every site) that has not enrolled yet but holds the
+// enrolment file of a pending code: one recipient per such code.
+Result<std::vector<Recipient>> WaitingRecipients(SyncDb* db, const std::vector<PeerInfo>& sites,
+                                                 const std::string& wanted) {
+  bool all = wanted == "all";
+  auto key = PublicKey::FromHex(wanted);
+  std::vector<EnrolCodeInfo> codes = db->EnrolCodes(all || key ? "" : wanted);
+  std::vector<Recipient> out;
+  for (const EnrolCodeInfo& c : codes) {
+    bool usable = c.to_file && c.used_at == 0 && c.cancelled_at == 0 && db->Now() < c.expires_at;
+    if (!usable || Enrolled(sites, c.site_name)) continue;
+    auto r = SealedToFile(c);
+    if (r && (all || !key || r->peer.key == *key)) out.push_back(std::move(*r));
+  }
+  if (!out.empty() || all) return out;
+  if (key) return NotFound("no enrolled, unrevoked site is called \"" + wanted + "\"");
+  bool revoked = std::any_of(sites.begin(), sites.end(), [&](const PeerInfo& p) {
+    return p.name == wanted && p.revoked_at != 0;
+  });
+  if (revoked) return NotFound(wanted + " was revoked: no bundle is written for it");
+  return WhyNotSealed(wanted, codes, db->Now());
+}
+
 }  // namespace
 
 Result<std::vector<Recipient>> ChooseRecipients(SyncDb* db, const std::vector<std::string>& wanted, bool hub) {
@@ -103,16 +185,25 @@ Result<std::vector<Recipient>> ChooseRecipients(SyncDb* db, const std::vector<st
   std::vector<Recipient> out;
   std::set<PublicKey> chosen;
   auto sites = db->Peers();
+  auto add = [&](Recipient r) {
+    if (chosen.insert(r.peer.key).second) out.push_back(std::move(r));
+  };
   for (const std::string& w : wanted) {
     bool found = false;
     for (const PeerInfo& p : sites) {
       if (p.role != "site" || p.revoked_at != 0) continue;
       if (w == "all" || p.name == w || p.key.Hex() == w) {
         found = true;
-        if (chosen.insert(p.key).second) out.push_back({p, {}});
+        Recipient r;
+        r.peer = p;
+        add(std::move(r));
       }
     }
-    if (!found && w != "all") return NotFound("no enrolled, unrevoked site is called \"" + w + "\"");
+    if (w == "all" || !found) {
+      auto waiting = WaitingRecipients(db, sites, w);
+      if (!waiting) return waiting.error();
+      for (Recipient& r : *waiting) add(std::move(r));
+    }
   }
   if (out.empty()) return InvalidArgument("this hub has no enrolled site to write a bundle for");
   return out;
@@ -125,14 +216,16 @@ Status PlanOffers(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Id
     OUTPOST_RETURN_IF_ERROR(BuildOffer(paths, catalog, db, self, hub, full, &r));
     for (const auto& v : r.offer.versions) {
       auto manifest = DecodeEnvelopeManifest(v.envelope);
-      if (manifest) channels.insert(v.channel_id + " " + std::to_string(manifest->version));
+      if (!manifest) continue;
+      channels.insert(v.channel_id + " " + std::to_string(manifest->version));
+      r.offered[v.channel_id] = manifest->version;
     }
   }
   plan->channels.assign(channels.begin(), channels.end());
   return Status::Ok();
 }
 
-void PlanPieces(BlobStore* store, Catalog* catalog, SyncDb* db, bool full, const ExportState* earlier,
+void PlanPieces(BlobStore* store, Catalog* catalog, bool full, const ExportState* earlier,
                 ExportPlan* plan) {
   struct Wanted {
     const OfferedFile* file;
@@ -142,7 +235,7 @@ void PlanPieces(BlobStore* store, Catalog* catalog, SyncDb* db, bool full, const
   std::vector<Wanted> files;
   for (size_t i = 0; i < plan->recipients.size(); ++i) {
     const Recipient& r = plan->recipients[i];
-    if (!full) held[i] = ChunksHeldBy(catalog, db, r.peer.key);
+    if (!full) held[i] = ChunksHeldBy(catalog, r.against);
     for (const auto& v : r.offer.versions) {
       for (const auto& f : v.files) files.push_back({&f, &held[i]});
     }
@@ -175,6 +268,10 @@ void PlanLead(Catalog* catalog, SyncDb* db, const Identity& self, bool hub, Expo
       EnrolRequest enrol{self.public_key(), pin->pending_code, pin->site_name};
       plan->lead.push_back({kEnrolRecord, EncodeEnrol(enrol)});
     }
+    // The newest stick of its hub this site has taken: what the hub sent before it and this
+    // site does not serve was not taken (a lost stick), so the hub stops packing against it.
+    SeenHubBundle seen = db->HubBundleSeen();
+    plan->lead.push_back({kSeenRecord, EncodeSeenRecord({seen.bundle_id, static_cast<uint64_t>(seen.written_at)})});
   }
   if (hub) {
     HubReceipts(catalog, db, plan);
@@ -182,8 +279,14 @@ void PlanLead(Catalog* catalog, SyncDb* db, const Identity& self, bool hub, Expo
     SiteReceipt(catalog, plan);
   }
   for (const Recipient& r : plan->recipients) {
+    if (!r.bases.empty()) plan->lead.push_back({kBasisRecord, AddressedRecord(r.peer.key, EncodeBasisRecord(r.bases))});
     plan->lead.push_back({kOfferRecord, AddressedRecord(r.peer.key, EncodeOffer(r.offer))});
   }
+}
+
+bool NeedsBasis(const ExportPlan& plan) {
+  return std::any_of(plan.recipients.begin(), plan.recipients.end(),
+                     [](const Recipient& r) { return !r.bases.empty(); });
 }
 
 }  // namespace outpost::sync

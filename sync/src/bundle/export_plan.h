@@ -9,10 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bundle/bundle_records.h"
 #include "bundle/export_state.h"
 #include "outpost/base/hash.h"
 #include "outpost/base/status.h"
@@ -28,6 +30,14 @@ namespace outpost::sync {
 struct Recipient {
   PeerInfo peer;
   Offer offer;
+  // A site not enrolled yet: peer.key is the key derived from the pending code of its enrolment
+  // file (EnrolSealIdentity), peer.name the code's site name.
+  bool sealed_to_file = false;
+  // What the offer is packed against, per channel: the version the recipient is known to serve,
+  // or a later one sent by an earlier stick and not yet confirmed (then also in `bases`).
+  std::map<std::string, uint64_t> against;
+  std::map<std::string, SentBase> bases;
+  std::map<std::string, uint64_t> offered;  // channel -> version offered
 };
 
 struct PlannedPatch {
@@ -46,8 +56,10 @@ struct ExportPlan {
 
 // Whom the bundle is for. A site writes for its hub only (`wanted` empty, "hub" or the hub's
 // key); a hub for the sites `wanted` names (names, keys, or "all": every enrolled, unrevoked
-// site). kInvalidArgument for a site naming another, a hub naming none or having none;
-// kNotFound for a name no unrevoked site has.
+// site). A name no enrolled site has, whose code was written to an enrolment file and is still
+// pending, gets a recipient sealed to that file (Recipient::sealed_to_file), one per such code;
+// "all" includes those too. kInvalidArgument for a site naming another, a hub naming none or
+// having none; kNotFound, saying what to do, for a name no bundle can be written for.
 Result<std::vector<Recipient>> ChooseRecipients(SyncDb* db, const std::vector<std::string>& wanted, bool hub);
 
 // Each recipient's offer, from what this node serves and what the recipient is known to serve
@@ -58,11 +70,15 @@ Status PlanOffers(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Id
 
 // The patches and chunks the recipients lack, each once, less what `earlier` (if set) says
 // earlier drives carry. After PlanOffers.
-void PlanPieces(BlobStore* store, Catalog* catalog, SyncDb* db, bool full, const ExportState* earlier,
+void PlanPieces(BlobStore* store, Catalog* catalog, bool full, const ExportState* earlier,
                 ExportPlan* plan);
 
-// The first records: the Enrol (a site that has not met its hub), the Receipts, the Offers.
-// After PlanOffers.
+// The first records: the Enrol and Seen (a site), the Receipts, the Basis and Offer of each
+// recipient. After PlanOffers.
 void PlanLead(Catalog* catalog, SyncDb* db, const Identity& self, bool hub, ExportPlan* plan);
+
+// True if some recipient's offer is packed against a version sent by an earlier stick: the
+// volumes are then of format 2 (bundle_volume.h).
+bool NeedsBasis(const ExportPlan& plan);
 
 }  // namespace outpost::sync

@@ -26,7 +26,7 @@ class ExportPlanTest : public testing::BundleFixture {
     Status st = PlanOffers(hub_.paths, hub_.catalog.get(), hub_.db.get(), *LoadIdentity(hub_.paths.node_key),
                            /*hub=*/true, /*full=*/false, &plan);
     EXPECT_TRUE(st.ok()) << st.message();
-    PlanPieces(hub_.store.get(), hub_.catalog.get(), hub_.db.get(), false, earlier, &plan);
+    PlanPieces(hub_.store.get(), hub_.catalog.get(), false, earlier, &plan);
     return plan;
   }
   static std::vector<std::string> Names(const std::vector<Recipient>& recipients) {
@@ -104,14 +104,18 @@ TEST_F(ExportPlanTest, EveryDriveBeginsWithTheEnrolTheReceiptAndTheOffers) {
   auto self = LoadIdentity(site_.paths.node_key);
   ASSERT_TRUE(PlanOffers(site_.paths, site_.catalog.get(), site_.db.get(), *self, false, false, &plan).ok());
   PlanLead(site_.catalog.get(), site_.db.get(), *self, false, &plan);
-  ASSERT_EQ(plan.lead.size(), 3u);
+  ASSERT_EQ(plan.lead.size(), 4u);
   EXPECT_EQ(plan.lead[0].first, kEnrolRecord);
+  EXPECT_EQ(plan.lead[1].first, kSeenRecord);  // no stick of its hub taken yet: all zero
+  auto seen = DecodeSeenRecord(plan.lead[1].second);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->written_at, 0u);
   auto enrol = DecodeEnrol(plan.lead[0].second);
   ASSERT_TRUE(enrol.has_value());
   EXPECT_EQ(enrol->code, "abcd-efgh-jkmn-pqrs");
   EXPECT_EQ(enrol->node_key, self->public_key());
-  for (size_t i = 1; i < 3; ++i) {
-    EXPECT_EQ(plan.lead[i].first, i == 1 ? kReceiptRecord : kOfferRecord);
+  for (size_t i = 2; i < 4; ++i) {
+    EXPECT_EQ(plan.lead[i].first, i == 2 ? kReceiptRecord : kOfferRecord);
     auto addressed = ReadAddressed(plan.lead[i].second);
     ASSERT_TRUE(addressed.has_value());
     EXPECT_EQ(addressed->to, pin.node_key);

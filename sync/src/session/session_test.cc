@@ -109,6 +109,18 @@ TEST_F(SessionTest, AnUpdateSendsPatchesForEditedPagesAndNothingForMovedFiles) {
   EXPECT_FALSE(site_->catalog->NodeByPath("water", "media/clip.mp4").has_value());
 }
 
+// A sync between two sticks: the Hello says what the site serves and the session brings the
+// rest, so a stick still on its way is no base for the next one (docs/bundle.md).
+TEST_F(SessionTest, ASyncForgetsWhatWasSentByStick) {
+  Join();
+  auto site_key = LoadIdentity(site_->paths.node_key)->public_key();
+  std::array<uint8_t, 16> bundle{};
+  ASSERT_TRUE(hub_->db->NoteSentVersions(site_key, {{"water", 9}}, bundle, 100).ok());
+  ASSERT_EQ(hub_->db->SentVersions(site_key).size(), 1u);
+  ASSERT_TRUE(Sync().has_value());
+  EXPECT_TRUE(hub_->db->SentVersions(site_key).empty());
+}
+
 TEST_F(SessionTest, ABudgetedSyncStopsCleanlyAndTheNextOneFinishes) {
   Join();
   auto first = Sync(/*budget=*/100000);

@@ -547,6 +547,9 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
   for (const auto& h : hello.held) {
     if (h.served > 0) (void)db->NotePeerVersion(hello.node_key, h.channel_id, h.served);
   }
+  // The Hello says what the site serves now, and this session brings it the rest: a stick still
+  // on its way is not a base for the next one (docs/bundle.md, "Packed against what was sent").
+  (void)db->ForgetSentVersions(hello.node_key, INT64_MAX);
   auto offer = BuildOffer(hello, uploads);
   if (!offer) {
     (void)channel->Send(kError, EncodeError({6, offer.error().message()}));

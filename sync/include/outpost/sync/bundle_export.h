@@ -50,6 +50,9 @@ struct BundleExportResult {
   std::vector<std::filesystem::path> volumes;  // written on this drive, in order
   uint64_t bytes = 0;                          // of those volumes
   std::vector<std::string> recipients;         // names
+  // Of those, the sites not enrolled yet, whose volumes are sealed to their enrolment file's
+  // key (docs/sync.md, "A first stick with the enrolment file").
+  std::vector<std::string> sealed_to_file;
   std::vector<std::string> channels;           // "id version" offered to someone
   uint64_t chunks = 0, patches = 0;            // in those volumes
   // False when the drive filled up first: the volumes written are whole and import on their

@@ -37,6 +37,15 @@ struct EnrolResult {
 // Everything the file needs (node key, trust list) is read before the code is made.
 Result<EnrolResult> Enrol(const NodePaths& paths, SyncDb* db, const EnrolRequest& request);
 
+// The key pair a hub seals USB bundles to for a site that joined from an enrolment file and has
+// not enrolled yet (docs/sync.md, "A first stick with the enrolment file"): the Ed25519 key pair
+// of the seed BLAKE2b-256 of "outpost enrol seal v1" keyed with the code's psk
+// (EnrolCodeKeys::psk). The hub holds the psk; the site derives it from the code in its file.
+// The public key gives neither back.
+Result<Identity> EnrolSealIdentity(const noise::Psk& psk);
+// The same from a code (kInvalidArgument if it cannot be one).
+Result<Identity> EnrolSealIdentityOfCode(std::string_view code);
+
 // The enrolment file ("OPEF", docs/sync.md): the hub's node and root keys, its sync address
 // ("" if unknown), the site's name, the one-time code and the hub's trust list, signed by the
 // hub's node key.

@@ -57,9 +57,31 @@ struct PendingEnrolment {
   int64_t expires_at = 0;
 };
 
+// Every enrolment code, in whatever state (for `bundle export` to a site not enrolled yet).
+struct EnrolCodeInfo {
+  std::string site_name;
+  int64_t created_at = 0, expires_at = 0;  // unix seconds; refused from expires_at on
+  int64_t used_at = 0, cancelled_at = 0;   // 0: not used, not cancelled
+  bool to_file = false;                    // written into an enrolment file (hub enrol --to)
+  std::optional<noise::Psk> psk;           // its Noise pre-shared key (none before schema 5)
+};
+
+// A version a hub sent a site by stick that the site is not known to serve yet.
+struct SentVersion {
+  uint64_t version = 0;
+  std::array<uint8_t, 16> bundle_id{};  // the bundle that carried it
+  int64_t written_at = 0;               // its volumes' created_at (the hub's clock)
+};
+
+// A site: the newest bundle from its hub it has imported (zeros: none).
+struct SeenHubBundle {
+  std::array<uint8_t, 16> bundle_id{};
+  int64_t written_at = 0;  // its volumes' created_at (the hub's clock)
+};
+
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 7;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -75,7 +97,9 @@ class SyncDb {
   // ---- hub: enrolment codes. A code is 16 random characters from an unambiguous alphabet,
   // grouped "abcd-efgh-jkmn-pqrs" for reading aloud; only its hash is stored; it works once,
   // until it expires.
-  Result<std::string> NewEnrolCode(const std::string& site_name, int64_t ttl_seconds);
+  // `to_file`: the code goes into an enrolment file, not on screen (recorded, see EnrolCodes).
+  Result<std::string> NewEnrolCode(const std::string& site_name, int64_t ttl_seconds,
+                                   bool to_file = false);
   // Uses the code up and returns the site name it was made for; kNotFound for an unknown,
   // used or expired code (the message says which).
   Result<std::string> RedeemEnrolCode(const std::string& code);
@@ -100,6 +124,8 @@ class SyncDb {
   std::optional<noise::Psk> EnrolCodePsk(std::span<const uint8_t, 32> code_id);
   // Codes that still work, oldest first.
   std::vector<PendingEnrolment> PendingEnrolments();
+  // The codes made for `site_name` ("": for every name), used or not, oldest first.
+  std::vector<EnrolCodeInfo> EnrolCodes(const std::string& site_name = "");
 
   // ---- peers (hub: its sites; site: peers it relays with)
   Status AddPeer(const PeerInfo& peer);  // a key already known keeps its row (name updated)
@@ -132,11 +158,25 @@ class SyncDb {
   // its hub (for the channels it sends up). A version only grows. USB bundles carry what a peer
   // lacks according to this.
   Status NotePeerVersion(const PublicKey& peer, const std::string& channel_id, uint64_t version);
+  // (Noting a version also forgets what was sent of that channel up to it.)
   std::map<std::string, uint64_t> PeerVersions(const PublicKey& peer);
+
+  // ---- hub: what it last sent each site by stick, not yet known to be served there
+  // (docs/bundle.md, "Packed against what was sent"). A version the site is known to serve
+  // already is not recorded.
+  Status NoteSentVersions(const PublicKey& peer, const std::map<std::string, uint64_t>& versions,
+                          std::span<const uint8_t, 16> bundle_id, int64_t written_at);
+  std::map<std::string, SentVersion> SentVersions(const PublicKey& peer);
+  // Forgets what was sent to `peer` in bundles written up to `written_up_to` (INT64_MAX: all):
+  // the site has since seen a later stick, or synced, without taking it.
+  Status ForgetSentVersions(const PublicKey& peer, int64_t written_up_to);
 
   // ---- site: the pinned hub
   Status SetHub(const HubPin& pin);
   std::optional<HubPin> Hub();
+  // The newest bundle of its hub this site has imported: kept if `seen` is not newer.
+  Status NoteHubBundleSeen(const SeenHubBundle& seen);
+  SeenHubBundle HubBundleSeen();
 
   // ---- hub: itself
   // The root key `hub init` made. The hub checks its own trust list against it, so it keeps
