@@ -101,6 +101,19 @@ ALTER TABLE channel_versions ADD COLUMN manifest_hash BLOB;
     R"sql(
 CREATE INDEX nodes_by_thumbnail ON nodes(thumbnail) WHERE thumbnail IS NOT NULL;
 )sql",
+    // 3 -> 4: a channel's own labels for its grade, subject and licence values, per language.
+    R"sql(
+CREATE TABLE value_labels (
+  channel_id TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  field      TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  language   TEXT NOT NULL,
+  label      TEXT NOT NULL,
+  PRIMARY KEY (channel_id, version, field, value, language),
+  FOREIGN KEY (channel_id, version) REFERENCES channel_versions(channel_id, version)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == Catalog::kSchemaVersion);
 
@@ -321,6 +334,11 @@ Hash Catalog::TreeHash(const VersionDraft& d) {
   j["channel"] = d.channel_id;
   j["thumbnail"] = d.thumbnail ? d.thumbnail->Hex() : "";
   j["root"] = NodeJson(d.root);
+  if (!d.labels.empty()) {  // absent when empty: the trees of versions without labels keep their hash
+    nlohmann::json labels = nlohmann::json::array();
+    for (const auto& l : d.labels) labels.push_back({l.field, l.value, l.language, l.label});
+    j["labels"] = labels;
+  }
   return Hash::Of(j.dump());
 }
 
@@ -357,6 +375,25 @@ Status Catalog::InsertNode(const DraftNode& n, const std::string& channel_id, in
   return Status::Ok();
 }
 
+Status Catalog::InsertLabels(const VersionDraft& d, int64_t version) {
+  for (const auto& l : d.labels) {
+    db::Stmt ins(db_, "INSERT INTO value_labels (channel_id, version, field, value, language, "
+                      "label) VALUES (?, ?, ?, ?, ?, ?)", stmt_cache_.get());
+    ins.Bind(1, d.channel_id).Bind(2, version).Bind(3, l.field).Bind(4, l.value);
+    OUTPOST_RETURN_IF_ERROR(ins.Bind(5, l.language).Bind(6, l.label).Run());
+  }
+  return Status::Ok();
+}
+
+std::vector<ValueLabel> Catalog::LabelsOf(const std::string& channel_id, int64_t version) {
+  db::Stmt s(db_, "SELECT field, value, language, label FROM value_labels WHERE channel_id = ? "
+                  "AND version = ? ORDER BY field, value, language", stmt_cache_.get());
+  s.Bind(1, channel_id).Bind(2, version);
+  std::vector<ValueLabel> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3)});
+  return out;
+}
+
 Status Catalog::InsertVersion(const VersionDraft& d, int64_t version, const Hash& tree,
                               std::optional<std::string_view> envelope,
                               const std::optional<Hash>& manifest_hash) {
@@ -373,6 +410,7 @@ Status Catalog::InsertVersion(const VersionDraft& d, int64_t version, const Hash
   ver.BindOptional(13, manifest_hash);
   OUTPOST_RETURN_IF_ERROR(ver.Run());
 
+  OUTPOST_RETURN_IF_ERROR(InsertLabels(d, version));
   int64_t files = 0, bytes = 0;
   OUTPOST_RETURN_IF_ERROR(InsertNode(d.root, d.channel_id, version, 0, 0, &files, &bytes));
   int64_t root = 0;
@@ -512,6 +550,7 @@ Status Catalog::DeleteVersion(const std::string& channel_id, int64_t version) {
        {"DELETE FROM search WHERE rowid IN (SELECT id FROM nodes WHERE channel_id = ? AND "
         "version = ?)",
         "DELETE FROM nodes WHERE channel_id = ? AND version = ?",
+        "DELETE FROM value_labels WHERE channel_id = ? AND version = ?",
         "DELETE FROM channel_versions WHERE channel_id = ? AND version = ?"}) {
     db::Stmt del(db_, sql);
     OUTPOST_RETURN_IF_ERROR(del.Bind(1, channel_id).Bind(2, version).Run());
@@ -574,6 +613,7 @@ Result<VersionDraft> Catalog::LoadVersion(const std::string& channel_id, int64_t
   d.meta.author = v.Text(4);
   d.thumbnail = v.HashAt(5);
   d.source = v.Text(6);
+  d.labels = LabelsOf(channel_id, version);
 
   // Every node of the version, grouped by parent in display order (0: the root's "parent").
   db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
@@ -652,6 +692,15 @@ std::optional<Node> Catalog::NodeByPath(const std::string& channel_id, const std
   s.Bind(1, channel_id).Bind(2, path);
   if (!s.Step()) return std::nullopt;
   return ReadNode(s);
+}
+
+std::vector<ValueLabel> Catalog::ValueLabels(const std::string& channel_id) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT served_version FROM channels WHERE id = ?", stmt_cache_.get());
+  s.Bind(1, channel_id);
+  if (!s.Step() || s.IsNull(0)) return {};
+  int64_t served = s.Int(0);
+  return LabelsOf(channel_id, served);
 }
 
 std::vector<Node> Catalog::Children(int64_t parent_id, bool include_unlisted) {

@@ -189,6 +189,33 @@ TEST_F(CatalogTest, LoadVersionRebuildsAStoredTreeWithUnlistedNodesInOrder) {
   }
 }
 
+TEST_F(CatalogTest, AVersionsLabelsAreStoredServedRebuiltAndPrunedWithIt) {
+  VersionDraft d1 = Draft();
+  d1.labels = {{"grade", "CM2", "ar", "الصف الخامس"}, {"grade", "CM2", "en", "Grade 5"}};
+  Hash plain = Catalog::TreeHash(Draft());
+  EXPECT_NE(Catalog::TreeHash(d1), plain);  // a change of labels alone is a new version
+  ASSERT_EQ(*catalog_->CommitVersion(d1), 1);
+  EXPECT_EQ(catalog_->ValueLabels("water"), d1.labels);
+  EXPECT_EQ(catalog_->LoadVersion("water", 1)->labels, d1.labels);
+  EXPECT_EQ(Catalog::TreeHash(*catalog_->LoadVersion("water", 1)), Catalog::TreeHash(d1));
+
+  ASSERT_EQ(*catalog_->CommitVersion(Draft(" 2")), 2);  // no labels any more
+  EXPECT_TRUE(catalog_->ValueLabels("water").empty());
+  EXPECT_EQ(catalog_->LoadVersion("water", 1)->labels, d1.labels);
+  ASSERT_EQ(*catalog_->PruneVersions(0), 1);
+  EXPECT_TRUE(catalog_->LoadVersion("water", 2)->labels.empty());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "catalog.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM value_labels", -1, &count, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 0);  // version 1's labels left with it
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+  EXPECT_TRUE(catalog_->ValueLabels("no-such-channel").empty());
+}
+
 TEST_F(CatalogTest, LoadVersionOfAMissingVersionIsNotFound) {
   ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
   auto v = catalog_->LoadVersion("water", 2);
@@ -465,13 +492,14 @@ TEST_F(CatalogTest, AManifestAttachesToAStoredVersion) {
   EXPECT_EQ(catalog_->ManifestEnvelope("air", 1), std::nullopt);
 }
 
-// Turns the catalog back into what schema 1 made: the same tables without the manifest columns.
+// Turns the catalog back into what schema 1 made: the same tables without the manifest columns,
+// the thumbnail index and the labels table.
 void DowngradeToSchemaOne(const std::filesystem::path& db_path) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
   int rc = sqlite3_exec(db,
-                        "DROP INDEX nodes_by_thumbnail; "
+                        "DROP TABLE value_labels; DROP INDEX nodes_by_thumbnail; "
                         "ALTER TABLE channel_versions DROP COLUMN manifest_hash; "
                         "ALTER TABLE channel_versions DROP COLUMN manifest; "
                         "PRAGMA user_version = 1;",

@@ -751,6 +751,7 @@ Result<VersionDraft> ImportRun::Draft(const Entry& root) {
   draft.meta.author = cm.author.value_or(draft.root.meta.author);
   draft.thumbnail = Thumbnail(cm.thumbnail, root, kMetadataFileName);
   if (!draft.thumbnail) draft.thumbnail = draft.root.thumbnail;
+  draft.labels = root.meta.labels;
   return draft;
 }
 

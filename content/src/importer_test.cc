@@ -8,6 +8,7 @@
 #include <map>
 
 #include "outpost/base/db.h"
+#include "outpost/content/metadata.h"
 #include "search_tokenizer.h"
 #include "testing/fault_env.h"
 #include "testing/temp_dir.h"
@@ -140,6 +141,66 @@ description = "One page."
   auto page = catalog_->NodeByPath("water-cycle", "fr/01-evaporation.html");
   EXPECT_EQ(page->meta.subject, "science");
   EXPECT_EQ(page->meta.grade, "5");
+}
+
+TEST_F(ImporterTest, LabelsInTheRootMetadataGiveAValuesWordsPerLanguage) {
+  MakeFolder();
+  src_.Write("Science/outpost.toml", R"(
+[topic]
+grade = "CM2"
+subject = "Géographie locale"
+
+[labels.subject."Géographie locale"]
+en = "Local geography"
+AR = "الجغرافيا المحلية"
+
+[labels.grade.CM2]
+en = "Grade 5"
+ar_EG = "الصف الخامس"
+)");
+  auto report = Import();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  std::vector<ValueLabel> want = {{"grade", "CM2", "ar-eg", "الصف الخامس"},
+                                  {"grade", "CM2", "en", "Grade 5"},
+                                  {"subject", "Géographie locale", "ar", "الجغرافيا المحلية"},
+                                  {"subject", "Géographie locale", "en", "Local geography"}};
+  EXPECT_EQ(catalog_->ValueLabels("science"), want);
+  auto version = catalog_->LoadVersion("science", report->version);
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(version->labels, want);
+}
+
+TEST_F(ImporterTest, BadLabelsAreRefusedWithTheFileAndKey) {
+  MakeFolder();
+  struct Case {
+    const char* file;
+    const char* toml;
+    const char* says;
+  } cases[] = {
+      {"Science/outpost.toml", "[labels.colour.red]\nen = \"Red\"\n", "unknown table [labels.colour]"},
+      {"Science/outpost.toml", "[labels.grade.CM2]\n\"en gb\" = \"Year 6\"\n", "language tag"},
+      {"Science/outpost.toml", "[labels.grade.CM2]\nen = \"\"\n", "must be 1 to 1024 bytes"},
+      {"Science/outpost.toml", "[labels.grade.CM2]\nen = \"a\"\nEN = \"b\"\n", "twice"},
+      {"Science/fr/outpost.toml", "[labels.grade.CM2]\nen = \"Year 6\"\n", "channel's root"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.toml);
+    fs::remove(Folder() / "outpost.toml");
+    fs::remove(Folder() / "fr" / "outpost.toml");
+    src_.Write(c.file, c.toml);
+    auto report = Import();
+    ASSERT_FALSE(report.has_value());
+    EXPECT_NE(report.error().message().find("outpost.toml"), std::string::npos);
+    EXPECT_NE(report.error().message().find(c.says), std::string::npos) << report.error().message();
+  }
+}
+
+TEST(ValueKeyTest, CaseSpacesUnderscoresAndHyphensDoNotMatter) {
+  EXPECT_EQ(ValueKey("  Social_Studies "), "social-studies");
+  EXPECT_EQ(ValueKey("CC BY-SA 4.0"), "cc-by-sa-4.0");
+  EXPECT_EQ(ValueKey("cc-by-sa-4.0"), "cc-by-sa-4.0");
+  EXPECT_EQ(ValueKey("Géographie  locale"), "géographie-locale");
+  EXPECT_EQ(ValueKey(" - "), "");
 }
 
 TEST_F(ImporterTest, ReimportingAnUnchangedFolderMakesNoNewVersion) {

@@ -1,5 +1,6 @@
 #include "outpost/content/metadata.h"
 
+#include <algorithm>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -9,6 +10,8 @@
 namespace outpost {
 
 namespace {
+
+constexpr size_t kMaxLabelBytes = 1024;
 
 std::string Where(const std::string& file, const toml::node& node) {
   std::ostringstream out;
@@ -75,7 +78,93 @@ Status ReadEntry(const toml::table& table, const std::string& file, const std::s
   return Status::Ok();
 }
 
+bool IsLabelledField(std::string_view field) {
+  for (const char* f : kLabelledFields) {
+    if (field == f) return true;
+  }
+  return false;
+}
+
+// A BCP 47-like tag: 1 to 35 of A-Z a-z 0-9 '-' '_'; lower-cased, '_' as '-'.
+std::optional<std::string> LabelLanguage(std::string_view tag) {
+  if (tag.empty() || tag.size() > 35) return std::nullopt;
+  std::string out;
+  for (char c : tag) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return std::nullopt;
+    out += c == '_' ? '-' : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return out;
+}
+
+// [labels.FIELD."VALUE"] with LANGUAGE = "LABEL" lines, for one value.
+Status ReadValueLabels(const toml::table& table, const std::string& file, const std::string& where,
+                       const std::string& field, const std::string& value,
+                       std::vector<ValueLabel>* out) {
+  for (const auto& [k, label] : table) {
+    std::string key(k.str());
+    auto language = LabelLanguage(key);
+    if (!language) {
+      return InvalidArgument(Where(file, label) + ": \"" + where + "." + key +
+                             "\": a label's key is a language tag such as en, fr or ar");
+    }
+    std::optional<std::string> text;
+    OUTPOST_RETURN_IF_ERROR(ReadString(label, file, where + "." + key, &text));
+    if (text->empty() || text->size() > kMaxLabelBytes) {
+      return InvalidArgument(Where(file, label) + ": \"" + where + "." + key + "\" must be 1 to " +
+                             std::to_string(kMaxLabelBytes) + " bytes");
+    }
+    out->push_back({field, value, *language, *text});
+  }
+  return Status::Ok();
+}
+
+Status ReadLabels(const toml::node& node, const std::string& file, std::vector<ValueLabel>* out) {
+  if (!node.is_table()) return InvalidArgument(Where(file, node) + ": [labels] must be a table");
+  for (const auto& [f, values] : *node.as_table()) {
+    std::string field(f.str());
+    if (!IsLabelledField(field) || !values.is_table()) {
+      return InvalidArgument(Where(file, values) + ": unknown table [labels." + field +
+                             "] (expected [labels.grade], [labels.subject] or [labels.license])");
+    }
+    for (const auto& [v, languages] : *values.as_table()) {
+      std::string value(v.str()), where = "labels." + field + ".\"" + value + "\"";
+      if (!languages.is_table() || value.empty() || !IsValidUtf8(value)) {
+        return InvalidArgument(Where(file, languages) + ": [" + where +
+                               "] must be a table of LANGUAGE = \"LABEL\" for a non-empty value");
+      }
+      OUTPOST_RETURN_IF_ERROR(
+          ReadValueLabels(*languages.as_table(), file, where, field, value, out));
+    }
+  }
+  std::sort(out->begin(), out->end());
+  for (size_t i = 1; i < out->size(); ++i) {
+    const ValueLabel &a = (*out)[i - 1], &b = (*out)[i];
+    if (a.field == b.field && a.value == b.value && a.language == b.language) {
+      return InvalidArgument(file + ": [labels." + a.field + ".\"" + a.value +
+                             "\"] gives language " + a.language + " twice");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string ValueKey(std::string_view value) {
+  std::string out;
+  bool gap = false;
+  for (char c : value) {
+    if (c == ' ' || c == '\t' || c == '_' || c == '-') {
+      gap = true;
+      continue;
+    }
+    if (gap && !out.empty()) out += '-';
+    gap = false;
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return out;
+}
 
 Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& file, bool is_root) {
   toml::table root;
@@ -108,6 +197,12 @@ Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& fil
         channel.erase("id");
       }
       OUTPOST_RETURN_IF_ERROR(ReadEntry(channel, file, "channel", false, &meta.channel, nullptr));
+    } else if (key == "labels") {
+      if (!is_root) {
+        return InvalidArgument(Where(file, value) +
+                               ": [labels] belongs in the outpost.toml at the channel's root");
+      }
+      OUTPOST_RETURN_IF_ERROR(ReadLabels(value, file, &meta.labels));
     } else if (key == "topic") {
       if (!value.is_table()) return InvalidArgument(Where(file, value) + ": [topic] must be a table");
       OUTPOST_RETURN_IF_ERROR(
@@ -124,7 +219,7 @@ Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& fil
       }
     } else {
       return InvalidArgument(Where(file, value) + ": unknown table or key \"" + key +
-                             "\" (expected [channel], [topic] or [files.\"NAME\"])");
+                             "\" (expected [channel], [topic], [files.\"NAME\"] or [labels])");
     }
   }
   return meta;

@@ -56,11 +56,95 @@ class RoutesTest : public ::testing::Test {
     return res;
   }
 
+  // GET `path` (with at most one plain query parameter) in interface language `lang` (its
+  // `lang` cookie); the body.
+  std::string GetIn(std::string lang, std::string path) {
+    http::Request req;
+    req.method = "GET";
+    req.target = path;
+    size_t query = path.find('?');  // one NAME=VALUE at most, plain
+    if (query != std::string::npos) {
+      std::string param = path.substr(query + 1);
+      size_t eq = param.find('=');
+      req.params.emplace(param.substr(0, eq), eq == std::string::npos ? "" : param.substr(eq + 1));
+      path.resize(query);
+    }
+    req.path = std::move(path);
+    req.headers.emplace("Cookie", "lang=" + lang);
+    http::Response res;
+    const Route* route = Match(req.method, req);
+    EXPECT_NE(route, nullptr) << req.path;
+    if (route) route->handler(*app_, req, res, false);
+    EXPECT_EQ(res.status, 200) << req.path;
+    return res.body;
+  }
+  // Imports folder `name` (already written under src_).
+  void ImportFolder(const std::string& name) {
+    Importer importer(store_.get(), catalog_.get());
+    auto r = importer.Import(src_.path() / name, {});
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  }
+
   TempDir data_, src_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
 };
+
+TEST_F(RoutesTest, ArabicAndFrenchPagesShowTheSubjectGradeAndLicenceInTheirOwnWords) {
+  src_.Write("sci/outpost.toml",
+             "[topic]\ngrade = \"3\"\nsubject = \"science\"\nlicense = \"CC BY-SA 4.0\"\n");
+  src_.Write("sci/lesson.html", "<html lang=en><title>Plants</title><p>Leaves.</p></html>");
+  ImportFolder("sci");
+  std::string ar = GetIn("ar", "/r/sci/lesson.html");
+  EXPECT_NE(ar.find("المادة: العلوم"), std::string::npos) << ar;
+  EXPECT_NE(ar.find("المستوى: الصف الثالث"), std::string::npos);
+  EXPECT_NE(ar.find("نسب المصنف - الترخيص بالمثل (CC BY-SA 4.0)"), std::string::npos);
+  EXPECT_EQ(ar.find(": science"), std::string::npos);
+  std::string fr = GetIn("fr", "/r/sci/lesson.html");
+  EXPECT_NE(fr.find("Matière\u00a0: Sciences"), std::string::npos) << fr;
+  EXPECT_NE(fr.find("Niveau\u00a0: 3e année"), std::string::npos);
+  EXPECT_NE(fr.find("CC BY-SA 4.0 (Attribution – Partage dans les mêmes conditions)"),
+            std::string::npos);
+  EXPECT_NE(GetIn("fr", "/t/sci/").find("Matière\u00a0: Sciences"), std::string::npos);
+  EXPECT_NE(GetIn("fr", "/search?q=plants").find(">3e année</option>"), std::string::npos);
+  // The API gives the value as stored and the words shown.
+  std::string api = GetIn("fr", "/api/v1/r/sci/lesson.html");
+  EXPECT_NE(api.find(R"("subject":"science")"), std::string::npos) << api;
+  EXPECT_NE(api.find(R"("subject_label":"Sciences")"), std::string::npos);
+}
+
+TEST_F(RoutesTest, AChannelsOwnLabelsShowPerLanguageAndUnknownValuesAsWritten) {
+  src_.Write("geo/outpost.toml", R"(
+[topic]
+grade = "CM2"
+subject = "Géographie locale"
+license = "Licence de l'école"
+
+[labels.subject."Géographie locale"]
+en = "Local geography"
+ar = "الجغرافيا المحلية"
+
+[labels.grade.CM2]
+en = "Year 6"
+)");
+  src_.Write("geo/map.html", "<html lang=fr><title>La carte</title><p>Le village.</p></html>");
+  ImportFolder("geo");
+  std::string en = GetIn("en", "/r/geo/map.html");
+  EXPECT_NE(en.find("Subject: Local geography"), std::string::npos) << en;
+  EXPECT_NE(en.find("Grade: Year 6"), std::string::npos);
+  std::string ar = GetIn("ar", "/r/geo/map.html");
+  EXPECT_NE(ar.find("المادة: الجغرافيا المحلية"), std::string::npos) << ar;
+  EXPECT_NE(ar.find("المستوى: CM2"), std::string::npos);  // no Arabic label: as written
+  std::string fr = GetIn("fr", "/r/geo/map.html");
+  EXPECT_NE(fr.find("Matière\u00a0: Géographie locale"), std::string::npos) << fr;
+  EXPECT_NE(fr.find("<dd dir=\"auto\">Licence de l&apos;école</dd>"), std::string::npos);
+  // The labels are the channel's own: another channel's "CM2" is not "Year 6".
+  src_.Write("other/outpost.toml", "[topic]\ngrade = \"CM2\"\n");
+  src_.Write("other/a.html", "<html lang=fr><title>A</title></html>");
+  ImportFolder("other");
+  EXPECT_NE(GetIn("en", "/r/other/a.html").find("Grade: CM2"), std::string::npos);
+}
 
 TEST_F(RoutesTest, EveryPatternCompilesAndOnlyGetRoutesTryTheEventLoop) {
   ASSERT_FALSE(Routes().empty());

@@ -1,6 +1,7 @@
 #include "views.h"
 
 #include "http/url.h"
+#include "value_labels.h"
 
 #include <cstdio>
 #include <fstream>
@@ -142,17 +143,22 @@ nlohmann::json Views::ChildItem(const ViewLanguage& lang, const Node& n) {
       {"language", n.meta.language},
       {"language_name", LanguageName(lang, n.meta.language)},
       {"grade", n.meta.grade},
+      {"grade_label", ShownValue(lang, lang.labels, "grade", n.meta.grade)},
       {"subject", n.meta.subject},
+      {"subject_label", ShownValue(lang, lang.labels, "subject", n.meta.subject)},
       {"size_label", topic ? "" : SizeLabel(n.size)}};
   if (n.thumbnail) item["thumbnail_url"] = "/blob/" + n.thumbnail->Hex();
   return item;
 }
 
-std::optional<nlohmann::json> Views::Topic(const ViewLanguage& lang, const std::string& channel,
+std::optional<nlohmann::json> Views::Topic(const ViewLanguage& interface, const std::string& channel,
                                            const std::string& path) {
   auto ch = catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
   if (!node || node->kind != NodeKind::kTopic || !node->listed) return std::nullopt;
+  const auto labels = catalog_->ValueLabels(channel);
+  ViewLanguage lang = interface;
+  lang.labels = &labels;
   nlohmann::json children = nlohmann::json::array();
   for (const auto& child : catalog_->Children(node->id)) children.push_back(ChildItem(lang, child));
   nlohmann::json topic = {{"title", node->meta.title},
@@ -160,7 +166,9 @@ std::optional<nlohmann::json> Views::Topic(const ViewLanguage& lang, const std::
                           {"language", node->meta.language},
                           {"language_name", LanguageName(lang, node->meta.language)},
                           {"grade", node->meta.grade},
-                          {"subject", node->meta.subject}};
+                          {"grade_label", ShownValue(lang, &labels, "grade", node->meta.grade)},
+                          {"subject", node->meta.subject},
+                          {"subject_label", ShownValue(lang, &labels, "subject", node->meta.subject)}};
   if (node->thumbnail) topic["thumbnail_url"] = "/blob/" + node->thumbnail->Hex();
   return nlohmann::json{
       {"page_title", node->meta.title},
@@ -231,8 +239,11 @@ nlohmann::json ResourceFields(const ViewLanguage& lang, const std::string& chann
       {"language", n.meta.language},
       {"language_name", LanguageName(lang, n.meta.language)},
       {"grade", n.meta.grade},
+      {"grade_label", ShownValue(lang, lang.labels, "grade", n.meta.grade)},
       {"subject", n.meta.subject},
+      {"subject_label", ShownValue(lang, lang.labels, "subject", n.meta.subject)},
       {"license", n.meta.license},
+      {"license_label", ShownValue(lang, lang.labels, "license", n.meta.license)},
       {"author", n.meta.author},
       {"file_url", FileUrl(channel, n.path)},
       {"download_url", FileUrl(channel, n.path) + "?download=1"},
@@ -301,13 +312,16 @@ Siblings SiblingsOf(Catalog* catalog, const ViewLanguage& lang, const std::strin
 
 }  // namespace
 
-std::optional<nlohmann::json> Views::Resource(const ViewLanguage& lang,
+std::optional<nlohmann::json> Views::Resource(const ViewLanguage& interface,
                                               const std::string& channel,
                                               const std::string& path,
                                               const std::map<std::string, std::string>* answers) {
   auto ch = catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
   if (!node || node->kind == NodeKind::kTopic || !node->blob) return std::nullopt;
+  const auto labels = catalog_->ValueLabels(channel);
+  ViewLanguage lang = interface;
+  lang.labels = &labels;
   const Node& n = *node;
   nlohmann::json r = ResourceFields(lang, channel, n);
   Siblings siblings = SiblingsOf(catalog_, lang, channel, n);
@@ -333,8 +347,12 @@ nlohmann::json Views::SearchFiltersView(const ViewLanguage& lang, const SearchRe
   };
   nlohmann::json channels = nlohmann::json::array(), languages = nlohmann::json::array(),
                  kinds = nlohmann::json::array(), grades = nlohmann::json::array();
+  std::vector<ValueLabel> labels;  // every served channel's, for the grade menu
   for (const auto& c : catalog_->Channels()) {
-    if (c.served_version) channels.push_back(option(c.id, c.meta.title, req.filters.channel_id));
+    if (!c.served_version) continue;
+    channels.push_back(option(c.id, c.meta.title, req.filters.channel_id));
+    auto own = catalog_->ValueLabels(c.id);
+    labels.insert(labels.end(), own.begin(), own.end());
   }
   SearchFacets facets = catalog_->Facets();
   for (const auto& l : facets.languages) {
@@ -344,7 +362,9 @@ nlohmann::json Views::SearchFiltersView(const ViewLanguage& lang, const SearchRe
     if (k == "topic") continue;
     kinds.push_back(option(k, lang.T("kind_" + k), req.filters.kind));
   }
-  for (const auto& g : facets.grades) grades.push_back(option(g, g, req.filters.grade));
+  for (const auto& g : facets.grades) {
+    grades.push_back(option(g, ShownValue(lang, &labels, "grade", g), req.filters.grade));
+  }
   return {{"channels", channels}, {"languages", languages}, {"kinds", kinds}, {"grades", grades}};
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,8 @@ struct ViewLanguage {
   const nlohmann::json* strings = nullptr;  // the translation catalog ("t")
   std::string code;                          // the interface language, "fr"
   std::function<std::string(const std::string&)> language_name;  // "ar" -> "العربية"
+  // The shown channel's own value labels (Catalog::ValueLabels), for ShownValue; Views sets it.
+  const std::vector<ValueLabel>* labels = nullptr;
   std::string T(const std::string& key) const;  // strings[key], or the key if missing
 };
 

@@ -3,7 +3,9 @@
 // from a handful of nodes to some 100,000 (about 20 MB); decoding touches each byte once.
 #include "outpost/sync/manifest.h"
 
+#include <algorithm>
 #include <limits>
+#include <tuple>
 #include <map>
 #include <unordered_set>
 
@@ -70,6 +72,14 @@ void WriteNode(wire::Writer* w, const DraftNode& n) {
   for (const auto& child : n.children) WriteNode(w, child);
 }
 
+// Format 2's label section: count, then (field, value, language, label) per label.
+void WriteLabels(wire::Writer* w, const std::vector<ValueLabel>& labels) {
+  w->U32(static_cast<uint32_t>(labels.size()));
+  for (const auto& l : labels) {
+    for (const std::string* s : {&l.field, &l.value, &l.language, &l.label}) w->String(*s);
+  }
+}
+
 // ---- the rules (CheckManifestDraft) ----
 
 class DraftChecker {
@@ -96,6 +106,7 @@ class DraftChecker {
       return Fail("the root must be a topic with the path \"\", not " + Quoted(draft_.root.path));
     }
     OUTPOST_RETURN_IF_ERROR(CheckNode(draft_.root, 0));
+    OUTPOST_RETURN_IF_ERROR(CheckLabels());
     return CheckWhole();
   }
 
@@ -111,6 +122,37 @@ class DraftChecker {
     if (bytes_ > kMaxManifestBytes) {
       return Fail("the manifest would take " + std::to_string(bytes_) + " bytes, more than " +
                   std::to_string(kMaxManifestBytes));
+    }
+    return Status::Ok();
+  }
+
+  // Labels: known fields, nothing empty, strictly ascending by (field, value, language).
+  Status CheckLabels() {
+    const auto& labels = draft_.labels;
+    if (labels.empty()) return Status::Ok();
+    if (labels.size() > kMaxManifestLabels) {
+      return Fail(std::to_string(labels.size()) + " labels, more than the " +
+                  std::to_string(kMaxManifestLabels) + " allowed");
+    }
+    bytes_ += 4;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      const ValueLabel& l = labels[i];
+      const std::string name = "the label of " + l.field + " " + Quoted(l.value) + " in " +
+                               Quoted(l.language);
+      if (std::find(std::begin(kLabelledFields), std::end(kLabelledFields), l.field) ==
+          std::end(kLabelledFields)) {
+        return Fail(name + ": labels are for grade, subject or license only");
+      }
+      for (const std::string* s : {&l.value, &l.language, &l.label}) {
+        if (s->empty()) return Fail(name + " has an empty value, language or label");
+        OUTPOST_RETURN_IF_ERROR(CheckString(*s, "text", name));
+      }
+      bytes_ += 4 + l.field.size();
+      const ValueLabel* prev = i ? &labels[i - 1] : nullptr;
+      if (prev && std::tie(prev->field, prev->value, prev->language) >=
+                      std::tie(l.field, l.value, l.language)) {
+        return Fail(name + " is out of order or repeated; labels ascend by field, value, language");
+      }
     }
     return Status::Ok();
   }
@@ -241,8 +283,30 @@ Status ReadNode(wire::Reader* r, int depth, DraftNode* n) {
   return Status::Ok();
 }
 
+// Format 2's label section (its order and contents are checked by CheckManifestDraft).
+Status ReadLabels(wire::Reader* r, std::vector<ValueLabel>* labels) {
+  constexpr size_t kMinLabelBytes = 4 * 4;
+  size_t at = r->offset();
+  uint32_t count = 0;
+  OUTPOST_RETURN_IF_ERROR(r->U32(&count, "the label count"));
+  if (count == 0) return r->Bad(at, "a format 2 manifest has no labels; it must be format 1");
+  if (count > kMaxManifestLabels || count > r->remaining() / kMinLabelBytes) {
+    return r->Bad(at, "it claims " + std::to_string(count) + " labels, more than the " +
+                          std::to_string(kMaxManifestLabels) + " allowed or the bytes left hold");
+  }
+  labels->resize(count);
+  for (auto& l : *labels) {
+    for (std::string* s : {&l.field, &l.value, &l.language, &l.label}) {
+      OUTPOST_RETURN_IF_ERROR(r->String(s, kMaxManifestString, "a label"));
+    }
+  }
+  return Status::Ok();
+}
+
 Status ReadManifest(wire::Reader* r, Manifest* m) {
-  OUTPOST_RETURN_IF_ERROR(r->Header(kManifestMagic, kManifestFormat));
+  uint16_t format = 0;
+  OUTPOST_RETURN_IF_ERROR(
+      r->Header(kManifestMagic, kManifestFormat, kManifestFormatWithLabels, &format));
   OUTPOST_RETURN_IF_ERROR(r->String(&m->channel_id, kMaxChannelIdBytes, "the channel id"));
   m->draft.channel_id = m->channel_id;
   OUTPOST_RETURN_IF_ERROR(r->U64(&m->version, "the version"));
@@ -253,6 +317,7 @@ Status ReadManifest(wire::Reader* r, Manifest* m) {
   OUTPOST_RETURN_IF_ERROR(r->OptionalHash(&m->draft.thumbnail, "the channel thumbnail"));
   OUTPOST_RETURN_IF_ERROR(ReadNode(r, 0, &m->draft.root));
   r->set_context("");
+  if (format == kManifestFormatWithLabels) OUTPOST_RETURN_IF_ERROR(ReadLabels(r, &m->draft.labels));
   return r->ExpectEnd();
 }
 
@@ -299,12 +364,13 @@ Status CheckManifestDraft(const VersionDraft& draft, uint64_t version) {
 std::string EncodeManifest(const VersionDraft& draft, uint64_t version) {
   wire::Writer w;
   w.Raw(kManifestMagic);
-  w.U16(kManifestFormat);
+  w.U16(draft.labels.empty() ? kManifestFormat : kManifestFormatWithLabels);
   w.String(draft.channel_id);
   w.U64(version);
   for (auto field : kChannelMetaFields) w.String(draft.meta.*field);
   w.OptionalHash(draft.thumbnail);
   WriteNode(&w, draft.root);
+  if (!draft.labels.empty()) WriteLabels(&w, draft.labels);
   return w.Take();
 }
 

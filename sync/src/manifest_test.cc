@@ -231,14 +231,67 @@ TEST_F(ManifestTest, TheFormatIsPinned) {
             "1d2d82db596ac4ce92a69b812201bd65fbaa850513ece10daa9206ab71e7d602");
 }
 
-// ---- decoding refuses ----
-
 void ExpectCorrupt(std::string_view bytes, std::string_view why) {
   auto m = DecodeManifest(bytes);
   ASSERT_FALSE(m.has_value()) << why;
   EXPECT_EQ(m.error().code(), StatusCode::kCorrupt);
   EXPECT_NE(m.error().message().find(why), std::string::npos) << m.error().message();
 }
+
+// Tiny with one label: the second worked example in docs/manifest.md (format 2).
+VersionDraft TinyWithLabel() {
+  VersionDraft d = Tiny();
+  d.labels = {{"subject", "sciences", "ar", "العلوم"}};
+  return d;
+}
+
+TEST_F(ManifestTest, AVersionWithLabelsIsFormatTwoAndPinned) {
+  std::string plain = EncodeManifest(Tiny(), 1);
+  std::string bytes = EncodeManifest(TinyWithLabel(), 1);
+  EXPECT_EQ(bytes.substr(0, 6), std::string("OPMF\0\2", 6));
+  // Format 1's bytes after the header, then the label count and the label's four strings.
+  EXPECT_EQ(bytes.substr(6, plain.size() - 6), plain.substr(6));
+  EXPECT_EQ(bytes.size(), 207u + 4 + (4 + 7) + (4 + 8) + (4 + 2) + (4 + 12));
+  EXPECT_EQ(Hash::Of(bytes).Hex(),
+            "ce9d809d4707766dedab2257eaad601a12d1102db6397c44044b22a3a2efdbda");
+  auto m = DecodeManifest(bytes);
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_EQ(m->draft.labels, TinyWithLabel().labels);
+  EXPECT_EQ(EncodeManifest(m->draft, 1), bytes);
+}
+
+TEST_F(ManifestTest, LabelsMustBeKnownFieldsNonEmptyAndAscendingOnBothSides) {
+  std::vector<std::pair<std::vector<ValueLabel>, std::string>> bad = {
+      {{{"colour", "red", "en", "Red"}}, "grade, subject or license only"},
+      {{{"grade", "", "en", "x"}}, "empty value, language or label"},
+      {{{"grade", "5", "", "x"}}, "empty value, language or label"},
+      {{{"grade", "5", "en", ""}}, "empty value, language or label"},
+      {{{"grade", "5", "fr", "x"}, {"grade", "5", "en", "y"}}, "out of order or repeated"},
+      {{{"grade", "5", "en", "x"}, {"grade", "5", "en", "y"}}, "out of order or repeated"},
+      {{{"subject", "a", "en", "x"}, {"grade", "b", "en", "y"}}, "out of order or repeated"},
+  };
+  for (const auto& [labels, why] : bad) {
+    VersionDraft d = Tiny();
+    d.labels = labels;
+    Status st = CheckManifestDraft(d, 1);
+    EXPECT_NE(st.message().find(why), std::string::npos) << why << ": " << st.ToString();
+    ExpectCorrupt(EncodeManifest(d, 1), why);
+  }
+  // Format 2 with no labels is not the one encoding of a label-less version.
+  std::string plain = EncodeManifest(Tiny(), 1);
+  std::string two = plain;
+  two[5] = 2;
+  ExpectCorrupt(two + std::string(4, '\0'), "it must be format 1");
+  ExpectCorrupt(two, "truncated");
+  std::string three = plain;
+  three[5] = 3;
+  ExpectCorrupt(three, "this outpost reads versions 1 to 2");
+  // A count the bytes left cannot hold.
+  ExpectCorrupt(two + std::string("\x00\x01\x00\x00", 4) + std::string(40, '\0'),
+                "more than the 65536 allowed or the bytes left hold");
+}
+
+// ---- decoding refuses ----
 
 TEST_F(ManifestTest, DecodeRefusesEveryTruncationAndTrailingBytes) {
   std::string bytes = EncodeManifest(Sample(), 3);
@@ -262,7 +315,7 @@ TEST_F(ManifestTest, DecodeRefusesBadHeadersFlagsKindsAndCounts) {
     return b;
   };
   ExpectCorrupt(with(0, "OPSM"), "does not start with \"OPMF\"");
-  ExpectCorrupt(with(4, std::string("\0\2", 2)), "format version is 2");
+  ExpectCorrupt(with(4, std::string("\0\3", 2)), "format version is 3");
   ExpectCorrupt(with(root - 1, "\2"), "channel thumbnail is 2, not 0 or 1");
   ExpectCorrupt(with(root + 4, "\x09"), "unknown kind 9");
   ExpectCorrupt(with(root + 5, "\2"), "listed flag of the root topic is 2");
@@ -378,6 +431,13 @@ TEST_F(ManifestTest, AVersionRebuiltFromTheCatalogEncodesToTheSameBytes) {
   auto loaded = (*catalog)->LoadVersion("water-cycle", 1);
   ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
   EXPECT_EQ(EncodeManifest(*loaded, 4), EncodeManifest(Sample(), 4));
+
+  VersionDraft labelled = Sample();
+  labelled.labels = {{"grade", "5", "ar", "الصف الخامس"}, {"subject", "sciences", "en", "Science"}};
+  ASSERT_EQ(*(*catalog)->CommitVersion(labelled), 2);
+  loaded = (*catalog)->LoadVersion("water-cycle", 2);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  EXPECT_EQ(EncodeManifest(*loaded, 4), EncodeManifest(labelled, 4));
 }
 
 TEST_F(ManifestTest, AnImportedFolderWithThumbnailsMakesAValidManifestOfStoredFiles) {

@@ -124,6 +124,10 @@ class Reader {
 
   // Reads the 4-byte magic and the u16 format version and checks both.
   Status Header(std::string_view magic, uint16_t format) {
+    return Header(magic, format, format, nullptr);
+  }
+  // The same for a document with several formats: one from `lowest` to `highest`, into `format`.
+  Status Header(std::string_view magic, uint16_t lowest, uint16_t highest, uint16_t* format) {
     std::string_view got;
     OUTPOST_RETURN_IF_ERROR(Raw(magic.size(), &got, "magic"));
     if (got != magic) {
@@ -132,10 +136,14 @@ class Reader {
     }
     uint16_t version = 0;
     OUTPOST_RETURN_IF_ERROR(U16(&version, "format version"));
-    if (version != format) {
+    if (version < lowest || version > highest) {
+      std::string known = std::to_string(lowest);
+      if (highest != lowest) known = "versions " + known + " to " + std::to_string(highest);
+      else known = "version " + known;
       return Bad(magic.size(), "its format version is " + std::to_string(version) +
-                                   "; this outpost reads version " + std::to_string(format));
+                                   "; this outpost reads " + known);
     }
+    if (format) *format = version;
     return Status::Ok();
   }
 

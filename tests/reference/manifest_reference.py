@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """An independent implementation of docs/manifest.md, written from that page alone.
 
-It rebuilds the page's worked examples (the manifest of the channel "demo", its signed
-envelope, and a one-entry trust list) and checks them against the values the page gives and
+It rebuilds the page's worked examples (the manifest of the channel "demo" in formats 1 and 2,
+its signed envelope, and a one-entry trust list) and checks them against the values the page gives and
 sync/src/*_test.cc pins. If it fails, the code, the page and this script disagree about the
 format: find out which is wrong before changing any of them.
 
@@ -61,11 +61,17 @@ def node(path, kind, meta, listed=True, thumbnail=None, file=None, size=0, mime=
     return out
 
 
-def manifest(channel_id, version, meta, thumbnail, root):
-    out = b"OPMF" + u16(1) + string(channel_id) + u64(version)
+def manifest(channel_id, version, meta, thumbnail, root, labels=()):
+    """labels: (field, value, language, label) tuples; any make it format 2."""
+    out = b"OPMF" + u16(2 if labels else 1) + string(channel_id) + u64(version)
     for field in CHANNEL_META:
         out += string(meta.get(field, ""))
-    return out + opt_hash(thumbnail) + root
+    out += opt_hash(thumbnail) + root
+    if labels:
+        out += u32(len(labels))
+        for label in sorted(labels, key=lambda l: [t.encode("utf-8") for t in l[:3]]):
+            out += b"".join(string(t) for t in label)
+    return out
 
 
 def key_of_seed(seed):
@@ -108,6 +114,13 @@ def main():
     ok &= check("manifest size", len(m), 207)
     ok &= check("manifest hash", blake2b256(m).hex(),
                 "1eefd112164977b1884e94846dc4602d8a6ce4fb328fcd4b1357db1face27ad7")
+
+    # The same with one label: format 2.
+    m2 = manifest("demo", 1, {"title": "Démo", "language": "fr"}, None, root,
+                  [("subject", "sciences", "ar", "العلوم")])
+    ok &= check("labelled manifest size", len(m2), 256)
+    ok &= check("labelled manifest hash", blake2b256(m2).hex(),
+                "ce9d809d4707766dedab2257eaad601a12d1102db6397c44044b22a3a2efdbda")
 
     publisher, publisher_public = key_of_seed(bytes(range(32)))
     ok &= check("publisher key", publisher_public.hex(),

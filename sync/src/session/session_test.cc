@@ -62,6 +62,25 @@ TEST_F(SessionOverTcpTest, EnrolsThenSyncsTheSignedVersionByteForByte) {
   EXPECT_LT(noop->bytes_received, 1000u);
 }
 
+TEST_F(SessionTest, AChannelsOwnLabelsReachTheSiteWithItsVersion) {
+  folder_.Write("outpost.toml",
+                "[channel]\nid = \"water\"\ntitle = \"Water\"\nlanguage = \"en\"\n"
+                "[topic]\ngrade = \"CM2\"\n"
+                "[labels.grade.CM2]\nar = \"الصف الخامس\"\nen = \"Grade 5\"\n");
+  Publish();
+  std::vector<ValueLabel> want = {{"grade", "CM2", "ar", "الصف الخامس"},
+                                  {"grade", "CM2", "en", "Grade 5"}};
+  ASSERT_EQ(hub_->catalog->ValueLabels("water"), want);
+  Join();
+  auto summary = Sync();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  EXPECT_EQ(site_->catalog->ValueLabels("water"), want);
+  EXPECT_EQ(site_->catalog->NodeByPath("water", "lesson-0.html")->meta.grade, "CM2");
+  EXPECT_EQ(*site_->catalog->Channel("water")->manifest_hash,
+            *hub_->catalog->Channel("water")->manifest_hash);
+}
+
 // A hub's end of a link whose first read throws, as a session's code would if a hostile record
 // made it allocate more than there is.
 class ThrowingLink : public sync::Link {

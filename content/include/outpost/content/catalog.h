@@ -50,6 +50,15 @@ struct NodeMeta {
   std::string title, description, language, grade, subject, license, author;
 };
 
+// A channel's own label for one of its metadata values in one language, from the root
+// outpost.toml's [labels] table (docs/channel-format.md): subject "Géographie locale" is
+// "Local geography" in "en". `field` is "grade", "subject" or "license".
+struct ValueLabel {
+  std::string field, value, language, label;
+  auto operator<=>(const ValueLabel&) const = default;
+};
+inline constexpr const char* kLabelledFields[] = {"grade", "subject", "license"};
+
 struct Node {
   int64_t id = 0;
   int64_t parent_id = 0;  // 0 for a channel's root topic
@@ -86,6 +95,8 @@ struct VersionDraft {
   std::optional<Hash> thumbnail;
   std::string source;  // where it came from, for people ("/media/usb/science")
   DraftNode root;
+  // The channel's own labels, ascending by (field, value, language), each triple once.
+  std::vector<ValueLabel> labels;
 };
 
 struct ChannelInfo {
@@ -143,7 +154,7 @@ struct CachedFile {
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& db_path);
   ~Catalog();
@@ -208,6 +219,8 @@ class Catalog {
   // A node of the channel's served version by its relative path.
   std::optional<Node> NodeByPath(const std::string& channel_id, const std::string& path);
   std::vector<Node> Children(int64_t parent_id, bool include_unlisted = false);
+  // The channel's own labels of its served version (VersionDraft::labels); empty if none.
+  std::vector<ValueLabel> ValueLabels(const std::string& channel_id);
   // Full-text search over served versions; `query` is what a person typed (any case, with or
   // without accents or harakat); the last word matches as a prefix.
   Result<std::vector<SearchHit>> Search(const std::string& query, int limit = 20,
@@ -248,6 +261,8 @@ class Catalog {
                        const std::optional<Hash>& manifest_hash);
   // Removes one version: its search rows, nodes and version row (inside a transaction).
   Status DeleteVersion(const std::string& channel_id, int64_t version);
+  Status InsertLabels(const VersionDraft& draft, int64_t version);
+  std::vector<ValueLabel> LabelsOf(const std::string& channel_id, int64_t version);
   Status InsertNode(const DraftNode& node, const std::string& channel_id, int64_t version,
                     int64_t parent_id, int64_t sort_order, int64_t* files, int64_t* bytes);
 

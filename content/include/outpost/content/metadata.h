@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "outpost/base/status.h"
+#include "outpost/content/catalog.h"
 
 namespace outpost {
 
@@ -29,12 +30,22 @@ struct FolderMeta {
   std::vector<std::string> order;
   // [files."NAME"]
   std::map<std::string, EntryMeta> files;
+  // [labels.FIELD."VALUE"] LANGUAGE = "LABEL", only in the root folder's file; ascending by
+  // (field, value, language), languages lower-cased with '_' as '-'.
+  std::vector<ValueLabel> labels;
 };
+
+// How a grade, subject or licence value is matched against a label or an interface catalog
+// entry: ASCII letters lower-cased, runs of spaces, tabs, '_' and '-' made one '-', and none
+// at either end. "  Social_Studies " -> "social-studies", "CC BY-SA 4.0" -> "cc-by-sa-4.0".
+// Other characters are kept as they are ("Géographie locale" -> "géographie-locale").
+std::string ValueKey(std::string_view value);
 
 inline constexpr const char* kMetadataFileName = "outpost.toml";
 
 // Parses `text` (the contents of `file`, named in messages). Unknown keys, wrong types, a
-// [channel] table outside the root, and invalid channel ids or kinds are errors naming the
+// [channel] or [labels] table outside the root, and invalid channel ids, kinds, label fields
+// or label languages are errors naming the
 // file, the line and the key.
 Result<FolderMeta> ParseFolderMeta(std::string_view text, const std::string& file, bool is_root);
 

@@ -5,7 +5,8 @@
 // A manifest holds what a site needs to serve the version and nothing local: the channel id,
 // the version number, the channel's title, description, language, license and author, its
 // thumbnail, and the topic tree in pre-order with every node's path, kind, listed flag,
-// metadata, thumbnail, blob hash, size and MIME type. It leaves out `source` (where the
+// metadata, thumbnail, blob hash, size and MIME type, then (format 2 only) the channel's labels
+// for its grade, subject and licence values per language. It leaves out `source` (where the
 // publisher imported from) and `body_text` (search text, rebuilt from the blobs), and the
 // channel's grade and subject, which the catalog does not keep (CheckManifestDraft refuses a
 // draft that sets them rather than drop them silently).
@@ -56,6 +57,11 @@
 namespace outpost {
 
 inline constexpr uint16_t kManifestFormat = 1;
+// Format 2 is format 1 followed by the channel's own value labels (VersionDraft::labels); it is
+// written when, and only when, a version has labels, so versions without them keep format 1's
+// bytes and hash, and a reader refuses a format 2 manifest with no labels (one encoding).
+inline constexpr uint16_t kManifestFormatWithLabels = 2;
+inline constexpr size_t kMaxManifestLabels = 65536;
 inline constexpr uint16_t kSignedManifestFormat = 1;
 inline constexpr int kMaxManifestDepth = 64;                   // the root is at depth 0
 inline constexpr size_t kMaxManifestBytes = size_t{64} << 20;  // 64 MiB
