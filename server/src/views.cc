@@ -1,7 +1,9 @@
 #include "views.h"
 
 #include "http/url.h"
+#include "pager.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -95,10 +97,14 @@ std::string SizeLabel(uint64_t bytes) {
   return buf;
 }
 
-nlohmann::json Views::Home(const ViewLanguage& lang) {
+std::optional<nlohmann::json> Views::Home(const ViewLanguage& lang, int64_t page) {
+  std::vector<ChannelInfo> served = catalog_->Channels();
+  std::erase_if(served, [](const ChannelInfo& c) { return !c.served_version; });
+  auto total = static_cast<int64_t>(served.size());
+  if (page < 1 || page > PageCount(total)) return std::nullopt;
   nlohmann::json channels = nlohmann::json::array();
-  for (const auto& c : catalog_->Channels()) {
-    if (!c.served_version) continue;
+  for (int64_t i = (page - 1) * kPageSize; i < std::min(total, page * kPageSize); ++i) {
+    const ChannelInfo& c = served[static_cast<size_t>(i)];
     nlohmann::json item = {{"id", c.id},
                            {"title", c.meta.title},
                            {"description", c.meta.description},
@@ -110,9 +116,12 @@ nlohmann::json Views::Home(const ViewLanguage& lang) {
     if (c.thumbnail) item["thumbnail_url"] = "/blob/" + c.thumbnail->Hex();
     channels.push_back(std::move(item));
   }
-  return {{"page_title", lang.T("home")},
-          {"breadcrumb", nlohmann::json::array({{{"title", lang.T("home")}, {"url", "/"}}})},
-          {"channels", channels}};
+  nlohmann::json view = {
+      {"page_title", lang.T("home")},
+      {"breadcrumb", nlohmann::json::array({{{"title", lang.T("home")}, {"url", "/"}}})},
+      {"channels", channels}};
+  AddPager(lang, "/", page, total, view);
+  return view;
 }
 
 nlohmann::json Views::Breadcrumb(const ViewLanguage& lang, const Node& node) {
@@ -149,12 +158,16 @@ nlohmann::json Views::ChildItem(const ViewLanguage& lang, const Node& n) {
 }
 
 std::optional<nlohmann::json> Views::Topic(const ViewLanguage& lang, const std::string& channel,
-                                           const std::string& path) {
+                                           const std::string& path, int64_t page) {
   auto ch = catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
   if (!node || node->kind != NodeKind::kTopic || !node->listed) return std::nullopt;
+  int64_t total = catalog_->CountChildren(node->id);
+  if (page < 1 || page > PageCount(total)) return std::nullopt;
   nlohmann::json children = nlohmann::json::array();
-  for (const auto& child : catalog_->Children(node->id)) children.push_back(ChildItem(lang, child));
+  for (const auto& child : catalog_->ChildrenPage(node->id, (page - 1) * kPageSize, kPageSize)) {
+    children.push_back(ChildItem(lang, child));
+  }
   nlohmann::json topic = {{"title", node->meta.title},
                           {"description", node->meta.description},
                           {"language", node->meta.language},
@@ -162,13 +175,15 @@ std::optional<nlohmann::json> Views::Topic(const ViewLanguage& lang, const std::
                           {"grade", node->meta.grade},
                           {"subject", node->meta.subject}};
   if (node->thumbnail) topic["thumbnail_url"] = "/blob/" + node->thumbnail->Hex();
-  return nlohmann::json{
+  nlohmann::json view = {
       {"page_title", node->meta.title},
       {"breadcrumb", Breadcrumb(lang, *node)},
       {"channel", {{"id", ch->id}, {"title", ch->meta.title}, {"url", TopicUrl(ch->id, "")}}},
       {"topic", topic},
       {"children", children},
       {"empty", children.empty()}};
+  AddPager(lang, TopicUrl(channel, path), page, total, view);
+  return view;
 }
 
 nlohmann::json Views::Exercise(const Node& node,
