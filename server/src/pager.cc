@@ -7,6 +7,16 @@
 
 namespace outpost {
 
+std::string ShortText(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  size_t space = text.rfind(' ', cut);
+  if (space != std::string_view::npos && space + 40 >= cut) cut = space;
+  while (cut > 0 && text[cut - 1] == ' ') --cut;
+  return std::string(text.substr(0, cut)) + "…";
+}
+
 int64_t PageCount(int64_t total) {
   return std::max<int64_t>(1, (std::max<int64_t>(total, 0) + kPageSize - 1) / kPageSize);
 }

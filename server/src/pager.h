@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,15 @@ namespace outpost {
 
 // Items per page of a paged list.
 inline constexpr int64_t kPageSize = 50;
+
+// What a list shows of an item's title or description at most, in bytes: the whole text is on
+// the item's own page. With 50 items this bounds a page whatever the publisher wrote.
+inline constexpr size_t kListTitleBytes = 200;
+inline constexpr size_t kListTextBytes = 300;
+
+// `text` cut to at most `max_bytes` (at a character boundary, at a space when one is near the
+// end) with "…" added when it was cut; unchanged when it fits.
+std::string ShortText(std::string_view text, size_t max_bytes);
 
 // The number of pages for `total` items: at least 1 (an empty list has one, empty, page).
 int64_t PageCount(int64_t total);

@@ -14,6 +14,8 @@
 #include "app.h"
 #include "http/http_message.h"
 #include "page_cache.h"
+#include "pager.h"
+#include "outpost/base/text.h"
 #include "outpost/content/importer.h"
 #include "testing/archives.h"
 #include "testing/temp_dir.h"
@@ -369,6 +371,18 @@ TEST_F(RoutesTest, AHomePageOfManyChannelsIsPagedToo) {
   EXPECT_EQ(seen.size(), 61u);  // "ch" and the 60 courses
   EXPECT_EQ(nlohmann::json::parse(Body(GetWith("/api/v1/home?page=2", "")))["pages"], 2);
   EXPECT_EQ(GetWith("/?page=3", "").status, 404);
+}
+
+TEST_F(RoutesTest, AListShowsTheStartOfALongTitleOrDescriptionCutAtACharacter) {
+  EXPECT_EQ(ShortText("short", 300), "short");
+  std::string arabic;
+  for (int i = 0; i < 200; ++i) arabic += "ماء ";  // 4 characters, 7 bytes a word
+  std::string cut = ShortText(arabic, kListTextBytes);
+  EXPECT_LE(cut.size(), kListTextBytes + 3);  // + "…"
+  EXPECT_TRUE(cut.ends_with("ماء…")) << cut;
+  EXPECT_TRUE(IsValidUtf8(cut));
+  std::string word(1000, 'x');
+  EXPECT_EQ(ShortText(word, 10), "xxxxxxxxxx…");
 }
 
 }  // namespace

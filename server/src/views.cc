@@ -106,8 +106,8 @@ std::optional<nlohmann::json> Views::Home(const ViewLanguage& lang, int64_t page
   for (int64_t i = (page - 1) * kPageSize; i < std::min(total, page * kPageSize); ++i) {
     const ChannelInfo& c = served[static_cast<size_t>(i)];
     nlohmann::json item = {{"id", c.id},
-                           {"title", c.meta.title},
-                           {"description", c.meta.description},
+                           {"title", ShortText(c.meta.title, kListTitleBytes)},
+                           {"description", ShortText(c.meta.description, kListTextBytes)},
                            {"language", c.meta.language},
                            {"language_name", LanguageName(lang, c.meta.language)},
                            {"url", TopicUrl(c.id, "")},
@@ -142,8 +142,8 @@ nlohmann::json Views::Breadcrumb(const ViewLanguage& lang, const Node& node) {
 nlohmann::json Views::ChildItem(const ViewLanguage& lang, const Node& n) {
   bool topic = n.kind == NodeKind::kTopic;
   nlohmann::json item = {
-      {"title", n.meta.title},
-      {"description", n.meta.description},
+      {"title", ShortText(n.meta.title, kListTitleBytes)},
+      {"description", ShortText(n.meta.description, kListTextBytes)},
       {"kind", KindName(n.kind)},
       {"kind_label", KindLabel(lang, n.kind)},
       {"is_topic", topic},
