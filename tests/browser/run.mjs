@@ -196,6 +196,9 @@ async function waitForPdfCanvas(page) {
     for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 128) dark++;
     return dark > 500;
   }, null, { timeout: 20000 });
+  // pdf.js draws in steps; the page label is set once the page is whole.
+  await page.waitForFunction(() => (document.querySelector('.pdfpage') || {}).textContent,
+                             null, { timeout: 20000 });
 }
 
 describe('learner pages in chromium', { concurrency: 1 }, () => {
