@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -113,6 +114,11 @@ CREATE TABLE value_labels (
   PRIMARY KEY (channel_id, version, field, value, language),
   FOREIGN KEY (channel_id, version) REFERENCES channel_versions(channel_id, version)
 ) WITHOUT ROWID;
+)sql",
+    // 4 -> 5: a topic's listed children a page at a time, and counted, from the index alone
+    // (ChildrenPage, CountChildren); a topic may have thousands.
+    R"sql(
+CREATE INDEX nodes_listed_by_parent ON nodes(parent_id, sort_order) WHERE listed = 1;
 )sql",
 };
 static_assert(std::size(kMigrations) == Catalog::kSchemaVersion);
@@ -711,6 +717,25 @@ std::vector<Node> Catalog::Children(int64_t parent_id, bool include_unlisted) {
   std::vector<Node> out;
   while (s.Step()) out.push_back(ReadNode(s));
   return out;
+}
+
+std::vector<Node> Catalog::ChildrenPage(int64_t parent_id, int64_t offset, int64_t limit) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +
+                      " FROM nodes WHERE parent_id = ? AND listed = 1 ORDER BY sort_order, id"
+                      " LIMIT ? OFFSET ?", stmt_cache_.get());
+  s.Bind(1, parent_id).Bind(2, std::max<int64_t>(limit, 0)).Bind(3, std::max<int64_t>(offset, 0));
+  std::vector<Node> out;
+  while (s.Step()) out.push_back(ReadNode(s));
+  return out;
+}
+
+int64_t Catalog::CountChildren(int64_t parent_id) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT count(*) FROM nodes WHERE parent_id = ? AND listed = 1",
+             stmt_cache_.get());
+  s.Bind(1, parent_id);
+  return s.Step() ? s.Int(0) : 0;
 }
 
 Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int limit,

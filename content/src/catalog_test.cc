@@ -65,6 +65,46 @@ class CatalogTest : public ::testing::Test {
   std::unique_ptr<Catalog> catalog_;
 };
 
+TEST_F(CatalogTest, ATopicsListedChildrenAreReadAPageAtATimeFromTheirIndex) {
+  VersionDraft d = Draft();
+  for (int i = 0; i < 120; ++i) {
+    std::string n = std::to_string(1000 + i);
+    d.root.children.push_back(Resource("p" + n + ".html", "Page " + n, NodeKind::kHtml));
+    d.root.children.back().listed = i % 7 != 3;  // some hidden among them
+  }
+  ASSERT_TRUE(catalog_->CommitVersion(d).has_value());
+  auto root = catalog_->NodeByPath("water", "");
+  ASSERT_TRUE(root.has_value());
+  std::vector<Node> all = catalog_->Children(root->id);
+  ASSERT_EQ(catalog_->CountChildren(root->id), static_cast<int64_t>(all.size()));
+  std::vector<std::string> paged;
+  for (int64_t offset = 0; offset < 200; offset += 25) {
+    for (const Node& n : catalog_->ChildrenPage(root->id, offset, 25)) paged.push_back(n.path);
+  }
+  std::vector<std::string> expected;
+  for (const Node& n : all) expected.push_back(n.path);
+  EXPECT_EQ(paged, expected);
+  EXPECT_TRUE(catalog_->ChildrenPage(root->id, 1000, 25).empty());
+  // Read from the partial index, in its order: no scan of the table, no sort.
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "catalog.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT path FROM nodes WHERE parent_id = 1 AND "
+                               "listed = 1 ORDER BY sort_order, id LIMIT 50 OFFSET 100",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("USING INDEX nodes_listed_by_parent"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
 TEST_F(CatalogTest, OpensInWalModeAtTheCurrentSchemaVersion) {
   EXPECT_EQ(catalog_->schema_version(), Catalog::kSchemaVersion);
   sqlite3* db;
@@ -499,7 +539,7 @@ void DowngradeToSchemaOne(const std::filesystem::path& db_path) {
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
   int rc = sqlite3_exec(db,
-                        "DROP TABLE value_labels; DROP INDEX nodes_by_thumbnail; "
+                        "DROP INDEX nodes_listed_by_parent; DROP TABLE value_labels; DROP INDEX nodes_by_thumbnail; "
                         "ALTER TABLE channel_versions DROP COLUMN manifest_hash; "
                         "ALTER TABLE channel_versions DROP COLUMN manifest; "
                         "PRAGMA user_version = 1;",

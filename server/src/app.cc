@@ -13,6 +13,9 @@ namespace outpost {
 
 namespace {
 
+constexpr const char* kHtml = "text/html; charset=utf-8";
+constexpr const char* kJson = "application/json; charset=utf-8";
+
 // Our own pages: scripts, styles and everything else from the box itself only.
 constexpr const char* kPagePolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -124,7 +127,7 @@ std::optional<PageKey> App::CachedPage(const http::Request& req, const std::stri
                                        http::Response& res) const {
   PageKey key{code + "|" + RequestTarget(req), catalog_->Generation()};
   if (auto page = pages_.Get(key.key, key.generation)) {
-    SendCachedHtml(res, std::move(page));
+    SendRendered(req, res, std::move(page), 200, /*may_make=*/true);
     return std::nullopt;
   }
   return key;
@@ -134,9 +137,7 @@ bool App::FastCachedPage(const http::Request& req, http::Response& res) const {
   std::optional<uint64_t> generation = catalog_->RecentGeneration();
   if (!generation) return false;
   auto page = pages_.Get(NegotiatedCode(i18n_, req) + "|" + RequestTarget(req), *generation);
-  if (!page) return false;
-  SendCachedHtml(res, std::move(page));
-  return true;
+  return page && SendRendered(req, res, std::move(page), 200, /*may_make=*/false);
 }
 
 void App::SendPage(const http::Request& req, http::Response& res, const std::string& page,
@@ -154,39 +155,51 @@ void App::SendPage(const http::Request& req, http::Response& res, const std::str
     res.set_content("Internal error", "text/plain; charset=utf-8");
     return;
   }
-  if (cache && status == 200) {
-    pages_.Put(cache->key, cache->generation, std::make_shared<const std::string>(*html));
+  auto rendered = std::make_shared<const RenderedPage>(std::move(*html), kHtml);
+  if (cache && status == 200) pages_.Put(cache->key, cache->generation, rendered);
+  SendRendered(req, res, std::move(rendered), status, /*may_make=*/true);
+}
+
+void App::SendJson(const http::Request& req, http::Response& res, const nlohmann::json& view,
+                   int status) const {
+  std::string json = view.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  SendRendered(req, res, std::make_shared<const RenderedPage>(std::move(json), kJson), status,
+               /*may_make=*/true);
+}
+
+bool App::SendRendered(const http::Request& req, http::Response& res,
+                       std::shared_ptr<const RenderedPage> page, int status, bool may_make) const {
+  ContentEncoding encoding = NegotiateEncoding(req.get_header_value("Accept-Encoding"));
+  auto variant = page->Variant(encoding, may_make, &page_compressions_);
+  if (!variant) return false;
+  if (!*variant) encoding = ContentEncoding::kIdentity;
+  std::string_view bytes = *variant ? std::string_view(**variant) : page->body();
+  std::string etag = MakeEtag(page->tag(), encoding);
+  res.status = status;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("Vary", "Accept-Encoding, Accept-Language, Cookie");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("ETag", etag);
+  if (page->mime() == kHtml) {
+    res.set_header("Content-Security-Policy", kPagePolicy);
+    res.set_header("Referrer-Policy", "same-origin");
   }
-  SendHtml(res, *html, status);
-}
-
-void App::SendCachedHtml(http::Response& res, std::shared_ptr<const std::string> page) const {
-  SendHtml(res, "", 200);
-  std::string_view bytes = *page;
-  res.set_content_view(bytes, std::move(page), "text/html; charset=utf-8");
-}
-
-void App::SendHtml(http::Response& res, const std::string& html, int status) const {
-  res.status = status;
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("Vary", "Accept-Language, Cookie");
-  res.set_header("Content-Security-Policy", kPagePolicy);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "same-origin");
-  res.set_content(html, "text/html; charset=utf-8");
-}
-
-void App::SendJson(http::Response& res, const nlohmann::json& view, int status) const {
-  res.status = status;
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_content(view.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json; charset=utf-8");
+  if (status == 200 && IfNoneMatchMatches(req.get_header_value("If-None-Match"), etag)) {
+    res.status = 304;  // with the Content-Length a 200 would carry (RFC 9110 8.6)
+    res.set_header("Content-Length", std::to_string(bytes.size()));
+    return true;
+  }
+  if (encoding != ContentEncoding::kIdentity) {
+    res.set_header("Content-Encoding", std::string(EncodingToken(encoding)));
+  }
+  std::string_view mime = page->mime();
+  res.set_content_view(bytes, std::move(page), mime);
+  return true;
 }
 
 void App::NotFound(const http::Request& req, http::Response& res, bool json) const {
   RequestLanguage lang = LanguageOf(req);
-  if (json) return SendJson(res, {{"error", "not found"}}, 404);
+  if (json) return SendJson(req, res, {{"error", "not found"}}, 404);
   const ViewLanguage& t = lang.view;
   nlohmann::json view = {
       {"page_title", t.T("not_found_title")},

@@ -11,6 +11,7 @@
 // (the catalog, the store, the caches, the gate).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -84,10 +85,13 @@ class App {
   // On an event loop: answers from the page cache without waiting, or returns false.
   bool FastCachedPage(const http::Request& req, http::Response& res) const;
   // Renders templates/`page` with the frame's fields added; keeps it under `cache` if given.
+  // Pages and JSON go out gzip- or zstd-compressed when the client takes it, with an ETag per
+  // coding (page_cache.h); a cached page keeps its variants, so it is compressed once.
   void SendPage(const http::Request& req, http::Response& res, const std::string& page,
                 nlohmann::json view, const RequestLanguage& lang, int status = 200,
                 const PageKey* cache = nullptr) const;
-  void SendJson(http::Response& res, const nlohmann::json& view, int status = 200) const;
+  void SendJson(const http::Request& req, http::Response& res, const nlohmann::json& view,
+                int status = 200) const;
   // The 404 page (or {"error": "not found"} with `json`).
   void NotFound(const http::Request& req, http::Response& res, bool json) const;
 
@@ -105,9 +109,14 @@ class App {
   // A built-in asset's compressed variants, made once (none for assets read from disk).
   std::shared_ptr<const CompressedVariants> AssetVariants(const AssetFile& file);
 
+  // How many times a page or view has been compressed since start (tests, stats).
+  uint64_t page_compressions() const { return page_compressions_.load(); }
+
  private:
-  void SendHtml(http::Response& res, const std::string& html, int status) const;
-  void SendCachedHtml(http::Response& res, std::shared_ptr<const std::string> page) const;
+  // Sends `page` in the coding the client prefers, with its ETag (304 when If-None-Match names
+  // it). False only with !may_make, when that coding's variant is still to be made.
+  bool SendRendered(const http::Request& req, http::Response& res,
+                    std::shared_ptr<const RenderedPage> page, int status, bool may_make) const;
   std::optional<FileRef> LookUpFile(const std::string& channel, const std::string& path) const;
 
   BlobStore* store_;
@@ -120,6 +129,7 @@ class App {
   std::chrono::milliseconds search_wait_;
   std::unique_ptr<CompressionCache> compression_;
   mutable PageCache pages_;
+  mutable std::atomic<uint64_t> page_compressions_{0};
 
   // /c/CHANNEL/PATH -> the blob and type, until the catalog changes: file requests (a video's
   // ranges, a page's images) then skip the catalog entirely.

@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "delivery.h"
+#include "pager.h"
 #include "http/http_transport.h"
 #include "outpost/base/text.h"
 #include "outpost/content/sniff.h"
@@ -50,15 +51,23 @@ void FileNotFound(Response& res, int status = 404) {
 // ---- Pages (and their view-models under /api/v1). On an event loop, a page is answered only
 // from the page cache; it is rendered on a worker.
 
+// A page of a list: `?page=N` (pager.h); 0 for a value that names no page.
+int64_t PageOf(const Request& req) { return ParsePageNumber(req.get_param_value("page")); }
+
 bool Home(App& app, const Request& req, Response& res, bool on_loop) {
   if (on_loop) return app.FastCachedPage(req, res);
+  bool json = IsApi(req);
   RequestLanguage lang = app.LanguageOf(req);
-  if (IsApi(req)) {
-    app.SendJson(res, app.views().Home(lang.view));
-    return true;
+  std::optional<PageKey> key;
+  if (!json && !(key = app.CachedPage(req, lang.code, res))) return true;
+  auto view = app.views().Home(lang.view, PageOf(req));
+  if (!view) {
+    app.NotFound(req, res, json);
+  } else if (json) {
+    app.SendJson(req, res, *view);
+  } else {
+    app.SendPage(req, res, "home", std::move(*view), lang, 200, &*key);
   }
-  auto key = app.CachedPage(req, lang.code, res);
-  if (key) app.SendPage(req, res, "home", app.views().Home(lang.view), lang, 200, &*key);
   return true;
 }
 
@@ -70,11 +79,12 @@ bool Topic(App& app, const Request& req, Response& res, bool on_loop) {
   RequestLanguage lang = app.LanguageOf(req);
   std::optional<PageKey> key;
   if (!json && !(key = app.CachedPage(req, lang.code, res))) return true;
-  auto view = CleanPath(path) ? app.views().Topic(lang.view, channel, path) : std::nullopt;
+  auto view =
+      CleanPath(path) ? app.views().Topic(lang.view, channel, path, PageOf(req)) : std::nullopt;
   if (!view) {
     app.NotFound(req, res, json);
   } else if (json) {
-    app.SendJson(res, *view);
+    app.SendJson(req, res, *view);
   } else {
     app.SendPage(req, res, "topic", std::move(*view), lang, 200, &*key);
   }
@@ -99,7 +109,7 @@ bool Resource(App& app, const Request& req, Response& res, bool on_loop) {
   if (!view) {
     app.NotFound(req, res, json);
   } else if (json) {
-    app.SendJson(res, *view);
+    app.SendJson(req, res, *view);
   } else {
     app.SendPage(req, res, "resource", std::move(*view), lang, 200, key ? &*key : nullptr);
   }
@@ -130,7 +140,7 @@ bool Search(App& app, const Request& req, Response& res, bool) {
     res.set_header("Retry-After", "1");
   }
   if (IsApi(req)) {
-    app.SendJson(res, view, status);
+    app.SendJson(req, res, view, status);
   } else {
     app.SendPage(req, res, "search", std::move(view), lang, status);
   }
@@ -146,14 +156,14 @@ bool Suggest(App& app, const Request& req, Response& res, bool) {
   if (!ticket) {
     res.set_header("Retry-After", "1");
     nlohmann::json busy = {{"query", q}, {"suggestions", nlohmann::json::array()}, {"busy", true}};
-    app.SendJson(res, busy, 503);
+    app.SendJson(req, res, busy, 503);
     return true;
   }
-  app.SendJson(res, app.views().Suggest(q));
+  app.SendJson(req, res, app.views().Suggest(q));
   return true;
 }
 
-bool Channels(App& app, const Request&, Response& res, bool) {
+bool Channels(App& app, const Request& req, Response& res, bool) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : app.catalog()->Channels()) {
     out.push_back({{"id", c.id},
@@ -164,7 +174,7 @@ bool Channels(App& app, const Request&, Response& res, bool) {
                    {"bytes", c.bytes},
                    {"url", TopicUrl(c.id, "")}});
   }
-  app.SendJson(res, out);
+  app.SendJson(req, res, out);
   return true;
 }
 

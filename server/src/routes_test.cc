@@ -5,12 +5,19 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
+#include <set>
+#include <vector>
 #include <string_view>
 
 #include "app.h"
 #include "http/http_message.h"
+#include "page_cache.h"
+#include "pager.h"
+#include "outpost/base/text.h"
 #include "outpost/content/importer.h"
+#include "testing/archives.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -47,6 +54,21 @@ class RoutesTest : public ::testing::Test {
     http::Request req;
     req.method = std::move(method);
     req.path = std::move(path);
+    return Call(req, on_loop, handled);
+  }
+  // The same for a request with headers or a query ("/search?q=x": params are split off).
+  http::Response Call(http::Request req, bool on_loop = false, bool* handled = nullptr) {
+    if (size_t q = req.path.find('?'); q != std::string::npos) {
+      std::string query = req.path.substr(q + 1);
+      req.path.resize(q);
+      for (size_t i = 0; i <= query.size();) {
+        size_t amp = std::min(query.find('&', i), query.size());
+        std::string item = query.substr(i, amp - i);
+        size_t eq = item.find('=');
+        req.params.emplace(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+        i = amp + 1;
+      }
+    }
     http::Response res;
     const Route* route = Match(req.method, req);
     EXPECT_NE(route, nullptr) << req.method << " " << req.path;
@@ -83,6 +105,21 @@ class RoutesTest : public ::testing::Test {
     Importer importer(store_.get(), catalog_.get());
     auto r = importer.Import(src_.path() / name, {});
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  }
+
+  // A GET of `path` with an Accept-Encoding header (none if empty).
+  http::Response GetWith(std::string path, std::string accept_encoding, bool on_loop = false,
+                         bool* handled = nullptr) {
+    http::Request req;
+    req.method = "GET";
+    req.path = std::move(path);
+    if (!accept_encoding.empty()) req.headers.emplace("Accept-Encoding", accept_encoding);
+    return Call(req, on_loop, handled);
+  }
+
+  // The body as it would be sent, wherever the response keeps it.
+  static std::string Body(const http::Response& res) {
+    return res.body_view ? std::string(*res.body_view) : res.body;
   }
 
   TempDir data_, src_;
@@ -184,7 +221,7 @@ TEST_F(RoutesTest, APageIsRenderedOnlyOnAWorker) {
   http::Response page = Call("GET", "/t/ch/");
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.get_header_value("Content-Type"), "text/html; charset=utf-8");
-  EXPECT_NE(page.body.find("/r/ch/eleve.html"), std::string::npos);
+  EXPECT_NE(Body(page).find("/r/ch/eleve.html"), std::string::npos);
 }
 
 TEST_F(RoutesTest, MissingFilesAreShortTextsAndMissingPagesThe404Page) {
@@ -200,7 +237,7 @@ TEST_F(RoutesTest, MissingFilesAreShortTextsAndMissingPagesThe404Page) {
   EXPECT_EQ(page.get_header_value("Content-Type"), "text/html; charset=utf-8");
   http::Response json = Call("GET", "/api/v1/t/ch/nope");
   EXPECT_EQ(json.status, 404);
-  EXPECT_EQ(json.body, R"({"error":"not found"})");
+  EXPECT_EQ(Body(json), R"({"error":"not found"})");
 }
 
 TEST_F(RoutesTest, ABlobIsSentByHashOnlyWhenAServedVersionNamesIt) {
@@ -240,6 +277,196 @@ TEST_F(RoutesTest, AFileWhoseManifestMimeTypeIsSpelledOddlyIsStillServedInTheSan
     EXPECT_TRUE(res.get_header_value("Content-Security-Policy").starts_with("sandbox allow-scripts"))
         << mime;
   }
+}
+
+
+// ---- Compressed pages and views.
+
+TEST_F(RoutesTest, GzipAndZstdPagesDecompressToExactlyTheIdentityPage) {
+  for (const char* path : {"/", "/t/ch/", "/r/ch/eleve.html", "/search?q=soleil", "/t/ch/nope",
+                           "/api/v1/t/ch/", "/api/v1/search?q=soleil"}) {
+    http::Response plain = GetWith(path, "");
+    http::Response gz = GetWith(path, "gzip, deflate");
+    http::Response zst = GetWith(path, "gzip;q=0.5, zstd");
+    EXPECT_EQ(plain.get_header_value("Content-Encoding"), "") << path;
+    ASSERT_EQ(gz.get_header_value("Content-Encoding"), "gzip") << path;
+    ASSERT_EQ(zst.get_header_value("Content-Encoding"), "zstd") << path;
+    EXPECT_EQ(testing::Gunzip(Body(gz)), Body(plain)) << path;
+    EXPECT_EQ(testing::Unzstd(Body(zst)), Body(plain)) << path;
+    EXPECT_EQ(gz.status, plain.status) << path;
+    for (const http::Response* res : {&plain, &gz, &zst}) {
+      EXPECT_NE(res->get_header_value("Vary").find("Accept-Encoding"), std::string::npos) << path;
+    }
+  }
+}
+
+TEST_F(RoutesTest, AClientThatAcceptsNoCodingGetsTheIdentityPage) {
+  std::string identity = Body(GetWith("/t/ch/", ""));
+  for (const char* refusal : {"identity", "gzip;q=0, zstd;q=0", "*;q=0", "br, deflate"}) {
+    http::Response res = GetWith("/t/ch/", refusal);
+    EXPECT_EQ(res.status, 200) << refusal;
+    EXPECT_FALSE(res.has_header("Content-Encoding")) << refusal;
+    EXPECT_EQ(Body(res), identity) << refusal;
+  }
+}
+
+TEST_F(RoutesTest, ACachedPageIsCompressedOncePerCodingAndThenSentFromTheEventLoop) {
+  uint64_t before = app_->page_compressions();
+  http::Response first = GetWith("/t/ch/", "zstd");  // renders, caches, compresses for zstd
+  EXPECT_EQ(first.get_header_value("Content-Encoding"), "zstd");
+  EXPECT_EQ(app_->page_compressions(), before + 1);
+  bool handled = false;
+  http::Response again = GetWith("/t/ch/", "zstd", /*on_loop=*/true, &handled);
+  EXPECT_TRUE(handled);
+  EXPECT_EQ(Body(again), Body(first));
+  EXPECT_EQ(app_->page_compressions(), before + 1) << "a cached page is not compressed again";
+  // gzip is not made yet: the event loop passes the request on; a worker makes it, once.
+  GetWith("/t/ch/", "gzip", /*on_loop=*/true, &handled);
+  EXPECT_FALSE(handled);
+  EXPECT_EQ(GetWith("/t/ch/", "gzip").get_header_value("Content-Encoding"), "gzip");
+  GetWith("/t/ch/", "gzip", /*on_loop=*/true, &handled);
+  EXPECT_TRUE(handled);
+  EXPECT_EQ(app_->page_compressions(), before + 2);
+  // The body is a view of the cached variant, not a copy.
+  http::Response third = GetWith("/t/ch/", "zstd", /*on_loop=*/true, &handled);
+  EXPECT_EQ(third.body_view->data(), again.body_view->data());
+}
+
+TEST_F(RoutesTest, EachCodingOfAPageHasItsOwnEtagAndRevalidatesTo304) {
+  std::map<std::string, std::string> etags;
+  for (const char* coding : {"", "gzip", "zstd"}) {
+    http::Response res = GetWith("/t/ch/", coding);
+    etags[coding] = res.get_header_value("ETag");
+    ASSERT_FALSE(etags[coding].empty()) << coding;
+    http::Request req;
+    req.method = "GET";
+    req.path = "/t/ch/";
+    if (*coding) req.headers.emplace("Accept-Encoding", coding);
+    req.headers.emplace("If-None-Match", etags[coding]);
+    http::Response revalidated = Call(req);
+    EXPECT_EQ(revalidated.status, 304) << coding;
+    EXPECT_FALSE(revalidated.has_body()) << coding;
+    // The tag of another coding does not match: the full answer in this coding.
+    req.headers.erase("If-None-Match");
+    req.headers.emplace("If-None-Match", coding == std::string("gzip") ? etags[""] : "\"x\"");
+    EXPECT_EQ(Call(req).status, 200) << coding;
+  }
+  EXPECT_NE(etags[""], etags["gzip"]);
+  EXPECT_NE(etags["gzip"], etags["zstd"]);
+  EXPECT_EQ(etags["gzip"], etags[""].substr(0, etags[""].size() - 1) + "-gz\"");
+}
+
+TEST_F(RoutesTest, ThePageCacheChargesEachPageForTheVariantsItMayHoldAndKeepsItsBound) {
+  PageCache cache(/*max_bytes=*/10000);
+  auto page = std::make_shared<const RenderedPage>(std::string(3000, 'a'), "text/html");
+  EXPECT_GE(page->MaxBytes(), 3000u + 2 * 2700u);
+  cache.Put("a", 1, page);
+  EXPECT_EQ(cache.Get("a", 1), page);
+  cache.Put("b", 1, std::make_shared<const RenderedPage>(std::string(3000, 'b'), "text/html"));
+  EXPECT_EQ(cache.Get("a", 1), nullptr) << "two such pages may come to exceed 10000 bytes";
+  cache.Put("huge", 1, std::make_shared<const RenderedPage>(std::string(20000, 'c'), "text/html"));
+  EXPECT_EQ(cache.Get("huge", 1), nullptr) << "a page over the bound is not kept";
+  EXPECT_EQ(cache.Get("b", 2), nullptr) << "another catalog generation";
+}
+
+// ---- Paged lists.
+
+// The hrefs of `html` that start with `prefix`, in order.
+std::vector<std::string> Links(const std::string& html, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::string needle = "href=\"" + prefix;
+  for (size_t at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1)) {
+    size_t start = at + 6;
+    out.push_back(html.substr(start, html.find('"', start) - start));
+  }
+  return out;
+}
+
+// The href of the link with rel="next", or "".
+std::string NextLink(const std::string& html) {
+  size_t at = html.find("rel=\"next\" href=\"");
+  if (at == std::string::npos) return "";
+  size_t start = at + 17;
+  return html.substr(start, html.find('"', start) - start);
+}
+
+TEST_F(RoutesTest, ATopicOf5000ResourcesIsPagedUnder30KBGzippedAndEachChildIsReachedOnce) {
+  for (int i = 0; i < 5000; ++i) {
+    std::string n = std::to_string(10000 + i).substr(1);
+    src_.Write("big/many/lesson-" + n + ".html",
+               "<html><title>Lesson " + n + ": how water moves through the soil</title>"
+               "<p>The water cycle, lesson " + n + ".</p></html>");
+  }
+  Importer importer(store_.get(), catalog_.get());
+  ASSERT_TRUE(importer.Import(src_.path() / "big", {}).has_value());
+
+  std::map<std::string, int> seen;
+  int pages = 0;
+  for (std::string url = "/t/big/many"; !url.empty() && pages < 200; ++pages) {
+    http::Response gz = GetWith(url, "gzip");
+    ASSERT_EQ(gz.status, 200) << url;
+    EXPECT_LT(Body(gz).size(), 30u * 1024) << url;
+    std::string html = testing::Gunzip(Body(gz));
+    std::vector<std::string> children = Links(html, "/r/big/many/");
+    EXPECT_EQ(children.size(), 50u) << url;
+    for (const std::string& child : children) ++seen[child];
+    // The API's page is the same page: the same children, in the same order.
+    auto api = nlohmann::json::parse(Body(GetWith("/api/v1" + url, "")));
+    std::vector<std::string> api_children;
+    for (const auto& child : api["children"]) api_children.push_back(child["url"]);
+    EXPECT_EQ(api_children, children) << url;
+    EXPECT_EQ(api["page"], pages + 1);
+    EXPECT_EQ(api["pages"], 100);
+    EXPECT_EQ(api["total"], 5000);
+    EXPECT_EQ(api["next"].is_null() ? "" : api["next"].get<std::string>(), NextLink(html));
+    url = NextLink(html);
+  }
+  EXPECT_EQ(pages, 100);
+  EXPECT_EQ(seen.size(), 5000u);
+  for (const auto& [child, count] : seen) EXPECT_EQ(count, 1) << child;
+  for (const char* missing : {"/t/big/many?page=101", "/t/big/many?page=0", "/t/big/many?page=x",
+                              "/t/big/many?page=-1", "/api/v1/t/big/many?page=101"}) {
+    EXPECT_EQ(GetWith(missing, "").status, 404) << missing;
+  }
+  EXPECT_EQ(GetWith("/t/big/many?page=100", "").status, 200);
+  http::Response search = GetWith("/search?q=water", "gzip");
+  EXPECT_EQ(search.status, 200);
+  EXPECT_LT(Body(search).size(), 30u * 1024) << "a search answers its best 30";
+}
+
+TEST_F(RoutesTest, AHomePageOfManyChannelsIsPagedToo) {
+  for (int i = 0; i < 60; ++i) {
+    std::string id = "course-" + std::to_string(i);
+    src_.Write(id + "/outpost.toml", "[channel]\ntitle = \"Course " + std::to_string(i) +
+                                         "\"\ndescription = \"Lessons on water and soil.\"\n");
+    src_.Write(id + "/a.html", "<title>A</title>");
+    Importer importer(store_.get(), catalog_.get());
+    ASSERT_TRUE(importer.Import(src_.path() / id, {}).has_value());
+  }
+  std::set<std::string> seen;
+  for (std::string url = "/"; !url.empty();) {
+    http::Response gz = GetWith(url, "gzip");
+    ASSERT_EQ(gz.status, 200) << url;
+    EXPECT_LT(Body(gz).size(), 30u * 1024) << url;
+    std::string html = testing::Gunzip(Body(gz));
+    for (const std::string& link : Links(html, "/t/")) seen.insert(link);
+    url = NextLink(html);
+  }
+  EXPECT_EQ(seen.size(), 61u);  // "ch" and the 60 courses
+  EXPECT_EQ(nlohmann::json::parse(Body(GetWith("/api/v1/home?page=2", "")))["pages"], 2);
+  EXPECT_EQ(GetWith("/?page=3", "").status, 404);
+}
+
+TEST_F(RoutesTest, AListShowsTheStartOfALongTitleOrDescriptionCutAtACharacter) {
+  EXPECT_EQ(ShortText("short", 300), "short");
+  std::string arabic;
+  for (int i = 0; i < 200; ++i) arabic += "ماء ";  // 4 characters, 7 bytes a word
+  std::string cut = ShortText(arabic, kListTextBytes);
+  EXPECT_LE(cut.size(), kListTextBytes + 3);  // + "…"
+  EXPECT_TRUE(cut.ends_with("ماء…")) << cut;
+  EXPECT_TRUE(IsValidUtf8(cut));
+  std::string word(1000, 'x');
+  EXPECT_EQ(ShortText(word, 10), "xxxxxxxxxx…");
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include "views.h"
 
 #include "http/url.h"
+#include "pager.h"
 #include "value_labels.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -96,13 +98,17 @@ std::string SizeLabel(uint64_t bytes) {
   return buf;
 }
 
-nlohmann::json Views::Home(const ViewLanguage& lang) {
+std::optional<nlohmann::json> Views::Home(const ViewLanguage& lang, int64_t page) {
+  std::vector<ChannelInfo> served = catalog_->Channels();
+  std::erase_if(served, [](const ChannelInfo& c) { return !c.served_version; });
+  auto total = static_cast<int64_t>(served.size());
+  if (page < 1 || page > PageCount(total)) return std::nullopt;
   nlohmann::json channels = nlohmann::json::array();
-  for (const auto& c : catalog_->Channels()) {
-    if (!c.served_version) continue;
+  for (int64_t i = (page - 1) * kPageSize; i < std::min(total, page * kPageSize); ++i) {
+    const ChannelInfo& c = served[static_cast<size_t>(i)];
     nlohmann::json item = {{"id", c.id},
-                           {"title", c.meta.title},
-                           {"description", c.meta.description},
+                           {"title", ShortText(c.meta.title, kListTitleBytes)},
+                           {"description", ShortText(c.meta.description, kListTextBytes)},
                            {"language", c.meta.language},
                            {"language_name", LanguageName(lang, c.meta.language)},
                            {"url", TopicUrl(c.id, "")},
@@ -111,9 +117,12 @@ nlohmann::json Views::Home(const ViewLanguage& lang) {
     if (c.thumbnail) item["thumbnail_url"] = "/blob/" + c.thumbnail->Hex();
     channels.push_back(std::move(item));
   }
-  return {{"page_title", lang.T("home")},
-          {"breadcrumb", nlohmann::json::array({{{"title", lang.T("home")}, {"url", "/"}}})},
-          {"channels", channels}};
+  nlohmann::json view = {
+      {"page_title", lang.T("home")},
+      {"breadcrumb", nlohmann::json::array({{{"title", lang.T("home")}, {"url", "/"}}})},
+      {"channels", channels}};
+  AddPager(lang, "/", page, total, view);
+  return view;
 }
 
 nlohmann::json Views::Breadcrumb(const ViewLanguage& lang, const Node& node) {
@@ -134,8 +143,8 @@ nlohmann::json Views::Breadcrumb(const ViewLanguage& lang, const Node& node) {
 nlohmann::json Views::ChildItem(const ViewLanguage& lang, const Node& n) {
   bool topic = n.kind == NodeKind::kTopic;
   nlohmann::json item = {
-      {"title", n.meta.title},
-      {"description", n.meta.description},
+      {"title", ShortText(n.meta.title, kListTitleBytes)},
+      {"description", ShortText(n.meta.description, kListTextBytes)},
       {"kind", KindName(n.kind)},
       {"kind_label", KindLabel(lang, n.kind)},
       {"is_topic", topic},
@@ -152,15 +161,19 @@ nlohmann::json Views::ChildItem(const ViewLanguage& lang, const Node& n) {
 }
 
 std::optional<nlohmann::json> Views::Topic(const ViewLanguage& interface, const std::string& channel,
-                                           const std::string& path) {
+                                           const std::string& path, int64_t page) {
   auto ch = catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
   if (!node || node->kind != NodeKind::kTopic || !node->listed) return std::nullopt;
+  int64_t total = catalog_->CountChildren(node->id);
+  if (page < 1 || page > PageCount(total)) return std::nullopt;
   const auto labels = catalog_->ValueLabels(channel);
   ViewLanguage lang = interface;
   lang.labels = &labels;
   nlohmann::json children = nlohmann::json::array();
-  for (const auto& child : catalog_->Children(node->id)) children.push_back(ChildItem(lang, child));
+  for (const auto& child : catalog_->ChildrenPage(node->id, (page - 1) * kPageSize, kPageSize)) {
+    children.push_back(ChildItem(lang, child));
+  }
   nlohmann::json topic = {{"title", node->meta.title},
                           {"description", node->meta.description},
                           {"language", node->meta.language},
@@ -170,13 +183,15 @@ std::optional<nlohmann::json> Views::Topic(const ViewLanguage& interface, const 
                           {"subject", node->meta.subject},
                           {"subject_label", ShownValue(lang, &labels, "subject", node->meta.subject)}};
   if (node->thumbnail) topic["thumbnail_url"] = "/blob/" + node->thumbnail->Hex();
-  return nlohmann::json{
+  nlohmann::json view = {
       {"page_title", node->meta.title},
       {"breadcrumb", Breadcrumb(lang, *node)},
       {"channel", {{"id", ch->id}, {"title", ch->meta.title}, {"url", TopicUrl(ch->id, "")}}},
       {"topic", topic},
       {"children", children},
       {"empty", children.empty()}};
+  AddPager(lang, TopicUrl(channel, path), page, total, view);
+  return view;
 }
 
 nlohmann::json Views::Exercise(const Node& node,

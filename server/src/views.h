@@ -48,10 +48,11 @@ class Views {
  public:
   Views(Catalog* catalog, BlobStore* store) : catalog_(catalog), store_(store) {}
 
-  nlohmann::json Home(const ViewLanguage& lang);
-  // nullopt when the channel or topic is not served (a 404).
+  // Lists and their pages (pager.h): nullopt for a page the list does not have (a 404).
+  std::optional<nlohmann::json> Home(const ViewLanguage& lang, int64_t page = 1);
+  // nullopt when the channel or topic is not served, or has no such page (a 404).
   std::optional<nlohmann::json> Topic(const ViewLanguage& lang, const std::string& channel,
-                                      const std::string& path);
+                                      const std::string& path, int64_t page = 1);
   // `answers` (form fields q0, q1, ...) when an exercise's answers were posted.
   std::optional<nlohmann::json> Resource(const ViewLanguage& lang, const std::string& channel,
                                          const std::string& path,

@@ -70,18 +70,20 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Imports `demo` into a new data folder and serves it (`serveArgs` are added to `outpost
-// serve`). Returns {base, stop(), log(), dir}.
-export async function startServer(outpost, demo, serveArgs = []) {
+// Imports `demo`, then each folder of `more`, into a new data folder and serves it (`serveArgs`
+// are added to `outpost serve`). Returns {base, stop(), log(), dir}.
+export async function startServer(outpost, demo, serveArgs = [], more = []) {
   if (!outpost || !fs.existsSync(outpost)) fail(`the outpost binary ${outpost} does not exist: build it first`);
   if (!demo || !fs.existsSync(path.join(demo, 'outpost.toml'))) {
     fail(`the built demo channel ${demo} does not exist: build the demo_curriculum target first`);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-browser-'));
   const data = path.join(tmp, 'data');
-  const imp = spawnSync(outpost, ['import', '--data', data, demo], { encoding: 'utf8' });
-  if (imp.status !== 0) {
-    fail(`outpost import failed (exit ${imp.status}):\n${imp.stdout}${imp.stderr}`);
+  for (const folder of [demo, ...more]) {
+    const imp = spawnSync(outpost, ['import', '--data', data, folder], { encoding: 'utf8' });
+    if (imp.status !== 0) {
+      fail(`outpost import of ${folder} failed (exit ${imp.status}):\n${imp.stdout}${imp.stderr}`);
+    }
   }
   const logFile = path.join(tmp, 'serve.log');
   let child = null;

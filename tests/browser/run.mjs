@@ -23,6 +23,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { axeSource, fail, launchChromium, startServer, watch } from './harness.mjs';
@@ -50,14 +51,32 @@ const started = Date.now();
 
 let server, browser;
 
+// A channel of one topic with 120 small lessons: three pages of 50, 50 and 20.
+const LESSONS = 120;
+function writeManyLessons() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-many-'));
+  const root = path.join(dir, 'many-lessons');
+  fs.mkdirSync(root);
+  fs.writeFileSync(path.join(root, 'outpost.toml'), '[channel]\ntitle = "Many lessons"\n');
+  for (let i = 1; i <= LESSONS; i++) {
+    const n = String(i).padStart(3, '0');
+    fs.writeFileSync(path.join(root, `lesson-${n}.html`),
+                     `<!doctype html><html lang=en><title>Lesson ${n}: rain and rivers</title><p>Lesson ${n}.</p></html>`);
+  }
+  return { dir, root };
+}
+const many = writeManyLessons();
+
 before(async () => {
   browser = await launchChromium();
   server = await startServer(path.resolve(opts.outpost), path.resolve(opts.demo),
-                             opts['web-root'] ? ['--web-root', path.resolve(opts['web-root'])] : []);
+                             opts['web-root'] ? ['--web-root', path.resolve(opts['web-root'])] : [],
+                             [many.root]);
   console.log(`# outpost at ${server.base}, chromium ${browser.version()}`);
 });
 
 after(async () => {
+  fs.rmSync(many.dir, { recursive: true, force: true });
   if (browser) await browser.close();
   if (server) {
     const r = await server.stop();
@@ -177,6 +196,9 @@ async function waitForPdfCanvas(page) {
     for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 128) dark++;
     return dark > 500;
   }, null, { timeout: 20000 });
+  // pdf.js draws in steps; the page label is set once the page is whole.
+  await page.waitForFunction(() => (document.querySelector('.pdfpage') || {}).textContent,
+                             null, { timeout: 20000 });
 }
 
 describe('learner pages in chromium', { concurrency: 1 }, () => {
@@ -536,6 +558,43 @@ describe('learner pages in chromium', { concurrency: 1 }, () => {
       assert.ok(seen.some((r) => r.resourceType() === 'stylesheet'), 'no style sheet loaded');
       assert.ok(seen.some((r) => r.resourceType() === 'script'), 'no script loaded');
       assert.ok(total < 30 * 1024, `${url} (${lang}) weighs ${total} bytes`);
+      await t.close();
+    }
+  });
+
+  test('a topic of 120 lessons is paged without JavaScript, its arrows pointing the reading way', async () => {
+    fs.mkdirSync(shotsDir, { recursive: true });
+    for (const lang of ['en', 'ar']) {
+      const t = await open({ lang, js: false, width: 320, height: 640 });
+      const { page } = t;
+      const seen = new Set();
+      const lessons = async () => {
+        for (const href of await page.locator('ul.items a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) {
+          assert.ok(!seen.has(href), `${href} shown twice`);
+          seen.add(href);
+        }
+      };
+      await t.go('/t/many-lessons/');
+      assert.equal(await page.locator('ul.items li').count(), 50);
+      assert.equal(await page.locator('.pager a[rel=prev]').count(), 0, 'no previous page on page 1');
+      await lessons();
+      await page.screenshot({ path: path.join(shotsDir, `${lang}-paged-1-320.png`), fullPage: true });
+      await Promise.all([page.waitForURL(/\/t\/many-lessons\/\?page=2$/), page.click('.pager a[rel=next]')]);
+      await lessons();
+      const prev = await page.locator('.pager a[rel=prev]').boundingBox();
+      const next = await page.locator('.pager a[rel=next]').boundingBox();
+      // Previous is where reading comes from: left in English, right in Arabic; its arrow points there.
+      if (lang === 'ar') assert.ok(prev.x > next.x, `${lang}: previous at ${prev.x}, next at ${next.x}`);
+      else assert.ok(prev.x < next.x, `${lang}: previous at ${prev.x}, next at ${next.x}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+      assert.ok(overflow <= 0, `${lang}: page 2 is ${overflow} px too wide at 320 px`);
+      await page.screenshot({ path: path.join(shotsDir, `${lang}-paged-2-320.png`), fullPage: true });
+      await Promise.all([page.waitForURL(/\/t\/many-lessons\/\?page=3$/),
+                         page.click('.pager .numbers a:text-is("3")')]);
+      assert.equal(await page.locator('ul.items li').count(), LESSONS - 100);
+      assert.equal(await page.locator('.pager a[rel=next]').count(), 0, 'no next page on the last');
+      await lessons();
+      assert.equal(seen.size, LESSONS);
       await t.close();
     }
   });

@@ -154,7 +154,7 @@ struct CachedFile {
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& db_path);
   ~Catalog();
@@ -221,6 +221,10 @@ class Catalog {
   std::vector<Node> Children(int64_t parent_id, bool include_unlisted = false);
   // The channel's own labels of its served version (VersionDraft::labels); empty if none.
   std::vector<ValueLabel> ValueLabels(const std::string& channel_id);
+  // One page of a topic's listed children in display order: at most `limit` from the
+  // `offset`-th, read from an index (a topic may have thousands). CountChildren: how many.
+  std::vector<Node> ChildrenPage(int64_t parent_id, int64_t offset, int64_t limit);
+  int64_t CountChildren(int64_t parent_id);
   // Full-text search over served versions; `query` is what a person typed (any case, with or
   // without accents or harakat); the last word matches as a prefix.
   Result<std::vector<SearchHit>> Search(const std::string& query, int limit = 20,
