@@ -98,7 +98,7 @@ class RoutesTest : public ::testing::Test {
     EXPECT_NE(route, nullptr) << req.path;
     if (route) route->handler(*app_, req, res, false);
     EXPECT_EQ(res.status, 200) << req.path;
-    return res.body;
+    return Body(res);  // a cached page is sent from the cache (body_view)
   }
   // Imports folder `name` (already written under src_).
   void ImportFolder(const std::string& name) {
