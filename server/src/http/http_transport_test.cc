@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/sinks/base_sink.h>
@@ -18,9 +19,12 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 namespace outpost::http {
 namespace {
@@ -227,6 +231,12 @@ class TransportTest : public ::testing::Test {
     transport_->Post("/form", [](const Request& req, Response& res) {
       res.set_content(req.get_param_value("a") + "|" + req.body, "text/plain");
     });
+    // A slice of file_ (query: offset, length; the whole file by default) sent from its
+    // descriptor, as the learner server sends content files.
+    transport_->Get(
+        "/file",
+        [this](const Request& req, Response& res) { return ServeFileSlice(req, res); },
+        [](const Request&, Response& res) { res.status = 404; });
     transport_->set_error_handler([](const Request&, Response& res) {
       res.set_header("X-Error-Handled", "1");
     });
@@ -245,7 +255,20 @@ class TransportTest : public ::testing::Test {
     cv_.notify_all();
   }
 
+  bool ServeFileSlice(const Request& req, Response& res) const {
+    int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    auto handle = std::make_shared<const FileHandle>(fd);
+    uint64_t size = std::filesystem::file_size(file_);
+    uint64_t offset = req.has_param("offset") ? std::stoull(req.get_param_value("offset")) : 0;
+    uint64_t length = req.has_param("length") ? std::stoull(req.get_param_value("length"))
+                                              : size - offset;
+    res.set_file({handle, offset, length}, "application/octet-stream");
+    return true;
+  }
+
   std::unique_ptr<Transport> transport_;
+  std::filesystem::path file_;  // what /file serves
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> fast_{0};
@@ -516,6 +539,71 @@ TEST_F(TransportTest, BodiesOverTheBufferLimitOfOneAddressGet503WhileOtherAddres
 }
 
 // The transport's log lines that say an accept failed, counted for a test to wait on.
+// ---- Files
+
+// Bytes that differ from their neighbours, so that a slice from the wrong offset shows.
+std::string Pattern(size_t size) {
+  std::string bytes(size, '\0');
+  uint32_t x = 12345;
+  for (char& c : bytes) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 24);
+  }
+  return bytes;
+}
+
+std::string BodyOf(const std::string& response) {
+  size_t end = response.find("\r\n\r\n");
+  return end == std::string::npos ? "" : response.substr(end + 4);
+}
+
+TEST_F(TransportTest, FileSlicesArriveWholeAndByteExactAtSizesAroundTheSegmentBoundaries) {
+  outpost::testing::TempDir dir;
+  std::string content = Pattern(3 * 1024 * 1024 + 7);
+  file_ = dir.Write("file.bin", content);
+  Start();
+  int fd = Connect(port_);
+  // Empty, one byte, less than a segment, around loopback's MSS (65,483) and a page, a video
+  // range from an unaligned offset, and the whole file; one after the other on one connection.
+  const std::pair<size_t, size_t> slices[] = {
+      {0, 0},         {0, 1},           {5, 1000},       {0, 65483},         {1, 65484},
+      {4095, 65536},  {4096, 65537},    {1000000, 1048576}, {0, content.size()}};
+  for (auto [offset, length] : slices) {
+    SendAll(fd, "GET /file?offset=" + std::to_string(offset) + "&length=" +
+                    std::to_string(length) + " HTTP/1.1\r\n\r\n");
+    std::string response = ReadResponse(fd);
+    EXPECT_NE(response.find("\r\nContent-Length: " + std::to_string(length) + "\r\n"),
+              std::string::npos);
+    EXPECT_TRUE(BodyOf(response) == content.substr(offset, length))
+        << "slice " << offset << "+" << length << " arrived as " << BodyOf(response).size()
+        << " bytes";
+  }
+  // A HEAD of a file sends the head alone, at once, and the connection goes on.
+  SendAll(fd, "HEAD /file?length=1000 HTTP/1.1\r\n\r\nGET /file?length=10 HTTP/1.1\r\n"
+              "Connection: close\r\n\r\n");
+  std::string both = ReadUntilClosed(fd);
+  EXPECT_EQ(CountOf(both, "Content-Length: 1000\r\n"), 1) << both;
+  EXPECT_TRUE(both.ends_with("\r\n\r\n" + content.substr(0, 10))) << both;
+  ::close(fd);
+}
+
+// The head of a file response is held back (MSG_MORE) until the file's bytes join it: the
+// client gets one segment, not a small one for the head and then the body.
+TEST_F(TransportTest, TheHeadAndASmallFileLeaveInOneSegment) {
+  outpost::testing::TempDir dir;
+  std::string content = Pattern(1000);
+  file_ = dir.Write("small.bin", content);
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "GET /file HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(BodyOf(ReadResponse(fd)), content);
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size), 0);
+  EXPECT_EQ(info.tcpi_data_segs_in, 1u) << "the head and the body came in separate segments";
+  ::close(fd);
+}
+
 class AcceptFailures : public spdlog::sinks::base_sink<std::mutex> {
  public:
   bool WaitForOne() {
