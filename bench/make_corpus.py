@@ -3,6 +3,7 @@
 
     make_corpus.py --out DIR [--size-mb 1000] [--files 5000] [--seed 1]
     make_corpus.py --mutate DIR [--seed 1] [--fraction 0.03]
+    make_corpus.py --pages DIR [--files 10000] [--seed 1]
 
 Generation writes a new folder DIR (which must not exist or be empty) holding about --size-mb
 megabytes (10^6 bytes) in exactly --files files:
@@ -28,6 +29,13 @@ about --fraction of its files: edits a paragraph in some pages, appends an incre
 to some PDFs, inserts a few KB in the middle of one video, renames or moves a few files,
 deletes a few, and adds a few new pages, images and a PDF. The same --seed gives the same
 changes.
+
+--pages DIR writes a handbook of small pages instead, for the many-small-files case of
+import.sh: exactly --files files, all HTML pages of 5-50 KB (uniformly drawn) in English,
+French and Arabic, 50 to a unit folder (en/science/001-water/...), linked previous / next,
+plus one style sheet per language and the root outpost.toml (channel
+"outpost-bench-library-pages"). Page text is sentences drawn from a pool of 4,000 per language,
+so the search index sees real words.
 
 Only the Python standard library is used.
 """
@@ -554,6 +562,67 @@ def page_html(rng, u, k, css_for, subject_css):
 
 
 # ---------------------------------------------------------------------------------------------
+# Many small pages (--pages): a handbook of HTML pages of 5-50 KB, for the many-small-files case.
+
+PAGE_MIN, PAGE_MAX = 5_000, 50_000
+PAGES_PER_UNIT = 50
+
+
+def small_page(rng, lang, heading, pool, size, css, prev_name, next_name):
+    lab = LABELS[lang]
+    direction = "rtl" if lang == "ar" else "ltr"
+    parts = ['<!doctype html>\n<html lang="%s" dir="%s">\n<head>\n<meta charset="utf-8">\n'
+             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+             '<title>%s</title>\n<link rel="stylesheet" href="%s">\n</head>\n<body>\n<nav>'
+             % (lang, direction, esc(heading), css)]
+    if prev_name:
+        parts.append('<a href="%s">%s</a> ' % (quote(prev_name), lab["prev"]))
+    if next_name:
+        parts.append('<a href="%s">%s</a>' % (quote(next_name), lab["next"]))
+    parts.append("</nav>\n<h1>%s</h1>\n" % esc(heading))
+    tail = "<footer>CC BY 4.0</footer>\n</body>\n</html>\n"
+    used = sum(len(x.encode()) for x in parts) + len(tail)
+    while used < size:
+        if rng.random() < 0.15:
+            block = "<h2>%s</h2>\n" % esc(title(rng, lang))
+        else:
+            block = "<p>%s</p>\n" % esc(" ".join(rng.choice(pool) for _ in range(rng.randint(3, 9))))
+        parts.append(block)
+        used += len(block.encode())
+    parts.append(tail)
+    return "".join(parts)
+
+
+def generate_pages(out, n_files, seed):
+    """Exactly n_files files: n_files - 4 pages (one css per language, one outpost.toml)."""
+    rng = random.Random("pages-%d" % seed)
+    c = Corpus(out, rng)
+    langs = ("en", "fr", "ar")
+    # Sentences drawn from a pool per language: varied text without a random draw per word.
+    pools = {lang: [sentence(rng, lang) for _ in range(4000)] for lang in langs}
+    c.write("outpost.toml", '[channel]\nid = "%s-pages"\ntitle = "Handbook"\n' % CHANNEL_ID, "toml")
+    for lang in langs:
+        c.write(os.path.join(lang, "assets", "style.css"), css_text(rng), "css")
+    n_pages = n_files - 4
+    if n_pages < 1:
+        raise SystemExit("make_corpus: --files must be at least 5 with --pages")
+    for start in range(0, n_pages, PAGES_PER_UNIT):
+        unit = start // PAGES_PER_UNIT
+        lang = langs[unit % len(langs)]
+        sub_folder = SUBJECTS[lang][(unit // len(langs)) % len(SUBJECTS[lang])][0]
+        rel_dir = os.path.join(lang, sub_folder, "%03d-%s" % (unit + 1, slug(rng, lang)))
+        count = min(PAGES_PER_UNIT, n_pages - start)
+        names = ["%02d-%s.html" % (k + 1, slug(rng, lang)) for k in range(count)]
+        css = href(rel_dir, os.path.join(lang, "assets", "style.css"))
+        for k, name in enumerate(names):
+            size = rng.randint(PAGE_MIN, PAGE_MAX)
+            html = small_page(rng, lang, title(rng, lang), pools[lang], size, css,
+                              names[k - 1] if k else None, names[k + 1] if k + 1 < count else None)
+            c.write(os.path.join(rel_dir, name), html, "html")
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
 # Mutation.
 
 def all_files(root):
@@ -696,6 +765,8 @@ def main(argv=None):
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--out", metavar="DIR", help="generate a new corpus in DIR")
     mode.add_argument("--mutate", metavar="DIR", help="change a generated corpus in place")
+    mode.add_argument("--pages", metavar="DIR",
+                      help="generate a handbook of --files small HTML pages (5-50 KB) in DIR")
     ap.add_argument("--size-mb", type=int, default=1000, help="total size in MB (10^6 bytes); default 1000")
     ap.add_argument("--files", type=int, default=5000, help="number of files; default 5000")
     ap.add_argument("--seed", type=int, default=1, help="random seed; default 1")
@@ -704,7 +775,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     start = time.monotonic()
-    if args.out:
+    if args.pages:
+        if os.path.isdir(args.pages) and os.listdir(args.pages):
+            ap.error("%s exists and is not empty" % args.pages)
+        c = generate_pages(args.pages, args.files, args.seed)
+        print("pages %s: %d files, %d bytes (%.1f MB), seed %d, %.1f s"
+              % (args.pages, c.files, c.bytes, c.bytes / MB, args.seed, time.monotonic() - start))
+    elif args.out:
         if os.path.isdir(args.out) and os.listdir(args.out):
             ap.error("%s exists and is not empty" % args.out)
         if args.size_mb <= 0 or args.files <= 0:

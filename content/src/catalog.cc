@@ -351,26 +351,32 @@ Hash Catalog::TreeHash(const VersionDraft& d) {
 Status Catalog::InsertNode(const DraftNode& n, const std::string& channel_id, int64_t version,
                            int64_t parent_id, int64_t sort_order, int64_t* files,
                            int64_t* bytes) {
-  db::Stmt ins(db_,
-               "INSERT INTO nodes (parent_id, channel_id, version, path, kind, listed, title, "
-               "description, language, grade, subject, license, author, sort_order, thumbnail, "
-               "blob, size, mime) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!ins.ok()) return Internal(ins.error());
-  if (parent_id) ins.Bind(1, parent_id); else ins.BindNull(1);
-  ins.Bind(2, channel_id).Bind(3, version).Bind(4, n.path).Bind(5, KindName(n.kind));
-  ins.Bind(6, int64_t{n.listed}).Bind(7, n.meta.title).Bind(8, n.meta.description);
-  ins.Bind(9, n.meta.language).Bind(10, n.meta.grade).Bind(11, n.meta.subject);
-  ins.Bind(12, n.meta.license).Bind(13, n.meta.author).Bind(14, sort_order);
-  ins.BindOptional(15, n.thumbnail).BindOptional(16, n.blob);
-  ins.Bind(17, static_cast<int64_t>(n.size)).Bind(18, n.mime);
-  OUTPOST_RETURN_IF_ERROR(ins.Run());
+  {
+    // Prepared once per catalog (a version has thousands of nodes), each done before the
+    // children reuse it.
+    db::Stmt ins(db_,
+                 "INSERT INTO nodes (parent_id, channel_id, version, path, kind, listed, title, "
+                 "description, language, grade, subject, license, author, sort_order, thumbnail, "
+                 "blob, size, mime) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 stmt_cache_.get());
+    if (!ins.ok()) return Internal(ins.error());
+    if (parent_id) ins.Bind(1, parent_id); else ins.BindNull(1);
+    ins.Bind(2, channel_id).Bind(3, version).Bind(4, n.path).Bind(5, KindName(n.kind));
+    ins.Bind(6, int64_t{n.listed}).Bind(7, n.meta.title).Bind(8, n.meta.description);
+    ins.Bind(9, n.meta.language).Bind(10, n.meta.grade).Bind(11, n.meta.subject);
+    ins.Bind(12, n.meta.license).Bind(13, n.meta.author).Bind(14, sort_order);
+    ins.BindOptional(15, n.thumbnail).BindOptional(16, n.blob);
+    ins.Bind(17, static_cast<int64_t>(n.size)).Bind(18, n.mime);
+    OUTPOST_RETURN_IF_ERROR(ins.Run());
+  }
   int64_t id = sqlite3_last_insert_rowid(db_);
   if (n.kind != NodeKind::kTopic) {
     ++*files;
     *bytes += static_cast<int64_t>(n.size);
   }
   if (n.listed) {
-    db::Stmt fts(db_, "INSERT INTO search (rowid, title, description, body) VALUES (?,?,?,?)");
+    db::Stmt fts(db_, "INSERT INTO search (rowid, title, description, body) VALUES (?,?,?,?)",
+                 stmt_cache_.get());
     fts.Bind(1, id).Bind(2, n.meta.title).Bind(3, n.meta.description).Bind(4, n.body_text);
     OUTPOST_RETURN_IF_ERROR(fts.Run());
   }

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "outpost/base/db.h"
+#include "outpost/base/text.h"
+#include "search_tokenizer.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -281,6 +285,36 @@ TEST_F(CatalogTest, ArabicSearchIgnoresHarakatAndAlefForms) {
   EXPECT_EQ(SearchPaths("الامطار"), rain);         // bare alef for أ
   EXPECT_EQ(SearchPaths("الإمطار"), rain);         // another alef form
   EXPECT_EQ(SearchPaths("المياه"), rain);
+}
+
+// The words base/text's code-point functions alone make of `text`: what the tokenizer's ASCII
+// fast path must keep giving.
+std::vector<std::string> WordsByCodePoint(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (size_t pos = 0; pos < text.size();) {
+    char32_t cp = DecodeUtf8(text, &pos);
+    if (IsWordCodePoint(cp)) {
+      char32_t folded[2];
+      int n = FoldCodePoint(cp, folded);
+      for (int i = 0; i < n; ++i) AppendUtf8(folded[i], &word);
+    } else if (!word.empty()) {
+      words.push_back(word);
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(word);
+  return words;
+}
+
+TEST(SearchTokenizerTest, MixedScriptsSplitAndFoldAsTheCodePointFunctionsSay) {
+  const std::string text =
+      "Water-Cycle 42x ÉLÈVE élève; Œuvre\xC3 l'eau «Soleil» الماءُ والمطر ЗЕМЛЯ Ωmega "
+      "\xE2\x80\x94" "dash\xEF\xBB\xBF bad\xFF\xFE" "bytes ALLCAPS_under\tTab end";
+  auto words = SearchWords(text);
+  EXPECT_EQ(words, WordsByCodePoint(text));
+  EXPECT_EQ(words.front(), "water");
+  EXPECT_NE(std::find(words.begin(), words.end(), "eleve"), words.end());
 }
 
 TEST_F(CatalogTest, TitlesRankBeforeBodyText) {

@@ -31,7 +31,6 @@ namespace {
 
 constexpr size_t kReadSize = 1 << 20;
 constexpr size_t kMaxParsedText = 8 << 20;  // HTML pages and exercises parsed for search
-constexpr size_t kIndexBatch = 256;
 
 int64_t MtimeNs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
@@ -158,7 +157,8 @@ class ImportRun {
   Result<std::optional<uint64_t>> CopyToStore(Entry* e, int fd, uint8_t* buf, BlobWriter* writer,
                                               std::string* content);
   bool UnchangedSince(const Entry& e, int fd, const struct stat& before, uint64_t copied);
-  void RecordNewBlob(const Entry& e, const struct stat& before, BlobInfo info);
+  bool QueueNewBlob(const Entry& e, const struct stat& before, PendingBlob pending);
+  Status InstallQueued();
   void AddBytes(uint64_t n) {
     std::lock_guard lock(mu_);
     progress_.bytes_done += n;
@@ -195,8 +195,14 @@ class ImportRun {
   std::mutex mu_, flush_mu_;
   std::vector<ImportProblem> problems_;
   std::vector<ImportProblem> fatal_;
+  // Files read and closed but not yet durable nor in place, with their import cache rows; the
+  // next FlushIndex installs them all with one syncfs (BlobStore::InstallBatch).
+  std::vector<PendingBlob> pending_;
+  // Installed, waiting for the catalog (guarded by flush_mu_, which FlushIndex holds).
   std::vector<BlobInfo> index_batch_;
   std::vector<std::pair<std::string, CachedFile>> cache_batch_;
+  std::vector<std::pair<std::string, CachedFile>> pending_cache_;
+  uint64_t pending_bytes_ = 0;
   std::set<Hash> new_this_run_;
   ImportReport report_;
   ImportProgress progress_;
@@ -387,18 +393,17 @@ bool ImportRun::UnchangedSince(const Entry& e, int fd, const struct stat& before
   return true;
 }
 
-// Counts a committed blob and queues it for the next FlushIndex, with the file's identity for
-// the import cache (so an unchanged file is not read again next time).
-void ImportRun::RecordNewBlob(const Entry& e, const struct stat& before, BlobInfo info) {
+// Queues a finished blob for the next FlushIndex, with the file's identity for the import cache
+// (so an unchanged file is not read again next time). Returns whether the batch is full.
+bool ImportRun::QueueNewBlob(const Entry& e, const struct stat& before, PendingBlob pending) {
   std::lock_guard lock(mu_);
-  report_.files_read++;
-  report_.bytes_read += info.size;
-  if (!info.existed) new_this_run_.insert(info.hash);
-  cache_batch_.push_back({e.source.string(),
-                          CachedFile{info.size, MtimeNs(before),
-                                     static_cast<uint64_t>(before.st_ino),
-                                     static_cast<uint64_t>(before.st_dev), info.hash}});
-  index_batch_.push_back(std::move(info));
+  pending_cache_.push_back({e.source.string(),
+                            CachedFile{pending.info.size, MtimeNs(before),
+                                       static_cast<uint64_t>(before.st_ino),
+                                       static_cast<uint64_t>(before.st_dev), pending.info.hash}});
+  pending_bytes_ += pending.info.size;
+  pending_.push_back(std::move(pending));
+  return pending_.size() >= options_.batch_files || pending_bytes_ >= options_.batch_bytes;
 }
 
 // A problem with the file itself (vanished, changed, unreadable) is recorded and skips the
@@ -413,12 +418,13 @@ Status ImportRun::ReadNewFile(Entry* e, uint8_t* buf) {
   auto copied = CopyToStore(e, fd.get(), buf, writer->get(), &content);
   if (!copied) return copied.error();
   if (!*copied || !UnchangedSince(*e, fd.get(), before, **copied)) return Status::Ok();
-  auto info = (*writer)->Commit();
-  if (!info) return info.error().WithContext("importing " + e->rel);
-  e->hash = info->hash;
+  // Closed unsynced: FlushIndex makes the whole batch durable with one syncfs.
+  auto pending = (*writer)->Finish();
+  if (!pending) return pending.error().WithContext("importing " + e->rel);
+  e->hash = pending->info.hash;
   e->ingested = true;
-  RecordNewBlob(*e, before, std::move(*info));
   Inspect(e, content);
+  if (QueueNewBlob(*e, before, std::move(*pending))) return FlushIndex();
   return Status::Ok();
 }
 
@@ -450,12 +456,6 @@ Status ImportRun::IngestFile(Entry* e, uint8_t* buf) {
   OUTPOST_RETURN_IF_ERROR(ReadNewFile(e, buf));
   Progress(e->rel, /*file_done=*/true);
   store_->env()->CrashPoint("import.blob");
-  bool flush;
-  {
-    std::lock_guard lock(mu_);
-    flush = index_batch_.size() >= kIndexBatch;
-  }
-  if (flush) OUTPOST_RETURN_IF_ERROR(FlushIndex());
   return Status::Ok();
 }
 
@@ -504,20 +504,48 @@ Status ImportRun::IngestAll(Entry* root) {
   return Status::Ok();
 }
 
-Status ImportRun::FlushIndex() {
-  std::lock_guard flush_lock(flush_mu_);
-  std::vector<BlobInfo> blobs;
+// Installs the queued blobs: one syncfs makes the batch's temp files durable, then each is
+// renamed into place (BlobStore::InstallBatch), and counted.
+Status ImportRun::InstallQueued() {
+  std::vector<PendingBlob> pending;
   std::vector<std::pair<std::string, CachedFile>> cache;
   {
     std::lock_guard lock(mu_);
-    blobs.swap(index_batch_);
-    cache.swap(cache_batch_);
+    pending.swap(pending_);
+    cache.swap(pending_cache_);
+    pending_bytes_ = 0;
   }
+  if (pending.empty()) return Status::Ok();
+  size_t count = pending.size();
+  auto installed = store_->InstallBatch(std::move(pending));
+  if (!installed) {
+    return installed.error().WithContext("importing a batch of " + std::to_string(count) +
+                                         " files");
+  }
+  std::lock_guard lock(mu_);
+  for (const BlobInfo& info : *installed) {
+    report_.files_read++;
+    report_.bytes_read += info.size;
+    if (!info.existed) new_this_run_.insert(info.hash);
+  }
+  index_batch_.insert(index_batch_.end(), std::make_move_iterator(installed->begin()),
+                      std::make_move_iterator(installed->end()));
+  cache_batch_.insert(cache_batch_.end(), cache.begin(), cache.end());
+  return Status::Ok();
+}
+
+Status ImportRun::FlushIndex() {
+  std::lock_guard flush_lock(flush_mu_);
+  OUTPOST_RETURN_IF_ERROR(InstallQueued());
+  store_->env()->CrashPoint("import.install");
   // Blobs must be durable before the catalog records them anywhere. Every blob in the batch
   // was renamed into place before it joined the batch, so this sync covers it.
-  OUTPOST_RETURN_IF_ERROR(store_->SyncDirs());
-  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs(blobs));
-  OUTPOST_RETURN_IF_ERROR(catalog_->RememberImports(cache));
+  Status synced = store_->SyncDirs();
+  if (!synced.ok()) return synced.WithContext("importing a batch of files");
+  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs(index_batch_));
+  OUTPOST_RETURN_IF_ERROR(catalog_->RememberImports(cache_batch_));
+  index_batch_.clear();
+  cache_batch_.clear();
   store_->env()->CrashPoint("import.index");
   return Status::Ok();
 }

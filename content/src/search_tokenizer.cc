@@ -6,26 +6,51 @@ namespace outpost {
 
 namespace {
 
+// ASCII inline, the rest through base/text: the index tokenizes every byte of every page, and
+// most of it is ASCII (markup-free text in Latin scripts). Same results as DecodeUtf8,
+// IsWordCodePoint and FoldCodePoint + AppendUtf8 alone.
+inline char32_t NextCodePoint(std::string_view s, size_t* pos) {
+  auto c = static_cast<unsigned char>(s[*pos]);
+  if (c < 0x80) {
+    ++*pos;
+    return c;
+  }
+  return DecodeUtf8(s, pos);
+}
+
+inline bool IsWord(char32_t cp) {
+  if (cp < 0x80) return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
+  return IsWordCodePoint(cp);
+}
+
+inline void AppendFolded(char32_t cp, std::string* word) {
+  if (cp < 0x80) {
+    word->push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp));
+    return;
+  }
+  char32_t folded[2];
+  int n = FoldCodePoint(cp, folded);
+  for (int i = 0; i < n; ++i) AppendUtf8(folded[i], word);
+}
+
 template <typename Fn>
 void ForEachWord(const char* text, int size, Fn fn) {
   std::string_view s(text, static_cast<size_t>(size));
   size_t pos = 0;
   std::string word;
-  char32_t folded[2];
   while (pos < s.size()) {
     size_t start = pos;
-    char32_t cp = DecodeUtf8(s, &pos);
-    if (!IsWordCodePoint(cp)) continue;
+    char32_t cp = NextCodePoint(s, &pos);
+    if (!IsWord(cp)) continue;
     word.clear();
     size_t end = pos;
     for (;;) {
-      int n = FoldCodePoint(cp, folded);
-      for (int i = 0; i < n; ++i) AppendUtf8(folded[i], &word);
+      AppendFolded(cp, &word);
       end = pos;
       if (pos >= s.size()) break;
       size_t next = pos;
-      cp = DecodeUtf8(s, &next);
-      if (!IsWordCodePoint(cp)) break;
+      cp = NextCodePoint(s, &next);
+      if (!IsWord(cp)) break;
       pos = next;
     }
     if (!word.empty() && !fn(word, static_cast<int>(start), static_cast<int>(end))) return;

@@ -62,7 +62,7 @@ class BlobWriter {
   // Fsyncs and renames the blob into place. Returns its hash, size and chunks.
   Result<BlobInfo> Commit();
   // Closes the temp file without syncing it, for BlobStore::InstallBatch: a writer of many
-  // small files (a sync) pays one syncfs for a batch instead of one fsync per file.
+  // small files (a sync, an import) pays one syncfs for a batch instead of one fsync per file.
   Result<PendingBlob> Finish();
   uint64_t size() const { return size_; }
 

@@ -40,6 +40,10 @@ struct ImportOptions {
   bool skip_errors = false; // leave faulty files out instead of failing the import
   bool rehash = false;      // read every file even if the import cache says it is unchanged
   int threads = 0;          // files read at once; 0: two per core, at most 8
+  // Files read are made durable and recorded in batches: one syncfs for this many files (or
+  // bytes), instead of an fsync each. Tests make batches small.
+  size_t batch_files = 256;
+  uint64_t batch_bytes = 256ull << 20;
   std::function<void(const ImportProgress&)> progress;  // called often; keep it cheap
   // Called with the channel id once it is known, before anything is committed; an error stops
   // the import with nothing served changed (`publish` on a site refuses the hub's channels).
