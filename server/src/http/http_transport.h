@@ -24,7 +24,8 @@
 //   bodies being received or handled from one address add up to at most
 //   max_body_bytes_per_address (a request past it gets a 503, before its body is read).
 // Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
-// the body. Routes match the percent-decoded path with std::regex, in the order registered.
+// the body. Routes match the percent-decoded path with std::regex patterns, in the order
+// registered (route_pattern.h: the plain ones are matched without std::regex).
 //
 // Thread-safety: register routes and the error handler before Serve(); Serve() blocks until
 // Stop(), which may be called from any thread (also a signal-handling one) and from handlers.
