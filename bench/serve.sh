@@ -676,7 +676,7 @@ echo "set-ups: $setups (float: servers and wrk over all cores, outpost $loops ev
 echo "method: all servers up throughout; within a round the servers run one after the other, outpost first in odd rounds and last in even rounds"
 echo "figures: medians over the rounds (p99: median of the rounds' p99s); ratio: median of the per-round ratios outpost/peer; ratio range: smallest-largest per-round ratio; CPU us/req: wrk's and the server's CPU time over the measured seconds / requests"
 echo "load average before the run: $load_at_start, after: $load_at_end (anything else running skews every figure)"
-echo "outpost: $outpost serve${threads:+ --threads $threads} (files by sendfile), default keep-alive (100 requests, 5 s), max_connections_per_address 4096"
+echo "outpost: $outpost serve${threads:+ --threads $threads} (files by sendfile), default keep-alive (1000 requests, 5 s), max_connections_per_address 4096"
 echo "nginx:   $(nginx -v 2>&1 | sed 's/^nginx version: //'); configuration (float; pinned the same with worker_processes 1):"
 sed 's/^/    /' "$bench_dir/nginx/nginx.conf"
 if [[ -n $kiwix_url ]]; then

@@ -236,7 +236,11 @@ std::optional<std::string> Compress(ContentEncoding encoding, std::string_view d
 // ---- OpenFile
 
 std::optional<OpenFile> OpenFile::Open(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  return Open(path.c_str());
+}
+
+std::optional<OpenFile> OpenFile::Open(const char* path) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -286,7 +290,13 @@ CompressionCache::Lookup CompressionCache::Find(const Hash& hash,
                                                 ContentEncoding encoding) const {
   Lookup lookup;
   if (encoding == ContentEncoding::kIdentity) return lookup;
-  auto file = OpenFile::Open(PathOf(hash, encoding));
+  // The name as one string: a std::filesystem::path would be split into its components (and
+  // allocate for each) on every request for a compressed file.
+  std::string name;
+  name.reserve(dir_.native().size() + 1 + 2 * Hash::kSize + 4);
+  name.append(dir_.native()).append("/").append(hash.Hex());
+  name.append(encoding == ContentEncoding::kGzip ? ".gz" : ".zst");
+  auto file = OpenFile::Open(name.c_str());
   if (!file) return lookup;  // kMissing (or unreadable: making it again will tell)
   if (file->size() == 0) {
     lookup.state = State::kNotWorthIt;

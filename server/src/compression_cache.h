@@ -85,6 +85,7 @@ class OpenFile {
  public:
   // open(2) + fstat(2). nullopt if the file cannot be opened (errno tells why).
   static std::optional<OpenFile> Open(const std::filesystem::path& path);
+  static std::optional<OpenFile> Open(const char* path);
   OpenFile(OpenFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
   OpenFile& operator=(OpenFile&& other) noexcept;
   OpenFile(const OpenFile&) = delete;

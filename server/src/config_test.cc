@@ -21,6 +21,15 @@ TEST(ServerConfigTest, ListenAcceptsTheUsualForms) {
   EXPECT_FALSE(c.SetListen("1.2.3.4:70000").ok());
 }
 
+TEST(ServerConfigTest, AConnectionServesAThousandRequestsByDefaultAndTheFileCanLowerIt) {
+  EXPECT_EQ(ServerConfig().keep_alive_max_requests, 1000);
+  testing::TempDir dir;
+  ServerConfig c;
+  ASSERT_TRUE(LoadServerConfig(dir.Write("s.toml", "keep_alive_max_requests = 100\n"), &c).ok());
+  EXPECT_EQ(c.keep_alive_max_requests, 100);
+  EXPECT_FALSE(LoadServerConfig(dir.Write("t.toml", "keep_alive_max_requests = 4097\n"), &c).ok());
+}
+
 TEST(ServerConfigTest, FileSetsValuesAndRejectsUnknownKeys) {
   testing::TempDir dir;
   auto file = dir.Write("server.toml",

@@ -247,7 +247,7 @@ std::string SniffedMime(const std::filesystem::path& path) {
 // Only what a served version names (a file or a thumbnail): the store also holds older and
 // staged versions, withdrawn ones until gc, and at a hub the schools' uploads.
 bool Blob(App& app, const Request& req, Response& res, bool on_loop) {
-  auto hash = Hash::FromHex(req.matches[1].str());
+  auto hash = Hash::FromHex(req.matches[1]);
   auto served = hash ? app.catalog()->IsServedBlob(*hash) : Result<bool>(false);
   if (!served || !*served || !app.store()->Contains(*hash)) {
     FileNotFound(res);

@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "http/http_message.h"
+#include "http/route_pattern.h"
 #include "page_cache.h"
 #include "pager.h"
 #include "outpost/base/text.h"
@@ -43,7 +44,7 @@ class RoutesTest : public ::testing::Test {
     std::string_view as = method == "HEAD" ? std::string_view("GET") : method;
     for (const Route& route : Routes()) {
       if (as != route.method) continue;
-      if (std::regex_match(req.path, req.matches, std::regex(route.pattern))) return &route;
+      if (http::RoutePattern(route.pattern).Match(req.path, &req.matches)) return &route;
     }
     return nullptr;
   }
@@ -211,6 +212,31 @@ TEST_F(RoutesTest, EachUrlFindsTheRouteMeantForIt) {
   EXPECT_EQ(handler_of("POST", "/t/ch/a"), nullptr);
   EXPECT_EQ(handler_of("GET", "/blob/abc"), nullptr);
   EXPECT_EQ(handler_of("GET", "/api/v2/home"), nullptr);
+  // Files by path: the channel and the path as groups; a channel not in lower case, no path or
+  // a line break in it is not a file's URL.
+  http::Request file;
+  file.path = "/c/ch/unit-1/a.html";
+  ASSERT_NE(Match("GET", file), nullptr);
+  EXPECT_EQ(file.matches[1], "ch");
+  EXPECT_EQ(file.matches[2], "unit-1/a.html");
+  EXPECT_EQ(handler_of("GET", "/c/ch/a.html"), handler_of("HEAD", "/c/other/b/c.pdf"));
+  EXPECT_NE(handler_of("GET", "/c/ch/a.html"), handler_of("GET", "/static/a.html"));
+  for (const char* path : {"/c/ch/", "/c/ch", "/c/CH/a.html", "/c/ch/a\nb", "/c/ch/a\rb"}) {
+    EXPECT_EQ(handler_of("GET", path), nullptr) << path;
+  }
+  EXPECT_NE(handler_of("GET", "/blob/" + std::string(64, 'f')), nullptr);
+  EXPECT_EQ(handler_of("GET", "/blob/" + std::string(64, 'F')), nullptr);
+}
+
+// The routes an event loop answers (files, assets, blobs) never run std::regex.
+TEST_F(RoutesTest, TheRoutesOfFilesAreMatchedWithoutStdRegex) {
+  for (const Route& route : Routes()) {
+    std::string_view pattern = route.pattern;
+    if (pattern.starts_with("/c/") || pattern.starts_with("/static/") ||
+        pattern.starts_with("/blob/")) {
+      EXPECT_TRUE(http::RoutePattern(route.pattern).by_hand()) << pattern;
+    }
+  }
 }
 
 TEST_F(RoutesTest, APageIsRenderedOnlyOnAWorker) {

@@ -21,7 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +40,24 @@ struct CaseInsensitiveLess {
 using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
 using Params = std::multimap<std::string, std::string, std::less<>>;
 
+// A route's capture groups, as views into Request::path (so valid while the request is): [0]
+// the whole path, [1].. the groups; a group that is not there reads as "".
+class Captures {
+ public:
+  static constexpr size_t kMax = 8;
+  std::string operator[](size_t i) const { return std::string(view(i)); }
+  std::string_view view(size_t i) const { return i < size_ ? group_[i] : std::string_view(); }
+  size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  void push_back(std::string_view group) {
+    if (size_ < kMax) group_[size_++] = group;
+  }
+
+ private:
+  std::array<std::string_view, kMax> group_{};
+  size_t size_ = 0;
+};
+
 struct Request {
   std::string method;   // "GET", "HEAD", "POST"
   std::string target;   // as sent: "/search?q=eau"
@@ -48,7 +66,7 @@ struct Request {
   Headers headers;
   Params params;        // the query, and for POST the form body (x-www-form-urlencoded)
   std::string body;
-  std::smatch matches;  // the route's capture groups, over `path`
+  Captures matches;     // the route's capture groups, over `path`
   std::string remote_addr;
 
   bool has_header(std::string_view key) const { return headers.find(key) != headers.end(); }

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "request_parser.h"
+#include "route_pattern.h"
 
 namespace outpost::http {
 
@@ -128,7 +129,7 @@ bool ContainsToken(std::string_view list, std::string_view token) {
 }
 
 // The literal start of a route pattern (up to its first regex metacharacter): a cheap test
-// before std::regex_match.
+// before the pattern is matched.
 std::string LiteralPrefix(const std::string& pattern) {
   std::string prefix;
   for (char c : pattern) {
@@ -197,7 +198,7 @@ int ParseRequestHead(std::string_view head, const HeadLimits& limits, Request* r
 struct Route {
   std::string method;
   std::string prefix;
-  std::regex pattern;
+  RoutePattern pattern;
   Transport::Handler handler;
   Transport::FastHandler fast;
 };
@@ -263,7 +264,7 @@ struct Transport::Impl {
     std::string_view method = req->method == "HEAD" ? std::string_view("GET") : req->method;
     for (const auto& route : routes) {
       if (route.method != method || !req->path.starts_with(route.prefix)) continue;
-      if (std::regex_match(req->path, req->matches, route.pattern)) return &route;
+      if (route.pattern.Match(req->path, &req->matches)) return &route;
     }
     return nullptr;
   }
@@ -792,16 +793,16 @@ Transport::~Transport() {
 }
 
 void Transport::Get(const std::string& pattern, Handler handler) {
-  impl_->routes.push_back({"GET", LiteralPrefix(pattern), std::regex(pattern), std::move(handler), {}});
+  impl_->routes.push_back({"GET", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}});
 }
 
 void Transport::Get(const std::string& pattern, FastHandler fast, Handler handler) {
   impl_->routes.push_back(
-      {"GET", LiteralPrefix(pattern), std::regex(pattern), std::move(handler), std::move(fast)});
+      {"GET", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), std::move(fast)});
 }
 
 void Transport::Post(const std::string& pattern, Handler handler) {
-  impl_->routes.push_back({"POST", LiteralPrefix(pattern), std::regex(pattern), std::move(handler), {}});
+  impl_->routes.push_back({"POST", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}});
 }
 
 void Transport::set_error_handler(Handler handler) { impl_->error_handler = std::move(handler); }

@@ -24,7 +24,8 @@
 //   bodies being received or handled from one address add up to at most
 //   max_body_bytes_per_address (a request past it gets a 503, before its body is read).
 // Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
-// the body. Routes match the percent-decoded path with std::regex, in the order registered.
+// the body. Routes match the percent-decoded path with std::regex patterns, in the order
+// registered (route_pattern.h: the plain ones are matched without std::regex).
 //
 // Thread-safety: register routes and the error handler before Serve(); Serve() blocks until
 // Stop(), which may be called from any thread (also a signal-handling one) and from handlers.
@@ -48,7 +49,7 @@ struct TransportOptions {
   int max_connections = 2048;     // open at once; more are answered 503 and closed
   int max_connections_per_address = 64;  // open at once from one client address; more: 503
   int keep_alive_seconds = 5;
-  int keep_alive_max_requests = 100;
+  int keep_alive_max_requests = 1000;  // nginx's keepalive_requests
   int read_timeout_seconds = 10;
   int write_timeout_seconds = 30;
   uint64_t max_request_body = 1 << 20;

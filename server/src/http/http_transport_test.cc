@@ -395,6 +395,20 @@ TEST_F(TransportTest, AConnectionServesAtMostTheMaximumNumberOfRequests) {
   ::close(fd);
 }
 
+// The default matches nginx's keepalive_requests (1000): a phone reconnects a tenth as often as
+// it did at 100.
+TEST_F(TransportTest, ByDefaultAConnectionServesAThousandRequestsBeforeItCloses) {
+  Start(TransportOptions());
+  int fd = Connect(port_);
+  std::string requests;
+  for (int i = 0; i < 1001; ++i) requests += "GET /fast HTTP/1.1\r\n\r\n";
+  SendAll(fd, requests);
+  std::string all = ReadUntilClosed(fd);
+  EXPECT_EQ(CountOf(all, "HTTP/1.1 200 OK"), 1000);
+  EXPECT_EQ(CountOf(all, "Connection: close"), 1);
+  ::close(fd);
+}
+
 TEST_F(TransportTest, IdleAndSlowClientsAreDropped) {
   TransportOptions config;
   config.keep_alive_seconds = 1;

@@ -22,7 +22,7 @@ struct ServerConfig {
   int max_connections = 2048;     // open at once; more are answered 503 and closed
   int max_connections_per_address = 64;  // open at once from one client address; more: 503
   int keep_alive_seconds = 5;     // idle keep-alive connections close after this
-  int keep_alive_max_requests = 100;
+  int keep_alive_max_requests = 1000;  // nginx's keepalive_requests
   int read_timeout_seconds = 10;  // a stalled client is dropped after this
   int write_timeout_seconds = 30;
   uint64_t max_request_body = 1 << 20;
