@@ -127,6 +127,13 @@ class SyncPortTest : public SessionTest {
     return ended;
   }
 
+  // Enrols the site over TCP from 127.0.0.1, and waits until the hub has let that connection go,
+  // so that the site's next connection is not counted against its address's cap beside it.
+  void JoinReleased() {
+    Join();
+    server_->WaitUntilNoConnectionFrom("127.0.0.1");
+  }
+
   std::thread serving_;
   std::vector<int> fds_;
 };
@@ -153,7 +160,7 @@ TEST_F(SyncPortTest, ConnectionsOverTheCapOfOneAddressAreClosedWhileAnotherAddre
   limits.io_timeout = 60s;         // the idle connections would be kept for the whole test
   limits.handshake_timeout = 60s;  // but for the cap
   ServeTcp(limits);
-  Join();
+  JoinReleased();
   Open("127.0.1.7");  // kept: it may still be a site
   int over1 = Open("127.0.1.7"), over2 = Open("127.0.1.7");
   // The site, from 127.0.0.1, finds a slot.
@@ -171,7 +178,7 @@ TEST_F(SyncPortTest, StrangersFromManyAddressesWaitingInTheHandshakeLeaveTheSess
   limits.io_timeout = 60s;         // the idle connections would be kept for the whole test
   limits.handshake_timeout = 60s;  // but for the slots
   ServeTcp(limits);
-  Join();
+  JoinReleased();
   // Three strangers, each from its own address and within its cap, more than the session slots.
   Open("127.0.1.8");
   Open("127.0.1.9");
@@ -196,14 +203,14 @@ TEST_F(SyncPortTest, ASiteAdmittedWhenEverySessionSlotIsTakenIsToldTheHubIsBusy)
   SessionLimits limits = Limits();
   limits.max_sessions = 0;  // every slot taken
   ServeTcp(limits);
-  Join();  // an enrolment ends within its handshake: it needs no session slot
+  JoinReleased();  // an enrolment ends within its handshake: it needs no session slot
   auto summary = Sync();
   ASSERT_FALSE(summary.has_value());
   EXPECT_NE(summary.error().message().find("busy"), std::string::npos) << summary.error().message();
 }
 
 TEST_F(SyncPortTest, AReplayedFirstMessageIsRefusedBeforeAnyOfferIsBuilt) {
-  Join();
+  JoinReleased();
   std::string first = CaptureFirstMessage();
   ASSERT_FALSE(first.empty());
   // The first time these bytes reach the hub they are the site's own, only relayed.

@@ -129,6 +129,11 @@ int SyncServer::port() const { return impl_->listener ? impl_->listener->port() 
 
 uint64_t SyncServer::offers_built() const { return impl_->offers_built; }
 
+void SyncServer::WaitUntilNoConnectionFrom(const std::string& address) {
+  std::unique_lock lock(impl_->mu);
+  impl_->idle.wait(lock, [&] { return impl_->per_address.count(address) == 0; });
+}
+
 Status SyncServer::Impl::LoadKey() {
   std::lock_guard lock(key_mu);
   if (static_key) return Status::Ok();

@@ -45,6 +45,9 @@ class SyncServer {
   // How many offers this server has built since it was made: a replayed first message must not
   // add one (tests count them).
   uint64_t offers_built() const;
+  // Blocks until no connection from `address` counts against its cap: a connection its peer has
+  // closed is let go by its session's thread a moment later (tests wait for it, not for time).
+  void WaitUntilNoConnectionFrom(const std::string& address);
 
   struct Impl;
 
