@@ -248,6 +248,25 @@ bool App::ServeBlobFile(const http::Request& req, http::Response& res, const Has
                         const std::string& mime, bool immutable, const std::string& download_name,
                         bool may_wait) const {
   AddContentHeaders(res, RunsScript(mime));
+  HotFiles::Lookup hot = hot_files_.Find(hash);
+  if (hot.state == HotFiles::State::kUnknown) {
+    if (!may_wait) return false;  // a worker reads it, once, and keeps it if it is small
+    auto loaded = hot_files_.Load(hash, store_->PathOf(hash), mime);
+    if (!loaded) {
+      spdlog::error("serving blob {}: {}", hash.Hex(), loaded.error().message());
+      res.status = 500;
+      res.set_content("Internal error", "text/plain");
+      return true;
+    }
+    hot.file = std::move(*loaded);
+  }
+  if (hot.file) {
+    ServeMemory(req, res,
+                {.data = hot.file->bytes, .tag = hot.file->tag, .mime = mime,
+                 .immutable = immutable, .download_name = download_name, .owner = hot.file},
+                &hot.file->variants);
+    return true;
+  }
   FileReply reply;
   auto path = store_->PathOf(hash);
   reply.path = path;

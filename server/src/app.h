@@ -25,6 +25,7 @@
 
 #include "assets.h"
 #include "compression_cache.h"
+#include "hot_files.h"
 #include "http/http_message.h"
 #include "i18n.h"
 #include "outpost/content/blob_store.h"
@@ -129,6 +130,7 @@ class App {
   std::chrono::milliseconds search_wait_;
   std::unique_ptr<CompressionCache> compression_;
   mutable PageCache pages_;
+  mutable HotFiles hot_files_;  // small blobs, checked and held in memory
   mutable std::atomic<uint64_t> page_compressions_{0};
 
   // /c/CHANNEL/PATH -> the blob and type, until the catalog changes: file requests (a video's

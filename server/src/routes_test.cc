@@ -305,6 +305,68 @@ TEST_F(RoutesTest, AFileWhoseManifestMimeTypeIsSpelledOddlyIsStillServedInTheSan
   }
 }
 
+// ---- Small files from memory (hot_files.h).
+
+std::string Repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST_F(RoutesTest, ASmallFileIsReadOnAWorkerOnceAndThenAnsweredFromMemoryOnTheLoop) {
+  std::string text = "<p>Le soleil chauffe l'eau de la mer.</p>\n";
+  src_.Write("long/outpost.toml", "[channel]\ntitle = \"Long\"\n");
+  src_.Write("long/eleve.html", "<html lang=fr><title>Soleil</title>" + Repeat(text, 40));
+  ImportFolder("long");
+  auto page = catalog_->NodeByPath("long", "eleve.html");
+  ASSERT_TRUE(page.has_value() && page->blob.has_value());
+  bool handled = true;
+  Call("GET", "/c/long/eleve.html", /*on_loop=*/true, &handled);
+  EXPECT_FALSE(handled);  // unknown yet: a worker reads it
+  http::Response first = Call("GET", "/c/long/eleve.html", /*on_loop=*/false);
+  ASSERT_EQ(first.status, 200);
+  std::filesystem::remove(store_->PathOf(*page->blob));  // only memory can answer now
+  http::Response again = Call("GET", "/c/long/eleve.html", /*on_loop=*/true, &handled);
+  EXPECT_TRUE(handled);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(Body(again), Body(first));
+  EXPECT_EQ(again.get_header_value("ETag"), "\"" + page->blob->Hex() + "\"");
+  EXPECT_TRUE(again.get_header_value("Content-Security-Policy").starts_with("sandbox"));
+  http::Response gz = GetWith("/c/long/eleve.html", "gzip", /*on_loop=*/true, &handled);
+  EXPECT_TRUE(handled);
+  ASSERT_EQ(gz.get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(testing::Gunzip(Body(gz)), Body(first));
+}
+
+TEST_F(RoutesTest, ASmallFileWhoseBlobIsDamagedIsNeverSent) {
+  auto page = catalog_->NodeByPath("ch", "eleve.html");
+  ASSERT_TRUE(page.has_value() && page->blob.has_value());
+  testing::FlipByte(store_->PathOf(*page->blob), 10);
+  for (const char* coding : {"", "gzip", "zstd"}) {
+    http::Response res = GetWith("/c/ch/eleve.html", coding);
+    EXPECT_EQ(res.status, 500) << coding;
+    EXPECT_EQ(Body(res).find("soleil"), std::string::npos) << coding;
+  }
+}
+
+TEST_F(RoutesTest, RangesAndRevalidationOfASmallFileWorkFromMemory) {
+  auto page = catalog_->NodeByPath("ch", "eleve.html");
+  ASSERT_TRUE(page.has_value() && page->blob.has_value());
+  std::string whole = Body(Call("GET", "/c/ch/eleve.html"));
+  http::Request range;
+  range.method = "GET";
+  range.path = "/c/ch/eleve.html";
+  range.headers.emplace("Range", "bytes=6-15");
+  http::Response part = Call(range, /*on_loop=*/true);
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(Body(part), whole.substr(6, 10));
+  http::Request revalidate;
+  revalidate.method = "GET";
+  revalidate.path = "/c/ch/eleve.html";
+  revalidate.headers.emplace("If-None-Match", "\"" + page->blob->Hex() + "\"");
+  EXPECT_EQ(Call(revalidate, /*on_loop=*/true).status, 304);
+}
+
 
 // ---- Compressed pages and views.
 
