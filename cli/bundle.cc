@@ -116,10 +116,30 @@ struct ImportArgs {
   bool json = false;
 };
 
+nlohmann::json SendersJson(const std::vector<BundleSender>& senders) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : senders) {
+    list.push_back({{"name", s.name}, {"key", s.fingerprint}, {"enrolled", s.enrolled}});
+  }
+  return list;
+}
+
+void PrintSenders(const std::vector<BundleSender>& senders) {
+  for (const auto& s : senders) {
+    if (s.enrolled) {
+      std::printf("enrolled site %s (%s…) by its stick: its code is spent\n", s.name.c_str(),
+                  s.fingerprint.c_str());
+    } else {
+      std::printf("from %s (%s…)\n", s.name.c_str(), s.fingerprint.c_str());
+    }
+  }
+}
+
 void PrintImported(const BundleImportResult& r, bool json) {
   const SyncSummary& s = r.summary;
   if (json) {
-    PrintJson({{"complete", s.complete}, {"channels_updated", UpdatedJson(s.updated)},
+    PrintJson({{"complete", s.complete}, {"senders", SendersJson(r.senders)},
+               {"channels_updated", UpdatedJson(s.updated)},
                {"volumes", r.volumes}, {"damaged", r.damaged}, {"skipped", r.skipped},
                {"refused", s.refused}, {"withdrawn", s.withdrawn},
                {"files_received", s.files_received},
@@ -131,6 +151,7 @@ void PrintImported(const BundleImportResult& r, bool json) {
   for (const auto& v : r.damaged) std::fprintf(stderr, "damaged: %s\n", v.c_str());
   for (const auto& v : s.refused) std::fprintf(stderr, "refused: %s\n", v.c_str());
   for (const auto& v : s.withdrawn) std::fprintf(stderr, "withdrawn: %s\n", v.c_str());
+  PrintSenders(r.senders);
   PrintUpdated(s.updated);
   std::printf("%s: %zu volume(s) read, %llu chunks and %llu patches taken\n",
               s.complete ? "up to date with the bundle" : "not complete (what arrived is kept)",

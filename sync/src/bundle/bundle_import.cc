@@ -133,6 +133,8 @@ class BundleImporter {
   std::optional<PeerInfo> AdmitSite(const fs::path& file, VolumeReader* reader);
   std::optional<PeerInfo> EnrolByBundle(const fs::path& file, VolumeReader* reader);
   Status AdmitHub(const fs::path& file, const PublicKey& sender, std::optional<PeerInfo>* from);
+  // Adds the volume's sender to result_.senders (once per sender).
+  void NoteSender(const PeerInfo& from, const PublicKey& key);
   // The sender's staging, opened with its first volume.
   Result<FromSender*> OpenStaging(const PublicKey& sender, const PeerInfo& from);
   Status LoadSavedOffers(FromSender* s);
@@ -177,6 +179,7 @@ class BundleImporter {
   // hub seals bundles to until then (EnrolSealIdentity of its pending code).
   std::optional<Identity> seal_;
   bool sealed_to_file_ = false;  // the volume being read was opened with seal_
+  bool enrolled_now_ = false;    // the volume being read enrolled its sender (a hub)
   PublicKey me_;                 // the key the volume being read is addressed to
   const ReadProgress& progress_;
   uint64_t total_bytes_ = 0, read_before_ = 0;  // of every volume, and of those read before this one
@@ -217,8 +220,10 @@ Status BundleImporter::ImportVolume(const fs::path& file) {
     return Status::Ok();
   }
   std::optional<PeerInfo> from;
+  enrolled_now_ = false;
   OUTPOST_RETURN_IF_ERROR(AdmitSender(file, reader->get(), &from));
   if (!from) return Status::Ok();
+  NoteSender(*from, (*reader)->header().sender);
   auto s = OpenStaging((*reader)->header().sender, *from);
   if (!s) return s.error();
   return ReadRecords(*s, reader->get(), file);
@@ -257,6 +262,7 @@ std::optional<PeerInfo> BundleImporter::EnrolByBundle(const fs::path& file, Volu
         Skip(file.string() + ": the enrolment it carries was refused: " + admitted.error().message());
         return std::nullopt;
       }
+      enrolled_now_ = true;
       return admitted.value();
     }
   }
@@ -280,6 +286,16 @@ Status BundleImporter::AdmitHub(const fs::path& file, const PublicKey& sender, s
   // The hub addressed this to our node key: it has enrolled us (by our bundle), the code is spent.
   pin_->pending_code.clear();
   return db_->SetHub(*pin_);
+}
+
+void BundleImporter::NoteSender(const PeerInfo& from, const PublicKey& key) {
+  std::string fingerprint = key.Fingerprint();
+  for (BundleSender& known : result_.senders) {
+    if (known.fingerprint != fingerprint) continue;
+    known.enrolled = known.enrolled || enrolled_now_;
+    return;
+  }
+  result_.senders.push_back({from.name, fingerprint, enrolled_now_});
 }
 
 // ---- the sender's staging
@@ -410,6 +426,7 @@ Status BundleImporter::OnReceipt(std::string_view record) {
 Status BundleImporter::ApplyReceipts(FromSender* s, const VolumeHeader& header) {
   for (const auto& [id, version] : receipts_) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
   receipts_.clear();
+  if (hub_) OUTPOST_RETURN_IF_ERROR(db_->TouchPeer(s->peer.key));  // its verified end: seen now
   if (!hub_) return db_->NoteHubBundleSeen({header.bundle_id, static_cast<int64_t>(header.created_at)});
   if (seen_) {
     int64_t up_to = seen_->written_at > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(seen_->written_at);

@@ -376,6 +376,31 @@ TEST_F(BundleImportTest, ASiteNeverOnlineEnrolsByItsFirstBundle) {
   EXPECT_EQ(Manifest(&fresh, "water"), Manifest(&hub_, "water"));
 }
 
+// The coordinator at the hub is told who wrote each stick, and that a first stick enrolled its
+// school; the site counts as seen once a volume of its verified.
+TEST_F(BundleImportTest, AHubSaysWhichSiteAStickCameFromAndThatItsFirstStickEnrolledIt) {
+  TempDir new_dir, first, second;
+  Node fresh(new_dir.path());
+  auto code = hub_.db->NewEnrolCode("ecole-2", 3600);
+  ASSERT_TRUE(code.has_value());
+  JoinFromFile(&fresh, "ecole-2", *code);
+  ASSERT_TRUE(Export(&fresh, first.path(), {}).has_value());  // makes the site's node key
+  PublicKey key = LoadIdentity(fresh.paths.node_key)->public_key();
+  auto at_hub = Import(&hub_, first.path());
+  ASSERT_TRUE(at_hub.has_value()) << at_hub.error().message();
+  ASSERT_EQ(at_hub->senders.size(), 1u);
+  EXPECT_EQ(at_hub->senders[0].name, "ecole-2");
+  EXPECT_EQ(at_hub->senders[0].fingerprint, key.Fingerprint());
+  EXPECT_TRUE(at_hub->senders[0].enrolled);
+  EXPECT_GT(hub_.db->Peer(key)->last_seen, 0);
+
+  ASSERT_TRUE(Export(&fresh, second.path(), {}).has_value());  // still carries the code
+  auto again = Import(&hub_, second.path());
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  ASSERT_EQ(again->senders.size(), 1u);
+  EXPECT_FALSE(again->senders[0].enrolled);  // enrolled before: nothing new to say
+}
+
 TEST_F(BundleImportTest, ABundleWithACodeTheHubNeverGaveBringsNothing) {
   TempDir new_dir, up;
   Node fresh(new_dir.path());

@@ -21,7 +21,16 @@
 
 namespace outpost {
 
+// Who wrote the volumes read: on a hub each site (and whether its bundle enrolled it now), on
+// a site its hub.
+struct BundleSender {
+  std::string name;         // the site's name; "hub" on a site
+  std::string fingerprint;  // the first bytes of its node key, hex (PublicKey::Fingerprint)
+  bool enrolled = false;    // a hub enrolled this site by this bundle (its code is spent)
+};
+
 struct BundleImportResult {
+  std::vector<BundleSender> senders;  // in the order their first volume was read
   std::vector<std::string> volumes;  // read to their verified end
   std::vector<std::string> damaged;  // what stopped a volume early, one line each
   std::vector<std::string> skipped;  // volumes for other nodes or from unknown senders, and why
