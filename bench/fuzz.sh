@@ -9,7 +9,8 @@
 #
 # TIMEOUT (default 10) is libFuzzer's -timeout, seconds of wall clock per input: a run niced
 # beside other work must raise it, or a starved input is reported as a timeout (seen here: a
-# 0.1 s input took over 10 s at nice 19 beside a full build).
+# 0.1 s input took over 10 s at nice 19 beside a full build); a fuzzer paused with SIGSTOP (to
+# quiet a benchmark) counts the pause too, so raise it above the longest pause (3600).
 #
 # Needs the fuzz build (clang):
 #   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_FUZZ=ON
