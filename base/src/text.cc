@@ -136,6 +136,11 @@ std::string SanitizeUtf8(std::string_view s) {
   return out;
 }
 
+std::string SanitizeUtf8(std::string&& s) {
+  if (IsValidUtf8(s)) return std::move(s);
+  return SanitizeUtf8(std::string_view(s));
+}
+
 int FoldCodePoint(char32_t cp, char32_t out[2]) {
   if (cp < 0x80) {
     out[0] = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;

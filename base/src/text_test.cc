@@ -56,3 +56,17 @@ TEST(TextTest, ChannelIds) {
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost {
+
+TEST(TextTest, SanitizingKeepsValidTextAndReplacesEachBadByteWhetherCopiedOrMoved) {
+  std::string good = "l'élève lit الماء";
+  EXPECT_EQ(SanitizeUtf8(std::string_view(good)), good);
+  std::string moved = good;
+  EXPECT_EQ(SanitizeUtf8(std::move(moved)), good);
+  std::string bad = "a\xff" "b\xc3";
+  EXPECT_EQ(SanitizeUtf8(std::string_view(bad)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(SanitizeUtf8(std::string(bad)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+}
+
+}  // namespace outpost

@@ -141,7 +141,7 @@ class ImportRun {
   // Run's steps, in order (besides Scan, IngestAll and FlushIndex below).
   Status OpenRoot(const fs::path& folder, Entry* root);
   Status RefuseIfProblems() const;
-  Result<VersionDraft> Draft(const Entry& root);
+  Result<VersionDraft> Draft(Entry& root);  // takes the files' search texts
   void Report(const VersionDraft& draft, int64_t version);
   void Problem(const std::string& rel, const std::string& message) {
     std::lock_guard lock(mu_);
@@ -166,13 +166,14 @@ class ImportRun {
   Status ReadKnownFile(Entry* e, const Hash& hash);
   void Inspect(Entry* e, std::string_view content);
   Status FlushIndex();
-  DraftNode BuildTopic(const Entry& dir, const EntryMeta& from_parent, const Inherited& up,
+  DraftNode BuildTopic(Entry& dir, const EntryMeta& from_parent, const Inherited& up,
                        bool is_root);
   Inherited DescribeTopic(const Entry& dir, const EntryMeta& from_parent, const Inherited& up,
                           bool is_root, DraftNode* topic);
-  std::vector<const Entry*> OrderChildren(const Entry& dir);
+  std::vector<Entry*> OrderChildren(Entry& dir);
   void CheckFileTables(const Entry& dir);
-  DraftNode BuildResource(const Entry& file, const EntryMeta& meta, const Inherited& up);
+  // Takes the file's search text (moved, not copied: a library's text is held once).
+  DraftNode BuildResource(Entry& file, const EntryMeta& meta, const Inherited& up);
   std::optional<Hash> Thumbnail(const std::optional<std::string>& path, const Entry& dir,
                                 const std::string& owner);
   void Progress(const std::string& current, bool file_done = false) {
@@ -564,7 +565,7 @@ std::optional<Hash> ImportRun::Thumbnail(const std::optional<std::string>& path,
   return it->second->hash;
 }
 
-DraftNode ImportRun::BuildResource(const Entry& f, const EntryMeta& m, const Inherited& up) {
+DraftNode ImportRun::BuildResource(Entry& f, const EntryMeta& m, const Inherited& up) {
   DraftNode n;
   n.path = f.rel;
   n.kind = f.guess.kind;
@@ -588,7 +589,7 @@ DraftNode ImportRun::BuildResource(const Entry& f, const EntryMeta& m, const Inh
   n.meta.license = m.license.value_or(up.license);
   n.meta.author = m.author.value_or(up.author);
   // FillBodyText (BodyTextOf) gives the same text from the stored file: keep them in step.
-  n.body_text = f.exercise ? f.exercise->SearchText() : f.html.text;
+  n.body_text = f.exercise ? f.exercise->SearchText() : std::move(f.html.text);
   return n;
 }
 
@@ -627,14 +628,14 @@ std::string MetadataPathOf(const Entry& dir) {
 
 // The children a topic lists (folders and the files ingested): the metadata's "order" first,
 // then the rest in natural order of names.
-std::vector<const Entry*> ImportRun::OrderChildren(const Entry& dir) {
-  std::vector<const Entry*> kids;
-  for (const auto& c : dir.children) {
+std::vector<Entry*> ImportRun::OrderChildren(Entry& dir) {
+  std::vector<Entry*> kids;
+  for (auto& c : dir.children) {
     if (c.is_dir || c.ingested) kids.push_back(&c);
   }
   std::sort(kids.begin(), kids.end(),
             [](const Entry* a, const Entry* b) { return NaturalLess(a->name, b->name); });
-  std::vector<const Entry*> ordered;
+  std::vector<Entry*> ordered;
   for (const auto& name : dir.meta.order) {
     auto it =
         std::find_if(kids.begin(), kids.end(), [&](const Entry* e) { return e->name == name; });
@@ -663,16 +664,16 @@ void ImportRun::CheckFileTables(const Entry& dir) {
   }
 }
 
-DraftNode ImportRun::BuildTopic(const Entry& dir, const EntryMeta& pm, const Inherited& up,
+DraftNode ImportRun::BuildTopic(Entry& dir, const EntryMeta& pm, const Inherited& up,
                                 bool is_root) {
   DraftNode n;
   n.path = dir.rel;
   n.kind = NodeKind::kTopic;
   Inherited here = DescribeTopic(dir, pm, up, is_root, &n);
-  std::vector<const Entry*> ordered = OrderChildren(dir);
+  std::vector<Entry*> ordered = OrderChildren(dir);
   CheckFileTables(dir);
   static const EntryMeta kNone;
-  for (const Entry* c : ordered) {
+  for (Entry* c : ordered) {
     auto it = dir.meta.files.find(c->name);
     const EntryMeta& cm = it == dir.meta.files.end() ? kNone : it->second;
     if (c->is_dir) {
@@ -759,7 +760,7 @@ Status ImportRun::RefuseIfProblems() const {
 
 // The version to commit: the channel id (checked by options_.check_channel), the tree, and the
 // channel's metadata, taken from [channel] or else from the root topic.
-Result<VersionDraft> ImportRun::Draft(const Entry& root) {
+Result<VersionDraft> ImportRun::Draft(Entry& root) {
   VersionDraft draft;
   std::string id = options_.channel_id;
   if (id.empty()) id = root.meta.channel_id.value_or(ChannelIdFromName(root.name));

@@ -192,41 +192,55 @@ const Entity kEntities[] = {
     {"lsquo", 0x2018}, {"rdquo", 0x201D}, {"ldquo", 0x201C}, {"deg", 0xB0},
 };
 
-// Decodes entities and collapses whitespace.
+// The character an entity at s[i] ('&') names, and where it ends (its ';'); 0 if none.
+char32_t DecodeEntity(std::string_view s, size_t i, size_t* semi_out) {
+  size_t semi = s.find(';', i);
+  if (semi == std::string_view::npos || semi - i > 10) return 0;
+  std::string_view ent = s.substr(i + 1, semi - i - 1);
+  char32_t cp = 0;
+  if (ent.size() > 1 && ent[0] == '#') {
+    bool hex = ent[1] == 'x' || ent[1] == 'X';
+    cp = static_cast<char32_t>(
+        std::strtoul(std::string(ent.substr(hex ? 2 : 1)).c_str(), nullptr, hex ? 16 : 10));
+    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+  } else {
+    for (const auto& e : kEntities) {
+      if (ent == e.name) cp = e.cp;
+    }
+  }
+  *semi_out = semi;
+  return cp;
+}
+
+inline bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }  // C locale
+
+// Decodes entities and collapses whitespace. Runs of plain characters are copied whole: this
+// reads every byte of every page an import takes in.
 void AppendText(std::string_view s, std::string* out, size_t max) {
-  for (size_t i = 0; i < s.size() && out->size() < max; ++i) {
-    char c = s[i];
-    if (c == ' ' || (c >= '\t' && c <= '\r')) {  // isspace in the C locale, inline
-      if (!out->empty() && out->back() != ' ') out->push_back(' ');
+  size_t i = 0;
+  while (i < s.size() && out->size() < max) {
+    size_t run = i;
+    while (run < s.size() && s[run] != '&' && !IsSpace(s[run])) ++run;
+    if (run > i) {
+      out->append(s.data() + i, std::min(run - i, max - out->size()));
+      i = run;
       continue;
     }
-    if (c == '&') {
-      size_t semi = s.find(';', i);
-      if (semi != std::string_view::npos && semi - i <= 10) {
-        std::string_view ent = s.substr(i + 1, semi - i - 1);
-        char32_t cp = 0;
-        if (ent.size() > 1 && ent[0] == '#') {
-          bool hex = ent[1] == 'x' || ent[1] == 'X';
-          cp = static_cast<char32_t>(
-              std::strtoul(std::string(ent.substr(hex ? 2 : 1)).c_str(), nullptr, hex ? 16 : 10));
-          if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-        } else {
-          for (const auto& e : kEntities) {
-            if (ent == e.name) cp = e.cp;
-          }
-        }
-        if (cp) {
-          if (cp == 0xA0) cp = ' ';
-          if (cp == ' ' && (out->empty() || out->back() == ' ')) {
-          } else {
-            AppendUtf8(cp, out);
-          }
-          i = semi;
-          continue;
-        }
-      }
+    if (IsSpace(s[i])) {
+      if (!out->empty() && out->back() != ' ') out->push_back(' ');
+      ++i;
+      continue;
     }
-    out->push_back(c);
+    size_t semi = 0;
+    char32_t cp = DecodeEntity(s, i, &semi);
+    if (!cp) {
+      out->push_back('&');
+      ++i;
+      continue;
+    }
+    if (cp == 0xA0) cp = ' ';
+    if (cp != ' ' || (!out->empty() && out->back() != ' ')) AppendUtf8(cp, out);
+    i = semi + 1;
   }
 }
 
@@ -258,10 +272,26 @@ std::string Attribute(std::string_view tag, std::string_view name) {
   return "";
 }
 
+// Where "</name" (any case) starts at or after `from`, within 1 MiB; the end of `html` if not.
+size_t FindClosingTag(std::string_view html, size_t from, std::string_view name) {
+  size_t limit = std::min(html.size(), from + (size_t{1} << 20));
+  for (size_t lt = html.find("</", from); lt != std::string_view::npos && lt < limit;
+       lt = html.find("</", lt + 1)) {
+    if (lt + 2 + name.size() > limit) break;
+    bool same = true;
+    for (size_t k = 0; k < name.size() && same; ++k) {
+      same = std::tolower(static_cast<unsigned char>(html[lt + 2 + k])) == name[k];
+    }
+    if (same) return lt;
+  }
+  return html.size();
+}
+
 }  // namespace
 
 HtmlInfo ParseHtml(std::string_view html, size_t max_text) {
   HtmlInfo info;
+  info.text.reserve(std::min(html.size(), max_text));  // grown once, not doubled and copied
   std::string title_raw;
   bool in_title = false, in_body_text = true;
   size_t i = 0;
@@ -297,12 +327,7 @@ HtmlInfo ParseHtml(std::string_view html, size_t max_text) {
     if (tag_name == "head") in_body_text = false;
     if (tag_name == "/head" || tag_name == "body") in_body_text = true;
     for (const char* raw : {"script", "style", "noscript", "template"}) {
-      if (tag_name == raw) {
-        std::string close = std::string("</") + raw;
-        std::string lower_rest = Lower(html.substr(i, std::min<size_t>(html.size() - i, 1 << 20)));
-        size_t end = lower_rest.find(close);
-        i = end == std::string::npos ? html.size() : i + end;
-      }
+      if (tag_name == raw) i = FindClosingTag(html, i, raw);
     }
     // Block-level tags separate words.
     if (!info.text.empty() && info.text.back() != ' ') info.text.push_back(' ');
@@ -312,10 +337,12 @@ HtmlInfo ParseHtml(std::string_view html, size_t max_text) {
   while (!info.text.empty() && info.text.back() == ' ') info.text.pop_back();
   if (!info.text.empty() && info.text.front() == ' ') info.text.erase(0, 1);
   if (info.text.size() > max_text) info.text.resize(max_text);
+  // Held until the version commits: give back what markup left unused.
+  if (info.text.capacity() > info.text.size() + info.text.size() / 4) info.text.shrink_to_fit();
   // Pages in other encodings, or text cut mid-character, must not put bad UTF-8 in the catalog.
-  info.text = SanitizeUtf8(info.text);
-  info.title = SanitizeUtf8(info.title);
-  info.language = SanitizeUtf8(info.language);
+  info.text = SanitizeUtf8(std::move(info.text));
+  info.title = SanitizeUtf8(std::move(info.title));
+  info.language = SanitizeUtf8(std::move(info.language));
   return info;
 }
 

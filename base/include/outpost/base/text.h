@@ -34,6 +34,8 @@ std::string EscapeInvalidUtf8(std::string_view s);
 
 // Replaces each invalid byte with U+FFFD.
 std::string SanitizeUtf8(std::string_view s);
+// The same, keeping `s`'s buffer when it is valid already (no copy of a page's text).
+std::string SanitizeUtf8(std::string&& s);
 
 // The folding described above, applied to a whole string. Characters that are not letters or
 // digits are kept as they are.
