@@ -93,6 +93,63 @@ TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
   EXPECT_NE(future.error().message().find("newer"), std::string::npos);
 }
 
+// A sync.db as outpost wrote it at schema 5 (before enrolment files and stick packing), with a
+// site, a pending code and a pinned hub: opening it migrates to the current schema, keeps all of
+// it, and what the new schemas added works.
+TEST_F(SyncDbTest, ADatabaseAtSchemaFiveMigratesKeepingItsPeersCodesAndHub) {
+  db_.reset();
+  fs::remove(path_);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  const char* schema5 = R"sql(
+CREATE TABLE peers (key BLOB PRIMARY KEY, name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('site', 'hub', 'relay')), enrolled_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0, last_seen INTEGER NOT NULL DEFAULT 0,
+  last_hello INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX peers_by_name ON peers(name);
+CREATE TABLE enrol_codes (code_hash BLOB PRIMARY KEY, site_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL DEFAULT 0,
+  used_by BLOB, cancelled_at INTEGER NOT NULL DEFAULT 0, code_id BLOB, psk BLOB) WITHOUT ROWID;
+CREATE UNIQUE INDEX enrol_codes_by_id ON enrol_codes(code_id);
+CREATE TABLE hub (id INTEGER PRIMARY KEY CHECK (id = 1), address TEXT NOT NULL,
+  node_key BLOB NOT NULL, root_key BLOB NOT NULL, pending_code TEXT NOT NULL,
+  site_name TEXT NOT NULL);
+CREATE TABLE self (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE peer_channels (channel_id TEXT PRIMARY KEY, peer_key BLOB NOT NULL,
+  claimed_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX peer_channels_by_peer ON peer_channels(peer_key);
+CREATE TABLE peer_versions (peer_key BLOB NOT NULL, channel_id TEXT NOT NULL,
+  version INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (peer_key, channel_id)) WITHOUT ROWID;
+INSERT INTO peers (key, name, role, enrolled_at) VALUES (zeroblob(32), 'ecole-a', 'site', 5);
+INSERT INTO peer_versions VALUES (zeroblob(32), 'water', 3, 7);
+INSERT INTO enrol_codes (code_hash, site_name, created_at, expires_at)
+  VALUES (x'01', 'ecole-b', 1, 4000000000);
+INSERT INTO hub VALUES (1, 'hub.example:7000', zeroblob(32), zeroblob(32), '', 'ecole-a');
+PRAGMA user_version = 5;
+)sql";
+  ASSERT_EQ(sqlite3_exec(raw, schema5, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+  sqlite3_close(raw);
+
+  Reopen();
+  EXPECT_EQ(db_->schema_version(), SyncDb::kSchemaVersion);
+  PublicKey site = Key(0);
+  auto peer = db_->Peer(site);
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_EQ(peer->name, "ecole-a");
+  EXPECT_EQ(db_->PeerVersions(site).at("water"), 3u);
+  ASSERT_EQ(db_->PendingEnrolments().size(), 1u);
+  EXPECT_EQ(db_->PendingEnrolments()[0].site_name, "ecole-b");
+  ASSERT_TRUE(db_->Hub().has_value());
+  EXPECT_EQ(db_->Hub()->address, "hub.example:7000");
+  // Schema 6: codes for enrolment files; schema 7: what a stick sent.
+  auto code = db_->NewEnrolCode("ecole-c", 3600, /*to_file=*/true);
+  ASSERT_TRUE(code.has_value()) << code.error().ToString();
+  std::array<uint8_t, 16> bundle{};
+  ASSERT_TRUE(db_->NoteSentVersions(site, {{"maths", 2}}, bundle, now_).ok());
+  EXPECT_EQ(db_->SentVersions(site).at("maths").version, 2u);
+}
+
 // ---- enrolment codes ----
 
 TEST_F(SyncDbTest, CodesAreSixteenUnambiguousCharactersInGroupsOfFour) {
