@@ -106,6 +106,30 @@ TEST_F(CliTest, VerifyReportsEveryDamagedBlob) {
   EXPECT_EQ(RunJson({"verify", "--json"})["ok"], true);
 }
 
+TEST_F(CliTest, VerifyRemovesDamagedAndOrphanedCompressedCopies) {
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  fs::path blob;
+  for (auto& e : fs::recursive_directory_iterator(data_.path() / "blobs")) {
+    if (e.is_regular_file()) blob = e.path();
+  }
+  ASSERT_FALSE(blob.empty());
+  // A compressed copy of a stored blob whose bytes went wrong, and one of no blob at all.
+  fs::path damaged = src_.Write("cache/" + blob.filename().string() + ".gz", "\x1f\x8b not gzip");
+  fs::path orphan = src_.Write("cache/" + std::string(64, 'a') + ".zst", "whatever");
+  fs::copy(src_.path() / "cache", data_.path() / "cache");
+  auto r = Run({"verify", "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["damaged"].size(), 0u);
+  EXPECT_EQ(j["cache"]["variants"], 2);
+  ASSERT_EQ(j["cache"]["damaged"].size(), 1u);
+  EXPECT_EQ(j["cache"]["orphans_removed"], 1);
+  EXPECT_NE(r.err.find("damaged: compressed copy"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(data_.path() / "cache"));
+  EXPECT_EQ(RunJson({"verify", "--json"})["ok"], true);
+}
+
 TEST_F(CliTest, GcRemovesOnlyWhatNoKeptVersionUses) {
   src_.Write("ch/a.html", "<title>A</title>first");
   src_.Write("ch/b.html", "<title>B</title>stays");
