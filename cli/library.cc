@@ -135,6 +135,10 @@ void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache) {
              {"ok", r.ok() && cache.ok()}});
 }
 
+constexpr char kCatalogAdvice[] =
+    "the catalog is damaged: stop the server, keep a copy of the data folder, and import every "
+    "channel into a fresh data folder (--data), then serve that one";
+
 void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, bool keep_damaged) {
   std::printf("%zu blobs, %s checked: %zu damaged, %zu missing; catalog %s\n", r.blobs,
               Megabytes(r.bytes).c_str(), r.damaged.size(), r.missing.size(),
@@ -143,10 +147,12 @@ void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, boo
     std::printf("%zu compressed copies checked: %zu damaged, removed\n", cache.variants,
                 cache.damaged.size());
   }
-  if (!r.ok()) {
+  if (!r.damaged.empty() || !r.missing.empty()) {
     std::printf("import the affected channels again (or sync them) to repair them%s\n",
                 keep_damaged ? "" : "; until then their damaged files are not served");
   }
+  // The same words as docs/cli.md ("What to do if verify reports damage"), tested there.
+  if (!r.catalog_problems.empty()) std::printf("%s\n", kCatalogAdvice);
 }
 
 int VerifyCommand(const fs::path& data, const VerifyArgs& args) {
