@@ -136,8 +136,8 @@ void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache) {
 }
 
 constexpr char kCatalogAdvice[] =
-    "the catalog is damaged: stop the server, keep a copy of the data folder, and import every "
-    "channel into a fresh data folder (--data), then serve that one";
+    "the catalog is damaged: stop the server and run outpost repair (with --source "
+    "CHANNEL=FOLDER for each channel imported from a folder), then start the server again";
 
 void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, bool keep_damaged) {
   std::printf("%zu blobs, %s checked: %zu damaged, %zu missing; catalog %s\n", r.blobs,

@@ -44,6 +44,26 @@ void ExecSql(const std::filesystem::path& db, const std::string& sql) {
   sqlite3_free(error);
 }
 
+std::vector<std::string> QueryRows(const std::filesystem::path& db, const std::string& sql) {
+  Connection c(db);
+  std::vector<std::string> rows;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(c.db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(c.db);
+    return rows;
+  }
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+      const unsigned char* text = sqlite3_column_text(stmt, i);
+      row += (i ? " " : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(stmt);
+  return rows;
+}
+
 uint32_t PageSize(const std::filesystem::path& db) {
   return static_cast<uint32_t>(Connection(db).Int("PRAGMA page_size"));
 }

@@ -6,12 +6,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace outpost::testing {
 
 // Runs `sql` on the database at `db` (its own connection, closed afterwards). Fails the test
 // on an error.
 void ExecSql(const std::filesystem::path& db, const std::string& sql);
+// The rows of `sql`, each row's columns as text joined by single spaces.
+std::vector<std::string> QueryRows(const std::filesystem::path& db, const std::string& sql);
 // PRAGMA page_size of the database at `db`.
 uint32_t PageSize(const std::filesystem::path& db);
 // sqlite_master.rootpage of the table or index `name` (1-based page number); 0 if none.
