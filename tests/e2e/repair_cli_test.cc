@@ -138,6 +138,23 @@ TEST_F(RepairCliTest, ABlobNoLocalSourceHasIsListedAsNeedingTheHub) {
   EXPECT_EQ(channels[0]["id"], "notes");
 }
 
+TEST_F(RepairCliTest, AnOlderWholeVersionIsServedWhileTheNewestWaitsForTheHub) {
+  fs::copy(kDemo, src_.path() / "demo", fs::copy_options::recursive);
+  std::string page = "<!DOCTYPE html><title>Nouveau</title><p>Une page de la version 2.</p>\n";
+  src_.Write("demo/nouveau.html", page);
+  ASSERT_EQ(Run({"publish", (src_.path() / "demo").string()}).exit_code, 0);
+  Hash only_in_2 = Hash::Of(page);
+  fs::remove(data_.path() / "blobs" / only_in_2.Hex().substr(0, 2) /
+             only_in_2.Hex().substr(2, 2) / only_in_2.Hex());
+  fs::remove(Catalog());
+  auto report = Repair(5);
+  ASSERT_EQ(report["needs_hub"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["needs_hub"][0]["version"], 2);
+  EXPECT_EQ(report["needs_hub"][0]["served_meanwhile"], 1);
+  EXPECT_EQ(report["needs_hub"][0]["blobs"], nlohmann::json::array({only_in_2.Hex()}));
+  EXPECT_EQ(Channels(), channels_);  // version 1, as before the second publish
+}
+
 TEST_F(RepairCliTest, AManifestCopyWhoseSignatureDoesNotVerifyIsNotServed) {
   fs::path copy = data_.path() / "manifests" / "water-cycle" / "1.opsm";
   ASSERT_TRUE(fs::exists(copy));
