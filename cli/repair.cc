@@ -49,7 +49,7 @@ void PrintRepairJson(const RepairReport& r) {
   PrintJson({{"kept_aside", r.kept_aside.empty() ? nlohmann::json(nullptr)
                                                  : nlohmann::json(r.kept_aside.string())},
              {"channels", channels}, {"needs_hub", needs}, {"damaged", damaged},
-             {"problems", r.problems}, {"ok", r.ok()}});
+             {"problems", r.problems}, {"skipped", r.skipped}, {"ok", r.ok()}});
 }
 
 void PrintRepairText(const RepairReport& r) {

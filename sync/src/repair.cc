@@ -112,6 +112,12 @@ std::optional<AcceptedVersion> ChooseVersion(const BlobStore& store, const Signe
     auto envelope = ReadWholeFile(path, kMaxManifestBytes + (1u << 16));
     auto manifest = envelope ? VerifyEnvelope(signers, channel, *envelope)
                              : Result<Manifest>(envelope.error());
+    if (!manifest && manifest.error().code() == StatusCode::kInvalidArgument) {
+      // Signed, but by a key no longer trusted for the channel: a version withdrawn by a
+      // revocation, not damage.
+      report->skipped.push_back(path.string() + ": " + manifest.error().message());
+      continue;
+    }
     if (!manifest || manifest->channel_id != channel ||
         manifest->version != static_cast<uint64_t>(version)) {
       report->problems.push_back(path.string() + ": not used: " +

@@ -155,6 +155,23 @@ TEST_F(RepairCliTest, AnOlderWholeVersionIsServedWhileTheNewestWaitsForTheHub) {
   EXPECT_EQ(Channels(), channels_);  // version 1, as before the second publish
 }
 
+TEST_F(RepairCliTest, AManifestSignedByAKeyThisBoxDoesNotTrustIsSkippedNotServed) {
+  // Another hub's version 2 of the same channel, validly signed by its own publisher.
+  TempDir other;
+  ASSERT_EQ(testing::OutpostOn(other.path(), {"hub", "init"}).exit_code, 0);
+  fs::copy(kDemo, src_.path() / "demo", fs::copy_options::recursive);
+  ASSERT_EQ(testing::OutpostOn(other.path(), {"publish", (src_.path() / "demo").string()}).exit_code, 0);
+  src_.Write("demo/autre.html", "<!DOCTYPE html><title>Autre</title><p>Pas d'ici.</p>\n");
+  ASSERT_EQ(testing::OutpostOn(other.path(), {"publish", (src_.path() / "demo").string()}).exit_code, 0);
+  fs::copy_file(other.path() / "manifests" / "water-cycle" / "2.opsm",
+                data_.path() / "manifests" / "water-cycle" / "2.opsm");
+  fs::remove(Catalog());
+  auto report = Repair(0);
+  EXPECT_TRUE(report["problems"].empty()) << report.dump();
+  ASSERT_EQ(report["skipped"].size(), 1u) << report.dump();
+  EXPECT_EQ(Channels(), channels_);  // this hub's own version 1
+}
+
 TEST_F(RepairCliTest, AManifestCopyWhoseSignatureDoesNotVerifyIsNotServed) {
   fs::path copy = data_.path() / "manifests" / "water-cycle" / "1.opsm";
   ASSERT_TRUE(fs::exists(copy));

@@ -61,7 +61,10 @@ struct RepairReport {
   std::vector<RepairedChannel> channels;
   std::vector<NeedsHub> needs_hub;
   std::vector<Hash> damaged;           // blobs found damaged and moved to quarantine
-  std::vector<std::string> problems;   // envelopes refused, sources that failed, one line each
+  std::vector<std::string> problems;   // envelopes damaged or forged, sources that failed
+  // Envelopes whose signature holds but whose key this node no longer trusts for the channel
+  // (versions withdrawn by a revocation): not served, and not a problem.
+  std::vector<std::string> skipped;
   bool ok() const { return needs_hub.empty() && problems.empty(); }
 };
 
