@@ -569,6 +569,13 @@ Result<int> Catalog::PruneVersions(int keep) {
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
   for (const auto& v : *victims) OUTPOST_RETURN_IF_ERROR(DeleteVersion(v.channel_id, v.version));
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  // Their manifest copies after the commit: one left behind by a crash is only a few KB, and
+  // repair would not serve it (gc removes the version's files too).
+  for (const auto& v : *victims) {
+    if (manifest_dir_.empty()) break;
+    (void)Env::Default()->Remove(manifest_dir_ / v.channel_id /
+                                 (std::to_string(v.version) + ".opsm"));
+  }
   return static_cast<int>(victims->size());
 }
 

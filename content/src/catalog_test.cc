@@ -557,6 +557,10 @@ TEST_F(CatalogTest, EverySignedManifestTakenIsAlsoKeptBesideTheCatalog) {
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "manifests" / "water" / "6.opsm"));
   ASSERT_TRUE(catalog_->AttachManifest("water", 6, "six", kManifest5).ok());
   EXPECT_EQ(testing::ReadFile(dir_.path() / "manifests" / "water" / "6.opsm"), "six");
+  // Pruning a version removes its copy.
+  ASSERT_EQ(*catalog_->PruneVersions(0), 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "manifests" / "water" / "5.opsm"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "manifests" / "water" / "6.opsm"));
 }
 
 TEST_F(CatalogTest, AManifestAttachesToAStoredVersion) {
