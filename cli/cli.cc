@@ -16,6 +16,7 @@
 #include "library.h"
 #include "outpost/base/hash.h"
 #include "peer.h"
+#include "repair.h"
 #include "serve.h"
 #include "sync.h"
 
@@ -38,6 +39,7 @@ int RunCli(int argc, char** argv) {
   cli::CommandTable table;
   cli::AddServeCommand(app, table);
   cli::AddLibraryCommands(app, table);  // import, verify, gc, channels, search
+  cli::AddRepairCommand(app, table);
   cli::AddHubCommands(app, table);      // publish, hub ...
   cli::AddSyncCommand(app, table);
   cli::AddBundleCommands(app, table);

@@ -6,6 +6,7 @@
 
 #include "outpost/content/importer.h"
 #include "outpost/content/maintenance.h"
+#include "outpost/server/variant_check.h"
 
 namespace outpost::cli {
 
@@ -110,23 +111,48 @@ void PrintDamaged(const DamagedBlob& d) {
   }
 }
 
-void PrintVerifyJson(const VerifyReport& r) {
-  std::vector<std::string> damaged, missing, stray;
+// Checks the compressed copies in DATA/cache, removing the damaged ones; says so on stderr.
+Result<VariantCheckReport> CheckCache(const BlobStore& store) {
+  auto cache = CheckCompressedVariants(store);
+  if (!cache) return cache;
+  for (const auto& d : cache->damaged) {
+    std::fprintf(stderr, "damaged: %s\n  removed; the server makes it again from its blob\n",
+                 d.problem.c_str());
+  }
+  return cache;
+}
+
+void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache) {
+  std::vector<std::string> damaged, missing, stray, cache_damaged;
   for (const auto& d : r.damaged) damaged.push_back(d.hash.Hex());
   for (const auto& h : r.missing) missing.push_back(h.Hex());
   for (const auto& p : r.stray_files) stray.push_back(p.string());
+  for (const auto& d : cache.damaged) cache_damaged.push_back(d.path.string());
+  nlohmann::json cache_json = {{"variants", cache.variants}, {"damaged", cache_damaged},
+                               {"orphans_removed", cache.orphans_removed}};
   PrintJson({{"blobs", r.blobs}, {"bytes", r.bytes}, {"damaged", damaged}, {"missing", missing},
-             {"stray_files", stray}, {"catalog", r.catalog_problems}, {"ok", r.ok()}});
+             {"stray_files", stray}, {"catalog", r.catalog_problems}, {"cache", cache_json},
+             {"ok", r.ok() && cache.ok()}});
 }
 
-void PrintVerifyText(const VerifyReport& r, bool keep_damaged) {
+constexpr char kCatalogAdvice[] =
+    "the catalog is damaged: stop the server and run outpost repair (with --source "
+    "CHANNEL=FOLDER for each channel imported from a folder), then start the server again";
+
+void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, bool keep_damaged) {
   std::printf("%zu blobs, %s checked: %zu damaged, %zu missing; catalog %s\n", r.blobs,
               Megabytes(r.bytes).c_str(), r.damaged.size(), r.missing.size(),
               r.catalog_problems.empty() ? "ok" : "DAMAGED");
-  if (!r.ok()) {
+  if (!cache.ok()) {
+    std::printf("%zu compressed copies checked: %zu damaged, removed\n", cache.variants,
+                cache.damaged.size());
+  }
+  if (!r.damaged.empty() || !r.missing.empty()) {
     std::printf("import the affected channels again (or sync them) to repair them%s\n",
                 keep_damaged ? "" : "; until then their damaged files are not served");
   }
+  // The same words as docs/cli.md ("What to do if verify reports damage"), tested there.
+  if (!r.catalog_problems.empty()) std::printf("%s\n", kCatalogAdvice);
 }
 
 int VerifyCommand(const fs::path& data, const VerifyArgs& args) {
@@ -150,9 +176,11 @@ int VerifyCommand(const fs::path& data, const VerifyArgs& args) {
                  h.Hex().c_str());
   }
   for (const auto& p : report->catalog_problems) std::fprintf(stderr, "catalog: %s\n", p.c_str());
-  if (args.json) PrintVerifyJson(*report);
-  else PrintVerifyText(*report, args.keep_damaged);
-  return report->ok() ? kExitOk : kExitDamaged;
+  auto cache = CheckCache(*lib->store);
+  if (!cache) return Fail(cache.error());
+  if (args.json) PrintVerifyJson(*report, *cache);
+  else PrintVerifyText(*report, *cache, args.keep_damaged);
+  return report->ok() && cache->ok() ? kExitOk : kExitDamaged;
 }
 
 void AddVerifyCommand(CLI::App& app, CommandTable& table) {

@@ -292,6 +292,11 @@ Status BlobStore::ForEach(const std::function<void(const Hash&, uint64_t)>& fn,
 Status BlobStore::Remove(const Hash& hash) { return env_->Remove(PathOf(hash)); }
 
 Result<fs::path> BlobStore::Quarantine(const Hash& hash) {
+  // Its compressed variants first: none may outlive the blob (a server cannot make a new one
+  // meanwhile, since it checks the source's hash while it compresses).
+  for (const char* suffix : {".gz", ".zst"}) {
+    OUTPOST_RETURN_IF_ERROR(env_->Remove(root_ / "cache" / (hash.Hex() + suffix)));
+  }
   fs::path dir = root_ / "quarantine";
   OUTPOST_RETURN_IF_ERROR(env_->CreateDirs(dir));
   fs::path to = dir / hash.Hex();

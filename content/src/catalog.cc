@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "outpost/base/db.h"
+#include "outpost/base/env.h"
 #include "outpost/base/text.h"
 #include "search_tokenizer.h"
 
@@ -241,6 +242,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& db_p
     return IoError("opening catalog " + db_path.string() + ": " + msg);
   }
   std::unique_ptr<Catalog> catalog(new Catalog(db));
+  if (db_path != ":memory:") catalog->manifest_dir_ = db_path.parent_path() / "manifests";
   sqlite3_busy_timeout(db, 10000);
   OUTPOST_RETURN_IF_ERROR(RegisterSearchTokenizer(db));
   Status st = db::Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
@@ -478,6 +480,7 @@ Result<int64_t> Catalog::CommitVersionAs(const VersionDraft& d, int64_t version,
   }
   const std::string offered = d.channel_id + " version " + std::to_string(version);
   if (version < 1) return InvalidArgument(offered + ": version numbers start at 1");
+  OUTPOST_RETURN_IF_ERROR(KeepManifestCopy(d.channel_id, version, envelope));
   Hash tree = TreeHash(d);
   DurableWrites durable(db_);
   OUTPOST_RETURN_IF_ERROR(durable.status());
@@ -504,6 +507,8 @@ Result<int64_t> Catalog::CommitVersionAs(const VersionDraft& d, int64_t version,
 Status Catalog::AttachManifest(const std::string& channel_id, int64_t version,
                                std::string_view envelope, const Hash& manifest_hash) {
   std::lock_guard lock(mu_);
+  if (!IsValidChannelId(channel_id)) return NotFound("no channel \"" + channel_id + "\"");
+  OUTPOST_RETURN_IF_ERROR(KeepManifestCopy(channel_id, version, envelope));
   db::Stmt s(db_, "UPDATE channel_versions SET manifest = ?, manifest_hash = ? "
                   "WHERE channel_id = ? AND version = ?");
   s.BindBlob(1, envelope).Bind(2, manifest_hash).Bind(3, channel_id).Bind(4, version);
@@ -516,6 +521,16 @@ Status Catalog::AttachManifest(const std::string& channel_id, int64_t version,
   generation_ = own_commits_;
   generation_checked_ms_ = 0;
   return Status::Ok();
+}
+
+Status Catalog::KeepManifestCopy(const std::string& channel_id, int64_t version,
+                                 std::string_view envelope) {
+  if (manifest_dir_.empty()) return Status::Ok();
+  // A copy of a version that then fails to commit is harmless: repair checks its signature
+  // and serves it only if its files are all here, as a sync would have.
+  std::filesystem::path dir = manifest_dir_ / channel_id;
+  OUTPOST_RETURN_IF_ERROR(Env::Default()->CreateDirs(dir));
+  return WriteFileAtomically(Env::Default(), dir / (std::to_string(version) + ".opsm"), envelope);
 }
 
 std::optional<std::string> Catalog::ManifestEnvelope(const std::string& channel_id,
@@ -554,6 +569,13 @@ Result<int> Catalog::PruneVersions(int keep) {
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
   for (const auto& v : *victims) OUTPOST_RETURN_IF_ERROR(DeleteVersion(v.channel_id, v.version));
   OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  // Their manifest copies after the commit: one left behind by a crash is only a few KB, and
+  // repair would not serve it (gc removes the version's files too).
+  for (const auto& v : *victims) {
+    if (manifest_dir_.empty()) break;
+    (void)Env::Default()->Remove(manifest_dir_ / v.channel_id /
+                                 (std::to_string(v.version) + ".opsm"));
+  }
   return static_cast<int>(victims->size());
 }
 

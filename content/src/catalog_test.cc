@@ -550,6 +550,19 @@ TEST_F(CatalogTest, WithdrawnVersionsAreGoneForGoodAndTheNextNumberComparesWithW
   EXPECT_TRUE(catalog_->CheckIntegrity().empty());
 }
 
+TEST_F(CatalogTest, EverySignedManifestTakenIsAlsoKeptBesideTheCatalog) {
+  ASSERT_EQ(*catalog_->CommitVersionAs(Draft(), 5, kEnvelope5, kManifest5), 5);
+  EXPECT_EQ(testing::ReadFile(dir_.path() / "manifests" / "water" / "5.opsm"), kEnvelope5);
+  ASSERT_EQ(*catalog_->CommitVersion(Draft("other")), 6);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "manifests" / "water" / "6.opsm"));
+  ASSERT_TRUE(catalog_->AttachManifest("water", 6, "six", kManifest5).ok());
+  EXPECT_EQ(testing::ReadFile(dir_.path() / "manifests" / "water" / "6.opsm"), "six");
+  // Pruning a version removes its copy.
+  ASSERT_EQ(*catalog_->PruneVersions(0), 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "manifests" / "water" / "5.opsm"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "manifests" / "water" / "6.opsm"));
+}
+
 TEST_F(CatalogTest, AManifestAttachesToAStoredVersion) {
   ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
   EXPECT_EQ(catalog_->Channel("water")->manifest_hash, std::nullopt);

@@ -308,7 +308,7 @@ CompressionCache::Lookup CompressionCache::Find(const Hash& hash,
 }
 
 std::optional<OpenFile> CompressionCache::Make(const Hash& hash, ContentEncoding encoding,
-                                               const OpenFile& source) {
+                                               const OpenFile& source, bool* source_damaged) {
   if (encoding == ContentEncoding::kIdentity) return std::nullopt;
   Key key{hash, encoding};
   if (!Claim(key)) return std::nullopt;
@@ -325,13 +325,46 @@ std::optional<OpenFile> CompressionCache::Make(const Hash& hash, ContentEncoding
   } else {
     written = Write(key, source, target);
   }
-  Finish(key, !written.has_value());
+  bool damaged = !written && written.error().code() == StatusCode::kCorrupt;
+  Finish(key, !written.has_value() && !damaged);
   if (!written) {
     spdlog::warn("compression cache: {}", written.error().ToString());
+    if (damaged && source_damaged != nullptr) *source_damaged = true;
     return std::nullopt;
   }
   if (!*written) return std::nullopt;
   return OpenFile::Open(target);
+}
+
+Status CompressionCache::Compress(const Key& key, const OpenFile& source, WritableFile* file,
+                                  uint64_t* written) {
+  auto compressor = Compressor::New(key.second, LevelFor(key.second, options_), source.size());
+  if (!compressor) return Internal("cannot start the compressor");
+  Hasher hasher;
+  std::string in(kPiece, '\0'), out;
+  uint64_t offset = 0;
+  while (offset < source.size()) {
+    ssize_t got = ::pread(source.fd(), in.data(), kPiece, static_cast<off_t>(offset));
+    if (got <= 0) {
+      return got < 0 ? ErrnoStatus("reading blob " + key.first.Hex(), errno)
+                     : Corrupt("blob " + key.first.Hex() + " is shorter than it was");
+    }
+    std::string_view piece(in.data(), static_cast<size_t>(got));
+    hasher.Update(piece);
+    offset += piece.size();
+    out.clear();
+    if (!compressor->Add(piece, offset >= source.size(), out)) {
+      return Internal("compressing blob " + key.first.Hex());
+    }
+    OUTPOST_RETURN_IF_ERROR(file->Append(Bytes(out)));
+    *written += out.size();
+  }
+  // The variant must hold the blob's bytes, not what a failing card returns for them.
+  if (hasher.Final() != key.first) {
+    return Corrupt("blob " + key.first.Hex() + " is damaged (its bytes no longer hash to its "
+                   "name): not compressed, not served; `outpost verify` moves it out");
+  }
+  return Status::Ok();
 }
 
 Result<bool> CompressionCache::Write(const Key& key, const OpenFile& source,
@@ -339,28 +372,8 @@ Result<bool> CompressionCache::Write(const Key& key, const OpenFile& source,
   auto temp = TempPath(target);
   auto file = env_->NewWritableFile(temp);
   if (!file) return file.error();
-  auto compressor = Compressor::New(key.second, LevelFor(key.second, options_), source.size());
-  if (!compressor) return Internal("cannot start the compressor");
-  std::string in(kPiece, '\0'), out;
-  uint64_t offset = 0, written = 0;
-  Status status;
-  while (status.ok() && offset < source.size()) {
-    ssize_t got = ::pread(source.fd(), in.data(), kPiece, static_cast<off_t>(offset));
-    if (got <= 0) {
-      status = got < 0 ? ErrnoStatus("reading blob " + key.first.Hex(), errno)
-                       : Corrupt("blob " + key.first.Hex() + " is shorter than it was");
-      break;
-    }
-    offset += static_cast<uint64_t>(got);
-    out.clear();
-    bool last = offset >= source.size();
-    if (!compressor->Add(std::string_view(in.data(), static_cast<size_t>(got)), last, out)) {
-      status = Internal("compressing blob " + key.first.Hex());
-    } else {
-      status = (*file)->Append(Bytes(out));
-      written += out.size();
-    }
-  }
+  uint64_t written = 0;
+  Status status = Compress(key, source, file->get(), &written);
   if (status.ok()) status = (*file)->Close();
   if (status.ok() && !SmallEnough(written, source.size(), options_)) {
     (void)env_->Remove(temp);

@@ -18,6 +18,15 @@
 //   max_size). A real gzip or zstd stream is never empty. So one open(2)+fstat(2) answers every
 //   request: a hit, a marker (serve the original) or nothing yet (make it).
 //
+//   A variant never disagrees with its blob (docs/decisions.md, decision 41): Make hashes the
+//   source while it compresses it and writes nothing if the bytes do not hash to the blob's
+//   name (the caller answers 500: the blob is damaged, `outpost verify` moves it out);
+//   BlobStore::Quarantine removes a blob's variants before it moves the blob; and `verify`
+//   decompresses every variant and removes those whose bytes do not hash to their name or
+//   whose blob is gone (CheckCompressedVariants, outpost/server/variant_check.h). Between a
+//   variant's damage on the card and the next `verify` it is served as it is, as a damaged
+//   blob is: the hot path reads no more than it did.
+//
 //   Concurrent first requests: the first thread to want (hash, encoding) makes it; others that
 //   come while it works are told to serve the original meanwhile (no waiting, no duplicate
 //   work, no two writers on one file). Other processes writing the same variant are harmless:
@@ -125,9 +134,12 @@ class CompressionCache {
   // "serve the original": the source is outside the size bounds or does not compress well
   // (both remembered on disk with an empty file), another thread is making this variant right
   // now, or making it failed (logged, and remembered until the process restarts so a broken
-  // disk costs one attempt per variant, not one per request).
+  // disk costs one attempt per variant, not one per request). When the source's bytes do not
+  // hash to `hash`, nothing is written, `*source_damaged` (if given) is set and the caller must
+  // not serve the source either: it is damaged (not remembered, so that the variant is made
+  // once the blob has been restored).
   std::optional<OpenFile> Make(const Hash& hash, ContentEncoding encoding,
-                               const OpenFile& source);
+                               const OpenFile& source, bool* source_damaged = nullptr);
 
   // DATA/cache/<hex>.gz or .zst.
   std::filesystem::path PathOf(const Hash& hash, ContentEncoding encoding) const;
@@ -141,6 +153,10 @@ class CompressionCache {
   // Compresses `source` into a temp file and renames it over `target` (or writes the empty
   // marker when the result is not small enough). Returns whether a real variant was written.
   Result<bool> Write(const Key& key, const OpenFile& source, const std::filesystem::path& target);
+  // Reads, hashes and compresses the whole source into `file`; Corrupt if the bytes read do
+  // not hash to the key's hash. Adds the compressed size to `*written`.
+  Status Compress(const Key& key, const OpenFile& source, WritableFile* file,
+                  uint64_t* written);
   Status WriteMarker(const std::filesystem::path& target);
   std::filesystem::path TempPath(const std::filesystem::path& target);
   bool Claim(const Key& key);  // false if another thread is making it or it failed before

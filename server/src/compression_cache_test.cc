@@ -224,6 +224,25 @@ TEST_F(CompressionCacheTest, FullDiskServesOriginalAndIsNotRetried) {
   EXPECT_TRUE(cache_->Make(hash, ContentEncoding::kZstd, Source(text)));
 }
 
+TEST_F(CompressionCacheTest, ASourceThatNoLongerHashesToItsNameIsNeitherCompressedNorServed) {
+  std::string text = Prose(50000);
+  Hash hash = HashOf(text);
+  std::string damaged = text;
+  damaged[20000] ^= 0x01;  // one bit gone wrong on the card
+  for (auto encoding : {ContentEncoding::kGzip, ContentEncoding::kZstd}) {
+    bool source_damaged = false;
+    EXPECT_FALSE(cache_->Make(hash, encoding, Source(damaged), &source_damaged));
+    EXPECT_TRUE(source_damaged);
+  }
+  EXPECT_TRUE(CacheFiles().empty());
+  // Not remembered as a failure: once the blob is restored, its variant is made.
+  bool source_damaged = false;
+  auto made = cache_->Make(hash, ContentEncoding::kGzip, Source(text), &source_damaged);
+  ASSERT_TRUE(made);
+  EXPECT_FALSE(source_damaged);
+  EXPECT_EQ(Gunzip(ReadFile(cache_->PathOf(hash, ContentEncoding::kGzip))), text);
+}
+
 TEST_F(CompressionCacheTest, EveryFailurePointLeavesNoTempFile) {
   std::string text = Prose(200000);
   for (long step = 0;; ++step) {

@@ -79,6 +79,7 @@ void SendFileBody(http::Response& res, OpenFile file, uint64_t first, uint64_t l
 struct Chosen {
   ContentEncoding encoding = ContentEncoding::kIdentity;
   std::optional<OpenFile> file;
+  bool damaged = false;  // the blob's bytes did not hash to its name: send nothing
 };
 
 // With !reply.may_wait, a variant that would have to be made now is not: `would_wait` is set
@@ -98,7 +99,8 @@ Chosen ChooseFile(const http::Request& req, const FileReply& reply, CompressionC
       }
       auto source = OpenFile::Open(reply.path);
       if (source) {
-        chosen.file = cache->Make(reply.hash, wanted, *source);
+        chosen.file = cache->Make(reply.hash, wanted, *source, &chosen.damaged);
+        if (chosen.damaged) return chosen;
         if (!chosen.file) chosen.file = std::move(source);  // serve the original
         else chosen.encoding = wanted;
         return chosen;
@@ -185,7 +187,8 @@ Status ServeFile(const http::Request& req, http::Response& res, const FileReply&
   if (negotiable) res.set_header("Vary", "Accept-Encoding");
   if (!chosen.file) {
     int err = errno;
-    Status error = ErrnoStatus("opening blob " + reply.hash.Hex(), err);
+    Status error = chosen.damaged ? Corrupt("blob " + reply.hash.Hex() + " is damaged")
+                                  : ErrnoStatus("opening blob " + reply.hash.Hex(), err);
     res.status = 500;
     res.set_content("Internal error", "text/plain");
     return error;

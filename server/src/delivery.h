@@ -61,8 +61,9 @@ struct FileReply {
 };
 
 // Answers `req` with the blob. Compressible types are compressed through `cache` (null: never
-// compressed). Returns OK, or the reason the blob could not be opened; the response is then a
-// 500 and the caller should log the status (the store is damaged: `outpost verify`).
+// compressed). Returns OK, or the reason the blob could not be opened or, while making a
+// compressed variant, was found damaged (kCorrupt); the response is then a 500 and the caller
+// should log the status (the store is damaged: `outpost verify`).
 Status ServeFile(const http::Request& req, http::Response& res, const FileReply& reply,
                  CompressionCache* cache);
 

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "outpost/content/importer.h"
+#include "outpost/content/maintenance.h"
+#include "outpost/server/variant_check.h"
 #include "testing/archives.h"
 #include "testing/temp_dir.h"
 
@@ -236,6 +238,108 @@ TEST_F(HttpServerTest, StaticAssetsAreImmutableAndCompressed) {
   EXPECT_EQ(css->status, 200);
   EXPECT_NE(css->get_header_value("Cache-Control").find("immutable"), std::string::npos);
   EXPECT_EQ(Get("/static/outpost.000000000000.css")->status, 404);
+}
+
+// A failing card under a text page that browsers fetch compressed: the page's blob, or its
+// compressed copy, goes wrong on disk. No answer ever carries the wrong bytes, compressed or
+// not, before verify, after it, after the page is imported again, or after a restart.
+class DamagedCardTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    for (int i = 0; page_.size() < 30000; ++i) page_ += "<p>La pluie tombe " + std::to_string(i);
+    src_.Write("ch/fr/pluie.html", page_);
+    Start(ServerConfig{});
+    client_->set_decompress(false);
+    hash_ = Hash::Of(page_);
+  }
+  // The page as received with `coding` ("gzip", "zstd" or "" for none), decompressed; empty if
+  // the answer is not a 200.
+  std::string Fetch(const std::string& coding) {
+    auto res =
+        Get("/c/ch/fr/pluie.html", {{"Accept-Encoding", coding.empty() ? "identity" : coding}});
+    if (!res || res->status != 200) return {};
+    std::string sent = res->get_header_value("Content-Encoding");
+    EXPECT_EQ(sent, coding);
+    if (sent == "gzip") return testing::Gunzip(res->body);
+    if (sent == "zstd") return testing::Unzstd(res->body);
+    return res->body;
+  }
+  // What `verify` does: re-hash and quarantine blobs, then check the compressed copies.
+  void Verify() {
+    ASSERT_TRUE(outpost::Verify(store_.get(), catalog_.get()).has_value());
+    ASSERT_TRUE(CheckCompressedVariants(*store_).has_value());
+  }
+  void Restart() {
+    TearDown();
+    ServerConfig config;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.threads = 8;
+    server_ = std::make_unique<HttpServer>(config, store_.get(), catalog_.get());
+    ASSERT_TRUE(server_->Bind().ok());
+    thread_ = std::thread([this] { (void)server_->Serve(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_decompress(false);
+  }
+  void ImportAgain() {
+    Importer importer(store_.get(), catalog_.get());
+    ASSERT_TRUE(importer.Import(src_.path() / "ch", {}).has_value());
+  }
+  // Every answer for the page is either the right bytes or no 200 at all.
+  void ExpectNoWrongBytes() {
+    for (const char* coding : {"", "gzip", "zstd"}) {
+      std::string got = Fetch(coding);
+      if (!got.empty()) {
+        EXPECT_TRUE(got == page_) << "wrong bytes sent with coding " << coding;
+      }
+    }
+  }
+
+  std::string page_;
+  Hash hash_;
+};
+
+TEST_F(DamagedCardTest, ADamagedBlobIsNeverSentCompressedAndComesBackWhole) {
+  testing::FlipByte(store_->PathOf(hash_), 12345, 0x04);
+  EXPECT_TRUE(Fetch("gzip").empty());  // not compressed from damaged bytes: a 500
+  EXPECT_TRUE(Fetch("zstd").empty());
+  Verify();
+  ExpectNoWrongBytes();
+  EXPECT_TRUE(Fetch("gzip").empty());
+  Restart();
+  EXPECT_TRUE(Fetch("gzip").empty());
+  ImportAgain();
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding) == page_) << coding;
+  Restart();
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding) == page_) << coding;
+}
+
+TEST_F(DamagedCardTest, QuarantineDropsTheVariantsMadeBeforeTheDamage) {
+  ASSERT_TRUE(Fetch("gzip") == page_);
+  ASSERT_TRUE(Fetch("zstd") == page_);
+  testing::FlipByte(store_->PathOf(hash_), 12345, 0x04);
+  Verify();
+  EXPECT_FALSE(std::filesystem::exists(data_.path() / "cache" / (hash_.Hex() + ".gz")));
+  EXPECT_FALSE(std::filesystem::exists(data_.path() / "cache" / (hash_.Hex() + ".zst")));
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding).empty()) << coding;
+  Restart();
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding).empty()) << coding;
+  ImportAgain();
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding) == page_) << coding;
+}
+
+TEST_F(DamagedCardTest, ADamagedCompressedCopyIsRemovedByVerifyAndMadeAgain) {
+  ASSERT_TRUE(Fetch("gzip") == page_);
+  ASSERT_TRUE(Fetch("zstd") == page_);
+  for (const char* ext : {".gz", ".zst"}) {
+    auto path = data_.path() / "cache" / (hash_.Hex() + ext);
+    testing::FlipByte(path, std::filesystem::file_size(path) / 2, 0x20);
+  }
+  Verify();
+  ExpectNoWrongBytes();
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding) == page_) << coding;
+  Restart();
+  for (const char* coding : {"", "gzip", "zstd"}) EXPECT_TRUE(Fetch(coding) == page_) << coding;
 }
 
 // A classroom: 200 phones hold keep-alive connections open (idle after one request each) and 20

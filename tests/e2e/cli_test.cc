@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "testing/damage.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -104,6 +105,73 @@ TEST_F(CliTest, VerifyReportsEveryDamagedBlob) {
   auto restore = RunJson({"import", "--json", kDemo});
   EXPECT_EQ(restore["version"], 0);
   EXPECT_EQ(RunJson({"verify", "--json"})["ok"], true);
+}
+
+TEST_F(CliTest, VerifyRemovesDamagedAndOrphanedCompressedCopies) {
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  fs::path blob;
+  for (auto& e : fs::recursive_directory_iterator(data_.path() / "blobs")) {
+    if (e.is_regular_file()) blob = e.path();
+  }
+  ASSERT_FALSE(blob.empty());
+  // A compressed copy of a stored blob whose bytes went wrong, and one of no blob at all.
+  fs::path damaged = src_.Write("cache/" + blob.filename().string() + ".gz", "\x1f\x8b not gzip");
+  fs::path orphan = src_.Write("cache/" + std::string(64, 'a') + ".zst", "whatever");
+  fs::copy(src_.path() / "cache", data_.path() / "cache");
+  auto r = Run({"verify", "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["damaged"].size(), 0u);
+  EXPECT_EQ(j["cache"]["variants"], 2);
+  ASSERT_EQ(j["cache"]["damaged"].size(), 1u);
+  EXPECT_EQ(j["cache"]["orphans_removed"], 1);
+  EXPECT_NE(r.err.find("damaged: compressed copy"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(data_.path() / "cache"));
+  EXPECT_EQ(RunJson({"verify", "--json"})["ok"], true);
+}
+
+// Words and line breaks aside, `text` is in `doc`.
+bool SaysTheSame(std::string doc, std::string text) {
+  auto squeeze = [](std::string s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '\n' || c == ' ') {
+        if (!out.empty() && out.back() != ' ') out += ' ';
+      } else if (c != '`') {
+        out += c;
+      }
+    }
+    return out;
+  };
+  return squeeze(std::move(doc)).find(squeeze(std::move(text))) != std::string::npos;
+}
+
+TEST_F(CliTest, VerifyGivesTheAdviceTheDocsGiveForEachKindOfDamage) {
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  std::string docs = testing::ReadFile(fs::path(OUTPOST_SOURCE_DIR) / "docs" / "cli.md");
+  ASSERT_FALSE(docs.empty());
+  // A catalog that serves a version it does not hold: catalog damage, and no blob damage.
+  testing::ExecSql(data_.path() / "catalog.db", "UPDATE channels SET served_version = 99");
+  auto catalog = Run({"verify"});
+  EXPECT_EQ(catalog.exit_code, 3) << catalog.err;
+  std::string advice = catalog.out.substr(catalog.out.find('\n') + 1);
+  EXPECT_EQ(advice.rfind("the catalog is damaged: ", 0), 0u) << catalog.out;
+  EXPECT_EQ(advice.find("import the affected channels again"), std::string::npos) << advice;
+  EXPECT_TRUE(SaysTheSame(docs, advice.substr(0, advice.size() - 1))) << advice;
+  testing::ExecSql(data_.path() / "catalog.db", "UPDATE channels SET served_version = 1");
+  // A damaged blob.
+  for (auto& e : fs::recursive_directory_iterator(data_.path() / "blobs")) {
+    if (e.is_regular_file() && e.file_size() > 100) {
+      testing::FlipByte(e.path(), 50);
+      break;
+    }
+  }
+  auto blob = Run({"verify"});
+  EXPECT_EQ(blob.exit_code, 3);
+  advice = blob.out.substr(blob.out.find('\n') + 1);
+  EXPECT_EQ(advice.find("catalog is damaged"), std::string::npos) << advice;
+  EXPECT_TRUE(SaysTheSame(docs, advice.substr(0, advice.size() - 1))) << advice;
 }
 
 TEST_F(CliTest, GcRemovesOnlyWhatNoKeptVersionUses) {

@@ -571,8 +571,10 @@ Status BundleImporter::Serve(FromSender* s, bool* complete) {
   for (auto& u : served.updated) result_.summary.updated.push_back(u);
   for (auto& r : served.refused) Refuse(r);
   // Chunks staged for a version not complete yet wait for the next volume.
-  if (all_served && !s->versions.empty()) {
-    OUTPOST_RETURN_IF_ERROR(s->log->Clear());
+  if (all_served && !s->versions.empty()) OUTPOST_RETURN_IF_ERROR(s->log->Clear());
+  // The offers are kept only for versions still waiting for chunks: none is when every version
+  // taken is served, or when none was taken (a stick whose versions are served already).
+  if (all_served) {
     std::error_code ec;
     fs::remove_all(s->saved_offers, ec);
   }

@@ -277,6 +277,16 @@ TEST_F(BundleImportTest, AReplayedOldBundleChangesNothing) {
   EXPECT_EQ(site_.catalog->Channel("water")->served_version, 2);
 }
 
+TEST_F(BundleImportTest, ImportingAStickWhoseVersionsAreServedAlreadyLeavesNoOfferBehind) {
+  ASSERT_TRUE(Export(&hub_, stick_.path(), {"ecole-1"}).has_value());
+  ASSERT_TRUE(Import(&site_, stick_.path())->summary.complete);
+  EXPECT_FALSE(fs::exists(site_.paths.staging / "offers"));
+  auto again = Import(&site_, stick_.path());
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  EXPECT_TRUE(again->summary.updated.empty());
+  EXPECT_FALSE(fs::exists(site_.paths.staging / "offers"));  // nothing waits for chunks
+}
+
 // A receipt tells a site which of its versions the hub serves, so that it stops sending them.
 // Every recipient of a volume can read and make its frames; only the sender can sign its end. A
 // receipt counts only from a volume whose end signature verified, else a co-recipient could

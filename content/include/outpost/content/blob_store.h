@@ -117,7 +117,9 @@ class BlobStore {
                  const std::function<void(const std::filesystem::path&)>& stray = {}) const;
   Status Remove(const Hash& hash);
   // Moves a damaged blob out of the store to DATA/quarantine/<hex>, so that it is never served
-  // and the next import or sync that brings its bytes writes it afresh. Returns where it went.
+  // and the next import or sync that brings its bytes writes it afresh. First removes the
+  // blob's compressed variants, DATA/cache/<hex>.gz and <hex>.zst (made by the server), so that
+  // no copy of it is served any more. Returns where it went.
   Result<std::filesystem::path> Quarantine(const Hash& hash);
   // Removes temp files left by interrupted writers. Call only while holding the exclusive lock.
   Status RemoveStaleTemps();

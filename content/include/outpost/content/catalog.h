@@ -183,6 +183,9 @@ class Catalog {
   // grow: kInvalidArgument, naming both numbers, unless `version` is greater than every version
   // of the channel the catalog holds (served or not); nothing changes then. Returns `version`.
   // The caller (sync) has verified the envelope; the catalog does not look inside it.
+  // Both this and AttachManifest first keep a copy of the envelope outside the database, in
+  // DIR/manifests/CHANNEL/VERSION.opsm (DIR: the catalog's folder; temp file, fsync, rename), so
+  // that `outpost repair` can rebuild a lost or damaged catalog from the signed manifests.
   Result<int64_t> CommitVersionAs(const VersionDraft& draft, int64_t version,
                                   std::string_view envelope, const Hash& manifest_hash);
   // Attaches a signed manifest to a stored version (replacing any attached before): how a hub
@@ -263,6 +266,9 @@ class Catalog {
   Status InsertVersion(const VersionDraft& draft, int64_t version, const Hash& tree,
                        std::optional<std::string_view> envelope,
                        const std::optional<Hash>& manifest_hash);
+  // Writes the copy of a version's envelope kept outside the database (CommitVersionAs).
+  Status KeepManifestCopy(const std::string& channel_id, int64_t version,
+                          std::string_view envelope);
   // Removes one version: its search rows, nodes and version row (inside a transaction).
   Status DeleteVersion(const std::string& channel_id, int64_t version);
   Status InsertLabels(const VersionDraft& draft, int64_t version);
@@ -271,6 +277,7 @@ class Catalog {
                     int64_t parent_id, int64_t sort_order, int64_t* files, int64_t* bytes);
 
   sqlite3* db_;
+  std::filesystem::path manifest_dir_;  // DIR/manifests; empty: keep no copies (in memory)
   std::recursive_mutex mu_;
   std::unique_ptr<db::StmtCache> stmt_cache_;  // read statements, reused; guarded by mu_
   std::atomic<uint64_t> generation_{0};

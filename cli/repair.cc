@@ -1,0 +1,106 @@
+#include "repair.h"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "outpost/sync/node.h"
+#include "outpost/sync/repair.h"
+
+namespace outpost::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct RepairArgs {
+  std::vector<std::string> sources;  // CHANNEL=DIR
+  bool json = false;
+};
+
+// "CHANNEL=DIR" pairs; a usage error names the first one malformed.
+Result<std::map<std::string, fs::path>> ParseSources(const std::vector<std::string>& sources) {
+  std::map<std::string, fs::path> out;
+  for (const auto& s : sources) {
+    size_t eq = s.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == s.size()) {
+      return InvalidArgument("--source " + s + ": expected CHANNEL=DIR");
+    }
+    out[s.substr(0, eq)] = fs::path(s.substr(eq + 1));
+  }
+  return out;
+}
+
+void PrintRepairJson(const RepairReport& r) {
+  nlohmann::json channels = nlohmann::json::array(), needs = nlohmann::json::array();
+  for (const auto& c : r.channels) {
+    channels.push_back({{"id", c.channel_id}, {"version", c.version}, {"from", c.from}});
+  }
+  for (const auto& n : r.needs_hub) {
+    std::vector<std::string> blobs;
+    for (const auto& h : n.blobs) blobs.push_back(h.Hex());
+    needs.push_back({{"id", n.channel_id}, {"version", n.version},
+                     {"served_meanwhile", n.served_meanwhile}, {"blobs", blobs}});
+  }
+  std::vector<std::string> damaged;
+  for (const auto& h : r.damaged) damaged.push_back(h.Hex());
+  PrintJson({{"kept_aside", r.kept_aside.empty() ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(r.kept_aside.string())},
+             {"channels", channels}, {"needs_hub", needs}, {"damaged", damaged},
+             {"problems", r.problems}, {"skipped", r.skipped}, {"ok", r.ok()}});
+}
+
+void PrintRepairText(const RepairReport& r) {
+  for (const auto& p : r.problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
+  for (const auto& n : r.needs_hub) {
+    for (const auto& h : n.blobs) {
+      std::fprintf(stderr, "needs the hub: %s version %lld: blob %s\n", n.channel_id.c_str(),
+                   static_cast<long long>(n.version), h.Hex().c_str());
+    }
+  }
+  for (const auto& c : r.channels) {
+    std::printf("%s version %lld rebuilt from %s\n", c.channel_id.c_str(),
+                static_cast<long long>(c.version), c.from.c_str());
+  }
+  if (!r.kept_aside.empty()) std::printf("the old catalog is kept as %s\n", r.kept_aside.c_str());
+  if (!r.needs_hub.empty()) {
+    std::printf("%zu channels need files only the hub has: run `outpost sync` or import its "
+                "next stick\n", r.needs_hub.size());
+  }
+}
+
+int RepairCommand(const fs::path& data, const RepairArgs& args) {
+  RepairOptions options;
+  auto sources = ParseSources(args.sources);
+  if (!sources) {
+    std::fprintf(stderr, "outpost: %s\n", sources.error().message().c_str());
+    return kExitUsage;
+  }
+  options.sources = std::move(*sources);
+  auto store = BlobStore::Open(data);  // not the catalog: it is what gets rebuilt
+  if (!store) return Fail(store.error());
+  auto report = RepairCatalog(NodePaths(data), store->get(), options);
+  if (!report) return Fail(report.error());
+  if (args.json) PrintRepairJson(*report);
+  else PrintRepairText(*report);
+  return report->ok() ? kExitOk : kExitIncomplete;
+}
+
+}  // namespace
+
+void AddRepairCommand(CLI::App& app, CommandTable& table) {
+  auto args = std::make_shared<RepairArgs>();
+  auto* repair = table.Add(
+      &app, "repair",
+      "rebuild a lost or damaged catalog from the signed manifests and the stored files, "
+      "and switch to it (the old one is kept aside); stop the server first",
+      [args](const fs::path& data) { return RepairCommand(data, *args); });
+  repair->add_option("--source", args->sources,
+                     "CHANNEL=DIR: import that channel again from DIR (a channel imported from "
+                     "a folder has no signed manifest); may be given several times");
+  repair->add_flag("--json", args->json, "print a JSON report");
+}
+
+}  // namespace outpost::cli

@@ -1,0 +1,12 @@
+// `outpost repair`: rebuilds a lost or damaged catalog from the signed manifests and the blobs
+// the box holds (outpost/sync/repair.h), imports again the channels given a source folder, and
+// lists what only the hub (or the next stick) can bring back.
+#pragma once
+
+#include "common.h"
+
+namespace outpost::cli {
+
+void AddRepairCommand(CLI::App& app, CommandTable& table);
+
+}  // namespace outpost::cli
