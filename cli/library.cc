@@ -1,5 +1,8 @@
 #include "library.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -99,7 +102,7 @@ struct VerifyArgs {
 };
 
 // Says on stderr what verify found wrong with one blob, and where it went.
-void PrintDamaged(const DamagedBlob& d) {
+void PrintDamaged(const DamagedBlob& d, bool read_only) {
   std::fprintf(stderr, "damaged: %s\n", d.problem.message().c_str());
   if (!d.quarantined_to.empty()) {
     std::fprintf(stderr, "  moved to %s; importing its channel again restores it\n",
@@ -107,16 +110,19 @@ void PrintDamaged(const DamagedBlob& d) {
   } else if (!d.quarantine_error.ok()) {
     std::fprintf(stderr, "  could not move it aside (%s): it is still served\n",
                  d.quarantine_error.message().c_str());
+  } else if (read_only && d.problem.code() == StatusCode::kCorrupt) {
+    std::fprintf(stderr, "  left in place (the data folder is read-only): it is still served\n");
   }
 }
 
-void PrintVerifyJson(const VerifyReport& r) {
+void PrintVerifyJson(const VerifyReport& r, bool read_only) {
   std::vector<std::string> damaged, missing, stray;
   for (const auto& d : r.damaged) damaged.push_back(d.hash.Hex());
   for (const auto& h : r.missing) missing.push_back(h.Hex());
   for (const auto& p : r.stray_files) stray.push_back(p.string());
   PrintJson({{"blobs", r.blobs}, {"bytes", r.bytes}, {"damaged", damaged}, {"missing", missing},
-             {"stray_files", stray}, {"catalog", r.catalog_problems}, {"ok", r.ok()}});
+             {"stray_files", stray}, {"catalog", r.catalog_problems}, {"ok", r.ok()},
+             {"read_only", read_only}});
 }
 
 void PrintVerifyText(const VerifyReport& r, bool keep_damaged) {
@@ -129,29 +135,59 @@ void PrintVerifyText(const VerifyReport& r, bool keep_damaged) {
   }
 }
 
+// Whether `data` may not be written: mounted read-only (EROFS, as the kernel remounts a failing
+// card) or not writable by this user (EACCES).
+bool ReadOnlyFolder(const fs::path& data) {
+  if (::access(data.c_str(), W_OK) == 0) return false;
+  return errno == EROFS || errno == EACCES || errno == EPERM;
+}
+
+// The store and the catalog opened to read only, creating nothing; a catalog that cannot be
+// opened is a finding (in *problems), not a failure.
+Result<Library> OpenLibraryToCheck(const fs::path& data, std::vector<std::string>* problems) {
+  Library lib;
+  auto store = BlobStore::OpenExisting(data);
+  if (!store) {
+    return store.error().WithContext("no library to verify in " + data.string());
+  }
+  lib.store = std::move(*store);
+  auto catalog = Catalog::OpenReadOnly(data / "catalog.db");
+  if (catalog) lib.catalog = std::move(*catalog);
+  else problems->push_back("cannot open the catalog: " + catalog.error().message());
+  return lib;
+}
+
 int VerifyCommand(const fs::path& data, const VerifyArgs& args) {
-  auto lib = OpenLibrary(data);
+  bool read_only = ReadOnlyFolder(data);
+  if (read_only) {
+    std::fprintf(stderr, "the data folder %s is read-only: checking only, damaged files are "
+                 "reported but left in place\n", data.c_str());
+  }
+  std::vector<std::string> open_problems;
+  auto lib = OpenLibraryToCheck(data, &open_problems);
   if (!lib) return Fail(lib.error());
   ProgressLine line;
   VerifyOptions options;
-  options.quarantine_damaged = !args.keep_damaged;
+  options.quarantine_damaged = !args.keep_damaged && !read_only;
   options.progress = [&](uint64_t done, uint64_t total) {
     line.Show("verifying " + Megabytes(done) + " of " + Megabytes(total));
   };
   options.damaged = [&](const DamagedBlob& d) {
     line.Done();
-    PrintDamaged(d);
+    PrintDamaged(d, read_only);
   };
   auto report = Verify(lib->store.get(), lib->catalog.get(), options);
   line.Done();
   if (!report) return Fail(report.error());
+  report->catalog_problems.insert(report->catalog_problems.begin(), open_problems.begin(),
+                                  open_problems.end());
   for (const auto& h : report->missing) {
     std::fprintf(stderr, "missing: blob %s is used by the catalog but not in the store\n",
                  h.Hex().c_str());
   }
   for (const auto& p : report->catalog_problems) std::fprintf(stderr, "catalog: %s\n", p.c_str());
-  if (args.json) PrintVerifyJson(*report);
-  else PrintVerifyText(*report, args.keep_damaged);
+  if (args.json) PrintVerifyJson(*report, read_only);
+  else PrintVerifyText(*report, args.keep_damaged || read_only);
   return report->ok() ? kExitOk : kExitDamaged;
 }
 
