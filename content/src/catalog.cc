@@ -283,9 +283,10 @@ std::string FileUri(const std::filesystem::path& path, const std::string& query)
   return uri + "?" + query;
 }
 
-// Opens `uri` to read (read-write with query_only, or read-only) and reads the schema once, so that a file SQLite cannot open fails
-// here (SQLITE_CANTOPEN: a WAL database whose -shm cannot be created) and not at the first
-// query. A damaged schema is not an error here: the checks report it.
+// Opens `uri` to read (read-write with query_only, or read-only) and reads the schema once, so
+// that a file SQLite cannot open fails here (SQLITE_CANTOPEN: a WAL database whose -shm cannot
+// be created) and not at the first query. A damaged schema is not an error here: the checks
+// report it.
 int OpenReading(const std::string& uri, bool read_write, sqlite3** db) {
   int flags = (read_write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI |
               SQLITE_OPEN_FULLMUTEX;
@@ -305,14 +306,26 @@ bool HasWriteAheadLog(const std::filesystem::path& db_path) {
   return !ec && size > 0;
 }
 
-}  // namespace
-
-namespace {
 // Whether this process may write the folder of `db_path` and the file itself.
 bool MayWrite(const std::filesystem::path& db_path) {
   std::filesystem::path folder = db_path.parent_path().empty() ? "." : db_path.parent_path();
   return ::access(folder.c_str(), W_OK) == 0 && ::access(db_path.c_str(), W_OK) == 0;
 }
+
+// The FTS5 index's own check. The command is an INSERT that changes nothing: on a query_only
+// connection (OpenReadOnly in a writable folder) writes are allowed for its length.
+Status CheckSearchIndex(sqlite3* db) {
+  bool query_only = false;
+  {
+    db::Stmt q(db, "PRAGMA query_only");
+    query_only = q.Step() && q.Int(0) != 0;
+  }
+  if (query_only) (void)db::Exec(db, "PRAGMA query_only=0");
+  Status fts = db::Exec(db, "INSERT INTO search(search) VALUES('integrity-check')");
+  if (query_only) (void)db::Exec(db, "PRAGMA query_only=1");
+  return fts;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Catalog>> Catalog::OpenReadOnly(const std::filesystem::path& db_path) {
@@ -406,17 +419,8 @@ std::vector<std::string> Catalog::CheckIntegrity() {
     if (s.Text(0) != "ok") problems.push_back(s.Text(0));
   }
   if (!s.StepStatus().ok()) problems.push_back(s.StepStatus().message());
-  if (sqlite3_db_readonly(db_, "main") != 1) {
-    // The command is an INSERT that changes nothing: allowed for its length on a query_only
-    // connection (OpenReadOnly in a writable folder).
-    bool query_only = false;
-    {
-      db::Stmt q(db_, "PRAGMA query_only");
-      query_only = q.Step() && q.Int(0) != 0;
-    }
-    if (query_only) (void)db::Exec(db_, "PRAGMA query_only=0");
-    Status fts = db::Exec(db_, "INSERT INTO search(search) VALUES('integrity-check')");
-    if (query_only) (void)db::Exec(db_, "PRAGMA query_only=1");
+  if (sqlite3_db_readonly(db_, "main") != 1) {  // else skipped: it needs a write transaction
+    Status fts = CheckSearchIndex(db_);
     if (!fts.ok()) problems.push_back("search index: " + fts.message());
   }
   db::Stmt orphans(db_,
