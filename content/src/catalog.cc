@@ -283,10 +283,16 @@ std::string FileUri(const std::filesystem::path& path, const std::string& query)
   return uri + "?" + query;
 }
 
+// Whether `rc` says SQLite could not set up a WAL database's -shm: SQLITE_CANTOPEN on a
+// read-only mount (EROFS), SQLITE_READONLY (its _CANTINIT, _DIRECTORY, ...) in a folder this
+// user may not write (EACCES).
+bool CannotMakeShm(int rc) {
+  return (rc & 0xFF) == SQLITE_CANTOPEN || (rc & 0xFF) == SQLITE_READONLY;
+}
+
 // Opens `uri` to read (read-write with query_only, or read-only) and reads the schema once, so
-// that a file SQLite cannot open fails here (SQLITE_CANTOPEN: a WAL database whose -shm cannot
-// be created) and not at the first query. A damaged schema is not an error here: the checks
-// report it.
+// that a file whose -shm cannot be made fails here (CannotMakeShm) and not at the first query.
+// A damaged schema is not an error here: the checks report it.
 int OpenReading(const std::string& uri, bool read_write, sqlite3** db) {
   int flags = (read_write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI |
               SQLITE_OPEN_FULLMUTEX;
@@ -297,7 +303,8 @@ int OpenReading(const std::string& uri, bool read_write, sqlite3** db) {
     if (rc != SQLITE_OK) return rc;
   }
   rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
-  return (rc & 0xFF) == SQLITE_CANTOPEN ? rc : SQLITE_OK;
+  if (rc != SQLITE_OK) rc = sqlite3_extended_errcode(*db);
+  return CannotMakeShm(rc) ? rc : SQLITE_OK;
 }
 
 bool HasWriteAheadLog(const std::filesystem::path& db_path) {
@@ -336,7 +343,7 @@ Result<std::unique_ptr<Catalog>> Catalog::OpenReadOnly(const std::filesystem::pa
   sqlite3* db = nullptr;
   bool writable = MayWrite(db_path);
   int rc = OpenReading(FileUri(db_path, writable ? "mode=rw" : "mode=ro"), writable, &db);
-  if (!writable && (rc & 0xFF) == SQLITE_CANTOPEN && !HasWriteAheadLog(db_path)) {
+  if (!writable && CannotMakeShm(rc) && !HasWriteAheadLog(db_path)) {
     // A read-only folder: no -shm can be made there, and with no log there is nothing in one.
     sqlite3_close(db);
     db = nullptr;
