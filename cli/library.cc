@@ -1,5 +1,8 @@
 #include "library.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -100,7 +103,7 @@ struct VerifyArgs {
 };
 
 // Says on stderr what verify found wrong with one blob, and where it went.
-void PrintDamaged(const DamagedBlob& d) {
+void PrintDamaged(const DamagedBlob& d, bool read_only) {
   std::fprintf(stderr, "damaged: %s\n", d.problem.message().c_str());
   if (!d.quarantined_to.empty()) {
     std::fprintf(stderr, "  moved to %s; importing its channel again restores it\n",
@@ -108,21 +111,25 @@ void PrintDamaged(const DamagedBlob& d) {
   } else if (!d.quarantine_error.ok()) {
     std::fprintf(stderr, "  could not move it aside (%s): it is still served\n",
                  d.quarantine_error.message().c_str());
+  } else if (read_only && d.problem.code() == StatusCode::kCorrupt) {
+    std::fprintf(stderr, "  left in place (the data folder is read-only): it is still served\n");
   }
 }
 
-// Checks the compressed copies in DATA/cache, removing the damaged ones; says so on stderr.
-Result<VariantCheckReport> CheckCache(const BlobStore& store) {
-  auto cache = CheckCompressedVariants(store);
+// Checks the compressed copies in DATA/cache, removing the damaged ones (reporting only, on a
+// read-only folder); says so on stderr.
+Result<VariantCheckReport> CheckCache(const BlobStore& store, bool read_only) {
+  auto cache = CheckCompressedVariants(store, read_only);
   if (!cache) return cache;
   for (const auto& d : cache->damaged) {
-    std::fprintf(stderr, "damaged: %s\n  removed; the server makes it again from its blob\n",
-                 d.problem.c_str());
+    std::fprintf(stderr, "damaged: %s\n  %s\n", d.problem.c_str(),
+                 read_only ? "left in place (the data folder is read-only)"
+                           : "removed; the server makes it again from its blob");
   }
   return cache;
 }
 
-void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache) {
+void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache, bool read_only) {
   std::vector<std::string> damaged, missing, stray, cache_damaged;
   for (const auto& d : r.damaged) damaged.push_back(d.hash.Hex());
   for (const auto& h : r.missing) missing.push_back(h.Hex());
@@ -132,7 +139,7 @@ void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache) {
                                {"orphans_removed", cache.orphans_removed}};
   PrintJson({{"blobs", r.blobs}, {"bytes", r.bytes}, {"damaged", damaged}, {"missing", missing},
              {"stray_files", stray}, {"catalog", r.catalog_problems}, {"cache", cache_json},
-             {"ok", r.ok() && cache.ok()}});
+             {"ok", r.ok() && cache.ok()}, {"read_only", read_only}});
 }
 
 constexpr char kCatalogAdvice[] =
@@ -144,7 +151,7 @@ void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, boo
               Megabytes(r.bytes).c_str(), r.damaged.size(), r.missing.size(),
               r.catalog_problems.empty() ? "ok" : "DAMAGED");
   if (!cache.ok()) {
-    std::printf("%zu compressed copies checked: %zu damaged, removed\n", cache.variants,
+    std::printf("%zu compressed copies checked: %zu damaged\n", cache.variants,
                 cache.damaged.size());
   }
   if (!r.damaged.empty() || !r.missing.empty()) {
@@ -155,31 +162,61 @@ void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, boo
   if (!r.catalog_problems.empty()) std::printf("%s\n", kCatalogAdvice);
 }
 
+// Whether `data` may not be written: mounted read-only (EROFS, as the kernel remounts a failing
+// card) or not writable by this user (EACCES).
+bool ReadOnlyFolder(const fs::path& data) {
+  if (::access(data.c_str(), W_OK) == 0) return false;
+  return errno == EROFS || errno == EACCES || errno == EPERM;
+}
+
+// The store and the catalog opened to read only, creating nothing; a catalog that cannot be
+// opened is a finding (in *problems), not a failure.
+Result<Library> OpenLibraryToCheck(const fs::path& data, std::vector<std::string>* problems) {
+  Library lib;
+  auto store = BlobStore::OpenExisting(data);
+  if (!store) {
+    return store.error().WithContext("no library to verify in " + data.string());
+  }
+  lib.store = std::move(*store);
+  auto catalog = Catalog::OpenReadOnly(data / "catalog.db");
+  if (catalog) lib.catalog = std::move(*catalog);
+  else problems->push_back("cannot open the catalog: " + catalog.error().message());
+  return lib;
+}
+
 int VerifyCommand(const fs::path& data, const VerifyArgs& args) {
-  auto lib = OpenLibrary(data);
+  bool read_only = ReadOnlyFolder(data);
+  if (read_only) {
+    std::fprintf(stderr, "the data folder %s is read-only: checking only, damaged files are "
+                 "reported but left in place\n", data.c_str());
+  }
+  std::vector<std::string> open_problems;
+  auto lib = OpenLibraryToCheck(data, &open_problems);
   if (!lib) return Fail(lib.error());
   ProgressLine line;
   VerifyOptions options;
-  options.quarantine_damaged = !args.keep_damaged;
+  options.quarantine_damaged = !args.keep_damaged && !read_only;
   options.progress = [&](uint64_t done, uint64_t total) {
     line.Show("verifying " + Megabytes(done) + " of " + Megabytes(total));
   };
   options.damaged = [&](const DamagedBlob& d) {
     line.Done();
-    PrintDamaged(d);
+    PrintDamaged(d, read_only);
   };
   auto report = Verify(lib->store.get(), lib->catalog.get(), options);
   line.Done();
   if (!report) return Fail(report.error());
+  report->catalog_problems.insert(report->catalog_problems.begin(), open_problems.begin(),
+                                  open_problems.end());
   for (const auto& h : report->missing) {
     std::fprintf(stderr, "missing: blob %s is used by the catalog but not in the store\n",
                  h.Hex().c_str());
   }
   for (const auto& p : report->catalog_problems) std::fprintf(stderr, "catalog: %s\n", p.c_str());
-  auto cache = CheckCache(*lib->store);
+  auto cache = CheckCache(*lib->store, read_only);
   if (!cache) return Fail(cache.error());
-  if (args.json) PrintVerifyJson(*report, *cache);
-  else PrintVerifyText(*report, *cache, args.keep_damaged);
+  if (args.json) PrintVerifyJson(*report, *cache, read_only);
+  else PrintVerifyText(*report, *cache, args.keep_damaged || read_only);
   return report->ok() && cache->ok() ? kExitOk : kExitDamaged;
 }
 

@@ -151,6 +151,14 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const fs::path& root, Env* en
   return std::unique_ptr<BlobStore>(new BlobStore(root, env, params));
 }
 
+Result<std::unique_ptr<BlobStore>> BlobStore::OpenExisting(const fs::path& root, Env* env) {
+  std::error_code ec;
+  if (!fs::is_directory(root / "blobs", ec)) {
+    return NotFound("no blob store in " + root.string() + " (no blobs/ folder)");
+  }
+  return std::unique_ptr<BlobStore>(new BlobStore(root, env, ChunkerParams{}));
+}
+
 Result<std::unique_ptr<BlobWriter>> BlobStore::NewWriter() {
   fs::path temp = root_ / "tmp" / (RandomName() + ".tmp");
   auto file = env_->NewWritableFile(temp);

@@ -1,12 +1,14 @@
 #include "outpost/content/catalog.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <set>
 #include <unordered_map>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "outpost/base/db.h"
@@ -220,7 +222,18 @@ std::string MatchExpression(const std::string& query) {
   return expr;
 }
 
+// The first read error of the reads that answer a plain value, per thread, until
+// Catalog::TakeReadError() takes it.
+thread_local Status t_read_error;
+
+// Keeps `s`'s error (if it failed) as the thread's read error, unless one is kept already.
+void NoteReadError(const db::Stmt& s) {
+  if (!s.StepStatus().ok() && t_read_error.ok()) t_read_error = s.StepStatus();
+}
+
 }  // namespace
+
+Status Catalog::TakeReadError() { return std::exchange(t_read_error, Status::Ok()); }
 
 const char* KindName(NodeKind kind) { return kKindNames[static_cast<int>(kind)]; }
 
@@ -251,6 +264,113 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& db_p
   st = catalog->Migrate();
   if (!st.ok()) return st.WithContext("migrating catalog " + db_path.string());
   return catalog;
+}
+
+namespace {
+
+// "file:PATH?QUERY" for sqlite3_open_v2 with SQLITE_OPEN_URI; the path's '%', '?' and '#'
+// escaped so that they stay part of the name.
+std::string FileUri(const std::filesystem::path& path, const std::string& query) {
+  std::string uri = "file:";
+  for (char c : path.string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      uri += kHex[c & 0xF];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?" + query;
+}
+
+// Whether `rc` says SQLite could not set up a WAL database's -shm: SQLITE_CANTOPEN on a
+// read-only mount (EROFS), SQLITE_READONLY (its _CANTINIT, _DIRECTORY, ...) in a folder this
+// user may not write (EACCES).
+bool CannotMakeShm(int rc) {
+  return (rc & 0xFF) == SQLITE_CANTOPEN || (rc & 0xFF) == SQLITE_READONLY;
+}
+
+// Opens `uri` to read (read-write with query_only, or read-only) and reads the schema once, so
+// that a file whose -shm cannot be made fails here (CannotMakeShm) and not at the first query.
+// A damaged schema is not an error here: the checks report it.
+int OpenReading(const std::string& uri, bool read_write, sqlite3** db) {
+  int flags = (read_write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI |
+              SQLITE_OPEN_FULLMUTEX;
+  int rc = sqlite3_open_v2(uri.c_str(), db, flags, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  if (read_write) {
+    rc = sqlite3_exec(*db, "PRAGMA query_only=1", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return rc;
+  }
+  rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) rc = sqlite3_extended_errcode(*db);
+  return CannotMakeShm(rc) ? rc : SQLITE_OK;
+}
+
+bool HasWriteAheadLog(const std::filesystem::path& db_path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(db_path.string() + "-wal", ec);
+  return !ec && size > 0;
+}
+
+// Whether this process may write the folder of `db_path` and the file itself.
+bool MayWrite(const std::filesystem::path& db_path) {
+  std::filesystem::path folder = db_path.parent_path().empty() ? "." : db_path.parent_path();
+  return ::access(folder.c_str(), W_OK) == 0 && ::access(db_path.c_str(), W_OK) == 0;
+}
+
+// The FTS5 index's own check. The command is an INSERT that changes nothing: on a query_only
+// connection (OpenReadOnly in a writable folder) writes are allowed for its length.
+Status CheckSearchIndex(sqlite3* db) {
+  bool query_only = false;
+  {
+    db::Stmt q(db, "PRAGMA query_only");
+    query_only = q.Step() && q.Int(0) != 0;
+  }
+  if (query_only) (void)db::Exec(db, "PRAGMA query_only=0");
+  Status fts = db::Exec(db, "INSERT INTO search(search) VALUES('integrity-check')");
+  if (query_only) (void)db::Exec(db, "PRAGMA query_only=1");
+  return fts;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Catalog>> Catalog::OpenReadOnly(const std::filesystem::path& db_path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(db_path, ec)) {
+    return NotFound("no catalog at " + db_path.string());
+  }
+  sqlite3* db = nullptr;
+  bool writable = MayWrite(db_path);
+  int rc = OpenReading(FileUri(db_path, writable ? "mode=rw" : "mode=ro"), writable, &db);
+  if (!writable && CannotMakeShm(rc) && !HasWriteAheadLog(db_path)) {
+    // A read-only folder: no -shm can be made there, and with no log there is nothing in one.
+    sqlite3_close(db);
+    db = nullptr;
+    rc = OpenReading(FileUri(db_path, "mode=ro&immutable=1"), false, &db);
+  }
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return IoError("opening catalog " + db_path.string() + " to read: " + msg);
+  }
+  std::unique_ptr<Catalog> catalog(new Catalog(db));
+  sqlite3_busy_timeout(db, 10000);
+  OUTPOST_RETURN_IF_ERROR(RegisterSearchTokenizer(db));
+  return catalog;
+}
+
+std::filesystem::path Catalog::path() {
+  std::lock_guard lock(mu_);
+  const char* file = sqlite3_db_filename(db_, "main");
+  return file ? file : "";
+}
+
+bool Catalog::read_only() {
+  std::lock_guard lock(mu_);
+  return sqlite3_db_readonly(db_, "main") == 1;
 }
 
 Catalog::Catalog(sqlite3* db) : db_(db), stmt_cache_(new db::StmtCache) {}
@@ -308,8 +428,10 @@ std::vector<std::string> Catalog::CheckIntegrity() {
     if (s.Text(0) != "ok") problems.push_back(s.Text(0));
   }
   if (!s.StepStatus().ok()) problems.push_back(s.StepStatus().message());
-  Status fts = db::Exec(db_, "INSERT INTO search(search) VALUES('integrity-check')");
-  if (!fts.ok()) problems.push_back("search index: " + fts.message());
+  if (sqlite3_db_readonly(db_, "main") != 1) {  // else skipped: it needs a write transaction
+    Status fts = CheckSearchIndex(db_);
+    if (!fts.ok()) problems.push_back("search index: " + fts.message());
+  }
   db::Stmt orphans(db_,
                    "SELECT COUNT(*) FROM channels c WHERE c.served_version IS NOT NULL AND NOT "
                    "EXISTS (SELECT 1 FROM channel_versions v WHERE v.channel_id = c.id AND "
@@ -317,6 +439,17 @@ std::vector<std::string> Catalog::CheckIntegrity() {
   if (orphans.Step() && orphans.Int(0) > 0) {
     problems.push_back("a channel serves a version that is missing or incomplete");
   }
+  return problems;
+}
+
+std::vector<std::string> Catalog::QuickCheck() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> problems;
+  db::Stmt s(db_, "PRAGMA quick_check");
+  while (s.Step()) {
+    if (s.Text(0) != "ok") problems.push_back(s.Text(0));
+  }
+  if (!s.StepStatus().ok()) problems.push_back(s.StepStatus().message());
   return problems;
 }
 
@@ -405,6 +538,7 @@ std::vector<ValueLabel> Catalog::LabelsOf(const std::string& channel_id, int64_t
   s.Bind(1, channel_id).Bind(2, version);
   std::vector<ValueLabel> out;
   while (s.Step()) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3)});
+  NoteReadError(s);
   return out;
 }
 
@@ -700,6 +834,7 @@ std::vector<ChannelInfo> Catalog::Channels() {
     c.manifest_hash = s.HashAt(14);
     out.push_back(std::move(c));
   }
+  NoteReadError(s);
   return out;
 }
 
@@ -714,7 +849,10 @@ std::optional<Node> Catalog::GetNode(int64_t id) {
   std::lock_guard lock(mu_);
   db::Stmt s(db_, std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = ?", stmt_cache_.get());
   s.Bind(1, id);
-  if (!s.Step()) return std::nullopt;
+  if (!s.Step()) {
+    NoteReadError(s);
+    return std::nullopt;
+  }
   return ReadNode(s);
 }
 
@@ -724,7 +862,10 @@ std::optional<Node> Catalog::NodeByPath(const std::string& channel_id, const std
                       " FROM nodes WHERE channel_id = ?1 AND path = ?2 AND version = "
                       "(SELECT served_version FROM channels WHERE id = ?1)", stmt_cache_.get());
   s.Bind(1, channel_id).Bind(2, path);
-  if (!s.Step()) return std::nullopt;
+  if (!s.Step()) {
+    NoteReadError(s);
+    return std::nullopt;
+  }
   return ReadNode(s);
 }
 
@@ -732,7 +873,10 @@ std::vector<ValueLabel> Catalog::ValueLabels(const std::string& channel_id) {
   std::lock_guard lock(mu_);
   db::Stmt s(db_, "SELECT served_version FROM channels WHERE id = ?", stmt_cache_.get());
   s.Bind(1, channel_id);
-  if (!s.Step() || s.IsNull(0)) return {};
+  if (!s.Step() || s.IsNull(0)) {
+    NoteReadError(s);
+    return {};
+  }
   int64_t served = s.Int(0);
   return LabelsOf(channel_id, served);
 }
@@ -744,6 +888,7 @@ std::vector<Node> Catalog::Children(int64_t parent_id, bool include_unlisted) {
   s.Bind(1, parent_id).Bind(2, int64_t{include_unlisted});
   std::vector<Node> out;
   while (s.Step()) out.push_back(ReadNode(s));
+  NoteReadError(s);
   return out;
 }
 
@@ -755,6 +900,7 @@ std::vector<Node> Catalog::ChildrenPage(int64_t parent_id, int64_t offset, int64
   s.Bind(1, parent_id).Bind(2, std::max<int64_t>(limit, 0)).Bind(3, std::max<int64_t>(offset, 0));
   std::vector<Node> out;
   while (s.Step()) out.push_back(ReadNode(s));
+  NoteReadError(s);
   return out;
 }
 
@@ -763,7 +909,9 @@ int64_t Catalog::CountChildren(int64_t parent_id) {
   db::Stmt s(db_, "SELECT count(*) FROM nodes WHERE parent_id = ? AND listed = 1",
              stmt_cache_.get());
   s.Bind(1, parent_id);
-  return s.Step() ? s.Int(0) : 0;
+  if (s.Step()) return s.Int(0);
+  NoteReadError(s);
+  return 0;
 }
 
 Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int limit,
@@ -796,6 +944,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const std::string& query, int lim
     h.rank = s.Double(7);
     hits.push_back(std::move(h));
   }
+  NoteReadError(s);
   OUTPOST_RETURN_IF_ERROR(s.StepStatus());
   return hits;
 }
@@ -809,6 +958,7 @@ SearchFacets Catalog::Facets() {
                         "c.served_version = n.version WHERE n.listed = 1 AND n." + column +
                         " <> '' ORDER BY 1");
     while (s.Step()) out->push_back(s.Text(0));
+    NoteReadError(s);
   };
   distinct("language", &f.languages);
   distinct("kind", &f.kinds);
@@ -875,6 +1025,7 @@ Result<bool> Catalog::IsServedBlob(const Hash& hash) {
              "AND c.served_version = v.version WHERE v.thumbnail = ?1 LIMIT 1");
   s.Bind(1, hash);
   bool found = s.Step();
+  NoteReadError(s);
   OUTPOST_RETURN_IF_ERROR(s.StepStatus());
   return found;
 }
@@ -899,6 +1050,34 @@ Result<std::unordered_set<Hash>> Catalog::ReferencedBlobs(
     if (auto h = s.HashAt(2)) out.insert(*h);
   }
   OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  return out;
+}
+
+std::unordered_set<Hash> Catalog::ReadableBlobReferences(std::vector<std::string>* problems) {
+  // Each source read on its own, so that a damaged page stops only the reads that cross it:
+  // the index scans need no page of the table, and the table scan none of the indexes.
+  static constexpr const char* kSources[][2] = {
+      {"the nodes table", "SELECT blob, thumbnail FROM nodes NOT INDEXED"},
+      {"the index of files", "SELECT blob, NULL FROM nodes INDEXED BY nodes_by_blob "
+                             "WHERE blob IS NOT NULL"},
+      {"the index of thumbnails", "SELECT NULL, thumbnail FROM nodes INDEXED BY "
+                                  "nodes_by_thumbnail WHERE thumbnail IS NOT NULL"},
+      {"the versions' thumbnails", "SELECT thumbnail, NULL FROM channel_versions"},
+  };
+  std::lock_guard lock(mu_);
+  std::unordered_set<Hash> out;
+  for (const auto& [what, sql] : kSources) {
+    db::Stmt s(db_, sql);
+    while (s.Step()) {
+      for (int col : {0, 1}) {
+        if (auto h = s.HashAt(col)) out.insert(*h);
+      }
+    }
+    if (!s.StepStatus().ok()) {
+      problems->push_back(std::string("reading the files it uses from ") + what + ": " +
+                          s.StepStatus().message());
+    }
+  }
   return out;
 }
 

@@ -4,10 +4,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <set>
+#include <thread>
 
 #include "outpost/base/db.h"
 #include "outpost/base/text.h"
 #include "search_tokenizer.h"
+#include "testing/damage.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -617,6 +620,75 @@ TEST_F(CatalogTest, ASchemaOneCatalogMigratesKeepingItsVersionsUnsigned) {
   ASSERT_TRUE(catalog_->AttachManifest("water", 1, kEnvelope5, kManifest5).ok());
   EXPECT_EQ(catalog_->Channel("water")->manifest_hash, kManifest5);
   EXPECT_EQ(*catalog_->CommitVersionAs(Draft(" 2"), 2, "two", kManifest5), 2);
+}
+
+}  // namespace
+}  // namespace outpost
+
+namespace outpost {
+namespace {
+
+// ---- reading a damaged or read-only catalog (issue 14)
+
+class DamagedCatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = Catalog::Open(path());
+    ASSERT_TRUE(c.has_value()) << c.error().ToString();
+    ASSERT_TRUE((*c)->CommitVersion(Draft()).has_value());
+  }
+  std::filesystem::path path() const { return dir_.path() / "catalog.db"; }
+  std::set<std::string> Files() const {
+    std::set<std::string> out;
+    for (auto& e : std::filesystem::directory_iterator(dir_.path())) {
+      out.insert(e.path().filename().string());
+    }
+    return out;
+  }
+  TempDir dir_;
+};
+
+TEST_F(DamagedCatalogTest, AReadOnlyOpenChangesNothingAndLeavesNoFileBehind) {
+  auto before = Files();
+  {
+    auto c = Catalog::OpenReadOnly(path());
+    ASSERT_TRUE(c.has_value()) << c.error().ToString();
+    EXPECT_EQ((*c)->Channels().size(), 1u);
+    EXPECT_TRUE((*c)->CheckIntegrity().empty());
+    EXPECT_TRUE((*c)->QuickCheck().empty());
+    BlobInfo blob;
+    blob.hash = Hash::Of("x");
+    EXPECT_FALSE((*c)->RecordBlobs({blob}).ok());  // writes fail
+  }
+  EXPECT_EQ(Files(), before);
+  EXPECT_EQ(Catalog::OpenReadOnly(dir_.path() / "none.db").error().code(), StatusCode::kNotFound);
+}
+
+TEST_F(DamagedCatalogTest, AFailedReadIsKeptForTheCallingThreadUntilTaken) {
+  testing::DamagePage(path(), "nodes", testing::PageDamage::kZero);
+  auto c = Catalog::OpenReadOnly(path());
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
+  EXPECT_TRUE(Catalog::TakeReadError().ok());
+  EXPECT_FALSE((*c)->NodeByPath("water", "fr/eleve.html").has_value());
+  Status other_thread;
+  std::thread([&] { other_thread = Catalog::TakeReadError(); }).join();
+  EXPECT_TRUE(other_thread.ok());
+  Status taken = Catalog::TakeReadError();
+  EXPECT_EQ(taken.code(), StatusCode::kCorrupt) << taken.ToString();
+  EXPECT_TRUE(Catalog::TakeReadError().ok());  // taken once
+  EXPECT_FALSE((*c)->QuickCheck().empty());
+}
+
+TEST_F(DamagedCatalogTest, TheFileIndexGivesTheHashesOfADamagedNodesTable) {
+  testing::DamagePage(path(), "nodes", testing::PageDamage::kFlipHeader);
+  auto c = Catalog::OpenReadOnly(path());
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
+  std::vector<std::string> problems;
+  auto hashes = (*c)->ReadableBlobReferences(&problems);
+  EXPECT_TRUE(hashes.count(Hash::Of("fr/eleve.html")));
+  EXPECT_TRUE(hashes.count(Hash::Of("ar/rain.html")));
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].find("the nodes table"), std::string::npos) << problems[0];
 }
 
 }  // namespace

@@ -70,12 +70,11 @@ Result<VerifyReport> Verify(BlobStore* store, Catalog* catalog, const VerifyOpti
   VerifyReport report;
   std::unordered_set<Hash> present;
   OUTPOST_RETURN_IF_ERROR(CheckStore(store, options, &report, &present));
-  auto refs = catalog->ReferencedBlobs();
-  if (!refs) return refs.error();
-  for (const auto& h : *refs) {
+  if (!catalog) return report;
+  report.catalog_problems = catalog->CheckIntegrity();
+  for (const auto& h : catalog->ReadableBlobReferences(&report.catalog_problems)) {
     if (!present.count(h)) report.missing.push_back(h);
   }
-  report.catalog_problems = catalog->CheckIntegrity();
   return report;
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "outpost/content/importer.h"
+#include "testing/damage.h"
 #include "testing/fault_env.h"
 #include "testing/temp_dir.h"
 
@@ -203,6 +204,26 @@ TEST_F(MaintenanceTest, ACatalogServingAVersionItLacksIsReported) {
   ASSERT_TRUE(report.has_value());
   EXPECT_FALSE(report->ok());
   EXPECT_FALSE(report->catalog_problems.empty());
+}
+
+TEST_F(MaintenanceTest, ADamagedNodesPageIsAFindingAndEveryBlobIsStillChecked) {
+  ImportVersion("one", "notes");
+  catalog_.reset();
+  testing::DamagePage(data_->path() / "catalog.db", "nodes", testing::PageDamage::kZero);
+  testing::DamageBlob(store_->PathOf(Lesson("one")));
+  Hash notes = Hash::Of(std::string_view("notes"));
+  fs::remove(store_->PathOf(notes));
+  auto catalog = Catalog::OpenReadOnly(data_->path() / "catalog.db");
+  ASSERT_TRUE(catalog.has_value()) << catalog.error().ToString();
+  auto report = Verify(store_.get(), catalog->get());
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_FALSE(report->ok());
+  EXPECT_FALSE(report->catalog_problems.empty());
+  EXPECT_EQ(report->blobs, 2u);
+  ASSERT_EQ(report->damaged.size(), 1u);
+  EXPECT_EQ(report->damaged[0].hash, Lesson("one"));
+  // The nodes table cannot be read, but its file index still says the notes are used.
+  EXPECT_EQ(report->missing, std::vector<Hash>{notes});
 }
 
 // ---- gc ----

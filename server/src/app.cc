@@ -90,9 +90,13 @@ void AddContentHeaders(http::Response& res, bool sandbox) {
   res.set_header("Access-Control-Allow-Origin", "*");
 }
 
+// How often a running server checks its catalog (quick_check; docs/cli.md gives its cost).
+constexpr std::chrono::seconds kCatalogCheckInterval = std::chrono::hours(1);
+
 App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
     : store_(store),
       catalog_(catalog),
+      health_(std::make_unique<CatalogHealth>(catalog->path(), kCatalogCheckInterval)),
       assets_(config.web_root.empty() ? Assets::Embedded() : Assets::FromDisk(config.web_root)),
       i18n_(&assets_),
       renderer_(&assets_),
@@ -198,6 +202,7 @@ bool App::SendRendered(const http::Request& req, http::Response& res,
 }
 
 void App::NotFound(const http::Request& req, http::Response& res, bool json) const {
+  if (catalog_damaged()) return BoxTrouble(req, res, json);
   RequestLanguage lang = LanguageOf(req);
   if (json) return SendJson(req, res, {{"error", "not found"}}, 404);
   const ViewLanguage& t = lang.view;
@@ -207,6 +212,36 @@ void App::NotFound(const http::Request& req, http::Response& res, bool json) con
       {"status", 404},
       {"breadcrumb", nlohmann::json::array({{{"title", t.T("home")}, {"url", "/"}}})}};
   SendPage(req, res, "error", view, lang, 404);
+}
+
+void App::FileNotFound(const http::Request& req, http::Response& res) const {
+  if (catalog_damaged()) return BoxTrouble(req, res, false);
+  res.status = 404;
+  res.set_content("Not found", "text/plain; charset=utf-8");
+}
+
+void App::BoxTrouble(const http::Request& req, http::Response& res, bool json, int status) const {
+  res = http::Response{};
+  res.set_header("Cache-Control", "no-store");
+  if (json) return SendJson(req, res, {{"error", "this box has a problem"}}, status);
+  RequestLanguage lang = LanguageOf(req);
+  const ViewLanguage& t = lang.view;
+  nlohmann::json view = {
+      {"page_title", t.T("error_box_title")},
+      {"message", t.T("error_box_text")},
+      {"status", status},
+      {"breadcrumb", nlohmann::json::array({{{"title", t.T("home")}, {"url", "/"}}})}};
+  SendPage(req, res, "error", view, lang, status);
+}
+
+void App::AnswerReadErrors(const http::Request& req, http::Response& res) const {
+  Status error = Catalog::TakeReadError();
+  if (!error.ok()) ReadFailed(req, res, error);
+}
+
+void App::ReadFailed(const http::Request& req, http::Response& res, const Status& error) const {
+  health_->ReadFailed(RequestTarget(req), error);
+  BoxTrouble(req, res, req.path.starts_with("/api/"));
 }
 
 // ---- Files
@@ -277,7 +312,12 @@ bool App::ServeBlobFile(const http::Request& req, http::Response& res, const Has
   reply.may_wait = may_wait;
   Status st = ServeFile(req, res, reply, compression_.get());
   if (st.code() == StatusCode::kBusy && !may_wait) return false;
-  if (!st.ok()) spdlog::error("serving blob {}: {}", hash.Hex(), st.message());
+  if (!st.ok()) {
+    // The catalog names a blob the store cannot give (moved aside by verify, deleted, or a
+    // garbled hash): never bytes, the error page and a line that names both.
+    spdlog::error("serving {}: blob {}: {}", RequestTarget(req), hash.Hex(), st.message());
+    BoxTrouble(req, res, false, 500);
+  }
   return true;
 }
 

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assets.h"
+#include "catalog_health.h"
 #include "compression_cache.h"
 #include "hot_files.h"
 #include "http/http_message.h"
@@ -93,8 +94,26 @@ class App {
                 const PageKey* cache = nullptr) const;
   void SendJson(const http::Request& req, http::Response& res, const nlohmann::json& view,
                 int status = 200) const;
-  // The 404 page (or {"error": "not found"} with `json`).
+  // The 404 page (or {"error": "not found"} with `json`); on a damaged catalog, which may have
+  // lost what was asked, BoxTrouble's page instead.
   void NotFound(const http::Request& req, http::Response& res, bool json) const;
+  // A file that is not there: a short text (a broken image, not a page); on a damaged catalog,
+  // BoxTrouble's page instead.
+  void FileNotFound(const http::Request& req, http::Response& res) const;
+  // The "something is wrong with this box" page (or {"error": "this box has a problem"} with
+  // `json`), with `status` (503: the catalog; 500: a file the catalog names cannot be read),
+  // in place of whatever `res` held.
+  void BoxTrouble(const http::Request& req, http::Response& res, bool json,
+                  int status = 503) const;
+
+  // ---- The catalog's health (catalog_health.h).
+  // Damaged, as the last check or a failed read found it.
+  bool catalog_damaged() const { return health_->damaged(); }
+  // After a handler: if one of its catalog reads failed (Catalog::TakeReadError), logs it and
+  // answers BoxTrouble's page instead of what the handler made of the missing rows.
+  void AnswerReadErrors(const http::Request& req, http::Response& res) const;
+  // A read that failed: logs it and answers BoxTrouble's page.
+  void ReadFailed(const http::Request& req, http::Response& res, const Status& error) const;
 
   // ---- Files.
   // The file at CHANNEL/PATH of the served version, through the path cache. With !may_wait
@@ -122,6 +141,7 @@ class App {
 
   BlobStore* store_;
   Catalog* catalog_;
+  std::unique_ptr<CatalogHealth> health_;
   Assets assets_;
   I18n i18n_;
   Renderer renderer_;

@@ -42,8 +42,8 @@ std::string LocalPath(const std::string& back) {
 // A page's twin under /api/v1 answers the page's view-model as JSON.
 bool IsApi(const Request& req) { return req.path.starts_with("/api/"); }
 
-// A file that is not there: a short text, not the 404 page (a broken image, not a page).
-void FileNotFound(Response& res, int status = 404) {
+// A file inside an app's zip that cannot be given: a short text (a broken image, not a page).
+void ZipEntryNotFound(Response& res, int status) {
   res.status = status;
   res.set_content("Not found", "text/plain; charset=utf-8");
 }
@@ -134,6 +134,11 @@ bool Search(App& app, const Request& req, Response& res, bool) {
   int status = 200;
   if (auto ticket = app.EnterSearch(app.search_wait())) {
     view = app.views().Search(lang.view, request);
+    // A damaged catalog may have lost what was searched for: never "no results" then.
+    if (view["empty"] == true && app.catalog_damaged()) {
+      app.BoxTrouble(req, res, IsApi(req));
+      return true;
+    }
   } else {
     view = app.views().SearchBusy(lang.view, request);
     status = 503;
@@ -226,7 +231,7 @@ bool FileByPath(App& app, const Request& req, Response& res, bool on_loop) {
     file = std::move(*found);
   }
   if (!file) {
-    FileNotFound(res);
+    app.FileNotFound(req, res);
     return true;
   }
   return app.ServeBlobFile(req, res, file->blob, file->mime, /*immutable=*/false,
@@ -249,8 +254,13 @@ std::string SniffedMime(const std::filesystem::path& path) {
 bool Blob(App& app, const Request& req, Response& res, bool on_loop) {
   auto hash = Hash::FromHex(req.matches[1]);
   auto served = hash ? app.catalog()->IsServedBlob(*hash) : Result<bool>(false);
-  if (!served || !*served || !app.store()->Contains(*hash)) {
-    FileNotFound(res);
+  if (!served) {
+    (void)Catalog::TakeReadError();  // the same error, answered here
+    app.ReadFailed(req, res, served.error());
+    return true;
+  }
+  if (!*served || !app.store()->Contains(*hash)) {
+    app.FileNotFound(req, res);
     return true;
   }
   std::string mime = SniffedMime(app.store()->PathOf(*hash));
@@ -281,13 +291,13 @@ std::optional<AppEntry> FindAppEntry(Catalog* catalog, const std::string& channe
 bool AppFile(App& app, const Request& req, Response& res, bool) {
   auto entry = FindAppEntry(app.catalog(), req.matches[1], req.matches[2]);
   if (!entry || !IsSafeEntryPath(entry->inner)) {
-    FileNotFound(res);
+    app.FileNotFound(req, res);
     return true;
   }
   auto zip = ZipArchive::Open(app.store()->PathOf(entry->zip));
   auto bytes = zip ? (*zip)->Read(entry->inner) : Result<std::string>(zip.error());
   if (!bytes) {
-    FileNotFound(res, bytes.error().code() == StatusCode::kNotFound ? 404 : 500);
+    ZipEntryNotFound(res, bytes.error().code() == StatusCode::kNotFound ? 404 : 500);
     return true;
   }
   struct Held {
@@ -340,8 +350,12 @@ std::span<const Route> Routes() { return kRoutes; }
 void AddRoutes(App* app, http::Transport* transport) {
   for (const Route& route : Routes()) {
     RouteHandler handler = route.handler;
+    // A catalog read that fails in a handler is an error page and a log line, never what the
+    // handler made of the rows it did not get (an empty list, a 404).
     http::Transport::Handler on_worker = [app, handler](const Request& req, Response& res) {
+      (void)Catalog::TakeReadError();  // left by other work on this thread: not this request's
       handler(*app, req, res, /*on_loop=*/false);
+      app->AnswerReadErrors(req, res);
     };
     if (std::string_view(route.method) == "POST") {
       transport->Post(route.pattern, std::move(on_worker));

@@ -147,22 +147,23 @@ std::string ProblemOf(const fs::path& path, const Hash& hash, ContentEncoding en
   return {};
 }
 
-// Checks one variant; removes it if it is an orphan or damaged.
+// Checks one variant; removes it if it is an orphan or damaged (unless `read_only`).
 Status CheckVariant(const BlobStore& store, const fs::path& path, const Hash& hash,
-                    ContentEncoding encoding, VariantCheckReport* report) {
+                    ContentEncoding encoding, bool read_only, VariantCheckReport* report) {
   if (!store.Contains(hash)) {
+    if (read_only) return Status::Ok();
     ++report->orphans_removed;
     return store.env()->Remove(path);
   }
   std::string problem = ProblemOf(path, hash, encoding);
   if (problem.empty()) return Status::Ok();
   report->damaged.push_back({path, "compressed copy " + path.string() + " " + problem});
-  return store.env()->Remove(path);
+  return read_only ? Status::Ok() : store.env()->Remove(path);
 }
 
 }  // namespace
 
-Result<VariantCheckReport> CheckCompressedVariants(const BlobStore& store) {
+Result<VariantCheckReport> CheckCompressedVariants(const BlobStore& store, bool read_only) {
   VariantCheckReport report;
   fs::path dir = store.root() / "cache";
   std::error_code ec;
@@ -174,7 +175,7 @@ Result<VariantCheckReport> CheckCompressedVariants(const BlobStore& store) {
     ++report.variants;
     report.bytes += it->file_size(ec);
     OUTPOST_RETURN_IF_ERROR(
-        CheckVariant(store, it->path(), variant->first, variant->second, &report));
+        CheckVariant(store, it->path(), variant->first, variant->second, read_only, &report));
   }
   if (ec) return ErrnoStatus("listing " + dir.string(), ec.value());
   return report;

@@ -1,10 +1,12 @@
 #include "testing/subprocess.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -87,6 +89,65 @@ ProcessResult WaitProcess(int pid) {
   }
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  return r;
+}
+
+LoggedProcess::LoggedProcess(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  std::vector<std::string> args = argv, env = Environment({});
+  auto arg_ptrs = Pointers(args), env_ptrs = Pointers(env);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, arg_ptrs[0], &actions, nullptr, arg_ptrs.data(), env_ptrs.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (rc != 0) {
+    close(pipe_fds[0]);
+    throw std::runtime_error("cannot start " + argv[0] + ": " + strerror(rc));
+  }
+  pid_ = pid;
+  fd_ = pipe_fds[0];
+}
+
+LoggedProcess::~LoggedProcess() {
+  if (pid_ > 0) (void)Stop();
+}
+
+bool LoggedProcess::WaitForLine(const std::string& needle) {
+  char buf[4096];
+  while (true) {
+    size_t found = log_.find(needle, scanned_);
+    if (found != std::string::npos) {
+      size_t end = log_.find('\n', found);
+      if (end != std::string::npos) {
+        scanned_ = end + 1;
+        return true;
+      }
+    }
+    ssize_t n = read(fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    log_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+ProcessResult LoggedProcess::Stop() {
+  ProcessResult r;
+  if (pid_ <= 0) return r;
+  kill(pid_, SIGTERM);
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = read(fd_, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) log_.append(buf, static_cast<size_t>(n));
+  }
+  close(fd_);
+  r = WaitProcess(pid_);
+  pid_ = -1;
+  r.out = log_;
   return r;
 }
 

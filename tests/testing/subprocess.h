@@ -24,4 +24,28 @@ int StartProcess(const std::vector<std::string>& argv,
 // Waits for a started process.
 ProcessResult WaitProcess(int pid);
 
+// A process whose standard output and error go to one pipe the test reads: a server and its
+// log. The destructor stops it (SIGTERM) and waits for it.
+class LoggedProcess {
+ public:
+  explicit LoggedProcess(const std::vector<std::string>& argv);
+  ~LoggedProcess();
+  LoggedProcess(const LoggedProcess&) = delete;
+  LoggedProcess& operator=(const LoggedProcess&) = delete;
+
+  // Reads the log until a line holding `needle` has been read (true) or the process closed it
+  // (false: it exited). Blocks until then: the wait is for the event, not for a time.
+  bool WaitForLine(const std::string& needle);
+  // Stops the process (SIGTERM), reads the rest of its log and waits for it; its exit.
+  ProcessResult Stop();
+  // Everything read from the log so far.
+  const std::string& log() const { return log_; }
+
+ private:
+  int pid_ = -1;
+  int fd_ = -1;
+  std::string log_;
+  size_t scanned_ = 0;  // log_ before this offset holds no wanted line
+};
+
 }  // namespace outpost::testing

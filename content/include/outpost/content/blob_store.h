@@ -102,6 +102,10 @@ class BlobStore {
   static Result<std::unique_ptr<BlobStore>> Open(const std::filesystem::path& root,
                                                  Env* env = Env::Default(),
                                                  ChunkerParams params = {});
+  // Opens the store under `root` without creating anything, for checks (verify) that must not
+  // write: kNotFound if `root`/blobs is not a folder.
+  static Result<std::unique_ptr<BlobStore>> OpenExisting(const std::filesystem::path& root,
+                                                         Env* env = Env::Default());
 
   Result<std::unique_ptr<BlobWriter>> NewWriter();
   // Stores a whole buffer (convenience for small blobs and tests).

@@ -157,7 +157,22 @@ class Catalog {
   static constexpr int kSchemaVersion = 5;
 
   static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& db_path);
+  // Opens an existing catalog for reading only, for checks (verify): it changes nothing and
+  // leaves no file behind. In a folder it may write to, the connection is read-write with
+  // PRAGMA query_only (so that, as any last connection does, it removes the -wal and -shm files
+  // when it closes); in one it may not (a card remounted read-only), it is SQLITE_OPEN_READONLY,
+  // read through the write-ahead log if one was left beside it, else opened as immutable
+  // (nothing can change it there, and no -shm can be made). No migration: every write call
+  // fails. kNotFound if there is no such file; kIoError if SQLite cannot open it. A damaged
+  // file still opens: the checks report it.
+  static Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::filesystem::path& db_path);
   ~Catalog();
+
+  // Whether this connection may not write (OpenReadOnly, or a read-only file or folder).
+  bool read_only();
+  // The database file's path (for a second connection: a check that must not hold this one's
+  // lock).
+  std::filesystem::path path();
 
   int schema_version();
   // Changes whenever any connection (this process or another, an import, a sync) commits a
@@ -168,7 +183,12 @@ class Catalog {
   // (for event loops, which must not wait for the catalog's lock).
   std::optional<uint64_t> RecentGeneration() const;
   // SQLite's integrity check and the search index's own; the problems found, one per entry.
+  // The search index's own check needs a write transaction (it changes nothing): on a
+  // read_only() catalog it is skipped, and integrity_check still reads every page of the index.
   std::vector<std::string> CheckIntegrity();
+  // SQLite's quick_check (every page read, no index compared with its table: a fraction of
+  // integrity_check's time); the problems found, one per entry, empty if none.
+  std::vector<std::string> QuickCheck();
 
   // ---- versions ----
   // The hash of a draft's canonical tree; two imports of the same folder give the same hash.
@@ -234,6 +254,16 @@ class Catalog {
                                         const SearchFilters& filters = {});
   SearchFacets Facets();
 
+  // ---- read errors ----
+  // The reads above that answer a plain value (Channels, Channel, GetNode, NodeByPath,
+  // Children, ValueLabels, ChildrenPage, CountChildren, Facets) answer "nothing" when SQLite
+  // fails (a damaged page); so that a caller can tell "nothing" from "could not read", each
+  // failure of a read (those, Search and IsServedBlob) is also kept for the calling thread.
+  // TakeReadError() returns the first one kept since it was last called (ok if none), and
+  // forgets it. The server takes it after each request: a damaged catalog is an error page and
+  // a log line, never an empty list or a 404.
+  static Status TakeReadError();
+
   // ---- chunk index ----
   // Records a blob and its chunks; recording a blob again changes nothing.
   Status RecordBlobs(const std::vector<BlobInfo>& blobs);
@@ -250,6 +280,11 @@ class Catalog {
   // Every blob referenced by any version (resources and thumbnails), leaving out the versions
   // in `ignoring` (what gc would prune).
   Result<std::unordered_set<Hash>> ReferencedBlobs(const std::vector<VersionRef>& ignoring = {});
+  // Every blob hash that can still be read from a damaged catalog: the union of what the nodes
+  // table, its indexes on files and thumbnails, and the versions' thumbnails each give up to
+  // the first page they cannot read. Each read error is added to *problems. Hashes of versions
+  // gc would prune are included.
+  std::unordered_set<Hash> ReadableBlobReferences(std::vector<std::string>* problems);
   // Drops blobs from the chunk index and the import cache, durably (a power cut must not bring
   // back references to files gc is about to delete).
   Status ForgetBlobs(const std::vector<Hash>& blobs);

@@ -65,9 +65,12 @@ struct VerifyReport {
 };
 
 // Checks every blob in `store` and every reference in `catalog`. Damage is a finding, not a
-// failure: it returns a report whose ok() is false. Fails (with the store's or the catalog's
-// error, and no report) only when the store cannot be listed or the catalog's references
-// cannot be read; blobs already moved aside by then stay moved.
+// failure: it returns a report whose ok() is false. A damaged catalog is a finding too: the
+// blobs are checked whatever its state, against every reference that can still be read from
+// it (Catalog::ReadableBlobReferences), and each read error is in catalog_problems. `catalog`
+// may be null (it could not be opened: the caller adds why to catalog_problems): then only
+// the store is checked. Fails (with the store's error, and no report) only when the store
+// cannot be listed. On a read_only() catalog the search index's own check is skipped.
 Result<VerifyReport> Verify(BlobStore* store, Catalog* catalog, const VerifyOptions& options = {});
 
 struct GcOptions {

@@ -35,13 +35,15 @@ struct DamagedVariant {
 struct VariantCheckReport {
   size_t variants = 0;         // variant files found (markers and orphans included)
   uint64_t bytes = 0;          // their total size
-  std::vector<DamagedVariant> damaged;  // removed: not the compressed bytes of their blob
+  std::vector<DamagedVariant> damaged;  // removed (unless read-only): not their blob's bytes
   size_t orphans_removed = 0;  // removed: the store no longer holds their blob
   bool ok() const { return damaged.empty(); }
 };
 
 // Checks every variant under store.root()/cache. A missing cache folder is an empty cache.
-// Fails only if the folder cannot be listed or a variant cannot be removed.
-Result<VariantCheckReport> CheckCompressedVariants(const BlobStore& store);
+// Fails only if the folder cannot be listed or a variant cannot be removed. With `read_only`
+// (a data folder that cannot be written) nothing is removed: damaged variants are reported,
+// orphans left.
+Result<VariantCheckReport> CheckCompressedVariants(const BlobStore& store, bool read_only = false);
 
 }  // namespace outpost
