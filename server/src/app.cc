@@ -287,12 +287,7 @@ bool App::ServeBlobFile(const http::Request& req, http::Response& res, const Has
   if (hot.state == HotFiles::State::kUnknown) {
     if (!may_wait) return false;  // a worker reads it, once, and keeps it if it is small
     auto loaded = hot_files_.Load(hash, store_->PathOf(hash), mime);
-    if (!loaded) {
-      spdlog::error("serving blob {}: {}", hash.Hex(), loaded.error().message());
-      res.status = 500;
-      res.set_content("Internal error", "text/plain");
-      return true;
-    }
+    if (!loaded) return BlobTrouble(req, res, hash, loaded.error());
     hot.file = std::move(*loaded);
   }
   if (hot.file) {
@@ -312,12 +307,16 @@ bool App::ServeBlobFile(const http::Request& req, http::Response& res, const Has
   reply.may_wait = may_wait;
   Status st = ServeFile(req, res, reply, compression_.get());
   if (st.code() == StatusCode::kBusy && !may_wait) return false;
-  if (!st.ok()) {
-    // The catalog names a blob the store cannot give (moved aside by verify, deleted, or a
-    // garbled hash): never bytes, the error page and a line that names both.
-    spdlog::error("serving {}: blob {}: {}", RequestTarget(req), hash.Hex(), st.message());
-    BoxTrouble(req, res, false, 500);
-  }
+  if (!st.ok()) return BlobTrouble(req, res, hash, st);
+  return true;
+}
+
+// The catalog names a blob the store cannot give whole (moved aside by verify, deleted, damaged,
+// or a garbled hash): never bytes, the error page and a line that names both.
+bool App::BlobTrouble(const http::Request& req, http::Response& res, const Hash& hash,
+                      const Status& why) const {
+  spdlog::error("serving {}: blob {}: {}", RequestTarget(req), hash.Hex(), why.message());
+  BoxTrouble(req, res, false, 500);
   return true;
 }
 

@@ -126,6 +126,9 @@ class App {
   bool ServeBlobFile(const http::Request& req, http::Response& res, const Hash& hash,
                      const std::string& mime, bool immutable, const std::string& download_name,
                      bool may_wait) const;
+  // Answers the error page for a blob the store cannot give, logging why; true.
+  bool BlobTrouble(const http::Request& req, http::Response& res, const Hash& hash,
+                   const Status& why) const;
   // A built-in asset's compressed variants, made once (none for assets read from disk).
   std::shared_ptr<const CompressedVariants> AssetVariants(const AssetFile& file);
 

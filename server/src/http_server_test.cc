@@ -15,6 +15,7 @@
 
 #include "outpost/content/importer.h"
 #include "outpost/content/maintenance.h"
+#include "hot_files.h"
 #include "outpost/server/variant_check.h"
 #include "testing/archives.h"
 #include "testing/temp_dir.h"
@@ -242,11 +243,15 @@ TEST_F(HttpServerTest, StaticAssetsAreImmutableAndCompressed) {
 
 // A failing card under a text page that browsers fetch compressed: the page's blob, or its
 // compressed copy, goes wrong on disk. No answer ever carries the wrong bytes, compressed or
-// not, before verify, after it, after the page is imported again, or after a restart.
+// not, before verify, after it, after the page is imported again, or after a restart. The page
+// is larger than the files the server holds in memory (hot_files.h, checked as they are read),
+// so that its compressed copies live on disk, in DATA/cache.
 class DamagedCardTest : public HttpServerTest {
  protected:
   void SetUp() override {
-    for (int i = 0; page_.size() < 30000; ++i) page_ += "<p>La pluie tombe " + std::to_string(i);
+    while (page_.size() <= 2 * HotFiles::kMaxFileBytes) {
+      page_ += "<p>La pluie tombe " + std::to_string(page_.size());
+    }
     src_.Write("ch/fr/pluie.html", page_);
     Start(ServerConfig{});
     client_->set_decompress(false);
