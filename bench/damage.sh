@@ -13,12 +13,16 @@
 #   blob-flip          one byte of a stored file flipped
 #   blob-delete        a stored file deleted
 #
+# Then, when verify found damage, `outpost repair` (with --source CHANNEL=FOLDER for the library's
+# folder), and the answers again: every one must be the undamaged box's.
+#
 # Prints the seed, one line per round, and the counts: damage injected; found by verify (exit
 # 3); found by serve (its log says the catalog is damaged, or names a failed read or blob);
+# repaired (repair exit 0 and every answer after it the undamaged box's);
 # answers compared; answers that were the "something is wrong with this box" page; silent
 # failures (a 404, or a search with no results, where the undamaged box answered); and bytes
 # served wrongly (a 200 whose bytes differ from the undamaged box's: must be 0). Exit code 1 if
-# any byte was served wrongly or any failure was silent, else 0.
+# any byte was served wrongly, any failure was silent or any damage found was not repaired.
 #
 # Usage: bench/damage.sh [ROUNDS]        (default 20)
 #
@@ -54,7 +58,8 @@ work=$bench_dir/work
 expected=$bench_dir/expected   # the undamaged box's answers: one file per target
 mkdir -p "$pristine" "$expected"
 
-injected=0 found_verify=0 found_serve=0 compared=0 trouble=0 silent=0 wrong_bytes=0
+injected=0 found_verify=0 found_serve=0 repaired=0 compared=0 trouble=0 silent=0 wrong_bytes=0
+differing=0
 server_pid= server_log= server_fd=
 
 # Stops the server and appends the rest of its log (read from its pipe) to its log file.
@@ -185,6 +190,7 @@ with open(p, 'r+b') as f:
 # Asks the running server for every target and compares with the undamaged answers.
 compare_answers() {
   local i=0 target status got want
+  differing=0
   rm -rf "$bench_dir/got" && mkdir -p "$bench_dir/got"
   fetch_all "$bench_dir/targets" "$bench_dir/got"
   while IFS= read -r target; do
@@ -195,7 +201,9 @@ compare_answers() {
     compared=$((compared + 1))
     if [[ $status = "$(cat "$want.status")" ]] && cmp -s "$got" "$want"; then
       continue
-    elif [[ $status = 500 || $status = 503 ]] && grep -q 'Something is wrong with this box' "$got"; then
+    fi
+    differing=$((differing + 1))
+    if [[ $status = 500 || $status = 503 ]] && grep -q 'Something is wrong with this box' "$got"; then
       trouble=$((trouble + 1))
     elif [[ $status = 200 && $target = /c/* ]]; then
       wrong_bytes=$((wrong_bytes + $(stat -c %s "$got")))
@@ -211,6 +219,10 @@ compare_answers() {
 
 # ---- The undamaged box, once.
 "$outpost" import --data "$pristine" "$demo" >/dev/null
+sources=()
+for channel in $(python3 -c "import sqlite3, sys; print(*[r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT id FROM channels')])" "$pristine/catalog.db"); do
+  sources+=(--source "$channel=$demo")
+done
 list_targets "$pristine/catalog.db" >"$bench_dir/targets"
 start_server "$pristine" "$bench_dir/pristine.log"
 fetch_all "$bench_dir/targets" "$expected"
@@ -238,16 +250,30 @@ for ((round = 1; round <= rounds; round++)); do
     verdict="verify failed (exit $rc)"
   fi
 
-  # ---- The repair step goes here once `outpost repair` exists (issue 14, item 5): repair
-  # $work, count it as repaired when `channels --json` and every served file match the
-  # undamaged box, and compare the answers after it as well as before.
-
   start_server "$work" "$bench_dir/serve.log"
   compare_answers
   stop_server
   if grep -qE 'is DAMAGED|reading it for .* failed|serving .*: blob ' "$bench_dir/serve.log"; then
     found_serve=$((found_serve + 1))
     verdict="$verdict, found by serve"
+  fi
+
+  # What the coordinator does next when verify found damage: `outpost repair` (with the folder
+  # the library came from), then the box must answer exactly as the undamaged one.
+  if [[ $rc = 3 ]]; then
+    set +e
+    "$outpost" repair --data "$work" "${sources[@]}" >"$bench_dir/repair.out" 2>&1
+    repair_rc=$?
+    set -e
+    start_server "$work" "$bench_dir/serve-repaired.log"
+    compare_answers
+    stop_server
+    if [[ $repair_rc = 0 && $differing = 0 ]]; then
+      repaired=$((repaired + 1))
+      verdict="$verdict, repaired"
+    else
+      verdict="$verdict, NOT repaired (repair exit $repair_rc, $differing answers differ)"
+    fi
   fi
   printf '%3d  %-55s %s\n' "$round" "$what" "$verdict"
 done
@@ -257,8 +283,9 @@ echo "seed:                 $seed"
 echo "damage injected:      $injected"
 echo "found by verify:      $found_verify"
 echo "found by serve:       $found_serve"
+echo "repaired:             $repaired of $found_verify found by verify"
 echo "answers compared:     $compared"
 echo "trouble pages:        $trouble"
 echo "silent failures:      $silent"
 echo "bytes served wrongly: $wrong_bytes"
-[[ $wrong_bytes = 0 && $silent = 0 ]]
+[[ $wrong_bytes = 0 && $silent = 0 && $repaired = "$found_verify" ]]
