@@ -207,8 +207,8 @@ void App::NotFound(const http::Request& req, http::Response& res, bool json) con
   if (json) return SendJson(req, res, {{"error", "not found"}}, 404);
   const ViewLanguage& t = lang.view;
   nlohmann::json view = {
-      {"page_title", t.T("not_found_title")},
-      {"message", t.T("not_found_message")},
+      {"page_title", t.T("error_404_title")},
+      {"message", t.T("error_404_text")},
       {"status", 404},
       {"breadcrumb", nlohmann::json::array({{{"title", t.T("home")}, {"url", "/"}}})}};
   SendPage(req, res, "error", view, lang, 404);

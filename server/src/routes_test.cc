@@ -261,6 +261,8 @@ TEST_F(RoutesTest, MissingFilesAreShortTextsAndMissingPagesThe404Page) {
   http::Response page = Call("GET", "/t/ch/nope");
   EXPECT_EQ(page.status, 404);
   EXPECT_EQ(page.get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(Body(page).find("Page not found"), std::string::npos);  // its words, not a key
+  EXPECT_EQ(Body(page).find("not_found"), std::string::npos);
   http::Response json = Call("GET", "/api/v1/t/ch/nope");
   EXPECT_EQ(json.status, 404);
   EXPECT_EQ(Body(json), R"({"error":"not found"})");
