@@ -52,7 +52,7 @@ void PrintRepairJson(const RepairReport& r) {
              {"problems", r.problems}, {"skipped", r.skipped}, {"ok", r.ok()}});
 }
 
-void PrintRepairText(const RepairReport& r) {
+void PrintRepairText(const RepairReport& r, bool hub) {
   for (const auto& p : r.problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
   for (const auto& n : r.needs_hub) {
     for (const auto& h : n.blobs) {
@@ -65,7 +65,11 @@ void PrintRepairText(const RepairReport& r) {
                 static_cast<long long>(c.version), c.from.c_str());
   }
   if (!r.kept_aside.empty()) std::printf("the old catalog is kept as %s\n", r.kept_aside.c_str());
-  if (!r.needs_hub.empty()) {
+  if (!r.needs_hub.empty() && hub) {  // the hub is this box: the files come from where they began
+    std::printf("%zu channels need files this hub no longer has: publish the channel's folder "
+                "again, or, for a site's channel, import that site's next stick\n",
+                r.needs_hub.size());
+  } else if (!r.needs_hub.empty()) {
     std::printf("%zu channels need files only the hub has: run `outpost sync` or import its "
                 "next stick\n", r.needs_hub.size());
   }
@@ -84,7 +88,7 @@ int RepairCommand(const fs::path& data, const RepairArgs& args) {
   auto report = RepairCatalog(NodePaths(data), store->get(), options);
   if (!report) return Fail(report.error());
   if (args.json) PrintRepairJson(*report);
-  else PrintRepairText(*report);
+  else PrintRepairText(*report, std::filesystem::exists(NodePaths(data).root_key));
   return report->ok() ? kExitOk : kExitIncomplete;
 }
 

@@ -136,6 +136,11 @@ TEST_F(RepairCliTest, ABlobNoLocalSourceHasIsListedAsNeedingTheHub) {
   auto channels = Channels();
   ASSERT_EQ(channels.size(), 1u);
   EXPECT_EQ(channels[0]["id"], "notes");
+  // This box is the hub: the advice is to publish again, not to sync with itself.
+  auto text = Run({"repair", "--source", "notes=" + (src_.path() / "notes").string()});
+  EXPECT_EQ(text.exit_code, 5);
+  EXPECT_NE(text.out.find("publish the channel's folder again"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("outpost sync"), std::string::npos) << text.out;
 }
 
 TEST_F(RepairCliTest, AnOlderWholeVersionIsServedWhileTheNewestWaitsForTheHub) {
