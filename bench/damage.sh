@@ -17,7 +17,8 @@
 # folder), and the answers again: every one must be the undamaged box's.
 #
 # Prints the seed, one line per round, and the counts: damage injected; found by verify (exit
-# 3); found by serve (its log says the catalog is damaged, or names a failed read or blob);
+# 3); found by serve (its log says the catalog is damaged, or names a failed read or blob, or,
+# when the catalog cannot be opened at all, it refused to start saying to run repair);
 # repaired (repair exit 0 and every answer after it the undamaged box's);
 # answers compared; answers that were the "something is wrong with this box" page; silent
 # failures (a 404, or a search with no results, where the undamaged box answered); and bytes
@@ -59,7 +60,7 @@ expected=$bench_dir/expected   # the undamaged box's answers: one file per targe
 mkdir -p "$pristine" "$expected"
 
 injected=0 found_verify=0 found_serve=0 repaired=0 compared=0 trouble=0 silent=0 wrong_bytes=0
-differing=0
+differing=0 refused=0
 server_pid= server_log= server_fd=
 
 # Stops the server and appends the rest of its log (read from its pipe) to its log file.
@@ -91,7 +92,7 @@ start_server() {
       break
     fi
   done
-  [[ -n $port ]] || { echo "serve did not start:" >&2; cat "$server_log" >&2; exit 2; }
+  [[ -n $port ]] || { wait "$server_pid" 2>/dev/null || true; exec {server_fd}<&-; server_pid=; return 1; }
 }
 
 # The targets a learner asks for: every file by path, every topic and resource page, and a
@@ -224,7 +225,8 @@ for channel in $(python3 -c "import sqlite3, sys; print(*[r[0] for r in sqlite3.
   sources+=(--source "$channel=$demo")
 done
 list_targets "$pristine/catalog.db" >"$bench_dir/targets"
-start_server "$pristine" "$bench_dir/pristine.log"
+start_server "$pristine" "$bench_dir/pristine.log" ||
+  { echo "serve did not start:" >&2; cat "$bench_dir/pristine.log" >&2; exit 2; }
 fetch_all "$bench_dir/targets" "$expected"
 stop_server
 
@@ -250,12 +252,22 @@ for ((round = 1; round <= rounds; round++)); do
     verdict="verify failed (exit $rc)"
   fi
 
-  start_server "$work" "$bench_dir/serve.log"
-  compare_answers
-  stop_server
-  if grep -qE 'is DAMAGED|reading it for .* failed|serving .*: blob ' "$bench_dir/serve.log"; then
+  if start_server "$work" "$bench_dir/serve.log"; then
+    compare_answers
+    stop_server
+    if grep -qE 'is DAMAGED|reading it for .* failed|serving .*: blob ' "$bench_dir/serve.log"; then
+      found_serve=$((found_serve + 1))
+      verdict="$verdict, found by serve"
+    fi
+  elif grep -q 'run outpost repair' "$bench_dir/serve.log"; then
+    # The catalog cannot be opened at all: serve stops at once and says what to do.
     found_serve=$((found_serve + 1))
-    verdict="$verdict, found by serve"
+    refused=$((refused + 1))
+    verdict="$verdict, serve refused to start (saying so)"
+  else
+    echo "serve did not start, without saying why:" >&2
+    cat "$bench_dir/serve.log" >&2
+    exit 2
   fi
 
   # What the coordinator does next when verify found damage: `outpost repair` (with the folder
@@ -265,9 +277,11 @@ for ((round = 1; round <= rounds; round++)); do
     "$outpost" repair --data "$work" "${sources[@]}" >"$bench_dir/repair.out" 2>&1
     repair_rc=$?
     set -e
-    start_server "$work" "$bench_dir/serve-repaired.log"
-    compare_answers
-    stop_server
+    start_server "$work" "$bench_dir/serve-repaired.log" || differing=unstarted
+    if [[ $differing != unstarted ]]; then
+      compare_answers
+      stop_server
+    fi
     if [[ $repair_rc = 0 && $differing = 0 ]]; then
       repaired=$((repaired + 1))
       verdict="$verdict, repaired"
@@ -282,7 +296,7 @@ echo
 echo "seed:                 $seed"
 echo "damage injected:      $injected"
 echo "found by verify:      $found_verify"
-echo "found by serve:       $found_serve"
+echo "found by serve:       $found_serve (of which it refused to start: $refused)"
 echo "repaired:             $repaired of $found_verify found by verify"
 echo "answers compared:     $compared"
 echo "trouble pages:        $trouble"

@@ -65,6 +65,12 @@ Result<std::unique_ptr<SyncDb>> OpenSyncDb(const std::filesystem::path& data);
 
 // Prints "outpost: MESSAGE" to stderr; returns kExitBusy for kBusy, else kExitFailure.
 int Fail(const Status& st);
+
+// What to do when the catalog is damaged: the same words as docs/cli.md ("What to do if verify
+// reports damage"), tested there.
+inline constexpr char kCatalogAdvice[] =
+    "the catalog is damaged: stop the server and run outpost repair (with --source "
+    "CHANNEL=FOLDER for each channel imported from a folder), then start the server again";
 // Prints `j` indented by 2, invalid UTF-8 replaced, and a newline.
 void PrintJson(const nlohmann::json& j);
 // "12.3 MB" (decimal megabytes).

@@ -142,10 +142,6 @@ void PrintVerifyJson(const VerifyReport& r, const VariantCheckReport& cache, boo
              {"ok", r.ok() && cache.ok()}, {"read_only", read_only}});
 }
 
-constexpr char kCatalogAdvice[] =
-    "the catalog is damaged: stop the server and run outpost repair (with --source "
-    "CHANNEL=FOLDER for each channel imported from a folder), then start the server again";
-
 void PrintVerifyText(const VerifyReport& r, const VariantCheckReport& cache, bool keep_damaged) {
   std::printf("%zu blobs, %s checked: %zu damaged, %zu missing; catalog %s\n", r.blobs,
               Megabytes(r.bytes).c_str(), r.damaged.size(), r.missing.size(),

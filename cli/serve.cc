@@ -111,6 +111,12 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   auto config = LoadConfig(data, args);
   if (!config) return Fail(config.error());
   auto lib = OpenLibrary(data);
+  if (!lib && lib.error().code() == StatusCode::kCorrupt) {
+    // The catalog cannot even be opened (its schema is damaged): no page can be answered.
+    Fail(lib.error());
+    std::fprintf(stderr, "%s\n", kCatalogAdvice);
+    return kExitDamaged;
+  }
   if (!lib) return Fail(lib.error());
   sigset_t signals = BlockStopSignals();
   SyncListener sync;

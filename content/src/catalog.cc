@@ -235,6 +235,8 @@ void NoteReadError(const db::Stmt& s) {
 
 Status Catalog::TakeReadError() { return std::exchange(t_read_error, Status::Ok()); }
 
+bool Catalog::ReadFailed() { return !t_read_error.ok(); }
+
 const char* KindName(NodeKind kind) { return kKindNames[static_cast<int>(kind)]; }
 
 std::optional<NodeKind> KindFromName(std::string_view name) {

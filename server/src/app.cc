@@ -160,7 +160,11 @@ void App::SendPage(const http::Request& req, http::Response& res, const std::str
     return;
   }
   auto rendered = std::make_shared<const RenderedPage>(std::move(*html), kHtml);
-  if (cache && status == 200) pages_.Put(cache->key, cache->generation, rendered);
+  // A page made from a read that failed (a damaged catalog) is answered with the trouble page
+  // after the handler, and never kept: the next request must fail the same way, not hit it.
+  if (cache && status == 200 && !Catalog::ReadFailed()) {
+    pages_.Put(cache->key, cache->generation, rendered);
+  }
   SendRendered(req, res, std::move(rendered), status, /*may_make=*/true);
 }
 
@@ -263,6 +267,7 @@ std::optional<std::optional<FileRef>> App::FindFile(const std::string& channel,
   }
   if (!may_wait) return std::nullopt;
   std::optional<FileRef> ref = LookUpFile(channel, path);
+  if (Catalog::ReadFailed()) return ref;  // not kept: "not found" may be "could not read"
   std::lock_guard lock(files_mu_);
   if (generation == files_generation_) {
     if (files_.size() > 20000) files_.clear();

@@ -263,6 +263,9 @@ class Catalog {
   // forgets it. The server takes it after each request: a damaged catalog is an error page and
   // a log line, never an empty list or a 404.
   static Status TakeReadError();
+  // Whether a read failed on this thread since TakeReadError was last called (kept, not taken):
+  // what was made from such reads must not be cached.
+  static bool ReadFailed();
 
   // ---- chunk index ----
   // Records a blob and its chunks; recording a blob again changes nothing.
