@@ -67,6 +67,13 @@ std::string CookieValue(const http::Request& req, std::string_view name) {
 }
 
 // The path and query of the request, for the language switcher's way back.
+
+std::string NegotiatedCode(const I18n& i18n, const http::Request& req) {
+  return i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
+}
+
+}  // namespace
+
 std::string RequestTarget(const http::Request& req) {
   std::string target = PercentEncodePath(req.path);
   std::string query;
@@ -76,12 +83,6 @@ std::string RequestTarget(const http::Request& req) {
   }
   return target + query;
 }
-
-std::string NegotiatedCode(const I18n& i18n, const http::Request& req) {
-  return i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
-}
-
-}  // namespace
 
 void AddContentHeaders(http::Response& res, bool sandbox) {
   if (sandbox) res.set_header("Content-Security-Policy", kContentPolicy);

@@ -52,6 +52,9 @@ struct PageKey {
   uint64_t generation;
 };
 
+// The request's path and query, percent-encoded: safe to log, and a page cache key.
+std::string RequestTarget(const http::Request& req);
+
 // A file of the served version, as /c/CHANNEL/PATH finds it.
 struct FileRef {
   Hash blob;

@@ -10,6 +10,8 @@
 #include <map>
 #include <string_view>
 
+#include <spdlog/spdlog.h>
+
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
@@ -105,13 +107,16 @@ bool Resource(App& app, const Request& req, Response& res, bool on_loop) {
   }
   auto view = CleanPath(path) && !path.empty()
                   ? app.views().Resource(lang.view, channel, path, posted ? &answers : nullptr)
-                  : std::nullopt;
-  if (!view) {
+                  : std::optional<nlohmann::json>();
+  if (!view) {  // an exercise whose file cannot be read whole: never a page made without it
+    spdlog::error("serving {}: {}", RequestTarget(req), view.error().message());
+    app.BoxTrouble(req, res, json, 500);
+  } else if (!*view) {
     app.NotFound(req, res, json);
   } else if (json) {
-    app.SendJson(req, res, *view);
+    app.SendJson(req, res, **view);
   } else {
-    app.SendPage(req, res, "resource", std::move(*view), lang, 200, key ? &*key : nullptr);
+    app.SendPage(req, res, "resource", std::move(**view), lang, 200, key ? &*key : nullptr);
   }
   return true;
 }

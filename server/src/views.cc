@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "outpost/base/file.h"
 #include "outpost/content/exercise.h"
 
 namespace outpost {
@@ -57,12 +58,14 @@ nlohmann::json SnippetParts(const std::string& snippet) {
   return parts;
 }
 
-std::string ReadSmallBlob(BlobStore* store, const Hash& hash) {
-  std::ifstream in(store->PathOf(hash), std::ios::binary);
-  std::string out(kMaxExerciseBytes, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  out.resize(static_cast<size_t>(in.gcount()));
-  return out;
+// An exercise's file, checked against its hash: a page is never made from damaged bytes.
+Result<std::string> ReadExerciseBlob(BlobStore* store, const Hash& hash) {
+  auto bytes = ReadWholeFile(store->PathOf(hash), kMaxExerciseBytes);
+  if (!bytes) return bytes.error();
+  if (Hash::Of(*bytes) != hash) {
+    return Corrupt("blob " + hash.Hex() + " is damaged: its bytes do not match its hash");
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -194,9 +197,11 @@ std::optional<nlohmann::json> Views::Topic(const ViewLanguage& interface, const 
   return view;
 }
 
-nlohmann::json Views::Exercise(const Node& node,
-                               const std::map<std::string, std::string>* answers) {
-  auto parsed = ParseExercise(ReadSmallBlob(store_, *node.blob), node.path);
+Result<nlohmann::json> Views::Exercise(const Node& node,
+                                       const std::map<std::string, std::string>* answers) {
+  auto bytes = ReadExerciseBlob(store_, *node.blob);
+  if (!bytes) return bytes.error();
+  auto parsed = ParseExercise(*bytes, node.path);
   nlohmann::json questions = nlohmann::json::array();
   int correct = 0;
   if (parsed) {
@@ -233,11 +238,11 @@ nlohmann::json Views::Exercise(const Node& node,
                            {"feedback", answered ? q.feedback : ""}});
     }
   }
-  return {{"action_url", ResourceUrl(node.channel_id, node.path)},
-          {"questions", questions},
-          {"answered", answers != nullptr},
-          {"broken", !parsed.has_value()},
-          {"score", {{"correct", correct}, {"total", questions.size()}}}};
+  return nlohmann::json{{"action_url", ResourceUrl(node.channel_id, node.path)},
+                        {"questions", questions},
+                        {"answered", answers != nullptr},
+                        {"broken", !parsed.has_value()},
+                        {"score", {{"correct", correct}, {"total", questions.size()}}}};
 }
 
 namespace {
@@ -327,13 +332,14 @@ Siblings SiblingsOf(Catalog* catalog, const ViewLanguage& lang, const std::strin
 
 }  // namespace
 
-std::optional<nlohmann::json> Views::Resource(const ViewLanguage& interface,
-                                              const std::string& channel,
-                                              const std::string& path,
-                                              const std::map<std::string, std::string>* answers) {
+Result<std::optional<nlohmann::json>> Views::Resource(
+    const ViewLanguage& interface, const std::string& channel, const std::string& path,
+    const std::map<std::string, std::string>* answers) {
   auto ch = catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
-  if (!node || node->kind == NodeKind::kTopic || !node->blob) return std::nullopt;
+  if (!node || node->kind == NodeKind::kTopic || !node->blob) {
+    return std::optional<nlohmann::json>();
+  }
   const auto labels = catalog_->ValueLabels(channel);
   ViewLanguage lang = interface;
   lang.labels = &labels;
@@ -352,8 +358,12 @@ std::optional<nlohmann::json> Views::Resource(const ViewLanguage& interface,
   if (const auto& next = siblings.next) {
     view["next"] = {{"title", next->meta.title}, {"url", ResourceUrl(channel, next->path)}};
   }
-  if (n.kind == NodeKind::kExercise) view["exercise"] = Exercise(n, answers);
-  return view;
+  if (n.kind == NodeKind::kExercise) {
+    auto exercise = Exercise(n, answers);
+    if (!exercise) return exercise.error();
+    view["exercise"] = std::move(*exercise);
+  }
+  return std::optional<nlohmann::json>(std::move(view));
 }
 
 nlohmann::json Views::SearchFiltersView(const ViewLanguage& lang, const SearchRequest& req) {

@@ -53,10 +53,11 @@ class Views {
   // nullopt when the channel or topic is not served, or has no such page (a 404).
   std::optional<nlohmann::json> Topic(const ViewLanguage& lang, const std::string& channel,
                                       const std::string& path, int64_t page = 1);
-  // `answers` (form fields q0, q1, ...) when an exercise's answers were posted.
-  std::optional<nlohmann::json> Resource(const ViewLanguage& lang, const std::string& channel,
-                                         const std::string& path,
-                                         const std::map<std::string, std::string>* answers);
+  // `answers` (form fields q0, q1, ...) when an exercise's answers were posted. nullopt: no
+  // such resource; an error: an exercise whose file cannot be read whole (missing, damaged).
+  Result<std::optional<nlohmann::json>> Resource(
+      const ViewLanguage& lang, const std::string& channel, const std::string& path,
+      const std::map<std::string, std::string>* answers);
   nlohmann::json Search(const ViewLanguage& lang, const SearchRequest& request);
   // The "too many searches at once" page.
   nlohmann::json SearchBusy(const ViewLanguage& lang, const SearchRequest& request);
@@ -65,7 +66,8 @@ class Views {
  private:
   nlohmann::json Breadcrumb(const ViewLanguage& lang, const Node& node);
   nlohmann::json ChildItem(const ViewLanguage& lang, const Node& n);
-  nlohmann::json Exercise(const Node& node, const std::map<std::string, std::string>* answers);
+  Result<nlohmann::json> Exercise(const Node& node,
+                                  const std::map<std::string, std::string>* answers);
   nlohmann::json SearchFiltersView(const ViewLanguage& lang, const SearchRequest& request);
 
   Catalog* catalog_;

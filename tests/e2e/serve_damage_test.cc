@@ -232,6 +232,29 @@ TEST_F(DamageCampaignTest, ADeletedBlobIsReportedMissingAndAnErrorPage) {
   EXPECT_EQ(server.Get("/c/water-cycle/en/evaporation.html").status, 500);
 }
 
+// An exercise's page is made from its file: missing or damaged, the page is the trouble page
+// (twice: nothing is kept), never a quiz without its questions.
+TEST_F(DamageCampaignTest, AnExerciseWhoseFileIsDamagedOrMissingIsTheTroublePage) {
+  auto rows = testing::QueryRows(catalog(), "SELECT lower(hex(blob)) FROM nodes WHERE path = "
+                                            "'en/quiz.exercise.json' LIMIT 1");
+  ASSERT_EQ(rows.size(), 1u);
+  const std::string& hex = rows[0];
+  fs::path blob = data_.path() / "blobs" / hex.substr(0, 2) / hex.substr(2, 2) / hex;
+  for (bool remove : {false, true}) {
+    if (remove) testing::DeleteBlob(blob);
+    else testing::DamageBlob(blob);
+    Server server(data_.path());
+    ASSERT_TRUE(server.started());
+    for (int ask = 0; ask < 2; ++ask) {
+      Answer a = server.Get("/r/water-cycle/en/quiz.exercise.json");
+      EXPECT_EQ(a.status, 500) << (remove ? "missing" : "damaged");
+      EXPECT_NE(a.body.find(kBoxTrouble), std::string::npos) << a.body.substr(0, 300);
+    }
+    EXPECT_NE(server.Log().find("serving /r/water-cycle/en/quiz.exercise.json: "),
+              std::string::npos) << server.Log();
+  }
+}
+
 // ---- Every table and index, zeroed and with its header flipped.
 
 // The catalog's tables and indexes with pages of their own (schema version 5); the test below
