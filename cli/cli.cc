@@ -18,6 +18,7 @@
 #include "peer.h"
 #include "serve.h"
 #include "sync.h"
+#include "users.h"
 
 namespace outpost {
 
@@ -42,6 +43,7 @@ int RunCli(int argc, char** argv) {
   cli::AddSyncCommand(app, table);
   cli::AddBundleCommands(app, table);
   cli::AddPeerCommands(app, table);
+  cli::AddUsersCommands(app, table);
   cli::AddJoinCommand(app, table);
 
   try {
