@@ -19,6 +19,7 @@
 #include "repair.h"
 #include "serve.h"
 #include "sync.h"
+#include "users.h"
 
 namespace outpost {
 
@@ -44,6 +45,7 @@ int RunCli(int argc, char** argv) {
   cli::AddSyncCommand(app, table);
   cli::AddBundleCommands(app, table);
   cli::AddPeerCommands(app, table);
+  cli::AddUsersCommands(app, table);
   cli::AddJoinCommand(app, table);
 
   try {

@@ -1,5 +1,10 @@
 #include "outpost/base/db.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -165,6 +170,57 @@ Status Exec(sqlite3* db, const std::string& sql) {
     return Status(CodeOf(rc), NameOf(db) + ": " + msg);
   }
   return Status::Ok();
+}
+
+int SchemaVersion(sqlite3* db) {
+  Stmt s(db, "PRAGMA user_version");
+  return s.Step() ? static_cast<int>(s.Int(0)) : -1;
+}
+
+Status Migrate(sqlite3* db, std::span<const char* const> migrations, std::string_view what) {
+  int current = SchemaVersion(db);
+  int target = static_cast<int>(migrations.size());
+  if (current > target) {
+    return Corrupt(std::string(what) + " has schema version " + std::to_string(current) +
+                   ", newer than this outpost understands (" + std::to_string(target) +
+                   "); upgrade outpost");
+  }
+  for (int v = std::max(current, 0); v < target; ++v) {
+    Transaction txn(db);
+    OUTPOST_RETURN_IF_ERROR(txn.Begin());
+    OUTPOST_RETURN_IF_ERROR(Exec(db, migrations[static_cast<size_t>(v)]));
+    OUTPOST_RETURN_IF_ERROR(Exec(db, "PRAGMA user_version=" + std::to_string(v + 1)));
+    OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  }
+  return Status::Ok();
+}
+
+Result<sqlite3*> OpenPrivate(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) return ErrnoStatus("creating folder " + path.parent_path().string(), ec.value());
+  }
+  // Created private before SQLite sees it; an existing file keeps its mode.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return ErrnoStatus("opening " + name, errno);
+  ::close(fd);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return IoError("opening " + name + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  Status st = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if (!st.ok()) {
+    sqlite3_close(db);
+    return st.WithContext("opening " + name);
+  }
+  return db;
 }
 
 }  // namespace outpost::db

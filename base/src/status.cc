@@ -16,6 +16,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kCorrupt: return "corrupt";
     case StatusCode::kBusy: return "busy";
     case StatusCode::kChanged: return "changed";
+    case StatusCode::kDenied: return "denied";
     case StatusCode::kInternal: return "internal error";
   }
   return "unknown";

@@ -43,7 +43,7 @@ TEST(StatusTest, EveryCodeHasAName) {
   for (StatusCode c : {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound,
                        StatusCode::kAlreadyExists, StatusCode::kIoError, StatusCode::kNoSpace,
                        StatusCode::kCorrupt, StatusCode::kBusy, StatusCode::kChanged,
-                       StatusCode::kInternal}) {
+                       StatusCode::kDenied, StatusCode::kInternal}) {
     ASSERT_NE(StatusCodeName(c), nullptr);
     EXPECT_NE(std::string(StatusCodeName(c)), "");
   }

@@ -455,22 +455,7 @@ std::vector<std::string> Catalog::QuickCheck() {
   return problems;
 }
 
-Status Catalog::Migrate() {
-  int current = schema_version();
-  if (current > kSchemaVersion) {
-    return Corrupt("the catalog has schema version " + std::to_string(current) +
-                   ", newer than this outpost understands (" + std::to_string(kSchemaVersion) +
-                   "); upgrade outpost");
-  }
-  for (int v = current; v < kSchemaVersion; ++v) {
-    db::Transaction txn(db_);
-    OUTPOST_RETURN_IF_ERROR(txn.Begin());
-    OUTPOST_RETURN_IF_ERROR(db::Exec(db_, kMigrations[v]));
-    OUTPOST_RETURN_IF_ERROR(db::Exec(db_, "PRAGMA user_version=" + std::to_string(v + 1)));
-    OUTPOST_RETURN_IF_ERROR(txn.Commit());
-  }
-  return Status::Ok();
-}
+Status Catalog::Migrate() { return db::Migrate(db_, kMigrations, "the catalog"); }
 
 Hash Catalog::TreeHash(const VersionDraft& d) {
   nlohmann::json j = MetaJson(d.meta);

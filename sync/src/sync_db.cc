@@ -237,27 +237,9 @@ struct SyncDb::Impl {
   Result<int> RevokeByName(const std::string& name, int64_t now);
 };
 
-int SyncDb::Impl::SchemaVersion() {
-  db::Stmt s(conn, "PRAGMA user_version");
-  return s.Step() ? static_cast<int>(s.Int(0)) : -1;
-}
+int SyncDb::Impl::SchemaVersion() { return db::SchemaVersion(conn); }
 
-Status SyncDb::Impl::Migrate() {
-  int current = SchemaVersion();
-  if (current > kSchemaVersion) {
-    return Corrupt("sync.db has schema version " + std::to_string(current) +
-                   ", newer than this outpost understands (" + std::to_string(kSchemaVersion) +
-                   "); upgrade outpost");
-  }
-  for (int v = current; v < kSchemaVersion; ++v) {
-    db::Transaction txn(conn);
-    OUTPOST_RETURN_IF_ERROR(txn.Begin());
-    OUTPOST_RETURN_IF_ERROR(db::Exec(conn, kMigrations[v]));
-    OUTPOST_RETURN_IF_ERROR(db::Exec(conn, "PRAGMA user_version=" + std::to_string(v + 1)));
-    OUTPOST_RETURN_IF_ERROR(txn.Commit());
-  }
-  return Status::Ok();
-}
+Status SyncDb::Impl::Migrate() { return db::Migrate(conn, kMigrations, "sync.db"); }
 
 Result<std::string> SyncDb::Impl::CheckCode(const std::string& code, Hash* hash) {
   auto normalized = NormalizeEnrolCode(code);
@@ -356,29 +338,11 @@ SyncDb::SyncDb(sqlite3* db) : impl_(new Impl) { impl_->conn = db; }
 SyncDb::~SyncDb() { sqlite3_close(impl_->conn); }
 
 Result<std::unique_ptr<SyncDb>> SyncDb::Open(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  if (path.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) return ErrnoStatus("creating folder " + path.parent_path().string(), ec.value());
-  }
-  // Created private before SQLite sees it; an existing file keeps its mode.
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return ErrnoStatus("opening " + name, errno);
-  fd.reset();
-  sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return IoError("opening " + name + ": " + msg);
-  }
-  std::unique_ptr<SyncDb> sync(new SyncDb(db));
-  sqlite3_busy_timeout(db, 10000);
-  Status st = db::Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-  if (st.ok()) st = sync->impl_->Migrate();
-  if (!st.ok()) return st.WithContext("opening " + name);
+  auto db = db::OpenPrivate(path);
+  if (!db) return db.error();
+  std::unique_ptr<SyncDb> sync(new SyncDb(*db));
+  Status st = sync->impl_->Migrate();
+  if (!st.ok()) return st.WithContext("opening " + path.string());
   return sync;
 }
 

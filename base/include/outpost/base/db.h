@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -111,5 +112,19 @@ class Transaction {
   sqlite3* db_;
   bool active_ = false;
 };
+
+// The schema version (PRAGMA user_version); -1 if it cannot be read.
+int SchemaVersion(sqlite3* db);
+
+// Brings `db` from its schema version to migrations.size(), one transaction per step (step v
+// runs migrations[v] and sets user_version v + 1). Corrupt if the file is newer than that:
+// "WHAT has schema version N, newer than this outpost understands (M); upgrade outpost".
+Status Migrate(sqlite3* db, std::span<const char* const> migrations, std::string_view what);
+
+// Opens the database at `path`, creating it (and its folder) with mode 0600 if it does not
+// exist (SQLite gives its -wal and -shm files the database's mode), in WAL mode, synchronous
+// NORMAL, a 10 s busy timeout, serialized. For databases holding secrets (sync.db,
+// accounts.db). The caller closes the handle.
+Result<sqlite3*> OpenPrivate(const std::filesystem::path& path);
 
 }  // namespace outpost::db

@@ -23,6 +23,7 @@ enum class StatusCode {
   kCorrupt,          // stored data does not match its hash or schema
   kBusy,             // another process holds a lock this operation needs
   kChanged,          // an input changed while it was being read
+  kDenied,           // who asked may not: wrong password, disabled account, too many attempts
   kInternal,
 };
 
@@ -52,6 +53,7 @@ inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgum
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
+inline Status Denied(std::string m) { return {StatusCode::kDenied, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 // Status from errno: ENOSPC and EDQUOT become kNoSpace, ENOENT kNotFound, the rest kIoError.
