@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "outpost/base/text.h"
 #include "outpost/server/accounts.h"
 
 namespace outpost::cli {
@@ -87,13 +88,7 @@ std::string StateOf(const Account& a, int64_t now) {
 }
 
 std::string Date(int64_t unix_seconds) {
-  if (unix_seconds == 0) return "never";
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%d %H:%M", &tm);
-  return out;
+  return unix_seconds == 0 ? "never" : UtcMinute(unix_seconds);
 }
 
 int UsersList(const fs::path& data, bool json) {

@@ -91,15 +91,6 @@ Account AccountAt(const db::Stmt& s) {
 constexpr char kAccountColumns[] =
     "SELECT name, role, created_at, disabled_at, last_login, locked_until, password FROM accounts";
 
-std::string Clock(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%H:%M UTC", &tm);
-  return out;
-}
-
 }  // namespace
 
 std::string_view RoleName(Role role) {
@@ -303,7 +294,7 @@ Result<Session> AccountStore::Login(std::string_view name, std::string_view pass
   int64_t now = Now();
   if (account && account->locked_until > now) {
     return Denied("too many wrong passwords: " + account->name + " can try again at " +
-                  Clock(account->locked_until) + ", or a coordinator can reset it now");
+                  UtcMinute(account->locked_until) + ", or a coordinator can reset it now");
   }
   bool ok = VerifyPassword(account ? stored : DecoyHash(), password);
   if (!account) return wrong;
