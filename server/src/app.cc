@@ -66,14 +66,13 @@ std::string CookieValue(const http::Request& req, std::string_view name) {
   return "";
 }
 
-// The path and query of the request, for the language switcher's way back.
-
 std::string NegotiatedCode(const I18n& i18n, const http::Request& req) {
   return i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
 }
 
 }  // namespace
 
+// The path and query of the request: the language switcher's way back, cache keys, log lines.
 std::string RequestTarget(const http::Request& req) {
   std::string target = PercentEncodePath(req.path);
   std::string query;
