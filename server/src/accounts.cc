@@ -233,7 +233,7 @@ std::optional<Account> AccountStore::Find(std::string_view name) {
 
 bool AccountStore::HasCoordinator() {
   std::lock_guard lock(mu_);
-  db::Stmt s(db_, "SELECT 1 FROM accounts WHERE role = 'coordinator' AND disabled_at = 0");
+  db::Stmt s(db_, "SELECT 1 FROM accounts WHERE role = 'coordinator'");
   return s.Step();
 }
 

@@ -183,6 +183,14 @@ TEST_F(AccountStoreTest, TheSetupCodeMakesTheFirstCoordinatorOnce) {
   EXPECT_FALSE(none->has_value());
 }
 
+TEST_F(AccountStoreTest, NoSetupCodeWhileACoordinatorExistsEvenDisabled) {
+  ASSERT_TRUE(store_->Add("rana", Role::kCoordinator, "tableau noir 5").ok());
+  ASSERT_TRUE(store_->Disable("rana").ok());
+  auto code = store_->NewSetupCode();
+  ASSERT_TRUE(code.has_value());
+  EXPECT_FALSE(code->has_value());
+}
+
 TEST_F(AccountStoreTest, ACoordinatorMadeOnTheShellRetiresTheSetupCode) {
   auto code = store_->NewSetupCode();
   ASSERT_TRUE(code.has_value() && code->has_value());

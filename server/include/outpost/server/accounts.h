@@ -82,6 +82,8 @@ class AccountStore {
   Status Add(std::string_view name, Role role, std::string_view password);
   std::vector<Account> List();
   std::optional<Account> Find(std::string_view name);
+  // Whether a coordinator account exists, disabled or not (a box whose coordinators are all
+  // disabled is recovered on its shell, `outpost users reset`, not with a setup code).
   bool HasCoordinator();
   // Disabling ends the account's sessions; it can no longer log in.
   Status Disable(std::string_view name);
