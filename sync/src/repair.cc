@@ -173,7 +173,8 @@ void ImportSources(BlobStore* store, Catalog* catalog, const RepairOptions& opti
       continue;
     }
     report->channels.push_back({channel, r->version, folder.string()});
-    std::erase_if(report->needs_hub, [&](const NeedsHub& n) { return n.channel_id == channel; });
+    const std::string& id = channel;  // a structured binding cannot be captured (clang 14)
+    std::erase_if(report->needs_hub, [&id](const NeedsHub& n) { return n.channel_id == id; });
   }
 }
 
