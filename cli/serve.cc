@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "outpost/server/accounts.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
 #include "outpost/sync/session.h"
@@ -105,6 +106,21 @@ Status RunUntilStopped(sigset_t signals, HttpServer& server, SyncServer* sync_se
   return st;
 }
 
+// While the box has no coordinator: a new one-time setup code, on the console and in the log
+// (docs/accounts.md). It works once, and only until a coordinator exists.
+void AnnounceSetupCode(const fs::path& data, const std::string& base_url) {
+  auto accounts = AccountStore::Open(data / "accounts.db");
+  if (!accounts) return;  // the server logs why no one can log in
+  auto code = (*accounts)->NewSetupCode();
+  if (!code) {
+    spdlog::error("could not make a setup code: {}", code.error().message());
+  } else if (*code) {
+    spdlog::warn("this box has no coordinator yet. Setup code: {} (POST {}api/v1/setup with "
+                 "{{\"code\", \"name\", \"password\"}}, or on this box: outpost users add "
+                 "--role coordinator NAME)", **code, base_url);
+  }
+}
+
 }  // namespace
 
 int Serve(const fs::path& data, const ServeArgs& args) {
@@ -129,8 +145,10 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   Status st = server.Bind();
   if (!st.ok()) return Fail(st);
   size_t channels = lib->catalog->Channels().size();
-  std::string serving = fmt::format("serving {} channel(s) from {} on http://{}:{}/", channels,
-                                    data.string(), config->host, server.port());
+  std::string base_url = fmt::format("http://{}:{}/", config->host, server.port());
+  std::string serving =
+      fmt::format("serving {} channel(s) from {} on {}", channels, data.string(), base_url);
+  AnnounceSetupCode(data, base_url);
   st = RunUntilStopped(signals, server, sync.server.get(), args.sync_listen, serving);
   return st.ok() ? kExitOk : Fail(st);
 }

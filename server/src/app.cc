@@ -103,12 +103,28 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
       views_(catalog, store),
       search_gate_(config.max_searches),
       search_wait_(config.search_wait_ms) {
+  auto accounts = AccountStore::Open(store->root() / "accounts.db");
+  if (accounts) {
+    accounts_ = std::move(*accounts);
+  } else {
+    spdlog::error("no one can log in: {}", accounts.error().message());
+  }
   auto cache = CompressionCache::Open(store->root() / "cache");
   if (cache) {
     compression_ = std::move(*cache);
   } else {
     spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
   }
+}
+
+std::string App::SessionToken(const http::Request& req) const {
+  return CookieValue(req, kSessionCookie);
+}
+
+std::optional<Session> App::SessionOf(const http::Request& req) const {
+  if (!accounts_) return std::nullopt;
+  std::string token = SessionToken(req);
+  return token.empty() ? std::nullopt : accounts_->FindSession(token);
 }
 
 RequestLanguage App::LanguageOf(const http::Request& req) const {

@@ -26,7 +26,9 @@
 #include "assets.h"
 #include "catalog_health.h"
 #include "compression_cache.h"
+#include "auth.h"
 #include "hot_files.h"
+#include "outpost/server/accounts.h"
 #include "http/http_message.h"
 #include "i18n.h"
 #include "outpost/content/blob_store.h"
@@ -82,6 +84,14 @@ class App {
   std::chrono::milliseconds search_wait() const { return search_wait_; }
 
   RequestLanguage LanguageOf(const http::Request& req) const;
+
+  // ---- Accounts (accounts.h, auth.h).
+  // The account store, or null if DATA/accounts.db could not be opened (logged at start).
+  AccountStore* accounts() const { return accounts_.get(); }
+  LoginLimiter& login_limiter() const { return login_limiter_; }
+  // The session cookie's value ("" if none), and the live session it names.
+  std::string SessionToken(const http::Request& req) const;
+  std::optional<Session> SessionOf(const http::Request& req) const;
 
   // ---- Pages and JSON.
   // Sends the cached page and returns nullopt, or returns the key to cache the page under.
@@ -155,6 +165,8 @@ class App {
   SearchGate search_gate_;
   std::chrono::milliseconds search_wait_;
   std::unique_ptr<CompressionCache> compression_;
+  std::unique_ptr<AccountStore> accounts_;
+  mutable LoginLimiter login_limiter_;
   mutable PageCache pages_;
   mutable HotFiles hot_files_;  // small blobs, checked and held in memory
   mutable std::atomic<uint64_t> page_compressions_{0};

@@ -16,6 +16,8 @@
 #include "outpost/content/importer.h"
 #include "outpost/content/maintenance.h"
 #include "hot_files.h"
+#include "auth.h"
+#include "outpost/server/accounts.h"
 #include "outpost/server/variant_check.h"
 #include "testing/archives.h"
 #include "testing/temp_dir.h"
@@ -239,6 +241,123 @@ TEST_F(HttpServerTest, StaticAssetsAreImmutableAndCompressed) {
   EXPECT_EQ(css->status, 200);
   EXPECT_NE(css->get_header_value("Cache-Control").find("immutable"), std::string::npos);
   EXPECT_EQ(Get("/static/outpost.000000000000.css")->status, 404);
+}
+
+// ---- Accounts over HTTP (docs/accounts.md): what a script does.
+
+class LoginTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerTest::SetUp();
+    auto accounts = AccountStore::Open(data_.path() / "accounts.db");  // as `outpost users`
+    ASSERT_TRUE(accounts.has_value());
+    ASSERT_TRUE((*accounts)->Add("rana", Role::kCoordinator, "tableau noir 5").ok());
+  }
+  httplib::Result LogIn(const std::string& name, const std::string& password) {
+    nlohmann::json body = {{"name", name}, {"password", password}};
+    return client_->Post("/api/v1/login", body.dump(), "application/json");
+  }
+  // "outpost_session=TOKEN" from a Set-Cookie value.
+  static std::string CookieOf(const httplib::Result& res) {
+    std::string set = res->get_header_value("Set-Cookie");
+    return set.substr(0, set.find(';'));
+  }
+};
+
+TEST_F(LoginTest, AScriptLogsInUsesItsSessionAndLogsOut) {
+  auto login = LogIn("rana", "tableau noir 5");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200) << login->body;
+  std::string set = login->get_header_value("Set-Cookie");
+  EXPECT_NE(set.find("HttpOnly"), std::string::npos) << set;
+  EXPECT_NE(set.find("SameSite=Strict"), std::string::npos) << set;
+  EXPECT_NE(set.find("Path=/"), std::string::npos) << set;
+  EXPECT_EQ(login->get_header_value("Cache-Control"), "no-store");
+  auto session = nlohmann::json::parse(login->body);
+  EXPECT_EQ(session["name"], "rana");
+  EXPECT_EQ(session["role"], "coordinator");
+  std::string csrf = session["csrf"];
+  httplib::Headers cookie = {{"Cookie", CookieOf(login)}};
+  auto me = Get("/api/v1/me", cookie);
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(me->body)["csrf"], csrf);
+  auto users = Get("/api/v1/users", cookie);
+  ASSERT_TRUE(users);
+  EXPECT_EQ(users->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(users->body)[0]["name"], "rana");
+  httplib::Headers with_token = {{"Cookie", CookieOf(login)}, {"X-CSRF-Token", csrf}};
+  auto out = client_->Post("/api/v1/logout", with_token, "", "application/json");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200);
+  EXPECT_NE(out->get_header_value("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(Get("/api/v1/me", cookie)->status, 401);
+}
+
+TEST_F(LoginTest, ACoordinatorAddsATeacherWhoCannotManageAccounts) {
+  auto login = LogIn("rana", "tableau noir 5");
+  ASSERT_TRUE(login && login->status == 200);
+  std::string csrf = nlohmann::json::parse(login->body)["csrf"];
+  httplib::Headers headers = {{"Cookie", CookieOf(login)}, {"X-CSRF-Token", csrf}};
+  nlohmann::json teacher = {{"name", "amira"}, {"role", "teacher"}, {"password", "craie blanche 7"}};
+  auto added = client_->Post("/api/v1/users", headers, teacher.dump(), "application/json");
+  ASSERT_TRUE(added);
+  EXPECT_EQ(added->status, 201) << added->body;
+  auto forged = client_->Post("/api/v1/users", {{"Cookie", CookieOf(login)}}, teacher.dump(),
+                              "application/json");  // no CSRF token: as a form on another site
+  EXPECT_EQ(forged->status, 403);
+  auto amira = LogIn("amira", "craie blanche 7");
+  ASSERT_TRUE(amira && amira->status == 200);
+  EXPECT_EQ(Get("/api/v1/users", {{"Cookie", CookieOf(amira)}})->status, 403);
+  EXPECT_EQ(Get("/api/v1/me", {{"Cookie", CookieOf(amira)}})->status, 200);
+}
+
+TEST_F(LoginTest, WrongPasswordsAreRefusedAndOneAddressIsHeldBackAfterTen) {
+  auto wrong = LogIn("rana", "not the password");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_NE(wrong->body.find("wrong name or password"), std::string::npos) << wrong->body;
+  EXPECT_EQ(wrong->get_header_value("Set-Cookie"), "");
+  for (int i = 1; i < LoginLimiter::kMaxFailures; ++i) LogIn("nobody" + std::to_string(i), "x");
+  auto held = LogIn("rana", "tableau noir 5");  // even the right password, from this address
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->status, 429);
+  EXPECT_NE(held->body.find("too many wrong attempts from this device"), std::string::npos);
+  EXPECT_NE(held->get_header_value("Retry-After"), "");
+  EXPECT_EQ(client_->Post("/api/v1/login", "name=rana", "application/x-www-form-urlencoded")->status,
+            429);
+}
+
+TEST_F(LoginTest, ABodyThatIsNotAJsonObjectIsABadRequest) {
+  for (const char* body : {"", "[]", "{", "name=rana&password=x"}) {
+    auto res = client_->Post("/api/v1/login", body, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << body;
+  }
+}
+
+// The first coordinator, from the setup code `serve` prints while there is none.
+TEST_F(HttpServerTest, TheSetupCodeMakesTheFirstCoordinatorAndLogsThemInOnce) {
+  auto accounts = AccountStore::Open(data_.path() / "accounts.db");
+  ASSERT_TRUE(accounts.has_value());
+  auto code = (*accounts)->NewSetupCode();
+  ASSERT_TRUE(code.has_value() && code->has_value());
+  nlohmann::json body = {{"code", **code}, {"name", "rana"}, {"password", "tableau noir 5"}};
+  auto wrong = body;
+  wrong["code"] = "aaaa-bbbb-cccc-dddd";
+  auto refused = client_->Post("/api/v1/setup", wrong.dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  auto made = client_->Post("/api/v1/setup", body.dump(), "application/json");
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  EXPECT_EQ(nlohmann::json::parse(made->body)["role"], "coordinator");
+  EXPECT_NE(made->get_header_value("Set-Cookie").find("outpost_session="), std::string::npos);
+  body["name"] = "intruder";
+  auto again = client_->Post("/api/v1/setup", body.dump(), "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 403);
+  EXPECT_FALSE((*accounts)->Find("intruder").has_value());
 }
 
 // A failing card under a text page that browsers fetch compressed: the page's blob, or its

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "account_routes.h"
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
@@ -323,48 +324,103 @@ bool AppFile(App& app, const Request& req, Response& res, bool) {
 }
 
 constexpr bool kLoopFirst = true, kWorker = false;
+constexpr Access kAnyone = Access::kAnyone, kLoggedIn = Access::kLoggedIn,
+                 kCoordinator = Access::kCoordinator;
 
 // In the order they are matched.
 const Route kRoutes[] = {
     // Pages, and their view-models under /api/v1.
-    {"GET", "/", kLoopFirst, Home},
-    {"GET", R"(/t/([a-z0-9-]+)/?(.*))", kLoopFirst, Topic},
-    {"GET", R"(/api/v1/t/([a-z0-9-]+)/?(.*))", kWorker, Topic},
-    {"GET", R"(/r/([a-z0-9-]+)/(.+))", kLoopFirst, Resource},
-    {"POST", R"(/r/([a-z0-9-]+)/(.+))", kWorker, Resource},
-    {"GET", R"(/api/v1/r/([a-z0-9-]+)/(.+))", kWorker, Resource},
-    {"POST", R"(/api/v1/r/([a-z0-9-]+)/(.+))", kWorker, Resource},
-    {"GET", "/search", kWorker, Search},
-    {"GET", "/api/v1/search", kWorker, Search},
+    {"GET", "/", kLoopFirst, Home, kAnyone},
+    {"GET", R"(/t/([a-z0-9-]+)/?(.*))", kLoopFirst, Topic, kAnyone},
+    {"GET", R"(/api/v1/t/([a-z0-9-]+)/?(.*))", kWorker, Topic, kAnyone},
+    {"GET", R"(/r/([a-z0-9-]+)/(.+))", kLoopFirst, Resource, kAnyone},
+    {"POST", R"(/r/([a-z0-9-]+)/(.+))", kWorker, Resource, kAnyone},
+    {"GET", R"(/api/v1/r/([a-z0-9-]+)/(.+))", kWorker, Resource, kAnyone},
+    {"POST", R"(/api/v1/r/([a-z0-9-]+)/(.+))", kWorker, Resource, kAnyone},
+    {"GET", "/search", kWorker, Search, kAnyone},
+    {"GET", "/api/v1/search", kWorker, Search, kAnyone},
     // The rest of the API.
-    {"GET", "/api/v1/suggest", kWorker, Suggest},
-    {"GET", "/api/v1/home", kWorker, Home},
-    {"GET", "/api/v1/channels", kWorker, Channels},
-    {"GET", R"(/lang/([a-zA-Z-]{2,16}))", kWorker, ChooseLanguage},
+    {"GET", "/api/v1/suggest", kWorker, Suggest, kAnyone},
+    {"GET", "/api/v1/home", kWorker, Home, kAnyone},
+    {"GET", "/api/v1/channels", kWorker, Channels, kAnyone},
+    {"GET", R"(/lang/([a-zA-Z-]{2,16}))", kWorker, ChooseLanguage, kAnyone},
+    // Accounts (account_routes.h, docs/accounts.md).
+    {"POST", "/api/v1/login", kWorker, account_routes::Login, kAnyone},
+    {"POST", "/api/v1/setup", kWorker, account_routes::SetUp, kAnyone},
+    {"POST", "/api/v1/logout", kWorker, account_routes::Logout, kLoggedIn},
+    {"GET", "/api/v1/me", kWorker, account_routes::Me, kLoggedIn},
+    {"GET", "/api/v1/users", kWorker, account_routes::ListUsers, kCoordinator},
+    {"POST", "/api/v1/users", kWorker, account_routes::AddUser, kCoordinator},
+    {"POST", R"(/api/v1/users/([a-z0-9._-]+)/disable)", kWorker, account_routes::DisableUser,
+     kCoordinator},
+    {"POST", R"(/api/v1/users/([a-z0-9._-]+)/reset)", kWorker, account_routes::ResetUser,
+     kCoordinator},
     // Bytes.
-    {"GET", R"(/static/(.+))", kLoopFirst, Asset},
-    {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath},
-    {"GET", R"(/blob/([0-9a-f]{64}))", kLoopFirst, Blob},
-    {"GET", R"(/app/([a-z0-9-]+)/(.+))", kWorker, AppFile},
+    {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
+    {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},
+    {"GET", R"(/blob/([0-9a-f]{64}))", kLoopFirst, Blob, kAnyone},
+    {"GET", R"(/app/([a-z0-9-]+)/(.+))", kWorker, AppFile, kAnyone},
 };
+
+// The answer for a request a route does not let through.
+void Refuse(App& app, const Request& req, Response& res, int status, const std::string& why) {
+  res = Response{};
+  res.set_header("Cache-Control", "no-store");
+  if (IsApi(req)) return app.SendJson(req, res, {{"error", why}}, status);
+  RequestLanguage lang = app.LanguageOf(req);
+  const ViewLanguage& t = lang.view;
+  std::string code = std::to_string(status);
+  nlohmann::json view = {
+      {"page_title", t.T("error_" + code + "_title")},
+      {"message", t.T("error_" + code + "_text")},
+      {"status", status},
+      {"breadcrumb", nlohmann::json::array({{{"title", t.T("home")}, {"url", "/"}}})}};
+  app.SendPage(req, res, "error", view, lang, status);
+}
 
 }  // namespace
 
 std::span<const Route> Routes() { return kRoutes; }
+
+bool CheckAccess(App& app, const Route& route, const Request& req, Response& res) {
+  if (route.access == Access::kAnyone) return true;
+  if (route.access == Access::kUnset) {
+    Refuse(app, req, res, 403, "this route has no access rule");
+    return false;
+  }
+  auto session = app.SessionOf(req);
+  if (!session) {
+    Refuse(app, req, res, 401, "log in first");
+    return false;
+  }
+  if (route.access == Access::kCoordinator && session->role != Role::kCoordinator) {
+    Refuse(app, req, res, 403, "only a coordinator may do this");
+    return false;
+  }
+  std::string given = req.has_header("X-CSRF-Token") ? req.get_header_value("X-CSRF-Token")
+                                                      : req.get_param_value("csrf");
+  if (std::string_view(route.method) == "POST" && !SameToken(given, session->csrf)) {
+    Refuse(app, req, res, 403, "missing or wrong CSRF token (X-CSRF-Token)");
+    return false;
+  }
+  return true;
+}
 
 void AddRoutes(App* app, http::Transport* transport) {
   for (const Route& route : Routes()) {
     RouteHandler handler = route.handler;
     // A catalog read that fails in a handler is an error page and a log line, never what the
     // handler made of the rows it did not get (an empty list, a 404).
-    http::Transport::Handler on_worker = [app, handler](const Request& req, Response& res) {
+    http::Transport::Handler on_worker = [app, &route, handler](const Request& req,
+                                                                 Response& res) {
+      if (!CheckAccess(*app, route, req, res)) return;
       (void)Catalog::TakeReadError();  // left by other work on this thread: not this request's
       handler(*app, req, res, /*on_loop=*/false);
       app->AnswerReadErrors(req, res);
     };
     if (std::string_view(route.method) == "POST") {
       transport->Post(route.pattern, std::move(on_worker));
-    } else if (route.loop_first) {
+    } else if (route.loop_first && route.access == Access::kAnyone) {
       auto on_loop = [app, handler](const Request& req, Response& res) {
         return handler(*app, req, res, /*on_loop=*/true);
       };

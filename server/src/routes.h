@@ -11,6 +11,8 @@
 
 #include <span>
 
+#include "auth.h"
+
 namespace outpost {
 
 namespace http {
@@ -30,12 +32,19 @@ using RouteHandler = bool (*)(App& app, const http::Request& req, http::Response
 struct Route {
   const char* method;    // "GET" (HEAD is routed there too) or "POST"
   const char* pattern;   // std::regex over the whole percent-decoded path; groups in req.matches
-  bool loop_first;       // try the handler on the event loop first (GET only)
+  bool loop_first;       // try the handler on the event loop first (GET only, kAnyone only)
   RouteHandler handler;
+  Access access;         // who may use it (auth.h); checked before the handler
 };
 
 // Every route, in the order they are matched.
 std::span<const Route> Routes();
+
+// Whether `req` may reach `route`: true, or false with the answer filled in: 401 with no live
+// session where one is needed, 403 for a role the route does not let through, and 403 for a
+// POST that needs a session without that session's CSRF token (the X-CSRF-Token header, or
+// a `csrf` form field). JSON under /api/, else the error page.
+bool CheckAccess(App& app, const Route& route, const http::Request& req, http::Response& res);
 
 // Registers Routes() with `transport`, each handler bound to `app`, which must outlive it.
 void AddRoutes(App* app, http::Transport* transport);

@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "app.h"
+#include "auth.h"
+#include "outpost/server/accounts.h"
 #include "http/http_message.h"
 #include "http/route_pattern.h"
 #include "page_cache.h"
@@ -305,6 +307,160 @@ TEST_F(RoutesTest, AFileWhoseManifestMimeTypeIsSpelledOddlyIsStillServedInTheSan
     EXPECT_TRUE(res.get_header_value("Content-Security-Policy").starts_with("sandbox allow-scripts"))
         << mime;
   }
+}
+
+// ---- Who may use which route (auth.h): the role walk.
+
+// For each route's pattern: a path it matches, and who may use it. A route added without a
+// line here, or whose rule differs from this line's, fails the walk: a rule is changed on
+// purpose, in two places.
+struct Expected {
+  std::string path;
+  Access access;
+};
+constexpr Access kAnyone = Access::kAnyone, kLoggedIn = Access::kLoggedIn,
+                 kCoordinator = Access::kCoordinator;
+const std::map<std::string, Expected> kExpected = {
+    {"/", {"/", kAnyone}},
+    {R"(/t/([a-z0-9-]+)/?(.*))", {"/t/ch/", kAnyone}},
+    {R"(/api/v1/t/([a-z0-9-]+)/?(.*))", {"/api/v1/t/ch/", kAnyone}},
+    {R"(/r/([a-z0-9-]+)/(.+))", {"/r/ch/eleve.html", kAnyone}},
+    {R"(/api/v1/r/([a-z0-9-]+)/(.+))", {"/api/v1/r/ch/eleve.html", kAnyone}},
+    {"/search", {"/search", kAnyone}},
+    {"/api/v1/search", {"/api/v1/search", kAnyone}},
+    {"/api/v1/suggest", {"/api/v1/suggest", kAnyone}},
+    {"/api/v1/home", {"/api/v1/home", kAnyone}},
+    {"/api/v1/channels", {"/api/v1/channels", kAnyone}},
+    {R"(/lang/([a-zA-Z-]{2,16}))", {"/lang/fr", kAnyone}},
+    {"/api/v1/login", {"/api/v1/login", kAnyone}},
+    {"/api/v1/setup", {"/api/v1/setup", kAnyone}},
+    {"/api/v1/logout", {"/api/v1/logout", kLoggedIn}},
+    {"/api/v1/me", {"/api/v1/me", kLoggedIn}},
+    {"/api/v1/users", {"/api/v1/users", kCoordinator}},
+    {R"(/api/v1/users/([a-z0-9._-]+)/disable)",
+     {"/api/v1/users/nobody-here/disable", kCoordinator}},
+    {R"(/api/v1/users/([a-z0-9._-]+)/reset)", {"/api/v1/users/nobody-here/reset", kCoordinator}},
+    {R"(/static/(.+))", {"/static/nothing.css", kAnyone}},
+    {R"(/c/([a-z0-9-]+)/(.+))", {"/c/ch/eleve.html", kAnyone}},
+    {R"(/blob/([0-9a-f]{64}))", {"/blob/" + std::string(64, '0'), kAnyone}},
+    {R"(/app/([a-z0-9-]+)/(.+))", {"/app/ch/x.zip/index.html", kAnyone}},
+};
+
+enum class Who { kNobody, kLearner, kTeacher, kDisabledTeacher, kCoordinator };
+const char* NameOf(Who w) {
+  switch (w) {
+    case Who::kNobody: return "nobody";
+    case Who::kLearner: return "a learner";
+    case Who::kTeacher: return "a teacher";
+    case Who::kDisabledTeacher: return "a disabled teacher";
+    case Who::kCoordinator: return "a coordinator";
+  }
+  return "?";
+}
+
+bool MayUse(Who who, Access access) {
+  switch (access) {
+    case Access::kAnyone: return true;
+    case Access::kLoggedIn: return who == Who::kTeacher || who == Who::kCoordinator;
+    case Access::kCoordinator: return who == Who::kCoordinator;
+    case Access::kUnset: return false;
+  }
+  return false;
+}
+
+class RoleWalkTest : public RoutesTest {
+ protected:
+  void SetUp() override {
+    RoutesTest::SetUp();
+    AccountStore* accounts = app_->accounts();
+    ASSERT_NE(accounts, nullptr);
+    ASSERT_TRUE(accounts->Add("amira", Role::kTeacher, "craie blanche 7").ok());
+    ASSERT_TRUE(accounts->Add("karim", Role::kTeacher, "craie blanche 8").ok());
+    ASSERT_TRUE(accounts->Add("rana", Role::kCoordinator, "tableau noir 5").ok());
+    auto karim = accounts->Login("karim", "craie blanche 8");
+    ASSERT_TRUE(karim.has_value());
+    disabled_ = *karim;
+    ASSERT_TRUE(accounts->Disable("karim").ok());
+  }
+  // A live session of `who` (made again after a logout ended it).
+  std::optional<Session> SessionOf(Who who) {
+    if (who == Who::kDisabledTeacher) return disabled_;
+    if (who != Who::kTeacher && who != Who::kCoordinator) return std::nullopt;
+    std::optional<Session>& s = who == Who::kTeacher ? teacher_ : coordinator_;
+    if (!s || !app_->accounts()->FindSession(s->token)) {
+      auto fresh = who == Who::kTeacher ? app_->accounts()->Login("amira", "craie blanche 7")
+                                        : app_->accounts()->Login("rana", "tableau noir 5");
+      EXPECT_TRUE(fresh.has_value());
+      if (fresh) s = *fresh;
+    }
+    return s;
+  }
+  http::Request RequestAs(Who who, const Route& route, const std::string& path) {
+    http::Request req;
+    req.method = route.method;
+    req.path = path;
+    req.target = path;
+    req.remote_addr = "192.0.2.7";
+    if (who == Who::kLearner) req.headers.emplace("Cookie", "lang=fr");
+    if (auto s = SessionOf(who)) {
+      req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + s->token);
+      req.headers.emplace("X-CSRF-Token", s->csrf);
+    }
+    return req;
+  }
+
+  Session disabled_;
+  std::optional<Session> teacher_, coordinator_;
+};
+
+TEST_F(RoleWalkTest, EveryRouteAnswersEachRoleAsItsRuleSays) {
+  for (const Route& route : Routes()) {
+    std::string where = std::string(route.method) + " " + route.pattern;
+    ASSERT_NE(route.access, Access::kUnset) << where << " has no access rule";
+    auto expected = kExpected.find(route.pattern);
+    ASSERT_NE(expected, kExpected.end()) << where << ": add it to the role walk's kExpected";
+    EXPECT_EQ(route.access, expected->second.access) << where << ": not the rule expected";
+    EXPECT_FALSE(route.loop_first && route.access != Access::kAnyone) << where;
+    for (Who who : {Who::kNobody, Who::kLearner, Who::kTeacher, Who::kDisabledTeacher,
+                    Who::kCoordinator}) {
+      http::Request req = RequestAs(who, route, expected->second.path);
+      ASSERT_TRUE(http::RoutePattern(route.pattern).Match(req.path, &req.matches)) << where;
+      http::Response res;
+      bool allowed = CheckAccess(*app_, route, req, res);
+      EXPECT_EQ(allowed, MayUse(who, route.access))
+          << where << " as " << NameOf(who) << " (rule: " << AccessName(route.access) << ")";
+      if (!allowed) {
+        EXPECT_TRUE(res.status == 401 || res.status == 403) << where << " " << res.status;
+        continue;
+      }
+      route.handler(*app_, req, res, /*on_loop=*/false);
+      EXPECT_NE(res.status, 401) << where << " as " << NameOf(who);
+      EXPECT_NE(res.status, 403) << where << " as " << NameOf(who);
+    }
+  }
+}
+
+TEST_F(RoleWalkTest, AChangeWithoutTheSessionsCsrfTokenIsRefused) {
+  const Route* logout = nullptr;
+  for (const Route& r : Routes()) {
+    if (std::string_view(r.pattern) == "/api/v1/logout") logout = &r;
+  }
+  ASSERT_NE(logout, nullptr);
+  for (std::string token : {std::string(), std::string(64, 'a'), SessionOf(Who::kCoordinator)->csrf}) {
+    http::Request req = RequestAs(Who::kTeacher, *logout, "/api/v1/logout");
+    req.headers.erase("X-CSRF-Token");
+    if (!token.empty()) req.headers.emplace("X-CSRF-Token", token);  // missing, made up, another's
+    http::Response res;
+    EXPECT_FALSE(CheckAccess(*app_, *logout, req, res));
+    EXPECT_EQ(res.status, 403);
+    EXPECT_NE(Body(res).find("CSRF"), std::string::npos) << Body(res);
+  }
+  http::Request form = RequestAs(Who::kTeacher, *logout, "/api/v1/logout");
+  std::string csrf = form.get_header_value("X-CSRF-Token");
+  form.headers.erase("X-CSRF-Token");
+  form.params.emplace("csrf", csrf);  // a form field does as well
+  http::Response res;
+  EXPECT_TRUE(CheckAccess(*app_, *logout, form, res));
 }
 
 // ---- Small files from memory (hot_files.h).
