@@ -81,12 +81,6 @@ int UsersAdd(const fs::path& data, const AddArgs& args) {
   return kExitOk;
 }
 
-std::string StateOf(const Account& a, int64_t now) {
-  if (a.disabled_at != 0) return "disabled";
-  if (a.locked_until > now) return "locked";
-  return "active";
-}
-
 std::string Date(int64_t unix_seconds) {
   return unix_seconds == 0 ? "never" : UtcMinute(unix_seconds);
 }
@@ -99,7 +93,7 @@ int UsersList(const fs::path& data, bool json) {
   if (json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& a : accounts) {
-      list.push_back({{"name", a.name}, {"role", RoleName(a.role)}, {"state", StateOf(a, now)},
+      list.push_back({{"name", a.name}, {"role", RoleName(a.role)}, {"state", AccountState(a, now)},
                       {"created_at", a.created_at}, {"last_login", a.last_login},
                       {"disabled_at", a.disabled_at}, {"locked_until", a.locked_until}});
     }
@@ -109,7 +103,7 @@ int UsersList(const fs::path& data, bool json) {
   if (accounts.empty()) std::printf("no accounts yet: outpost users add --role coordinator NAME\n");
   for (const auto& a : accounts) {
     std::printf("%-24s %-12s %-9s last login %s\n", a.name.c_str(),
-                std::string(RoleName(a.role)).c_str(), StateOf(a, now).c_str(),
+                std::string(RoleName(a.role)).c_str(), std::string(AccountState(a, now)).c_str(),
                 Date(a.last_login).c_str());
   }
   return kExitOk;

@@ -142,8 +142,7 @@ bool ListUsers(App& app, const Request& req, Response& res, bool) {
   nlohmann::json list = nlohmann::json::array();
   int64_t now = Now();
   for (const Account& a : accounts->List()) {
-    std::string state = a.disabled_at ? "disabled" : a.locked_until > now ? "locked" : "active";
-    list.push_back({{"name", a.name}, {"role", RoleName(a.role)}, {"state", state},
+    list.push_back({{"name", a.name}, {"role", RoleName(a.role)}, {"state", AccountState(a, now)},
                     {"created_at", a.created_at}, {"last_login", a.last_login},
                     {"disabled_at", a.disabled_at}, {"locked_until", a.locked_until}});
   }

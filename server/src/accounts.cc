@@ -47,16 +47,11 @@ static_assert(std::size(kMigrations) == AccountStore::kSchemaVersion);
 constexpr std::string_view kCodeAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
 constexpr int64_t kTouchEvery = 300;  // a session's last use is written at most this often
 
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  randombytes_buf(raw.data(), raw.size());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+// 256 random bits as 64 hex digits (a session token, a CSRF token).
+std::string RandomToken() {
+  Hash bits;
+  randombytes_buf(bits.bytes.data(), bits.bytes.size());
+  return bits.Hex();
 }
 
 // What a secret is stored as: its BLAKE2b-256, never the secret.
@@ -92,6 +87,12 @@ constexpr char kAccountColumns[] =
     "SELECT name, role, created_at, disabled_at, last_login, locked_until, password FROM accounts";
 
 }  // namespace
+
+std::string_view AccountState(const Account& a, int64_t now) {
+  if (a.disabled_at != 0) return "disabled";
+  if (a.locked_until > now) return "locked";
+  return "active";
+}
 
 std::string_view RoleName(Role role) {
   return role == Role::kCoordinator ? "coordinator" : "teacher";
@@ -132,7 +133,8 @@ Status AccountStore::CheckName(std::string_view name) {
   for (size_t i = 0; good && i < name.size(); ++i) good = ok(name[i], i == 0);
   if (good) return Status::Ok();
   return InvalidArgument("a name is 1 to 32 of a-z, 0-9, '.', '-' and '_', starting with a "
-                         "letter or digit (\"" + EscapeInvalidUtf8(name.substr(0, 40)) + "\" is not)");
+                         "letter or digit (\"" + EscapeInvalidUtf8(name.substr(0, 40)) +
+                         "\" is not)");
 }
 
 Status AccountStore::CheckPassword(std::string_view password) {
@@ -189,7 +191,7 @@ bool AccountStore::VerifyPassword(const std::string& stored, std::string_view pa
 // What an unknown name's password is checked against, so that it costs what a known one does.
 const std::string& AccountStore::DecoyHash() {
   std::call_once(decoy_once_, [this] {
-    auto hash = HashPassword(RandomHex(16));
+    auto hash = HashPassword(RandomToken());
     decoy_ = hash ? *hash : "";
   });
   return decoy_;
@@ -322,8 +324,8 @@ Result<Session> AccountStore::StartSession(const Account& account, int64_t now) 
   Session session;
   session.name = account.name;
   session.role = account.role;
-  session.token = RandomHex(32);
-  session.csrf = RandomHex(32);
+  session.token = RandomToken();
+  session.csrf = RandomToken();
   session.expires_at = now + kSessionIdle.count();
   std::lock_guard lock(mu_);
   db::Transaction txn(db_);
@@ -347,7 +349,8 @@ std::optional<Session> AccountStore::FindSession(std::string_view token) {
   int64_t now = Now();
   std::lock_guard lock(mu_);
   db::Stmt s(db_, "SELECT s.name, a.role, s.csrf, s.created_at, s.last_used FROM sessions s "
-                  "JOIN accounts a ON a.name = s.name WHERE s.token_hash = ? AND a.disabled_at = 0");
+                  "JOIN accounts a ON a.name = s.name "
+                  "WHERE s.token_hash = ? AND a.disabled_at = 0");
   s.Bind(1, key);
   if (!s.Step()) return std::nullopt;
   int64_t created = s.Int(3), last_used = s.Int(4);

@@ -51,6 +51,9 @@ struct Account {
   int64_t locked_until = 0;  // after too many wrong passwords; 0 or past: not locked
 };
 
+// "active", "disabled" or "locked" (too many wrong passwords, until locked_until) at `now`.
+std::string_view AccountState(const Account& account, int64_t now);
+
 struct Session {
   std::string name;  // the account
   Role role = Role::kTeacher;
