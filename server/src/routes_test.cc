@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "http/http_transport.h"
 #include "outpost/server/accounts.h"
 #include "http/http_message.h"
 #include "http/route_pattern.h"
@@ -190,9 +191,12 @@ TEST_F(RoutesTest, EveryPatternCompilesAndOnlyGetRoutesTryTheEventLoop) {
   ASSERT_FALSE(Routes().empty());
   for (const Route& route : Routes()) {
     std::string_view method = route.method;
-    EXPECT_TRUE(method == "GET" || method == "POST") << route.pattern;
+    EXPECT_TRUE(method == "GET" || method == "POST" || method == "PATCH" || method == "DELETE" ||
+                method == "OPTIONS")
+        << route.pattern;
     EXPECT_NO_THROW(std::regex(route.pattern)) << route.pattern;
-    if (method == "POST") {
+    EXPECT_NE(route.handler != nullptr, route.stream != nullptr) << route.pattern;
+    if (method != "GET") {
       EXPECT_FALSE(route.loop_first) << route.pattern;
     }
   }
@@ -340,6 +344,8 @@ const std::map<std::string, Expected> kExpected = {
     {R"(/api/v1/users/([a-z0-9._-]+)/disable)",
      {"/api/v1/users/nobody-here/disable", kCoordinator}},
     {R"(/api/v1/users/([a-z0-9._-]+)/reset)", {"/api/v1/users/nobody-here/reset", kCoordinator}},
+    {"/api/v1/uploads", {"/api/v1/uploads", kLoggedIn}},
+    {R"(/api/v1/uploads/([0-9a-f]{32}))", {"/api/v1/uploads/" + std::string(32, 'a'), kLoggedIn}},
     {R"(/static/(.+))", {"/static/nothing.css", kAnyone}},
     {R"(/c/([a-z0-9-]+)/(.+))", {"/c/ch/eleve.html", kAnyone}},
     {R"(/blob/([0-9a-f]{64}))", {"/blob/" + std::string(64, '0'), kAnyone}},
@@ -433,7 +439,14 @@ TEST_F(RoleWalkTest, EveryRouteAnswersEachRoleAsItsRuleSays) {
         EXPECT_TRUE(res.status == 401 || res.status == 403) << where << " " << res.status;
         continue;
       }
-      route.handler(*app_, req, res, /*on_loop=*/false);
+      if (route.stream) {
+        std::unique_ptr<http::BodySink> sink = route.stream(*app_, req, res);
+        if (sink) {
+          sink->Finish(http::BodySink::End::kComplete, res);
+        }
+      } else {
+        route.handler(*app_, req, res, /*on_loop=*/false);
+      }
       EXPECT_NE(res.status, 401) << where << " as " << NameOf(who);
       EXPECT_NE(res.status, 403) << where << " as " << NameOf(who);
     }
