@@ -110,7 +110,10 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
   } else {
     spdlog::error("no one can log in: {}", accounts.error().message());
   }
-  auto uploads = UploadStore::Open(store->root() / "uploads");
+  UploadLimits upload_limits;
+  upload_limits.max_upload_bytes = static_cast<uint64_t>(config.max_upload_mb) << 20;
+  upload_limits.reserve_bytes = static_cast<uint64_t>(config.upload_reserve_mb) << 20;
+  auto uploads = UploadStore::Open(store->root() / "uploads", upload_limits);
   if (uploads) {
     uploads_ = std::move(*uploads);
     int expired = uploads_->RemoveExpired(static_cast<int64_t>(std::time(nullptr)));

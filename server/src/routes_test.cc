@@ -728,5 +728,35 @@ TEST_F(RoutesTest, AListShowsTheStartOfALongTitleOrDescriptionCutAtACharacter) {
   EXPECT_EQ(ShortText(word, 10), "xxxxxxxxxx…");
 }
 
+// An upload the data disk cannot hold is refused when it is created, before any byte, with a
+// message a teacher understands (tus clients show the body).
+TEST_F(RoleWalkTest, AnUploadLargerThanTheFreeDiskIsRefusedAtCreationWith507) {
+  const Route* create = nullptr;
+  for (const Route& r : Routes()) {
+    if (std::string_view(r.method) == "POST" && std::string_view(r.pattern) == "/api/v1/uploads") {
+      create = &r;
+    }
+  }
+  ASSERT_NE(create, nullptr);
+  ASSERT_NE(app_->uploads(), nullptr);
+  app_->uploads()->free_bytes = [] { return uint64_t{300} << 20; };  // 300 MB free
+  auto ask = [&](uint64_t length) {
+    http::Request req = RequestAs(Who::kTeacher, *create, "/api/v1/uploads");
+    req.headers.emplace("Tus-Resumable", "1.0.0");
+    req.headers.emplace("Upload-Length", std::to_string(length));
+    req.headers.emplace("Upload-Metadata", "filename bGVzc29uLm1wNA==");  // lesson.mp4
+    http::Response res;
+    EXPECT_TRUE(CheckAccess(*app_, *create, req, res));
+    create->handler(*app_, req, res, false);
+    return res;
+  };
+  http::Response big = ask(uint64_t{1} << 30);
+  EXPECT_EQ(big.status, 507);
+  EXPECT_NE(Body(big).find("not enough free space"), std::string::npos) << Body(big);
+  EXPECT_TRUE(app_->uploads()->List("amira").empty());
+  app_->uploads()->free_bytes = [] { return uint64_t{4} << 30; };
+  EXPECT_EQ(ask(uint64_t{1} << 30).status, 201);
+}
+
 }  // namespace
 }  // namespace outpost

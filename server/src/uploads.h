@@ -43,7 +43,7 @@
 namespace outpost {
 
 struct UploadLimits {
-  uint64_t max_upload_bytes = 8ull << 30;  // one file; tus's Tus-Max-Size
+  uint64_t max_upload_bytes = 4ull << 30;  // one file; tus's Tus-Max-Size
   int max_unfinished_per_account = 20;
   int max_unfinished = 200;
   uint64_t reserve_bytes = 512ull << 20;   // kept free on the data disk for everything else
