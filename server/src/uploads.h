@@ -49,7 +49,7 @@ struct UploadLimits {
   uint64_t reserve_bytes = 512ull << 20;   // kept free on the data disk for everything else
   std::chrono::seconds unfinished_ttl{48 * 3600};
   std::chrono::seconds finished_ttl{14 * 24 * 3600};
-  uint64_t durable_every = 16ull << 20;    // fdatasync and record the offset this often
+  uint64_t durable_every = 64ull << 20;    // fdatasync and record the offset this often
   size_t max_filename_bytes = 255;
 };
 
