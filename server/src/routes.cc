@@ -369,6 +369,7 @@ const Route kRoutes[] = {
     {"DELETE", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, upload_routes::Remove, kLoggedIn},
     {"PATCH", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, nullptr, kLoggedIn,
      upload_routes::Append},
+    {"POST", "/api/v1/uploads/form", kWorker, nullptr, kLoggedIn, upload_routes::Form},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

@@ -345,6 +345,7 @@ const std::map<std::string, Expected> kExpected = {
      {"/api/v1/users/nobody-here/disable", kCoordinator}},
     {R"(/api/v1/users/([a-z0-9._-]+)/reset)", {"/api/v1/users/nobody-here/reset", kCoordinator}},
     {"/api/v1/uploads", {"/api/v1/uploads", kLoggedIn}},
+    {"/api/v1/uploads/form", {"/api/v1/uploads/form", kLoggedIn}},
     {R"(/api/v1/uploads/([0-9a-f]{32}))", {"/api/v1/uploads/" + std::string(32, 'a'), kLoggedIn}},
     {R"(/static/(.+))", {"/static/nothing.css", kAnyone}},
     {R"(/c/([a-z0-9-]+)/(.+))", {"/c/ch/eleve.html", kAnyone}},

@@ -439,6 +439,12 @@ Result<UploadInfo> UploadTransfer::Commit() {
   return info_;
 }
 
+Result<UploadInfo> UploadTransfer::CommitWhole() {
+  if (done_) return Internal("commit after the transfer ended");
+  info_.length = offset_;  // Commit finishes it (offset == length), and Finish saves the record
+  return Commit();
+}
+
 Status UploadTransfer::Abort(bool keep) {
   if (done_) return Status::Ok();
   done_ = true;

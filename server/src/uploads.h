@@ -87,6 +87,10 @@ class UploadTransfer {
   // now complete, finishes it (sniffs the kind; checks the expected hash, and on a mismatch
   // removes the upload and answers kCorrupt). Returns the record as it now is.
   Result<UploadInfo> Commit();
+  // Commit for a file whose length was not known when it was created (the upload form sends
+  // files of unknown size in one body; it creates each with the body's length as a ceiling):
+  // what was written is the whole file, its length is set to it, and it is finished.
+  Result<UploadInfo> CommitWhole();
   // The request was cut or refused: keeps what is durable up to the last whole write when
   // `keep` (a dropped connection: the client resumes from there), or cuts the file back to
   // where this transfer began (a checksum mismatch: tus discards that request's bytes).
