@@ -152,12 +152,18 @@ Status AccountStore::CheckPassword(std::string_view password) {
 // ---- passwords
 
 // One of kMaxHashing turns to hash: Argon2id takes kPasswordMemory for its time.
+int AccountStore::peak_hashing() {
+  std::lock_guard lock(hashing_mu_);
+  return peak_hashing_;
+}
+
 class AccountStore::HashingTurn {
  public:
   explicit HashingTurn(AccountStore* store) : store_(store) {
     std::unique_lock wait(store_->hashing_mu_);
     store_->hashing_cv_.wait(wait, [&] { return store_->hashing_ < kMaxHashing; });
     ++store_->hashing_;
+    store_->peak_hashing_ = std::max(store_->peak_hashing_, store_->hashing_);
   }
   ~HashingTurn() {
     {

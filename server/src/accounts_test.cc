@@ -208,6 +208,9 @@ TEST_F(AccountStoreTest, ManyLoginsAtOnceAllSucceed) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 6);
+  // Six wanted to hash at once; at most two did, so at most 2 x 32 MiB of Argon2id memory.
+  EXPECT_GE(store_->peak_hashing(), 1);
+  EXPECT_LE(store_->peak_hashing(), AccountStore::kMaxHashing);
 }
 
 TEST_F(AccountStoreTest, ADatabaseFromTheFutureIsRefused) {

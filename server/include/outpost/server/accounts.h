@@ -109,6 +109,9 @@ class AccountStore {
 
   // Tests: the clock (unix seconds).
   void set_clock(std::function<int64_t()> now);
+  // The most password hashes that have run at once since the store opened (at most kMaxHashing:
+  // the memory bound, kMaxHashing x kPasswordMemory, rests on it).
+  int peak_hashing();
 
  private:
   explicit AccountStore(sqlite3* db);
@@ -129,6 +132,7 @@ class AccountStore {
   std::mutex hashing_mu_;
   std::condition_variable hashing_cv_;
   int hashing_ = 0;  // guarded by hashing_mu_
+  int peak_hashing_ = 0;  // guarded by hashing_mu_
   std::once_flag decoy_once_;
   std::string decoy_;
 };
