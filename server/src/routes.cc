@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "account_routes.h"
+#include "material_routes.h"
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
@@ -355,6 +356,11 @@ const Route kRoutes[] = {
      kCoordinator},
     {"POST", R"(/api/v1/users/([a-z0-9._-]+)/reset)", kWorker, account_routes::ResetUser,
      kCoordinator},
+    // Teachers' materials (material_routes.h, docs/web-api.md).
+    {"GET", "/api/v1/materials", kWorker, material_routes::List, kLoggedIn},
+    {"POST", R"(/api/v1/materials/(.+)/edit)", kWorker, material_routes::Edit, kLoggedIn},
+    {"POST", R"(/api/v1/materials/(.+)/move)", kWorker, material_routes::Move, kLoggedIn},
+    {"POST", R"(/api/v1/materials/(.+)/delete)", kWorker, material_routes::Delete, kLoggedIn},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},
