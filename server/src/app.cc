@@ -3,6 +3,7 @@
 #include "app.h"
 
 #include <cctype>
+#include <ctime>
 
 #include <spdlog/spdlog.h>
 
@@ -108,6 +109,17 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
     accounts_ = std::move(*accounts);
   } else {
     spdlog::error("no one can log in: {}", accounts.error().message());
+  }
+  UploadLimits upload_limits;
+  upload_limits.max_upload_bytes = static_cast<uint64_t>(config.max_upload_mb) << 20;
+  upload_limits.reserve_bytes = static_cast<uint64_t>(config.upload_reserve_mb) << 20;
+  auto uploads = UploadStore::Open(store->root() / "uploads", upload_limits);
+  if (uploads) {
+    uploads_ = std::move(*uploads);
+    int expired = uploads_->RemoveExpired(static_cast<int64_t>(std::time(nullptr)));
+    if (expired > 0) spdlog::info("removed {} upload(s) left idle too long", expired);
+  } else {
+    spdlog::error("teachers cannot upload: {}", uploads.error().message());
   }
   auto cache = CompressionCache::Open(store->root() / "cache");
   if (cache) {

@@ -37,6 +37,7 @@
 #include "page_cache.h"
 #include "render.h"
 #include "search_gate.h"
+#include "uploads.h"
 #include "views.h"
 
 namespace outpost {
@@ -88,6 +89,8 @@ class App {
   // ---- Accounts (accounts.h, auth.h).
   // The account store, or null if DATA/accounts.db could not be opened (logged at start).
   AccountStore* accounts() const { return accounts_.get(); }
+  // Teachers' uploads not yet placed (DATA/uploads), or null if the folder could not be opened.
+  UploadStore* uploads() const { return uploads_.get(); }
   LoginLimiter& login_limiter() const { return login_limiter_; }
   // The session cookie's value ("" if none), and the live session it names.
   std::string SessionToken(const http::Request& req) const;
@@ -166,6 +169,7 @@ class App {
   std::chrono::milliseconds search_wait_;
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
+  std::unique_ptr<UploadStore> uploads_;
   mutable LoginLimiter login_limiter_;
   mutable PageCache pages_;
   mutable HotFiles hot_files_;  // small blobs, checked and held in memory

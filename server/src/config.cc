@@ -59,6 +59,8 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
     else if (key == "write_timeout_seconds") field = &config->write_timeout_seconds;
     else if (key == "max_searches") field = &config->max_searches;
     else if (key == "search_wait_ms") field = &config->search_wait_ms;
+    else if (key == "max_upload_mb") field = &config->max_upload_mb;
+    else if (key == "upload_reserve_mb") field = &config->upload_reserve_mb;
     if (!field) return InvalidArgument(where + "unknown setting \"" + key + "\"");
     auto n = v.value<int64_t>();
     if (!v.is_integer() || !n || *n < 1 || *n > 4096) {

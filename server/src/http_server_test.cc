@@ -11,11 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "outpost/content/importer.h"
 #include "outpost/content/maintenance.h"
 #include "hot_files.h"
+#include "sha1.h"
 #include "auth.h"
 #include "outpost/server/accounts.h"
 #include "outpost/server/variant_check.h"
@@ -531,6 +536,221 @@ TEST_F(BusySearchTest, ASearchThatCannotRunSaysBusyAtOnce) {
   EXPECT_EQ(res->status, 503);
   EXPECT_EQ(res->get_header_value("Retry-After"), "1");
   EXPECT_EQ(Get("/t/ch/")->status, 200);  // pages are not held up
+}
+
+// ---- Uploads over tus 1.0 (docs/web-api.md, "Uploads"): what tus clients and curl do.
+
+std::string B64(std::string_view in) {
+  std::string out(sodium_base64_encoded_len(in.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(in.data()),
+                    in.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();
+  return out;
+}
+
+std::string Sha1Header(std::string_view data) {
+  Sha1 h;
+  h.Update({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
+  auto d = h.Final();
+  return "sha1 " + B64(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+class TusTest : public LoginTest {
+ protected:
+  void SetUp() override {
+    LoginTest::SetUp();
+    auto accounts = AccountStore::Open(data_.path() / "accounts.db");
+    ASSERT_TRUE(accounts.has_value());
+    ASSERT_TRUE((*accounts)->Add("amira", Role::kTeacher, "craie blanche 7").ok());
+    ASSERT_TRUE((*accounts)->Add("bilal", Role::kTeacher, "craie blanche 8").ok());
+    amira_ = As("amira", "craie blanche 7");
+  }
+  httplib::Headers As(const std::string& name, const std::string& password) {
+    auto login = LogIn(name, password);
+    EXPECT_TRUE(login && login->status == 200);
+    if (!login || login->status != 200) return {};
+    return {{"Cookie", CookieOf(login)},
+            {"X-CSRF-Token", nlohmann::json::parse(login->body)["csrf"].get<std::string>()},
+            {"Tus-Resumable", "1.0.0"}};
+  }
+  // POST /api/v1/uploads; the Location's path.
+  std::string Create(size_t length, const std::string& filename,
+                     const httplib::Headers& who) {
+    httplib::Headers h = who;
+    h.emplace("Upload-Length", std::to_string(length));
+    h.emplace("Upload-Metadata", "filename " + B64(filename) + ",filetype " + B64("x/y"));
+    auto res = client_->Post("/api/v1/uploads", h, "", "application/offset+octet-stream");
+    EXPECT_TRUE(res);
+    if (!res) return "";
+    EXPECT_EQ(res->status, 201) << res->body;
+    EXPECT_EQ(res->get_header_value("Tus-Resumable"), "1.0.0");
+    return res->get_header_value("Location");
+  }
+  httplib::Result Patch(const std::string& where, uint64_t offset, std::string_view data,
+                        httplib::Headers h, const std::string& checksum = "") {
+    h.emplace("Upload-Offset", std::to_string(offset));
+    if (!checksum.empty()) h.emplace("Upload-Checksum", checksum);
+    return client_->Patch(where.c_str(), h, data.data(), data.size(),
+                          "application/offset+octet-stream");
+  }
+  uint64_t OffsetOf(const std::string& where) {
+    auto head = client_->Head(where.c_str(), amira_);
+    EXPECT_TRUE(head && head->status == 200);
+    return head ? std::stoull(head->get_header_value("Upload-Offset", 0).empty()
+                                  ? "0" : head->get_header_value("Upload-Offset", 0))
+                : 0;
+  }
+  httplib::Headers amira_;
+};
+
+TEST_F(TusTest, AScriptUploadsAFileInTwoPatchesAndFindsItFinished) {
+  auto options = client_->Options("/api/v1/uploads", amira_);
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->status, 204);
+  EXPECT_EQ(options->get_header_value("Tus-Version"), "1.0.0");
+  EXPECT_NE(options->get_header_value("Tus-Extension").find("creation"), std::string::npos);
+  EXPECT_NE(options->get_header_value("Tus-Extension").find("termination"), std::string::npos);
+  EXPECT_NE(options->get_header_value("Tus-Checksum-Algorithm").find("sha1"), std::string::npos);
+  std::string pdf = "%PDF-1.4\n" + testing::RandomBytes(3 << 20, 11);
+  std::string where = Create(pdf.size(), "Fractions – CM2.pdf", amira_);
+  ASSERT_TRUE(where.starts_with("/api/v1/uploads/")) << where;
+  EXPECT_EQ(OffsetOf(where), 0u);
+  std::string_view first = std::string_view(pdf).substr(0, 1 << 20);
+  auto one = Patch(where, 0, first, amira_, Sha1Header(first));
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 204) << one->body;
+  EXPECT_EQ(one->get_header_value("Upload-Offset"), std::to_string(1 << 20));
+  EXPECT_FALSE(one->get_header_value("Upload-Expires").empty());
+  EXPECT_EQ(OffsetOf(where), 1u << 20);
+  auto two = Patch(where, 1 << 20, std::string_view(pdf).substr(1 << 20), amira_);
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->status, 204) << two->body;
+  EXPECT_EQ(two->get_header_value("Upload-Offset"), std::to_string(pdf.size()));
+  auto list = Get("/api/v1/uploads", amira_);
+  ASSERT_TRUE(list && list->status == 200);
+  auto uploads = nlohmann::json::parse(list->body)["uploads"];
+  ASSERT_EQ(uploads.size(), 1u);
+  EXPECT_EQ(uploads[0]["filename"], "Fractions – CM2.pdf");
+  EXPECT_EQ(uploads[0]["finished"], true);
+  EXPECT_EQ(uploads[0]["kind"], "document");
+  auto parts = std::filesystem::directory_iterator(data_.path() / "uploads");
+  for (const auto& e : parts) {
+    if (e.path().extension() == ".part") {
+      EXPECT_TRUE(testing::ReadFile(e.path()) == pdf);
+    }
+  }
+  // Termination.
+  auto gone = client_->Delete(where.c_str(), amira_);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 204);
+  EXPECT_EQ(client_->Head(where.c_str(), amira_)->status, 404);
+}
+
+TEST_F(TusTest, WrongOffsetsChecksumsTypesVersionsAndTokensAreRefusedAndChangeNothing) {
+  std::string where = Create(1000, "a.txt", amira_);
+  std::string data(1000, 'a');
+  EXPECT_EQ(Patch(where, 5, data, amira_)->status, 409);
+  auto bad_sum = Patch(where, 0, data, amira_, Sha1Header("something else"));
+  ASSERT_TRUE(bad_sum);
+  EXPECT_EQ(bad_sum->status, 460) << bad_sum->body;
+  EXPECT_EQ(OffsetOf(where), 0u);  // the request's bytes were dropped
+  EXPECT_EQ(Patch(where, 0, data, amira_, "md5 AAAA")->status, 400);
+  httplib::Headers no_version = amira_;
+  no_version.erase("Tus-Resumable");
+  auto old = Patch(where, 0, data, no_version);
+  EXPECT_EQ(old->status, 412);
+  EXPECT_EQ(old->get_header_value("Tus-Version"), "1.0.0");
+  auto wrong_type = client_->Patch(where.c_str(), amira_, data.data(), data.size(), "text/plain");
+  EXPECT_EQ(wrong_type->status, 415);
+  httplib::Headers forged = amira_;
+  forged.erase("X-CSRF-Token");
+  forged.emplace("X-CSRF-Token", "forged");
+  EXPECT_EQ(Patch(where, 0, data, forged)->status, 403);
+  EXPECT_EQ(client_->Delete(where.c_str(), forged)->status, 403);
+  EXPECT_EQ(OffsetOf(where), 0u);
+  // Too much for the declared length: refused, nothing kept.
+  EXPECT_EQ(Patch(where, 0, data + "x", amira_)->status, 400);
+  EXPECT_EQ(OffsetOf(where), 0u);
+  EXPECT_EQ(Patch(where, 0, data, amira_, Sha1Header(data))->status, 204);
+  EXPECT_EQ(OffsetOf(where), 1000u);
+}
+
+TEST_F(TusTest, BadNamesAndSizesAreRefusedBeforeAnyByte) {
+  auto create = [&](const std::string& length, const std::string& meta) {
+    httplib::Headers h = amira_;
+    h.emplace("Upload-Length", length);
+    h.emplace("Upload-Metadata", meta);
+    return client_->Post("/api/v1/uploads", h, "", "text/plain")->status;
+  };
+  EXPECT_EQ(create("10", "filename " + B64("../../etc/passwd")), 400);
+  EXPECT_EQ(create("10", "filename " + B64("bad\xff.pdf")), 400);
+  EXPECT_EQ(create("10", "filename not-base64!"), 400);
+  EXPECT_EQ(create("ten", "filename " + B64("a.pdf")), 400);
+  EXPECT_EQ(create("-1", "filename " + B64("a.pdf")), 400);
+  EXPECT_EQ(create(std::to_string((4096ull << 20) + 1), "filename " + B64("a.pdf")), 413);
+  EXPECT_EQ(Get("/api/v1/uploads", amira_)->body, R"({"uploads":[]})");
+}
+
+TEST_F(TusTest, LearnersAndOtherTeachersCannotReachAnUpload) {
+  std::string where = Create(10, "a.txt", amira_);
+  httplib::Headers bilal = As("bilal", "craie blanche 8");
+  EXPECT_EQ(client_->Head(where.c_str(), bilal)->status, 404);
+  EXPECT_EQ(Patch(where, 0, "0123456789", bilal)->status, 404);
+  EXPECT_EQ(client_->Delete(where.c_str(), bilal)->status, 404);
+  httplib::Headers learner = {{"Tus-Resumable", "1.0.0"}};
+  EXPECT_EQ(client_->Head(where.c_str(), learner)->status, 401);
+  EXPECT_EQ(Patch(where, 0, "0123456789", learner)->status, 401);
+  EXPECT_EQ(client_->Post("/api/v1/uploads", learner, "", "text/plain")->status, 401);
+  EXPECT_EQ(Get("/api/v1/uploads")->status, 401);
+  EXPECT_EQ(OffsetOf(where), 0u);
+}
+
+// The Wi-Fi drops mid-file: the bytes that arrived stay, HEAD says how many, and the upload
+// resumes from there.
+TEST_F(TusTest, ADroppedConnectionKeepsWhatArrivedAndTheUploadResumesFromThere) {
+  std::string video = std::string("\0\0\0\x18" "ftypisom", 12) + testing::RandomBytes(2 << 20, 5);
+  std::string where = Create(video.size(), "lesson.mp4", amira_);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string head = "PATCH " + where + " HTTP/1.1\r\nHost: box\r\n";
+  for (const auto& [k, v] : amira_) head += k + ": " + v + "\r\n";
+  head += "Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+          "Content-Length: " + std::to_string(video.size()) + "\r\n\r\n";
+  std::string sent = head + video.substr(0, 700000);
+  ASSERT_EQ(::send(fd, sent.data(), sent.size(), MSG_NOSIGNAL), static_cast<ssize_t>(sent.size()));
+  ::close(fd);  // the Wi-Fi drops
+  // The server learns of the cut on its own time: ask until the offset moves (no sleep; a
+  // safety deadline only, far past what any working server takes).
+  uint64_t offset = 0;
+  int status = 0;
+  std::string body;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto info = Get(where, amira_);
+    ASSERT_TRUE(info && info->status == 200);
+    offset = nlohmann::json::parse(info->body)["offset"].get<uint64_t>();
+    if (offset == 0) continue;
+    auto rest = Patch(where, offset, std::string_view(video).substr(offset), amira_);
+    ASSERT_TRUE(rest);
+    status = rest->status;
+    body = rest->body;
+    if (status != 423) break;  // 423: the cut request still holds the upload
+  }
+  ASSERT_GT(offset, 0u);
+  EXPECT_LE(offset, 700000u);
+  EXPECT_EQ(status, 204) << body;
+  auto info = nlohmann::json::parse(Get(where, amira_)->body);
+  EXPECT_EQ(info["finished"], true);
+  EXPECT_EQ(info["kind"], "video");
+  for (const auto& e : std::filesystem::directory_iterator(data_.path() / "uploads")) {
+    if (e.path().extension() == ".part") {
+      EXPECT_TRUE(testing::ReadFile(e.path()) == video);
+    }
+  }
 }
 
 }  // namespace

@@ -4,11 +4,11 @@
 // material and turn the result into an answer.
 #include "material_routes.h"
 
-#include <optional>
-#include <string>
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <optional>
+#include <string>
 
 #include "app.h"
 #include "http/http_message.h"
@@ -34,13 +34,19 @@ void Answer(App& app, const Request& req, Response& res, const nlohmann::json& b
 
 int StatusOf(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
     case StatusCode::kAlreadyExists:
-    case StatusCode::kChanged: return 409;
-    case StatusCode::kNoSpace: return 507;
-    case StatusCode::kBusy: return 503;
-    default: return 500;
+    case StatusCode::kChanged:
+      return 409;
+    case StatusCode::kNoSpace:
+      return 507;
+    case StatusCode::kBusy:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -111,10 +117,15 @@ nlohmann::json NodeJson(App& app, const Node& n, int depth) {
                       {"title", n.meta.title},
                       {"url", (topic ? "/t/" : "/r/") + where}};
   if (!topic) {
-    j.update({{"description", n.meta.description}, {"language", n.meta.language},
-              {"grade", n.meta.grade}, {"subject", n.meta.subject},
-              {"license", n.meta.license}, {"author", n.meta.author}, {"size", n.size},
-              {"mime", n.mime}, {"file", "/c/" + where}});
+    j.update({{"description", n.meta.description},
+              {"language", n.meta.language},
+              {"grade", n.meta.grade},
+              {"subject", n.meta.subject},
+              {"license", n.meta.license},
+              {"author", n.meta.author},
+              {"size", n.size},
+              {"mime", n.mime},
+              {"file", "/c/" + where}});
     if (n.thumbnail) j["thumbnail"] = "/blob/" + n.thumbnail->Hex();
     return j;
   }
@@ -129,9 +140,8 @@ nlohmann::json NodeJson(App& app, const Node& n, int depth) {
 }
 
 nlohmann::json ChangeJson(const MaterialChange& c) {
-  nlohmann::json j = {{"channel", c.channel_id},
-                      {"version", c.version},
-                      {"manifest", c.manifest_hash.Hex()}};
+  nlohmann::json j = {
+      {"channel", c.channel_id}, {"version", c.version}, {"manifest", c.manifest_hash.Hex()}};
   if (!c.path.empty()) {
     j["path"] = c.path;
     j["url"] = "/r/" + c.channel_id + "/" + PercentEncode(c.path, /*keep_slash=*/true);
@@ -156,10 +166,15 @@ bool List(App& app, const Request& req, Response& res, bool) {
   SchoolMaterials materials = MaterialsOf(app);
   auto topics = materials.Topics();
   auto channel = materials.ChannelId();
-  if (!topics || !channel) return Refused(app, req, res, !topics ? topics.error() : channel.error()), true;
-  nlohmann::json body = {{"channel", *channel}, {"version", 0}, {"title", ""},
-                         {"url", "/t/" + *channel + "/"}, {"topics", nlohmann::json::array()}};
-  for (const SchoolTopic& t : *topics) body["topics"].push_back({{"path", t.path}, {"title", t.title}});
+  if (!topics || !channel)
+    return Refused(app, req, res, !topics ? topics.error() : channel.error()), true;
+  nlohmann::json body = {{"channel", *channel},
+                         {"version", 0},
+                         {"title", ""},
+                         {"url", "/t/" + *channel + "/"},
+                         {"topics", nlohmann::json::array()}};
+  for (const SchoolTopic& t : *topics)
+    body["topics"].push_back({{"path", t.path}, {"title", t.title}});
   auto info = app.catalog()->Channel(*channel);
   if (info && info->served_version != 0) {
     body["version"] = info->served_version;
@@ -170,14 +185,50 @@ bool List(App& app, const Request& req, Response& res, bool) {
   return true;
 }
 
+bool Add(App& app, const Request& req, Response& res, bool) {
+  auto session = app.SessionOf(req);  // there is one: the route is kLoggedIn
+  auto body = session ? BodyObject(app, req, res) : std::nullopt;
+  if (!body) return true;
+  std::optional<std::string> upload_id, topic;
+  auto fields = ReadFields(*body);
+  Status st = fields ? ReadField(*body, "upload", &upload_id) : fields.error();
+  if (st.ok()) st = ReadField(*body, "topic", &topic);
+  if (st.ok() && (!upload_id || !IsUploadId(*upload_id))) {
+    st = InvalidArgument("\"upload\" must be the id of a finished upload (POST /api/v1/uploads)");
+  }
+  if (!st.ok()) return Refused(app, req, res, st), true;
+  UploadStore* uploads = app.uploads();
+  if (!uploads)
+    return Refused(app, req, res,
+                   Status(StatusCode::kBusy, "uploads are unavailable on this box (see its log)")),
+           true;
+  auto upload = uploads->Get(*upload_id, session->name);
+  if (!upload) return Refused(app, req, res, NotFound("you have no upload " + *upload_id)), true;
+  if (!upload->finished) {
+    return Refused(app, req, res,
+                   Status(StatusCode::kChanged,
+                          "upload " + *upload_id + " has not finished: send the rest of it first")),
+           true;
+  }
+  NewMaterial material{upload->file, upload->filename, topic.value_or(""), *fields};
+  auto added = MaterialsOf(app).Add(material);
+  if (!added) return Refused(app, req, res, added.error()), true;
+  // Its file is in the blob store now; only the record is left to forget.
+  if (Status placed = uploads->Placed(*upload_id, session->name); !placed.ok()) {
+    spdlog::warn("upload {} placed as {} but not forgotten: {}", *upload_id, added->path,
+                 placed.message());
+  }
+  Answer(app, req, res, ChangeJson(*added), 201);
+  return true;
+}
+
 bool Edit(App& app, const Request& req, Response& res, bool) {
   auto body = BodyObject(app, req, res);
   if (!body) return true;
   auto fields = ReadFields(*body);
   if (!fields) return Refused(app, req, res, fields.error()), true;
-  ChangeNamed(app, req, res, [&](SchoolMaterials& m, const std::string& path) {
-    return m.Edit(path, *fields);
-  });
+  ChangeNamed(app, req, res,
+              [&](SchoolMaterials& m, const std::string& path) { return m.Edit(path, *fields); });
   return true;
 }
 
@@ -186,18 +237,17 @@ bool Move(App& app, const Request& req, Response& res, bool) {
   if (!body) return true;
   std::optional<std::string> topic;
   Status st = ReadField(*body, "topic", &topic);
-  if (st.ok() && !topic) st = InvalidArgument("say where to: \"topic\", such as \"Grade 5/Science\"");
+  if (st.ok() && !topic)
+    st = InvalidArgument("say where to: \"topic\", such as \"Grade 5/Science\"");
   if (!st.ok()) return Refused(app, req, res, st), true;
-  ChangeNamed(app, req, res, [&](SchoolMaterials& m, const std::string& path) {
-    return m.Move(path, *topic);
-  });
+  ChangeNamed(app, req, res,
+              [&](SchoolMaterials& m, const std::string& path) { return m.Move(path, *topic); });
   return true;
 }
 
 bool Delete(App& app, const Request& req, Response& res, bool) {
-  ChangeNamed(app, req, res, [](SchoolMaterials& m, const std::string& path) {
-    return m.Delete(path);
-  });
+  ChangeNamed(app, req, res,
+              [](SchoolMaterials& m, const std::string& path) { return m.Delete(path); });
   return true;
 }
 

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "account_routes.h"
+#include "upload_routes.h"
 #include "material_routes.h"
 #include "app.h"
 #include "delivery.h"
@@ -26,8 +27,13 @@ namespace outpost {
 
 namespace {
 
+using http::BodySink;
 using http::Request;
 using http::Response;
+
+// The most a streamed request may carry; each route's own limit is smaller (an upload's
+// length is checked against UploadLimits before a byte is taken).
+constexpr uint64_t kMaxStreamedBody = 64ull << 30;
 
 // A catalog path from a URL path tail: must be valid UTF-8 with no empty, "." or ".."
 // segments (the catalog would not find those anyway; refusing them early is clearer).
@@ -356,8 +362,17 @@ const Route kRoutes[] = {
      kCoordinator},
     {"POST", R"(/api/v1/users/([a-z0-9._-]+)/reset)", kWorker, account_routes::ResetUser,
      kCoordinator},
+    // Uploads: tus 1.0 (upload_routes.h, docs/web-api.md "Uploads").
+    {"OPTIONS", "/api/v1/uploads", kWorker, upload_routes::Options, kLoggedIn},
+    {"POST", "/api/v1/uploads", kWorker, upload_routes::Create, kLoggedIn},
+    {"GET", "/api/v1/uploads", kWorker, upload_routes::List, kLoggedIn},
+    {"GET", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, upload_routes::Show, kLoggedIn},
+    {"DELETE", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, upload_routes::Remove, kLoggedIn},
+    {"PATCH", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, nullptr, kLoggedIn,
+     upload_routes::Append},
     // Teachers' materials (material_routes.h, docs/web-api.md).
     {"GET", "/api/v1/materials", kWorker, material_routes::List, kLoggedIn},
+    {"POST", "/api/v1/materials", kWorker, material_routes::Add, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/edit)", kWorker, material_routes::Edit, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/move)", kWorker, material_routes::Move, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/delete)", kWorker, material_routes::Delete, kLoggedIn},
@@ -405,7 +420,9 @@ bool CheckAccess(App& app, const Route& route, const Request& req, Response& res
   }
   std::string given = req.has_header("X-CSRF-Token") ? req.get_header_value("X-CSRF-Token")
                                                       : req.get_param_value("csrf");
-  if (std::string_view(route.method) == "POST" && !SameToken(given, session->csrf)) {
+  std::string_view method = route.method;
+  bool reads = method == "GET" || method == "HEAD" || method == "OPTIONS";
+  if (!reads && !SameToken(given, session->csrf)) {
     Refuse(app, req, res, 403, "missing or wrong CSRF token (X-CSRF-Token)");
     return false;
   }
@@ -424,8 +441,20 @@ void AddRoutes(App* app, http::Transport* transport) {
       handler(*app, req, res, /*on_loop=*/false);
       app->AnswerReadErrors(req, res);
     };
-    if (std::string_view(route.method) == "POST") {
+    std::string_view method = route.method;
+    if (route.stream) {
+      StreamHandler open = route.stream;
+      transport->Stream(
+          route.method, route.pattern,
+          [app, &route, open](const Request& req, Response& res) -> std::unique_ptr<BodySink> {
+            if (!CheckAccess(*app, route, req, res)) return nullptr;
+            return open(*app, req, res);
+          },
+          kMaxStreamedBody);
+    } else if (method == "POST") {
       transport->Post(route.pattern, std::move(on_worker));
+    } else if (method != "GET") {
+      transport->Add(route.method, route.pattern, std::move(on_worker));
     } else if (route.loop_first && route.access == Access::kAnyone) {
       auto on_loop = [app, handler](const Request& req, Response& res) {
         return handler(*app, req, res, /*on_loop=*/true);

@@ -9,6 +9,7 @@
 // only the App.
 #pragma once
 
+#include <memory>
 #include <span>
 
 #include "auth.h"
@@ -16,6 +17,7 @@
 namespace outpost {
 
 namespace http {
+class BodySink;
 class Transport;
 struct Request;
 struct Response;
@@ -29,12 +31,18 @@ class App;
 using RouteHandler = bool (*)(App& app, const http::Request& req, http::Response& res,
                               bool on_loop);
 
+// Opens a streamed body (http_transport.h, BodySink): the sink that takes it, or null with
+// `res` filled.
+using StreamHandler = std::unique_ptr<http::BodySink> (*)(App& app, const http::Request& req,
+                                                          http::Response& res);
+
 struct Route {
-  const char* method;    // "GET" (HEAD is routed there too) or "POST"
+  const char* method;    // "GET" (HEAD is routed there too), "POST", "PATCH", "DELETE", "OPTIONS"
   const char* pattern;   // std::regex over the whole percent-decoded path; groups in req.matches
   bool loop_first;       // try the handler on the event loop first (GET only, kAnyone only)
-  RouteHandler handler;
+  RouteHandler handler;  // null for a streamed route
   Access access;         // who may use it (auth.h); checked before the handler
+  StreamHandler stream = nullptr;  // instead of `handler`: the body is streamed to it (uploads)
 };
 
 // Every route, in the order they are matched.
@@ -42,8 +50,8 @@ std::span<const Route> Routes();
 
 // Whether `req` may reach `route`: true, or false with the answer filled in: 401 with no live
 // session where one is needed, 403 for a role the route does not let through, and 403 for a
-// POST that needs a session without that session's CSRF token (the X-CSRF-Token header, or
-// a `csrf` form field). JSON under /api/, else the error page.
+// change (any method but GET, HEAD and OPTIONS) that needs a session without that session's
+// CSRF token (the X-CSRF-Token header, or a `csrf` form field). JSON under /api/, else the error page.
 bool CheckAccess(App& app, const Route& route, const http::Request& req, http::Response& res);
 
 // Registers Routes() with `transport`, each handler bound to `app`, which must outlive it.

@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "http/http_transport.h"
 #include "outpost/server/accounts.h"
 #include "http/http_message.h"
 #include "http/route_pattern.h"
@@ -190,9 +191,12 @@ TEST_F(RoutesTest, EveryPatternCompilesAndOnlyGetRoutesTryTheEventLoop) {
   ASSERT_FALSE(Routes().empty());
   for (const Route& route : Routes()) {
     std::string_view method = route.method;
-    EXPECT_TRUE(method == "GET" || method == "POST") << route.pattern;
+    EXPECT_TRUE(method == "GET" || method == "POST" || method == "PATCH" || method == "DELETE" ||
+                method == "OPTIONS")
+        << route.pattern;
     EXPECT_NO_THROW(std::regex(route.pattern)) << route.pattern;
-    if (method == "POST") {
+    EXPECT_NE(route.handler != nullptr, route.stream != nullptr) << route.pattern;
+    if (method != "GET") {
       EXPECT_FALSE(route.loop_first) << route.pattern;
     }
   }
@@ -340,6 +344,8 @@ const std::map<std::string, Expected> kExpected = {
     {R"(/api/v1/users/([a-z0-9._-]+)/disable)",
      {"/api/v1/users/nobody-here/disable", kCoordinator}},
     {R"(/api/v1/users/([a-z0-9._-]+)/reset)", {"/api/v1/users/nobody-here/reset", kCoordinator}},
+    {"/api/v1/uploads", {"/api/v1/uploads", kLoggedIn}},
+    {R"(/api/v1/uploads/([0-9a-f]{32}))", {"/api/v1/uploads/" + std::string(32, 'a'), kLoggedIn}},
     {"/api/v1/materials", {"/api/v1/materials", kLoggedIn}},
     {R"(/api/v1/materials/(.+)/edit)", {"/api/v1/materials/nothing.pdf/edit", kLoggedIn}},
     {R"(/api/v1/materials/(.+)/move)", {"/api/v1/materials/nothing.pdf/move", kLoggedIn}},
@@ -437,7 +443,14 @@ TEST_F(RoleWalkTest, EveryRouteAnswersEachRoleAsItsRuleSays) {
         EXPECT_TRUE(res.status == 401 || res.status == 403) << where << " " << res.status;
         continue;
       }
-      route.handler(*app_, req, res, /*on_loop=*/false);
+      if (route.stream) {
+        std::unique_ptr<http::BodySink> sink = route.stream(*app_, req, res);
+        if (sink) {
+          sink->Finish(http::BodySink::End::kComplete, res);
+        }
+      } else {
+        route.handler(*app_, req, res, /*on_loop=*/false);
+      }
       EXPECT_NE(res.status, 401) << where << " as " << NameOf(who);
       EXPECT_NE(res.status, 403) << where << " as " << NameOf(who);
     }
@@ -717,6 +730,36 @@ TEST_F(RoutesTest, AListShowsTheStartOfALongTitleOrDescriptionCutAtACharacter) {
   EXPECT_TRUE(IsValidUtf8(cut));
   std::string word(1000, 'x');
   EXPECT_EQ(ShortText(word, 10), "xxxxxxxxxx…");
+}
+
+// An upload the data disk cannot hold is refused when it is created, before any byte, with a
+// message a teacher understands (tus clients show the body).
+TEST_F(RoleWalkTest, AnUploadLargerThanTheFreeDiskIsRefusedAtCreationWith507) {
+  const Route* create = nullptr;
+  for (const Route& r : Routes()) {
+    if (std::string_view(r.method) == "POST" && std::string_view(r.pattern) == "/api/v1/uploads") {
+      create = &r;
+    }
+  }
+  ASSERT_NE(create, nullptr);
+  ASSERT_NE(app_->uploads(), nullptr);
+  app_->uploads()->free_bytes = [] { return uint64_t{300} << 20; };  // 300 MB free
+  auto ask = [&](uint64_t length) {
+    http::Request req = RequestAs(Who::kTeacher, *create, "/api/v1/uploads");
+    req.headers.emplace("Tus-Resumable", "1.0.0");
+    req.headers.emplace("Upload-Length", std::to_string(length));
+    req.headers.emplace("Upload-Metadata", "filename bGVzc29uLm1wNA==");  // lesson.mp4
+    http::Response res;
+    EXPECT_TRUE(CheckAccess(*app_, *create, req, res));
+    create->handler(*app_, req, res, false);
+    return res;
+  };
+  http::Response big = ask(uint64_t{1} << 30);
+  EXPECT_EQ(big.status, 507);
+  EXPECT_NE(Body(big).find("not enough free space"), std::string::npos) << Body(big);
+  EXPECT_TRUE(app_->uploads()->List("amira").empty());
+  app_->uploads()->free_bytes = [] { return uint64_t{4} << 30; };
+  EXPECT_EQ(ask(uint64_t{1} << 30).status, 201);
 }
 
 }  // namespace

@@ -24,8 +24,8 @@ constexpr char kExerciseExtension[] = ".exercise.json";
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -102,8 +102,8 @@ std::string ExtensionOf(std::string_view name) {
 
 Status CheckFileName(const std::string& name) {
   OUTPOST_RETURN_IF_ERROR(CheckText("the file name", name, kMaxFileName, false, false));
-  if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos ||
-      name == "." || name == "..") {
+  if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos || name == "." ||
+      name == "..") {
     return InvalidArgument("the file name \"" + name + "\" may not hold '/', '\\' or be \"..\"");
   }
   return Status::Ok();
@@ -127,8 +127,8 @@ Result<std::string> UniqueName(const DraftNode& topic, const std::string& base,
                              [&](const DraftNode& c) { return LastPart(c.path) == name; });
     if (!taken) return name;
   }
-  return InvalidArgument("topic \"" + topic.meta.title + "\" has too many materials named " +
-                         base + ext);
+  return InvalidArgument("topic \"" + topic.meta.title + "\" has too many materials named " + base +
+                         ext);
 }
 
 // The child topic of `parent` titled `title` (folded, as search compares), or named as its safe
@@ -222,8 +222,10 @@ void NameChannel(const NodePaths& paths, VersionDraft* d) {
 // Checks a material's path as given (a URL or a form): valid UTF-8, not empty, bounded.
 Status CheckMaterialPath(const std::string& path) {
   if (path.empty() || path.size() > kMaxMaterialPath || !IsValidUtf8(path)) {
-    return InvalidArgument("a material is named by its path in the school's channel, in UTF-8, "
-                           "of 1 to " + std::to_string(kMaxMaterialPath) + " bytes");
+    return InvalidArgument(
+        "a material is named by its path in the school's channel, in UTF-8, "
+        "of 1 to " +
+        std::to_string(kMaxMaterialPath) + " bytes");
   }
   return Status::Ok();
 }
@@ -278,8 +280,8 @@ Result<std::vector<std::string>> ParseTopicPath(const std::string& topic) {
     if (part == ".." || part == ".") {
       return InvalidArgument("the topic \"" + topic + "\" may not hold \"" + part + "\"");
     }
-    OUTPOST_RETURN_IF_ERROR(CheckText("a part of the topic \"" + topic + "\"", part,
-                                      kMaxTopicTitle, false, false));
+    OUTPOST_RETURN_IF_ERROR(
+        CheckText("a part of the topic \"" + topic + "\"", part, kMaxTopicTitle, false, false));
     titles.push_back(std::move(part));
     if (titles.size() > kMaxTopicDepth) {
       return InvalidArgument("the topic \"" + topic + "\" is more than " +
@@ -338,8 +340,7 @@ Result<std::vector<SchoolTopic>> SchoolMaterials::Topics() {
   return out;
 }
 
-Result<MaterialChange> SchoolMaterials::Change(const std::string& id,
-                                               const std::string& path_after,
+Result<MaterialChange> SchoolMaterials::Change(const std::string& id, const std::string& path_after,
                                                const std::function<Status(VersionDraft*)>& edit) {
   auto published = PublishEdit(paths_, catalog_, id, edit);
   if (!published) return published.error();
@@ -426,8 +427,8 @@ Result<MaterialChange> SchoolMaterials::Move(const std::string& path, const std:
     if (!target) return target.error();
     std::string name = LastPart(moving.path);
     size_t dot = name.find('.');
-    auto unique = UniqueName(**target, name.substr(0, dot),
-                             dot == std::string::npos ? "" : name.substr(dot));
+    auto unique =
+        UniqueName(**target, name.substr(0, dot), dot == std::string::npos ? "" : name.substr(dot));
     if (!unique) return unique.error();
     placed = moving.path = Join((*target)->path, *unique);
     (*target)->children.push_back(std::move(moving));

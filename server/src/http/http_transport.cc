@@ -24,8 +24,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <ctime>
 #include <limits>
@@ -53,6 +55,7 @@ const char* Reason(int status) {
   switch (status) {
     case 100: return "Continue";
     case 200: return "OK";
+    case 201: return "Created";
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
@@ -65,16 +68,23 @@ const char* Reason(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
     case 416: return "Range Not Satisfiable";
     case 422: return "Unprocessable Content";
+    case 423: return "Locked";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 460: return "Checksum Mismatch";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
     default: return "Status";
   }
 }
@@ -201,6 +211,8 @@ struct Route {
   RoutePattern pattern;
   Transport::Handler handler;
   Transport::FastHandler fast;
+  Transport::StreamOpen open;  // a streamed body (BodySink) instead of `handler`
+  uint64_t max_body = 0;       // with `open`
 };
 
 // The connections open and the request body bytes held from each client address, so that one
@@ -261,12 +273,38 @@ struct Transport::Impl {
   }
 
   const Route* Find(Request* req) const {
-    std::string_view method = req->method == "HEAD" ? std::string_view("GET") : req->method;
+    if (req->method == "HEAD") {
+      if (const Route* head = FindFor(req, "HEAD")) return head;
+      return FindFor(req, "GET");
+    }
+    return FindFor(req, req->method);
+  }
+  const Route* FindFor(Request* req, std::string_view method) const {
     for (const auto& route : routes) {
       if (route.method != method || !req->path.starts_with(route.prefix)) continue;
       if (route.pattern.Match(req->path, &req->matches)) return &route;
     }
     return nullptr;
+  }
+
+  bool KnownMethod(std::string_view method) const {
+    if (method == "GET" || method == "HEAD" || method == "POST") return true;
+    for (const auto& route : routes) {
+      if (route.method == method) return true;
+    }
+    return false;
+  }
+  // The Allow header of a 405: every method a route answers.
+  std::string Allowed() const {
+    std::string allow = "GET, HEAD, POST";
+    for (const auto& route : routes) {
+      if (allow.find(route.method) == std::string::npos) allow += ", " + route.method;
+    }
+    return allow;
+  }
+  void Add(Route route) {
+    if (route.open) max_stream_body = std::max(max_stream_body, route.max_body);
+    routes.push_back(std::move(route));
   }
 
   // Accepts the next connection, for the event loops in turn.
@@ -283,6 +321,7 @@ struct Transport::Impl {
   TransportOptions config;
   HeadLimits limits;
   std::vector<Route> routes;
+  uint64_t max_stream_body = 0;  // the largest body a Stream() route takes
   Handler error_handler;
   std::atomic<int> open_connections{0};
   AddressCounts per_address;
@@ -357,6 +396,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::system::error_code ec;
     timer_.cancel();
     socket_.close(ec);
+    // A streamed body cut short: its sink ends now, or when the piece it is writing is done.
+    if (sink_ && !stream_writing_) EndSink(std::move(sink_));
   }
 
   void Read() {
@@ -385,12 +426,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (!parser_) {
         req_ = std::make_unique<Request>();
-        parser_.emplace(server_->limits, server_->config.max_request_body, req_.get());
+        // Content-Length is checked against the route's own limit once the head is in.
+        parser_.emplace(server_->limits,
+                        std::max(server_->config.max_request_body, server_->max_stream_body),
+                        req_.get());
       }
       if (!Parse()) return;
       if (!parser_->is_header_done()) return Read();
       req_->remote_addr = remote_;
       body_bytes_ = parser_->content_length().value_or(0);
+      if (const Route* route = StreamRoute()) {
+        if (body_bytes_ > route->max_body) return Fail(413);
+        return StartStream(*route);
+      }
+      if (body_bytes_ > server_->config.max_request_body) return Fail(413);
       if (!ReserveBody()) return Fail(503);
       state_ = State::kBody;
       if (body_bytes_ > 0 && in_.size() < body_bytes_) AnswerExpectContinue();
@@ -406,6 +455,174 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kBusy;
     Disarm();
     Dispatch();
+  }
+
+  // ---- Streamed bodies (BodySink): the head is parsed, the body bytes are read raw.
+
+  const Route* StreamRoute() {
+    if (server_->max_stream_body == 0) return nullptr;
+    const Route* route = server_->Find(req_.get());
+    return route && route->open ? route : nullptr;
+  }
+
+  // Runs the route's open on a worker; the body is read only once it has a sink.
+  void StartStream(const Route& route) {
+    parser_.reset();
+    state_ = State::kBusy;
+    Disarm();
+    stream_left_ = body_bytes_;
+    // Two pieces at most are held for a stream, whatever its length.
+    uint64_t held = std::min<uint64_t>(body_bytes_, 2 * BodySink::kStreamPiece);
+    if (held > 0 && !server_->per_address.TryReserve(remote_, held,
+                                                     server_->config.max_body_bytes_per_address)) {
+      return Fail(503);
+    }
+    reserved_ = held;
+    auto executor = socket_.get_executor();
+    asio::post(server_->pool, [self = shared_from_this(), &route, executor,
+                               req = std::move(req_)]() mutable {
+      auto res = std::make_unique<Response>();
+      std::shared_ptr<BodySink> sink;
+      try {
+        sink = route.open(*req, *res);
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: {}", req->method, req->path, e.what());
+        *res = Response();
+        res->status = 500;
+      }
+      if (!sink && res->status >= 400 && !res->has_body() && self->server_->error_handler) {
+        RunHandler(self->server_->error_handler, *req, *res);
+      }
+      asio::post(executor, [self, req = std::move(req), res = std::move(res), sink]() mutable {
+        self->req_ = std::move(req);
+        self->OnStreamOpened(std::move(sink), std::move(res));
+      });
+    });
+  }
+
+  void OnStreamOpened(std::shared_ptr<BodySink> sink, std::unique_ptr<Response> res) {
+    if (closed_) {
+      if (sink) EndSink(std::move(sink));
+      return;
+    }
+    if (!sink) {
+      if (stream_left_ > 0) close_after_ = true;  // the unread body cannot be skipped safely
+      return Respond(std::move(res));
+    }
+    sink_ = std::move(sink);
+    fill_.resize(BodySink::kStreamPiece);
+    fill_len_ = 0;
+    if (stream_left_ > 0 && in_.size() < stream_left_) AnswerExpectContinue();
+    Arm(server_->config.read_timeout_seconds);
+    PumpStream();
+  }
+
+  // Moves what has arrived into the piece being filled; hands a full piece (or the last) to
+  // the sink when it is free; reads more while there is room.
+  void PumpStream() {
+    if (closed_ || !sink_) return;
+    if (!in_.empty() && stream_left_ > 0 && fill_len_ < fill_.size()) {
+      size_t take = std::min({in_.size(), static_cast<size_t>(std::min<uint64_t>(
+                                              stream_left_, SIZE_MAX)),
+                              fill_.size() - fill_len_});
+      std::memcpy(fill_.data() + fill_len_, in_.data(), take);
+      in_.erase(0, take);
+      fill_len_ += take;
+      stream_left_ -= take;
+    }
+    bool piece_ready = fill_len_ == fill_.size() || (stream_left_ == 0 && fill_len_ > 0);
+    if (piece_ready && !stream_writing_) StartSinkWrite();
+    if (stream_left_ == 0 && fill_len_ == 0 && !stream_writing_) {
+      return EndStream(BodySink::End::kComplete);
+    }
+    if (stream_left_ > 0 && fill_len_ < fill_.size() && !stream_reading_ && in_.empty()) {
+      ReadStream();
+    } else if (fill_len_ == fill_.size() && stream_writing_) {
+      Disarm();  // waiting for the disk, not the client
+    }
+  }
+
+  void ReadStream() {
+    stream_reading_ = true;
+    size_t room = std::min<uint64_t>(fill_.size() - fill_len_, stream_left_);
+    socket_.async_read_some(asio::buffer(fill_.data() + fill_len_, room),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t n) {
+                              self->stream_reading_ = false;
+                              if (ec || self->closed_) return self->Close();
+                              self->fill_len_ += n;
+                              self->stream_left_ -= n;
+                              self->Arm(self->server_->config.read_timeout_seconds);
+                              self->PumpStream();
+                            });
+  }
+
+  void StartSinkWrite() {
+    stream_writing_ = true;
+    spare_.resize(BodySink::kStreamPiece);
+    std::swap(fill_, spare_);
+    size_t length = fill_len_;
+    fill_len_ = 0;
+    auto executor = socket_.get_executor();
+    asio::post(server_->pool, [self = shared_from_this(), executor, length] {
+      bool ok = false;
+      try {
+        ok = self->sink_->Write(std::span<const uint8_t>(self->spare_.data(), length));
+      } catch (const std::exception& e) {
+        spdlog::error("writing a request body: {}", e.what());
+      }
+      asio::post(executor, [self, ok] {
+        self->stream_writing_ = false;
+        if (self->closed_) return self->EndSink(std::move(self->sink_));
+        if (!ok) return self->EndStream(BodySink::End::kStopped);
+        self->Arm(self->server_->config.read_timeout_seconds);
+        self->PumpStream();
+      });
+    });
+  }
+
+  // The body is done with (complete, or refused by the sink): the sink's answer is sent.
+  void EndStream(BodySink::End end) {
+    Disarm();
+    if (end == BodySink::End::kStopped && (stream_left_ > 0 || stream_reading_)) {
+      close_after_ = true;
+    }
+    fill_ = {};
+    spare_ = {};
+    auto executor = socket_.get_executor();
+    asio::post(server_->pool, [self = shared_from_this(), executor, end,
+                               sink = std::move(sink_), req = std::move(req_)]() mutable {
+      auto res = std::make_unique<Response>();
+      try {
+        sink->Finish(end, *res);
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: {}", req->method, req->path, e.what());
+        *res = Response();
+        res->status = 500;
+      }
+      sink.reset();
+      if (res->status >= 400 && !res->has_body() && self->server_->error_handler) {
+        RunHandler(self->server_->error_handler, *req, *res);
+      }
+      asio::post(executor, [self, req = std::move(req), res = std::move(res)]() mutable {
+        self->req_ = std::move(req);
+        self->Respond(std::move(res));
+      });
+    });
+  }
+
+  // The client is gone: the sink learns it on a worker (it may sync a file), and nothing is
+  // answered.
+  void EndSink(std::shared_ptr<BodySink> sink) {
+    if (!sink) return;
+    asio::post(server_->pool, [sink = std::move(sink)] {
+      Response ignored;
+      try {
+        sink->Finish(BodySink::End::kCut, ignored);
+      } catch (const std::exception& e) {
+        spdlog::error("ending a cut request body: {}", e.what());
+      }
+    });
   }
 
   // Feeds the buffered bytes to the parser and drops what it consumed; false (and the request
@@ -471,7 +688,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       close_after_ = true;
     }
     const Route* route = nullptr;
-    bool known_method = req_->method == "GET" || req_->method == "HEAD" || req_->method == "POST";
+    bool known_method = server_->KnownMethod(req_->method);
     if (known_method) route = server_->Find(req_.get());
     if (route && route->fast) {
       auto res = std::make_unique<Response>();
@@ -489,7 +706,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto res = std::make_unique<Response>();
       if (!known_method) {
         res->status = 405;
-        res->set_header("Allow", "GET, HEAD, POST");
+        res->set_header("Allow", self->server_->Allowed());
       } else if (route) {
         Run(*route, *req, *res);
       } else {
@@ -730,6 +947,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string_view body_;
   size_t body_sent_ = 0;
   std::optional<FileBody> file_;
+
+  // A streamed body (StartStream): its sink, the bytes still to come, the piece being filled
+  // and the one the sink is writing (on a worker: only then is spare_ touched there).
+  std::shared_ptr<BodySink> sink_;
+  uint64_t stream_left_ = 0;
+  std::vector<uint8_t> fill_, spare_;
+  size_t fill_len_ = 0;
+  bool stream_writing_ = false;
+  bool stream_reading_ = false;
 };
 
 }  // namespace
@@ -793,16 +1019,28 @@ Transport::~Transport() {
 }
 
 void Transport::Get(const std::string& pattern, Handler handler) {
-  impl_->routes.push_back({"GET", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}});
+  impl_->routes.push_back(
+      {"GET", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}, {}, 0});
 }
 
 void Transport::Get(const std::string& pattern, FastHandler fast, Handler handler) {
-  impl_->routes.push_back(
-      {"GET", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), std::move(fast)});
+  impl_->routes.push_back({"GET", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler),
+                           std::move(fast), {}, 0});
 }
 
 void Transport::Post(const std::string& pattern, Handler handler) {
-  impl_->routes.push_back({"POST", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}});
+  impl_->routes.push_back(
+      {"POST", LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}, {}, 0});
+}
+
+void Transport::Add(const std::string& method, const std::string& pattern, Handler handler) {
+  impl_->Add({method, LiteralPrefix(pattern), RoutePattern(pattern), std::move(handler), {}, {}, 0});
+}
+
+void Transport::Stream(const std::string& method, const std::string& pattern, StreamOpen open,
+                       uint64_t max_body) {
+  impl_->Add({method, LiteralPrefix(pattern), RoutePattern(pattern), {}, {}, std::move(open),
+              max_body});
 }
 
 void Transport::set_error_handler(Handler handler) { impl_->error_handler = std::move(handler); }

@@ -23,8 +23,9 @@
 //   max_connections_per_address from one client address (more get a 503), and the request
 //   bodies being received or handled from one address add up to at most
 //   max_body_bytes_per_address (a request past it gets a 503, before its body is read).
-// Pipelined requests are answered in order. HEAD is routed to GET handlers and sent without
-// the body. Routes match the percent-decoded path with std::regex patterns, in the order
+// A route registered with Stream() takes its body as it arrives instead (BodySink: uploads of
+// any size in bounded memory). Pipelined requests are answered in order. HEAD is routed to GET
+// handlers (unless a HEAD route matches first) and sent without the body. Routes match the percent-decoded path with std::regex patterns, in the order
 // registered (route_pattern.h: the plain ones are matched without std::regex).
 //
 // Thread-safety: register routes and the error handler before Serve(); Serve() blocks until
@@ -34,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "http_message.h"
@@ -60,6 +62,26 @@ struct TransportOptions {
   int max_headers = 100;
 };
 
+// A request body too large to hold in memory (an upload), taken as it arrives. The transport
+// reads it in pieces of up to kStreamPiece bytes and hands each to Write on a worker, one at a
+// time and in order; while a piece is being stored it reads the next, then waits (so a slow
+// disk slows the client, and a stream holds at most two pieces of memory). Then Finish, once,
+// on a worker.
+class BodySink {
+ public:
+  static constexpr size_t kStreamPiece = 256 * 1024;
+  enum class End {
+    kComplete,  // every byte of Content-Length arrived and was written
+    kStopped,   // Write returned false: the rest is not read, and the connection closes after
+                // the answer Finish makes
+    kCut,       // the client went away or sent nothing for read_timeout_seconds: nothing is
+                // sent (`res` is thrown away)
+  };
+  virtual ~BodySink() = default;
+  virtual bool Write(std::span<const uint8_t> data) = 0;
+  virtual void Finish(End end, Response& res) = 0;
+};
+
 class Transport {
  public:
   using Handler = std::function<void(const Request&, Response&)>;
@@ -78,6 +100,17 @@ class Transport {
   void Post(const std::string& pattern, Handler handler);
   // `fast` first, on the event loop; `handler` on a worker when it declines.
   void Get(const std::string& pattern, FastHandler fast, Handler handler);
+  // Any other method ("PATCH", "DELETE", "OPTIONS"; "HEAD" for a HEAD that is not a GET's),
+  // on a worker, its body (at most max_request_body) held in the request.
+  void Add(const std::string& method, const std::string& pattern, Handler handler);
+  // Opens a streamed body: runs on a worker once the head has arrived (the request's body is
+  // empty then) and returns the sink that takes the body, or null with `res` filled (a refusal:
+  // the body is not read). Bodies of up to `max_body` bytes, whatever max_request_body says;
+  // while the body arrives, read_timeout_seconds counts from the last piece received, not from
+  // the request's first byte.
+  using StreamOpen = std::function<std::unique_ptr<BodySink>(const Request&, Response&)>;
+  void Stream(const std::string& method, const std::string& pattern, StreamOpen open,
+              uint64_t max_body);
   // Runs (on a worker) for answers with status >= 400 and no body, the transport's own
   // included (404 for no route, 400, 413, ...): it may set headers and a body.
   void set_error_handler(Handler handler);

@@ -21,6 +21,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -237,6 +239,7 @@ class TransportTest : public ::testing::Test {
         "/file",
         [this](const Request& req, Response& res) { return ServeFileSlice(req, res); },
         [](const Request&, Response& res) { res.status = 404; });
+    AddStreamRoutes();
     transport_->set_error_handler([](const Request&, Response& res) {
       res.set_header("X-Error-Handled", "1");
     });
@@ -267,7 +270,69 @@ class TransportTest : public ::testing::Test {
     return true;
   }
 
+  // What a streamed body's sink saw, for the test to wait on.
+  struct Streamed {
+    std::string bytes;
+    int writes = 0;
+    std::optional<BodySink::End> end;
+  };
+  class TestSink : public BodySink {
+   public:
+    TestSink(TransportTest* test, size_t refuse_after) : test_(test), refuse_after_(refuse_after) {}
+    bool Write(std::span<const uint8_t> data) override {
+      std::lock_guard lock(test_->mu_);
+      EXPECT_LE(data.size(), kStreamPiece);
+      test_->streamed_.bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+      ++test_->streamed_.writes;
+      test_->cv_.notify_all();
+      return test_->streamed_.bytes.size() <= refuse_after_;
+    }
+    void Finish(End end, Response& res) override {
+      std::lock_guard lock(test_->mu_);
+      test_->streamed_.end = end;
+      res.status = end == End::kComplete ? 204 : 422;
+      res.set_header("X-Got", std::to_string(test_->streamed_.bytes.size()));
+      test_->cv_.notify_all();
+    }
+
+   private:
+    TransportTest* test_;
+    size_t refuse_after_;
+  };
+  void AddStreamRoutes() {
+    // PATCH /up streams up to 64 MiB (?refuse_after=N: the sink refuses past N bytes);
+    // PATCH /up-closed is refused at once.
+    transport_->Stream(
+        "PATCH", "/up",
+        [this](const Request& req, Response&) -> std::unique_ptr<BodySink> {
+          size_t refuse = req.has_param("refuse_after")
+                              ? std::stoul(req.get_param_value("refuse_after"))
+                              : SIZE_MAX;
+          EXPECT_TRUE(req.body.empty());
+          return std::make_unique<TestSink>(this, refuse);
+        },
+        64 << 20);
+    transport_->Stream(
+        "PATCH", "/up-closed",
+        [](const Request&, Response& res) -> std::unique_ptr<BodySink> {
+          res.status = 403;
+          res.set_content("no", "text/plain");
+          return nullptr;
+        },
+        64 << 20);
+    transport_->Add("DELETE", "/thing", [](const Request& req, Response& res) {
+      res.set_content("deleted " + req.body, "text/plain");
+    });
+  }
+  // Waits for the sink's Finish; what it saw.
+  Streamed WaitForStreamEnd() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, kSafety, [this] { return streamed_.end.has_value(); });
+    return streamed_;
+  }
+
   std::unique_ptr<Transport> transport_;
+  Streamed streamed_;  // guarded by mu_
   std::filesystem::path file_;  // what /file serves
   std::thread thread_;
   int port_ = 0;
@@ -707,6 +772,143 @@ TEST_F(AcceptBackoffTest, AFailedAcceptIsTriedAgainWhileTheLoopGoesOnServing) {
   EXPECT_TRUE(late.ends_with("hello late")) << late;
   ::close(served);
   ::close(waiting);
+}
+
+}  // namespace
+}  // namespace outpost::http
+
+namespace outpost::http {
+namespace {
+
+// ---- Streamed bodies (BodySink)
+
+TEST_F(TransportTest, AStreamedBodyFarOverTheRequestLimitArrivesWholeAndInOrder) {
+  Start();  // max_request_body: 1 MiB
+  std::string body = testing::RandomBytes(5 * 1024 * 1024 + 17, 7);
+  int fd = Connect(port_);
+  SendAll(fd, "PATCH /up HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+                  "\r\n\r\n" + body.substr(0, 1000));
+  SendAll(fd, std::string_view(body).substr(1000));
+  std::string answer = ReadResponse(fd);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 204")) << answer;
+  EXPECT_NE(answer.find("X-Got: " + std::to_string(body.size())), std::string::npos) << answer;
+  Streamed seen = WaitForStreamEnd();
+  EXPECT_EQ(seen.end, BodySink::End::kComplete);
+  EXPECT_TRUE(seen.bytes == body) << "the bytes arrived changed or out of order";
+  EXPECT_GE(seen.writes, 20);  // in pieces, never the whole body at once
+  // The connection goes on to the next request.
+  SendAll(fd, "GET /hello?name=after HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(ReadResponse(fd).ends_with("hello after"));
+  ::close(fd);
+}
+
+TEST_F(TransportTest, AStreamWithTheNextRequestPipelinedBehindItEndsAtItsLength) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "PATCH /up HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde"
+              "GET /hello?name=next HTTP/1.1\r\n\r\n");
+  std::string first = ReadResponse(fd);
+  EXPECT_NE(first.find("X-Got: 5"), std::string::npos) << first;
+  EXPECT_TRUE(ReadResponse(fd).ends_with("hello next"));
+  EXPECT_EQ(WaitForStreamEnd().bytes, "abcde");
+  ::close(fd);
+}
+
+TEST_F(TransportTest, ASinkThatRefusesEndsTheBodyAnswersAndClosesTheConnection) {
+  Start();
+  std::string body(3 * 1024 * 1024, 'x');
+  int fd = Connect(port_);
+  SendAll(fd, "PATCH /up?refuse_after=300000 HTTP/1.1\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n");
+  // The client may still be sending when the answer comes: send in a thread, ignore failures.
+  std::thread sender([&] { (void)::send(fd, body.data(), body.size(), MSG_NOSIGNAL); });
+  bool closed = false;
+  std::string answer = ReadUntilClosed(fd, &closed);
+  sender.join();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 422")) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(closed);
+  Streamed seen = WaitForStreamEnd();
+  EXPECT_EQ(seen.end, BodySink::End::kStopped);
+  EXPECT_LT(seen.bytes.size(), body.size());
+  ::close(fd);
+}
+
+TEST_F(TransportTest, AClientThatGoesAwayMidBodyIsToldToTheSink) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "PATCH /up HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n" +
+                  std::string(400000, 'y'));
+  {
+    // Wait until the first piece was written, so that the cut comes mid-body.
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, kSafety, [this] { return streamed_.writes > 0 || streamed_.end; });
+  }
+  ::close(fd);
+  Streamed seen = WaitForStreamEnd();
+  EXPECT_EQ(seen.end, BodySink::End::kCut);
+  EXPECT_LE(seen.bytes.size(), 400000u);
+}
+
+TEST_F(TransportTest, AStreamThatStallsIsCutAfterTheReadTimeoutButASteadyOneIsNot) {
+  TransportOptions config;
+  config.read_timeout_seconds = 1;
+  Start(config);
+  // Steady: a piece every 300 ms for 2 s, longer than the read timeout in all.
+  int steady = Connect(port_);
+  SendAll(steady, "PATCH /up HTTP/1.1\r\nContent-Length: 7000\r\n\r\n");
+  for (int i = 0; i < 7; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    SendAll(steady, std::string(1000, 's'));
+  }
+  std::string answer = ReadResponse(steady);
+  EXPECT_NE(answer.find("X-Got: 7000"), std::string::npos) << answer;
+  ::close(steady);
+  {
+    std::lock_guard lock(mu_);
+    streamed_ = {};
+  }
+  // Stalled: half the body, then nothing.
+  int stalled = Connect(port_);
+  SendAll(stalled, "PATCH /up HTTP/1.1\r\nContent-Length: 7000\r\n\r\n" + std::string(10, 'z'));
+  bool closed = false;
+  EXPECT_EQ(ReadUntilClosed(stalled, &closed), "");
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(WaitForStreamEnd().end, BodySink::End::kCut);
+  ::close(stalled);
+}
+
+TEST_F(TransportTest, AStreamRefusedAtItsHeadIsAnsweredAndItsBodyNotRead) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "PATCH /up-closed HTTP/1.1\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n");
+  bool closed = false;
+  std::string answer = ReadUntilClosed(fd, &closed);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 403")) << answer;  // no "100 Continue" first
+  EXPECT_TRUE(answer.ends_with("no"));
+  EXPECT_TRUE(closed);
+  ::close(fd);
+  // Over the stream's own maximum: 413 before anything.
+  fd = Connect(port_);
+  SendAll(fd, "PATCH /up HTTP/1.1\r\nContent-Length: " + std::to_string((64 << 20) + 1) +
+                  "\r\n\r\n");
+  EXPECT_TRUE(ReadUntilClosed(fd).starts_with("HTTP/1.1 413"));
+  ::close(fd);
+}
+
+TEST_F(TransportTest, OtherMethodsAreRoutedAndUnknownOnesGet405WithAllow) {
+  Start();
+  int fd = Connect(port_);
+  SendAll(fd, "DELETE /thing HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+  EXPECT_TRUE(ReadResponse(fd).ends_with("deleted ab"));
+  SendAll(fd, "PUT /thing HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  std::string put = ReadResponse(fd);
+  EXPECT_TRUE(put.starts_with("HTTP/1.1 405")) << put;
+  EXPECT_NE(put.find("Allow: GET, HEAD, POST, PATCH, DELETE"), std::string::npos) << put;
+  // A body over max_request_body on a route that holds it: 413 as before.
+  SendAll(fd, "DELETE /thing HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n");
+  EXPECT_TRUE(ReadUntilClosed(fd).starts_with("HTTP/1.1 413"));
+  ::close(fd);
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ struct ServerConfig {
   int max_headers = 100;          // header lines (else 431)
   int max_searches = 2;           // searches running at once; more wait briefly, then "busy"
   int search_wait_ms = 300;       // how long a search waits for its turn
+  int max_upload_mb = 4096;       // the largest file a teacher may upload (tus's Tus-Max-Size)
+  int upload_reserve_mb = 512;    // uploads never take the data disk below this much free
   std::string web_root;           // serve web-ui files from this folder (development)
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.

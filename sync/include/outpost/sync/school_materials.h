@@ -38,7 +38,7 @@ namespace outpost {
 // Limits on what a teacher types, in bytes of UTF-8; longer is refused (kInvalidArgument).
 inline constexpr size_t kMaxMaterialTitle = 200;
 inline constexpr size_t kMaxMaterialDescription = 5000;
-inline constexpr size_t kMaxMaterialValue = 100;   // grade, subject, licence, author
+inline constexpr size_t kMaxMaterialValue = 100;    // grade, subject, licence, author
 inline constexpr size_t kMaxMaterialLanguage = 35;  // a BCP 47 tag: "fr", "ar-LB"
 inline constexpr size_t kMaxTopicTitle = 100;       // one part of a topic path
 inline constexpr size_t kMaxTopicDepth = 8;         // parts of a topic path
@@ -63,10 +63,10 @@ struct NewMaterial {
 // What an operation did.
 struct MaterialChange {
   std::string channel_id;
-  int64_t version = 0;      // the new served version
-  std::string path;         // the material's path now ("" after a delete)
+  int64_t version = 0;       // the new served version
+  std::string path;          // the material's path now ("" after a delete)
   std::optional<Hash> blob;  // its file (after an add)
-  Hash manifest_hash;       // of the signed version
+  Hash manifest_hash;        // of the signed version
 };
 
 // A topic of the school channel.
