@@ -4,6 +4,8 @@
 // each starts from what it is given and keeps its result in the caller's variables.
 #include "outpost/sync/school_materials.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -368,26 +370,40 @@ Result<MaterialChange> SchoolMaterials::Add(const NewMaterial& m) {
   if (!lock) return lock.error();
   auto blob = store_->Adopt(m.file);
   if (!blob) return blob.error();
-  OUTPOST_RETURN_IF_ERROR(store_->SyncDirs());
-  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs({*blob}));
   node->blob = blob->hash;
   if (node->kind == NodeKind::kImage) node->thumbnail = blob->hash;
-  std::string base = SafeName(node->meta.title, "material"), ext = ExtensionOf(m.file_name);
-  std::string placed;
-  auto change = Change(*id, "", [&](VersionDraft* d) -> Status {
+  auto change = Place(*id, *blob, *titles, ExtensionOf(m.file_name), *node);
+  if (!change) {
+    // The file is the store's now: give the upload its name back (a second link, no copy), so
+    // that the teacher can place it again.
+    if (::link(store_->PathOf(blob->hash).c_str(), m.file.c_str()) != 0) {
+      return change.error().WithContext("the upload is now only in the blob store as " +
+                                        blob->hash.Hex());
+    }
+  }
+  return change;
+}
+
+Result<MaterialChange> SchoolMaterials::Place(const std::string& id, const BlobInfo& blob,
+                                              const std::vector<std::string>& titles,
+                                              const std::string& ext, const DraftNode& node) {
+  OUTPOST_RETURN_IF_ERROR(store_->SyncDirs());
+  OUTPOST_RETURN_IF_ERROR(catalog_->RecordBlobs({blob}));
+  std::string base = SafeName(node.meta.title, "material"), placed;
+  auto change = Change(id, "", [&](VersionDraft* d) -> Status {
     NameChannel(paths_, d);
-    auto topic = EnsureTopic(&d->root, *titles);
+    auto topic = EnsureTopic(&d->root, titles);
     if (!topic) return topic.error();
     auto name = UniqueName(**topic, base, ext);
     if (!name) return name.error();
-    DraftNode placed_node = *node;
+    DraftNode placed_node = node;
     placed = placed_node.path = Join((*topic)->path, *name);
     (*topic)->children.push_back(std::move(placed_node));
     return Status::Ok();
   });
   if (!change) return change.error();
   change->path = placed;
-  change->blob = blob->hash;
+  change->blob = blob.hash;
   return change;
 }
 

@@ -298,6 +298,29 @@ TEST_F(SchoolMaterialsTest, AnEditMadeFromAnOlderVersionIsMadeAgainFromTheNewOne
   EXPECT_TRUE(SignedByNodeKey());
 }
 
+// Once the file is in the store, a version that cannot be made gives the upload its name back.
+TEST_F(SchoolMaterialsTest, AnAddThatCannotBeServedGivesTheUploadBack) {
+  VersionDraft taken;  // the school's id, signed by another key: not this site's to sign
+  taken.channel_id = Id();
+  taken.meta.title = "Taken";
+  ASSERT_TRUE(node_.catalog->CommitVersion(taken).has_value());
+  testing::PlantVersionSignedBy(&node_, Id(), 2, testing::NewIdentity());
+  std::string bytes = Page("La pluie", "nuages");
+  NewMaterial m;
+  m.file_name = "pluie.html";
+  m.file = Upload(m.file_name, bytes);
+  auto added = materials_.Add(m);
+  ASSERT_FALSE(added.has_value());
+  EXPECT_EQ(added.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(testing::ReadFile(m.file), bytes);  // there to place again
+  EXPECT_EQ(Served(), 2);
+  // The bytes the store held already: the same.
+  ASSERT_TRUE(node_.store->Put(Page("Le vent", "souffle")).has_value());
+  m.file = Upload(m.file_name, Page("Le vent", "souffle"));
+  ASSERT_FALSE(materials_.Add(m).has_value());
+  EXPECT_EQ(testing::ReadFile(m.file), Page("Le vent", "souffle"));
+}
+
 TEST_F(SchoolMaterialsTest, AChannelFromTheHubCannotBeEditedOnASite) {
   VersionDraft water;
   water.channel_id = "water";

@@ -98,6 +98,8 @@ class SchoolMaterials {
   // changes), reads the file's kind and title as an import would (an exercise that does not
   // parse is refused), moves it into the blob store (recorded in the chunk index, durably),
   // and serves the channel's next version with it in its topic. An image is its own thumbnail.
+  // If the version cannot be made once the file is in the store (a full catalog, a channel
+  // this node may not sign), the file gets its name back (a hard link to the blob, no copy).
   Result<MaterialChange> Add(const NewMaterial& material);
   // Changes the fields set in `fields` of the material at `path` (kNotFound if there is none).
   Result<MaterialChange> Edit(const std::string& path, const MaterialFields& fields);
@@ -107,6 +109,10 @@ class SchoolMaterials {
   Result<MaterialChange> Delete(const std::string& path);
 
  private:
+  // Add's second half, once the file is a blob: records it and serves the version with it.
+  Result<MaterialChange> Place(const std::string& id, const BlobInfo& blob,
+                               const std::vector<std::string>& titles, const std::string& ext,
+                               const DraftNode& node);
   Result<MaterialChange> Change(const std::string& id, const std::string& path_after,
                                 const std::function<Status(VersionDraft*)>& edit);
 
