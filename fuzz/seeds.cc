@@ -226,6 +226,22 @@ Seeds HttpSeeds() {
   };
 }
 
+// Upload forms as browsers send them (boundary "B0undary"), after a byte choosing the piece size.
+Seeds MultipartSeeds() {
+  std::string b = "--B0undary";
+  auto form = [&](uint8_t piece, const std::string& parts) { return std::string(1, char(piece)) + parts + b + "--\r\n"; };
+  std::string field = b + "\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntoken\r\n";
+  std::string file = b + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"le\\\"çon.pdf\"\r\n"
+                         "Content-Type: application/pdf\r\n\r\n%PDF-1.4\r\n--B0undar\r\n\r\n";
+  Seeds s;
+  s["field"] = form(1, field);
+  s["field_and_file"] = form(7, field + file);
+  s["two_files"] = form(96, file + file);
+  s["empty_file"] = form(3, b + "\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\"\r\n\r\n\r\n");
+  s["preamble"] = form(5, "a preamble\r\n" + field);
+  return s;
+}
+
 // Sizes and headers from the table in byte_range.h.
 Seeds ByteRangeSeeds() {
   auto seed = [](uint64_t size, std::string_view header) {
@@ -316,6 +332,7 @@ int main(int argc, char** argv) {
   Write(out / "fuzz_staging_log", StagingSeeds());
   Write(out / "fuzz_http_request", HttpSeeds());
   Write(out / "fuzz_byte_range", ByteRangeSeeds());
+  Write(out / "fuzz_multipart", MultipartSeeds());
   Write(out / "fuzz_zip", ZipSeeds());
   Write(out / "fuzz_folder_meta", DemoSeeds(demo, "outpost.toml", false));
   Write(out / "fuzz_exercise", DemoSeeds(demo, ".exercise.json", true));

@@ -753,5 +753,39 @@ TEST_F(TusTest, ADroppedConnectionKeepsWhatArrivedAndTheUploadResumesFromThere) 
   }
 }
 
+// The upload form without JavaScript: several files in one multipart POST, the CSRF token in
+// the query.
+TEST_F(TusTest, ThePlainFormUploadsSeveralFilesAtOnce) {
+  std::string pdf = "%PDF-1.4\n" + testing::RandomBytes(700000, 21);
+  std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + testing::RandomBytes(50000, 22);
+  httplib::MultipartFormDataItems items = {
+      {"files", pdf, "Fiche.pdf", "application/pdf"},
+      {"files", png, "tableau.png", "image/png"},
+      {"files", "", "", "application/octet-stream"},  // an empty file input
+  };
+  httplib::Headers cookie = {{"Cookie", amira_.find("Cookie")->second}};
+  std::string csrf = amira_.find("X-CSRF-Token")->second;
+  auto res = client_->Post(("/api/v1/uploads/form?csrf=" + csrf).c_str(), cookie, items);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 201) << res->body;
+  auto uploads = nlohmann::json::parse(res->body)["uploads"];
+  ASSERT_EQ(uploads.size(), 2u);
+  EXPECT_EQ(uploads[0]["filename"], "Fiche.pdf");
+  EXPECT_EQ(uploads[0]["kind"], "document");
+  EXPECT_EQ(uploads[0]["length"], pdf.size());
+  EXPECT_EQ(uploads[1]["kind"], "image");
+  EXPECT_EQ(uploads[1]["finished"], true);
+  // With a page to go back to: 303 there.
+  auto back = client_->Post(("/api/v1/uploads/form?back=%2Fteach%2F&csrf=" + csrf).c_str(),
+                            cookie, httplib::MultipartFormDataItems{{"f", "x", "x.txt", "text/plain"}});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, 303);
+  EXPECT_EQ(back->get_header_value("Location"), "/teach/");
+  // Without the token, or as a learner: refused, nothing stored.
+  EXPECT_EQ(client_->Post("/api/v1/uploads/form", cookie, items)->status, 403);
+  EXPECT_EQ(client_->Post(("/api/v1/uploads/form?csrf=" + csrf).c_str(), items)->status, 401);
+  EXPECT_EQ(nlohmann::json::parse(Get("/api/v1/uploads", amira_)->body)["uploads"].size(), 3u);
+}
+
 }  // namespace
 }  // namespace outpost

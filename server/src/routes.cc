@@ -370,6 +370,7 @@ const Route kRoutes[] = {
     {"DELETE", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, upload_routes::Remove, kLoggedIn},
     {"PATCH", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, nullptr, kLoggedIn,
      upload_routes::Append},
+    {"POST", "/api/v1/uploads/form", kWorker, nullptr, kLoggedIn, upload_routes::Form},
     // Teachers' materials (material_routes.h, docs/web-api.md).
     {"GET", "/api/v1/materials", kWorker, material_routes::List, kLoggedIn},
     {"POST", "/api/v1/materials", kWorker, material_routes::Add, kLoggedIn},

@@ -345,6 +345,7 @@ const std::map<std::string, Expected> kExpected = {
      {"/api/v1/users/nobody-here/disable", kCoordinator}},
     {R"(/api/v1/users/([a-z0-9._-]+)/reset)", {"/api/v1/users/nobody-here/reset", kCoordinator}},
     {"/api/v1/uploads", {"/api/v1/uploads", kLoggedIn}},
+    {"/api/v1/uploads/form", {"/api/v1/uploads/form", kLoggedIn}},
     {R"(/api/v1/uploads/([0-9a-f]{32}))", {"/api/v1/uploads/" + std::string(32, 'a'), kLoggedIn}},
     {"/api/v1/materials", {"/api/v1/materials", kLoggedIn}},
     {R"(/api/v1/materials/(.+)/edit)", {"/api/v1/materials/nothing.pdf/edit", kLoggedIn}},

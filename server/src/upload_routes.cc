@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "app.h"
+#include "http/multipart.h"
 #include "sha1.h"
 #include "uploads.h"
 
@@ -21,6 +22,9 @@ namespace outpost::upload_routes {
 namespace {
 
 using http::BodySink;
+using http::FormPart;
+using http::MultipartHandler;
+using http::MultipartParser;
 using http::Request;
 using http::Response;
 
@@ -251,6 +255,82 @@ class PatchSink : public BodySink {
   Status write_error_;
 };
 
+// The files of one upload form, each a finished upload as soon as its last byte is in.
+class FormSink : public BodySink, public MultipartHandler {
+ public:
+  FormSink(App* app, Request head, UploadStore* store, std::string owner,
+           const std::string& boundary, uint64_t body_length)
+      : app_(app), head_(std::move(head)), store_(store), owner_(std::move(owner)),
+        parser_(boundary, this), body_length_(body_length) {}
+
+  bool Write(std::span<const uint8_t> data) override {
+    error_ = parser_.Feed(data);
+    return error_.ok();
+  }
+
+  void Finish(End end, Response& res) override {
+    if (end == End::kComplete && error_.ok()) error_ = parser_.Finish();
+    if (end != End::kComplete || !error_.ok()) {
+      DropCurrent();
+      if (end == End::kCut) return;
+      return StoreError(*app_, head_, res, error_);
+    }
+    std::string back = head_.get_param_value("back");
+    if (back.starts_with("/") && !back.starts_with("//") && back.find('\\') == std::string::npos) {
+      res.status = 303;
+      res.set_header("Location", back);
+      res.set_header("Cache-Control", "no-store");
+      return;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const UploadInfo& info : done_) list.push_back(InfoJson(info));
+    Answer(*app_, head_, res, {{"uploads", list}}, 201);
+  }
+
+  Status OnPartBegin(const FormPart& part) override {
+    if (!part.filename || part.filename->empty()) return Status::Ok();  // a field, or no file
+    // Created with the body's length as its ceiling: the free-disk check covers the whole body.
+    auto info = store_->Create(owner_, body_length_, *part.filename, part.content_type);
+    if (!info) return info.error();
+    auto transfer = store_->Begin(info->id, owner_, 0);
+    if (!transfer) return transfer.error();
+    current_ = std::move(*transfer);
+    current_id_ = info->id;
+    return Status::Ok();
+  }
+  Status OnPartData(std::span<const uint8_t> data) override {
+    return current_ ? current_->Write(data) : Status::Ok();
+  }
+  Status OnPartEnd() override {
+    if (!current_) return Status::Ok();
+    auto info = current_->CommitWhole();
+    current_.reset();
+    if (!info) return info.error();
+    done_.push_back(*info);
+    return Status::Ok();
+  }
+
+ private:
+  // A file cut off mid-way is no use to anyone: it goes (the whole ones stay).
+  void DropCurrent() {
+    if (!current_) return;
+    (void)current_->Abort(/*keep=*/false);
+    current_.reset();
+    (void)store_->Remove(current_id_, owner_);
+  }
+
+  App* app_;
+  Request head_;
+  UploadStore* store_;
+  std::string owner_;
+  MultipartParser parser_;
+  uint64_t body_length_;
+  std::unique_ptr<UploadTransfer> current_;
+  std::string current_id_;
+  std::vector<UploadInfo> done_;
+  outpost::Status error_;
+};
+
 }  // namespace
 
 bool Options(App& app, const Request& req, Response& res, bool) {
@@ -385,6 +465,28 @@ std::unique_ptr<BodySink> Append(App& app, const Request& req, Response& res) {
   Request head = req;  // the head only: a streamed request's body is empty
   return std::make_unique<PatchSink>(&app, std::move(head), std::move(*transfer),
                                      std::move(checksum));
+}
+
+std::unique_ptr<BodySink> Form(App& app, const Request& req, Response& res) {
+  UploadStore* store = Uploads(app, req, res);
+  if (!store) return nullptr;
+  auto boundary = MultipartParser::BoundaryOf(req.get_header_value("Content-Type"));
+  if (!boundary) {
+    Error(app, req, res, 400, "send the files as multipart/form-data");
+    return nullptr;
+  }
+  auto length = ParseNumber(req.get_header_value("Content-Length"));
+  if (!length) {
+    Error(app, req, res, 411, "the form needs a Content-Length");
+    return nullptr;
+  }
+  if (*length > store->limits().max_upload_bytes) {
+    Error(app, req, res, 413, "the files are larger than this box takes (" +
+                                  std::to_string(store->limits().max_upload_bytes >> 20) +
+                                  " MB at most)");
+    return nullptr;
+  }
+  return std::make_unique<FormSink>(&app, req, store, Owner(app, req), *boundary, *length);
 }
 
 }  // namespace outpost::upload_routes

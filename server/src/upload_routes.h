@@ -27,5 +27,10 @@ bool Show(App& app, const http::Request& req, http::Response& res, bool on_loop)
 bool Remove(App& app, const http::Request& req, http::Response& res, bool on_loop);
 // PATCH /api/v1/uploads/ID: the bytes, streamed to disk as they arrive.
 std::unique_ptr<http::BodySink> Append(App& app, const http::Request& req, http::Response& res);
+// POST /api/v1/uploads/form: the upload form that works without JavaScript (multipart/form-data,
+// any number of files in one body, each streamed to disk as a finished upload). Answers 303 to
+// `back` (a local path in the query) or, without it, 201 with the uploads as JSON. The CSRF
+// token comes in the query (`?csrf=`), since the body is not read before the access check.
+std::unique_ptr<http::BodySink> Form(App& app, const http::Request& req, http::Response& res);
 
 }  // namespace outpost::upload_routes

@@ -49,7 +49,7 @@ struct UploadLimits {
   uint64_t reserve_bytes = 512ull << 20;   // kept free on the data disk for everything else
   std::chrono::seconds unfinished_ttl{48 * 3600};
   std::chrono::seconds finished_ttl{14 * 24 * 3600};
-  uint64_t durable_every = 16ull << 20;    // fdatasync and record the offset this often
+  uint64_t durable_every = 64ull << 20;    // fdatasync and record the offset this often
   size_t max_filename_bytes = 255;
 };
 
@@ -87,6 +87,10 @@ class UploadTransfer {
   // now complete, finishes it (sniffs the kind; checks the expected hash, and on a mismatch
   // removes the upload and answers kCorrupt). Returns the record as it now is.
   Result<UploadInfo> Commit();
+  // Commit for a file whose length was not known when it was created (the upload form sends
+  // files of unknown size in one body; it creates each with the body's length as a ceiling):
+  // what was written is the whole file, its length is set to it, and it is finished.
+  Result<UploadInfo> CommitWhole();
   // The request was cut or refused: keeps what is durable up to the last whole write when
   // `keep` (a dropped connection: the client resumes from there), or cuts the file back to
   // where this transfer began (a checksum mismatch: tus discards that request's bytes).
