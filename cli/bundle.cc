@@ -144,7 +144,7 @@ void PrintImported(const BundleImportResult& r, bool json) {
                {"refused", s.refused}, {"withdrawn", s.withdrawn},
                {"files_received", s.files_received},
                {"chunks_received", s.chunks_received}, {"patches_received", s.patches_received},
-               {"chunk_bytes", s.chunk_bytes}});
+               {"chunk_bytes", s.chunk_bytes}, {"review_outcomes", s.review_outcomes}});
     return;
   }
   for (const auto& v : r.skipped) std::fprintf(stderr, "skipped: %s\n", v.c_str());

@@ -14,6 +14,8 @@ namespace outpost::cli {
 // Registers `sync`. (`sync` and `join` are not next to each other in --help: cli.cc calls each
 // where its place is.)
 void AddSyncCommand(CLI::App& app, CommandTable& table);
+// Registers `outcomes`: the hub's review decisions on this site's items (SyncDb::ReviewOutcomes).
+void AddOutcomesCommand(CLI::App& app, CommandTable& table);
 // Registers `join`.
 void AddJoinCommand(CLI::App& app, CommandTable& table);
 

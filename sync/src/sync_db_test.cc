@@ -93,6 +93,37 @@ TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
   EXPECT_NE(future.error().message().find("newer"), std::string::npos);
 }
 
+// A sync.db at schema 7 (before the review of sites' channels), with a site owning a channel:
+// opening it migrates to schema 8, keeps them, and the review tables work.
+TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
+  ASSERT_TRUE(db_->AddPeer(Site(1, "school-a")).ok());
+  ASSERT_TRUE(db_->ClaimChannel("school-a", Key(1)).ok());
+  db_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
+                         "PRAGMA user_version = 7;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  Reopen();
+  EXPECT_EQ(db_->schema_version(), 8);
+  EXPECT_EQ(db_->ChannelOwner("school-a"), Key(1));
+  EXPECT_EQ(db_->ReviewedVersion("school-a"), 0);
+  ReviewItem item;
+  item.path = "a.txt";
+  item.kind = "document";
+  item.fingerprint = Hash::Of("a");
+  ASSERT_TRUE(db_->NoteReviewVersion("school-a", 1, {item}).ok());
+  auto items = db_->ReviewItems(false);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].site_name, "school-a");
+  EXPECT_EQ(items[0].state, ReviewState::kPending);
+  EXPECT_EQ(db_->ReviewedVersion("school-a"), 1);
+  EXPECT_FALSE(db_->NoteReviewVersion("nobodys", 1, {item}).ok());
+}
+
 // A sync.db as outpost wrote it at schema 5 (before enrolment files and stick packing), with a
 // site, a pending code and a pinned hub: opening it migrates to the current schema, keeps all of
 // it, and what the new schemas added works.

@@ -236,6 +236,9 @@ class FakeHub {
     auto channel = Handshake(link);
     if (!channel) return channel.error();
     OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(MakeOffer())));
+    if (accept_protocol >= kOutcomesProtocolVersion) {
+      OUTPOST_RETURN_IF_ERROR(channel->Send(kOutcomes, EncodeOutcomes({})));
+    }
     OUTPOST_RETURN_IF_ERROR(channel->Flush());
     for (;;) {
       auto record = channel->Receive();
@@ -349,8 +352,10 @@ TEST_F(FakeHubTest, ASiteRefusesAnAcceptOfAVersionItDoesNotSpeakAndTellsTheHub) 
   fake.accept_protocol = sync::kProtocolVersion + 1;
   auto refused = SyncFrom(&fake);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message().find("version 2"), std::string::npos) << refused.error().message();
-  EXPECT_NE(refused.error().message().find("version 1"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("version " + std::to_string(sync::kProtocolVersion + 1)),
+            std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("version " + std::to_string(sync::kProtocolVersion)),
+            std::string::npos) << refused.error().message();
   ASSERT_TRUE(fake.error_received.has_value());
   EXPECT_EQ(fake.error_received->code, sync::kErrorVersion);
   EXPECT_FALSE(site_->catalog->Channel("water").has_value());
