@@ -109,7 +109,7 @@ class ReviewE2eTest : public ::testing::Test {
     return nullptr;
   }
 
-  TempDir hub_, school_a_, school_b_, src_, national_dir_;
+  TempDir hub_, school_a_, school_b_, src_, national_dir_, sticks_;
   fs::path national_ = national_dir_.path() / "water-cycle";
   std::string channel_;
   int hub_pid_ = -1;
@@ -155,6 +155,21 @@ TEST_F(ReviewE2eTest, ASchoolsLessonIsReviewedAdoptedAndReachesAnotherSchool) {
   EXPECT_NE(Hub({"hub", "review", "decline", "1"}).exit_code, 0);                       // no --reason
   EXPECT_NE(Hub({"hub", "review", "list", "--site", "nobody"}).exit_code, 0);
 
+  // School A learns both decisions at its next sync.
+  auto synced = Json(On(school_a_, {"sync", "--json"}));
+  EXPECT_EQ(synced["review_outcomes"], 2) << synced.dump();
+  auto outcomes = Json(On(school_a_, {"outcomes", "--json"}));
+  ASSERT_EQ(outcomes.size(), 2u) << outcomes.dump();
+  const nlohmann::json* declined_at_a = ItemAt(outcomes, "fiche.txt");
+  const nlohmann::json* adopted_at_a = ItemAt(outcomes, "cours.html");
+  ASSERT_TRUE(declined_at_a && adopted_at_a) << outcomes.dump();
+  EXPECT_EQ((*declined_at_a)["state"], "declined");
+  EXPECT_EQ((*declined_at_a)["reason"], "Merci ! Ajoutez les unités (mm).");
+  EXPECT_EQ((*adopted_at_a)["state"], "adopted");
+  EXPECT_EQ((*adopted_at_a)["adopted_channel"], channel_);
+  EXPECT_EQ((*adopted_at_a)["adopted_topic"], "Grade 5/Science");
+  EXPECT_EQ(Json(On(school_a_, {"sync", "--json"}))["review_outcomes"], 0);  // once
+
   // School B syncs the national channel's new version and finds the lesson.
   Join(school_b_, "ecole-b");
   Ok(On(school_b_, {"sync"}));
@@ -170,6 +185,46 @@ TEST_F(ReviewE2eTest, ASchoolsLessonIsReviewedAdoptedAndReachesAnotherSchool) {
   Ok(On(school_b_, {"sync"}));
   auto still = Json(On(school_b_, {"search", "photosynthèse", "--json"}));
   EXPECT_EQ(still.size(), 1u) << still.dump();
+}
+
+// A school that gets its news by stick: the decline's reason rides the hub's next stick to it,
+// and once the school's own stick says it took that one, the hub sends it no more.
+TEST_F(ReviewE2eTest, ADeclineReachesTheSchoolByStickAndStopsOnceTaken) {
+  SchoolAPublishesAndSyncs();
+  auto list = Json(Hub({"hub", "review", "list", "--json"}));
+  const nlohmann::json* fiche = ItemAt(list["items"], "fiche.txt");
+  ASSERT_NE(fiche, nullptr) << list.dump();
+  Ok(Hub({"hub", "review", "decline", std::to_string((*fiche)["id"].get<int64_t>()), "--reason",
+          "Photo floue : reprenez-la."}));
+
+  auto stick = [&](const std::string& name) {
+    fs::path dir = sticks_.path() / name;
+    fs::create_directories(dir);
+    return dir;
+  };
+  fs::path down = stick("down");
+  Json(Hub({"bundle", "export", "--to", down.string(), "--for", "ecole-a", "--json"}));
+  auto imported = Json(On(school_a_, {"bundle", "import", down.string(), "--json"}));
+  EXPECT_EQ(imported["review_outcomes"], 1) << imported.dump();
+  auto outcomes = Json(On(school_a_, {"outcomes", "--json"}));
+  ASSERT_EQ(outcomes.size(), 1u) << outcomes.dump();
+  EXPECT_EQ(outcomes[0]["reason"], "Photo floue : reprenez-la.");
+  EXPECT_EQ(outcomes[0]["path"], "fiche.txt");
+  // Twice is the same as once.
+  Json(On(school_a_, {"bundle", "import", down.string(), "--json"}));
+  EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 1u);
+
+  // Until the school's stick comes back, every stick carries it again.
+  fs::path again = stick("again");
+  Json(Hub({"bundle", "export", "--to", again.string(), "--for", "ecole-a", "--json"}));
+  EXPECT_EQ(Json(On(school_a_, {"bundle", "import", again.string(), "--json"}))["review_outcomes"], 1);
+  fs::path up = stick("up");
+  Json(On(school_a_, {"bundle", "export", "--to", up.string(), "--json"}));
+  Json(Hub({"bundle", "import", up.string(), "--json"}));
+  fs::path after = stick("after");
+  Json(Hub({"bundle", "export", "--to", after.string(), "--for", "ecole-a", "--json"}));
+  EXPECT_EQ(Json(On(school_a_, {"bundle", "import", after.string(), "--json"}))["review_outcomes"], 0);
+  EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 1u);
 }
 
 }  // namespace
