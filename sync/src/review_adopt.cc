@@ -251,12 +251,29 @@ std::string FilesTable(const ReviewItem& item, const std::string& name,
                             {"author", &item.author}}) {
     if (!value->empty()) t += std::string(key) + " = " + TomlString(*value) + "\n";
   }
-  if (item.kind != "other") t += "kind = " + TomlString(item.kind) + "\n";
+  auto kind = KindFromName(item.kind);  // a resource's kind, never a topic
+  if (kind && *kind != NodeKind::kTopic && *kind != NodeKind::kOther) {
+    t += "kind = " + TomlString(item.kind) + "\n";
+  }
   if (thumbnail) {
     t += "thumbnail = " + TomlString(*thumbnail) + "\n";
     t += "\n[files." + TomlString(*thumbnail) + "]\nhidden = true\n";
   }
   return t;
+}
+
+// The name the adopted file takes: its name at the site, unless that name is not a plain,
+// visible file name the importer reads as a resource (a site signs its own manifests, so its
+// paths are whatever it wrote): "item-ID" then.
+std::string AdoptedName(const ReviewItem& item) {
+  std::string name = fs::path(item.path).filename().string();
+  bool plain = !name.empty() && name.front() != '.' && name != kToml &&
+               name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
+  if (plain) return name;
+  std::string ext = fs::path(name).extension().string();
+  bool plain_ext = ext.size() <= 10 && ext.find_first_not_of(
+      ".abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == std::string::npos;
+  return "item-" + std::to_string(item.id) + (plain_ext ? ext : "");
 }
 
 // Puts the item's file (and thumbnail) in `topic` and appends its metadata; the file's name.
@@ -266,7 +283,7 @@ Result<std::string> PlaceFile(BlobStore* store, const ReviewItem& item, FolderCh
                               const fs::path& topic) {
   const fs::path dir = changes->folder() / topic;
   bool same_there = false;
-  auto name = FreeName(fs::path(item.path).filename().string(), [&](const std::string& n) {
+  auto name = FreeName(AdoptedName(item), [&](const std::string& n) {
     if (!fs::exists(dir / n)) return false;
     auto hash = HashFile(dir / n);
     same_there = hash && *hash == item.blob;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "outpost/base/text.h"
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
@@ -224,6 +226,41 @@ TEST_F(ReviewTest, AdoptionRefusesBadTargetsBeforeTouchingAnything) {
   EXPECT_NE(elsewhere.error().message().find("--folder"), std::string::npos);
   EXPECT_EQ(Adopt(4242, "Grade 5").error().code(), StatusCode::kNotFound);
   EXPECT_EQ(db_->ReviewItemById(board.id)->state, ReviewState::kPending);
+}
+
+// A site signs its own manifests, so an item's path is whatever it wrote: a name that is not a
+// plain visible file name never leaves the topic's folder, nor hides, nor becomes metadata.
+TEST_F(ReviewTest, AnItemWithAnOddNameIsAdoptedUnderASafeOne) {
+  ASSERT_TRUE(PublishFolder().has_value());
+  auto blob = store_->Put("what a site sent");
+  ASSERT_TRUE(blob.has_value());
+  std::vector<ReviewItem> items;
+  for (const char* path : {"a/..", "a/.hidden.txt", "outpost.toml"}) {
+    ReviewItem item;
+    item.path = path;
+    item.kind = "topic";  // not a resource's kind: not written as one
+    item.title = "Odd";
+    item.blob = blob->hash;
+    item.fingerprint = Hash::Of(path);
+    items.push_back(item);
+  }
+  ASSERT_TRUE(db_->NoteReviewVersion("school-a", 1, items).ok());
+  std::vector<std::string> placed;
+  for (const auto& item : db_->ReviewItems(false)) {
+    auto adopted = Adopt(item.id, "Odd");
+    ASSERT_TRUE(adopted.has_value()) << item.path << ": " << adopted.error().ToString();
+    EXPECT_TRUE(catalog_->NodeByPath("science", adopted->path).has_value()) << adopted->path;
+    placed.push_back(adopted->path);
+  }
+  auto ids = db_->ReviewItems(true);
+  EXPECT_EQ(placed, (std::vector<std::string>{"odd/item-" + std::to_string(ids[0].id),
+                                               "odd/item-" + std::to_string(ids[1].id) + ".txt",
+                                               "odd/item-" + std::to_string(ids[2].id) + ".toml"}));
+  std::set<std::string> beside;  // nothing written outside the channel's folder
+  for (const auto& entry : fs::directory_iterator(Folder().parent_path())) {
+    beside.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(beside, (std::set<std::string>{"school-a", "science"}));
 }
 
 TEST(ReviewExcerptTest, KeepsTwoHundredCharactersOnOneLine) {
