@@ -1,8 +1,9 @@
 // The upward path to its end, by the command line (issue #15 item 5): a school publishes its
 // own lessons and syncs; on the hub, `hub review list` shows them with a preview; the publisher
-// adopts one into the national channel at a topic (published, signed) and declines another;
-// another school syncs and serves the adopted lesson; publishing the national folder again
-// keeps it. Hub and sites are separate `outpost` processes over loopback.
+// adopts one into the national channel at a topic (published, signed) and declines another; the
+// school learns both at its next sync; another school syncs and serves the adopted lesson;
+// publishing the national folder again keeps it. Then the same path by stick. Hub and sites are
+// separate `outpost` processes over loopback.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -87,8 +88,8 @@ class ReviewE2eTest : public ::testing::Test {
     auto enrol = Json(Hub({"hub", "enrol", "--name", name, "--json"}));
     Ok(On(site, {"join", Address(), enrol["code"].get<std::string>()}));
   }
-  // School A's own channel: a lesson and a worksheet, published on A and synced up.
-  void SchoolAPublishesAndSyncs() {
+  // School A's own channel: a lesson and a worksheet, published on A (joined, not synced).
+  void SchoolAPublishes() {
     Join(school_a_, "ecole-a");
     src_.Write("notes/outpost.toml",
                "[channel]\nid = \"ecole-a-notes\"\ntitle = \"Nos notes\"\nlanguage = \"fr\"\n"
@@ -99,8 +100,16 @@ class ReviewE2eTest : public ::testing::Test {
                "<p>Les plantes vertes fabriquent leur nourriture avec la lumière.</p></html>\n");
     src_.Write("notes/fiche.txt", "Mesurer la pluie chaque jour.\n");
     Ok(On(school_a_, {"publish", (src_.path() / "notes").string()}));
+  }
+  void SchoolAPublishesAndSyncs() {
+    SchoolAPublishes();
     auto synced = Json(On(school_a_, {"sync", "--json"}));
     ASSERT_EQ(synced["complete"], true) << synced.dump();
+  }
+  fs::path Stick(const std::string& name) {
+    fs::path dir = sticks_.path() / name;
+    fs::create_directories(dir);
+    return dir;
   }
   static const nlohmann::json* ItemAt(const nlohmann::json& items, const std::string& path) {
     for (const auto& i : items) {
@@ -187,44 +196,54 @@ TEST_F(ReviewE2eTest, ASchoolsLessonIsReviewedAdoptedAndReachesAnotherSchool) {
   EXPECT_EQ(still.size(), 1u) << still.dump();
 }
 
-// A school that gets its news by stick: the decline's reason rides the hub's next stick to it,
-// and once the school's own stick says it took that one, the hub sends it no more.
-TEST_F(ReviewE2eTest, ADeclineReachesTheSchoolByStickAndStopsOnceTaken) {
-  SchoolAPublishesAndSyncs();
+// The same path by stick, for schools without a link: school A's lessons go up on a stick, the
+// publisher adopts one and declines the other, the hub's next stick brings school B the lesson
+// and school A both decisions; once A's next stick says it took that one, the hub's sticks
+// carry the decisions no more.
+TEST_F(ReviewE2eTest, ByStickALessonIsAdoptedForAnotherSchoolAndTheDeclineReachesItsOwn) {
+  SchoolAPublishes();
+  Join(school_b_, "ecole-b");
+  fs::path up = Stick("up");
+  Json(On(school_a_, {"bundle", "export", "--to", up.string(), "--json"}));
+  auto taken = Json(Hub({"bundle", "import", up.string(), "--json"}));
+  EXPECT_EQ(taken["complete"], true) << taken.dump();
   auto list = Json(Hub({"hub", "review", "list", "--json"}));
+  const nlohmann::json* cours = ItemAt(list["items"], "cours.html");
   const nlohmann::json* fiche = ItemAt(list["items"], "fiche.txt");
-  ASSERT_NE(fiche, nullptr) << list.dump();
+  ASSERT_TRUE(cours && fiche) << list.dump();
+  Ok(Hub({"hub", "review", "adopt", std::to_string((*cours)["id"].get<int64_t>()), "--channel",
+          channel_, "--topic", "Grade 5/Science"}));
   Ok(Hub({"hub", "review", "decline", std::to_string((*fiche)["id"].get<int64_t>()), "--reason",
           "Photo floue : reprenez-la."}));
 
-  auto stick = [&](const std::string& name) {
-    fs::path dir = sticks_.path() / name;
-    fs::create_directories(dir);
-    return dir;
-  };
-  fs::path down = stick("down");
-  Json(Hub({"bundle", "export", "--to", down.string(), "--for", "ecole-a", "--json"}));
-  auto imported = Json(On(school_a_, {"bundle", "import", down.string(), "--json"}));
-  EXPECT_EQ(imported["review_outcomes"], 1) << imported.dump();
+  fs::path down = Stick("down");  // one courier stick for both schools
+  Json(Hub({"bundle", "export", "--to", down.string(), "--for", "all", "--json"}));
+  auto at_b = Json(On(school_b_, {"bundle", "import", down.string(), "--json"}));
+  EXPECT_EQ(at_b["complete"], true) << at_b.dump();
+  EXPECT_EQ(at_b["review_outcomes"], 0);
+  auto hits = Json(On(school_b_, {"search", "photosynthèse", "--json"}));
+  ASSERT_EQ(hits.size(), 1u) << hits.dump();
+  EXPECT_EQ(hits[0]["path"], "grade-5/science/cours.html");
+  auto at_a = Json(On(school_a_, {"bundle", "import", down.string(), "--json"}));
+  EXPECT_EQ(at_a["review_outcomes"], 2) << at_a.dump();
   auto outcomes = Json(On(school_a_, {"outcomes", "--json"}));
-  ASSERT_EQ(outcomes.size(), 1u) << outcomes.dump();
-  EXPECT_EQ(outcomes[0]["reason"], "Photo floue : reprenez-la.");
-  EXPECT_EQ(outcomes[0]["path"], "fiche.txt");
-  // Twice is the same as once.
-  Json(On(school_a_, {"bundle", "import", down.string(), "--json"}));
-  EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 1u);
+  ASSERT_EQ(outcomes.size(), 2u) << outcomes.dump();
+  EXPECT_EQ((*ItemAt(outcomes, "fiche.txt"))["reason"], "Photo floue : reprenez-la.");
+  EXPECT_EQ((*ItemAt(outcomes, "cours.html"))["adopted_topic"], "Grade 5/Science");
+  Json(On(school_a_, {"bundle", "import", down.string(), "--json"}));  // twice is once
+  EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 2u);
 
-  // Until the school's stick comes back, every stick carries it again.
-  fs::path again = stick("again");
+  // Until school A's stick comes back, every stick for it carries them again.
+  fs::path again = Stick("again");
   Json(Hub({"bundle", "export", "--to", again.string(), "--for", "ecole-a", "--json"}));
-  EXPECT_EQ(Json(On(school_a_, {"bundle", "import", again.string(), "--json"}))["review_outcomes"], 1);
-  fs::path up = stick("up");
-  Json(On(school_a_, {"bundle", "export", "--to", up.string(), "--json"}));
-  Json(Hub({"bundle", "import", up.string(), "--json"}));
-  fs::path after = stick("after");
+  EXPECT_EQ(Json(On(school_a_, {"bundle", "import", again.string(), "--json"}))["review_outcomes"], 2);
+  fs::path back = Stick("back");
+  Json(On(school_a_, {"bundle", "export", "--to", back.string(), "--json"}));
+  Json(Hub({"bundle", "import", back.string(), "--json"}));
+  fs::path after = Stick("after");
   Json(Hub({"bundle", "export", "--to", after.string(), "--for", "ecole-a", "--json"}));
   EXPECT_EQ(Json(On(school_a_, {"bundle", "import", after.string(), "--json"}))["review_outcomes"], 0);
-  EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 1u);
+  EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 2u);
 }
 
 }  // namespace
