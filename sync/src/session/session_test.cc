@@ -735,5 +735,34 @@ TEST_F(SessionTest, AHubsDecisionOnASitesItemReachesTheSiteOnce) {
   EXPECT_TRUE(site_->db->ReviewOutcomes("another").empty());
 }
 
+// A site of version 1 (an older Outpost) gets no Outcomes record: the hub's next record after
+// its Offer would be one, and there is none; its decisions wait for a version-2 sync.
+TEST_F(SessionTest, ASiteOfVersionOneIsSentNoOutcomes) {
+  Join();
+  PublicKey site_key = LoadIdentity(site_->paths.node_key)->public_key();
+  ASSERT_TRUE(hub_->db->ClaimChannel("ecole-1-notes", site_key).ok());
+  ReviewItem item;
+  item.path = "a.txt";
+  item.fingerprint = Hash::Of("a");
+  ASSERT_TRUE(hub_->db->NoteReviewVersion("ecole-1-notes", 1, {item}).ok());
+  ReviewDecision decline;
+  decline.reason = "no";
+  ASSERT_TRUE(hub_->db->DecideReview(hub_->db->ReviewItems(false).at(0).id, decline).ok());
+
+  HandSession hand;
+  sync::Hello hello;
+  hello.protocol = 1;
+  ASSERT_NO_FATAL_FAILURE(OpenByHand(hello, &hand));
+  ASSERT_TRUE(hand.channel->Send(sync::kBye, "").ok());
+  ASSERT_TRUE(hand.channel->Flush().ok());
+  EXPECT_FALSE(hand.channel->Receive().has_value());  // the hub closed: nothing after the Offer
+  hand.link.reset();
+  JoinSessions();
+  EXPECT_EQ(hub_->db->UndeliveredOutcomes(site_key).size(), 1u);
+  auto later = Sync();  // version 2
+  ASSERT_TRUE(later.has_value()) << later.error().message();
+  EXPECT_EQ(later->review_outcomes, 1u);
+}
+
 }  // namespace
 }  // namespace outpost::testing
