@@ -93,9 +93,8 @@ class FolderChanges {
 
  private:
   struct Change {
-    fs::path rel;
-    bool dir = false;
-    std::optional<std::string> before;  // a file's contents before; nullopt: it was not there
+    fs::path rel;                       // a folder made, a file made, or a file rewritten
+    std::optional<std::string> before;  // a rewritten file's contents before; nullopt: made
   };
   void Undo();
 
@@ -109,12 +108,12 @@ Status FolderChanges::MakeDir(const fs::path& rel) {
   if (!fs::create_directory(folder_ / rel, ec) || ec) {
     return ErrnoStatus("making " + (folder_ / rel).string(), ec ? ec.value() : EEXIST);
   }
-  done_.push_back({rel, true, std::nullopt});
+  done_.push_back({rel, std::nullopt});
   return FsyncPath((folder_ / rel).parent_path(), O_RDONLY | O_DIRECTORY);
 }
 
 Status FolderChanges::Write(const fs::path& rel, std::string_view contents) {
-  Change change{rel, false, std::nullopt};
+  Change change{rel, std::nullopt};
   auto before = ReadWholeFile(folder_ / rel, kMaxFolderToml);
   if (before) change.before = std::move(*before);
   else if (before.error().code() != StatusCode::kNotFound) return before.error();
@@ -137,7 +136,7 @@ Status FolderChanges::Copy(const fs::path& from, const fs::path& rel) {
     fs::remove(temp, ec);
     return synced;
   }
-  done_.push_back({rel, false, std::nullopt});
+  done_.push_back({rel, std::nullopt});
   return FsyncPath(to.parent_path(), O_RDONLY | O_DIRECTORY);
 }
 
