@@ -47,12 +47,19 @@ nlohmann::json ReviewItemJson(const ReviewItem& r) {
 
 std::string Or(const std::string& value, const char* none) { return value.empty() ? none : value; }
 
+// "530 bytes", "48 kB", "12.3 MB": a worksheet's size reads as one.
+std::string SizeText(uint64_t bytes) {
+  if (bytes < 1000) return std::to_string(bytes) + " bytes";
+  if (bytes < 1000 * 1000) return std::to_string((bytes + 500) / 1000) + " kB";
+  return Megabytes(bytes);
+}
+
 void PrintReviewItem(const ReviewItem& r) {
   std::printf("%lld  %s  %s/%s  (version %lld, %s)\n", static_cast<long long>(r.id),
               Or(r.site_name, "?").c_str(), r.channel_id.c_str(), r.path.c_str(),
               static_cast<long long>(r.version), ReviewStateName(r.state));
   std::printf("    \"%s\"  %s, %s; language %s, grade %s, subject %s\n", r.title.c_str(),
-              r.kind.c_str(), Megabytes(r.size).c_str(), Or(r.language, "-").c_str(),
+              r.kind.c_str(), SizeText(r.size).c_str(), Or(r.language, "-").c_str(),
               Or(r.grade, "-").c_str(), Or(r.subject, "-").c_str());
   if (!r.excerpt.empty()) std::printf("    %s\n", r.excerpt.c_str());
   std::printf("    file %s%s%s\n", r.blob.Hex().c_str(), r.thumbnail ? ", thumbnail " : "",

@@ -82,6 +82,7 @@ void PrintSyncText(const SyncSummary& r) {
     }
   }
   PrintUpdated(r.updated);
+  PrintReviewOutcomesArrived(r.review_outcomes);
   std::printf("%s: %s sent, %s received, %d round trips, %.1f s\n",
               r.complete ? "up to date" : "not finished (run sync again to continue)",
               Megabytes(r.bytes_sent).c_str(), Megabytes(r.bytes_received).c_str(),
@@ -232,6 +233,12 @@ nlohmann::json UpdatedJson(const std::vector<UpdatedChannel>& updated) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& u : updated) out.push_back({{"id", u.id}, {"from", u.from}, {"to", u.to}});
   return out;
+}
+
+void PrintReviewOutcomesArrived(uint64_t count) {
+  if (count == 0) return;
+  std::printf("%llu review decision(s) of the hub on this site's items: outpost outcomes shows them\n",
+              static_cast<unsigned long long>(count));
 }
 
 void PrintUpdated(const std::vector<UpdatedChannel>& updated) {

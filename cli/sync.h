@@ -21,6 +21,8 @@ void AddJoinCommand(CLI::App& app, CommandTable& table);
 
 // The channels a sync or a bundle import updated, as its --json prints them ("channels_updated").
 nlohmann::json UpdatedJson(const std::vector<UpdatedChannel>& updated);
+// "N review decision(s) of the hub …" on stdout, if `count` is not 0 (sync, bundle import).
+void PrintReviewOutcomesArrived(uint64_t count);
 // "ID: version N served (was M)", one line each on stdout.
 void PrintUpdated(const std::vector<UpdatedChannel>& updated);
 
