@@ -144,7 +144,7 @@ void PrintImported(const BundleImportResult& r, bool json) {
                {"refused", s.refused}, {"withdrawn", s.withdrawn},
                {"files_received", s.files_received},
                {"chunks_received", s.chunks_received}, {"patches_received", s.patches_received},
-               {"chunk_bytes", s.chunk_bytes}});
+               {"chunk_bytes", s.chunk_bytes}, {"review_outcomes", s.review_outcomes}});
     return;
   }
   for (const auto& v : r.skipped) std::fprintf(stderr, "skipped: %s\n", v.c_str());
@@ -153,6 +153,7 @@ void PrintImported(const BundleImportResult& r, bool json) {
   for (const auto& v : s.withdrawn) std::fprintf(stderr, "withdrawn: %s\n", v.c_str());
   PrintSenders(r.senders);
   PrintUpdated(s.updated);
+  PrintReviewOutcomesArrived(s.review_outcomes);
   std::printf("%s: %zu volume(s) read, %llu chunks and %llu patches taken\n",
               s.complete ? "up to date with the bundle" : "not complete (what arrived is kept)",
               r.volumes.size(), static_cast<unsigned long long>(s.chunks_received),

@@ -43,6 +43,7 @@ int RunCli(int argc, char** argv) {
   cli::AddRepairCommand(app, table);
   cli::AddHubCommands(app, table);      // publish, hub ...
   cli::AddSyncCommand(app, table);
+  cli::AddOutcomesCommand(app, table);
   cli::AddBundleCommands(app, table);
   cli::AddPeerCommands(app, table);
   cli::AddUsersCommands(app, table);

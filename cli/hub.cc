@@ -387,6 +387,7 @@ void AddHubCommands(CLI::App& app, CommandTable& table) {
   AddHubServeCommand(hub, table);
   AddHubRevokeCommand(hub, table);
   AddHubPublisherCommands(hub, table);
+  AddHubReviewCommands(hub, table);
 }
 
 }  // namespace outpost::cli

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "outpost/base/text.h"
 #include "outpost/sync/enrolment.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/site_sync.h"
@@ -65,7 +66,7 @@ void PrintSyncJson(const SyncSummary& r) {
              {"chunks_reused", r.chunks_reused}, {"patches_received", r.patches_received},
              {"chunk_bytes", r.chunk_bytes}, {"budget_reached", r.budget_reached},
              {"refused", r.refused}, {"withdrawn", r.withdrawn},
-             {"channels_uploaded", uploaded}});
+             {"channels_uploaded", uploaded}, {"review_outcomes", r.review_outcomes}});
 }
 
 void PrintSyncText(const SyncSummary& r) {
@@ -81,6 +82,7 @@ void PrintSyncText(const SyncSummary& r) {
     }
   }
   PrintUpdated(r.updated);
+  PrintReviewOutcomesArrived(r.review_outcomes);
   std::printf("%s: %s sent, %s received, %d round trips, %.1f s\n",
               r.complete ? "up to date" : "not finished (run sync again to continue)",
               Megabytes(r.bytes_sent).c_str(), Megabytes(r.bytes_received).c_str(),
@@ -169,6 +171,53 @@ void AddSyncCommand(CLI::App& app, CommandTable& table) {
                    "HOST:PORT of a relay this site joined (outpost peer join), instead of the hub");
 }
 
+namespace {
+
+struct OutcomesArgs {
+  std::string channel;
+  bool json = false;
+};
+
+int OutcomesCommand(const fs::path& data, const OutcomesArgs& args) {
+  auto db = OpenSyncDb(data);
+  if (!db) return Fail(db.error());
+  auto outcomes = (*db)->ReviewOutcomes(args.channel);
+  if (args.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& o : outcomes) {
+      list.push_back({{"id", o.id}, {"channel", o.channel_id}, {"path", o.path},
+                      {"blob", o.blob.Hex()}, {"state", ReviewStateName(o.state)},
+                      {"decided_at", o.decided_at}, {"reason", o.reason},
+                      {"adopted_channel", o.adopted_channel}, {"adopted_topic", o.adopted_topic},
+                      {"adopted_version", o.adopted_version}, {"received_at", o.received_at}});
+    }
+    PrintJson(list);
+    return kExitOk;
+  }
+  if (outcomes.empty()) std::printf("the hub has decided on none of this site's items yet\n");
+  for (const auto& o : outcomes) {
+    std::printf("%s/%s  %s on %s\n", o.channel_id.c_str(), o.path.c_str(),
+                ReviewStateName(o.state), UtcMinute(o.decided_at).c_str());
+    if (o.state == ReviewState::kDeclined) std::printf("    why: %s\n", o.reason.c_str());
+    if (o.state == ReviewState::kAdopted) {
+      std::printf("    into %s at \"%s\" (version %lld)\n", o.adopted_channel.c_str(),
+                  o.adopted_topic.c_str(), static_cast<long long>(o.adopted_version));
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddOutcomesCommand(CLI::App& app, CommandTable& table) {
+  auto args = std::make_shared<OutcomesArgs>();
+  auto* cmd = table.Add(&app, "outcomes",
+                        "on a site: what the hub decided on this site's items (adopted, declined)",
+                        [args](const fs::path& data) { return OutcomesCommand(data, *args); });
+  cmd->add_option("--channel", args->channel, "only this channel's items");
+  cmd->add_flag("--json", args->json, "print JSON");
+}
+
 void AddJoinCommand(CLI::App& app, CommandTable& table) {
   auto args = std::make_shared<JoinArgs>();
   auto* join = table.Add(&app, "join", "enrol this site with a hub (a code, or an enrolment file)",
@@ -184,6 +233,12 @@ nlohmann::json UpdatedJson(const std::vector<UpdatedChannel>& updated) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& u : updated) out.push_back({{"id", u.id}, {"from", u.from}, {"to", u.to}});
   return out;
+}
+
+void PrintReviewOutcomesArrived(uint64_t count) {
+  if (count == 0) return;
+  std::printf("%llu review decision(s) of the hub on this site's items: outpost outcomes shows them\n",
+              static_cast<unsigned long long>(count));
 }
 
 void PrintUpdated(const std::vector<UpdatedChannel>& updated) {

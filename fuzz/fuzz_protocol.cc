@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
   uint8_t which = in.TakeByte();
   std::string_view b = in.Rest();
-  switch (which % 12) {
+  switch (which % 13) {
     case 0: RoundTrip(b, DecodeHello, EncodeHello); break;
     case 1: RoundTrip(b, DecodeError, EncodeError); break;
     case 2: RoundTrip(b, DecodeOffer, EncodeOffer); break;
@@ -56,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 10: RoundTrip(b, DecodeEnrol, EncodeEnrol); break;
     case 11: RoundTrip(b, DecodeEnrolled, EncodeEnrolled); break;
+    case 12: RoundTrip(b, DecodeOutcomes, EncodeOutcomes); break;
   }
   return 0;
 }

@@ -73,6 +73,11 @@ Seeds ProtocolSeeds() {
   s["enrol"] = Tag(10, EncodeEnrol({site.public_key(), "abcd-efgh-jkmn-pqrs", "ecole"}));
   s["enrolled"] = Tag(11, EncodeEnrolled({"ecole", FixedIdentity(3).public_key(),
                                           FixedIdentity(1).public_key(), "OPTL"}));
+  ReviewOutcome declined{7, "ecole-notes", "tp/mesures.txt", H("mesures"), ReviewState::kDeclined,
+                         1800000000, "Ajoutez les unités.", "", "", 0, 0};
+  ReviewOutcome adopted{8, "ecole-notes", "cours.html", H("cours"), ReviewState::kAdopted,
+                        1800000100, "", "science", "Grade 5/Science", 4, 0};
+  s["outcomes"] = Tag(12, EncodeOutcomes({declined, adopted}));
   return s;
 }
 

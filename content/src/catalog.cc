@@ -885,6 +885,17 @@ std::optional<Node> Catalog::GetNode(int64_t id) {
   return ReadNode(s);
 }
 
+std::string Catalog::SearchText(int64_t node_id) {
+  std::lock_guard lock(mu_);
+  db::Stmt s(db_, "SELECT body FROM search WHERE rowid = ?", stmt_cache_.get());
+  s.Bind(1, node_id);
+  if (!s.Step()) {
+    NoteReadError(s);
+    return "";
+  }
+  return s.Text(0);
+}
+
 std::optional<Node> Catalog::NodeByPath(const std::string& channel_id, const std::string& path) {
   std::lock_guard lock(mu_);
   db::Stmt s(db_, std::string("SELECT ") + kNodeColumns +

@@ -163,6 +163,16 @@ TEST_F(CatalogTest, CommitServesTheNewVersionAndStoresTheTree) {
   EXPECT_EQ(page->blob, Hash::Of(std::string_view("fr/eleve.html")));
 }
 
+TEST_F(CatalogTest, SearchTextIsANodesTextFromTheSearchIndex) {
+  ASSERT_TRUE(catalog_->CommitVersion(Draft()).has_value());
+  auto page = catalog_->NodeByPath("water", "fr/eleve.html");
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(catalog_->SearchText(page->id), "Quand le soleil chauffe la mer, l'eau s'évapore.");
+  EXPECT_EQ(catalog_->SearchText(catalog_->NodeByPath("water", "style.css")->id), "");  // unlisted
+  EXPECT_EQ(catalog_->SearchText(987654), "");
+  EXPECT_TRUE(Catalog::TakeReadError().ok());
+}
+
 TEST_F(CatalogTest, AnUnchangedTreeMakesNoNewVersion) {
   ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
   EXPECT_EQ(*catalog_->CommitVersion(Draft()), 0);

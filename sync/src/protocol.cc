@@ -53,11 +53,11 @@ std::string Tagged(uint8_t type, std::string_view body) {
 }
 
 Status CheckProtocolVersion(uint16_t theirs, std::string_view sender, std::string_view receiver) {
-  if (theirs == kProtocolVersion) return Status::Ok();
+  if (theirs >= kMinProtocolVersion && theirs <= kProtocolVersion) return Status::Ok();
   return InvalidArgument(std::string(sender) + " speaks sync protocol version " +
                          std::to_string(theirs) + "; " + std::string(receiver) +
-                         " speaks version " + std::to_string(kProtocolVersion) +
-                         " only: update the older of the two");
+                         " speaks versions " + std::to_string(kMinProtocolVersion) + " to " +
+                         std::to_string(kProtocolVersion) + " only: update the older of the two");
 }
 
 Result<uint16_t> HelloVersion(std::string_view body) {
@@ -340,9 +340,70 @@ Result<PatchData> DecodePatch(std::string_view b) {
   return m;
 }
 
+namespace {
+
+// The least an outcome encodes to: id (8), four empty strings (16), hash (32), state (1),
+// decided_at (8), an empty reason (4)... : 8 + 4 + 4 + 32 + 1 + 8 + 4 + 4 + 4 + 8.
+constexpr size_t kMinOutcome = 77;
+
+Status DecodeOutcome(wire::Reader& r, ReviewOutcome* o) {
+  uint64_t id = 0, decided_at = 0, version = 0;
+  uint8_t state = 0;
+  OUTPOST_RETURN_IF_ERROR(r.U64(&id, "item id"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&o->channel_id, 256, "channel id"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&o->path, 4096, "path"));
+  OUTPOST_RETURN_IF_ERROR(r.HashValue(&o->blob, "file hash"));
+  OUTPOST_RETURN_IF_ERROR(r.U8(&state, "state"));
+  if (state != 1 && state != 2) return r.Bad(r.offset(), "an outcome's state is not 1 or 2");
+  OUTPOST_RETURN_IF_ERROR(r.U64(&decided_at, "decided_at"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&o->reason, kMaxReviewReason, "reason"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&o->adopted_channel, 256, "adopted channel"));
+  OUTPOST_RETURN_IF_ERROR(r.String(&o->adopted_topic, 4096, "adopted topic"));
+  OUTPOST_RETURN_IF_ERROR(r.U64(&version, "adopted version"));
+  if (id > INT64_MAX || decided_at > INT64_MAX || version > INT64_MAX) {
+    return r.Bad(r.offset(), "an outcome's number is over 2^63 - 1");
+  }
+  o->id = static_cast<int64_t>(id);
+  o->state = state == 1 ? ReviewState::kAdopted : ReviewState::kDeclined;
+  o->decided_at = static_cast<int64_t>(decided_at);
+  o->adopted_version = static_cast<int64_t>(version);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string EncodeOutcomes(const std::vector<ReviewOutcome>& m) {
+  wire::Writer w;
+  w.U32(static_cast<uint32_t>(m.size()));
+  for (const auto& o : m) {
+    w.U64(static_cast<uint64_t>(o.id));
+    w.String(o.channel_id);
+    w.String(o.path);
+    w.Raw(o.blob.bytes);
+    w.U8(o.state == ReviewState::kAdopted ? 1 : 2);
+    w.U64(static_cast<uint64_t>(o.decided_at));
+    w.String(o.reason);
+    w.String(o.adopted_channel);
+    w.String(o.adopted_topic);
+    w.U64(static_cast<uint64_t>(o.adopted_version));
+  }
+  return w.Take();
+}
+
+Result<std::vector<ReviewOutcome>> DecodeOutcomes(std::string_view b) {
+  wire::Reader r(b, "outcomes");
+  uint32_t n = 0;
+  OUTPOST_RETURN_IF_ERROR(Count(r, &n, kMinOutcome, "outcome count",
+                                static_cast<uint32_t>(kMaxOutcomesPerMessage)));
+  std::vector<ReviewOutcome> out(n);
+  for (auto& o : out) OUTPOST_RETURN_IF_ERROR(DecodeOutcome(r, &o));
+  OUTPOST_RETURN_IF_ERROR(r.ExpectEnd());
+  return out;
+}
+
 std::string EncodeHubInfo(const PublicKey& hub_key) {
   wire::Writer w;
-  w.U16(kProtocolVersion);
+  w.U16(kEnrolProtocolVersion);
   Key(w, hub_key);
   return w.Take();
 }

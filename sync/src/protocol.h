@@ -13,10 +13,18 @@
 #include "outpost/base/status.h"
 #include "outpost/content/chunker.h"
 #include "outpost/sync/identity.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost::sync {
 
-inline constexpr uint16_t kProtocolVersion = 1;
+// The versions this node speaks: 1, and 2 (version 1 and the Outcomes record after the
+// Offer). A site says its highest in its Hello and falls back to 1 when a hub refuses 2; a hub
+// answers in the Hello's version. Enrolment is the same in both: HubInfo names version 1.
+inline constexpr uint16_t kProtocolVersion = 2;
+inline constexpr uint16_t kMinProtocolVersion = 1;
+inline constexpr uint16_t kEnrolProtocolVersion = 1;
+// The first version whose hub sends an Outcomes record right after its Offer.
+inline constexpr uint16_t kOutcomesProtocolVersion = 2;
 // The 8 bytes a client sends first, in clear; also the end of the Noise prologue, so a changed
 // preamble fails the handshake.
 inline constexpr char kPreambleMagic[4] = {'O', 'P', 'S', '1'};
@@ -60,6 +68,7 @@ enum RecordType : uint8_t {
   kEnrolled = 13,  // hub -> site, after the XX handshake
   kReceipt = 14,   // hub -> site: what became of the versions the site uploaded
   kEnrolId = 15,   // site -> hub, in XXpsk3 message 1: which code (EnrolCodeKeys::id)
+  kOutcomes = 16,  // hub -> site, from version 2, right after the Offer: review decisions
 };
 
 struct HeldVersion {
@@ -164,7 +173,8 @@ struct PatchData {
 };
 
 // Ok if `theirs`, the protocol version that `sender` ("the site", "the hub") named in its Hello,
-// Accept or HubInfo, is one `receiver` (this node) speaks: kProtocolVersion only, today. Else
+// Accept or HubInfo, is one `receiver` (this node) speaks: kMinProtocolVersion to
+// kProtocolVersion. Else
 // kInvalidArgument naming both versions. The version is always a message's first u16, so it is
 // read before anything whose layout it could change.
 Status CheckProtocolVersion(uint16_t theirs, std::string_view sender, std::string_view receiver);
@@ -189,6 +199,13 @@ std::string EncodePatch(const PatchData& m);
 Result<PatchData> DecodePatch(std::string_view b);
 std::string EncodeReceipt(const std::vector<ReceiptEntry>& m);
 Result<std::vector<ReceiptEntry>> DecodeReceipt(std::string_view b);
+// Outcomes (type 16): u32 count (at most kMaxOutcomesPerMessage), then per decision: u64 the
+// hub's item id, string channel id (at most 256 bytes), string path (at most 4096), the file's
+// hash (32), u8 state (1 adopted, 2 declined), u64 decided_at, string reason (at most
+// kMaxReviewReason), string adopted channel (at most 256), string adopted topic (at most 4096),
+// u64 adopted version. `received_at` does not travel. Also a stick's Outcomes record's body.
+std::string EncodeOutcomes(const std::vector<ReviewOutcome>& m);
+Result<std::vector<ReviewOutcome>> DecodeOutcomes(std::string_view b);
 std::string EncodeHubInfo(const PublicKey& hub_key);
 // The key a HubInfo carries; kInvalidArgument (CheckProtocolVersion) for a protocol version
 // this node does not speak.

@@ -119,3 +119,65 @@ TEST(ProtocolTest, AnOfferOfMoreVersionsThanTheStatedMaximumIsRefused) {
 
 }  // namespace
 }  // namespace outpost::sync
+
+namespace outpost::sync {
+namespace {
+
+std::vector<ReviewOutcome> ExampleOutcomes() {
+  ReviewOutcome declined;
+  declined.id = 7;
+  declined.channel_id = "ecole-1-notes";
+  declined.path = "tp/mesures.txt";
+  declined.blob = Hash::Of("mesures");
+  declined.state = ReviewState::kDeclined;
+  declined.decided_at = 1800000000;
+  declined.reason = "Ajoutez les unités.";
+  ReviewOutcome adopted;
+  adopted.id = 8;
+  adopted.channel_id = "ecole-1-notes";
+  adopted.path = "cours.html";
+  adopted.blob = Hash::Of("cours");
+  adopted.state = ReviewState::kAdopted;
+  adopted.decided_at = 1800000100;
+  adopted.adopted_channel = "science";
+  adopted.adopted_topic = "Grade 5/Science";
+  adopted.adopted_version = 4;
+  return {declined, adopted};
+}
+
+TEST(ProtocolTest, OutcomesReadBackAsWrittenAndTheFirstBytesAreAsDocumented) {
+  std::string bytes = EncodeOutcomes(ExampleOutcomes());
+  auto decoded = DecodeOutcomes(bytes);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+  EXPECT_EQ(*decoded, ExampleOutcomes());
+  // docs/sync-protocol.md, "Outcomes": count 2, then id 7, then the channel id's length (13).
+  EXPECT_EQ(bytes.substr(0, 16),
+            std::string("\0\0\0\x02" "\0\0\0\0\0\0\0\x07" "\0\0\0\x0d", 16));
+  EXPECT_TRUE(DecodeOutcomes(EncodeOutcomes({})).value().empty());
+}
+
+TEST(ProtocolTest, OutcomesCutBadOrTooManyAreRefusedBeforeAllocating) {
+  std::string bytes = EncodeOutcomes(ExampleOutcomes());
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    EXPECT_FALSE(DecodeOutcomes(bytes.substr(0, cut)).has_value()) << cut;
+  }
+  EXPECT_FALSE(DecodeOutcomes(bytes + "x").has_value());
+  // A count the bytes cannot hold, and one over the limit, before any outcome is made.
+  auto huge = DecodeOutcomes(std::string("\x00\x0f\xff\xff", 4) + std::string(100, '\0'));
+  ASSERT_FALSE(huge.has_value());
+  EXPECT_NE(huge.error().message().find("over the limit"), std::string::npos) << huge.error().message();
+  auto unheld = DecodeOutcomes(std::string("\x00\x00\x00\x05", 4) + std::string(100, '\0'));
+  ASSERT_FALSE(unheld.has_value());
+  EXPECT_NE(unheld.error().message().find("cannot fit"), std::string::npos) << unheld.error().message();
+  // A state that is neither adopted (1) nor declined (2).
+  std::string bad_state = bytes;
+  bad_state[4 + 8 + 4 + 13 + 4 + 14 + 32] = 3;
+  EXPECT_FALSE(DecodeOutcomes(bad_state).has_value());
+  // A reason longer than a hub may give.
+  auto long_reason = ExampleOutcomes();
+  long_reason[0].reason.assign(kMaxReviewReason + 1, 'x');
+  EXPECT_FALSE(DecodeOutcomes(EncodeOutcomes(long_reason)).has_value());
+}
+
+}  // namespace
+}  // namespace outpost::sync

@@ -120,6 +120,63 @@ CREATE TABLE sent_versions (
   PRIMARY KEY (peer_key, channel_id)
 ) WITHOUT ROWID;
 )sql",
+    // 7 -> 8: a hub's review of what sites send up (docs/review.md): every new or changed
+    // resource of a site's channel, its preview, the publisher's decision and whether it
+    // reached the site; per channel the version whose items were recorded last; and, on a
+    // site, the decisions its hub sent.
+    R"sql(
+CREATE TABLE review_items (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel_id       TEXT NOT NULL,
+  path             TEXT NOT NULL,
+  peer_key         BLOB NOT NULL,
+  version          INTEGER NOT NULL,
+  fingerprint      BLOB NOT NULL,
+  kind             TEXT NOT NULL,
+  title            TEXT NOT NULL,
+  description      TEXT NOT NULL,
+  language         TEXT NOT NULL,
+  grade            TEXT NOT NULL,
+  subject          TEXT NOT NULL,
+  license          TEXT NOT NULL,
+  author           TEXT NOT NULL,
+  size             INTEGER NOT NULL,
+  mime             TEXT NOT NULL,
+  blob             BLOB NOT NULL,
+  thumbnail        BLOB,
+  excerpt          TEXT NOT NULL,
+  seen_at          INTEGER NOT NULL,
+  state            TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (state IN ('pending', 'adopted', 'declined', 'superseded')),
+  decided_at       INTEGER NOT NULL DEFAULT 0,
+  reason           TEXT NOT NULL DEFAULT '',
+  adopted_channel  TEXT NOT NULL DEFAULT '',
+  adopted_topic    TEXT NOT NULL DEFAULT '',
+  adopted_path     TEXT NOT NULL DEFAULT '',
+  adopted_version  INTEGER NOT NULL DEFAULT 0,
+  sent_written_at  INTEGER NOT NULL DEFAULT 0,
+  delivered_at     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX review_items_by_path ON review_items(channel_id, path, id);
+CREATE INDEX review_items_by_state ON review_items(state, id);
+CREATE TABLE review_channels (
+  channel_id  TEXT PRIMARY KEY,
+  version     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE review_outcomes (
+  id               INTEGER PRIMARY KEY,
+  channel_id       TEXT NOT NULL,
+  path             TEXT NOT NULL,
+  blob             BLOB NOT NULL,
+  state            TEXT NOT NULL CHECK (state IN ('adopted', 'declined')),
+  decided_at       INTEGER NOT NULL,
+  reason           TEXT NOT NULL,
+  adopted_channel  TEXT NOT NULL,
+  adopted_topic    TEXT NOT NULL,
+  adopted_version  INTEGER NOT NULL,
+  received_at      INTEGER NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -735,6 +792,332 @@ SeenHubBundle SyncDb::HubBundleSeen() {
     seen.written_at = (seen.written_at << 8) | static_cast<uint8_t>(value[i]);
   }
   return seen;
+}
+
+// ---- the review of sites' channels (a hub) ----
+
+const char* ReviewStateName(ReviewState state) {
+  switch (state) {
+    case ReviewState::kPending: return "pending";
+    case ReviewState::kAdopted: return "adopted";
+    case ReviewState::kDeclined: return "declined";
+    case ReviewState::kSuperseded: return "superseded";
+  }
+  return "pending";
+}
+
+namespace {
+
+std::optional<ReviewState> ReviewStateFromName(std::string_view name) {
+  for (auto state : {ReviewState::kPending, ReviewState::kAdopted, ReviewState::kDeclined,
+                     ReviewState::kSuperseded}) {
+    if (name == ReviewStateName(state)) return state;
+  }
+  return std::nullopt;
+}
+
+constexpr const char* kReviewColumns =
+    "SELECT r.id, r.channel_id, r.path, r.peer_key, coalesce(p.name, ''), r.version, "
+    "r.fingerprint, r.kind, r.title, r.description, r.language, r.grade, r.subject, r.license, "
+    "r.author, r.size, r.mime, r.blob, r.thumbnail, r.excerpt, r.seen_at, r.state, r.decided_at, "
+    "r.reason, r.adopted_channel, r.adopted_topic, r.adopted_path, r.adopted_version "
+    "FROM review_items r LEFT JOIN peers p ON p.key = r.peer_key ";
+
+ReviewItem ReadReviewItem(const db::Stmt& s) {
+  ReviewItem r;
+  r.id = s.Int(0);
+  r.channel_id = s.Text(1);
+  r.path = s.Text(2);
+  r.site = KeyAt(s, 3).value_or(PublicKey{});
+  r.site_name = s.Text(4);
+  r.version = s.Int(5);
+  r.fingerprint = s.HashAt(6).value_or(Hash{});
+  r.kind = s.Text(7);
+  r.title = s.Text(8);
+  r.description = s.Text(9);
+  r.language = s.Text(10);
+  r.grade = s.Text(11);
+  r.subject = s.Text(12);
+  r.license = s.Text(13);
+  r.author = s.Text(14);
+  r.size = static_cast<uint64_t>(s.Int(15));
+  r.mime = s.Text(16);
+  r.blob = s.HashAt(17).value_or(Hash{});
+  r.thumbnail = s.HashAt(18);
+  r.excerpt = s.Text(19);
+  r.seen_at = s.Int(20);
+  r.state = ReviewStateFromName(s.Text(21)).value_or(ReviewState::kPending);
+  r.decided_at = s.Int(22);
+  r.reason = s.Text(23);
+  r.adopted_channel = s.Text(24);
+  r.adopted_topic = s.Text(25);
+  r.adopted_path = s.Text(26);
+  r.adopted_version = s.Int(27);
+  return r;
+}
+
+// Adds `item` of `channel_id` as a pending row (inside a transaction).
+Status InsertReviewItem(sqlite3* conn, const std::string& channel_id, int64_t version,
+                        const PublicKey& owner, const ReviewItem& item, int64_t now) {
+  db::Stmt s(conn,
+             "INSERT INTO review_items (channel_id, path, peer_key, version, fingerprint, kind, "
+             "title, description, language, grade, subject, license, author, size, mime, blob, "
+             "thumbnail, excerpt, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+             "?, ?, ?, ?)");
+  s.Bind(1, channel_id).Bind(2, item.path).BindBlob(3, owner.bytes).Bind(4, version);
+  s.Bind(5, item.fingerprint).Bind(6, item.kind).Bind(7, item.title).Bind(8, item.description);
+  s.Bind(9, item.language).Bind(10, item.grade).Bind(11, item.subject).Bind(12, item.license);
+  s.Bind(13, item.author).Bind(14, static_cast<int64_t>(item.size)).Bind(15, item.mime);
+  s.Bind(16, item.blob).BindOptional(17, item.thumbnail).Bind(18, item.excerpt).Bind(19, now);
+  return s.Run();
+}
+
+// The newest row of each path of `channel_id`: its id, fingerprint and state.
+struct NewestReviewRow {
+  int64_t id = 0;
+  Hash fingerprint;
+  std::string state;
+};
+std::map<std::string, NewestReviewRow> NewestReviewRows(sqlite3* conn,
+                                                        const std::string& channel_id) {
+  db::Stmt s(conn,
+             "SELECT path, id, fingerprint, state FROM review_items WHERE channel_id = ? "
+             "ORDER BY path, id");
+  s.Bind(1, channel_id);
+  std::map<std::string, NewestReviewRow> out;
+  while (s.Step()) out[s.Text(0)] = {s.Int(1), s.HashAt(2).value_or(Hash{}), s.Text(3)};
+  return out;
+}
+
+Status SupersedeReviewRow(sqlite3* conn, int64_t id, int64_t now) {
+  db::Stmt s(conn,
+             "UPDATE review_items SET state = 'superseded', decided_at = ? "
+             "WHERE id = ? AND state = 'pending'");
+  return s.Bind(1, now).Bind(2, id).Run();
+}
+
+}  // namespace
+
+std::map<std::string, PublicKey> SyncDb::SiteChannels() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "SELECT channel_id, peer_key FROM peer_channels ORDER BY channel_id");
+  std::map<std::string, PublicKey> out;
+  while (s.Step()) {
+    if (auto key = KeyAt(s, 1)) out[s.Text(0)] = *key;
+  }
+  return out;
+}
+
+int64_t SyncDb::ReviewedVersion(const std::string& channel_id) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "SELECT version FROM review_channels WHERE channel_id = ?");
+  s.Bind(1, channel_id);
+  return s.Step() ? s.Int(0) : 0;
+}
+
+Status SyncDb::NoteReviewVersion(const std::string& channel_id, int64_t version,
+                                 const std::vector<ReviewItem>& items) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt seen(impl_->conn, "SELECT version FROM review_channels WHERE channel_id = ?");
+  seen.Bind(1, channel_id);
+  if (seen.Step() && seen.Int(0) >= version) return Status::Ok();
+  db::Stmt owner(impl_->conn, "SELECT peer_key FROM peer_channels WHERE channel_id = ?");
+  owner.Bind(1, channel_id);
+  auto key = owner.Step() ? KeyAt(owner, 0) : std::nullopt;
+  if (!key) return NotFound("channel " + channel_id + " is not a site's channel");
+  const int64_t now = impl_->Now();
+  auto newest = NewestReviewRows(impl_->conn, channel_id);
+  for (const auto& item : items) {
+    auto it = newest.find(item.path);
+    if (it != newest.end()) {
+      const NewestReviewRow row = it->second;
+      newest.erase(it);
+      // Unchanged since its last row, unless that row was dropped (the path had gone).
+      if (row.fingerprint == item.fingerprint && row.state != "superseded") continue;
+      OUTPOST_RETURN_IF_ERROR(SupersedeReviewRow(impl_->conn, row.id, now));
+    }
+    OUTPOST_RETURN_IF_ERROR(InsertReviewItem(impl_->conn, channel_id, version, *key, item, now));
+  }
+  for (const auto& [path, row] : newest) {  // paths gone from this version
+    OUTPOST_RETURN_IF_ERROR(SupersedeReviewRow(impl_->conn, row.id, now));
+  }
+  db::Stmt note(impl_->conn,
+                "INSERT OR REPLACE INTO review_channels (channel_id, version) VALUES (?, ?)");
+  OUTPOST_RETURN_IF_ERROR(note.Bind(1, channel_id).Bind(2, version).Run());
+  return txn.Commit();
+}
+
+std::vector<ReviewItem> SyncDb::ReviewItems(bool all, const std::optional<PublicKey>& site) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, std::string(kReviewColumns) +
+                              "WHERE (?1 OR r.state = 'pending') AND (?2 IS NULL OR "
+                              "r.peer_key = ?2) ORDER BY r.id");
+  s.Bind(1, int64_t{all ? 1 : 0});
+  if (site) s.BindBlob(2, site->bytes);
+  else s.BindNull(2);
+  std::vector<ReviewItem> out;
+  while (s.Step()) out.push_back(ReadReviewItem(s));
+  return out;
+}
+
+std::optional<ReviewItem> SyncDb::ReviewItemById(int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, std::string(kReviewColumns) + "WHERE r.id = ?");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadReviewItem(s);
+}
+
+namespace {
+
+Status CheckDecision(const ReviewDecision& d) {
+  if (d.state == ReviewState::kAdopted) {
+    if (d.adopted_channel.empty()) return InvalidArgument("an adoption names its channel");
+    return Status::Ok();
+  }
+  if (d.state != ReviewState::kDeclined) {
+    return InvalidArgument("a decision adopts or declines");
+  }
+  if (d.reason.empty()) return InvalidArgument("a decline gives its reason (--reason TEXT)");
+  if (d.reason.size() > kMaxReviewReason) {
+    return InvalidArgument("the reason is " + std::to_string(d.reason.size()) +
+                           " bytes long; at most " + std::to_string(kMaxReviewReason));
+  }
+  if (!IsValidUtf8(d.reason)) return InvalidArgument("the reason is not valid UTF-8");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SyncDb::DecideReview(int64_t id, const ReviewDecision& d) {
+  OUTPOST_RETURN_IF_ERROR(CheckDecision(d));
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  db::Stmt s(impl_->conn, "SELECT state, decided_at FROM review_items WHERE id = ?");
+  s.Bind(1, id);
+  if (!s.Step()) {
+    OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+    return NotFound("no review item has id " + std::to_string(id) +
+                    " (outpost hub review list shows them)");
+  }
+  std::string state = s.Text(0);
+  if (state != "pending") {
+    return InvalidArgument("review item " + std::to_string(id) + " is " + state +
+                           (state == "superseded" ? " by a newer one from its site"
+                                                  : " already, on " + UtcMinute(s.Int(1))));
+  }
+  db::Stmt u(impl_->conn,
+             "UPDATE review_items SET state = ?, decided_at = ?, reason = ?, adopted_channel = ?, "
+             "adopted_topic = ?, adopted_path = ?, adopted_version = ? WHERE id = ?");
+  u.Bind(1, ReviewStateName(d.state)).Bind(2, impl_->Now()).Bind(3, d.reason);
+  u.Bind(4, d.adopted_channel).Bind(5, d.adopted_topic).Bind(6, d.adopted_path);
+  OUTPOST_RETURN_IF_ERROR(u.Bind(7, d.adopted_version).Bind(8, id).Run());
+  return txn.Commit();
+}
+
+// ---- review outcomes: a hub's decisions on its way to the site, and on the site ----
+
+namespace {
+
+ReviewOutcome ReadOutcome(const db::Stmt& s) {
+  ReviewOutcome o;
+  o.id = s.Int(0);
+  o.channel_id = s.Text(1);
+  o.path = s.Text(2);
+  o.blob = s.HashAt(3).value_or(Hash{});
+  o.state = s.Text(4) == "adopted" ? ReviewState::kAdopted : ReviewState::kDeclined;
+  o.decided_at = s.Int(5);
+  o.reason = s.Text(6);
+  o.adopted_channel = s.Text(7);
+  o.adopted_topic = s.Text(8);
+  o.adopted_version = s.Int(9);
+  o.received_at = s.Int(10);
+  return o;
+}
+
+}  // namespace
+
+std::vector<ReviewOutcome> SyncDb::UndeliveredOutcomes(const PublicKey& site) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT id, channel_id, path, blob, state, decided_at, reason, adopted_channel, "
+             "adopted_topic, adopted_version, 0 FROM review_items WHERE peer_key = ? AND "
+             "state IN ('adopted', 'declined') AND delivered_at = 0 ORDER BY decided_at, id "
+             "LIMIT ?");
+  s.BindBlob(1, site.bytes).Bind(2, static_cast<int64_t>(kMaxOutcomesPerMessage));
+  std::vector<ReviewOutcome> out;
+  while (s.Step()) out.push_back(ReadOutcome(s));
+  return out;
+}
+
+Status SyncDb::NoteOutcomesDelivered(const PublicKey& site, const std::vector<int64_t>& ids) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  for (int64_t id : ids) {
+    db::Stmt s(impl_->conn,
+               "UPDATE review_items SET delivered_at = ? WHERE id = ? AND peer_key = ? AND "
+               "delivered_at = 0");
+    OUTPOST_RETURN_IF_ERROR(s.Bind(1, impl_->Now()).Bind(2, id).BindBlob(3, site.bytes).Run());
+  }
+  return txn.Commit();
+}
+
+Status SyncDb::NoteOutcomesSent(const PublicKey& site, const std::vector<int64_t>& ids,
+                                int64_t written_at) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  for (int64_t id : ids) {
+    db::Stmt s(impl_->conn,
+               "UPDATE review_items SET sent_written_at = ? WHERE id = ? AND peer_key = ? AND "
+               "delivered_at = 0 AND sent_written_at = 0");
+    OUTPOST_RETURN_IF_ERROR(s.Bind(1, written_at).Bind(2, id).BindBlob(3, site.bytes).Run());
+  }
+  return txn.Commit();
+}
+
+Status SyncDb::NoteHubBundleSeenBySite(const PublicKey& site, int64_t written_at) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "UPDATE review_items SET delivered_at = ? WHERE peer_key = ? AND delivered_at = 0 "
+             "AND sent_written_at != 0 AND sent_written_at <= ?");
+  return s.Bind(1, impl_->Now()).BindBlob(2, site.bytes).Bind(3, written_at).Run();
+}
+
+Status SyncDb::NoteReviewOutcomes(const std::vector<ReviewOutcome>& outcomes) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  for (const auto& o : outcomes) {
+    if (o.state != ReviewState::kAdopted && o.state != ReviewState::kDeclined) {
+      return InvalidArgument("an outcome is an adoption or a decline");
+    }
+    db::Stmt s(impl_->conn,
+               "INSERT OR IGNORE INTO review_outcomes (id, channel_id, path, blob, state, "
+               "decided_at, reason, adopted_channel, adopted_topic, adopted_version, "
+               "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, o.id).Bind(2, o.channel_id).Bind(3, o.path).Bind(4, o.blob);
+    s.Bind(5, ReviewStateName(o.state)).Bind(6, o.decided_at).Bind(7, o.reason);
+    s.Bind(8, o.adopted_channel).Bind(9, o.adopted_topic).Bind(10, o.adopted_version);
+    OUTPOST_RETURN_IF_ERROR(s.Bind(11, impl_->Now()).Run());
+  }
+  return txn.Commit();
+}
+
+std::vector<ReviewOutcome> SyncDb::ReviewOutcomes(const std::string& channel_id) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT id, channel_id, path, blob, state, decided_at, reason, adopted_channel, "
+             "adopted_topic, adopted_version, received_at FROM review_outcomes "
+             "WHERE ?1 = '' OR channel_id = ?1 ORDER BY decided_at DESC, id DESC");
+  s.Bind(1, channel_id);
+  std::vector<ReviewOutcome> out;
+  while (s.Step()) out.push_back(ReadOutcome(s));
+  return out;
 }
 
 // ---- the hub itself ----

@@ -93,6 +93,83 @@ TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
   EXPECT_NE(future.error().message().find("newer"), std::string::npos);
 }
 
+// A sync.db at schema 7 (before the review of sites' channels), with a site owning a channel:
+// opening it migrates to schema 8, keeps them, and the review tables work.
+TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
+  ASSERT_TRUE(db_->AddPeer(Site(1, "school-a")).ok());
+  ASSERT_TRUE(db_->ClaimChannel("school-a", Key(1)).ok());
+  db_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
+                         "PRAGMA user_version = 7;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  Reopen();
+  EXPECT_EQ(db_->schema_version(), 8);
+  EXPECT_EQ(db_->ChannelOwner("school-a"), Key(1));
+  EXPECT_EQ(db_->ReviewedVersion("school-a"), 0);
+  ReviewItem item;
+  item.path = "a.txt";
+  item.kind = "document";
+  item.fingerprint = Hash::Of("a");
+  ASSERT_TRUE(db_->NoteReviewVersion("school-a", 1, {item}).ok());
+  auto items = db_->ReviewItems(false);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].site_name, "school-a");
+  EXPECT_EQ(items[0].state, ReviewState::kPending);
+  EXPECT_EQ(db_->ReviewedVersion("school-a"), 1);
+  EXPECT_FALSE(db_->NoteReviewVersion("nobodys", 1, {item}).ok());
+}
+
+// A site keeps its hub's decisions once per item, newest first; a hub hands out what has not
+// reached a site, and forgets it once delivered, by sync or by a stick the site says it took.
+TEST_F(SyncDbTest, ReviewOutcomesAreKeptOnceAndDeliveredOnce) {
+  ReviewOutcome declined{7, "notes", "a.txt", Hash::Of("a"), ReviewState::kDeclined, 100,
+                         "why", "", "", 0, 0};
+  ReviewOutcome adopted{8, "notes", "b.txt", Hash::Of("b"), ReviewState::kAdopted, 200, "",
+                        "science", "Grade 5", 3, 0};
+  ASSERT_TRUE(db_->NoteReviewOutcomes({declined, adopted}).ok());
+  now_ += 60;
+  declined.reason = "changed on the way";
+  ASSERT_TRUE(db_->NoteReviewOutcomes({declined}).ok());  // the same decision again: kept once
+  auto kept = db_->ReviewOutcomes();
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].id, 8);  // newest decision first
+  EXPECT_EQ(kept[1].reason, "why");
+  EXPECT_EQ(kept[1].received_at, now_ - 60);
+  ReviewOutcome pending = adopted;
+  pending.id = 9;
+  pending.state = ReviewState::kPending;
+  EXPECT_EQ(db_->NoteReviewOutcomes({pending}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->ReviewOutcomes().size(), 2u);
+
+  // The hub's side.
+  ASSERT_TRUE(db_->AddPeer(Site(1, "school-a")).ok());
+  ASSERT_TRUE(db_->ClaimChannel("school-a", Key(1)).ok());
+  std::vector<ReviewItem> items(3);
+  for (int i = 0; i < 3; ++i) {
+    items[i].path = std::to_string(i);
+    items[i].fingerprint = Hash::Of(items[i].path);
+  }
+  ASSERT_TRUE(db_->NoteReviewVersion("school-a", 1, items).ok());
+  auto listed = db_->ReviewItems(false);
+  ASSERT_EQ(listed.size(), 3u);
+  ReviewDecision decline;
+  decline.reason = "no";
+  for (const auto& item : listed) ASSERT_TRUE(db_->DecideReview(item.id, decline).ok());
+  EXPECT_EQ(db_->UndeliveredOutcomes(Key(1)).size(), 3u);
+  EXPECT_TRUE(db_->UndeliveredOutcomes(Key(2)).empty());
+  ASSERT_TRUE(db_->NoteOutcomesDelivered(Key(1), {listed[0].id}).ok());  // a sync's Bye
+  ASSERT_TRUE(db_->NoteOutcomesSent(Key(1), {listed[1].id, listed[2].id}, 5000).ok());
+  ASSERT_TRUE(db_->NoteHubBundleSeenBySite(Key(1), 4999).ok());  // an older stick: not yet
+  EXPECT_EQ(db_->UndeliveredOutcomes(Key(1)).size(), 2u);
+  ASSERT_TRUE(db_->NoteHubBundleSeenBySite(Key(1), 5000).ok());
+  EXPECT_TRUE(db_->UndeliveredOutcomes(Key(1)).empty());
+}
+
 // A sync.db as outpost wrote it at schema 5 (before enrolment files and stick packing), with a
 // site, a pending code and a pinned hub: opening it migrates to the current schema, keeps all of
 // it, and what the new schemas added works.

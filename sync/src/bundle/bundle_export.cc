@@ -350,6 +350,10 @@ BundleExportResult ResultOf(const ExportPlan& plan, const VolumeHeader& header, 
 Status NoteSent(SyncDb* db, const ExportPlan& plan, const VolumeHeader& header) {
   if (!db->OwnRoot()) return Status::Ok();
   for (const Recipient& r : plan.recipients) {
+    if (!r.sealed_to_file && !r.outcomes.empty()) {
+      Status st = db->NoteOutcomesSent(r.peer.key, r.outcomes, static_cast<int64_t>(header.created_at));
+      if (!st.ok()) return st.WithContext("the bundle is complete, but its review decisions could not be recorded");
+    }
     if (r.sealed_to_file || r.offered.empty()) continue;
     Status st = db->NoteSentVersions(r.peer.key, r.offered, header.bundle_id, static_cast<int64_t>(header.created_at));
     if (!st.ok()) return st.WithContext("the bundle is complete, but what it carries could not be recorded");

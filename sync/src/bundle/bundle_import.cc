@@ -158,6 +158,8 @@ class BundleImporter {
   bool DropUnbased(Offer* offer);
   // A hub: the newest of its sticks the site had taken when it wrote this one.
   void OnSeen(std::string_view record);
+  // A site: the hub's review decisions for it, kept once the volume's end verifies.
+  void OnOutcomes(std::string_view record);
   Status OnOffer(FromSender* s, std::string_view record);
   Status OnChunks(FromSender* s, std::string_view record, const fs::path& file);
   Status TakeChunk(FromSender* s, BundledChunk* c, const fs::path& file);
@@ -188,6 +190,7 @@ class BundleImporter {
   std::vector<std::pair<std::string, uint64_t>> receipts_;  // the volume's, until its end verifies
   bool had_receipt_ = false;                                // the volume carried one for this node
   std::optional<SeenBundle> seen_;                          // the volume's Seen record
+  std::vector<ReviewOutcome> outcomes_;  // a site: the volume's review decisions for it
   std::map<std::string, SentBase> bases_;                   // the volume's Basis record for this node
 };
 
@@ -370,6 +373,7 @@ Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs
   receipts_.clear();
   had_receipt_ = false;
   seen_.reset();
+  outcomes_.clear();
   bases_.clear();
   for (;;) {
     auto record = reader->Next();
@@ -402,6 +406,9 @@ Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs
     case kSeenRecord:
       OnSeen(rec.body);
       return Status::Ok();
+    case kOutcomesRecord:
+      OnOutcomes(rec.body);
+      return Status::Ok();
     default:  // kEnrolRecord: taken when the sender was admitted
       return Status::Ok();
   }
@@ -427,9 +434,17 @@ Status BundleImporter::ApplyReceipts(FromSender* s, const VolumeHeader& header) 
   for (const auto& [id, version] : receipts_) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
   receipts_.clear();
   if (hub_) OUTPOST_RETURN_IF_ERROR(db_->TouchPeer(s->peer.key));  // its verified end: seen now
-  if (!hub_) return db_->NoteHubBundleSeen({header.bundle_id, static_cast<int64_t>(header.created_at)});
+  if (!hub_) {
+    // Taken only now that the volume's end verified: the hub signed them.
+    if (!outcomes_.empty()) OUTPOST_RETURN_IF_ERROR(db_->NoteReviewOutcomes(outcomes_));
+    result_.summary.review_outcomes += outcomes_.size();
+    outcomes_.clear();
+    return db_->NoteHubBundleSeen({header.bundle_id, static_cast<int64_t>(header.created_at)});
+  }
   if (seen_) {
     int64_t up_to = seen_->written_at > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(seen_->written_at);
+    // The decisions a stick it has taken carried have reached it.
+    OUTPOST_RETURN_IF_ERROR(db_->NoteHubBundleSeenBySite(s->peer.key, up_to));
     return db_->ForgetSentVersions(s->peer.key, up_to);
   }
   // A receipt from a site that does not say which sticks it took (an older outpost): it is all
@@ -444,6 +459,14 @@ void BundleImporter::OnBasis(std::string_view record) {
   auto bases = DecodeBasisRecord(addressed->body);
   if (!bases) return Refuse(bases.error().message());
   bases_ = std::move(*bases);
+}
+
+void BundleImporter::OnOutcomes(std::string_view record) {
+  auto addressed = ReadAddressed(record);
+  if (hub_ || !addressed || addressed->to != me_) return;
+  auto outcomes = DecodeOutcomes(addressed->body);
+  if (!outcomes) return Refuse(outcomes.error().message());
+  outcomes_ = std::move(*outcomes);
 }
 
 void BundleImporter::OnSeen(std::string_view record) {

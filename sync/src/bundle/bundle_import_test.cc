@@ -4,6 +4,7 @@
 #include "outpost/sync/bundle_import.h"
 #include "outpost/sync/publish.h"
 #include "outpost/sync/publisher_keys.h"
+#include "outpost/sync/review.h"
 #include "outpost/sync/trust_store.h"
 
 #include <gtest/gtest.h>
@@ -322,6 +323,55 @@ TEST_F(BundleImportTest, AReceiptInAVolumeWhoseEndDoesNotVerifyIsNotApplied) {
   auto whole = Import(&site_, volume);
   ASSERT_TRUE(whole.has_value()) << whole.error().message();
   EXPECT_EQ(site_.db->PeerVersions(hub), (std::map<std::string, uint64_t>{{"ecole-1-notes", 1}}));
+}
+
+// The hub's review decisions ride its stick to the site, which keeps them only once the
+// volume's end has verified (a co-recipient of a courier stick holds the frames' key, not the
+// hub's signing key); kept, they are delivered once the site's next stick says it took it.
+TEST_F(BundleImportTest, ReviewDecisionsAreKeptOnlyFromAVolumeWhoseEndVerifies) {
+  TempDir notes, up, down, back, after;
+  notes.Write("cours.html", Page(50));
+  ASSERT_TRUE(outpost::Publish(site_.paths, site_.store.get(), site_.catalog.get(), notes.path(), "ecole-1-notes").has_value());
+  ASSERT_TRUE(Export(&site_, up.path(), {}).has_value());
+  ASSERT_TRUE(Import(&hub_, up.path()).has_value());
+  PublicKey site_key = LoadIdentity(site_.paths.node_key)->public_key();
+  ASSERT_TRUE(RefreshReview(hub_.db.get(), hub_.catalog.get()).ok());
+  auto items = hub_.db->ReviewItems(false);
+  ASSERT_EQ(items.size(), 1u);
+  ReviewDecision decline;
+  decline.reason = "Trop court.";
+  ASSERT_TRUE(hub_.db->DecideReview(items[0].id, decline).ok());
+
+  auto exported = Export(&hub_, down.path(), {"ecole-1"});
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  fs::path volume = exported->volumes.at(0);
+  std::string good;
+  {
+    std::ifstream in(volume, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  TempDir damaged_dir;
+  fs::path damaged = damaged_dir.path() / volume.filename();
+  std::string bad = good;
+  bad[bad.size() - 8] ^= 0x01;  // the end frame's signature
+  std::ofstream(damaged, std::ios::binary | std::ios::trunc).write(bad.data(), static_cast<std::streamsize>(bad.size()));
+  auto r = Import(&site_, damaged);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->damaged.size(), 1u);
+  EXPECT_TRUE(site_.db->ReviewOutcomes().empty());
+
+  auto whole = Import(&site_, volume);
+  ASSERT_TRUE(whole.has_value()) << whole.error().message();
+  EXPECT_EQ(whole->summary.review_outcomes, 1u);
+  auto kept = site_.db->ReviewOutcomes();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].reason, "Trop court.");
+  EXPECT_EQ(kept[0].path, "cours.html");
+  EXPECT_EQ(hub_.db->UndeliveredOutcomes(site_key).size(), 1u);  // the hub cannot know yet
+
+  ASSERT_TRUE(Export(&site_, back.path(), {}).has_value());  // its Seen names the hub's stick
+  ASSERT_TRUE(Import(&hub_, back.path()).has_value());
+  EXPECT_TRUE(hub_.db->UndeliveredOutcomes(site_key).empty());
 }
 
 // A forged stick brought a site the top version, signed by a publisher key that then leaked;

@@ -39,6 +39,8 @@ enum BundleRecord : uint8_t {
   kBasisRecord = 6,    // hub -> site, before that site's Offer: recipient key, then the channels
                        // whose offer is packed against a version sent by an earlier stick
   kSeenRecord = 7,     // site -> hub: the newest bundle of its hub this site has imported
+  kOutcomesRecord = 8,  // hub -> site: recipient key, then an Outcomes (sync-protocol.md): the
+                        // hub's review decisions on the site's items (older readers skip it)
 };
 
 

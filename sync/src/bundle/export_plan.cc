@@ -103,6 +103,17 @@ void HubReceipts(Catalog* catalog, SyncDb* db, ExportPlan* plan) {
   }
 }
 
+// Per enrolled site: the review decisions on its items not yet known to have reached it.
+void HubOutcomes(SyncDb* db, ExportPlan* plan) {
+  for (Recipient& r : plan->recipients) {
+    if (r.sealed_to_file) continue;
+    auto outcomes = db->UndeliveredOutcomes(r.peer.key);
+    if (outcomes.empty()) continue;
+    for (const auto& o : outcomes) r.outcomes.push_back(o.id);
+    plan->lead.push_back({kOutcomesRecord, AddressedRecord(r.peer.key, EncodeOutcomes(outcomes))});
+  }
+}
+
 // To its hub: every version this site serves.
 void SiteReceipt(Catalog* catalog, ExportPlan* plan) {
   std::map<std::string, uint64_t> served;
@@ -275,6 +286,7 @@ void PlanLead(Catalog* catalog, SyncDb* db, const Identity& self, bool hub, Expo
   }
   if (hub) {
     HubReceipts(catalog, db, plan);
+    HubOutcomes(db, plan);
   } else {
     SiteReceipt(catalog, plan);
   }

@@ -38,6 +38,7 @@ struct Recipient {
   std::map<std::string, uint64_t> against;
   std::map<std::string, SentBase> bases;
   std::map<std::string, uint64_t> offered;  // channel -> version offered
+  std::vector<int64_t> outcomes;  // a hub's review decisions carried to it (review item ids)
 };
 
 struct PlannedPatch {

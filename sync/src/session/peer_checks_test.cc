@@ -31,19 +31,28 @@ TEST_F(SessionTest, AHubRefusesAHelloOfAVersionItDoesNotSpeakNamingBoth) {
   auto error = DecodeError({reinterpret_cast<const char*>(answer.data()) + 1, answer.size() - 1});
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, kErrorVersion);
-  EXPECT_NE(error->message.find("version 2"), std::string::npos) << error->message;
-  EXPECT_NE(error->message.find("version 1"), std::string::npos) << error->message;
+  EXPECT_NE(error->message.find("version " + std::to_string(kProtocolVersion + 1)), std::string::npos)
+      << error->message;
+  EXPECT_NE(error->message.find("versions 1 to " + std::to_string(kProtocolVersion)),
+            std::string::npos)
+      << error->message;
   hand.link.reset();
   JoinSessions();
 }
 
-TEST_F(SessionTest, AHubStillAcceptsAHelloOfVersionOne) {
+// An older site speaks version 1: the hub answers in version 1 (and so sends it no Outcomes).
+TEST_F(SessionTest, AHubStillAcceptsAHelloOfVersionOneAndAnswersInIt) {
   Join();
   HandSession hand;
   std::vector<uint8_t> answer;
-  ASSERT_NO_FATAL_FAILURE(HelloByHand({}, &hand, &answer));
+  sync::Hello hello;
+  hello.protocol = 1;
+  ASSERT_NO_FATAL_FAILURE(HelloByHand(hello, &hand, &answer));
   ASSERT_FALSE(answer.empty());
   EXPECT_EQ(answer[0], sync::kAccept);
+  auto accept = sync::DecodeAccept({reinterpret_cast<const char*>(answer.data()) + 1, answer.size() - 1});
+  ASSERT_TRUE(accept.has_value());
+  EXPECT_EQ(accept->protocol, 1);
   hand.link.reset();
   JoinSessions();
 }
@@ -57,7 +66,7 @@ TEST(PeerChecksTest, AHubInfoOfAnotherVersionIsRefusedNamingBoth) {
   auto refused = sync::DecodeHubInfo(info);
   ASSERT_FALSE(refused.has_value());
   EXPECT_NE(refused.error().message().find("version 7"), std::string::npos) << refused.error().message();
-  EXPECT_NE(refused.error().message().find("version 1"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("versions 1 to 2"), std::string::npos) << refused.error().message();
 }
 
 // ---- a site's own channel: its manifest ----

@@ -171,6 +171,7 @@ class SessionTest : public ::testing::Test {
   }
   void OpenByHand(sync::Hello hello, HandSession* s) {
     std::vector<uint8_t> answer;
+    const uint16_t protocol = hello.protocol;
     ASSERT_NO_FATAL_FAILURE(HelloByHand(std::move(hello), s, &answer));
     ASSERT_FALSE(answer.empty());
     ASSERT_EQ(answer[0], sync::kAccept);
@@ -183,6 +184,12 @@ class SessionTest : public ::testing::Test {
     auto decoded = sync::DecodeOffer(offer->body);
     ASSERT_TRUE(decoded.has_value());
     s->offer = std::move(*decoded);
+    if (protocol >= sync::kOutcomesProtocolVersion) {  // from version 2: the hub's Outcomes
+      auto outcomes = s->channel->Receive();
+      ASSERT_TRUE(outcomes.has_value()) << outcomes.error().message();
+      ASSERT_EQ(outcomes->type, sync::kOutcomes);
+      ASSERT_TRUE(sync::DecodeOutcomes(outcomes->body).has_value());
+    }
   }
 
   Result<HubPin> Enrol(Node* node) {

@@ -232,12 +232,19 @@ class FakeHub {
 
   uint16_t accept_protocol = sync::kProtocolVersion;  // the version its Accept names
   std::optional<sync::ErrorMessage> error_received;    // the site's Error, if it sent one
+  // An older hub that speaks this version only: a Hello of another is refused with Error 9 in
+  // message 2, as such a hub does; one of this version is accepted in it.
+  std::optional<uint16_t> only_version;
+  int hellos_refused = 0;
 
   Status Serve(sync::Link* link) {
     using namespace sync;
     auto channel = Handshake(link);
     if (!channel) return channel.error();
     OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(MakeOffer())));
+    if (accept_protocol >= kOutcomesProtocolVersion) {
+      OUTPOST_RETURN_IF_ERROR(channel->Send(kOutcomes, EncodeOutcomes({})));
+    }
     OUTPOST_RETURN_IF_ERROR(channel->Flush());
     for (;;) {
       auto record = channel->Receive();
@@ -281,6 +288,17 @@ class FakeHub {
     if (!m1) return m1.error();
     auto payload = hs->ReadMessage(*m1);
     if (!payload) return payload.error();
+    if (only_version) {
+      auto version = HelloVersion({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
+      if (*version != *only_version) {
+        ++hellos_refused;
+        std::string error = Tagged(kError, EncodeError({kErrorVersion, "the hub speaks version 1 only"}));
+        auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(error.data()), error.size()});
+        OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
+        return InvalidArgument("refused a hello of version " + std::to_string(*version));
+      }
+      accept_protocol = *only_version;
+    }
     std::string accept = Tagged(kAccept, EncodeAccept({accept_protocol, 4096}));
     auto m2 = hs->WriteMessage({reinterpret_cast<const uint8_t*>(accept.data()), accept.size()});
     OUTPOST_RETURN_IF_ERROR(WriteHandshakeFrame(link, *m2));
@@ -351,11 +369,26 @@ TEST_F(FakeHubTest, ASiteRefusesAnAcceptOfAVersionItDoesNotSpeakAndTellsTheHub) 
   fake.accept_protocol = sync::kProtocolVersion + 1;
   auto refused = SyncFrom(&fake);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message().find("version 2"), std::string::npos) << refused.error().message();
-  EXPECT_NE(refused.error().message().find("version 1"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("version " + std::to_string(sync::kProtocolVersion + 1)),
+            std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("version " + std::to_string(sync::kProtocolVersion)),
+            std::string::npos) << refused.error().message();
   ASSERT_TRUE(fake.error_received.has_value());
   EXPECT_EQ(fake.error_received->code, sync::kErrorVersion);
   EXPECT_FALSE(site_->catalog->Channel("water").has_value());
+}
+
+// A hub of before version 2 refuses the site's Hello of version 2 (Error 9): the site syncs
+// again at once in version 1, and gets everything (no Outcomes record in that version).
+TEST_F(FakeHubTest, ASiteSyncsInVersionOneWithAnOlderHub) {
+  Join();
+  FakeHub fake(hub_.get(), {}, false);
+  fake.only_version = 1;
+  auto summary = SyncFrom(&fake);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  EXPECT_EQ(fake.hellos_refused, 1);
+  EXPECT_TRUE(site_->catalog->Channel("water").has_value());
 }
 
 TEST_F(FakeHubTest, AReplayedOlderManifestIsRefused) {
@@ -710,6 +743,77 @@ TEST_F(SessionTest, AnUploadNotSignedByTheSitesOwnKeyIsRefused) {
   JoinSessions();
   EXPECT_FALSE(hub_->catalog->Channel("ecole-1-notes").has_value());
   EXPECT_FALSE(hub_->db->ChannelOwner("ecole-1-notes").has_value());
+}
+
+}  // namespace
+}  // namespace outpost::testing
+
+namespace outpost::testing {
+namespace {
+
+// The hub's review decisions on a site's items reach it at its next sync, once: the hub counts
+// them delivered when the site says Bye, and the next sync carries none.
+TEST_F(SessionTest, AHubsDecisionOnASitesItemReachesTheSiteOnce) {
+  Join();
+  PublicKey site_key = LoadIdentity(site_->paths.node_key)->public_key();
+  ASSERT_TRUE(hub_->db->ClaimChannel("ecole-1-notes", site_key).ok());
+  ReviewItem item;
+  item.path = "tp/mesures.txt";
+  item.kind = "document";
+  item.blob = Hash::Of("mesures");
+  item.fingerprint = Hash::Of("fingerprint");
+  ASSERT_TRUE(hub_->db->NoteReviewVersion("ecole-1-notes", 1, {item}).ok());
+  int64_t id = hub_->db->ReviewItems(false).at(0).id;
+  ReviewDecision decline;
+  decline.reason = "Ajoutez les unités (mm).";
+  ASSERT_TRUE(hub_->db->DecideReview(id, decline).ok());
+
+  auto first = Sync();
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_EQ(first->review_outcomes, 1u);
+  auto outcomes = site_->db->ReviewOutcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].id, id);
+  EXPECT_EQ(outcomes[0].state, ReviewState::kDeclined);
+  EXPECT_EQ(outcomes[0].reason, "Ajoutez les unités (mm).");
+  EXPECT_EQ(outcomes[0].path, "tp/mesures.txt");
+  EXPECT_EQ(outcomes[0].blob, Hash::Of("mesures"));
+  EXPECT_TRUE(hub_->db->UndeliveredOutcomes(site_key).empty());
+
+  auto second = Sync();
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_EQ(second->review_outcomes, 0u);
+  EXPECT_EQ(site_->db->ReviewOutcomes("ecole-1-notes").size(), 1u);
+  EXPECT_TRUE(site_->db->ReviewOutcomes("another").empty());
+}
+
+// A site of version 1 (an older Outpost) gets no Outcomes record: the hub's next record after
+// its Offer would be one, and there is none; its decisions wait for a version-2 sync.
+TEST_F(SessionTest, ASiteOfVersionOneIsSentNoOutcomes) {
+  Join();
+  PublicKey site_key = LoadIdentity(site_->paths.node_key)->public_key();
+  ASSERT_TRUE(hub_->db->ClaimChannel("ecole-1-notes", site_key).ok());
+  ReviewItem item;
+  item.path = "a.txt";
+  item.fingerprint = Hash::Of("a");
+  ASSERT_TRUE(hub_->db->NoteReviewVersion("ecole-1-notes", 1, {item}).ok());
+  ReviewDecision decline;
+  decline.reason = "no";
+  ASSERT_TRUE(hub_->db->DecideReview(hub_->db->ReviewItems(false).at(0).id, decline).ok());
+
+  HandSession hand;
+  sync::Hello hello;
+  hello.protocol = 1;
+  ASSERT_NO_FATAL_FAILURE(OpenByHand(hello, &hand));
+  ASSERT_TRUE(hand.channel->Send(sync::kBye, "").ok());
+  ASSERT_TRUE(hand.channel->Flush().ok());
+  EXPECT_FALSE(hand.channel->Receive().has_value());  // the hub closed: nothing after the Offer
+  hand.link.reset();
+  JoinSessions();
+  EXPECT_EQ(hub_->db->UndeliveredOutcomes(site_key).size(), 1u);
+  auto later = Sync();  // version 2
+  ASSERT_TRUE(later.has_value()) << later.error().message();
+  EXPECT_EQ(later->review_outcomes, 1u);
 }
 
 }  // namespace

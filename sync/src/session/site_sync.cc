@@ -257,6 +257,11 @@ class SiteSync {
   std::vector<uint8_t> HelloPayload();
   // The hub's offer, and the trust list it may bring.
   Result<Offer> ReceiveOffer();
+  // From version 2, after the offer: the hub's review decisions on this site's items, kept.
+  Status ReceiveOutcomes();
+  // Notes an Error 9 (a version the other side does not speak) while speaking above version 1:
+  // Run() then tries again in version 1. The error as a Status.
+  Status RefusedBy(std::string_view error_body);
   // Verifies the offered versions and fetches those newer than what is served. `*complete`:
   // all are served; `*failure` as Fetch's *stopped.
   Status FetchOffered(Offer* offer, bool* complete, Status* failure);
@@ -267,6 +272,8 @@ class SiteSync {
   Catalog* catalog_;
   SyncDb* db_;
   uint64_t hello_counter_ = 0;  // this session's (docs/sync-protocol.md, Hello)
+  uint16_t protocol_ = kProtocolVersion;  // this session's; 1 after a hub refused a higher one
+  bool version_refused_ = false;
   const SyncOptions& options_;
   const Clock::time_point started_;
   HubPin pin_;
@@ -284,9 +291,16 @@ class SiteSync {
 
 Result<SyncSummary> SiteSync::Run() {
   OUTPOST_RETURN_IF_ERROR(Prepare());
-  OUTPOST_RETURN_IF_ERROR(Connect());
+  Status connected = Connect();
+  if (!connected.ok() && version_refused_) {  // an older hub: a new session, in version 1
+    protocol_ = kMinProtocolVersion;
+    version_refused_ = false;
+    connected = Connect();
+  }
+  OUTPOST_RETURN_IF_ERROR(connected);
   auto offer = ReceiveOffer();
   if (!offer) return offer.error();
+  if (protocol_ >= kOutcomesProtocolVersion) OUTPOST_RETURN_IF_ERROR(ReceiveOutcomes());
   bool complete = false;
   Status failure;
   OUTPOST_RETURN_IF_ERROR(FetchOffered(&*offer, &complete, &failure));
@@ -374,7 +388,7 @@ Status SiteSync::Connect() {
                    pin_.node_key.Fingerprint() + ")");
   }
   if (answer->empty()) return Corrupt("empty answer from the hub");
-  if ((*answer)[0] == kError) return HubError(Body(*answer));
+  if ((*answer)[0] == kError) return RefusedBy(Body(*answer));
   return from_peer_ ? OpenWithRelay(std::move(*hs), *answer) : OpenWithHub(std::move(*hs), *answer);
 }
 
@@ -383,6 +397,7 @@ std::vector<uint8_t> SiteSync::HelloPayload() {
   hello.node_key = keys_->identity.public_key();
   hello.trust_sequence = trust_.sequence;
   hello.counter = hello_counter_;
+  hello.protocol = protocol_;
   for (const ChannelInfo& c : catalog_->Channels()) {
     hello.held.push_back({c.id, static_cast<uint64_t>(c.served_version), 0});
   }
@@ -399,7 +414,11 @@ Status SiteSync::OpenWithHub(noise::HandshakeState hs, const std::vector<uint8_t
 Status SiteSync::TakeAccept(std::string_view body) {
   auto accept = DecodeAccept(body);
   if (!accept) return accept.error();
-  Status spoken = CheckProtocolVersion(accept->protocol, "the hub", "the site");
+  Status spoken = accept->protocol == protocol_
+                     ? Status::Ok()
+                     : InvalidArgument("the hub answered in sync protocol version " +
+                                       std::to_string(accept->protocol) + "; the site spoke version " +
+                                       std::to_string(protocol_) + ": update the older of the two");
   if (!spoken.ok()) {
     (void)channel_->Send(kError, EncodeError({kErrorVersion, spoken.message()}));
     (void)channel_->Flush();
@@ -425,7 +444,7 @@ Status SiteSync::OpenWithRelay(noise::HandshakeState hs, const std::vector<uint8
   OUTPOST_RETURN_IF_ERROR(OpenChannel(&hs));
   auto record = channel_->Receive();
   if (!record) return record.error();
-  if (record->type == kError) return HubError(record->body);
+  if (record->type == kError) return RefusedBy(record->body);
   if (record->type != kAccept) return Corrupt("unexpected answer from the relay");
   OUTPOST_RETURN_IF_ERROR(TakeAccept(record->body));
   ++summary_.round_trips;
@@ -451,6 +470,27 @@ Result<Offer> SiteSync::ReceiveOffer() {
   trust_ = TakeTrustList(paths_, catalog_, pin_.root_key, keys_->identity.public_key(), &*offer,
                          &summary_);
   return offer;
+}
+
+Status SiteSync::RefusedBy(std::string_view error_body) {
+  auto error = DecodeError(error_body);
+  if (error && error->code == kErrorVersion && protocol_ > kMinProtocolVersion) {
+    version_refused_ = true;
+  }
+  return HubError(error_body);
+}
+
+Status SiteSync::ReceiveOutcomes() {
+  auto record = channel_->Receive();
+  if (!record) return record.error();
+  if (record->type == kError) return HubError(record->body);
+  if (record->type != kOutcomes) return Corrupt("expected the hub's review outcomes");
+  auto outcomes = DecodeOutcomes(record->body);
+  if (!outcomes) return outcomes.error();
+  if (from_peer_ || outcomes->empty()) return Status::Ok();  // a relay decides nothing
+  OUTPOST_RETURN_IF_ERROR(db_->NoteReviewOutcomes(*outcomes));
+  summary_.review_outcomes = outcomes->size();
+  return Status::Ok();
 }
 
 Status SiteSync::FetchOffered(Offer* offer, bool* complete, Status* failure) {

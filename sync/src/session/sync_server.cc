@@ -87,6 +87,10 @@ struct SyncServer::Impl {
   // `uploads`: this node is a hub and the peer one of its sites, which may send its own
   // channels up.
   Result<Offer> BuildOffer(const Hello& hello, bool uploads);
+  // From protocol version 2, right after the Offer: the hub's review decisions on this site's
+  // items that have not reached it yet (none from a relay). `*ids`: those sent, delivered once
+  // the site says Bye.
+  Status SendOutcomes(SecureChannel* channel, const Hello& hello, std::vector<int64_t>* ids);
   // A site's own channels, offered up: verified, fetched and served; the answer is a Receipt.
   Status ReceiveUpload(SecureChannel* channel, const PeerInfo& site, Offer up);
   // The versions of `up` that pass AcceptSiteVersion, to fetch; an entry in `receipt` for each.
@@ -492,6 +496,7 @@ Status SyncServer::Impl::SyncSession(Link* link, const std::string& prologue) {
   if (auto refusal = Replayed(hello, link->peer())) return refuse(refusal->code, refusal->message);
   if (auto refusal = Promote(link)) return refuse(refusal->code, refusal->message);
   Accept accept;
+  accept.protocol = hello.protocol;  // the Hello's: the hub speaks every version it accepted
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(answer(kAccept, EncodeAccept(accept)));
   auto split = hs->Split();
@@ -541,6 +546,7 @@ Status SyncServer::Impl::PeerSession(Link* link, const std::string& prologue) {
   if (auto refusal = Admit(hello, session->remote)) return refuse(refusal->code, refusal->message);
   if (auto refusal = Promote(link)) return refuse(refusal->code, refusal->message);
   Accept accept;
+  accept.protocol = hello.protocol;
   accept.max_request_chunks = limits.max_request_chunks;
   OUTPOST_RETURN_IF_ERROR(channel.Send(kAccept, EncodeAccept(accept)));
   return Converse(&channel, hello);
@@ -562,6 +568,8 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
     return offer.error();
   }
   OUTPOST_RETURN_IF_ERROR(channel->Send(kOffer, EncodeOffer(*offer)));
+  std::vector<int64_t> outcomes_sent;
+  OUTPOST_RETURN_IF_ERROR(SendOutcomes(channel, hello, &outcomes_sent));
   OUTPOST_RETURN_IF_ERROR(channel->Flush());
   // The peer gets only what was offered to it: not another school's upload, not a channel its
   // trust list does not let it take.
@@ -586,6 +594,7 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
       }
       case kBye:
         (void)db->TouchPeer(hello.node_key);
+        if (!outcomes_sent.empty()) (void)db->NoteOutcomesDelivered(hello.node_key, outcomes_sent);
         return Status::Ok();
       case kError: {  // the peer stops (an Accept of a version it does not speak)
         auto error = DecodeError(record->body);
@@ -595,6 +604,16 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
         return Refuse(channel, 5, "unexpected record " + std::to_string(record->type));
     }
   }
+}
+
+Status SyncServer::Impl::SendOutcomes(SecureChannel* channel, const Hello& hello,
+                                      std::vector<int64_t>* ids) {
+  if (hello.protocol < kOutcomesProtocolVersion) return Status::Ok();
+  std::vector<ReviewOutcome> outcomes;
+  auto peer = db->Peer(hello.node_key);
+  if (peer && peer->role == "site" && db->OwnRoot()) outcomes = db->UndeliveredOutcomes(peer->key);
+  for (const auto& o : outcomes) ids->push_back(o.id);
+  return channel->Send(kOutcomes, EncodeOutcomes(outcomes));
 }
 
 Result<Offer> SyncServer::Impl::BuildOffer(const Hello& hello, bool uploads) {

@@ -247,6 +247,9 @@ class Catalog {
   std::vector<ChannelInfo> Channels();
   std::optional<ChannelInfo> Channel(const std::string& id);
   std::optional<Node> GetNode(int64_t id);
+  // The text the search index holds of a node (an HTML page's or exercise's visible text, as
+  // importer.h extracts it); "" for a node with none, unlisted, or unknown.
+  std::string SearchText(int64_t node_id);
   // A node of the channel's served version by its relative path.
   std::optional<Node> NodeByPath(const std::string& channel_id, const std::string& path);
   std::vector<Node> Children(int64_t parent_id, bool include_unlisted = false);

@@ -79,9 +79,66 @@ struct SeenHubBundle {
   int64_t written_at = 0;  // its volumes' created_at (the hub's clock)
 };
 
+// A hub's review of what sites send up (docs/review.md): one item per resource of a site's
+// channel that is new or changed (a new path, or the same path with another file or metadata)
+// since the item last recorded at that path. An item keeps its id for ever.
+enum class ReviewState { kPending, kAdopted, kDeclined, kSuperseded };
+const char* ReviewStateName(ReviewState state);  // "pending", "adopted", ...
+
+struct ReviewItem {
+  int64_t id = 0;          // stable: what `hub review adopt|decline ID` names
+  std::string channel_id;  // the site's channel
+  std::string path;        // the resource's path in it
+  PublicKey site;          // the site that owns the channel
+  std::string site_name;   // its name (peers.name; "" if the peer row is gone)
+  int64_t version = 0;     // the channel's version it was first seen in
+  Hash fingerprint;        // of file, thumbnail, kind and metadata: what "changed" compares
+  // The preview.
+  std::string kind;        // KindName: "document", "video", ...
+  std::string title, description, language, grade, subject, license, author;
+  uint64_t size = 0;
+  std::string mime;
+  Hash blob;
+  std::optional<Hash> thumbnail;
+  std::string excerpt;     // the first ~200 characters of its search text ("" if none)
+  int64_t seen_at = 0;     // unix seconds
+  // The decision.
+  ReviewState state = ReviewState::kPending;
+  int64_t decided_at = 0;  // 0 while pending
+  std::string reason;      // declined: why (for the site's teachers)
+  std::string adopted_channel, adopted_topic, adopted_path;  // adopted: where it went
+  int64_t adopted_version = 0;  // the national channel's version that first held it
+};
+
+// A decision on an item, as DecideReview records it.
+struct ReviewDecision {
+  ReviewState state = ReviewState::kDeclined;  // kAdopted or kDeclined
+  std::string reason;                          // kDeclined: 1 to kMaxReviewReason bytes
+  std::string adopted_channel, adopted_topic, adopted_path;
+  int64_t adopted_version = 0;
+};
+inline constexpr size_t kMaxReviewReason = 2000;  // bytes of UTF-8
+
+// What a hub decided on one of a site's items, as the site receives it (by sync or stick) and
+// keeps it for its teachers (docs/review.md). `id` is the hub's ReviewItem id.
+struct ReviewOutcome {
+  int64_t id = 0;
+  std::string channel_id, path;  // the site's channel and the item's path in it
+  Hash blob;                     // the file decided on
+  ReviewState state = ReviewState::kDeclined;  // kAdopted or kDeclined
+  int64_t decided_at = 0;        // unix seconds (the hub's clock)
+  std::string reason;            // declined: why
+  std::string adopted_channel, adopted_topic;  // adopted: where
+  int64_t adopted_version = 0;
+  int64_t received_at = 0;       // a site: when it arrived (unix seconds, this node's clock)
+  auto operator<=>(const ReviewOutcome&) const = default;
+};
+// The most outcomes one sync record or stick record carries (the oldest undelivered first).
+inline constexpr size_t kMaxOutcomesPerMessage = 1000;
+
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -177,6 +234,47 @@ class SyncDb {
   // The newest bundle of its hub this site has imported: kept if `seen` is not newer.
   Status NoteHubBundleSeen(const SeenHubBundle& seen);
   SeenHubBundle HubBundleSeen();
+
+  // ---- hub: the review of sites' channels (ReviewItem above; review.h fills it)
+  // Every channel a site owns here, with its owner.
+  std::map<std::string, PublicKey> SiteChannels();
+  // The version of `channel_id` whose items were last recorded (0: none yet).
+  int64_t ReviewedVersion(const std::string& channel_id);
+  // In one transaction, the items of `version` of a site's channel (every listed resource of
+  // it, `id`, `version`, `seen_at` and the decision ignored): an item whose path's newest row
+  // has the same fingerprint changes nothing; any other is added as pending, and a pending row
+  // it replaces becomes superseded, as does a pending row whose path is no longer in `items`.
+  // Records `version` as reviewed. A version not above the one recorded changes nothing.
+  Status NoteReviewVersion(const std::string& channel_id, int64_t version,
+                           const std::vector<ReviewItem>& items);
+  // Items, oldest first: pending ones only unless `all`; of one site if `site` is given.
+  std::vector<ReviewItem> ReviewItems(bool all, const std::optional<PublicKey>& site = {});
+  std::optional<ReviewItem> ReviewItemById(int64_t id);
+  // Records a decision on a pending item: kNotFound for an unknown id, kInvalidArgument for an
+  // item decided already or superseded (the message says which), or a decline with no reason
+  // or a reason over kMaxReviewReason bytes or not UTF-8.
+  Status DecideReview(int64_t id, const ReviewDecision& decision);
+
+  // Hub: the decisions on `site`'s items not yet known to have reached it, oldest first, at
+  // most kMaxOutcomesPerMessage.
+  std::vector<ReviewOutcome> UndeliveredOutcomes(const PublicKey& site);
+  // Hub: those decisions reached the site (it ended the sync that carried them with Bye).
+  Status NoteOutcomesDelivered(const PublicKey& site, const std::vector<int64_t>& ids);
+  // Hub: a complete stick written at `written_at` carried `ids` to `site`; they count as
+  // delivered once the site's Seen record names a bundle written at or after it
+  // (NoteHubBundleSeenBySite).
+  Status NoteOutcomesSent(const PublicKey& site, const std::vector<int64_t>& ids,
+                          int64_t written_at);
+  Status NoteHubBundleSeenBySite(const PublicKey& site, int64_t written_at);
+
+  // ---- site: what its hub decided on its items (received by sync or stick)
+  // Keeps each outcome, once per hub item id (a decision does not change: a copy that comes
+  // again, by another stick or sync, changes nothing). kInvalidArgument for a state other than
+  // adopted or declined (nothing is kept then).
+  Status NoteReviewOutcomes(const std::vector<ReviewOutcome>& outcomes);
+  // Newest decision first; of one channel if `channel_id` is not empty. The accessor the
+  // teachers' pages use.
+  std::vector<ReviewOutcome> ReviewOutcomes(const std::string& channel_id = "");
 
   // ---- hub: itself
   // The root key `hub init` made. The hub checks its own trust list against it, so it keeps
