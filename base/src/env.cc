@@ -80,6 +80,16 @@ class PosixEnv : public Env {
     return Status::Ok();
   }
 
+  Status SyncFile(const std::filesystem::path& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("opening " + path.string(), errno);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoStatus("syncing " + path.string(), err);
+    return Status::Ok();
+  }
+
   Status SyncFilesystem(const std::filesystem::path& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("opening " + path.string(), errno);

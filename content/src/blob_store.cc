@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
 #include <thread>
+
+#include "outpost/base/file.h"
 
 namespace outpost {
 
@@ -28,6 +31,26 @@ std::string RandomName() {
   }
   return out;
 }
+// Feeds `data` to the whole-file hash and to the chunker (with its per-chunk hashes). Both read
+// every byte: on large pieces they run on two cores at once; small pieces are not worth a
+// thread.
+void Digest(std::span<const uint8_t> data, Hasher* hasher, Chunker* chunker,
+            std::vector<Chunk>* chunks) {
+  if (data.size() < kParallelHashMin) {
+    hasher->Update(data);
+    chunker->Update(data, chunks);
+    return;
+  }
+  std::thread whole([hasher, data] { hasher->Update(data); });
+  // Joined on every way out: a chunk list that cannot grow (bad_alloc) must not leave a
+  // joinable thread behind, which would end the process instead of the session.
+  struct JoinOnExit {
+    std::thread& t;
+    ~JoinOnExit() { t.join(); }
+  } join{whole};
+  chunker->Update(data, chunks);
+}
+
 }  // namespace
 
 // ---- BlobWriter ----
@@ -47,21 +70,7 @@ Status BlobWriter::Append(std::span<const uint8_t> data) {
   if (done_) return Internal("append to a committed blob writer");
   if (mode_ == Mode::kKnownChunks) return Internal("Append after AppendChunk on one blob writer");
   mode_ = Mode::kChunker;
-  // The whole-file hash and the chunker (with its per-chunk hashes) each read every byte; on
-  // large pieces run them on two cores at once. Small pieces are not worth a thread.
-  if (data.size() >= kParallelHashMin) {
-    std::thread whole([this, data] { hasher_.Update(data); });
-    // Joined on every way out: a chunk list that cannot grow (bad_alloc) must not leave a
-    // joinable thread behind, which would end the process instead of the session.
-    struct JoinOnExit {
-      std::thread& t;
-      ~JoinOnExit() { t.join(); }
-    } join{whole};
-    chunker_.Update(data, &chunks_);
-  } else {
-    hasher_.Update(data);
-    chunker_.Update(data, &chunks_);
-  }
+  Digest(data, &hasher_, &chunker_, &chunks_);
   size_ += data.size();
   return file_->Append(data);
 }
@@ -172,6 +181,71 @@ Result<BlobInfo> BlobStore::Put(std::string_view data) {
   OUTPOST_RETURN_IF_ERROR(
       (*writer)->Append({reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
   return (*writer)->Commit();
+}
+
+namespace {
+
+bool SameFileState(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+// Adopt's reading: the hash and chunks of the open file `fd` (`st`: its stat before); kChanged
+// if it changed meanwhile.
+Result<BlobInfo> DigestFile(int fd, const struct stat& st, const fs::path& file,
+                            const ChunkerParams& params) {
+  Hasher hasher;
+  Chunker chunker(params);
+  BlobInfo info;
+  std::vector<uint8_t> buf(kReadBuffer);
+  for (;;) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(info.size));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("reading " + file.string(), errno);
+    if (n == 0) break;
+    Digest({buf.data(), static_cast<size_t>(n)}, &hasher, &chunker, &info.chunks);
+    info.size += static_cast<uint64_t>(n);
+  }
+  chunker.Finish(&info.chunks);
+  struct stat after {};
+  if (::fstat(fd, &after) != 0) return ErrnoStatus("reading " + file.string(), errno);
+  if (!SameFileState(st, after) || info.size != static_cast<uint64_t>(st.st_size)) {
+    return Status(StatusCode::kChanged, file.string() + " changed while it was read");
+  }
+  info.hash = hasher.Final();
+  return info;
+}
+
+}  // namespace
+
+Result<BlobInfo> BlobStore::Adopt(const fs::path& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return ErrnoStatus("opening " + file.string(), errno);
+  struct stat st {}, blobs {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("reading " + file.string(), errno);
+  if (!S_ISREG(st.st_mode)) return InvalidArgument(file.string() + " is not a regular file");
+  if (::stat((root_ / "blobs").c_str(), &blobs) != 0) {
+    return ErrnoStatus("reading " + (root_ / "blobs").string(), errno);
+  }
+  if (st.st_dev != blobs.st_dev) {
+    return InvalidArgument(file.string() + " is not on the file system of the blob store " +
+                           root_.string() + ", so it cannot be moved into it");
+  }
+  auto info = DigestFile(fd.get(), st, file, params_);
+  if (!info) return info.error();
+  fs::path target = PathOf(info->hash);
+  if (Contains(info->hash)) {
+    OUTPOST_RETURN_IF_ERROR(env_->Remove(file));
+    info->existed = true;
+    MarkDirty(target);  // as in Commit: its folder may not be synced yet
+    return info;
+  }
+  if (::fchmod(fd.get(), 0644) != 0) return ErrnoStatus("making " + file.string() + " a blob", errno);
+  OUTPOST_RETURN_IF_ERROR(env_->SyncFile(file));
+  OUTPOST_RETURN_IF_ERROR(env_->CreateDirs(target.parent_path()));
+  OUTPOST_RETURN_IF_ERROR(env_->Rename(file, target));
+  MarkDirty(target);
+  return info;
 }
 
 fs::path BlobStore::PathOf(const Hash& hash) const {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "testing/fault_env.h"
@@ -115,6 +117,102 @@ TEST(BlobStoreTest, AFailedFsyncDoesNotInstallTheBlob) {
   ASSERT_FALSE(info.has_value());
   EXPECT_FALSE((*store)->Contains(Hash::Of(std::string_view("some bytes"))));
   EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+}
+
+// ---- Adopt: an upload taken into the store without a second copy.
+
+uint64_t InodeOf(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_ino;
+}
+
+TEST(BlobStoreTest, AnAdoptedFileBecomesItsBlobWithoutACopy) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  ASSERT_TRUE(store.has_value());
+  std::string data = testing::RandomBytes(700000, 11);
+  fs::path upload = dir.Write("uploads/lesson.bin", data);
+  ::chmod(upload.c_str(), 0600);
+  uint64_t inode = InodeOf(upload);
+  auto info = (*store)->Adopt(upload);
+  ASSERT_TRUE(info.has_value()) << info.error().ToString();
+  EXPECT_EQ(info->hash, Hash::Of(data));
+  EXPECT_EQ(info->size, data.size());
+  EXPECT_FALSE(info->existed);
+  // The same chunks an import of the same bytes records.
+  EXPECT_EQ(info->chunks, ChunkBuffer({reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
+  EXPECT_FALSE(fs::exists(upload));
+  fs::path blob = (*store)->PathOf(info->hash);
+  EXPECT_EQ(InodeOf(blob), inode);  // moved, not copied
+  EXPECT_EQ(fs::status(blob).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                fs::perms::others_read);
+  EXPECT_TRUE((*store)->Verify(info->hash).ok());
+  EXPECT_TRUE((*store)->SyncDirs().ok());
+}
+
+TEST(BlobStoreTest, AdoptingBytesTheStoreHoldsRemovesTheFile) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  auto held = (*store)->Put("the same worksheet");
+  ASSERT_TRUE(held.has_value());
+  fs::path upload = dir.Write("uploads/again.txt", "the same worksheet");
+  auto info = (*store)->Adopt(upload);
+  ASSERT_TRUE(info.has_value()) << info.error().ToString();
+  EXPECT_TRUE(info->existed);
+  EXPECT_EQ(info->hash, held->hash);
+  EXPECT_FALSE(fs::exists(upload));
+  EXPECT_EQ(CountFiles(dir.path() / "blobs"), 1u);
+}
+
+TEST(BlobStoreTest, AdoptRefusesWhatIsNotARegularFile) {
+  TempDir dir;
+  auto store = BlobStore::Open(dir.path());
+  fs::create_directories(dir.path() / "uploads" / "folder");
+  auto folder = (*store)->Adopt(dir.path() / "uploads" / "folder");
+  ASSERT_FALSE(folder.has_value());
+  EXPECT_EQ(folder.error().code(), StatusCode::kInvalidArgument);
+  fs::path target = dir.Write("uploads/real.txt", "real");
+  fs::create_symlink(target, dir.path() / "uploads" / "link.txt");
+  auto link = (*store)->Adopt(dir.path() / "uploads" / "link.txt");
+  ASSERT_FALSE(link.has_value());  // O_NOFOLLOW: a link is not taken for what it points at
+  EXPECT_FALSE((*store)->Contains(Hash::Of(std::string_view("real"))));
+  auto missing = (*store)->Adopt(dir.path() / "uploads" / "none.txt");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CountFiles(dir.path() / "blobs"), 0u);
+}
+
+// Each failure in turn (the fsync, the folder, the rename) leaves the upload where it was,
+// whole, and no blob of it in the store: never a file under its hash's name that is not durable.
+TEST(BlobStoreTest, AFailureAtEachStepOfAnAdoptionLeavesTheFileAndNoBlob) {
+  std::string data = testing::RandomBytes(300000, 12);
+  for (auto fault : {FaultEnv::Fault::kSyncFails, FaultEnv::Fault::kNoSpace,
+                     FaultEnv::Fault::kRenameFails}) {
+    for (long step = 0;; ++step) {
+      TempDir dir;
+      FaultEnv env;
+      auto store = BlobStore::Open(dir.path(), &env);
+      ASSERT_TRUE(store.has_value());
+      fs::path upload = dir.Write("uploads/lesson.bin", data);
+      env.FailAfter(step, fault);
+      auto info = (*store)->Adopt(upload);
+      if (!env.fired()) {
+        ASSERT_TRUE(info.has_value()) << info.error().ToString();
+        EXPECT_GT(step, 0);
+        EXPECT_TRUE((*store)->Contains(Hash::Of(data)));
+        EXPECT_FALSE(fs::exists(upload));
+        break;
+      }
+      std::string where = "fault " + std::to_string(static_cast<int>(fault)) + " at step " +
+                          std::to_string(step);
+      ASSERT_FALSE(info.has_value()) << where;
+      EXPECT_FALSE((*store)->Contains(Hash::Of(data))) << where;
+      EXPECT_EQ(CountFiles(dir.path() / "blobs"), 0u) << where;
+      EXPECT_EQ(testing::ReadFile(upload), data) << where;
+    }
+  }
 }
 
 // A sync builds many small files and makes them durable together (BlobWriter::Finish, then

@@ -189,10 +189,15 @@ Node ReadNode(const db::Stmt& s) {
 
 // Moves `n` and, recursively, its children (taken from `children_of`) into a DraftNode;
 // counts the nodes it placed in *built.
+// `body_text` (may be null) maps node ids to their search text, moved into the nodes.
 DraftNode BuildDraftTree(Node n, std::unordered_map<int64_t, std::vector<Node>>* children_of,
-                         size_t* built) {
+                         std::unordered_map<int64_t, std::string>* body_text, size_t* built) {
   ++*built;
   DraftNode d;
+  if (body_text) {
+    auto text = body_text->find(n.id);
+    if (text != body_text->end()) d.body_text = std::move(text->second);
+  }
   d.path = std::move(n.path);
   d.kind = n.kind;
   d.listed = n.listed;
@@ -205,7 +210,9 @@ DraftNode BuildDraftTree(Node n, std::unordered_map<int64_t, std::vector<Node>>*
   if (it == children_of->end()) return d;
   std::vector<Node> kids = std::move(it->second);
   children_of->erase(it);
-  for (auto& kid : kids) d.children.push_back(BuildDraftTree(std::move(kid), children_of, built));
+  for (auto& kid : kids) {
+    d.children.push_back(BuildDraftTree(std::move(kid), children_of, body_text, built));
+  }
   return d;
 }
 
@@ -562,7 +569,7 @@ Status Catalog::InsertVersion(const VersionDraft& d, int64_t version, const Hash
   return serve.Bind(1, version).Bind(2, d.channel_id).Run();
 }
 
-Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
+Result<int64_t> Catalog::CommitVersion(const VersionDraft& d, std::optional<int64_t> if_served) {
   std::lock_guard lock(mu_);
   if (!IsValidChannelId(d.channel_id)) {
     return InvalidArgument("invalid channel id \"" + d.channel_id + "\"");
@@ -574,6 +581,7 @@ Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
 
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  if (if_served) OUTPOST_RETURN_IF_ERROR(StillServes(d.channel_id, *if_served));
   db::Stmt served(db_,
                   "SELECT v.tree_hash FROM channels c JOIN channel_versions v "
                   "ON v.channel_id = c.id AND v.version = c.served_version WHERE c.id = ?");
@@ -591,6 +599,17 @@ Result<int64_t> Catalog::CommitVersion(const VersionDraft& d) {
   generation_ = own_commits_;
   generation_checked_ms_ = 0;
   return version;
+}
+
+Status Catalog::StillServes(const std::string& channel_id, int64_t expected) {
+  db::Stmt s(db_, "SELECT COALESCE(served_version, 0) FROM channels WHERE id = ?");
+  s.Bind(1, channel_id);
+  int64_t served = s.Step() ? s.Int(0) : 0;
+  OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  if (served == expected) return Status::Ok();
+  return Status(StatusCode::kChanged,
+                "channel " + channel_id + " now serves version " + std::to_string(served) +
+                    ", not version " + std::to_string(expected) + " this change was made from");
 }
 
 Result<int64_t> Catalog::CommitVersionAs(const VersionDraft& d, int64_t version,
@@ -749,7 +768,23 @@ Status Catalog::WithdrawVersions(const std::string& channel_id,
   return Status::Ok();
 }
 
-Result<VersionDraft> Catalog::LoadVersion(const std::string& channel_id, int64_t version) {
+Result<std::unordered_map<int64_t, std::string>> Catalog::BodyTextOf(
+    const std::string& channel_id, int64_t version) {
+  // The search rows share their node's id (InsertNode): one lookup by rowid per listed node.
+  db::Stmt s(db_, "SELECT n.id, search.body FROM nodes n JOIN search ON search.rowid = n.id "
+                  "WHERE n.channel_id = ? AND n.version = ? AND n.listed = 1");
+  s.Bind(1, channel_id).Bind(2, version);
+  std::unordered_map<int64_t, std::string> out;
+  while (s.Step()) {
+    std::string body = s.Text(1);
+    if (!body.empty()) out.emplace(s.Int(0), std::move(body));
+  }
+  OUTPOST_RETURN_IF_ERROR(s.StepStatus());
+  return out;
+}
+
+Result<VersionDraft> Catalog::LoadVersion(const std::string& channel_id, int64_t version,
+                                          bool with_body_text) {
   std::lock_guard lock(mu_);
   const std::string what = "channel " + channel_id + " version " + std::to_string(version);
   VersionDraft d;
@@ -786,8 +821,15 @@ Result<VersionDraft> Catalog::LoadVersion(const std::string& channel_id, int64_t
   if (roots == children_of.end() || roots->second.size() != 1) {
     return Corrupt(what + " does not have exactly one root node");
   }
+  std::optional<std::unordered_map<int64_t, std::string>> body_text;
+  if (with_body_text) {
+    auto text = BodyTextOf(channel_id, version);
+    if (!text) return text.error().WithContext("reading the search text of " + what);
+    body_text = std::move(*text);
+  }
   size_t built = 0;
-  d.root = BuildDraftTree(std::move(roots->second.front()), &children_of, &built);
+  d.root = BuildDraftTree(std::move(roots->second.front()), &children_of,
+                          body_text ? &*body_text : nullptr, &built);
   if (built != rows) return Corrupt(what + " has nodes outside its tree");
   return d;
 }

@@ -263,6 +263,42 @@ TEST_F(CatalogTest, AVersionsLabelsAreStoredServedRebuiltAndPrunedWithIt) {
   EXPECT_TRUE(catalog_->ValueLabels("no-such-channel").empty());
 }
 
+// An edit commits a loaded draft again: with its search text, every page stays findable.
+TEST_F(CatalogTest, ADraftLoadedWithItsSearchTextCommitsAVersionThatSearchStillFinds) {
+  ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
+  auto loaded = catalog_->LoadVersion("water", 1, /*with_body_text=*/true);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  EXPECT_EQ(loaded->root.children[0].children[0].body_text,
+            "Quand le soleil chauffe la mer, l'eau s'évapore.");
+  EXPECT_TRUE(loaded->root.children[2].body_text.empty());  // unlisted: no search row
+  loaded->root.children[1].meta.title = "Arabe";  // an edit elsewhere
+  ASSERT_EQ(*catalog_->CommitVersion(*loaded), 2);
+  auto hits = catalog_->Search("soleil chauffe");
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].path, "fr/eleve.html");
+  EXPECT_EQ(catalog_->Search("تسقط")->size(), 1u);
+  // Loaded without it (what sync re-encodes), the same draft would lose it.
+  auto plain = catalog_->LoadVersion("water", 2);
+  EXPECT_TRUE(plain->root.children[0].children[0].body_text.empty());
+}
+
+TEST_F(CatalogTest, ACommitMadeFromAVersionNoLongerServedIsRefused) {
+  auto none = catalog_->CommitVersion(Draft(), /*if_served=*/1);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code(), StatusCode::kChanged);
+  EXPECT_FALSE(catalog_->Channel("water").has_value());
+  ASSERT_EQ(*catalog_->CommitVersion(Draft(), /*if_served=*/0), 1);
+  ASSERT_EQ(*catalog_->CommitVersion(Draft(" 2"), /*if_served=*/1), 2);
+  auto late = catalog_->CommitVersion(Draft(" 3"), /*if_served=*/1);  // made from version 1
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code(), StatusCode::kChanged);
+  EXPECT_NE(late.error().message().find("now serves version 2"), std::string::npos)
+      << late.error().message();
+  EXPECT_EQ(catalog_->Channel("water")->served_version, 2);
+  EXPECT_EQ(catalog_->Versions("water").size(), 2u);
+}
+
 TEST_F(CatalogTest, LoadVersionOfAMissingVersionIsNotFound) {
   ASSERT_EQ(*catalog_->CommitVersion(Draft()), 1);
   auto v = catalog_->LoadVersion("water", 2);

@@ -863,4 +863,47 @@ Status FillBodyText(VersionDraft* draft, BlobStore* store) {
   return failure;
 }
 
+namespace {
+
+// A stored file's title and language, from its page or exercise; empty where it says none.
+Status ReadTitle(const StoredFileLook& look, const std::string& path, DraftNode* n) {
+  if (look.guess.kind == NodeKind::kHtml) {
+    HtmlInfo html = ParseHtml(look.content);
+    n->meta.title = std::move(html.title);
+    n->meta.language = std::move(html.language);
+    n->body_text = std::move(html.text);
+  } else if (look.guess.kind == NodeKind::kExercise) {
+    auto exercise = ParseExercise(look.content, path);
+    if (!exercise) return InvalidArgument(exercise.error().message());
+    n->meta.title = exercise->title;
+    n->meta.language = exercise->language;
+    n->body_text = exercise->SearchText();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<DraftNode> DescribeFile(const fs::path& file, const std::string& path) {
+  std::error_code ec;
+  uint64_t size = fs::file_size(file, ec);
+  if (ec) return ErrnoStatus("reading " + file.string(), ec.value());
+  size_t slash = path.rfind('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto look = LookAtStoredFile(file, name);
+  if (!look) return look.error();
+  DraftNode n;
+  n.path = path;
+  n.kind = look->guess.kind;
+  if (n.kind == NodeKind::kOther && look->guess.mime == "application/zip" && ZipHasIndexHtml(file)) {
+    n.kind = NodeKind::kApp;
+  }
+  n.listed = !look->guess.asset;
+  n.mime = look->guess.mime;
+  n.size = size;
+  OUTPOST_RETURN_IF_ERROR(ReadTitle(*look, path, &n));
+  if (n.meta.title.empty()) n.meta.title = ReadableTitle(name);
+  return n;
+}
+
 }  // namespace outpost

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "outpost/base/db.h"
@@ -623,6 +624,40 @@ TEST_F(ImporterTest, FillBodyTextNamesANodeWhoseFileIsMissing) {
   Status st = FillBodyText(&*draft, store_.get());
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
   EXPECT_NE(st.message().find("fr/01-evaporation.html"), std::string::npos) << st.message();
+}
+
+// The school's materials describe an upload as an import of the same file would.
+TEST_F(ImporterTest, DescribeFileGivesWhatAnImportGivesTheSameFile) {
+  MakeFolder();
+  ASSERT_TRUE(Import().has_value());
+  auto draft = catalog_->LoadVersion("science", 1);
+  ASSERT_TRUE(draft.has_value());
+  ASSERT_TRUE(FillBodyText(&*draft, store_.get()).ok());
+  int compared = 0;
+  std::function<void(const DraftNode&)> compare = [&](const DraftNode& n) {
+    for (const auto& c : n.children) compare(c);
+    if (!n.blob || !n.listed) return;
+    SCOPED_TRACE(n.path);
+    auto described = DescribeFile(Folder() / n.path, n.path);
+    ASSERT_TRUE(described.has_value()) << described.error().ToString();
+    EXPECT_EQ(described->path, n.path);
+    EXPECT_EQ(described->kind, n.kind);
+    EXPECT_EQ(described->mime, n.mime);
+    EXPECT_EQ(described->size, n.size);
+    EXPECT_EQ(described->meta.title, n.meta.title);
+    EXPECT_EQ(described->meta.language, n.meta.language);
+    EXPECT_EQ(described->body_text, n.body_text);
+    EXPECT_FALSE(described->blob.has_value());
+    ++compared;
+  };
+  compare(draft->root);
+  EXPECT_GE(compared, 5);
+  src_.Write("bad.exercise.json", R"({"questions":[{"type":"choice","prompt":"?","answer":5}]})");
+  auto bad = DescribeFile(src_.path() / "bad.exercise.json", "bad.exercise.json");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DescribeFile(src_.path() / "none.pdf", "none.pdf").error().code(),
+            StatusCode::kNotFound);
 }
 
 }  // namespace

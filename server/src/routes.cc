@@ -14,6 +14,7 @@
 
 #include "account_routes.h"
 #include "upload_routes.h"
+#include "material_routes.h"
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
@@ -370,6 +371,12 @@ const Route kRoutes[] = {
     {"PATCH", R"(/api/v1/uploads/([0-9a-f]{32}))", kWorker, nullptr, kLoggedIn,
      upload_routes::Append},
     {"POST", "/api/v1/uploads/form", kWorker, nullptr, kLoggedIn, upload_routes::Form},
+    // Teachers' materials (material_routes.h, docs/web-api.md).
+    {"GET", "/api/v1/materials", kWorker, material_routes::List, kLoggedIn},
+    {"POST", "/api/v1/materials", kWorker, material_routes::Add, kLoggedIn},
+    {"POST", R"(/api/v1/materials/(.+)/edit)", kWorker, material_routes::Edit, kLoggedIn},
+    {"POST", R"(/api/v1/materials/(.+)/move)", kWorker, material_routes::Move, kLoggedIn},
+    {"POST", R"(/api/v1/materials/(.+)/delete)", kWorker, material_routes::Delete, kLoggedIn},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

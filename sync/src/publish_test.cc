@@ -109,6 +109,64 @@ TEST_F(PublishTest, PublishRefusesAChannelTheKeyMayNotSign) {
   ASSERT_TRUE(maths.has_value()) << maths.error().ToString();
 }
 
+Status Retitle(VersionDraft* d) {
+  d->meta.title = "Sciences de la vie";
+  return Status::Ok();
+}
+
+// An edit of the served version signs as publish does: the publisher key, within the trust
+// list; the untouched pages keep their search text.
+TEST_F(PublishTest, AnEditOnAHubIsSignedByThePublisherKeyAndKeepsTheSearchText) {
+  MakeHub();
+  ASSERT_TRUE(PublishFolder().has_value());
+  auto edited = PublishEdit(paths_, catalog_.get(), "science", Retitle);
+  ASSERT_TRUE(edited.has_value()) << edited.error().ToString();
+  EXPECT_EQ(edited->version, 2);
+  EXPECT_TRUE(edited->new_version);
+  auto envelope = catalog_->ManifestEnvelope("science", 2);
+  ASSERT_TRUE(envelope.has_value());
+  auto manifest = VerifySignedManifest(*envelope, HeldTrust());
+  ASSERT_TRUE(manifest.has_value()) << manifest.error().ToString();
+  EXPECT_EQ(manifest->hash, edited->manifest_hash);
+  EXPECT_EQ(ParseSignedManifest(*envelope)->publisher, hub_.publisher_key);
+  EXPECT_EQ(catalog_->Channel("science")->meta.title, "Sciences de la vie");
+  auto hits = catalog_->Search("soleil");
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].path, "fr/evaporation.html");
+  // The same edit again changes nothing: no version, the served one already signed.
+  auto again = PublishEdit(paths_, catalog_.get(), "science", Retitle);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(again->new_version);
+  EXPECT_EQ(again->version, 2);
+}
+
+TEST_F(PublishTest, AnEditOnAHubRefusesASitesChannelAndOneTheKeyMayNotSign) {
+  MakeHub();
+  ASSERT_TRUE(PublishFolder().has_value());
+  VersionDraft notes;
+  notes.channel_id = "ecole-1-notes";
+  notes.meta.title = "Notes";
+  ASSERT_TRUE(catalog_->CommitVersion(notes).has_value());
+  ASSERT_TRUE(OpenDb()->ClaimChannel("ecole-1-notes", NewIdentity().public_key()).ok());
+  auto site = PublishEdit(paths_, catalog_.get(), "ecole-1-notes", Retitle);
+  ASSERT_FALSE(site.has_value());
+  EXPECT_EQ(site.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(site.error().message().find("a site's own channel"), std::string::npos);
+  EXPECT_EQ(catalog_->Channel("ecole-1-notes")->served_version, 1);
+
+  TrustList maths_only;
+  maths_only.sequence = 2;
+  maths_only.entries = {{hub_.publisher_key, {"maths"}, KeyState::kActive}};
+  ASSERT_TRUE(Issue(maths_only).ok());
+  auto refused = PublishEdit(paths_, catalog_.get(), "science", Retitle);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("nothing was changed"), std::string::npos)
+      << refused.error().message();
+  EXPECT_EQ(catalog_->Channel("science")->served_version, 1);
+}
+
 TEST_F(PublishTest, PublishOutsideAHubSaysHowToMakeOne) {
   OpenLibrary();
   auto r = PublishFolder();

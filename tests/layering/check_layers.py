@@ -27,8 +27,9 @@ RULES = {
     "outpost_http.dir": (["outpost/base/status.h"],
                          ["outpost/content/catalog.h", "outpost/server/config.h",
                           "outpost/sync/node.h"]),
-    "outpost_server.dir": (["outpost/content/catalog.h", "http/byte_range.h"],
-                           ["outpost/sync/node.h", "outpost/sync/session.h", "cli.h"]),
+    "outpost_server.dir": (["outpost/content/catalog.h", "http/byte_range.h",
+                            "outpost/sync/school_materials.h"],
+                           ["cli.h"]),
 }
 
 

@@ -60,6 +60,11 @@ Status FaultEnv::SyncDir(const std::filesystem::path& dir) {
   return base_->SyncDir(dir);
 }
 
+Status FaultEnv::SyncFile(const std::filesystem::path& path) {
+  OUTPOST_RETURN_IF_ERROR(Check(Fault::kSyncFails, "syncing " + path.string()));
+  return base_->SyncFile(path);
+}
+
 Status FaultEnv::SyncFilesystem(const std::filesystem::path& path) {
   OUTPOST_RETURN_IF_ERROR(Check(Fault::kSyncFails, "syncing the file system of " + path.string()));
   return base_->SyncFilesystem(path);

@@ -32,6 +32,7 @@ class FaultEnv : public Env {
                                                         bool private_file) override;
   Status Rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
   Status SyncDir(const std::filesystem::path& dir) override;
+  Status SyncFile(const std::filesystem::path& path) override;
   Status SyncFilesystem(const std::filesystem::path& path) override;
   Status CreateDirs(const std::filesystem::path& dir) override;
   Status Remove(const std::filesystem::path& path) override { return base_->Remove(path); }

@@ -9,12 +9,14 @@
 #include <thread>
 
 #include "offer.h"
+#include "outpost/base/env.h"
 #include "outpost/base/file.h"
 #include "outpost/content/importer.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/publish.h"
 #include "outpost/sync/publisher_keys.h"
+#include "outpost/sync/school_materials.h"
 #include "outpost/sync/trust_store.h"
 #include "protocol.h"
 #include "session/link.h"
@@ -538,6 +540,56 @@ TEST_F(SessionTest, ASitesOwnChannelGoesUpInTheSameSessionAndOnlyItsChangesNext)
   // The hub's search has the site's text too.
   auto hit = hub_->catalog->NodeByPath("ecole-1-notes", "cours-2.html");
   ASSERT_TRUE(hit.has_value());
+}
+
+// Teachers' materials (school_materials.h): the school's channel goes up with the next sync,
+// each change as a new version; the hub's channels stay out of a teacher's reach.
+TEST_F(SessionTest, TheSchoolsMaterialsGoUpWithTheNextSyncAndTheHubsChannelsCannotBeEdited) {
+  Join();
+  ASSERT_TRUE(Sync().has_value());
+  SchoolMaterials school(site_->paths, site_->store.get(), site_->catalog.get());
+  NewMaterial lesson;
+  lesson.file_name = "pluie.html";
+  lesson.file = site_->paths.data / "uploads" / "pluie.html";
+  std::filesystem::create_directories(lesson.file.parent_path());
+  ASSERT_TRUE(WriteFileAtomically(Env::Default(), lesson.file,
+                                  "<title>La pluie</title><p>Les nuages donnent la pluie.</p>")
+                  .ok());
+  lesson.topic = "CM2/Sciences";
+  auto added = school.Add(lesson);
+  ASSERT_TRUE(added.has_value()) << added.error().message();
+  EXPECT_EQ(site_->catalog->Channel(added->channel_id)->meta.title,
+            "Teachers' materials: " + site_->db->Hub()->site_name);
+
+  auto up = Sync();
+  ASSERT_TRUE(up.has_value()) << up.error().message();
+  ASSERT_EQ(up->uploaded.size(), 1u);
+  EXPECT_EQ(up->uploaded[0].id, added->channel_id);
+  EXPECT_EQ(up->uploaded[0].state, "served") << up->uploaded[0].message;
+  EXPECT_TRUE(hub_->catalog->NodeByPath(added->channel_id, added->path).has_value());
+  auto at_hub = hub_->catalog->Search("nuages");  // the hub fills in the text it is sent without
+  ASSERT_TRUE(at_hub.has_value());
+  ASSERT_EQ(at_hub->size(), 1u);
+  EXPECT_EQ((*at_hub)[0].path, added->path);
+
+  MaterialFields retitle;
+  retitle.title = "La pluie et les nuages";
+  ASSERT_TRUE(school.Edit(added->path, retitle).has_value());
+  auto edit = Sync();
+  ASSERT_TRUE(edit.has_value()) << edit.error().message();
+  ASSERT_EQ(edit->uploaded.size(), 1u);
+  EXPECT_EQ(edit->uploaded[0].version, 2);
+  EXPECT_EQ(hub_->catalog->NodeByPath(added->channel_id, added->path)->meta.title,
+            "La pluie et les nuages");
+
+  auto hijack = PublishEdit(site_->paths, site_->catalog.get(), "water", [](VersionDraft* d) {
+    d->meta.title = "Ours";
+    return Status::Ok();
+  });
+  ASSERT_FALSE(hijack.has_value());
+  EXPECT_NE(hijack.error().message().find("comes from the hub"), std::string::npos);
+  EXPECT_EQ(site_->catalog->Channel("water")->served_version,
+            hub_->catalog->Channel("water")->served_version);
 }
 
 TEST_F(SessionTest, SitesCannotTakeEachOthersOrTheHubsChannels) {

@@ -35,6 +35,9 @@ class Env {
   virtual Status Rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
   // fsyncs a directory, making renames and creations in it durable.
   virtual Status SyncDir(const std::filesystem::path& dir) = 0;
+  // fsyncs a file written earlier, maybe by another writer (an upload the blob store adopts):
+  // its data and size are durable when this returns ok.
+  virtual Status SyncFile(const std::filesystem::path& path) = 0;
   // syncfs(2): everything written to the file system that holds `path` (data, names, folders)
   // is durable when this returns ok. One journal commit instead of one per folder.
   virtual Status SyncFilesystem(const std::filesystem::path& path) = 0;

@@ -111,6 +111,18 @@ class BlobStore {
   // Stores a whole buffer (convenience for small blobs and tests).
   Result<BlobInfo> Put(std::string_view data);
 
+  // Takes a finished file on the store's file system (an upload) into the store without a
+  // second copy: reads it once to hash it and cut its FastCDC chunks (as a writer does), makes
+  // it read-only for others' writes (0644) and durable (fsync), then renames it to its blob's
+  // name; if the store holds that blob already it removes the file instead (`existed`). Its
+  // rename is durable after SyncDirs(), and its chunks go into the catalog's chunk index
+  // (Catalog::RecordBlobs) after that, as a writer's do; hold the shared lock (LockShared) from
+  // before this call until the catalog refers to the blob. On failure the file is left where it
+  // was, whole, and the store has no blob of it: kInvalidArgument for what is not a regular
+  // file or is on another file system (a rename cannot move it), kChanged if the file changed
+  // while it was read, and the Env's error for a failed fsync or rename.
+  Result<BlobInfo> Adopt(const std::filesystem::path& file);
+
   bool Contains(const Hash& hash) const;
   std::filesystem::path PathOf(const Hash& hash) const;
   // Re-hashes the blob's bytes: ok, kNotFound, or kCorrupt naming the file.

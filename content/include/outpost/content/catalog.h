@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -195,8 +196,11 @@ class Catalog {
   static Hash TreeHash(const VersionDraft& draft);
   // In one transaction: stores the draft as the channel's next version and serves it. Returns
   // the new version number, or 0 if the served version already has this exact tree (nothing
-  // changes then).
-  Result<int64_t> CommitVersion(const VersionDraft& draft);
+  // changes then). With `if_served`, only if the channel still serves that version (0: none,
+  // or no such channel): kChanged, changing nothing, if another commit came first, so that an
+  // edit of the served version (sync's PublishEdit) never drops another edit made meanwhile.
+  Result<int64_t> CommitVersion(const VersionDraft& draft,
+                                std::optional<int64_t> if_served = std::nullopt);
   // In one durable transaction, like CommitVersion: stores the draft under the publisher's
   // `version` number with its signed manifest (`envelope`, kept as opaque bytes, and the
   // manifest's hash) and serves it, even if its tree equals the served one's. Versions only
@@ -230,10 +234,14 @@ class Catalog {
                           int64_t serve);
   // Rebuilds a stored version (served or not) as the draft it was committed from: the channel's
   // metadata, thumbnail and source, and every node, unlisted ones included, children in display
-  // order. body_text is left empty (the search index keeps it, not the tree). kNotFound if the
-  // channel has no such version; kCorrupt if its nodes do not form one tree. Sync uses it to
-  // re-encode a version's manifest byte for byte.
-  Result<VersionDraft> LoadVersion(const std::string& channel_id, int64_t version);
+  // order. body_text is left empty (the search index keeps it, not the tree) unless
+  // `with_body_text`: then each listed node gets the text its search row holds, so that a draft
+  // edited and committed again (sync's PublishEdit) keeps every page findable without reading
+  // the files again; unlisted nodes have no search row and get none. kNotFound if the channel
+  // has no such version; kCorrupt if its nodes do not form one tree. Sync uses it to re-encode
+  // a version's manifest byte for byte.
+  Result<VersionDraft> LoadVersion(const std::string& channel_id, int64_t version,
+                                   bool with_body_text = false);
 
   // ---- reading what is served ----
   std::vector<ChannelInfo> Channels();
@@ -307,6 +315,11 @@ class Catalog {
   // Writes the copy of a version's envelope kept outside the database (CommitVersionAs).
   Status KeepManifestCopy(const std::string& channel_id, int64_t version,
                           std::string_view envelope);
+  // Inside CommitVersion's transaction: kChanged unless the channel serves `expected`.
+  Status StillServes(const std::string& channel_id, int64_t expected);
+  // The search text of the version's listed nodes, by node id (LoadVersion with_body_text).
+  Result<std::unordered_map<int64_t, std::string>> BodyTextOf(const std::string& channel_id,
+                                                               int64_t version);
   // Removes one version: its search rows, nodes and version row (inside a transaction).
   Status DeleteVersion(const std::string& channel_id, int64_t version);
   Status InsertLabels(const VersionDraft& draft, int64_t version);

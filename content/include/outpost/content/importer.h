@@ -92,4 +92,14 @@ class Importer {
 // exercise. kNotFound (naming the node) if a file is missing from the store.
 Status FillBodyText(VersionDraft* draft, BlobStore* store);
 
+// A resource node for the file `file` placed at `path` in a channel (relative to its root; its
+// last part names the file), as an import of that file would make it: kind and MIME type from
+// the name and the first bytes (a ZIP with an index.html is an app), listed unless it is an
+// asset, the title of an HTML page or exercise (else ReadableTitle of the name) and its
+// language, its size, and its search text (FillBodyText's, from the same bytes). Its blob and
+// the rest of its metadata are left for the caller (the school's materials describe an upload
+// before they take it into the store). kInvalidArgument for an exercise that does not parse
+// (an import refuses it); the error of open(2) or stat(2) if the file cannot be read.
+Result<DraftNode> DescribeFile(const std::filesystem::path& file, const std::string& path);
+
 }  // namespace outpost
