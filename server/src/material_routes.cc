@@ -4,11 +4,12 @@
 // material and turn the result into an answer.
 #include "material_routes.h"
 
-#include <spdlog/spdlog.h>
-
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "app.h"
 #include "http/http_message.h"
@@ -149,6 +150,36 @@ nlohmann::json ChangeJson(const MaterialChange& c) {
   return j;
 }
 
+// The finished upload `id` of `owner`'s: kNotFound if there is none, kChanged if unfinished.
+Result<UploadInfo> FinishedUpload(App& app, const std::string& id, const std::string& owner) {
+  if (!app.uploads()) {
+    return Status(StatusCode::kBusy, "uploads are unavailable on this box (see its log)");
+  }
+  auto upload = app.uploads()->Get(id, owner);
+  if (!upload) return NotFound("you have no upload " + id);
+  if (!upload->finished) {
+    return Status(StatusCode::kChanged,
+                  "upload " + id + " has not finished: send the rest of it first");
+  }
+  return upload;
+}
+
+// A POST /api/v1/materials body as the material to add, with its upload's id.
+Result<std::pair<std::string, NewMaterial>> ReadNewMaterial(App& app, const nlohmann::json& body,
+                                                            const std::string& owner) {
+  std::optional<std::string> id, topic;
+  auto fields = ReadFields(body);
+  if (!fields) return fields.error();
+  OUTPOST_RETURN_IF_ERROR(ReadField(body, "upload", &id));
+  OUTPOST_RETURN_IF_ERROR(ReadField(body, "topic", &topic));
+  if (!id || !IsUploadId(*id)) {
+    return InvalidArgument("\"upload\" must be the id of a finished upload (POST /api/v1/uploads)");
+  }
+  auto upload = FinishedUpload(app, *id, owner);
+  if (!upload) return upload.error();
+  return std::pair{*id, NewMaterial{upload->file, upload->filename, topic.value_or(""), *fields}};
+}
+
 // Runs `change` on the material the URL names (req.matches[1]) and answers what it did.
 template <typename Change>
 void ChangeNamed(App& app, const Request& req, Response& res, const Change& change) {
@@ -189,33 +220,13 @@ bool Add(App& app, const Request& req, Response& res, bool) {
   auto session = app.SessionOf(req);  // there is one: the route is kLoggedIn
   auto body = session ? BodyObject(app, req, res) : std::nullopt;
   if (!body) return true;
-  std::optional<std::string> upload_id, topic;
-  auto fields = ReadFields(*body);
-  Status st = fields ? ReadField(*body, "upload", &upload_id) : fields.error();
-  if (st.ok()) st = ReadField(*body, "topic", &topic);
-  if (st.ok() && (!upload_id || !IsUploadId(*upload_id))) {
-    st = InvalidArgument("\"upload\" must be the id of a finished upload (POST /api/v1/uploads)");
-  }
-  if (!st.ok()) return Refused(app, req, res, st), true;
-  UploadStore* uploads = app.uploads();
-  if (!uploads)
-    return Refused(app, req, res,
-                   Status(StatusCode::kBusy, "uploads are unavailable on this box (see its log)")),
-           true;
-  auto upload = uploads->Get(*upload_id, session->name);
-  if (!upload) return Refused(app, req, res, NotFound("you have no upload " + *upload_id)), true;
-  if (!upload->finished) {
-    return Refused(app, req, res,
-                   Status(StatusCode::kChanged,
-                          "upload " + *upload_id + " has not finished: send the rest of it first")),
-           true;
-  }
-  NewMaterial material{upload->file, upload->filename, topic.value_or(""), *fields};
-  auto added = MaterialsOf(app).Add(material);
+  auto material = ReadNewMaterial(app, *body, session->name);
+  if (!material) return Refused(app, req, res, material.error()), true;
+  auto added = MaterialsOf(app).Add(material->second);
   if (!added) return Refused(app, req, res, added.error()), true;
   // Its file is in the blob store now; only the record is left to forget.
-  if (Status placed = uploads->Placed(*upload_id, session->name); !placed.ok()) {
-    spdlog::warn("upload {} placed as {} but not forgotten: {}", *upload_id, added->path,
+  if (Status placed = app.uploads()->Placed(material->first, session->name); !placed.ok()) {
+    spdlog::warn("upload {} placed as {} but not forgotten: {}", material->first, added->path,
                  placed.message());
   }
   Answer(app, req, res, ChangeJson(*added), 201);

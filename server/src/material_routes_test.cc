@@ -173,12 +173,12 @@ TEST_F(MaterialRoutesTest, ATeachersUploadIsPlacedSignedAndLearnersFindItAtOnce)
 }
 
 TEST_F(MaterialRoutesTest, EditMoveAndDeleteNameAMaterialByPathOrId) {
-  auto [s1, rain] = Ask("POST", "/api/v1/materials",
-                        {{"upload", Uploaded("pluie.html", Page("La pluie", "nuages gris"))},
-                         {"topic", "Science"}});
-  auto [s2, sums] = Ask("POST", "/api/v1/materials",
-                        {{"upload", Uploaded("sommes.html", Page("Les sommes", "dizaines"))},
-                         {"topic", "Maths"}});
+  auto [s1, rain] = Ask(
+      "POST", "/api/v1/materials",
+      {{"upload", Uploaded("pluie.html", Page("La pluie", "nuages gris"))}, {"topic", "Science"}});
+  auto [s2, sums] = Ask(
+      "POST", "/api/v1/materials",
+      {{"upload", Uploaded("sommes.html", Page("Les sommes", "dizaines"))}, {"topic", "Maths"}});
   ASSERT_EQ(s1, 201);
   ASSERT_EQ(s2, 201);
   std::string rain_path = rain["path"];
@@ -190,8 +190,8 @@ TEST_F(MaterialRoutesTest, EditMoveAndDeleteNameAMaterialByPathOrId) {
   EXPECT_EQ(edited["version"], 3);
   EXPECT_EQ(catalog_->NodeByPath(SchoolId(), rain_path)->meta.title, "La pluie et les nuages");
 
-  auto [move_status, moved] =
-      Ask("POST", "/api/v1/materials/" + std::string(sums["path"]) + "/move", {{"topic", "Science"}});
+  auto [move_status, moved] = Ask(
+      "POST", "/api/v1/materials/" + std::string(sums["path"]) + "/move", {{"topic", "Science"}});
   ASSERT_EQ(move_status, 200) << moved.dump();
   EXPECT_EQ(moved["path"], "science/les-sommes.html");
   EXPECT_EQ(LearnerFinds("dizaines"), std::vector<std::string>{"science/les-sommes.html"});
@@ -204,9 +204,9 @@ TEST_F(MaterialRoutesTest, EditMoveAndDeleteNameAMaterialByPathOrId) {
   EXPECT_EQ(LearnerFinds("dizaines").size(), 1u);
 
   // The old id is of a version no longer served; unknown paths are 404.
-  EXPECT_EQ(Ask("POST", "/api/v1/materials/" + std::to_string(rain_id) + "/edit", json::object())
-                .first,
-            404);
+  EXPECT_EQ(
+      Ask("POST", "/api/v1/materials/" + std::to_string(rain_id) + "/edit", json::object()).first,
+      404);
   EXPECT_EQ(Ask("POST", "/api/v1/materials/" + rain_path + "/delete").first, 404);
   EXPECT_EQ(catalog_->Channel(SchoolId())->served_version, 5);
 }

@@ -80,8 +80,7 @@ TEST_F(SchoolMaterialsTest, TheSchoolChannelIsNamedAfterTheNodeKeyAndStaysSo) {
   ASSERT_TRUE(key.has_value());
   EXPECT_EQ(*id, "school-" + key->public_key().Hex().substr(0, 16));
   EXPECT_TRUE(IsValidChannelId(*id));
-  EXPECT_EQ(*SchoolMaterials(node_.paths, node_.store.get(), node_.catalog.get()).ChannelId(),
-            *id);
+  EXPECT_EQ(*SchoolMaterials(node_.paths, node_.store.get(), node_.catalog.get()).ChannelId(), *id);
   auto empty = materials_.Tree();
   ASSERT_TRUE(empty.has_value());
   EXPECT_EQ(empty->version, 0);
