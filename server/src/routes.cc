@@ -381,6 +381,10 @@ const Route kRoutes[] = {
     {"POST", "/teach/move", kWorker, teacher_pages::MoveForm, kLoggedIn},
     {"GET", "/teach/delete", kWorker, teacher_pages::DeletePage, kLoggedIn},
     {"POST", "/teach/delete", kWorker, teacher_pages::DeleteForm, kLoggedIn},
+    {"GET", "/teach/accounts", kWorker, teacher_pages::AccountsPage, kCoordinator},
+    {"POST", "/teach/accounts", kWorker, teacher_pages::AddAccountForm, kCoordinator},
+    {"POST", "/teach/accounts/disable", kWorker, teacher_pages::DisableAccountForm, kCoordinator},
+    {"POST", "/teach/accounts/reset", kWorker, teacher_pages::ResetAccountForm, kCoordinator},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

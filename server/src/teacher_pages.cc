@@ -452,4 +452,90 @@ bool DeleteForm(App& app, const Request& req, Response& res, bool) {
   return true;
 }
 
+namespace {
+
+// ---- The coordinator's accounts.
+
+// "2026-12-07", or "" for never.
+std::string Day(int64_t unix_seconds) {
+  if (unix_seconds <= 0) return "";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char out[16];
+  if (!gmtime_r(&t, &tm) || std::strftime(out, sizeof out, "%Y-%m-%d", &tm) == 0) return "";
+  return out;
+}
+
+json AccountRows(App& app, const Request& req, const ViewLanguage& t, const std::string& me) {
+  ApiAnswer list = CallApi(app, account_routes::ListUsers, req, nullptr);
+  json rows = json::array();
+  if (list.status != 200 || !list.body.is_array()) return rows;
+  for (const json& a : list.body) {
+    std::string name = a.value("name", ""), state = a.value("state", "active");
+    rows.push_back({{"name", name},
+                    {"role_label", t.T("role_" + a.value("role", "teacher"))},
+                    {"state_label", t.T("state_" + state)},
+                    {"may_disable", state != "disabled" && name != me},
+                    {"last_login", Day(a.value("last_login", int64_t{0}))}});
+  }
+  return rows;
+}
+
+void SendAccounts(App& app, const Request& req, Response& res, int status, const std::string& error,
+                  const std::string& detail) {
+  RequestLanguage lang = app.LanguageOf(req);
+  const ViewLanguage& t = lang.view;
+  auto session = app.SessionOf(req);
+  json view = Frame(lang, session, t.T("accounts_title"), true);
+  view["accounts"] = AccountRows(app, req, t, session ? session->name : "");
+  std::string done = req.get_param_value("done");
+  for (const char* known : {"added", "disabled", "reset"}) {
+    if (done == known) view["notice"] = t.T(std::string("done_account_") + known);
+  }
+  if (!error.empty()) view["error"] = error;
+  if (!detail.empty()) view["detail"] = detail;
+  SendPrivate(app, req, res, "teach_accounts", std::move(view), lang, status);
+}
+
+// Runs an accounts API handler with `body` for the account the form names, then back to the
+// list, or the list with the error.
+void ChangeAccount(App& app, const Request& req, Response& res, RouteHandler handler,
+                   const json& body, int ok_status, const char* done) {
+  ApiAnswer answer = CallApi(app, handler, req, body, Param(req, "name"));
+  if (answer.status == ok_status) return SeeOther(res, std::string("/teach/accounts?done=") + done);
+  RequestLanguage lang = app.LanguageOf(req);
+  const ViewLanguage& t = lang.view;
+  std::string error = answer.status == 409   ? t.T("account_exists")
+                      : answer.status == 404 ? t.T("change_not_found")
+                      : answer.status == 400 ? t.T("change_invalid")
+                                             : t.T("change_failed");
+  SendAccounts(app, req, res, FormStatus(answer.status), error, answer.Error());
+}
+
+}  // namespace
+
+bool AccountsPage(App& app, const Request& req, Response& res, bool) {
+  SendAccounts(app, req, res, 200, "", "");
+  return true;
+}
+
+bool AddAccountForm(App& app, const Request& req, Response& res, bool) {
+  json body = {{"name", Param(req, "name")},
+               {"role", Param(req, "role")},
+               {"password", Param(req, "password")}};
+  ChangeAccount(app, req, res, account_routes::AddUser, body, 201, "added");
+  return true;
+}
+
+bool DisableAccountForm(App& app, const Request& req, Response& res, bool) {
+  ChangeAccount(app, req, res, account_routes::DisableUser, json::object(), 200, "disabled");
+  return true;
+}
+
+bool ResetAccountForm(App& app, const Request& req, Response& res, bool) {
+  json body = {{"password", Param(req, "password")}};
+  ChangeAccount(app, req, res, account_routes::ResetUser, body, 200, "reset");
+  return true;
+}
+
 }  // namespace outpost::teacher_pages

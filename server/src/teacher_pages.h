@@ -45,4 +45,12 @@ bool MoveForm(App& app, const http::Request& req, http::Response& res, bool on_l
 bool DeletePage(App& app, const http::Request& req, http::Response& res, bool on_loop);
 bool DeleteForm(App& app, const http::Request& req, http::Response& res, bool on_loop);
 
+// The coordinator's accounts page: GET /teach/accounts (the list), POST /teach/accounts (form:
+// name, role, password: a new account), POST /teach/accounts/disable (name) and
+// POST /teach/accounts/reset (name, password).
+bool AccountsPage(App& app, const http::Request& req, http::Response& res, bool on_loop);
+bool AddAccountForm(App& app, const http::Request& req, http::Response& res, bool on_loop);
+bool DisableAccountForm(App& app, const http::Request& req, http::Response& res, bool on_loop);
+bool ResetAccountForm(App& app, const http::Request& req, http::Response& res, bool on_loop);
+
 }  // namespace outpost::teacher_pages

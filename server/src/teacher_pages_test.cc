@@ -268,5 +268,37 @@ TEST_F(TeacherPagesTest, LogoutEndsTheSessionAndGoesToTheLoginPage) {
   EXPECT_FALSE(app_->accounts()->FindSession(token).has_value());
 }
 
+TEST_F(TeacherPagesTest, TheCoordinatorAddsResetsAndDisablesTeachersOnTheAccountsPage) {
+  AddAccounts();
+  EXPECT_EQ(Send("GET", "/teach/accounts", {}, "amira").status, 403);  // not a teacher's
+  EXPECT_EQ(Send("GET", "/teach/accounts").status, 401);
+  EXPECT_EQ(Send("POST", "/teach/accounts", {{"name", "x"}}, "amira").status, 403);
+  http::Response page = Send("GET", "/teach/accounts", {}, "rana");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.get_header_value("Cache-Control"), "no-store");
+  EXPECT_NE(Body(page).find("<bdi>amira</bdi>"), std::string::npos);
+
+  Fields add = {{"name", "karim"}, {"role", "teacher"}, {"password", "short"}};
+  http::Response refused = Send("POST", "/teach/accounts", add, "rana");
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_NE(Body(refused).find("Something typed cannot be used"), std::string::npos);
+  add["password"] = "tableau noir 9";
+  http::Response added = Send("POST", "/teach/accounts", add, "rana");
+  ASSERT_EQ(added.status, 303) << Body(added);
+  EXPECT_EQ(added.get_header_value("Location"), "/teach/accounts?done=added");
+  EXPECT_TRUE(app_->accounts()->Login("karim", "tableau noir 9").has_value());
+  EXPECT_NE(Body(Send("POST", "/teach/accounts", add, "rana")).find("already has that name"),
+            std::string::npos);
+
+  http::Response reset = Send("POST", "/teach/accounts/reset",
+                              {{"name", "karim"}, {"password", "craie rouge 12"}}, "rana");
+  ASSERT_EQ(reset.status, 303) << Body(reset);
+  EXPECT_TRUE(app_->accounts()->Login("karim", "craie rouge 12").has_value());
+  http::Response disabled = Send("POST", "/teach/accounts/disable", {{"name", "karim"}}, "rana");
+  ASSERT_EQ(disabled.status, 303) << Body(disabled);
+  EXPECT_FALSE(app_->accounts()->Login("karim", "craie rouge 12").has_value());
+  EXPECT_EQ(Send("POST", "/teach/accounts/disable", {{"name", "nobody"}}, "rana").status, 422);
+}
+
 }  // namespace
 }  // namespace outpost

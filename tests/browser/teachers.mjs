@@ -119,8 +119,8 @@ async function axe(page, name) {
 }
 const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 
-const TEACHER_PAGES = ['/teach/', '/teach', '/teach/edit?path=x.html', '/teach/delete?path=x.html'];
-const TEACHER_FORMS = ['/teach/place', '/teach/edit', '/teach/move', '/teach/delete', '/logout',
+const TEACHER_PAGES = ['/teach/', '/teach', '/teach/accounts', '/teach/edit?path=x.html', '/teach/delete?path=x.html'];
+const TEACHER_FORMS = ['/teach/place', '/teach/accounts', '/teach/accounts/reset', '/teach/edit', '/teach/move', '/teach/delete', '/logout',
                        '/api/v1/uploads/form?back=/teach/'];
 
 // A learner (no session) on every teacher page: the login page, 401, and nothing of a teacher's.
@@ -165,13 +165,17 @@ describe('teachers\' pages', () => {
     await Promise.all([page.waitForNavigation(), page.click('form[action="/setup"] button')]);
     assert.equal(pathOf(page), '/teach/');
     assert.equal(await page.locator('header .who bdi').innerText(), 'rana');
-    // The coordinator adds the teachers (the accounts API; the page for it is not built yet).
-    const csrf = await page.locator('.who input[name=csrf]').getAttribute('value');
+    // The coordinator adds the teachers on the accounts page.
+    await page.click('.who a[href="/teach/accounts"]');
+    await page.waitForLoadState();
     for (const name of ['amira', 'karim']) {
-      const r = await page.request.post(server.base + '/api/v1/users', {
-        headers: { 'X-CSRF-Token': csrf }, data: { name, role: 'teacher', password: PASSWORD } });
-      assert.equal(r.status(), 201, await r.text());
+      await page.fill('#a-name', name);
+      await page.fill('#a-password', PASSWORD);
+      await Promise.all([page.waitForURL('**/teach/accounts?done=added'), page.click('form[action="/teach/accounts"] button')]);
     }
+    const people = await page.locator('ul.people li > strong').allInnerTexts();
+    assert.deepEqual(people.sort(), ['amira', 'karim', 'rana']);
+    await axe(page, 'accounts');
     await Promise.all([page.waitForNavigation(), page.click('.who button')]);  // log out
     assert.equal(pathOf(page), '/login');
     assert.equal((await t.go('/setup')).url(), server.base + '/login');  // never again
@@ -344,6 +348,15 @@ describe('teachers\' pages', () => {
           const over = await overflow(page);
           if (over > 0) wrong.push(`${lang} ${name} at ${width} px is ${over} px too wide`);
         }
+        await page.click('.who button');  // log out, and in as the coordinator
+        await page.waitForLoadState();
+        await logIn(page, 'rana');
+        await t.go('/teach/accounts');
+        await page.locator('ul.people details').first().evaluate((d) => { d.open = true; });
+        await page.screenshot({ path: path.join(shotsDir, `${lang}-teach-accounts-${width}.png`), fullPage: true });
+        if (width === 320) await axe(page, `${lang} accounts`);
+        const over = await overflow(page);
+        if (over > 0) wrong.push(`${lang} accounts at ${width} px is ${over} px too wide`);
         await t.close();
       }
     }
