@@ -158,6 +158,20 @@ std::string LoginError(App& app, const ViewLanguage& t, const ApiAnswer& answer,
   return t.T("login_wrong");
 }
 
+// Whether a login or first-run form was posted from this box's own pages. Another site's page
+// (or a lesson's script in its sandbox, whose origin is "null") could otherwise log a teacher's
+// browser into an account of its choosing, and what the teacher then uploads would be its.
+// Browsers send Origin with every POST; a client without one (a script) is not a browser.
+bool FromThisBox(const Request& req) {
+  if (!req.has_header("Origin")) return true;
+  std::string origin = req.get_header_value("Origin");
+  for (const char* scheme : {"http://", "https://"}) {
+    if (origin.starts_with(scheme))
+      return origin.substr(std::string_view(scheme).size()) == req.get_header_value("Host");
+  }
+  return false;
+}
+
 void SendLoginView(App& app, const Request& req, Response& res, int status,
                    const std::string& error, const std::string& name, const std::string& back) {
   RequestLanguage lang = app.LanguageOf(req);
@@ -193,6 +207,7 @@ bool LoginPage(App& app, const Request& req, Response& res, bool) {
 }
 
 bool LoginForm(App& app, const Request& req, Response& res, bool) {
+  if (!FromThisBox(req)) return SendLoginView(app, req, res, 403, "", "", ""), true;
   std::string name = Param(req, "name");
   json body = {{"name", name}, {"password", Param(req, "password")}};
   ApiAnswer answer = CallApi(app, account_routes::Login, req, body);
@@ -214,6 +229,7 @@ bool SetupPage(App& app, const Request& req, Response& res, bool) {
 }
 
 bool SetupForm(App& app, const Request& req, Response& res, bool) {
+  if (!FromThisBox(req)) return SendSetupView(app, req, res, 403, "", ""), true;
   json body = {{"code", Param(req, "code")},
                {"name", Param(req, "name")},
                {"password", Param(req, "password")}};

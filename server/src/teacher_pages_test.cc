@@ -160,6 +160,35 @@ TEST_F(TeacherPagesTest, LoginSaysAWrongPasswordAndTheLockoutInMinutesInTheTeach
   EXPECT_NE(in.get_header_value("Set-Cookie").find("HttpOnly"), std::string::npos);
 }
 
+TEST_F(TeacherPagesTest, ALoginFormPostedFromAnotherSiteOrALessonsSandboxIsRefused) {
+  AddAccounts();
+  for (std::string origin : {"http://elsewhere.example", "null", "http://box.local:8080"}) {
+    http::Request req;
+    req.method = "POST";
+    req.path = req.target = "/login";
+    req.headers.emplace("Host", "box.local");
+    req.headers.emplace("Origin", origin);
+    req.params = {{"name", "amira"}, {"password", kPassword}};
+    http::Response res;
+    teacher_pages::LoginForm(*app_, req, res, false);
+    EXPECT_EQ(res.status, 403) << origin;
+    EXPECT_FALSE(res.has_header("Set-Cookie")) << origin;
+    req.path = req.target = "/setup";
+    http::Response setup;
+    teacher_pages::SetupForm(*app_, req, setup, false);
+    EXPECT_EQ(setup.status, 403) << origin;
+  }
+  http::Request same;
+  same.method = "POST";
+  same.path = same.target = "/login";
+  same.headers.emplace("Host", "box.local:8080");
+  same.headers.emplace("Origin", "http://box.local:8080");
+  same.params = {{"name", "amira"}, {"password", kPassword}};
+  http::Response res;
+  teacher_pages::LoginForm(*app_, same, res, false);
+  EXPECT_EQ(res.status, 303);
+}
+
 TEST_F(TeacherPagesTest, AFrenchTeacherReadsTheLockoutInFrench) {
   AddAccounts();
   ASSERT_TRUE(app_->accounts()->Add("lina", Role::kTeacher, kPassword).ok());
