@@ -136,6 +136,8 @@ std::optional<AssetFile> Assets::ResolveStatic(std::string_view url_path) const 
 nlohmann::json Assets::FrameUrls() const {
   return {{"css", StaticUrl("outpost.css")},
           {"js", StaticUrl("outpost.js")},
+          {"teach_css", StaticUrl("teach.css")},
+          {"teach_js", StaticUrl("teach.js")},
           {"pdfjs", StaticUrl("pdf.js")},
           {"pdfjs_worker", StaticUrl("pdf.worker.js")}};
 }

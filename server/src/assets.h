@@ -57,7 +57,8 @@ class Assets {
   // "/static/" prefix). nullopt for an unknown file or a hash that is not the current one.
   std::optional<AssetFile> ResolveStatic(std::string_view url_path) const;
 
-  // The frame's "assets" object (docs/web-api.md): {css, js, pdfjs, pdfjs_worker}.
+  // The frame's "assets" object (docs/web-api.md): {css, js, teach_css, teach_js, pdfjs,
+  // pdfjs_worker}.
   nlohmann::json FrameUrls() const;
 
  private:

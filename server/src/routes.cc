@@ -15,6 +15,7 @@
 #include "account_routes.h"
 #include "upload_routes.h"
 #include "material_routes.h"
+#include "teacher_pages.h"
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
@@ -38,16 +39,6 @@ constexpr uint64_t kMaxStreamedBody = 64ull << 30;
 // A catalog path from a URL path tail: must be valid UTF-8 with no empty, "." or ".."
 // segments (the catalog would not find those anyway; refusing them early is clearer).
 bool CleanPath(const std::string& path) { return path.empty() || IsSafeEntryPath(path); }
-
-// A `back=` target must be a path on this box: "/..." but not "//host" or "/\host".
-std::string LocalPath(const std::string& back) {
-  if (back.empty() || back[0] != '/' || back.size() > 2048) return "/";
-  if (back.size() > 1 && (back[1] == '/' || back[1] == '\\')) return "/";
-  for (unsigned char c : back) {
-    if (c < 0x20 || c == 0x7f || c == '\\') return "/";
-  }
-  return back;
-}
 
 // A page's twin under /api/v1 answers the page's view-model as JSON.
 bool IsApi(const Request& req) { return req.path.starts_with("/api/"); }
@@ -377,6 +368,23 @@ const Route kRoutes[] = {
     {"POST", R"(/api/v1/materials/(.+)/edit)", kWorker, material_routes::Edit, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/move)", kWorker, material_routes::Move, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/delete)", kWorker, material_routes::Delete, kLoggedIn},
+    // Teachers' and coordinators' pages (teacher_pages.h): plain forms over the APIs above.
+    {"GET", "/login", kWorker, teacher_pages::LoginPage, kAnyone},
+    {"POST", "/login", kWorker, teacher_pages::LoginForm, kAnyone},
+    {"GET", "/setup", kWorker, teacher_pages::SetupPage, kAnyone},
+    {"POST", "/setup", kWorker, teacher_pages::SetupForm, kAnyone},
+    {"POST", "/logout", kWorker, teacher_pages::LogoutForm, kLoggedIn},
+    {"GET", "/teach/?", kWorker, teacher_pages::TeachPage, kLoggedIn},
+    {"POST", "/teach/place", kWorker, teacher_pages::PlaceForm, kLoggedIn},
+    {"GET", "/teach/edit", kWorker, teacher_pages::EditPage, kLoggedIn},
+    {"POST", "/teach/edit", kWorker, teacher_pages::EditForm, kLoggedIn},
+    {"POST", "/teach/move", kWorker, teacher_pages::MoveForm, kLoggedIn},
+    {"GET", "/teach/delete", kWorker, teacher_pages::DeletePage, kLoggedIn},
+    {"POST", "/teach/delete", kWorker, teacher_pages::DeleteForm, kLoggedIn},
+    {"GET", "/teach/accounts", kWorker, teacher_pages::AccountsPage, kCoordinator},
+    {"POST", "/teach/accounts", kWorker, teacher_pages::AddAccountForm, kCoordinator},
+    {"POST", "/teach/accounts/disable", kWorker, teacher_pages::DisableAccountForm, kCoordinator},
+    {"POST", "/teach/accounts/reset", kWorker, teacher_pages::ResetAccountForm, kCoordinator},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},
@@ -389,6 +397,8 @@ void Refuse(App& app, const Request& req, Response& res, int status, const std::
   res = Response{};
   res.set_header("Cache-Control", "no-store");
   if (IsApi(req)) return app.SendJson(req, res, {{"error", why}}, status);
+  // A page that needs a session, asked for without one: the login page, back here after.
+  if (status == 401 && req.method != "POST") return teacher_pages::SendLogin(app, req, res, 401);
   RequestLanguage lang = app.LanguageOf(req);
   const ViewLanguage& t = lang.view;
   std::string code = std::to_string(status);
@@ -403,6 +413,16 @@ void Refuse(App& app, const Request& req, Response& res, int status, const std::
 }  // namespace
 
 std::span<const Route> Routes() { return kRoutes; }
+
+// A `back=` target must be a path on this box: "/..." but not "//host" or "/\host".
+std::string LocalPath(const std::string& back) {
+  if (back.empty() || back[0] != '/' || back.size() > 2048) return "/";
+  if (back.size() > 1 && (back[1] == '/' || back[1] == '\\')) return "/";
+  for (unsigned char c : back) {
+    if (c < 0x20 || c == 0x7f || c == '\\') return "/";
+  }
+  return back;
+}
 
 bool CheckAccess(App& app, const Route& route, const Request& req, Response& res) {
   if (route.access == Access::kAnyone) return true;

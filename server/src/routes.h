@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <span>
+#include <string>
 
 #include "auth.h"
 
@@ -53,6 +54,9 @@ std::span<const Route> Routes();
 // change (any method but GET, HEAD and OPTIONS) that needs a session without that session's
 // CSRF token (the X-CSRF-Token header, or a `csrf` form field). JSON under /api/, else the error page.
 bool CheckAccess(App& app, const Route& route, const http::Request& req, http::Response& res);
+
+// A `back=` target made safe: a path on this box ("/..." but not "//host" or "/\\host"), else "/".
+std::string LocalPath(const std::string& back);
 
 // Registers Routes() with `transport`, each handler bound to `app`, which must outlive it.
 void AddRoutes(App* app, http::Transport* transport);
