@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 #include <cstdint>
 
 namespace outpost {
@@ -110,6 +111,26 @@ Result<std::string> ReadFileRange(const fs::path& path, uint64_t offset, size_t 
   if (int err = ReadAt(*fd, offset, &out)) return ErrnoStatus("reading " + path.string(), err);
   if (out.size() < length) return Corrupt(path.string() + " is shorter than expected");
   return out;
+}
+
+Result<Hash> HashFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening " + path.string(), errno);
+  std::vector<uint8_t> buf(1 << 20);
+  Hasher hasher;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("reading " + path.string(), err);
+    }
+    if (n == 0) break;
+    hasher.Update({buf.data(), static_cast<size_t>(n)});
+  }
+  ::close(fd);
+  return hasher.Final();
 }
 
 }  // namespace outpost

@@ -330,23 +330,9 @@ Status BlobStore::SyncDirs() {
 
 Status BlobStore::Verify(const Hash& hash) const {
   fs::path path = PathOf(hash);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("opening blob " + path.string(), errno);
-  std::vector<uint8_t> buf(kReadBuffer);
-  Hasher hasher;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("reading blob " + path.string(), err);
-    }
-    if (n == 0) break;
-    hasher.Update({buf.data(), static_cast<size_t>(n)});
-  }
-  ::close(fd);
-  Hash actual = hasher.Final();
+  auto hashed = HashFile(path);
+  if (!hashed) return hashed.error().WithContext("blob");
+  Hash actual = *hashed;
   if (actual != hash) {
     return Corrupt("blob " + path.string() + " is damaged: its bytes hash to " + actual.Hex());
   }

@@ -107,27 +107,6 @@ Result<UploadInfo> FromJson(std::string_view text) {
   }
 }
 
-// The hash of the whole file, read in pieces (a finished upload with an expected hash).
-Result<Hash> HashFile(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("reading " + path.string(), errno);
-  Hasher hasher;
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("reading " + path.string(), err);
-    }
-    if (n == 0) break;
-    hasher.Update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
-  }
-  ::close(fd);
-  return hasher.Final();
-}
-
 }  // namespace
 
 bool IsUploadId(std::string_view id) {

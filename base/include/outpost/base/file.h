@@ -18,6 +18,7 @@
 #include <string>
 #include <utility>
 
+#include "outpost/base/hash.h"
 #include "outpost/base/status.h"
 
 namespace outpost {
@@ -62,6 +63,9 @@ class UniqueFd {
 // was there, and one that grows past the limit, or a file in /proc (which says it is empty),
 // is refused as too large ("PATH is too large (more than 1048576 bytes)").
 Result<std::string> ReadWholeFile(const std::filesystem::path& path, size_t max_bytes);
+
+// The BLAKE2b-256 of a whole file, read in 1 MiB pieces (any size: nothing is held whole).
+Result<Hash> HashFile(const std::filesystem::path& path);
 
 // Exactly `length` bytes of `path` from byte `offset` (pread). kNotFound if there is no such
 // file; kCorrupt ("PATH is shorter than expected") if it ends before offset + length: the
