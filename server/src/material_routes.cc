@@ -4,6 +4,8 @@
 // material and turn the result into an answer.
 #include "material_routes.h"
 
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +18,7 @@
 #include "http/url.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/school_materials.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost::material_routes {
 
@@ -109,7 +112,42 @@ Result<std::string> NamedPath(App& app, const std::string& channel, std::string_
   return node->path;
 }
 
-nlohmann::json NodeJson(App& app, const Node& n, int depth) {
+// What the hub decided on each of the channel's items that went up (sync.db's review outcomes,
+// which a sync or a stick brings back), by path: the latest decision for each.
+using Decisions = std::map<std::string, ReviewOutcome>;
+Decisions HubDecisions(App& app, const std::string& channel) {
+  Decisions out;
+  NodePaths paths(app.store()->root());
+  std::error_code ec;
+  if (!std::filesystem::exists(paths.sync_db, ec)) return out;  // never synced: none
+  auto db = SyncDb::Open(paths.sync_db);
+  if (!db) {
+    spdlog::warn("the hub's decisions cannot be read: {}", db.error().message());
+    return out;
+  }
+  for (ReviewOutcome& o : (*db)->ReviewOutcomes(channel)) {
+    auto it = out.find(o.path);
+    if (it == out.end() || it->second.decided_at <= o.decided_at) out[o.path] = std::move(o);
+  }
+  return out;
+}
+
+// The hub's decision on this very file (a decision on an earlier file of the same path is old
+// news: the teacher changed it since, and the hub will look again).
+void AddDecision(const Decisions& decisions, const Node& n, nlohmann::json* j) {
+  auto it = decisions.find(n.path);
+  if (it == decisions.end() || !n.blob || it->second.blob != *n.blob) return;
+  const ReviewOutcome& o = it->second;
+  nlohmann::json review = {{"state", ReviewStateName(o.state)}, {"decided_at", o.decided_at}};
+  if (o.state == ReviewState::kDeclined) review["reason"] = o.reason;
+  if (o.state == ReviewState::kAdopted) {
+    review["channel"] = o.adopted_channel;
+    review["topic"] = o.adopted_topic;
+  }
+  (*j)["review"] = std::move(review);
+}
+
+nlohmann::json NodeJson(App& app, const Node& n, int depth, const Decisions& decisions) {
   bool topic = n.kind == NodeKind::kTopic;
   std::string where = n.channel_id + "/" + PercentEncode(n.path, /*keep_slash=*/true);
   nlohmann::json j = {{"id", n.id},
@@ -128,12 +166,13 @@ nlohmann::json NodeJson(App& app, const Node& n, int depth) {
               {"mime", n.mime},
               {"file", "/c/" + where}});
     if (n.thumbnail) j["thumbnail"] = "/blob/" + n.thumbnail->Hex();
+    AddDecision(decisions, n, &j);
     return j;
   }
   nlohmann::json children = nlohmann::json::array();
   if (depth < kMaxTreeDepth) {
     for (const Node& c : app.catalog()->Children(n.id, /*include_unlisted=*/true)) {
-      children.push_back(NodeJson(app, c, depth + 1));
+      children.push_back(NodeJson(app, c, depth + 1, decisions));
     }
   }
   j["children"] = std::move(children);
@@ -210,7 +249,9 @@ bool List(App& app, const Request& req, Response& res, bool) {
   if (info && info->served_version != 0) {
     body["version"] = info->served_version;
     body["title"] = info->meta.title;
-    if (auto root = app.catalog()->GetNode(info->root_node)) body["tree"] = NodeJson(app, *root, 0);
+    if (auto root = app.catalog()->GetNode(info->root_node)) {
+      body["tree"] = NodeJson(app, *root, 0, HubDecisions(app, *channel));
+    }
   }
   Answer(app, req, res, body);
   return true;

@@ -19,6 +19,7 @@
 #include "outpost/sync/identity.h"
 #include "outpost/sync/manifest.h"
 #include "outpost/sync/school_materials.h"
+#include "outpost/sync/sync_db.h"
 #include "testing/fault_env.h"
 #include "testing/temp_dir.h"
 #include "uploads.h"
@@ -254,6 +255,60 @@ TEST_F(MaterialRoutesTest, AFullDiskIsA507AndTheUploadStaysToPlaceLater) {
   env_.Heal();
   auto [again, placed] = Ask("POST", "/api/v1/materials", {{"upload", id}});
   EXPECT_EQ(again, 201) << placed.dump();
+}
+
+// What the hub decided on a material comes back with a sync or a stick (review outcomes in
+// sync.db); the teachers' list shows it beside that very file, and not beside another file at
+// the same path.
+TEST_F(MaterialRoutesTest, TheHubsDecisionShowsBesideTheFileItWasMadeOn) {
+  auto [s1, rain] = Ask("POST", "/api/v1/materials",
+                        {{"upload", Uploaded("pluie.html", Page("La pluie", "nuages gris"))}});
+  auto [s2, sums] = Ask("POST", "/api/v1/materials",
+                        {{"upload", Uploaded("sommes.html", Page("Les sommes", "dizaines"))}});
+  ASSERT_EQ(s1, 201);
+  ASSERT_EQ(s2, 201);
+  auto blob_of = [&](const std::string& path) { return *catalog_->NodeByPath(SchoolId(), path)->blob; };
+  auto db = SyncDb::Open(NodePaths(data_.path()).sync_db);
+  ASSERT_TRUE(db.has_value());
+  ReviewOutcome declined;
+  declined.id = 1;
+  declined.channel_id = SchoolId();
+  declined.path = rain["path"];
+  declined.blob = blob_of(rain["path"]);
+  declined.state = ReviewState::kDeclined;
+  declined.reason = "Les images manquent";
+  declined.decided_at = 100;
+  ReviewOutcome adopted = declined;
+  adopted.id = 2;
+  adopted.path = sums["path"];
+  adopted.blob = blob_of(sums["path"]);
+  adopted.state = ReviewState::kAdopted;
+  adopted.reason.clear();
+  adopted.adopted_channel = "maths";
+  adopted.adopted_topic = "CM2";
+  ASSERT_TRUE((*db)->NoteReviewOutcomes({declined, adopted}).ok());
+
+  auto review_of = [&](const std::string& path) {
+    auto [status, list] = Ask("GET", "/api/v1/materials");
+    EXPECT_EQ(status, 200);
+    for (const json& c : list["tree"]["children"]) {
+      if (c["path"] == path) return c.value("review", json());
+    }
+    return json();
+  };
+  json r = review_of(rain["path"]);
+  EXPECT_EQ(r["state"], "declined");
+  EXPECT_EQ(r["reason"], "Les images manquent");
+  json a = review_of(sums["path"]);
+  EXPECT_EQ(a["state"], "adopted");
+  EXPECT_EQ(a["channel"], "maths");
+  EXPECT_EQ(a["topic"], "CM2");
+  // A decision on another file at that path (an earlier one) is not shown beside this one.
+  declined.id = 3;
+  declined.path = sums["path"];
+  declined.decided_at = 200;  // newer than the adoption, but not on this file
+  ASSERT_TRUE((*db)->NoteReviewOutcomes({declined}).ok());
+  EXPECT_TRUE(review_of(sums["path"]).is_null());
 }
 
 }  // namespace

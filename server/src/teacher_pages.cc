@@ -262,6 +262,18 @@ namespace {
 
 std::string Encoded(const std::string& path) { return PercentEncode(path, /*keep_slash=*/false); }
 
+// What the hub decided on a material, as a sentence: "" if nothing yet.
+std::string ReviewLine(const ViewLanguage& t, const json& review) {
+  std::string state = review.value("state", "");
+  if (state == "declined") return t.T("review_declined") + " " + review.value("reason", "");
+  if (state == "adopted") {
+    std::string where = review.value("topic", "");
+    return t.T("review_adopted") + " " + review.value("channel", "") +
+           (where.empty() ? "" : " / " + where);
+  }
+  return "";
+}
+
 // The materials under `node` of the school channel's tree (GET /api/v1/materials), each with
 // the titles of the topics above it ("Grade 5 / Science"), which is also how a move names them.
 void MaterialRows(const ViewLanguage& t, const json& node, const std::string& topic, json* rows) {
@@ -284,6 +296,7 @@ void MaterialRows(const ViewLanguage& t, const json& node, const std::string& to
                      {"subject", c.value("subject", "")},
                      {"license", c.value("license", "")},
                      {"url", c.value("url", "")},
+                     {"review", ReviewLine(t, c.value("review", json::object()))},
                      {"edit_url", "/teach/edit?path=" + Encoded(path)},
                      {"delete_url", "/teach/delete?path=" + Encoded(path)}});
   }
