@@ -5,6 +5,7 @@
 // publishing the national folder again keeps it. Then the same path by stick. Hub and sites are
 // separate `outpost` processes over loopback.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -244,6 +245,141 @@ TEST_F(ReviewE2eTest, ByStickALessonIsAdoptedForAnotherSchoolAndTheDeclineReache
   Json(Hub({"bundle", "export", "--to", after.string(), "--for", "ecole-a", "--json"}));
   EXPECT_EQ(Json(On(school_a_, {"bundle", "import", after.string(), "--json"}))["review_outcomes"], 0);
   EXPECT_EQ(Json(On(school_a_, {"outcomes", "--json"})).size(), 2u);
+}
+
+// ---- Issue #15's path with a teacher instead of `outpost publish`: she logs in on school A's
+// box, uploads a lesson and a worksheet with tus and places them; learners on A find the lesson
+// at once; A's channel goes up (by link, then by stick); the publisher adopts the lesson and
+// declines the worksheet; school B serves the lesson; the decline's reason shows on her page.
+
+class TeacherE2eTest : public ReviewE2eTest {
+ protected:
+  // A teacher account on A, A's server, her session; then the two materials placed.
+  void TeacherPlacesTwoMaterials() {
+    Join(school_a_, "ecole-a");
+    auto added = testing::RunProcess(
+        {"/bin/sh", "-c", "printf 'craie blanche 7\n' | \"$0\" users add --data \"$1\" --role teacher amira",
+         kOutpost, school_a_.path().string()});
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+    web_port_ = FreePort();
+    serve_ = std::make_unique<testing::LoggedProcess>(std::vector<std::string>{
+        kOutpost, "serve", "--data", school_a_.path().string(), "--listen",
+        "127.0.0.1:" + std::to_string(web_port_)});
+    ASSERT_TRUE(serve_->WaitForLine("serving "));
+    web_ = std::make_unique<httplib::Client>("127.0.0.1", web_port_);
+    auto login = web_->Post("/api/v1/login", R"({"name":"amira","password":"craie blanche 7"})",
+                            "application/json");
+    ASSERT_TRUE(login && login->status == 200);
+    std::string cookie = login->get_header_value("Set-Cookie");
+    session_ = {{"Cookie", cookie.substr(0, cookie.find(';'))},
+                {"X-CSRF-Token", nlohmann::json::parse(login->body)["csrf"].get<std::string>()},
+                {"Tus-Resumable", "1.0.0"}};
+    lesson_ = Place("photosynthese.html",
+                    "<!DOCTYPE html><html lang=\"fr\"><title>La photosynthèse</title><p>Les plantes "
+                    "vertes fabriquent leur nourriture avec la lumière.</p></html>\n",
+                    "Grade 5/Science");
+    worksheet_ = Place("mesures.txt", "Mesurer la pluie chaque jour.\n", "Grade 5/Science");
+    // Learners on A see the lesson at once: its page and search.
+    auto found = web_->Get("/api/v1/search?q=photosynth%C3%A8se");
+    ASSERT_TRUE(found && found->status == 200);
+    EXPECT_NE(found->body.find(lesson_), std::string::npos) << found->body;
+  }
+  // tus: create, one PATCH; then placed in `topic`. The material's path.
+  std::string Place(const std::string& name, const std::string& bytes, const std::string& topic) {
+    httplib::Headers h = session_;
+    h.emplace("Upload-Length", std::to_string(bytes.size()));
+    h.emplace("Upload-Metadata", "filename " + Base64(name));
+    auto created = web_->Post("/api/v1/uploads", h, "", "application/offset+octet-stream");
+    EXPECT_TRUE(created && created->status == 201);
+    if (!created) return "";
+    std::string where = created->get_header_value("Location");
+    httplib::Headers p = session_;
+    p.emplace("Upload-Offset", "0");
+    auto sent = web_->Patch(where.c_str(), p, bytes.data(), bytes.size(),
+                            "application/offset+octet-stream");
+    EXPECT_TRUE(sent && sent->status == 204);
+    std::string id = where.substr(where.rfind('/') + 1);
+    nlohmann::json body = {{"upload", id}, {"topic", topic}};
+    auto placed = web_->Post("/api/v1/materials", session_, body.dump(), "application/json");
+    EXPECT_TRUE(placed && placed->status == 201) << (placed ? placed->body : "");
+    return placed ? nlohmann::json::parse(placed->body)["path"].get<std::string>() : "";
+  }
+  static std::string Base64(const std::string& in) {
+    static constexpr char kB64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+      uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+      if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+      if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
+      out += kB64[v >> 18];
+      out += kB64[(v >> 12) & 63];
+      out += i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=';
+      out += i + 2 < in.size() ? kB64[v & 63] : '=';
+    }
+    return out;
+  }
+  // On the hub: the lesson adopted into the national channel, the worksheet declined.
+  void PublisherDecides() {
+    auto list = Json(Hub({"hub", "review", "list", "--site", "ecole-a", "--json"}));
+    const nlohmann::json* lesson = ItemAt(list["items"], lesson_);
+    const nlohmann::json* worksheet = ItemAt(list["items"], worksheet_);
+    ASSERT_TRUE(lesson && worksheet) << list.dump();
+    EXPECT_EQ((*lesson)["title"], "La photosynthèse");
+    Ok(Hub({"hub", "review", "adopt", std::to_string((*lesson)["id"].get<int64_t>()),
+            "--channel", channel_, "--topic", "Grade 5/Science"}));
+    Ok(Hub({"hub", "review", "decline", std::to_string((*worksheet)["id"].get<int64_t>()),
+            "--reason", "Ajoutez les unités (mm)."}));
+  }
+  void SchoolBServesTheLesson() {
+    auto hits = Json(On(school_b_, {"search", "photosynthèse", "--json"}));
+    ASSERT_EQ(hits.size(), 1u) << hits.dump();
+    EXPECT_EQ(hits[0]["channel"], channel_);
+  }
+  // The teacher's page on A says why the worksheet was declined.
+  void TheTeacherReadsTheDecline() {
+    auto page = web_->Get("/teach/", session_);
+    ASSERT_TRUE(page && page->status == 200);
+    EXPECT_NE(page->body.find("Ajoutez les unités (mm)."), std::string::npos);
+    auto list = web_->Get("/api/v1/materials", session_);
+    ASSERT_TRUE(list && list->status == 200);
+    EXPECT_NE(list->body.find("\"declined\""), std::string::npos) << list->body;
+    EXPECT_NE(list->body.find("\"adopted\""), std::string::npos) << list->body;
+  }
+
+  int web_port_ = 0;
+  std::unique_ptr<testing::LoggedProcess> serve_;
+  std::unique_ptr<httplib::Client> web_;
+  httplib::Headers session_;
+  std::string lesson_, worksheet_;
+};
+
+TEST_F(TeacherE2eTest, ATeachersLessonReachesAnotherSchoolByLinkAndTheDeclineReachesHer) {
+  TeacherPlacesTwoMaterials();
+  auto up = Json(On(school_a_, {"sync", "--json"}));
+  ASSERT_EQ(up["complete"], true) << up.dump();
+  PublisherDecides();
+  Join(school_b_, "ecole-b");
+  Ok(On(school_b_, {"sync"}));
+  SchoolBServesTheLesson();
+  auto back = Json(On(school_a_, {"sync", "--json"}));
+  EXPECT_EQ(back["review_outcomes"], 2) << back.dump();
+  TheTeacherReadsTheDecline();
+}
+
+TEST_F(TeacherE2eTest, ATeachersLessonReachesAnotherSchoolByStickAndTheDeclineReachesHer) {
+  TeacherPlacesTwoMaterials();
+  Join(school_b_, "ecole-b");
+  fs::path up = Stick("up");
+  Json(On(school_a_, {"bundle", "export", "--to", up.string(), "--json"}));
+  EXPECT_EQ(Json(Hub({"bundle", "import", up.string(), "--json"}))["complete"], true);
+  PublisherDecides();
+  fs::path down = Stick("down");
+  Json(Hub({"bundle", "export", "--to", down.string(), "--for", "all", "--json"}));
+  EXPECT_EQ(Json(On(school_b_, {"bundle", "import", down.string(), "--json"}))["complete"], true);
+  SchoolBServesTheLesson();
+  EXPECT_EQ(Json(On(school_a_, {"bundle", "import", down.string(), "--json"}))["review_outcomes"], 2);
+  TheTeacherReadsTheDecline();
 }
 
 }  // namespace
