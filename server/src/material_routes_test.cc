@@ -96,7 +96,8 @@ class MaterialRoutesTest : public ::testing::Test {
     return {res.status, json::parse(text, nullptr, false)};
   }
   // A learner's GET of `path` (no session): the status.
-  int LearnerGets(const std::string& path) {
+  int LearnerGets(const std::string& path) { return LearnerResponse(path).status; }
+  http::Response LearnerResponse(const std::string& path) {
     http::Request req;
     req.method = "GET";
     req.path = req.target = path;
@@ -107,9 +108,9 @@ class MaterialRoutesTest : public ::testing::Test {
         continue;
       }
       if (CheckAccess(*app_, r, req, res)) r.handler(*app_, req, res, false);
-      return res.status;
+      return res;
     }
-    return 0;
+    return res;
   }
   // A learner's search (no session): the paths found.
   std::vector<std::string> LearnerFinds(const std::string& query) {
@@ -309,6 +310,19 @@ TEST_F(MaterialRoutesTest, TheHubsDecisionShowsBesideTheFileItWasMadeOn) {
   declined.decided_at = 200;  // newer than the adoption, but not on this file
   ASSERT_TRUE((*db)->NoteReviewOutcomes({declined}).ok());
   EXPECT_TRUE(review_of(sums["path"]).is_null());
+}
+
+// A teacher's page may hold script: it is served in the same sandbox as imported content, so it
+// can never act in a teacher's or coordinator's session (issue #15, item 1).
+TEST_F(MaterialRoutesTest, ATeachersPageIsServedInTheSandboxLikeImportedContent) {
+  std::string page = "<!DOCTYPE html><title>Quiz</title><script>fetch('/api/v1/users')</script>";
+  auto [status, added] = Ask("POST", "/api/v1/materials", {{"upload", Uploaded("quiz.html", page)}});
+  ASSERT_EQ(status, 201) << added.dump();
+  http::Response res = LearnerResponse("/c/" + SchoolId() + "/" + std::string(added["path"]));
+  ASSERT_EQ(res.status, 200);
+  std::string policy = res.get_header_value("Content-Security-Policy");
+  EXPECT_NE(policy.find("sandbox"), std::string::npos) << policy;
+  EXPECT_EQ(policy.find("allow-same-origin"), std::string::npos) << policy;
 }
 
 }  // namespace
