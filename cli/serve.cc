@@ -115,9 +115,10 @@ void AnnounceSetupCode(const fs::path& data, const std::string& base_url) {
   if (!code) {
     spdlog::error("could not make a setup code: {}", code.error().message());
   } else if (*code) {
-    spdlog::warn("this box has no coordinator yet. Setup code: {} (POST {}api/v1/setup with "
-                 "{{\"code\", \"name\", \"password\"}}, or on this box: outpost users add "
-                 "--role coordinator NAME)", **code, base_url);
+    spdlog::warn("this box has no coordinator yet. Setup code: {} (open {}setup in a browser "
+                 "and make the coordinator with it; or POST {}api/v1/setup with {{\"code\", "
+                 "\"name\", \"password\"}}; or on this box: outpost users add --role "
+                 "coordinator NAME)", **code, base_url, base_url);
   }
 }
 
