@@ -22,7 +22,7 @@ BarChartSpec Spec(std::vector<uint64_t> values, bool rtl = false) {
 // The x of each bar, in order.
 std::vector<double> BarXs(const std::string& svg) {
   std::vector<double> xs;
-  std::regex rect(R"(<rect x="([0-9.]+)")");
+  std::regex rect(R"re(<rect x="([0-9.]+)")re");
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), rect); it != std::sregex_iterator();
        ++it) {
     xs.push_back(std::stod((*it)[1]));
