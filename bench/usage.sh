@@ -6,8 +6,8 @@
 # each in turn, cycling over RESOURCES pages so the counter holds many keys, ROUNDS times in
 # alternating order. Prints each round's requests/s on and off, the medians, the median of the
 # per-round ratios on/off with its spread, the cost (1 - ratio) and the budget with PASS/FAIL;
-# then how many views usage.db holds (it must equal the requests wrk made with counting on, less
-# the warm-up's which are counted too: the figure is printed, not checked).
+# then the rows and views each usage.db holds beside the resource pages requested of it (with
+# counting on they should be equal: wrk's warm-ups count too; with counting off, no views).
 #
 # Usage: bench/usage.sh
 #
@@ -74,49 +74,71 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-declare -A base
+declare -A base pid
 for mode in on off; do
   data=$bench_dir/$mode
   "$outpost" import --data "$data" "$channel" >/dev/null
-  [[ $mode = on ]] && echo "count_views = true" >"$data/server.toml" || echo "count_views = false" >"$data/server.toml"
+  # wrk's connections all come from 127.0.0.1: lift the per-address limit (64) above them.
+  printf 'count_views = %s\nmax_connections_per_address = 4096\n' \
+    "$([[ $mode = on ]] && echo true || echo false)" >"$data/server.toml"
   port=$(free_port)
   "$outpost" serve --data "$data" --listen "127.0.0.1:$port" >"$bench_dir/$mode.log" 2>&1 &
   pids+=($!)
+  pid[$mode]=$!
   base[$mode]=http://127.0.0.1:$port
   for _ in $(seq 100); do curl -fs -o /dev/null "${base[$mode]}/" && break; sleep 0.1; done
   curl -fs -o /dev/null "${base[$mode]}/r/bench/unit-00/lesson-0000.html" || die "$mode: no resource page"
 done
 
-measure() {  # measure MODE: requests/s of one wrk run
-  wrk -t"$wrk_threads" -c"$conns" -d"${warmup}s" -s "$lua" "${base[$1]}" >/dev/null
-  wrk -t"$wrk_threads" -c"$conns" -d"${duration}s" -s "$lua" "${base[$1]}" |
-    awk '/^Requests\/sec:/ {print $2}'
+declare -A sent=([on]=1 [off]=1)  # requests made to each (the check of each server's page)
+requests_of() { awk '/requests in/ {print $1}' "$1"; }
+measure() {  # measure MODE: requests/s of one wrk run (its warm-up's and its requests added to sent)
+  local out=$bench_dir/wrk.out
+  wrk -t"$wrk_threads" -c"$conns" -d"${warmup}s" -s "$lua" "${base[$1]}" >"$out"
+  sent[$1]=$(( sent[$1] + $(requests_of "$out") ))
+  local before after
+  before=$(cpu_ticks "${pid[$1]}")
+  wrk -t"$wrk_threads" -c"$conns" -d"${duration}s" -s "$lua" "${base[$1]}" >"$out"
+  after=$(cpu_ticks "${pid[$1]}")
+  sent[$1]=$(( sent[$1] + $(requests_of "$out") ))
+  grep -q "Non-2xx" "$out" && die "$1: some pages were not answered 200: $(cat "$out")"
+  # requests/s, and the server's CPU microseconds per request over the measured run
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$(requests_of "$out")" \
+    '/^Requests\/sec:/ {printf "%s %.2f\n", $2, ticks * 1e6 / hz / n}' "$out"
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of every thread
 
 echo "usage.sh: $resources resource pages, $conns connections, $rounds rounds of ${duration}s, $(nproc) cores"
-printf '%-6s %14s %14s %8s\n' round "on req/s" "off req/s" ratio
-ons=() offs=() ratios=()
+printf '%-6s %12s %12s %8s %14s %14s %8s\n' round "on req/s" "off req/s" ratio "on CPU us/req" "off CPU us/req" ratio
+ons=() offs=() ratios=() cpu_ratios=()
 for r in $(seq "$rounds"); do
-  if (( r % 2 )); then on=$(measure on); off=$(measure off); else off=$(measure off); on=$(measure on); fi
+  if (( r % 2 )); then measure on >"$bench_dir/on.rps"; measure off >"$bench_dir/off.rps"
+  else measure off >"$bench_dir/off.rps"; measure on >"$bench_dir/on.rps"; fi
+  read -r on on_cpu <"$bench_dir/on.rps"
+  read -r off off_cpu <"$bench_dir/off.rps"
   ratio=$(python3 -c "print(f'{$on / $off:.3f}')")
-  printf '%-6s %14s %14s %8s\n' "$r" "$on" "$off" "$ratio"
-  ons+=("$on") offs+=("$off") ratios+=("$ratio")
+  cpu_ratio=$(python3 -c "print(f'{$on_cpu / $off_cpu:.3f}')")
+  printf '%-6s %12s %12s %8s %14s %14s %8s\n' "$r" "$on" "$off" "$ratio" "$on_cpu" "$off_cpu" "$cpu_ratio"
+  ons+=("$on") offs+=("$off") ratios+=("$ratio") cpu_ratios+=("$cpu_ratio")
 done
-python3 - "${ons[*]}" "${offs[*]}" "${ratios[*]}" <<'EOF'
+python3 - "${ons[*]}" "${offs[*]}" "${ratios[*]}" "${cpu_ratios[*]}" <<'EOF'
 import statistics, sys
-on, off, ratio = ([float(x) for x in a.split()] for a in sys.argv[1:4])
-m = statistics.median(ratio)
-print(f"median  {statistics.median(on):14.0f} {statistics.median(off):14.0f} {m:8.3f}  (ratio from {min(ratio):.3f} to {max(ratio):.3f})")
+on, off, ratio, cpu = ([float(x) for x in a.split()] for a in sys.argv[1:5])
+m, c = statistics.median(ratio), statistics.median(cpu)
+print(f"median: {statistics.median(on):.0f} req/s on, {statistics.median(off):.0f} off; ratio on/off {m:.3f} "
+      f"(rounds from {min(ratio):.3f} to {max(ratio):.3f}); server CPU per request on/off {c:.3f} "
+      f"(from {min(cpu):.3f} to {max(cpu):.3f})")
 cost = (1 - m) * 100
 print(f"budget: counting costs the learner pages < 5 % of their requests/s: cost {cost:.1f} % -> {'PASS' if cost < 5 else 'FAIL'}")
+print(f"        (the same in server CPU per request: {100 * (c - 1):+.1f} %)")
 EOF
 for p in "${pids[@]}"; do kill "$p"; done
 wait 2>/dev/null || true
 pids=()
-python3 - "$bench_dir/on/usage.db" "$bench_dir/off/usage.db" <<'EOF'
+python3 - "$bench_dir/on/usage.db" "${sent[on]}" "$bench_dir/off/usage.db" "${sent[off]}" <<'EOF'
 import sqlite3, sys
-for f in sys.argv[1:]:
+for f, sent in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
     c = sqlite3.connect(f)
     rows, views = c.execute("select count(*), coalesce(sum(views), 0) from usage").fetchone()
-    print(f"{f}: {rows} rows, {views} views")
+    print(f"{f}: {rows} rows, {views} views for {sent} resource pages requested")
 EOF

@@ -10,8 +10,8 @@ namespace outpost {
 namespace {
 
 constexpr double kWidth = 400, kHeight = 170;
-constexpr double kAxisSpace = 44;           // beside the plot, for the value labels
-constexpr double kTop = 10, kBottom = 144;  // the plot's top and its base line
+constexpr double kAxisSpace = 52;           // beside the plot, for the value labels
+constexpr double kTop = 10, kBottom = 140;  // the plot's top and its base line
 constexpr const char* kBarColour = "#0b6e7f";  // the pages' accent: 5.9:1 on white
 constexpr const char* kTextColour = "#333";
 constexpr const char* kGridColour = "#c9d4d6";
@@ -52,7 +52,7 @@ Frame FrameOf(bool rtl) {
 
 std::string Text(double x, double y, const char* anchor, const std::string& text) {
   return "<text x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" text-anchor=\"" + anchor +
-         "\" font-size=\"12\" fill=\"" + kTextColour + "\">" + Escape(text) + "</text>";
+         "\" font-size=\"16\" fill=\"" + kTextColour + "\">" + Escape(text) + "</text>";
 }
 
 // Grid lines and value labels at 0, top / 2 and top.
@@ -100,7 +100,7 @@ std::string Labels(const Frame& f, const std::vector<ChartBar>& bars) {
   if (n > 1) shown.push_back(n - 1);
   for (size_t i : shown) {
     double x = BarLeft(f, i, n, slot) + slot / 2;
-    x = std::clamp(x, f.plot_left + 18, f.plot_right - 18);
+    x = std::clamp(x, f.plot_left + 22, f.plot_right - 22);
     out += Text(x, kHeight - 8, "middle", bars[i].label);
   }
   return out + "</g>";

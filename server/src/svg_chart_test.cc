@@ -53,10 +53,10 @@ TEST(SvgChartTest, ChartIsANamedScalableImage) {
 
 TEST(SvgChartTest, TallestBarReachesTheNiceTop) {
   std::string svg = BarChartSvg(Spec({0, 5, 10}));
-  // top = 10: the plot runs from y 10 to 144, so the last bar is 134 high and the first is none.
+  // top = 10: the plot runs from y 10 to 140, so the last bar is 130 high and the first is none.
   EXPECT_NE(svg.find(R"(y="10.0" width=)"), std::string::npos) << svg;
-  EXPECT_NE(svg.find(R"(height="134.0")"), std::string::npos);
-  EXPECT_NE(svg.find(R"(height="67.0")"), std::string::npos);
+  EXPECT_NE(svg.find(R"(height="130.0")"), std::string::npos);
+  EXPECT_NE(svg.find(R"(height="65.0")"), std::string::npos);
   EXPECT_NE(svg.find(R"(height="0.0")"), std::string::npos);
   EXPECT_NE(svg.find(">10</text>"), std::string::npos);
   EXPECT_NE(svg.find(">5</text>"), std::string::npos);
