@@ -124,10 +124,15 @@ TEST_F(UsageRoutesTest, AResourcePageCountsOnceEachTimeEvenFromThePageCache) {
       res = http::Response{};
       ASSERT_TRUE(route.handler(*app_, req, res, /*on_loop=*/false));  // the cache, on a worker
       EXPECT_EQ(res.status, 200);
+      // Opened again by a browser that kept it: "not modified" is a view too.
+      req.headers.emplace("If-None-Match", res.get_header_value("ETag"));
+      res = http::Response{};
+      ASSERT_TRUE(route.handler(*app_, req, res, /*on_loop=*/true));
+      EXPECT_EQ(res.status, 304);
       break;
     }
   }
-  EXPECT_EQ(ViewsOf("eleve.html"), 3u);
+  EXPECT_EQ(ViewsOf("eleve.html"), 4u);
 }
 
 TEST_F(UsageRoutesTest, FilesJsonHeadExercisesAndMissingPagesAreNotViews) {
