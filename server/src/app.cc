@@ -91,6 +91,9 @@ void AddContentHeaders(http::Response& res, bool sandbox) {
   res.set_header("Access-Control-Allow-Origin", "*");
 }
 
+// How often the views counted in memory go to usage.db.
+constexpr std::chrono::seconds kViewFlushInterval = std::chrono::seconds(60);
+
 // How often a running server checks its catalog (quick_check; docs/cli.md gives its cost).
 constexpr std::chrono::seconds kCatalogCheckInterval = std::chrono::hours(1);
 
@@ -127,6 +130,32 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
   } else {
     spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
   }
+  OpenUsage(config);
+}
+
+void App::OpenUsage(const ServerConfig& config) {
+  auto usage = UsageStore::Open(store_->root() / "usage.db");
+  if (!usage) {
+    spdlog::error("views will not be counted: {}", usage.error().message());
+    return;
+  }
+  usage_ = std::move(*usage);
+  if (config.count_views) {
+    view_counter_ = std::make_unique<ViewCounter>(usage_.get(), kViewFlushInterval);
+  }
+}
+
+App::~App() = default;
+
+void App::CountView(const http::Request& req, const http::Response& res) const {
+  if (!view_counter_ || req.method != "GET" || req.matches.size() < 3) return;
+  if ((res.status != 200 && res.status != 304) || req.path.starts_with("/api/")) return;
+  if (Catalog::ReadFailed()) return;  // answered with the trouble page after the handler
+  view_counter_->Count(req.matches[1], req.matches[2]);
+}
+
+Status App::FlushViews() const {
+  return view_counter_ ? view_counter_->Flush() : Status::Ok();
 }
 
 std::string App::SessionToken(const http::Request& req) const {

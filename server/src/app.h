@@ -34,10 +34,12 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/server/config.h"
+#include "outpost/sync/usage.h"
 #include "page_cache.h"
 #include "render.h"
 #include "search_gate.h"
 #include "uploads.h"
+#include "view_counter.h"
 #include "views.h"
 
 namespace outpost {
@@ -74,6 +76,7 @@ class App {
  public:
   // `store` and `catalog` must outlive the App.
   App(const ServerConfig& config, BlobStore* store, Catalog* catalog);
+  ~App();
 
   BlobStore* store() const { return store_; }
   Catalog* catalog() const { return catalog_; }
@@ -148,6 +151,17 @@ class App {
   // A built-in asset's compressed variants, made once (none for assets read from disk).
   std::shared_ptr<const CompressedVariants> AssetVariants(const AssetFile& file);
 
+  // ---- Usage (view_counter.h, outpost/sync/usage.h).
+  // DATA/usage.db, or null if it could not be opened (logged at start).
+  UsageStore* usage() const { return usage_.get(); }
+  // Whether views are being counted (count_views, and usage.db opened).
+  bool counting_views() const { return view_counter_ != nullptr; }
+  // Counts `req` as a view if it is one: a GET (not HEAD) of a resource page (not its JSON
+  // twin) answered 200 or 304 in `res`, while counting is on (ServerConfig::count_views).
+  void CountView(const http::Request& req, const http::Response& res) const;
+  // Adds the views counted so far to usage.db now (the console does, before it reads).
+  Status FlushViews() const;
+
   // How many times a page or view has been compressed since start (tests, stats).
   uint64_t page_compressions() const { return page_compressions_.load(); }
 
@@ -156,6 +170,7 @@ class App {
   // it). False only with !may_make, when that coding's variant is still to be made.
   bool SendRendered(const http::Request& req, http::Response& res,
                     std::shared_ptr<const RenderedPage> page, int status, bool may_make) const;
+  void OpenUsage(const ServerConfig& config);
   std::optional<FileRef> LookUpFile(const std::string& channel, const std::string& path) const;
 
   BlobStore* store_;
@@ -174,6 +189,8 @@ class App {
   mutable PageCache pages_;
   mutable HotFiles hot_files_;  // small blobs, checked and held in memory
   mutable std::atomic<uint64_t> page_compressions_{0};
+  std::unique_ptr<UsageStore> usage_;
+  std::unique_ptr<ViewCounter> view_counter_;  // after usage_: its last flush goes there
 
   // /c/CHANNEL/PATH -> the blob and type, until the catalog changes: file requests (a video's
   // ranges, a page's images) then skip the catalog entirely.

@@ -48,6 +48,12 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
       OUTPOST_RETURN_IF_ERROR(config->SetListen(*s));
       continue;
     }
+    if (key == "count_views") {
+      auto b = v.value<bool>();
+      if (!v.is_boolean() || !b) return InvalidArgument(where + "\"count_views\" must be true or false");
+      config->count_views = *b;
+      continue;
+    }
     int* field = nullptr;
     if (key == "threads") field = &config->threads;
     else if (key == "io_threads") field = &config->io_threads;

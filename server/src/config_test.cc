@@ -49,5 +49,14 @@ TEST(ServerConfigTest, FileSetsValuesAndRejectsUnknownKeys) {
   EXPECT_FALSE(LoadServerConfig(file, &c).ok());
 }
 
+TEST(ServerConfigTest, ViewsAreCountedUnlessTheFileSaysNot) {
+  EXPECT_TRUE(ServerConfig().count_views);
+  testing::TempDir dir;
+  ServerConfig c;
+  ASSERT_TRUE(LoadServerConfig(dir.Write("s.toml", "count_views = false\n"), &c).ok());
+  EXPECT_FALSE(c.count_views);
+  EXPECT_FALSE(LoadServerConfig(dir.Write("t.toml", "count_views = 0\n"), &c).ok());
+}
+
 }  // namespace
 }  // namespace outpost

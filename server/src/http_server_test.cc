@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "outpost/server/accounts.h"
 #include "outpost/server/variant_check.h"
+#include "outpost/sync/usage.h"
 #include "testing/archives.h"
 #include "testing/temp_dir.h"
 
@@ -64,8 +65,8 @@ class HttpServerTest : public ::testing::Test {
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
   }
   void TearDown() override {
-    server_->Stop();
-    thread_.join();
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
   }
   httplib::Result Get(const std::string& path, httplib::Headers headers = {}) {
     return client_->Get(path.c_str(), headers);
@@ -96,6 +97,27 @@ TEST_F(HttpServerTest, HomeTopicAndResourcePagesRender) {
   EXPECT_NE(video->body.find("/c/ch/clip.fr.vtt"), std::string::npos);  // subtitles
   EXPECT_EQ(Get("/t/ch/nope")->status, 404);
   EXPECT_EQ(Get("/r/ch/fr")->status, 404);  // a topic is not a resource
+}
+
+// A view is a resource page opened (rendered or from the page cache, answered on an event
+// loop or a worker); its file, its ranges, its JSON and a HEAD are not (docs/usage.md). The
+// counts reach usage.db at the latest when the server stops.
+TEST_F(HttpServerTest, EachResourcePageOpenedCountsOnceAndItsFilesDoNot) {
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Get("/r/ch/clip.mp4")->status, 200);
+  EXPECT_EQ(Get("/c/ch/clip.mp4", {{"Range", "bytes=0-99"}})->status, 206);
+  EXPECT_EQ(Get("/c/ch/clip.mp4")->status, 200);
+  EXPECT_EQ(Get("/api/v1/r/ch/clip.mp4")->status, 200);
+  EXPECT_EQ(client_->Head("/r/ch/clip.mp4")->status, 200);
+  EXPECT_EQ(Get("/r/ch/nope.mp4")->status, 404);
+  EXPECT_EQ(Get("/static/nothing.css")->status, 404);
+  server_->Stop();
+  thread_.join();
+  server_.reset();  // the last flush
+  auto usage = UsageStore::Open(data_.path() / "usage.db");
+  ASSERT_TRUE(usage.has_value());
+  auto top = (*usage)->Top("", 0, INT32_MAX, 10);
+  ASSERT_TRUE(top.has_value());
+  EXPECT_EQ(*top, (std::vector<UsageResourceTotal>{{"ch", "clip.mp4", 3}}));
 }
 
 TEST_F(HttpServerTest, APageChangesAsSoonAsANewVersionIsServed) {

@@ -14,6 +14,7 @@
 
 #include "account_routes.h"
 #include "upload_routes.h"
+#include "usage_routes.h"
 #include "material_routes.h"
 #include "teacher_pages.h"
 #include "app.h"
@@ -93,13 +94,21 @@ bool Topic(App& app, const Request& req, Response& res, bool on_loop) {
 }
 
 // A resource page; POSTed, an exercise's answers (form fields q0, q1, ...), checked on the box.
+// A page opened is counted (App::CountView), from the page cache too.
 bool Resource(App& app, const Request& req, Response& res, bool on_loop) {
-  if (on_loop) return app.FastCachedPage(req, res);
+  if (on_loop) {
+    if (!app.FastCachedPage(req, res)) return false;
+    app.CountView(req, res);
+    return true;
+  }
   bool json = IsApi(req), posted = req.method == "POST";
   std::string channel = req.matches[1], path = req.matches[2];
   RequestLanguage lang = app.LanguageOf(req);
   std::optional<PageKey> key;
-  if (!json && !posted && !(key = app.CachedPage(req, lang.code, res))) return true;
+  if (!json && !posted && !(key = app.CachedPage(req, lang.code, res))) {
+    app.CountView(req, res);
+    return true;
+  }
   std::map<std::string, std::string> answers;
   if (posted) {
     for (const auto& [k, v] : req.params) answers[k] = v;
@@ -117,6 +126,7 @@ bool Resource(App& app, const Request& req, Response& res, bool on_loop) {
   } else {
     app.SendPage(req, res, "resource", std::move(**view), lang, 200, key ? &*key : nullptr);
   }
+  if (!posted) app.CountView(req, res);
   return true;
 }
 
@@ -385,6 +395,11 @@ const Route kRoutes[] = {
     {"POST", "/teach/accounts", kWorker, teacher_pages::AddAccountForm, kCoordinator},
     {"POST", "/teach/accounts/disable", kWorker, teacher_pages::DisableAccountForm, kCoordinator},
     {"POST", "/teach/accounts/reset", kWorker, teacher_pages::ResetAccountForm, kCoordinator},
+    // The coordinator's console: usage (usage_routes.h).
+    {"GET", "/admin/usage", kWorker, usage_routes::Page, kCoordinator},
+    {"POST", "/admin/usage/sharing", kWorker, usage_routes::SharingForm, kCoordinator},
+    {"GET", "/api/v1/admin/usage", kWorker, usage_routes::Json, kCoordinator},
+    {"POST", "/api/v1/admin/usage/sharing", kWorker, usage_routes::SetSharing, kCoordinator},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

@@ -35,6 +35,8 @@ struct ServerConfig {
   int max_upload_mb = 4096;       // the largest file a teacher may upload (tus's Tus-Max-Size)
   int upload_reserve_mb = 512;    // uploads never take the data disk below this much free
   std::string web_root;           // serve web-ui files from this folder (development)
+  // Count resource pages opened, per resource per day, in DATA/usage.db (docs/usage.md).
+  bool count_views = true;
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.
   Status SetListen(const std::string& listen);
