@@ -29,6 +29,21 @@ std::string Fill(std::string text, const std::string& key, const std::string& va
   return text;
 }
 
+// A value put into a sentence (a size, a date), isolated left to right (U+2066 ... U+2069) so
+// that "83.9 GB" does not read "GB 83.9" inside an Arabic sentence.
+std::string Ltr(const std::string& value) { return "\u2066" + value + "\u2069"; }
+
+// A message in its own direction (U+2068 ... U+2069): the log's English in an Arabic sentence.
+std::string Isolated(const std::string& text) { return "\u2068" + text + "\u2069"; }
+
+// A size, in GB from 10 GB on (a disk, the memory), else SizeLabel's.
+std::string Size(uint64_t bytes) {
+  if (bytes < 10'000'000'000ull) return SizeLabel(bytes);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(bytes) / 1e9);
+  return buf;
+}
+
 // "2026-12-07 19:45 UTC": the same in every language (digits and all).
 std::string DateLabel(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -80,19 +95,19 @@ void SeeOther(Response& res, const std::string& where) {
 // The disk, as the overview and the health page show it.
 json DiskView(const ViewLanguage& t, const DiskStatus& disk, uint64_t next_sync_bytes) {
   json view = {{"known", disk.known},
-               {"free_label", SizeLabel(disk.free_bytes)},
-               {"total_label", SizeLabel(disk.total_bytes)},
+               {"free_label", Size(disk.free_bytes)},
+               {"total_label", Size(disk.total_bytes)},
                {"warning", disk.warning}};
   uint64_t percent = disk.total_bytes ? disk.free_bytes * 100 / disk.total_bytes : 0;
   view["free_percent"] = percent;
-  view["free_text"] = Fill(Fill(Fill(t.T("box_disk_free"), "free", SizeLabel(disk.free_bytes)),
-                                "total", SizeLabel(disk.total_bytes)),
+  view["free_text"] = Fill(Fill(Fill(t.T("box_disk_free"), "free", Ltr(Size(disk.free_bytes))),
+                                "total", Ltr(Size(disk.total_bytes))),
                            "percent", std::to_string(percent));
   if (disk.warning_reason == "low") {
     view["warning_text"] = Fill(t.T("box_disk_warning_low"), "percent",
                                 std::to_string(kLowDiskPercent));
   } else if (disk.warning) {
-    view["warning_text"] = Fill(t.T("box_disk_warning_sync"), "size", SizeLabel(next_sync_bytes));
+    view["warning_text"] = Fill(t.T("box_disk_warning_sync"), "size", Ltr(Size(next_sync_bytes)));
   }
   return view;
 }
@@ -102,10 +117,10 @@ json ChannelRow(const ViewLanguage& t, const ChannelStatus& c, bool hidden) {
               {"title", c.title.empty() ? c.id : c.title},
               {"served_version", c.served_version},
               {"staged_version", c.staged_version},
-              {"size_label", SizeLabel(c.bytes)},
+              {"size_label", Size(c.bytes)},
               {"hub_version", c.hub_version},
               {"behind", c.behind},
-              {"next_sync_label", SizeLabel(c.next_sync_bytes)},
+              {"next_sync_label", Size(c.next_sync_bytes)},
               {"served", c.served_version > 0},
               {"hidden", hidden}};
   row["served_text"] = c.served_version > 0
@@ -116,7 +131,7 @@ json ChannelRow(const ViewLanguage& t, const ChannelStatus& c, bool hidden) {
   }
   if (c.behind) {
     row["behind_text"] = Fill(Fill(t.T("box_behind"), "n", std::to_string(c.hub_version)),
-                              "size", SizeLabel(c.next_sync_bytes));
+                              "size", Ltr(Size(c.next_sync_bytes)));
   }
   return row;
 }
@@ -125,7 +140,7 @@ json ChannelRow(const ViewLanguage& t, const ChannelStatus& c, bool hidden) {
 json SyncView(const ViewLanguage& t, const BoxStatus& s) {
   json view = {{"joined", s.joined},
                {"channels_behind", s.channels_behind},
-               {"next_sync_label", SizeLabel(s.next_sync_bytes)},
+               {"next_sync_label", Size(s.next_sync_bytes)},
                {"up_to_date", s.channels_behind == 0}};
   if (!s.joined) view["joined_text"] = t.T("box_not_joined");
   if (!s.last_sync) {
@@ -133,18 +148,20 @@ json SyncView(const ViewLanguage& t, const BoxStatus& s) {
     view["never"] = true;
   } else {
     const SyncRun& r = *s.last_sync;
-    std::string when = Fill(t.T("box_last_synced"), "date", DateLabel(r.finished_at));
+    std::string when = Fill(t.T("box_last_synced"), "date", Ltr(DateLabel(r.finished_at)));
     view["last_text"] = Fill(when, "days", std::to_string(s.days_since_sync));
     view["ok"] = r.ok && r.complete;
     view["result_text"] = r.ok && r.complete ? t.T("box_sync_complete")
-                          : r.ok ? Fill(t.T("box_sync_partial"), "why", r.message)
-                                 : Fill(t.T("box_sync_failed"), "why", r.message);
+                          : r.ok ? Fill(t.T("box_sync_partial"), "why", Isolated(r.message))
+                                 : Fill(t.T("box_sync_failed"), "why", Isolated(r.message));
   }
+  // Nothing is known of the hub before a sync (or a stick): no "up to date" then.
+  if (s.channels_behind == 0 && !s.last_sync) return view;
   view["behind_text"] = s.channels_behind == 0
                             ? t.T("box_up_to_date")
                             : Fill(Fill(t.T("box_channels_behind"), "n",
                                         std::to_string(s.channels_behind)),
-                                   "size", SizeLabel(s.next_sync_bytes));
+                                   "size", Ltr(Size(s.next_sync_bytes)));
   return view;
 }
 
@@ -176,8 +193,8 @@ bool OverviewPage(App& app, const Request& req, Response& res, bool) {
   }
   view["channels"] = channels;
   view["no_channels"] = channels.empty();
-  view["content_label"] = SizeLabel(status.content_bytes);
-  view["staging_label"] = SizeLabel(status.staging_bytes);
+  view["content_label"] = Size(status.content_bytes);
+  view["staging_label"] = Size(status.staging_bytes);
   view["staging"] = status.staging_bytes > 0;
   view["disk"] = DiskView(t, status.disk, status.next_sync_bytes);
   view["sync"] = SyncView(t, status);
@@ -204,7 +221,7 @@ bool ChannelsPage(App& app, const Request& req, Response& res, bool) {
                         {"state_text", t.T(hidden ? "box_hidden" : "box_shown")},
                         {"button_text", t.T(hidden ? "box_show" : "box_hide")},
                         {"next", hidden ? "0" : "1"},
-                        {"size_label", SizeLabel(static_cast<uint64_t>(c.bytes))}});
+                        {"size_label", Size(static_cast<uint64_t>(c.bytes))}});
   }
   view["channels"] = channels;
   view["no_channels"] = channels.empty();
@@ -281,11 +298,11 @@ bool HealthPage(App& app, const Request& req, Response& res, bool) {
   BoxStatus status = ReadStatus(app);
   json view = Frame(lang, *session, t.T("admin_health"), "nav_health");
   view["uptime_text"] = UptimeText(t, app.uptime());
-  view["rss_label"] = SizeLabel(ReadProcessRss());
+  view["rss_label"] = Size(ReadProcessRss());
   view["memory_known"] = status.memory.known;
   view["memory_text"] = Fill(Fill(t.T("box_memory_value"), "available",
-                                  SizeLabel(status.memory.available_bytes)),
-                             "total", SizeLabel(status.memory.total_bytes));
+                                  Ltr(Size(status.memory.available_bytes))),
+                             "total", Ltr(Size(status.memory.total_bytes)));
   view["disk"] = DiskView(t, status.disk, status.next_sync_bytes);
   view["software_version"] = status.software_version;
   view["recent_errors"] = RecentErrorsView();  // [{"time": "...", "message": "..."}]
