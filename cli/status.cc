@@ -55,7 +55,9 @@ void PrintSync(const BoxStatus& s) {
                 r.ok && r.complete ? "complete" : r.ok ? "stopped before the end" : "failed",
                 r.message.empty() ? "" : (" (" + r.message + ")").c_str());
   }
-  if (s.channels_behind == 0) {
+  if (s.channels_behind == 0 && !s.last_sync) {
+    return;  // nothing is known of the hub before a sync
+  } else if (s.channels_behind == 0) {
     std::printf("up to date with what the hub last offered\n");
   } else {
     std::printf("%d channel(s) behind the hub; the next sync would fetch about %s\n",

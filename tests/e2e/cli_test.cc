@@ -101,6 +101,7 @@ TEST_F(CliTest, StatusListsTheChannelsAsTheConsoleSavedThemOnABoxThatNeverSynced
   EXPECT_NE(text.out.find("water-cycle: version 1"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("hidden from learners"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("never synced"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("up to date"), std::string::npos) << text.out;  // nothing known yet
   auto missing = RunProcess({kOutpost, "status", "--data", (data_.path() / "nothing").string()});
   EXPECT_EQ(missing.exit_code, 1) << missing.err;
 }
