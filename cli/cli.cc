@@ -17,6 +17,7 @@
 #include "outpost/base/hash.h"
 #include "peer.h"
 #include "repair.h"
+#include "status.h"
 #include "serve.h"
 #include "sync.h"
 #include "users.h"
@@ -41,6 +42,7 @@ int RunCli(int argc, char** argv) {
   cli::AddServeCommand(app, table);
   cli::AddLibraryCommands(app, table);  // import, verify, gc, channels, search
   cli::AddRepairCommand(app, table);
+  cli::AddStatusCommand(app, table);
   cli::AddHubCommands(app, table);      // publish, hub ...
   cli::AddSyncCommand(app, table);
   cli::AddOutcomesCommand(app, table);

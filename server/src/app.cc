@@ -67,8 +67,10 @@ std::string CookieValue(const http::Request& req, std::string_view name) {
   return "";
 }
 
-std::string NegotiatedCode(const I18n& i18n, const http::Request& req) {
-  return i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"));
+std::string NegotiatedCode(const I18n& i18n, const http::Request& req,
+                           const BoxSettingsData& settings) {
+  return i18n.Negotiate(CookieValue(req, "lang"), req.get_header_value("Accept-Language"),
+                        settings.default_language);
 }
 
 }  // namespace
@@ -106,7 +108,10 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
       renderer_(&assets_),
       views_(catalog, store),
       search_gate_(config.max_searches),
-      search_wait_(config.search_wait_ms) {
+      search_wait_(config.search_wait_ms),
+      settings_(std::make_unique<BoxSettings>(store->root() / "box-settings.json")),
+      started_(std::chrono::steady_clock::now()) {
+  views_.set_settings(settings_.get());
   auto accounts = AccountStore::Open(store->root() / "accounts.db");
   if (accounts) {
     accounts_ = std::move(*accounts);
@@ -170,7 +175,7 @@ std::optional<Session> App::SessionOf(const http::Request& req) const {
 
 RequestLanguage App::LanguageOf(const http::Request& req) const {
   RequestLanguage lang;
-  lang.code = NegotiatedCode(i18n_, req);
+  lang.code = NegotiatedCode(i18n_, req, *settings_->Current());
   lang.strings = i18n_.SharedStrings(lang.code);
   lang.view.strings = lang.strings.get();
   lang.view.code = lang.code;
@@ -184,9 +189,17 @@ RequestLanguage App::LanguageOf(const http::Request& req) const {
 
 // ---- Pages and JSON
 
+// A page is kept under its language, the settings' epoch and its target: hiding a channel
+// starts a new epoch, so no page made before it (a home page listing the channel) is served
+// after. The epoch is read before the page is made, so a page made while the settings change is
+// kept under the old epoch, which no request asks for again.
+std::string App::PageKeyOf(const std::string& code, const http::Request& req) const {
+  return code + "|" + std::to_string(settings_->epoch()) + "|" + RequestTarget(req);
+}
+
 std::optional<PageKey> App::CachedPage(const http::Request& req, const std::string& code,
                                        http::Response& res) const {
-  PageKey key{code + "|" + RequestTarget(req), catalog_->Generation()};
+  PageKey key{PageKeyOf(code, req), catalog_->Generation()};
   if (auto page = pages_.Get(key.key, key.generation)) {
     SendRendered(req, res, std::move(page), 200, /*may_make=*/true);
     return std::nullopt;
@@ -197,7 +210,8 @@ std::optional<PageKey> App::CachedPage(const http::Request& req, const std::stri
 bool App::FastCachedPage(const http::Request& req, http::Response& res) const {
   std::optional<uint64_t> generation = catalog_->RecentGeneration();
   if (!generation) return false;
-  auto page = pages_.Get(NegotiatedCode(i18n_, req) + "|" + RequestTarget(req), *generation);
+  std::string code = NegotiatedCode(i18n_, req, *settings_->Current());
+  auto page = pages_.Get(PageKeyOf(code, req), *generation);
   return page && SendRendered(req, res, std::move(page), 200, /*may_make=*/false);
 }
 

@@ -29,6 +29,7 @@
 #include "auth.h"
 #include "hot_files.h"
 #include "outpost/server/accounts.h"
+#include "outpost/server/box_settings.h"
 #include "http/http_message.h"
 #include "i18n.h"
 #include "outpost/content/blob_store.h"
@@ -88,6 +89,14 @@ class App {
   std::chrono::milliseconds search_wait() const { return search_wait_; }
 
   RequestLanguage LanguageOf(const http::Request& req) const;
+
+  // ---- The coordinator's console (box_pages.h).
+  // Hidden channels and the default language (box_settings.h): never null.
+  BoxSettings& settings() const { return *settings_; }
+  // Since the App was made (the server's start).
+  std::chrono::steady_clock::duration uptime() const {
+    return std::chrono::steady_clock::now() - started_;
+  }
 
   // ---- Accounts (accounts.h, auth.h).
   // The account store, or null if DATA/accounts.db could not be opened (logged at start).
@@ -171,6 +180,7 @@ class App {
   bool SendRendered(const http::Request& req, http::Response& res,
                     std::shared_ptr<const RenderedPage> page, int status, bool may_make) const;
   void OpenUsage(const ServerConfig& config);
+  std::string PageKeyOf(const std::string& code, const http::Request& req) const;
   std::optional<FileRef> LookUpFile(const std::string& channel, const std::string& path) const;
 
   BlobStore* store_;
@@ -182,6 +192,8 @@ class App {
   Views views_;
   SearchGate search_gate_;
   std::chrono::milliseconds search_wait_;
+  std::unique_ptr<BoxSettings> settings_;
+  std::chrono::steady_clock::time_point started_;
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<UploadStore> uploads_;

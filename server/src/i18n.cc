@@ -130,7 +130,8 @@ bool I18n::Known(std::string_view code) const {
   return Find(Current(&scratch), NormalizeTag(code)) != nullptr;
 }
 
-std::string I18n::Negotiate(std::string_view cookie, std::string_view accept_language) const {
+std::string I18n::Negotiate(std::string_view cookie, std::string_view accept_language,
+                            std::string_view fallback) const {
   Catalogs scratch;
   const Catalogs& c = Current(&scratch);
   std::string from_cookie = NormalizeTag(cookie);
@@ -140,6 +141,8 @@ std::string I18n::Negotiate(std::string_view cookie, std::string_view accept_lan
     std::string primary(PrimarySubtag(w.tag));
     if (Find(c, primary)) return primary;
   }
+  std::string fallback_tag = NormalizeTag(fallback);
+  if (!fallback_tag.empty() && Find(c, fallback_tag)) return fallback_tag;
   return "en";
 }
 

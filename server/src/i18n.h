@@ -44,8 +44,10 @@ class I18n {
 
   // The interface language for a request: the `lang` cookie if it names a known language;
   // else the best Accept-Language entry by q-value that matches a known language exactly or
-  // by its primary subtag (fr-CA -> fr); else "en".
-  std::string Negotiate(std::string_view cookie, std::string_view accept_language) const;
+  // by its primary subtag (fr-CA -> fr); else `fallback` if known (the box's default language,
+  // box_settings.h), else "en".
+  std::string Negotiate(std::string_view cookie, std::string_view accept_language,
+                        std::string_view fallback = "en") const;
 
   bool Known(std::string_view code) const;
   // The catalog of `code` (English for an unknown code), completed with English.

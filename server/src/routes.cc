@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "account_routes.h"
+#include "box_pages.h"
 #include "upload_routes.h"
 #include "usage_routes.h"
 #include "material_routes.h"
@@ -40,6 +41,11 @@ constexpr uint64_t kMaxStreamedBody = 64ull << 30;
 // A catalog path from a URL path tail: must be valid UTF-8 with no empty, "." or ".."
 // segments (the catalog would not find those anyway; refusing them early is clearer).
 bool CleanPath(const std::string& path) { return path.empty() || IsSafeEntryPath(path); }
+
+// A channel the coordinator hid from learners (box_settings.h): its files are 404 too.
+bool Hidden(const App& app, const std::string& channel) {
+  return app.settings().Current()->Hidden(channel);
+}
 
 // A page's twin under /api/v1 answers the page's view-model as JSON.
 bool IsApi(const Request& req) { return req.path.starts_with("/api/"); }
@@ -185,6 +191,7 @@ bool Suggest(App& app, const Request& req, Response& res, bool) {
 bool Channels(App& app, const Request& req, Response& res, bool) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : app.catalog()->Channels()) {
+    if (Hidden(app, c.id)) continue;
     out.push_back({{"id", c.id},
                    {"version", c.served_version},
                    {"title", c.meta.title},
@@ -239,7 +246,7 @@ bool Asset(App& app, const Request& req, Response& res, bool) {
 bool FileByPath(App& app, const Request& req, Response& res, bool on_loop) {
   std::string channel = req.matches[1], path = req.matches[2];
   std::optional<FileRef> file;
-  if (CleanPath(path)) {
+  if (CleanPath(path) && !Hidden(app, channel)) {
     auto found = app.FindFile(channel, path, /*may_wait=*/!on_loop);
     if (!found) return false;
     file = std::move(*found);
@@ -303,7 +310,9 @@ std::optional<AppEntry> FindAppEntry(Catalog* catalog, const std::string& channe
 // /app/CHANNEL/ZIP/INNER: a file inside an HTML5 app's zip, read from the zip (never unpacked
 // to disk) and served from memory, always in the sandbox.
 bool AppFile(App& app, const Request& req, Response& res, bool) {
-  auto entry = FindAppEntry(app.catalog(), req.matches[1], req.matches[2]);
+  auto entry = Hidden(app, req.matches[1])
+                   ? std::nullopt
+                   : FindAppEntry(app.catalog(), req.matches[1], req.matches[2]);
   if (!entry || !IsSafeEntryPath(entry->inner)) {
     app.FileNotFound(req, res);
     return true;
@@ -400,6 +409,13 @@ const Route kRoutes[] = {
     {"POST", "/admin/usage/sharing", kWorker, usage_routes::SharingForm, kCoordinator},
     {"GET", "/api/v1/admin/usage", kWorker, usage_routes::Json, kCoordinator},
     {"POST", "/api/v1/admin/usage/sharing", kWorker, usage_routes::SetSharing, kCoordinator},
+    // The coordinator's console, the box's half (box_pages.h, docs/console.md).
+    {"GET", "/admin/?", kWorker, box_pages::OverviewPage, kCoordinator},
+    {"GET", "/admin/channels", kWorker, box_pages::ChannelsPage, kCoordinator},
+    {"POST", "/admin/channels/visibility", kWorker, box_pages::VisibilityForm, kCoordinator},
+    {"POST", "/admin/channels/language", kWorker, box_pages::LanguageForm, kCoordinator},
+    {"GET", "/admin/health", kWorker, box_pages::HealthPage, kCoordinator},
+    {"GET", "/api/v1/admin/status", kWorker, box_pages::StatusJson, kCoordinator},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

@@ -101,9 +101,27 @@ std::string SizeLabel(uint64_t bytes) {
   return buf;
 }
 
+bool Views::Hidden(const std::string& channel_id) const {
+  return settings_ && settings_->Current()->Hidden(channel_id);
+}
+
+// A search asks the catalog for more hits while channels are hidden, so that dropping theirs
+// still leaves `limit` when there are that many.
+Result<std::vector<SearchHit>> Views::VisibleHits(const std::string& query, int limit,
+                                                  const SearchFilters& filters) {
+  auto settings = settings_ ? settings_->Current() : nullptr;
+  bool hiding = settings && !settings->hidden_channels.empty();
+  if (hiding && settings->Hidden(filters.channel_id)) return std::vector<SearchHit>{};
+  auto hits = catalog_->Search(query, hiding ? std::min(limit * 4, 500) : limit, filters);
+  if (!hits || !hiding) return hits;
+  std::erase_if(*hits, [&](const SearchHit& h) { return settings->Hidden(h.channel_id); });
+  if (hits->size() > static_cast<size_t>(limit)) hits->resize(static_cast<size_t>(limit));
+  return hits;
+}
+
 std::optional<nlohmann::json> Views::Home(const ViewLanguage& lang, int64_t page) {
   std::vector<ChannelInfo> served = catalog_->Channels();
-  std::erase_if(served, [](const ChannelInfo& c) { return !c.served_version; });
+  std::erase_if(served, [this](const ChannelInfo& c) { return !c.served_version || Hidden(c.id); });
   auto total = static_cast<int64_t>(served.size());
   if (page < 1 || page > PageCount(total)) return std::nullopt;
   nlohmann::json channels = nlohmann::json::array();
@@ -165,7 +183,7 @@ nlohmann::json Views::ChildItem(const ViewLanguage& lang, const Node& n) {
 
 std::optional<nlohmann::json> Views::Topic(const ViewLanguage& interface, const std::string& channel,
                                            const std::string& path, int64_t page) {
-  auto ch = catalog_->Channel(channel);
+  auto ch = Hidden(channel) ? std::nullopt : catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
   if (!node || node->kind != NodeKind::kTopic || !node->listed) return std::nullopt;
   int64_t total = catalog_->CountChildren(node->id);
@@ -335,7 +353,7 @@ Siblings SiblingsOf(Catalog* catalog, const ViewLanguage& lang, const std::strin
 Result<std::optional<nlohmann::json>> Views::Resource(
     const ViewLanguage& interface, const std::string& channel, const std::string& path,
     const std::map<std::string, std::string>* answers) {
-  auto ch = catalog_->Channel(channel);
+  auto ch = Hidden(channel) ? std::nullopt : catalog_->Channel(channel);
   auto node = ch ? catalog_->NodeByPath(channel, path) : std::nullopt;
   if (!node || node->kind == NodeKind::kTopic || !node->blob) {
     return std::optional<nlohmann::json>();
@@ -374,7 +392,7 @@ nlohmann::json Views::SearchFiltersView(const ViewLanguage& lang, const SearchRe
                  kinds = nlohmann::json::array(), grades = nlohmann::json::array();
   std::vector<ValueLabel> labels;  // every served channel's, for the grade menu
   for (const auto& c : catalog_->Channels()) {
-    if (!c.served_version) continue;
+    if (!c.served_version || Hidden(c.id)) continue;
     channels.push_back(option(c.id, c.meta.title, req.filters.channel_id));
     auto own = catalog_->ValueLabels(c.id);
     labels.insert(labels.end(), own.begin(), own.end());
@@ -397,7 +415,7 @@ nlohmann::json Views::Search(const ViewLanguage& lang, const SearchRequest& req)
   nlohmann::json results = nlohmann::json::array();
   std::map<std::string, std::string> channel_titles;
   for (const auto& c : catalog_->Channels()) channel_titles[c.id] = c.meta.title;
-  auto hits = catalog_->Search(req.query, req.limit, req.filters);
+  auto hits = VisibleHits(req.query, req.limit, req.filters);
   if (hits) {
     for (const auto& h : *hits) {
       NodeKind kind = KindFromName(h.kind).value_or(NodeKind::kOther);
@@ -448,7 +466,7 @@ nlohmann::json Views::SearchBusy(const ViewLanguage& lang, const SearchRequest& 
 
 nlohmann::json Views::Suggest(const std::string& query, int limit) {
   nlohmann::json out = nlohmann::json::array();
-  auto hits = catalog_->Search(query, limit);
+  auto hits = VisibleHits(query, limit, SearchFilters{});
   if (hits) {
     for (const auto& h : *hits) {
       NodeKind kind = KindFromName(h.kind).value_or(NodeKind::kOther);

@@ -17,6 +17,7 @@
 
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
+#include "outpost/server/box_settings.h"
 
 namespace outpost {
 
@@ -47,6 +48,10 @@ std::string SizeLabel(uint64_t bytes);
 class Views {
  public:
   Views(Catalog* catalog, BlobStore* store) : catalog_(catalog), store_(store) {}
+  // The coordinator's settings (box_settings.h): a hidden channel is left out of every view
+  // here (the home page, search and suggestions; its topic and resource views are nullopt, a
+  // 404). Set before the views are used; null: nothing is hidden.
+  void set_settings(const BoxSettings* settings) { settings_ = settings; }
 
   // Lists and their pages (pager.h): nullopt for a page the list does not have (a 404).
   std::optional<nlohmann::json> Home(const ViewLanguage& lang, int64_t page = 1);
@@ -70,8 +75,14 @@ class Views {
                                   const std::map<std::string, std::string>* answers);
   nlohmann::json SearchFiltersView(const ViewLanguage& lang, const SearchRequest& request);
 
+  bool Hidden(const std::string& channel_id) const;
+  // The catalog's search, without hidden channels' hits, at most `limit` of them.
+  Result<std::vector<SearchHit>> VisibleHits(const std::string& query, int limit,
+                                             const SearchFilters& filters);
+
   Catalog* catalog_;
   BlobStore* store_;
+  const BoxSettings* settings_ = nullptr;
 };
 
 }  // namespace outpost

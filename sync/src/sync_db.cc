@@ -177,6 +177,25 @@ CREATE TABLE review_outcomes (
   received_at      INTEGER NOT NULL
 );
 )sql",
+    // 8 -> 9: a site's memory of its hub's last offer (the heads it offered and what they
+    // cost) and of its last sync, for the coordinator's console and `outpost status`.
+    R"sql(
+CREATE TABLE hub_heads (
+  channel_id  TEXT PRIMARY KEY,
+  version     INTEGER NOT NULL,
+  bytes       INTEGER NOT NULL,
+  noted_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE sync_runs (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  started_at      INTEGER NOT NULL,
+  finished_at     INTEGER NOT NULL,
+  ok              INTEGER NOT NULL,
+  complete        INTEGER NOT NULL,
+  bytes_received  INTEGER NOT NULL,
+  message         TEXT NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -1149,6 +1168,54 @@ std::string SyncDb::OwnAddress() {
   std::lock_guard lock(impl_->mu);
   db::Stmt s(impl_->conn, "SELECT value FROM self WHERE name = 'address'");
   return s.Step() ? s.Text(0) : "";
+}
+
+// ---- a site: its hub's last offer, its last sync ----
+
+Status SyncDb::NoteHubHeads(const std::vector<HubHead>& heads) {
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  for (const HubHead& h : heads) {
+    db::Stmt s(impl_->conn,
+               "INSERT OR REPLACE INTO hub_heads (channel_id, version, bytes, noted_at) "
+               "VALUES (?, ?, ?, ?)");
+    s.Bind(1, h.channel_id).Bind(2, static_cast<int64_t>(h.version));
+    OUTPOST_RETURN_IF_ERROR(s.Bind(3, static_cast<int64_t>(h.bytes)).Bind(4, impl_->Now()).Run());
+  }
+  return txn.Commit();
+}
+
+std::vector<HubHead> SyncDb::HubHeads() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT channel_id, version, bytes, noted_at FROM hub_heads ORDER BY channel_id");
+  std::vector<HubHead> out;
+  while (s.Step()) {
+    out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), static_cast<uint64_t>(s.Int(2)),
+                   s.Int(3)});
+  }
+  return out;
+}
+
+Status SyncDb::NoteSyncRun(const SyncRun& run) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "INSERT OR REPLACE INTO sync_runs (id, started_at, finished_at, ok, complete, "
+             "bytes_received, message) VALUES (1, ?, ?, ?, ?, ?, ?)");
+  s.Bind(1, run.started_at).Bind(2, run.finished_at).Bind(3, int64_t{run.ok});
+  s.Bind(4, int64_t{run.complete}).Bind(5, static_cast<int64_t>(run.bytes_received));
+  return s.Bind(6, run.message).Run();
+}
+
+std::optional<SyncRun> SyncDb::LastSyncRun() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT started_at, finished_at, ok, complete, bytes_received, message "
+             "FROM sync_runs WHERE id = 1");
+  if (!s.Step()) return std::nullopt;
+  return SyncRun{s.Int(0), s.Int(1), s.Int(2) != 0, s.Int(3) != 0,
+                 static_cast<uint64_t>(s.Int(4)), s.Text(5)};
 }
 
 }  // namespace outpost

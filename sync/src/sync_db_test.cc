@@ -85,7 +85,9 @@ TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
   db_.reset();
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  sqlite3_exec(raw, "PRAGMA user_version=9", nullptr, nullptr, nullptr);
+  std::string future_version =
+      "PRAGMA user_version=" + std::to_string(SyncDb::kSchemaVersion + 1);
+  sqlite3_exec(raw, future_version.c_str(), nullptr, nullptr, nullptr);
   sqlite3_close(raw);
   auto future = SyncDb::Open(path_);
   ASSERT_FALSE(future.has_value());
@@ -103,12 +105,12 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
-                         "PRAGMA user_version = 7;",
+                         "DROP TABLE hub_heads; DROP TABLE sync_runs; PRAGMA user_version = 7;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   Reopen();
-  EXPECT_EQ(db_->schema_version(), 8);
+  EXPECT_EQ(db_->schema_version(), SyncDb::kSchemaVersion);
   EXPECT_EQ(db_->ChannelOwner("school-a"), Key(1));
   EXPECT_EQ(db_->ReviewedVersion("school-a"), 0);
   ReviewItem item;
@@ -122,6 +124,57 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
   EXPECT_EQ(items[0].state, ReviewState::kPending);
   EXPECT_EQ(db_->ReviewedVersion("school-a"), 1);
   EXPECT_FALSE(db_->NoteReviewVersion("nobodys", 1, {item}).ok());
+}
+
+// A sync.db at schema 8 (before the site kept its hub's heads and its last sync), with a
+// pinned hub: opening it migrates to schema 9, keeps the pin, and nothing is known of the hub's
+// offer or of a sync until one is noted.
+TEST_F(SyncDbTest, ADatabaseAtSchemaEightMigratesToTheHubsHeadsAndTheLastSync) {
+  HubPin pin;
+  pin.address = "hub.example:7300";
+  pin.node_key = Key(2);
+  pin.root_key = Key(3);
+  ASSERT_TRUE(db_->SetHub(pin).ok());
+  db_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE hub_heads; DROP TABLE sync_runs; PRAGMA user_version = 8;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  Reopen();
+  EXPECT_EQ(db_->schema_version(), 9);
+  ASSERT_TRUE(db_->Hub().has_value());
+  EXPECT_EQ(db_->Hub()->address, "hub.example:7300");
+  EXPECT_TRUE(db_->HubHeads().empty());
+  EXPECT_FALSE(db_->LastSyncRun().has_value());
+}
+
+// The hub's heads: a channel offered again replaces its row, one not offered keeps its older
+// row; the last sync replaces the one before. Both survive reopening.
+TEST_F(SyncDbTest, TheHubsHeadsAndTheLastSyncAreKeptAndReplaced) {
+  ASSERT_TRUE(db_->NoteHubHeads({{"maths", 3, 5'000'000, 0}, {"water", 7, 1200, 0}}).ok());
+  now_ += 60;
+  ASSERT_TRUE(db_->NoteHubHeads({{"maths", 4, 2'000'000, 0}}).ok());
+  ASSERT_TRUE(db_->NoteSyncRun({100, 160, false, false, 0, "the link dropped"}).ok());
+  ASSERT_TRUE(db_->NoteSyncRun({200, 260, true, true, 4096, ""}).ok());
+  Reopen();
+  auto heads = db_->HubHeads();
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_EQ(heads[0].channel_id, "maths");
+  EXPECT_EQ(heads[0].version, 4u);
+  EXPECT_EQ(heads[0].bytes, 2'000'000u);
+  EXPECT_EQ(heads[0].noted_at, now_);
+  EXPECT_EQ(heads[1].channel_id, "water");
+  EXPECT_EQ(heads[1].version, 7u);
+  EXPECT_EQ(heads[1].noted_at, now_ - 60);
+  auto run = db_->LastSyncRun();
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->started_at, 200);
+  EXPECT_EQ(run->finished_at, 260);
+  EXPECT_TRUE(run->ok && run->complete);
+  EXPECT_EQ(run->bytes_received, 4096u);
+  EXPECT_EQ(run->message, "");
 }
 
 // A site keeps its hub's decisions once per item, newest first; a hub hands out what has not

@@ -78,6 +78,34 @@ TEST_F(CliTest, ImportsTheDemoAndSearchesInFrenchAndArabic) {
   EXPECT_EQ(again["changed"], false);
 }
 
+// A box that never joined a hub: its channels, hidden as the console saved it, never synced,
+// and no sync.db made by looking.
+TEST_F(CliTest, StatusListsTheChannelsAsTheConsoleSavedThemOnABoxThatNeverSynced) {
+  RunJson({"import", "--json", kDemo});
+  std::ofstream(data_.path() / "box-settings.json")
+      << R"({"hidden_channels": ["water-cycle"], "default_language": "ar"})";
+  auto status = RunJson({"status", "--json"});
+  ASSERT_EQ(status["channels"].size(), 1u);
+  EXPECT_EQ(status["channels"][0]["id"], "water-cycle");
+  EXPECT_EQ(status["channels"][0]["served_version"], 1);
+  EXPECT_EQ(status["channels"][0]["hidden"], true);
+  EXPECT_GT(status["channels"][0]["bytes"].get<uint64_t>(), 0u);
+  EXPECT_EQ(status["default_language"], "ar");
+  EXPECT_EQ(status["sync"]["joined"], false);
+  EXPECT_EQ(status["sync"]["last"], nullptr);
+  EXPECT_EQ(status["disk"]["known"], true);
+  EXPECT_EQ(status["memory"]["known"], true);
+  EXPECT_FALSE(fs::exists(data_.path() / "sync" / "sync.db"));
+  auto text = Run({"status"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("water-cycle: version 1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("hidden from learners"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("never synced"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("up to date"), std::string::npos) << text.out;  // nothing known yet
+  auto missing = RunProcess({kOutpost, "status", "--data", (data_.path() / "nothing").string()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+}
+
 TEST_F(CliTest, VerifyReportsEveryDamagedBlob) {
   ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
   auto ok = RunJson({"verify", "--json"});

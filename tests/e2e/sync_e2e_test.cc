@@ -333,5 +333,43 @@ TEST_F(SyncE2eTest, ARevokedSiteIsRefusedAndServesWhatItHad) {
   EXPECT_EQ(site_channels.size(), 1u);
 }
 
+// `outpost status --json` as a script on the box reads it: never synced; then, after a sync the
+// budget stopped, how far behind and what the rest costs; after the next, up to date.
+TEST_F(SyncE2eTest, StatusSaysHowFarBehindTheHubTheSiteIsAndHowItsLastSyncEnded) {
+  Join();
+  auto before = Json(Site({"status", "--json"}));
+  EXPECT_EQ(before["sync"]["joined"], true);
+  EXPECT_EQ(before["sync"]["last"], nullptr);
+  EXPECT_EQ(before["sync"]["days_since_sync"], -1);
+  EXPECT_TRUE(before["channels"].empty());
+  EXPECT_EQ(before["software_version"], "0.1.0");
+  EXPECT_FALSE(before.contains("process"));  // the server's, not this command's
+  auto stopped = Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_), "--budget", "1",
+                       "--json"});
+  ASSERT_EQ(stopped.exit_code, 5) << stopped.out << stopped.err;  // incomplete: the budget
+  auto behind = Json(Site({"status", "--json"}));
+  ASSERT_EQ(behind["channels"].size(), 1u);
+  EXPECT_EQ(behind["channels"][0]["id"], "water-cycle");
+  EXPECT_EQ(behind["channels"][0]["hub_version"], 1);
+  EXPECT_EQ(behind["channels"][0]["behind"], true);
+  EXPECT_GE(behind["sync"]["next_sync_bytes"].get<uint64_t>(), 5'000'000u);  // the two videos
+  EXPECT_EQ(behind["sync"]["channels_behind"], 1);
+  EXPECT_EQ(behind["sync"]["last"]["ok"], true);
+  EXPECT_EQ(behind["sync"]["last"]["complete"], false);
+  EXPECT_EQ(behind["sync"]["last"]["message"], "stopped at the data budget");
+  EXPECT_GT(behind["staging_bytes"].get<uint64_t>(), 0u);  // what the budget let through
+  Ok(Site({"sync", "--hub", "127.0.0.1:" + std::to_string(sync_port_)}));
+  auto after = Json(Site({"status", "--json"}));
+  EXPECT_EQ(after["channels"][0]["served_version"], 1);
+  EXPECT_EQ(after["channels"][0]["behind"], false);
+  EXPECT_EQ(after["sync"]["channels_behind"], 0);
+  EXPECT_EQ(after["sync"]["last"]["complete"], true);
+  EXPECT_EQ(after["sync"]["days_since_sync"], 0);
+  EXPECT_GT(after["content_bytes"].get<uint64_t>(), 5'000'000u);
+  auto text = Site({"status"});
+  Ok(text);
+  EXPECT_NE(text.out.find("up to date with what the hub last offered"), std::string::npos) << text.out;
+}
+
 }  // namespace
 }  // namespace outpost

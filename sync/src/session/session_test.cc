@@ -163,6 +163,29 @@ TEST_F(SessionTest, ABudgetedSyncStopsCleanlyAndTheNextOneFinishes) {
   EXPECT_EQ(first->chunks_received + second->chunks_received, whole->chunks_received);
 }
 
+// What the console shows of the hub (box_status.h): a sync stopped by its budget has already
+// noted the hub's head and what it costs, and the run as stopped; the next one as complete.
+TEST_F(SessionTest, TheSiteKeepsTheHubsHeadsAndHowEachSyncEnded) {
+  Join();
+  ASSERT_TRUE(Sync(/*budget=*/100000).has_value());
+  auto heads = site_->db->HubHeads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].channel_id, "water");
+  EXPECT_EQ(heads[0].version, 1u);
+  EXPECT_GT(heads[0].bytes, 100000u);  // more than the budget let through
+  auto stopped = site_->db->LastSyncRun();
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_TRUE(stopped->ok);
+  EXPECT_FALSE(stopped->complete);
+  EXPECT_EQ(stopped->message, "stopped at the data budget");
+  ASSERT_TRUE(Sync().has_value());
+  auto finished = site_->db->LastSyncRun();
+  ASSERT_TRUE(finished.has_value());
+  EXPECT_TRUE(finished->ok && finished->complete);
+  EXPECT_GT(finished->bytes_received, 0u);
+  EXPECT_EQ(site_->db->HubHeads().at(0).version, 1u);
+}
+
 TEST_F(SessionTest, TheRateLimitPacesWhatTheSiteReceives) {
   Join();
   StepClock clock;

@@ -495,6 +495,7 @@ Status SiteSync::ReceiveOutcomes() {
 
 Status SiteSync::FetchOffered(Offer* offer, bool* complete, Status* failure) {
   FetchRequest request;
+  std::vector<HubHead> heads;
   for (auto& version : offer->versions) {
     auto accepted = AcceptPublishedVersion(catalog_, trust_, version);
     if (!accepted) {
@@ -504,9 +505,15 @@ Status SiteSync::FetchOffered(Offer* offer, bool* complete, Status* failure) {
       }
       continue;
     }
+    uint64_t bytes = 0;
+    for (const auto& f : version.files) bytes += f.size;
+    heads.push_back({accepted->manifest.channel_id, accepted->manifest.version, bytes, 0});
     for (auto& f : version.files) request.offered.emplace(f.blob, std::move(f));
     request.versions.push_back(std::move(*accepted));
   }
+  // What the hub offers, kept before fetching: a sync cut short still tells the console how
+  // far behind the box is and what the rest would cost (box_status.h).
+  if (!from_peer_ && !heads.empty()) (void)db_->NoteHubHeads(heads);
   auto staging = StagingLog::Open(paths_.staging / "chunks");
   if (!staging) return staging.error();
   request.window = Window();
@@ -529,6 +536,26 @@ uint64_t SiteSync::Window() const {
   return static_cast<uint64_t>(std::clamp(2 * rate_bps * rtt_s, 256.0 * 1024, 16.0 * 1024 * 1024));
 }
 
+// How a sync ended, as sync.db keeps it for the console (SyncDb::NoteSyncRun).
+SyncRun RunOf(const Result<SyncSummary>& summary, int64_t started_at, int64_t finished_at) {
+  SyncRun run;
+  run.started_at = started_at;
+  run.finished_at = finished_at;
+  if (!summary) {
+    run.message = summary.error().message();
+    return run;
+  }
+  run.ok = true;
+  run.complete = summary->complete;
+  run.bytes_received = summary->bytes_received;
+  if (summary->budget_reached) {
+    run.message = "stopped at the data budget";
+  } else if (!summary->refused.empty()) {
+    run.message = summary->refused.back();
+  }
+  return run;
+}
+
 }  // namespace
 
 Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalog* catalog,
@@ -536,8 +563,11 @@ Result<SyncSummary> SyncWithHub(const NodePaths& paths, BlobStore* store, Catalo
   auto started = Clock::now();
   auto lock = StagingLock::Take(paths.staging);
   if (!lock) return lock.error();
+  int64_t started_at = db->Now();
   SiteSync sync(paths, store, catalog, db, options, started);
-  return sync.Run();
+  auto summary = sync.Run();
+  if (options.peer.empty()) (void)db->NoteSyncRun(RunOf(summary, started_at, db->Now()));
+  return summary;
 } catch (...) {
   return CurrentException("the sync stopped");
 }

@@ -136,9 +136,26 @@ struct ReviewOutcome {
 // The most outcomes one sync record or stick record carries (the oldest undelivered first).
 inline constexpr size_t kMaxOutcomesPerMessage = 1000;
 
+// A channel's newest version as the hub last offered it to this site.
+struct HubHead {
+  std::string channel_id;
+  uint64_t version = 0;
+  uint64_t bytes = 0;    // the sizes of the files the offer listed (new since the site's version)
+  int64_t noted_at = 0;  // unix seconds, this node's clock (set by NoteHubHeads)
+};
+
+// How a sync with the hub ended (`outpost sync`, or the console's sync).
+struct SyncRun {
+  int64_t started_at = 0, finished_at = 0;  // unix seconds
+  bool ok = false;        // it ran to its end (it may still have stopped at a budget)
+  bool complete = false;  // every offered version is served
+  uint64_t bytes_received = 0;
+  std::string message;    // the error, or what stopped it ("" when complete)
+};
+
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -234,6 +251,16 @@ class SyncDb {
   // The newest bundle of its hub this site has imported: kept if `seen` is not newer.
   Status NoteHubBundleSeen(const SeenHubBundle& seen);
   SeenHubBundle HubBundleSeen();
+
+  // ---- site: what its hub last offered, and how its last sync went (the console, `outpost
+  // status`: box_status.h)
+  // Records the heads of a hub's offer: one per offered channel (a channel the site is up to
+  // date with is not offered; its older row stays, at or below the served version). A head
+  // replaces the channel's row; bytes are the offered files' sizes.
+  Status NoteHubHeads(const std::vector<HubHead>& heads);
+  std::vector<HubHead> HubHeads();  // by channel id
+  Status NoteSyncRun(const SyncRun& run);  // replaces the last one
+  std::optional<SyncRun> LastSyncRun();
 
   // ---- hub: the review of sites' channels (ReviewItem above; review.h fills it)
   // Every channel a site owns here, with its owner.
