@@ -35,6 +35,10 @@ struct ServerConfig {
   int max_upload_mb = 4096;       // the largest file a teacher may upload (tus's Tus-Max-Size)
   int upload_reserve_mb = 512;    // uploads never take the data disk below this much free
   std::string web_root;           // serve web-ui files from this folder (development)
+  // Where the console looks for removable drives (drives.h): "" for the system's own
+  // /proc/self/mounts, /sys/block and /dev/disk/by-label; else those paths under this folder,
+  // so tests can stand a folder in for a stick.
+  std::string drives_root;
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.
   Status SetListen(const std::string& listen);
