@@ -30,7 +30,11 @@ std::string Param(const Request& req, const char* name) {
   return SanitizeUtf8(req.get_param_value(name).substr(0, kMaxField));
 }
 
-std::string Fill(std::string text, const std::string& key, const std::string& value) {
+std::string Figure(const ViewLanguage& t, const std::string& text);
+
+std::string Fill(const ViewLanguage& t, std::string text, const std::string& key,
+                 const std::string& raw) {
+  std::string value = Figure(t, raw);
   std::string mark = "{" + key + "}";
   for (size_t at = text.find(mark); at != std::string::npos; at = text.find(mark, at)) {
     text.replace(at, mark.size(), value);
@@ -39,12 +43,23 @@ std::string Fill(std::string text, const std::string& key, const std::string& va
   return text;
 }
 
-// "212 MB", "1.5 MB": decimal units, as sticks are sold; digits stay Latin in every language.
+// "212 MB", "1.5 MB", "84.1 GB": decimal units, as sticks are sold; digits stay Latin in
+// every language.
 std::string Mb(uint64_t bytes) {
   char out[32];
   double mb = static_cast<double>(bytes) / 1e6;
-  std::snprintf(out, sizeof out, mb >= 10 ? "%.0f MB" : "%.1f MB", mb);
+  if (mb >= 10000) {
+    std::snprintf(out, sizeof out, "%.1f GB", mb / 1000);
+  } else {
+    std::snprintf(out, sizeof out, mb >= 10 ? "%.0f MB" : "%.1f MB", mb);
+  }
   return out;
+}
+
+// A figure put into a right-to-left sentence is isolated (U+2068 ... U+2069), so that "2.5 MB"
+// keeps its order beside Arabic words and punctuation.
+std::string Figure(const ViewLanguage& t, const std::string& text) {
+  return t.T("_dir") == "rtl" ? "\u2068" + text + "\u2069" : text;
 }
 
 std::string When(int64_t unix_seconds) {
@@ -80,31 +95,31 @@ std::string ResultLine(const ViewLanguage& t, const JobSnapshot& job) {
   std::string line = t.T(key);
   uint64_t channels = Field(r.fields, "channels_updated");
   if (job.kind == JobKind::kStickExport) channels = r.fields.value("channels", json::array()).size();
-  line = Fill(line, "channels", std::to_string(channels));
+  line = Fill(t, line, "channels", std::to_string(channels));
   uint64_t bytes = job.kind == JobKind::kSync ? Field(r.fields, "bytes_received")
                                               : Field(r.fields, "bytes");
-  line = Fill(line, "mb", Mb(bytes));
-  return Fill(line, "left", Mb(Field(r.fields, "remaining_bytes")));
+  line = Fill(t, line, "mb", Mb(bytes));
+  return Fill(t, line, "left", Mb(Field(r.fields, "remaining_bytes")));
 }
 
 // A running job's progress, as the page shows it and the script updates it.
 json ProgressView(const ViewLanguage& t, const JobSnapshot& job) {
   const JobProgress& p = job.progress;
   json v = {{"phase", t.T("jobs_phase_" + p.phase)},
-            {"bytes", p.bytes_total ? Fill(Fill(t.T("jobs_of"), "done", Mb(p.bytes_done)),
+            {"bytes", p.bytes_total ? Fill(t, Fill(t, t.T("jobs_of"), "done", Mb(p.bytes_done)),
                                            "total", Mb(p.bytes_total))
                                     : Mb(p.bytes_done)},
             {"cancel_requested", job.cancel_requested}, {"has_total", p.bytes_total > 0},
             {"max", p.bytes_total}, {"value", std::min(p.bytes_done, p.bytes_total)}};
   if (p.files_total) {
-    v["files"] = Fill(Fill(t.T("jobs_files"), "done", std::to_string(p.files_done)), "total",
+    v["files"] = Fill(t, Fill(t, t.T("jobs_files"), "done", std::to_string(p.files_done)), "total",
                       std::to_string(p.files_total));
   }
   if (job.rate_bytes_per_second > 0) {
     v["rate"] = Mb(static_cast<uint64_t>(job.rate_bytes_per_second)) + "/s";
   }
   if (job.seconds_left) {
-    v["left"] = Fill(t.T("jobs_left"), "minutes", std::to_string((*job.seconds_left + 59) / 60));
+    v["left"] = Fill(t, t.T("jobs_left"), "minutes", std::to_string((*job.seconds_left + 59) / 60));
   }
   v["started"] = When(job.started_at);
   return v;
@@ -216,7 +231,7 @@ bool UsbPage(App& app, const Request& req, Response& res, bool) {
   for (const auto& d : app.jobs().Drives()) {
     drives.push_back({{"mount", d.mount_point.string()},
                       {"label", d.label.empty() ? d.mount_point.filename().string() : d.label},
-                      {"free", Fill(Fill(t.T("jobs_drive_free"), "free", Mb(d.free_bytes)),
+                      {"free", Fill(t, Fill(t, t.T("jobs_drive_free"), "free", Mb(d.free_bytes)),
                                     "total", Mb(d.total_bytes))},
                       {"read_only", d.read_only}});
   }

@@ -52,7 +52,7 @@ class JobRoutesTest : public ::testing::Test {
 
   // `method` `path` as the coordinator, with the CSRF token and `fields` (a form), or `body`.
   http::Response Send(const std::string& method, std::string path, Fields fields = {},
-                      const std::string& body = "") {
+                      const std::string& body = "", const std::string& lang = "") {
     http::Request req;
     req.method = method;
     req.remote_addr = "192.0.2.9";
@@ -64,7 +64,8 @@ class JobRoutesTest : public ::testing::Test {
     }
     req.path = req.target = path;
     req.body = body;
-    req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + session_.token);
+    req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + session_.token +
+                                      (lang.empty() ? "" : "; lang=" + lang));
     req.headers.emplace("X-CSRF-Token", session_.csrf);
     for (const auto& [k, v] : fields) req.params.emplace(k, v);
     http::Response res;
@@ -149,6 +150,18 @@ TEST_F(JobRoutesTest, ARunningSyncShowsItsProgressRefusesASecondAndCancels) {
   http::Response after = Send("GET", "/admin/sync");
   EXPECT_TRUE(Has(after, "Cancelled: 3.0 MB received and kept.")) << Body(after);
   EXPECT_EQ(Send("DELETE", "/api/v1/admin/sync").status, 409);  // nothing runs now
+}
+
+// In Arabic each figure is isolated (U+2068 ... U+2069), so that "3.0 MB" is not reordered
+// among the words around it; in English the sentence is plain.
+TEST_F(JobRoutesTest, FiguresInAnArabicSentenceKeepTheirOrder) {
+  Occupy(JobKind::kSync);
+  http::Response ar = Send("GET", "/admin/sync", {}, "", "ar");
+  EXPECT_TRUE(Has(ar, "dir=\"rtl\""));
+  EXPECT_TRUE(Has(ar, "\u20683.0 MB\u2069")) << Body(ar);
+  EXPECT_FALSE(Has(Send("GET", "/admin/sync"), "\u2068"));
+  release_.set_value();
+  app_->jobs().Join();
 }
 
 TEST_F(JobRoutesTest, TheUsbPageListsTheStickAndTakesOnlyAListedDrive) {

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -319,7 +320,13 @@ Result<JobId> Jobs::StartStickImport(const std::string& mount_point) {
     };
     auto result = ImportBundle(paths_, store_, catalog_, db->get(), from, progress);
     if (!result) return Failed(result.error());
-    return ImportResult(*result, bytes);
+    uint64_t whole = 0;  // the volumes read to their end: what the stick brought
+    for (const auto& v : result->volumes) {
+      std::error_code ec;
+      uint64_t size = fs::file_size(v, ec);
+      if (!ec) whole += size;
+    }
+    return ImportResult(*result, std::max(bytes, whole));
   });
 }
 

@@ -222,7 +222,9 @@ describe('the console: sync now and the USB stick', () => {
     await t.go('/admin/usb');
     await Promise.all([t.page.waitForNavigation(), t.page.click('text=Read the stick')]);
     await t.page.waitForSelector('text=1 channel(s) updated', { timeout: SAFETY_MS });
-    assert.equal((await jobs(t.page)).stick.state, 'done');
+    const read = (await jobs(t.page)).stick;
+    assert.equal(read.state, 'done');
+    assert.ok(read.result.bytes > 0, JSON.stringify(read));
     await t.close();
   });
 
