@@ -24,6 +24,8 @@ using nlohmann::json;
 
 namespace {
 
+std::string Mb(uint64_t bytes) { return BytesForPeople(bytes); }
+
 constexpr size_t kMaxField = 4096;  // a mount point; longer is not one the box lists
 
 std::string Param(const Request& req, const char* name) {
@@ -41,19 +43,6 @@ std::string Fill(const ViewLanguage& t, std::string text, const std::string& key
     at += value.size();
   }
   return text;
-}
-
-// "212 MB", "1.5 MB", "84.1 GB": decimal units, as sticks are sold; digits stay Latin in
-// every language.
-std::string Mb(uint64_t bytes) {
-  char out[32];
-  double mb = static_cast<double>(bytes) / 1e6;
-  if (mb >= 10000) {
-    std::snprintf(out, sizeof out, "%.1f GB", mb / 1000);
-  } else {
-    std::snprintf(out, sizeof out, mb >= 10 ? "%.0f MB" : "%.1f MB", mb);
-  }
-  return out;
 }
 
 // A figure put into a right-to-left sentence is isolated (U+2068 ... U+2069), so that "2.5 MB"
@@ -94,7 +83,9 @@ std::string ResultLine(const ViewLanguage& t, const JobSnapshot& job) {
   }
   std::string line = t.T(key);
   uint64_t channels = Field(r.fields, "channels_updated");
-  if (job.kind == JobKind::kStickExport) channels = r.fields.value("channels", json::array()).size();
+  if (job.kind == JobKind::kStickExport) {
+    channels = r.fields.value("channels", json::array()).size();
+  }
   line = Fill(t, line, "channels", std::to_string(channels));
   uint64_t bytes = job.kind == JobKind::kSync ? Field(r.fields, "bytes_received")
                                               : Field(r.fields, "bytes");

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -21,21 +22,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+std::string Mb(uint64_t bytes) { return BytesForPeople(bytes); }
 
-// "212 MB", "1.5 MB", "0.3 MB": as sticks are sold, in decimal units.
-std::string Mb(uint64_t bytes) {
-  char out[32];
-  double mb = static_cast<double>(bytes) / 1e6;
-  std::snprintf(out, sizeof out, mb >= 10 ? "%.0f MB" : "%.1f MB", mb);
-  return out;
-}
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
 std::string Count(size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-JobResult Failed(const Status& why) { return {"failed", why.message(), {{"error", why.message()}}}; }
+JobResult Failed(const Status& why) {
+  return {"failed", why.message(), {{"error", why.message()}}};
+}
 
 JobResult SyncResult(const SyncSummary& s) {
   JobResult r;
@@ -94,6 +91,19 @@ JobResult ImportResult(const BundleImportResult& i, uint64_t bytes) {
 }
 
 }  // namespace
+
+std::string BytesForPeople(uint64_t bytes) {
+  char out[32];
+  double mb = static_cast<double>(bytes) / 1e6;
+  if (bytes < 100000) {
+    std::snprintf(out, sizeof out, "%.0f kB", std::ceil(static_cast<double>(bytes) / 1e3));
+  } else if (mb >= 10000) {
+    std::snprintf(out, sizeof out, "%.1f GB", mb / 1000);
+  } else {
+    std::snprintf(out, sizeof out, mb >= 10 ? "%.0f MB" : "%.1f MB", mb);
+  }
+  return out;
+}
 
 const char* JobKindName(JobKind kind) {
   switch (kind) {

@@ -41,6 +41,10 @@ namespace outpost {
 using JobId = uint64_t;
 
 enum class JobKind { kSync, kStickExport, kStickImport };
+
+// "12 kB", "212 MB", "1.5 MB", "84.1 GB": decimal units, as sticks are sold, for the sentences
+// and pages of jobs.
+std::string BytesForPeople(uint64_t bytes);
 const char* JobKindName(JobKind kind);  // "sync", "stick_export", "stick_import"
 
 // Where a job stands, as its work reports it (bytes and files) and as Jobs works out (rate,

@@ -169,5 +169,13 @@ TEST_F(JobsTest, ASyncWithoutAHubEndsFailedWithTheReason) {
   EXPECT_FALSE(last->result->sentence.empty());
 }
 
+TEST(BytesForPeopleTest, SizesReadAsSticksAreSold) {
+  EXPECT_EQ(BytesForPeople(0), "0 kB");
+  EXPECT_EQ(BytesForPeople(12345), "13 kB");
+  EXPECT_EQ(BytesForPeople(3000000), "3.0 MB");
+  EXPECT_EQ(BytesForPeople(212000000), "212 MB");
+  EXPECT_EQ(BytesForPeople(84060000000), "84.1 GB");
+}
+
 }  // namespace
 }  // namespace outpost
