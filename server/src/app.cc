@@ -97,6 +97,18 @@ void AddContentHeaders(http::Response& res, bool sandbox) {
 constexpr std::chrono::seconds kViewFlushInterval = std::chrono::seconds(60);
 
 // How often a running server checks its catalog (quick_check; docs/cli.md gives its cost).
+// Where the console looks for removable drives: the system's own files, or the same paths
+// under drives_root (tests stand a folder in for a stick).
+DriveSources DriveSourcesOf(const ServerConfig& config) {
+  DriveSources sources;
+  if (config.drives_root.empty()) return sources;
+  std::filesystem::path root = config.drives_root;
+  sources.mounts = root / "proc/self/mounts";
+  sources.sys_block = root / "sys/block";
+  sources.by_label = root / "dev/disk/by-label";
+  return sources;
+}
+
 constexpr std::chrono::seconds kCatalogCheckInterval = std::chrono::hours(1);
 
 App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
@@ -135,6 +147,7 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
   } else {
     spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
   }
+  jobs_ = std::make_unique<Jobs>(store->root(), store, catalog, DriveSourcesOf(config));
   OpenUsage(config);
 }
 

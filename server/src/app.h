@@ -32,6 +32,7 @@
 #include "outpost/server/box_settings.h"
 #include "http/http_message.h"
 #include "i18n.h"
+#include "jobs.h"
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/server/config.h"
@@ -104,6 +105,8 @@ class App {
   // Teachers' uploads not yet placed (DATA/uploads), or null if the folder could not be opened.
   UploadStore* uploads() const { return uploads_.get(); }
   LoginLimiter& login_limiter() const { return login_limiter_; }
+  // The console's long actions: a sync, a stick written or read (jobs.h).
+  Jobs& jobs() const { return *jobs_; }
   // The session cookie's value ("" if none), and the live session it names.
   std::string SessionToken(const http::Request& req) const;
   std::optional<Session> SessionOf(const http::Request& req) const;
@@ -212,6 +215,9 @@ class App {
 
   std::mutex variants_mu_;
   std::map<std::string, std::shared_ptr<const CompressedVariants>> variants_;  // by asset hash
+
+  // Last: destroyed first, so a running job is cancelled and joined while the rest still holds.
+  std::unique_ptr<Jobs> jobs_;
 };
 
 }  // namespace outpost

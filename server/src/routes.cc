@@ -18,6 +18,7 @@
 #include "usage_routes.h"
 #include "material_routes.h"
 #include "teacher_pages.h"
+#include "job_routes.h"
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
@@ -387,6 +388,21 @@ const Route kRoutes[] = {
     {"POST", R"(/api/v1/materials/(.+)/edit)", kWorker, material_routes::Edit, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/move)", kWorker, material_routes::Move, kLoggedIn},
     {"POST", R"(/api/v1/materials/(.+)/delete)", kWorker, material_routes::Delete, kLoggedIn},
+    // The console's long actions (job_routes.h, docs/console-actions.md).
+    {"GET", "/admin/sync", kWorker, job_routes::SyncPage, kCoordinator},
+    {"POST", "/admin/sync", kWorker, job_routes::SyncForm, kCoordinator},
+    {"POST", "/admin/jobs/cancel", kWorker, job_routes::CancelForm, kCoordinator},
+    {"GET", "/admin/usb", kWorker, job_routes::UsbPage, kCoordinator},
+    {"POST", "/admin/usb/write", kWorker, job_routes::UsbWriteForm, kCoordinator},
+    {"POST", "/admin/usb/continue", kWorker, job_routes::UsbContinueForm, kCoordinator},
+    {"POST", "/admin/usb/read", kWorker, job_routes::UsbReadForm, kCoordinator},
+    {"GET", "/api/v1/admin/jobs", kWorker, job_routes::JobsJson, kCoordinator},
+    {"POST", "/api/v1/admin/sync", kWorker, job_routes::StartSyncJson, kCoordinator},
+    {"DELETE", "/api/v1/admin/sync", kWorker, job_routes::CancelJson, kCoordinator},
+    {"POST", "/api/v1/admin/jobs/cancel", kWorker, job_routes::CancelJson, kCoordinator},
+    {"GET", "/api/v1/admin/drives", kWorker, job_routes::DrivesJson, kCoordinator},
+    {"POST", "/api/v1/admin/usb/export", kWorker, job_routes::UsbExportJson, kCoordinator},
+    {"POST", "/api/v1/admin/usb/import", kWorker, job_routes::UsbImportJson, kCoordinator},
     // Teachers' and coordinators' pages (teacher_pages.h): plain forms over the APIs above.
     {"GET", "/login", kWorker, teacher_pages::LoginPage, kAnyone},
     {"POST", "/login", kWorker, teacher_pages::LoginForm, kAnyone},

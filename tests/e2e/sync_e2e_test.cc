@@ -4,6 +4,7 @@
 // hub's signed version with byte-identical files, and no cut may cost more than what was in
 // flight. Labelled "linksim" (about a minute); CI runs it.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -174,6 +175,93 @@ TEST_F(SyncE2eTest, ABadSatelliteLinkThatDropsEveryTwoMegabytesStillDeliversEver
   EXPECT_EQ(noop["complete"], true);
   EXPECT_LE(noop["round_trips"].get<int>(), 3);
   EXPECT_TRUE(noop["channels_updated"].empty());
+}
+
+// The coordinator's "Sync now" (docs/console-actions.md): the site's `outpost serve` runs the
+// sync as a job, through the link simulator; the console's JSON shows it under way with its
+// bytes; Cancel stops it with what arrived staged; the second "Sync now" finishes it and
+// fetches only the rest.
+TEST_F(SyncE2eTest, TheConsoleSyncShowsProgressCancelsAndTheNextOneFinishes) {
+  linksim::Config link;
+  link.target_port = static_cast<uint16_t>(sync_port_);
+  link.latency_ms = 50;
+  link.rate_kbps = 4000;  // 5 MB take about ten seconds: time to see it under way
+  auto sim = linksim::LinkSim::Start(link);
+  ASSERT_TRUE(sim.has_value()) << sim.error().message();
+  // The site pins the simulator's address: the console's sync goes through it.
+  auto enrol = Json(Hub({"hub", "enrol", "--name", "ecole-port", "--json"}));
+  Ok(Site({"join", "127.0.0.1:" + std::to_string((*sim)->port()), enrol["code"].get<std::string>()}));
+  auto added = RunProcess({"/bin/sh", "-c",
+                           "printf 'craie blanche 7\n' | \"$0\" users add --data \"$1\" --role "
+                           "coordinator rana",
+                           kOutpost, site_.path().string()});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  int web_port = FreePort();
+  testing::LoggedProcess serve({kOutpost, "serve", "--data", site_.path().string(), "--listen",
+                                "127.0.0.1:" + std::to_string(web_port)});
+  ASSERT_TRUE(serve.WaitForLine("serving "));
+  httplib::Client web("127.0.0.1", web_port);
+  auto login = web.Post("/api/v1/login", R"({"name":"rana","password":"craie blanche 7"})",
+                        "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  std::string cookie = login->get_header_value("Set-Cookie");
+  httplib::Headers session = {
+      {"Cookie", cookie.substr(0, cookie.find(';'))},
+      {"X-CSRF-Token", nlohmann::json::parse(login->body)["csrf"].get<std::string>()}};
+  auto jobs = [&] {
+    auto r = web.Get("/api/v1/admin/jobs", session);
+    EXPECT_TRUE(r && r->status == 200);
+    return r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
+  };
+  // Until the job has ended (or kSafety: a safety net), the last answer.
+  auto wait_until_ended = [&] {
+    auto deadline = std::chrono::steady_clock::now() + kSafety;
+    nlohmann::json j = jobs();
+    while (!j["current"].is_null() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      j = jobs();
+    }
+    return j;
+  };
+
+  auto start = web.Post("/api/v1/admin/sync", session, "", "application/json");
+  ASSERT_TRUE(start && start->status == 202) << (start ? start->body : "");
+  auto again = web.Post("/api/v1/admin/sync", session, "", "application/json");
+  ASSERT_TRUE(again && again->status == 409);  // one at a time
+  // Under way: wait for its first bytes, then cancel.
+  nlohmann::json running = jobs();
+  auto deadline = std::chrono::steady_clock::now() + kSafety;
+  while (running["current"].is_object() && running["current"]["bytes_done"] == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    running = jobs();
+  }
+  ASSERT_TRUE(running["current"].is_object()) << "the sync ended before it could be cancelled";
+  EXPECT_EQ(running["current"]["phase"], "fetching");
+  EXPECT_GT(running["current"]["bytes_total"].get<uint64_t>(), 5000000u);
+  auto page = web.Get("/admin/sync", session);
+  ASSERT_TRUE(page && page->status == 200);
+  EXPECT_NE(page->body.find("data-job-poll"), std::string::npos);  // a reload shows it too
+  auto cancel = web.Delete("/api/v1/admin/sync", session);
+  ASSERT_TRUE(cancel && cancel->status == 202);
+  auto first = wait_until_ended()["sync"];
+  ASSERT_EQ(first["state"], "cancelled") << first.dump();
+  uint64_t first_bytes = first["result"]["bytes_received"].get<uint64_t>();
+  EXPECT_GT(first_bytes, 0u);
+  EXPECT_LT(first_bytes, CorpusBytes());
+  EXPECT_TRUE(Json(Site({"channels", "--json"})).empty());  // nothing half-served
+
+  start = web.Post("/api/v1/admin/sync", session, "", "application/json");
+  ASSERT_TRUE(start && start->status == 202);
+  auto second = wait_until_ended()["sync"];
+  ASSERT_EQ(second["state"], "done") << second.dump();
+  EXPECT_EQ(second["result"]["channels_updated"], 1);
+  // What the first staged was not fetched again: the two together about one whole sync.
+  uint64_t both = first_bytes + second["result"]["bytes_received"].get<uint64_t>();
+  EXPECT_LT(both, CorpusBytes() + 600000u);
+  auto site_channels = Json(Site({"channels", "--json"}));
+  ASSERT_EQ(site_channels.size(), 1u);
+  EXPECT_EQ(site_channels[0]["manifest"], Json(Hub({"channels", "--json"}))[0]["manifest"]);
 }
 
 // The upward path: a teacher's channel published on the site goes up to the hub through the

@@ -157,4 +157,45 @@
 
   var upload = doc.querySelector && doc.querySelector('form[data-tus]');
   if (upload && window.XMLHttpRequest && window.addEventListener) setUpUploads(upload);
+
+  // The console's running job (docs/console-actions.md): its figures are asked for once a
+  // second from data-job-poll (/api/v1/admin/jobs, which words them in the page's language) and
+  // written into the [data-job] elements the server rendered; when the job has ended, the page
+  // is loaded again to show the result. Without JavaScript the page's Refresh link does it.
+  function setUpJobPoll(box) {
+    var url = box.getAttribute('data-job-poll');
+    function put(name, text) {
+      var el = box.querySelector('[data-job=' + name + ']');
+      if (el) el.textContent = text || '';
+    }
+    function tick() {
+      var x = new XMLHttpRequest();
+      x.open('GET', url);
+      x.onload = function () {
+        var data = null;
+        try { data = JSON.parse(x.responseText); } catch (e) { data = null; }
+        if (x.status !== 200 || !data) return setTimeout(tick, 3000);
+        var job = data.current;
+        if (!job || !job.view || !job.view.progress) {
+          window.location.href = window.location.pathname;  // the result, without ?done=
+          return;
+        }
+        var p = job.view.progress;
+        put('phase', p.phase);
+        put('bytes', p.bytes);
+        put('files', p.files);
+        put('rate', p.rate);
+        put('left', p.left);
+        var bar = box.querySelector('[data-job=bar]');
+        if (bar && p.max) { bar.max = p.max; bar.value = p.value; }
+        setTimeout(tick, 1000);
+      };
+      x.onerror = function () { setTimeout(tick, 3000); };
+      x.send();
+    }
+    setTimeout(tick, 1000);
+  }
+
+  var jobBox = doc.querySelector && doc.querySelector('[data-job-poll]');
+  if (jobBox && window.XMLHttpRequest && window.JSON) setUpJobPoll(jobBox);
 })();

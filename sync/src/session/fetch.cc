@@ -199,6 +199,13 @@ Status Pipeline::Run(Status* stopped) {
   }
   while (next_ < plan_->asks.size() || !in_flight_.empty()) {
     if (!builders_.Stopped().ok()) break;  // Finish() says why
+    if (request_.cancelled && request_.cancelled()) {
+      // What arrived is staged. With answers still on their way (a window can be megabytes on
+      // a slow link) the conversation cannot go on: the link is closed rather than drained.
+      summary_->cancelled = true;
+      if (!in_flight_.empty()) *stopped = Status(StatusCode::kBusy, "the sync was cancelled");
+      break;
+    }
     bool was_idle = in_flight_.empty();
     OUTPOST_RETURN_IF_ERROR(AskMore());
     if (was_idle && !in_flight_.empty()) ++summary_->round_trips;
@@ -352,7 +359,7 @@ Status Fetch(BlobStore* store, Catalog* catalog, ChunkSource* source, StagingLog
   }
   bool all_served = failure.ok() && !plan.unobtainable;
   OUTPOST_RETURN_IF_ERROR(ServeVersions(store, catalog, request.versions, summary, &all_served));
-  summary->complete = all_served && !summary->budget_reached;
+  summary->complete = all_served && !summary->budget_reached && !summary->cancelled;
   if (summary->complete) OUTPOST_RETURN_IF_ERROR(log->Clear());
   *stopped = failure;
   return Status::Ok();

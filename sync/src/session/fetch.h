@@ -37,6 +37,10 @@ struct FetchRequest {
   uint64_t budget_bytes = 0;      // 0: none; counts both directions of the link
   Clock::time_point started = Clock::now();
   std::function<void(const SyncProgress&)> progress;
+  // Asked before each answer is waited for: true stops the fetch and sets the summary's
+  // `cancelled`. What arrived is staged; with answers still in flight, *stopped says the
+  // conversation ended (the link is then closed, not drained).
+  std::function<bool()> cancelled;
 };
 
 // Where a fetch's chunks and patches come from. It answers in the order asked: a Chunk or a

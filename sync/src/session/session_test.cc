@@ -186,6 +186,35 @@ TEST_F(SessionTest, TheSiteKeepsTheHubsHeadsAndHowEachSyncEnded) {
   EXPECT_EQ(site_->db->HubHeads().at(0).version, 1u);
 }
 
+// A coordinator's "cancel": the sync stops asking after a few answers, ends the session with
+// Bye, serves nothing half-fetched, and the next sync fetches only what the first did not.
+TEST_F(SessionTest, ACancelledSyncKeepsWhatWasStagedAndTheNextOneFetchesTheRest) {
+  Join();
+  SyncOptions options;
+  int asked = 0;
+  options.cancelled = [&asked] { return ++asked > 2; };
+  auto first = SyncNode(site_.get(), options);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(first->cancelled);
+  EXPECT_FALSE(first->complete);
+  EXPECT_GT(first->chunks_received, 0u);
+  EXPECT_TRUE(first->refused.empty()) << first->refused.front();  // a clean end, not a drop
+  EXPECT_FALSE(site_->catalog->Channel("water").has_value());  // nothing half-served
+  auto second = Sync();
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_TRUE(second->complete);
+  EXPECT_FALSE(second->cancelled);
+  EXPECT_TRUE(site_->catalog->Channel("water").has_value());
+  TempDir fresh_dir;
+  Node fresh(fresh_dir.path());
+  ASSERT_TRUE(Enrol(&fresh).has_value());
+  auto whole = SyncNode(&fresh);
+  ASSERT_TRUE(whole.has_value()) << whole.error().message();
+  EXPECT_EQ(first->chunks_received + second->chunks_received, whole->chunks_received);
+  EXPECT_LT(second->chunk_bytes, whole->chunk_bytes);
+  EXPECT_EQ(first->chunk_bytes + second->chunk_bytes, whole->chunk_bytes);
+}
+
 TEST_F(SessionTest, TheRateLimitPacesWhatTheSiteReceives) {
   Join();
   StepClock clock;

@@ -308,7 +308,7 @@ Result<SyncSummary> SiteSync::Run() {
     for (const auto& h : offer->yours) (void)db_->NotePeerVersion(pin_.node_key, h.channel_id, h.served);
   }
   // Then this site's own channels go up, if the hub takes them.
-  if (failure.ok() && offer->uploads && !summary_.budget_reached) {
+  if (failure.ok() && offer->uploads && !summary_.budget_reached && !summary_.cancelled) {
     OUTPOST_RETURN_IF_ERROR(Upload(catalog_, store_, &*channel_, keys_->identity.public_key(),
                                    *offer, options_, &summary_, &failure));
   }
@@ -320,8 +320,8 @@ Result<SyncSummary> SiteSync::Run() {
     complete &= u.state == "served";
     if (u.state == "served") (void)db_->NotePeerVersion(pin_.node_key, u.id, static_cast<uint64_t>(u.version));
   }
-  summary_.complete = complete && !summary_.budget_reached && failure.ok();
-  if (!failure.ok()) {
+  summary_.complete = complete && !summary_.budget_reached && !summary_.cancelled && failure.ok();
+  if (!failure.ok() && !summary_.cancelled) {
     // The link dropped or the hub stopped: what arrived is staged; the next sync continues.
     summary_.refused.push_back("the sync stopped: " + failure.message());
   }
@@ -521,6 +521,7 @@ Status SiteSync::FetchOffered(Offer* offer, bool* complete, Status* failure) {
   request.budget_bytes = options_.budget_bytes;
   request.started = started_;
   request.progress = options_.progress;
+  request.cancelled = options_.cancelled;
   bool refused_before = !summary_.refused.empty();
   ChannelSource source(&*channel_);
   OUTPOST_RETURN_IF_ERROR(

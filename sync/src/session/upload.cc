@@ -73,16 +73,21 @@ void Uploader::ShowProgress() {
 
 bool Uploader::Spent() {
   ShowProgress();
+  if (options_.cancelled && options_.cancelled()) return true;
   return options_.budget_bytes != 0 &&
          link_->bytes_sent() + link_->bytes_received() >= options_.budget_bytes;
 }
 
 Status Uploader::StopForBudget(Status* stopped) {
-  summary_->budget_reached = true;
-  (void)channel_->Send(kError, EncodeError({7, "the site's byte budget is spent"}));
+  bool cancelled = options_.cancelled && options_.cancelled();
+  (cancelled ? summary_->cancelled : summary_->budget_reached) = true;
+  (void)channel_->Send(kError, EncodeError({7, cancelled ? "the site's sync was cancelled"
+                                                         : "the site's byte budget is spent"}));
   (void)channel_->Flush();
   link_->Linger();
-  *stopped = Status(StatusCode::kBusy, "the byte budget was spent sending this site's channels");
+  *stopped = Status(StatusCode::kBusy, cancelled
+                                           ? "the sync was cancelled while sending this site's channels"
+                                           : "the byte budget was spent sending this site's channels");
   return Status::Ok();
 }
 

@@ -37,6 +37,10 @@ struct ServerConfig {
   std::string web_root;           // serve web-ui files from this folder (development)
   // Count resource pages opened, per resource per day, in DATA/usage.db (docs/usage.md).
   bool count_views = true;
+  // Where the console looks for removable drives (drives.h): "" for the system's own
+  // /proc/self/mounts, /sys/block and /dev/disk/by-label; else those paths under this folder,
+  // so tests can stand a folder in for a stick.
+  std::string drives_root;
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.
   Status SetListen(const std::string& listen);

@@ -91,6 +91,7 @@ struct SyncSummary {
   uint64_t files_received = 0, chunks_received = 0, chunks_reused = 0, patches_received = 0;
   uint64_t chunk_bytes = 0;  // uncompressed bytes that came over the link
   bool budget_reached = false;
+  bool cancelled = false;  // SyncOptions::cancelled said stop: what arrived is staged
   // The hub's review decisions on this site's items that arrived (kept in sync.db:
   // SyncDb::ReviewOutcomes).
   uint64_t review_outcomes = 0;

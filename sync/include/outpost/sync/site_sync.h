@@ -38,6 +38,12 @@ struct SyncOptions {
   uint64_t budget_bytes = 0;     // 0: none; the sync stops cleanly before receiving more
   SessionLimits limits;
   std::function<void(const SyncProgress&)> progress;  // called a few times a second
+  // Asked before each answer is waited for (and before each chunk sent up): true stops the
+  // sync. What arrived is staged and nothing is sent up; the session ends with Bye, or, with
+  // answers still in flight, by closing the link. The summary says `cancelled` (not an
+  // error); the next sync fetches only what is missing. Called on the sync's thread; empty:
+  // never.
+  std::function<bool()> cancelled;
   SyncDialer dial;               // empty: TCP
 };
 
