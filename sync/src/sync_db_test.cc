@@ -85,12 +85,40 @@ TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
   db_.reset();
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  sqlite3_exec(raw, "PRAGMA user_version=9", nullptr, nullptr, nullptr);
+  std::string future_version = "PRAGMA user_version=" + std::to_string(SyncDb::kSchemaVersion + 1);
+  sqlite3_exec(raw, future_version.c_str(), nullptr, nullptr, nullptr);
   sqlite3_close(raw);
   auto future = SyncDb::Open(path_);
   ASSERT_FALSE(future.has_value());
   EXPECT_EQ(future.error().code(), StatusCode::kCorrupt);
   EXPECT_NE(future.error().message().find("newer"), std::string::npos);
+}
+
+// A sync.db at schema 8 (before site reports), with a site seen: opening it migrates to schema 9,
+// keeps the site (seen by an unknown way), and its reports are kept from then on.
+TEST_F(SyncDbTest, ADatabaseAtSchemaEightMigratesToSiteReports) {
+  ASSERT_TRUE(db_->AddPeer(Site(1, "school-a")).ok());
+  ASSERT_TRUE(db_->TouchPeer(Key(1)).ok());
+  db_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
+                         "PRAGMA user_version = 8;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  Reopen();
+  EXPECT_EQ(db_->schema_version(), 9);
+  auto peer = db_->Peer(Key(1));
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_EQ(peer->last_seen, now_);
+  EXPECT_EQ(peer->last_via, "");
+  SiteReport report;
+  report.site = Key(1);
+  report.reported_at = 5;
+  ASSERT_TRUE(db_->NoteSiteReport(report, kViaStick).value());
+  EXPECT_EQ(db_->SiteReportOf(Key(1))->via, "stick");
 }
 
 // A sync.db at schema 7 (before the review of sites' channels), with a site owning a channel:
@@ -103,12 +131,13 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
+                         "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
                          "PRAGMA user_version = 7;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   Reopen();
-  EXPECT_EQ(db_->schema_version(), 8);
+  EXPECT_EQ(db_->schema_version(), SyncDb::kSchemaVersion);
   EXPECT_EQ(db_->ChannelOwner("school-a"), Key(1));
   EXPECT_EQ(db_->ReviewedVersion("school-a"), 0);
   ReviewItem item;
