@@ -31,6 +31,8 @@ class SiteListTest : public ::testing::Test {
     }
     ASSERT_TRUE(hub_.db->RevokePeer("ecole-c").ok());
     ASSERT_TRUE(hub_.db->ClaimChannel("ecole-a-notes", keys_["ecole-a"]).ok());
+    // Longer than a short string held in place: its bytes are read from the query's copy.
+    ASSERT_TRUE(hub_.db->ClaimChannel("ecole-a-sciences-naturelles-et-vie", keys_["ecole-a"]).ok());
     hub_.db->set_clock([this] { return now_; });
   }
 
@@ -63,7 +65,7 @@ TEST_F(SiteListTest, EverySiteIsListedByNameWithItsReportAndWhatIsBehindTheHub) 
   EXPECT_EQ(a.peer.name, "ecole-a");
   EXPECT_EQ(a.peer.last_seen, now_);
   EXPECT_EQ(a.peer.last_via, "link");
-  EXPECT_EQ(a.channels, std::vector<std::string>{"ecole-a-notes"});
+  EXPECT_EQ(a.channels, (std::vector<std::string>{"ecole-a-notes", "ecole-a-sciences-naturelles-et-vie"}));
   ASSERT_TRUE(a.reported);
   EXPECT_EQ(a.software, "0.1.0");
   EXPECT_EQ(a.disk_free, 400u);

@@ -1316,7 +1316,8 @@ std::vector<SiteRow> SyncDb::SiteRows() {
   while (s.Step()) {
     SiteRow row;
     row.peer = ReadPeer(s);
-    for (std::string_view id : SplitLines(s.Text(7))) row.channels.emplace_back(id);
+    const std::string channels = s.Text(7);  // SplitLines' views point into it
+    for (std::string_view id : SplitLines(channels)) row.channels.emplace_back(id);
     if (s.Int(8)) row.report = ReadStoredReport(s, 9);
     out.push_back(std::move(row));
   }
