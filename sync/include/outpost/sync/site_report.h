@@ -90,9 +90,11 @@ Result<std::string> EncodeSiteReport(const SiteReport& report, const Identity& s
 Result<SiteReport> DecodeSiteReport(std::string_view bytes);
 
 // What the site reports now: kSoftwareVersion, `now`, the served version of every channel of
-// `catalog`, statvfs of `paths.data`, the newest errors of its log (error_log.h; messages cut
-// to kMaxReportedErrorBytes), and `usage` less every count under kMinReportedViews or not well
-// formed; when they do not all fit, the newest days are kept. Signed by `site`.
+// `catalog`, statvfs of `paths.data`, the newest errors of its log (error_log.h; IP addresses in
+// their messages replaced by "[address]", runs of 24 or more letters and digits mixed (tokens,
+// keys) by "[secret]", then cut to kMaxReportedErrorBytes), and `usage` less every count under
+// kMinReportedViews or not well formed; when they do not all fit, the newest days are kept.
+// Signed by `site`.
 Result<std::string> BuildSiteReport(const NodePaths& paths, Catalog* catalog, const Identity& site,
                                     std::vector<UsageCount> usage, int64_t now);
 
