@@ -15,6 +15,7 @@
 #include "hub.h"
 #include "library.h"
 #include "outpost/base/hash.h"
+#include "outpost/base/version.h"
 #include "peer.h"
 #include "repair.h"
 #include "status.h"
@@ -35,7 +36,7 @@ int RunCli(int argc, char** argv) {
 
   CLI::App app{"Outpost: an offline-first learning content server.\n"
                "Docs: docs/ in the source tree (start with docs/README.md)."};
-  app.set_version_flag("--version", std::string("outpost 0.1.0"));
+  app.set_version_flag("--version", "outpost " + std::string(kSoftwareVersion));
   app.require_subcommand(1);
   // In the order --help lists them.
   cli::CommandTable table;

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "outpost/sync/error_log.h"
+
 namespace outpost::cli {
 
 namespace fs = std::filesystem;
@@ -24,7 +26,10 @@ CLI::App* CommandTable::Add(CLI::App* parent, const std::string& name,
 int CommandTable::RunParsed() const {
   fs::path data = data_flag_.empty() ? DefaultDataDir() : fs::path(data_flag_);
   for (const auto& [command, run] : commands_) {
-    if (command->parsed()) return run(data);
+    if (!command->parsed()) continue;
+    // Its warnings and errors also go to DATA/errors.log, for the health page and the report.
+    auto error_log = InstallErrorLog(NodePaths(data));
+    return run(data);
   }
   return kExitUsage;
 }

@@ -10,6 +10,7 @@
 #include "outpost/sync/node.h"
 #include "outpost/sync/publish.h"
 #include "outpost/sync/publisher_keys.h"
+#include "outpost/sync/site_list.h"
 #include "outpost/sync/sync_db.h"
 #include "outpost/sync/trust_store.h"
 #include "serve.h"
@@ -175,35 +176,64 @@ void AddHubEnrolCommand(CLI::App* hub, CommandTable& table) {
 
 // ---- hub sites ----
 
-void PrintSitesJson(SyncDb* db, const std::vector<PeerInfo>& peers,
-                    const std::vector<PendingEnrolment>& pending) {
-  nlohmann::json sites = nlohmann::json::array(), waiting = nlohmann::json::array();
-  for (const auto& p : peers) {
-    sites.push_back({{"name", p.name}, {"key", p.key.Hex()}, {"role", p.role},
-                     {"state", p.revoked_at ? "revoked" : "active"},
-                     {"enrolled_at", p.enrolled_at}, {"revoked_at", p.revoked_at},
-                     {"last_seen", p.last_seen}, {"channels", db->ChannelsOf(p.key)}});
+nlohmann::json SiteReportJson(const SiteStatus& s) {
+  nlohmann::json served = nlohmann::json::array();
+  for (const auto& c : s.served) {
+    served.push_back({{"channel", c.channel_id}, {"version", c.version}, {"latest", c.latest},
+                      {"behind", c.behind}});
+  }
+  nlohmann::json last_error = nullptr;
+  if (s.last_error) {
+    last_error = {{"time", s.last_error->time}, {"level", s.last_error->level},
+                  {"message", s.last_error->message}};
+  }
+  return {{"reported_at", s.reported_at}, {"received_at", s.report_received_at},
+          {"via", s.report_via}, {"software", s.software}, {"disk_total", s.disk_total},
+          {"disk_free", s.disk_free}, {"served", served}, {"behind", s.behind},
+          {"errors", s.errors_logged}, {"last_error", last_error}};
+}
+
+void PrintSitesJson(const std::vector<SiteStatus>& sites, const std::vector<PendingEnrolment>& pending) {
+  nlohmann::json out = nlohmann::json::array(), waiting = nlohmann::json::array();
+  for (const auto& s : sites) {
+    const PeerInfo& p = s.peer;
+    out.push_back({{"name", p.name}, {"key", p.key.Hex()}, {"role", p.role},
+                   {"state", p.revoked_at ? "revoked" : "active"},
+                   {"enrolled_at", p.enrolled_at}, {"revoked_at", p.revoked_at},
+                   {"last_seen", p.last_seen}, {"last_via", p.last_via}, {"channels", s.channels},
+                   {"report", s.reported ? SiteReportJson(s) : nlohmann::json(nullptr)}});
   }
   for (const auto& e : pending) {
     waiting.push_back({{"name", e.site_name}, {"created_at", e.created_at},
                        {"expires_at", e.expires_at}});
   }
-  PrintJson({{"sites", sites}, {"pending", waiting}});
+  PrintJson({{"sites", out}, {"pending", waiting}});
 }
 
-void PrintSitesText(SyncDb* db, const std::vector<PeerInfo>& peers,
-                    const std::vector<PendingEnrolment>& pending) {
-  if (peers.empty() && pending.empty()) {
+void PrintSiteReportText(const SiteStatus& s) {
+  if (!s.reported) return;
+  std::printf("%-24s   outpost %s, %s free of %s, %d of %zu channels behind, %u errors this week\n", "",
+              s.software.c_str(), Megabytes(s.disk_free).c_str(), Megabytes(s.disk_total).c_str(),
+              s.behind, s.served.size(), s.errors_logged);
+  if (s.last_error) {
+    std::printf("%-24s   last %s %s: %s\n", "", s.last_error->level.c_str(),
+                UtcMinute(s.last_error->time).c_str(), s.last_error->message.c_str());
+  }
+}
+
+void PrintSitesText(const std::vector<SiteStatus>& sites, const std::vector<PendingEnrolment>& pending) {
+  if (sites.empty() && pending.empty()) {
     std::printf("no sites; enrol one with: outpost hub enrol --name NAME\n");
   }
-  for (const auto& p : peers) {
+  for (const auto& s : sites) {
+    const PeerInfo& p = s.peer;
+    std::string seen = p.last_seen ? UtcMinute(p.last_seen) : "never";
+    if (p.last_seen && !p.last_via.empty()) seen += " by " + p.last_via;
     std::printf("%-24s %s  %-7s enrolled %s, last seen %s\n", p.name.c_str(),
                 p.key.Fingerprint().c_str(), p.revoked_at ? "revoked" : "active",
-                UtcMinute(p.enrolled_at).c_str(),
-                p.last_seen ? UtcMinute(p.last_seen).c_str() : "never");
-    for (const auto& id : db->ChannelsOf(p.key)) {
-      std::printf("%-24s   its channel %s\n", "", id.c_str());
-    }
+                UtcMinute(p.enrolled_at).c_str(), seen.c_str());
+    PrintSiteReportText(s);
+    for (const auto& id : s.channels) std::printf("%-24s   its channel %s\n", "", id.c_str());
   }
   for (const auto& e : pending) {
     std::printf("%-24s (waiting: its code works until %s)\n", e.site_name.c_str(),
@@ -214,10 +244,12 @@ void PrintSitesText(SyncDb* db, const std::vector<PeerInfo>& peers,
 int HubSites(const fs::path& data, bool json) {
   auto db = OpenHubDb(data);
   if (!db) return Fail(db.error());
-  auto peers = (*db)->Peers();
+  auto lib = OpenLibrary(data);
+  if (!lib) return Fail(lib.error());
+  auto sites = ListSites(db->get(), lib->catalog.get());
   auto pending = (*db)->PendingEnrolments();
-  if (json) PrintSitesJson(db->get(), peers, pending);
-  else PrintSitesText(db->get(), peers, pending);
+  if (json) PrintSitesJson(sites, pending);
+  else PrintSitesText(sites, pending);
   return kExitOk;
 }
 

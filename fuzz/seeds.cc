@@ -20,6 +20,7 @@
 #include "noise_steps.h"
 #include "outpost/sync/enrolment.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/site_report.h"
 #include "protocol.h"
 #include "signing.h"
 #include "volume_script.h"
@@ -205,6 +206,26 @@ Seeds BundleRecordSeeds() {
           {"seen", Tag(5, EncodeSeenRecord({{9}, 1765000000}))}};
 }
 
+// Mode 1 of fuzz_site_report: a report's bytes less its signature (the harness signs them).
+Seeds SiteReportSeeds() {
+  Identity site = FixedIdentity(4);
+  SiteReport r;
+  r.reported_at = 1796000000;
+  r.software = "0.1.0";
+  r.disk_total = uint64_t{64} << 30;
+  r.disk_free = uint64_t{12} << 30;
+  r.served = {{"water", 3}, {"ecole-1-notes", 2}};
+  r.errors_logged = 2;
+  r.errors = {{1795999000, "warn", "the stick was pulled out"}, {1795999900, "error", "disk full"}};
+  r.usage = {{"2026-12-07", "water", "fr/rain.html", 12}};
+  Seeds s;
+  std::string full = *EncodeSiteReport(r, site);
+  s["report"] = std::string(1, 1) + full.substr(0, full.size() - 64);
+  s["report-signed"] = std::string(1, 0) + full;
+  s["report-empty"] = std::string(1, 1) + EncodeSiteReport(SiteReport{}, site)->substr(0, 6 + 32 + 8 + 4 + 16 + 16);
+  return s;
+}
+
 Seeds StagingSeeds() {
   std::string log;
   for (std::string_view chunk : {"first chunk", "second, a little longer chunk", ""}) {
@@ -335,6 +356,7 @@ int main(int argc, char** argv) {
   Write(out / "fuzz_bundle_volume", BundleVolumeSeeds());
   Write(out / "fuzz_bundle_records", BundleRecordSeeds());
   Write(out / "fuzz_staging_log", StagingSeeds());
+  Write(out / "fuzz_site_report", SiteReportSeeds());
   Write(out / "fuzz_http_request", HttpSeeds());
   Write(out / "fuzz_byte_range", ByteRangeSeeds());
   Write(out / "fuzz_multipart", MultipartSeeds());

@@ -17,14 +17,17 @@
 
 namespace outpost::sync {
 
-// The versions this node speaks: 1, and 2 (version 1 and the Outcomes record after the
-// Offer). A site says its highest in its Hello and falls back to 1 when a hub refuses 2; a hub
-// answers in the Hello's version. Enrolment is the same in both: HubInfo names version 1.
-inline constexpr uint16_t kProtocolVersion = 2;
+// The versions this node speaks: 1; 2 (version 1 and the Outcomes record after the Offer); 3
+// (version 2 and the site's signed Report before its Bye). A site says its highest in its Hello
+// and, when a hub refuses it, tries again one version lower, down to 1; a hub answers in the
+// Hello's version. Enrolment is the same in all: HubInfo names version 1.
+inline constexpr uint16_t kProtocolVersion = 3;
 inline constexpr uint16_t kMinProtocolVersion = 1;
 inline constexpr uint16_t kEnrolProtocolVersion = 1;
 // The first version whose hub sends an Outcomes record right after its Offer.
 inline constexpr uint16_t kOutcomesProtocolVersion = 2;
+// The first version whose site sends its Report (site_report.h) right before its Bye.
+inline constexpr uint16_t kReportProtocolVersion = 3;
 // The 8 bytes a client sends first, in clear; also the end of the Noise prologue, so a changed
 // preamble fails the handshake.
 inline constexpr char kPreambleMagic[4] = {'O', 'P', 'S', '1'};
@@ -69,6 +72,8 @@ enum RecordType : uint8_t {
   kReceipt = 14,   // hub -> site: what became of the versions the site uploaded
   kEnrolId = 15,   // site -> hub, in XXpsk3 message 1: which code (EnrolCodeKeys::id)
   kOutcomes = 16,  // hub -> site, from version 2, right after the Offer: review decisions
+  kReport = 17,    // site -> hub, from version 3, right before the Bye: the signed site report
+                   // (site_report.h; a relay is sent none)
 };
 
 struct HeldVersion {

@@ -29,6 +29,7 @@
 #include "outpost/base/db.h"
 #include "outpost/base/file.h"
 #include "outpost/base/text.h"
+#include "outpost/sync/error_log.h"
 #include "outpost/sync/node.h"
 
 namespace outpost {
@@ -196,6 +197,31 @@ CREATE TABLE sync_runs (
   message         TEXT NOT NULL
 );
 )sql",
+    // 9 -> 10: a hub's view of its sites (site_report.h): how each was last seen (link or
+    // stick), its newest signed report, and its usage counts per day, channel and resource.
+    R"sql(
+ALTER TABLE peers ADD COLUMN last_via TEXT NOT NULL DEFAULT '';
+CREATE TABLE site_reports (
+  peer_key       BLOB PRIMARY KEY,
+  reported_at    INTEGER NOT NULL,
+  received_at    INTEGER NOT NULL,
+  via            TEXT NOT NULL CHECK (via IN ('link', 'stick')),
+  software       TEXT NOT NULL,
+  disk_total     INTEGER NOT NULL,
+  disk_free      INTEGER NOT NULL,
+  served         TEXT NOT NULL,
+  errors_logged  INTEGER NOT NULL,
+  errors         TEXT NOT NULL
+);
+CREATE TABLE site_usage (
+  day         TEXT NOT NULL,
+  channel_id  TEXT NOT NULL,
+  resource    TEXT NOT NULL,
+  peer_key    BLOB NOT NULL,
+  views       INTEGER NOT NULL,
+  PRIMARY KEY (day, channel_id, resource, peer_key)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -246,11 +272,12 @@ PeerInfo ReadPeer(const db::Stmt& s) {
   p.enrolled_at = s.Int(3);
   p.revoked_at = s.Int(4);
   p.last_seen = s.Int(5);
+  p.last_via = s.Text(6);
   return p;
 }
 
 constexpr const char* kPeerColumns =
-    "SELECT key, name, role, enrolled_at, revoked_at, last_seen FROM peers ";
+    "SELECT key, name, role, enrolled_at, revoked_at, last_seen, last_via FROM peers ";
 
 }  // namespace
 
@@ -730,6 +757,15 @@ Status SyncDb::TouchPeer(const PublicKey& key) {
   std::lock_guard lock(impl_->mu);
   db::Stmt s(impl_->conn, "UPDATE peers SET last_seen = ? WHERE key = ?");
   OUTPOST_RETURN_IF_ERROR(s.Bind(1, impl_->Now()).BindBlob(2, key.bytes).Run());
+  if (sqlite3_changes(impl_->conn) == 0)
+    return NotFound("no peer has key " + key.Fingerprint() + "…");
+  return Status::Ok();
+}
+
+Status SyncDb::TouchPeer(const PublicKey& key, std::string_view via) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "UPDATE peers SET last_seen = ?, last_via = ? WHERE key = ?");
+  OUTPOST_RETURN_IF_ERROR(s.Bind(1, impl_->Now()).Bind(2, via).BindBlob(3, key.bytes).Run());
   if (sqlite3_changes(impl_->conn) == 0)
     return NotFound("no peer has key " + key.Fingerprint() + "…");
   return Status::Ok();
@@ -1216,6 +1252,154 @@ std::optional<SyncRun> SyncDb::LastSyncRun() {
   if (!s.Step()) return std::nullopt;
   return SyncRun{s.Int(0), s.Int(1), s.Int(2) != 0, s.Int(3) != 0,
                  static_cast<uint64_t>(s.Int(4)), s.Text(5)};
+}
+
+// ---- hub: its sites' reports ----
+
+namespace {
+
+// The lines of `text`, without their newlines; empty ones left out.
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (!line.empty()) out.push_back(line);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+std::string ServedText(const std::map<std::string, uint64_t>& served) {
+  std::string out;
+  for (const auto& [id, v] : served) out += id + " " + std::to_string(v) + "\n";
+  return out;
+}
+
+std::map<std::string, uint64_t> ParseServed(std::string_view text) {
+  std::map<std::string, uint64_t> out;
+  for (std::string_view line : SplitLines(text)) {
+    size_t space = line.rfind(' ');
+    if (space == std::string_view::npos) continue;
+    out[std::string(line.substr(0, space))] = std::strtoull(std::string(line.substr(space + 1)).c_str(), nullptr, 10);
+  }
+  return out;
+}
+
+std::string ErrorsText(const std::vector<ReportedError>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += ErrorLogLine(e.time, e.level, e.message);
+  return out;
+}
+
+std::vector<ReportedError> ParseErrors(std::string_view text) {
+  std::vector<ReportedError> out;
+  for (std::string_view line : SplitLines(text)) {
+    if (auto e = ParseErrorLogLine(line)) out.push_back({e->time, e->level, e->message});
+  }
+  return out;
+}
+
+// Columns `at`.. of a site_reports row: reported_at, received_at, via, software, disk_total,
+// disk_free, served, errors_logged, errors.
+StoredSiteReport ReadStoredReport(const db::Stmt& s, int at) {
+  StoredSiteReport r;
+  r.reported_at = s.Int(at);
+  r.received_at = s.Int(at + 1);
+  r.via = s.Text(at + 2);
+  r.software = s.Text(at + 3);
+  r.disk_total = static_cast<uint64_t>(s.Int(at + 4));
+  r.disk_free = static_cast<uint64_t>(s.Int(at + 5));
+  r.served = ParseServed(s.Text(at + 6));
+  r.errors_logged = static_cast<uint32_t>(s.Int(at + 7));
+  r.errors = ParseErrors(s.Text(at + 8));
+  return r;
+}
+
+constexpr const char* kReportColumns =
+    "reported_at, received_at, via, software, disk_total, disk_free, served, errors_logged, errors";
+
+Status ReplaceReport(sqlite3* conn, const SiteReport& r, std::string_view via, int64_t now) {
+  db::Stmt s(conn, std::string("INSERT OR REPLACE INTO site_reports (peer_key, ") + kReportColumns +
+                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.BindBlob(1, r.site.bytes).Bind(2, r.reported_at).Bind(3, now).Bind(4, via).Bind(5, r.software);
+  s.Bind(6, static_cast<int64_t>(std::min<uint64_t>(r.disk_total, INT64_MAX)));
+  s.Bind(7, static_cast<int64_t>(std::min<uint64_t>(r.disk_free, INT64_MAX)));
+  s.Bind(8, ServedText(r.served)).Bind(9, static_cast<int64_t>(r.errors_logged));
+  OUTPOST_RETURN_IF_ERROR(s.Bind(10, ErrorsText(r.errors)).Run());
+  db::Stmt u(conn,
+             "INSERT INTO site_usage (day, channel_id, resource, peer_key, views) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT (day, channel_id, resource, peer_key) DO UPDATE SET views = excluded.views");
+  for (const ReportedUsage& c : r.usage) {
+    u.Bind(1, c.day).Bind(2, c.channel_id).Bind(3, c.resource).BindBlob(4, r.site.bytes);
+    OUTPOST_RETURN_IF_ERROR(u.Bind(5, static_cast<int64_t>(c.views)).Run());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<bool> SyncDb::NoteSiteReport(const SiteReport& report, std::string_view via) {
+  if (via != kViaLink && via != kViaStick) return InvalidArgument("a report comes by link or stick");
+  std::lock_guard lock(impl_->mu);
+  db::Transaction txn(impl_->conn);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  if (!impl_->PeerRow(report.site)) return NotFound("no peer has key " + report.site.Fingerprint() + "…");
+  db::Stmt stored(impl_->conn, "SELECT reported_at FROM site_reports WHERE peer_key = ?");
+  stored.BindBlob(1, report.site.bytes);
+  bool newer = !stored.Step() || report.reported_at > stored.Int(0);
+  OUTPOST_RETURN_IF_ERROR(stored.StepStatus());
+  int64_t now = impl_->Now();
+  if (newer) {
+    OUTPOST_RETURN_IF_ERROR(ReplaceReport(impl_->conn, report, via, now));
+  } else {
+    db::Stmt s(impl_->conn, "UPDATE site_reports SET received_at = ?, via = ? WHERE peer_key = ?");
+    OUTPOST_RETURN_IF_ERROR(s.Bind(1, now).Bind(2, via).BindBlob(3, report.site.bytes).Run());
+  }
+  OUTPOST_RETURN_IF_ERROR(txn.Commit());
+  return newer;
+}
+
+std::optional<StoredSiteReport> SyncDb::SiteReportOf(const PublicKey& site) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, std::string("SELECT ") + kReportColumns + " FROM site_reports WHERE peer_key = ?");
+  s.BindBlob(1, site.bytes);
+  if (!s.Step()) return std::nullopt;
+  return ReadStoredReport(s, 0);
+}
+
+std::vector<SiteRow> SyncDb::SiteRows() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT p.key, p.name, p.role, p.enrolled_at, p.revoked_at, p.last_seen, p.last_via, "
+             "c.channels, r.peer_key IS NOT NULL, r.reported_at, r.received_at, r.via, r.software, "
+             "r.disk_total, r.disk_free, r.served, r.errors_logged, r.errors FROM peers p "
+             "LEFT JOIN site_reports r ON r.peer_key = p.key "
+             "LEFT JOIN (SELECT peer_key, group_concat(channel_id, char(10)) AS channels FROM "
+             "(SELECT peer_key, channel_id FROM peer_channels ORDER BY channel_id) GROUP BY peer_key) c "
+             "ON c.peer_key = p.key ORDER BY p.name, p.key");
+  std::vector<SiteRow> out;
+  while (s.Step()) {
+    SiteRow row;
+    row.peer = ReadPeer(s);
+    const std::string channels = s.Text(7);  // SplitLines' views point into it
+    for (std::string_view id : SplitLines(channels)) row.channels.emplace_back(id);
+    if (s.Int(8)) row.report = ReadStoredReport(s, 9);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<ReportedUsage> SyncDb::UsageAcrossSites(const std::string& first_day, const std::string& last_day) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT day, channel_id, resource, sum(views) FROM site_usage WHERE day BETWEEN ? AND ? "
+             "GROUP BY day, channel_id, resource ORDER BY day, channel_id, resource");
+  s.Bind(1, first_day).Bind(2, last_day);
+  std::vector<ReportedUsage> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Text(1), s.Text(2), static_cast<uint64_t>(s.Int(3))});
+  return out;
 }
 
 }  // namespace outpost

@@ -95,6 +95,33 @@ TEST_F(SyncDbTest, ReopeningKeepsEverythingAndADatabaseFromTheFutureIsRefused) {
   EXPECT_NE(future.error().message().find("newer"), std::string::npos);
 }
 
+// A sync.db at schema 9 (before site reports), with a site seen: opening it migrates to schema 10,
+// keeps the site (seen by an unknown way), and its reports are kept from then on.
+TEST_F(SyncDbTest, ADatabaseAtSchemaNineMigratesToSiteReports) {
+  ASSERT_TRUE(db_->AddPeer(Site(1, "school-a")).ok());
+  ASSERT_TRUE(db_->TouchPeer(Key(1)).ok());
+  db_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
+                         "PRAGMA user_version = 9;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  Reopen();
+  EXPECT_EQ(db_->schema_version(), 10);
+  auto peer = db_->Peer(Key(1));
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_EQ(peer->last_seen, now_);
+  EXPECT_EQ(peer->last_via, "");
+  SiteReport report;
+  report.site = Key(1);
+  report.reported_at = 5;
+  ASSERT_TRUE(db_->NoteSiteReport(report, kViaStick).value());
+  EXPECT_EQ(db_->SiteReportOf(Key(1))->via, "stick");
+}
+
 // A sync.db at schema 7 (before the review of sites' channels), with a site owning a channel:
 // opening it migrates to schema 8, keeps them, and the review tables work.
 TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
@@ -105,7 +132,9 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
-                         "DROP TABLE hub_heads; DROP TABLE sync_runs; PRAGMA user_version = 7;",
+                         "DROP TABLE hub_heads; DROP TABLE sync_runs; "
+                         "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
+                         "PRAGMA user_version = 7;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
@@ -138,12 +167,15 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaEightMigratesToTheHubsHeadsAndTheLastSync) {
   db_.reset();
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE hub_heads; DROP TABLE sync_runs; PRAGMA user_version = 8;",
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE hub_heads; DROP TABLE sync_runs; DROP TABLE site_reports; "
+                         "DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
+                         "PRAGMA user_version = 8;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   Reopen();
-  EXPECT_EQ(db_->schema_version(), 9);
+  EXPECT_EQ(db_->schema_version(), SyncDb::kSchemaVersion);
   ASSERT_TRUE(db_->Hub().has_value());
   EXPECT_EQ(db_->Hub()->address, "hub.example:7300");
   EXPECT_TRUE(db_->HubHeads().empty());

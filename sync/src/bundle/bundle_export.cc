@@ -12,6 +12,8 @@
 #include <set>
 #include <span>
 
+#include <spdlog/spdlog.h>
+
 #include "bundle/bundle_records.h"
 #include "catch_all.h"
 #include "bundle/bundle_volume.h"
@@ -19,6 +21,7 @@
 #include "bundle/export_state.h"
 #include "bundle/volume_series.h"
 #include "outpost/base/file.h"
+#include "outpost/sync/site_report.h"
 #include "staging.h"
 #include "wire.h"
 #include "zstd_codec.h"
@@ -296,6 +299,18 @@ Result<ExportPlan> PlanExport(const NodePaths& paths, BlobStore* store, Catalog*
   return plan;
 }
 
+// A site's stick for its hub carries the site's signed report among its first records (on every
+// drive); one that cannot be made is logged and left out.
+void AddSiteReport(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Identity& self,
+                   const UsageSource& usage, ExportPlan* plan) {
+  auto report = BuildSiteReport(paths, catalog, self, usage ? usage() : std::vector<ReportedUsage>{}, db->Now());
+  if (!report) {
+    spdlog::warn("this site's report to its hub could not be made: {}", report.error().message());
+    return;
+  }
+  plan->lead.push_back({kReportRecord, std::move(*report)});
+}
+
 // A new bundle's first volume, or the next of an unfinished one.
 VolumeHeader HeaderFor(const ExportState* earlier, const Identity& self, const ExportPlan& plan) {
   VolumeHeader header;
@@ -447,6 +462,7 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
   if (!request) return request.error();
   auto plan = PlanExport(paths, store, catalog, db, *self, hub, *request, options.to);
   if (!plan) return plan.error();
+  if (!hub) AddSiteReport(paths, catalog, db, *self, options.usage, &*plan);
 
   const uint64_t batch_limit = std::min<uint64_t>(kChunkBatchBytes, options.volume_bytes / 4);
   const uint64_t estimate = EstimateBytes(*plan, {}, options.volume_bytes);

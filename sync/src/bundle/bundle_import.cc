@@ -19,6 +19,7 @@
 
 #include "assembly.h"
 #include "bundle/bundle_records.h"
+#include "outpost/sync/site_report.h"
 #include "bundle/bundle_volume.h"
 #include "catch_all.h"
 #include "offer.h"
@@ -409,6 +410,9 @@ Status BundleImporter::OnRecord(FromSender* s, const VolumeRecord& rec, const fs
     case kOutcomesRecord:
       OnOutcomes(rec.body);
       return Status::Ok();
+    case kReportRecord:  // a hub keeps its site's report; a bad one is logged, the import goes on
+      if (hub_) (void)TakeSiteReport(db_, s->peer.key, rec.body, kViaStick);
+      return Status::Ok();
     default:  // kEnrolRecord: taken when the sender was admitted
       return Status::Ok();
   }
@@ -433,7 +437,7 @@ Status BundleImporter::OnReceipt(std::string_view record) {
 Status BundleImporter::ApplyReceipts(FromSender* s, const VolumeHeader& header) {
   for (const auto& [id, version] : receipts_) OUTPOST_RETURN_IF_ERROR(db_->NotePeerVersion(s->peer.key, id, version));
   receipts_.clear();
-  if (hub_) OUTPOST_RETURN_IF_ERROR(db_->TouchPeer(s->peer.key));  // its verified end: seen now
+  if (hub_) OUTPOST_RETURN_IF_ERROR(db_->TouchPeer(s->peer.key, kViaStick));  // its verified end: seen now
   if (!hub_) {
     // Taken only now that the volume's end verified: the hub signed them.
     if (!outcomes_.empty()) OUTPOST_RETURN_IF_ERROR(db_->NoteReviewOutcomes(outcomes_));

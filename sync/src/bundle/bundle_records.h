@@ -41,6 +41,8 @@ enum BundleRecord : uint8_t {
   kSeenRecord = 7,     // site -> hub: the newest bundle of its hub this site has imported
   kOutcomesRecord = 8,  // hub -> site: recipient key, then an Outcomes (sync-protocol.md): the
                         // hub's review decisions on the site's items (older readers skip it)
+  kReportRecord = 9,    // site -> hub: the site's signed report (site_report.h), as it is; in
+                        // the first records of every volume (older readers skip it)
 };
 
 

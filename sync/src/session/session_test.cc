@@ -21,6 +21,7 @@
 #include "protocol.h"
 #include "session/link.h"
 #include "session/secure_channel.h"
+#include "privacy_check.h"
 #include "session/session_fixture.h"
 #include "zstd_codec.h"
 
@@ -288,6 +289,10 @@ class FakeHub {
   // message 2, as such a hub does; one of this version is accepted in it.
   std::optional<uint16_t> only_version;
   int hellos_refused = 0;
+  // The plaintext of everything the site sent (each Hello and record: type, then body), and the
+  // bodies of its Reports.
+  std::string received;
+  std::vector<std::string> reports;
 
   Status Serve(sync::Link* link) {
     using namespace sync;
@@ -301,6 +306,11 @@ class FakeHub {
     for (;;) {
       auto record = channel->Receive();
       if (!record) return record.error();
+      received += std::string(1, static_cast<char>(record->type)) + record->body;
+      if (record->type == kReport) {
+        reports.push_back(record->body);
+        continue;
+      }
       if (record->type == kBye) return Status::Ok();
       if (record->type == kError) {
         error_received = DecodeError(record->body).value();
@@ -340,6 +350,7 @@ class FakeHub {
     if (!m1) return m1.error();
     auto payload = hs->ReadMessage(*m1);
     if (!payload) return payload.error();
+    received.append(payload->begin(), payload->end());
     if (only_version) {
       auto version = HelloVersion({reinterpret_cast<const char*>(payload->data()) + 1, payload->size() - 1});
       if (*version != *only_version) {
@@ -430,8 +441,9 @@ TEST_F(FakeHubTest, ASiteRefusesAnAcceptOfAVersionItDoesNotSpeakAndTellsTheHub) 
   EXPECT_FALSE(site_->catalog->Channel("water").has_value());
 }
 
-// A hub of before version 2 refuses the site's Hello of version 2 (Error 9): the site syncs
-// again at once in version 1, and gets everything (no Outcomes record in that version).
+// A hub of version 1 refuses the site's Hellos of versions 3 and 2 (Error 9): the site syncs
+// again at once one version lower each time, and gets everything in version 1 (no Outcomes
+// record, no Report).
 TEST_F(FakeHubTest, ASiteSyncsInVersionOneWithAnOlderHub) {
   Join();
   FakeHub fake(hub_.get(), {}, false);
@@ -439,8 +451,38 @@ TEST_F(FakeHubTest, ASiteSyncsInVersionOneWithAnOlderHub) {
   auto summary = SyncFrom(&fake);
   ASSERT_TRUE(summary.has_value()) << summary.error().message();
   EXPECT_TRUE(summary->complete);
-  EXPECT_EQ(fake.hellos_refused, 1);
+  EXPECT_EQ(fake.hellos_refused, 2);
+  EXPECT_TRUE(fake.reports.empty());
   EXPECT_TRUE(site_->catalog->Channel("water").has_value());
+}
+
+// A hub of version 2 (before the site report) refuses version 3: the site syncs in version 2,
+// takes its Outcomes, and sends no Report, which that hub would not know.
+TEST_F(FakeHubTest, ASiteSyncsInVersionTwoWithAHubOfVersionTwoAndSendsNoReport) {
+  Join();
+  FakeHub fake(hub_.get(), {}, false);
+  fake.only_version = 2;
+  auto summary = SyncFrom(&fake);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  EXPECT_TRUE(summary->complete);
+  EXPECT_EQ(fake.hellos_refused, 1);
+  EXPECT_TRUE(fake.reports.empty());
+}
+
+// Privacy (issue 16): everything the site sends up in a sync, read in plaintext at the hub's
+// end, holds no IP address, no session token, and in its report no count under 5.
+TEST_F(FakeHubTest, ASyncSendsUpNoAddressNoSessionAndNoCountUnderFive) {
+  Join();
+  PlantPrivateLogLines(site_->paths);
+  FakeHub fake(hub_.get(), {}, false);
+  Listen("fake:7000", [&fake](sync::Link* link) { return fake.Serve(link); });
+  SyncOptions options;
+  options.hub = "fake:7000";
+  options.usage = UsageWithSmallCounts;
+  auto summary = SyncNode(site_.get(), options);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message();
+  ASSERT_EQ(fake.reports.size(), 1u);
+  ExpectNothingPrivate(fake.received, fake.reports);
 }
 
 TEST_F(FakeHubTest, AReplayedOlderManifestIsRefused) {

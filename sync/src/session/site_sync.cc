@@ -3,6 +3,7 @@
 #include "outpost/sync/site_sync.h"
 
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <ctime>
@@ -11,6 +12,7 @@
 #include "catch_all.h"
 #include "offer.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/site_report.h"
 #include "outpost/sync/sync_db.h"
 #include "outpost/sync/trust_store.h"
 #include "protocol.h"
@@ -259,8 +261,11 @@ class SiteSync {
   Result<Offer> ReceiveOffer();
   // From version 2, after the offer: the hub's review decisions on this site's items, kept.
   Status ReceiveOutcomes();
+  // From version 3, to a hub (not a relay), before the Bye: this site's signed report
+  // (site_report.h), with options_.usage's counts. One that cannot be made is logged, not sent.
+  void SendReport();
   // Notes an Error 9 (a version the other side does not speak) while speaking above version 1:
-  // Run() then tries again in version 1. The error as a Status.
+  // Run() then tries again one version lower. The error as a Status.
   Status RefusedBy(std::string_view error_body);
   // Verifies the offered versions and fetches those newer than what is served. `*complete`:
   // all are served; `*failure` as Fetch's *stopped.
@@ -272,7 +277,7 @@ class SiteSync {
   Catalog* catalog_;
   SyncDb* db_;
   uint64_t hello_counter_ = 0;  // this session's (docs/sync-protocol.md, Hello)
-  uint16_t protocol_ = kProtocolVersion;  // this session's; 1 after a hub refused a higher one
+  uint16_t protocol_ = kProtocolVersion;  // this session's; lower after a hub refused it
   bool version_refused_ = false;
   const SyncOptions& options_;
   const Clock::time_point started_;
@@ -292,8 +297,8 @@ class SiteSync {
 Result<SyncSummary> SiteSync::Run() {
   OUTPOST_RETURN_IF_ERROR(Prepare());
   Status connected = Connect();
-  if (!connected.ok() && version_refused_) {  // an older hub: a new session, in version 1
-    protocol_ = kMinProtocolVersion;
+  while (!connected.ok() && version_refused_) {  // an older hub: a new session, one version lower
+    --protocol_;
     version_refused_ = false;
     connected = Connect();
   }
@@ -313,6 +318,7 @@ Result<SyncSummary> SiteSync::Run() {
                                    *offer, options_, &summary_, &failure));
   }
   if (failure.ok()) {
+    SendReport();
     (void)channel_->Send(kBye, "");
     (void)channel_->Flush();
   }
@@ -478,6 +484,17 @@ Status SiteSync::RefusedBy(std::string_view error_body) {
     version_refused_ = true;
   }
   return HubError(error_body);
+}
+
+void SiteSync::SendReport() {
+  if (from_peer_ || protocol_ < kReportProtocolVersion) return;
+  auto report = BuildSiteReport(paths_, catalog_, keys_->identity,
+                                options_.usage ? options_.usage() : std::vector<ReportedUsage>{}, db_->Now());
+  if (!report) {
+    spdlog::warn("this site's report to its hub could not be made: {}", report.error().message());
+    return;
+  }
+  (void)channel_->Send(kReport, *report);
 }
 
 Status SiteSync::ReceiveOutcomes() {

@@ -21,6 +21,7 @@
 #include "offer.h"
 #include "outpost/base/file.h"
 #include "outpost/sync/manifest.h"
+#include "outpost/sync/site_report.h"
 #include "outpost/sync/sync_db.h"
 #include "outpost/sync/trust_store.h"
 #include "protocol.h"
@@ -592,8 +593,11 @@ Status SyncServer::Impl::Converse(SecureChannel* channel, const Hello& hello) {
         OUTPOST_RETURN_IF_ERROR(ReceiveUpload(channel, *peer, std::move(*up)));
         break;
       }
+      case kReport:  // taken from the hub's own sites only; a bad one is logged, the sync goes on
+        if (uploads) (void)TakeSiteReport(db, hello.node_key, record->body, kViaLink);
+        break;
       case kBye:
-        (void)db->TouchPeer(hello.node_key);
+        (void)db->TouchPeer(hello.node_key, kViaLink);
         if (!outcomes_sent.empty()) (void)db->NoteOutcomesDelivered(hello.node_key, outcomes_sent);
         return Status::Ok();
       case kError: {  // the peer stops (an Accept of a version it does not speak)

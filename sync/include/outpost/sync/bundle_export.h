@@ -17,6 +17,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/site_report.h"
 #include "outpost/sync/sync_db.h"
 
 namespace outpost {
@@ -43,6 +44,8 @@ struct BundleExportOptions {
   // Bytes free on the drive that holds a folder, asked before each volume and each record; by
   // default statvfs's f_bavail * f_frsize (no limit if statvfs fails).
   std::function<uint64_t(const std::filesystem::path& folder)> free_bytes;
+  // A site: the usage counts its report to the hub carries (site_report.h); empty: none.
+  UsageSource usage;
 };
 
 struct BundleExportResult {

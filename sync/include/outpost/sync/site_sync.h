@@ -16,6 +16,7 @@
 #include "outpost/content/catalog.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/session.h"
+#include "outpost/sync/site_report.h"
 #include "outpost/sync/sync_db.h"
 
 namespace outpost {
@@ -45,6 +46,8 @@ struct SyncOptions {
   // never.
   std::function<bool()> cancelled;
   SyncDialer dial;               // empty: TCP
+  // The usage counts this site's report carries to its hub (site_report.h); empty: none.
+  UsageSource usage;
 };
 
 // A routine sync with the pinned hub (enrolling first if the site joined from a file).

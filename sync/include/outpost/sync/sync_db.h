@@ -23,6 +23,7 @@
 #include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
 #include "outpost/sync/noise.h"
+#include "outpost/sync/site_report.h"
 
 struct sqlite3;
 
@@ -38,6 +39,8 @@ struct PeerInfo {
   int64_t enrolled_at = 0;  // unix seconds
   int64_t revoked_at = 0;   // 0: not revoked
   int64_t last_seen = 0;    // last successful session, unix seconds (0: never)
+  std::string last_via{};   // how it was last seen: "link", "stick", or "" (never, or before
+                            // schema 9)
 };
 
 // A site's pin of its hub, made by `outpost join`.
@@ -71,6 +74,25 @@ struct SentVersion {
   uint64_t version = 0;
   std::array<uint8_t, 16> bundle_id{};  // the bundle that carried it
   int64_t written_at = 0;               // its volumes' created_at (the hub's clock)
+};
+
+// A hub: what it keeps of a site's newest report (site_report.h).
+struct StoredSiteReport {
+  int64_t reported_at = 0;  // the site's clock
+  int64_t received_at = 0;  // this hub's clock: when a report last arrived (newer or not)
+  std::string via;          // how that one came: "link" or "stick"
+  std::string software;
+  uint64_t disk_total = 0, disk_free = 0;
+  std::map<std::string, uint64_t> served;
+  uint32_t errors_logged = 0;
+  std::vector<ReportedError> errors;  // oldest first
+};
+
+// A peer and its stored report, as SyncDb::SiteRows reads them in one query.
+struct SiteRow {
+  PeerInfo peer;
+  std::vector<std::string> channels;    // the channels it publishes here, ascending
+  std::optional<StoredSiteReport> report;
 };
 
 // A site: the newest bundle from its hub it has imported (zeros: none).
@@ -155,7 +177,7 @@ struct SyncRun {
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = 10;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -211,6 +233,8 @@ class SyncDb {
   // kNotFound). Revoking a revoked peer changes nothing.
   Status RevokePeer(const std::string& name_or_key);
   Status TouchPeer(const PublicKey& key);  // last_seen = now
+  // The same, and last_via = `via` ("link" or "stick").
+  Status TouchPeer(const PublicKey& key, std::string_view via);
 
   // ---- the counter of a sync's Hello (docs/sync-protocol.md), against replays of IK message 1
   // Hub: true, with `counter` recorded, if it is above the last one accepted from `peer`; false
@@ -302,6 +326,21 @@ class SyncDb {
   // Newest decision first; of one channel if `channel_id` is not empty. The accessor the
   // teachers' pages use.
   std::vector<ReviewOutcome> ReviewOutcomes(const std::string& channel_id = "");
+
+  // ---- hub: its sites' reports (site_report.h; docs/sync.md, schema 9)
+  // Keeps a verified report of an enrolled site, arrived by `via` ("link" or "stick") now: it
+  // replaces the site's stored report, and its usage counts replace the site's for the same
+  // (day, channel, resource), only if it is newer (reported_at above the stored one's); when and
+  // how it arrived is noted either way. True if it replaced. kNotFound for a key no peer has.
+  Result<bool> NoteSiteReport(const SiteReport& report, std::string_view via);
+  // The site's stored report, as it was kept (usage counts not included); nullopt if none.
+  std::optional<StoredSiteReport> SiteReportOf(const PublicKey& site);
+  // Every peer, with its stored report if any, by name: one query (the hub's table of 10,000
+  // schools; site_list.h adds the hub's own versions).
+  std::vector<SiteRow> SiteRows();
+  // Views per (day, channel, resource) summed across sites, for days from `first_day` to
+  // `last_day` ("YYYY-MM-DD", inclusive), by day then channel then resource.
+  std::vector<ReportedUsage> UsageAcrossSites(const std::string& first_day, const std::string& last_day);
 
   // ---- hub: itself
   // The root key `hub init` made. The hub checks its own trust list against it, so it keeps
