@@ -12,6 +12,7 @@
 #include "outpost/server/accounts.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
+#include "outpost/sync/link_scheduler.h"
 #include "outpost/sync/session.h"
 #include "outpost/sync/sync_server.h"
 
@@ -75,6 +76,41 @@ Result<SyncListener> BindSyncListener(const fs::path& data, const ServeArgs& arg
   Status st = listener.server->Bind(args.sync_listen);
   if (!st.ok()) return st;
   return listener;
+}
+
+// The link scheduler of a site (docs/link-policy.md): syncs with its hub as the stored policy
+// allows, when the hub answers. None on a hub (it has no hub to sync with) or when sync.db
+// cannot be opened (logged: the box still serves).
+struct AutoSync {
+  std::unique_ptr<SyncDb> db;
+  std::unique_ptr<LinkScheduler> scheduler;
+};
+
+AutoSync StartAutoSync(const fs::path& data, const Library& lib) {
+  AutoSync out;
+  auto db = SyncDb::Open(NodePaths(data).sync_db);
+  if (!db) {
+    spdlog::error("no automatic sync: {}", db.error().message());
+    return out;
+  }
+  if ((*db)->OwnRoot()) return out;
+  out.db = std::move(*db);
+  LinkScheduler::Hooks hooks;
+  hooks.sync = [data, store = lib.store.get(), catalog = lib.catalog.get(), db = out.db.get()] {
+    spdlog::info("automatic sync: the hub answers, syncing");
+    auto r = SyncUnderPolicy(NodePaths(data), store, catalog, db, SyncOptions{}, {},
+                             LocalTime::Now());
+    if (!r) {
+      spdlog::warn("automatic sync: {}", r.error().message());
+      return r.error();
+    }
+    uint64_t moved = r->summary ? r->summary->bytes_sent + r->summary->bytes_received : 0;
+    spdlog::info("automatic sync: {} ({} bytes on the link)", r->message, moved);
+    return Status::Ok();
+  };
+  out.scheduler = std::make_unique<LinkScheduler>(out.db.get(), std::move(hooks));
+  out.scheduler->Start();
+  return out;
 }
 
 // Runs both servers until a signal stops them (or the HTTP server fails); logs `serving` once
@@ -150,7 +186,9 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   std::string serving =
       fmt::format("serving {} channel(s) from {} on {}", channels, data.string(), base_url);
   AnnounceSetupCode(data, base_url);
+  AutoSync auto_sync = StartAutoSync(data, *lib);
   st = RunUntilStopped(signals, server, sync.server.get(), args.sync_listen, serving);
+  if (auto_sync.scheduler) auto_sync.scheduler->Stop();
   return st.ok() ? kExitOk : Fail(st);
 }
 
