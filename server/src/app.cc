@@ -2,6 +2,8 @@
 // files and the caches in front of them.
 #include "app.h"
 
+#include "outpost/sync/node.h"
+
 #include <cctype>
 #include <ctime>
 
@@ -109,6 +111,12 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
     accounts_ = std::move(*accounts);
   } else {
     spdlog::error("no one can log in: {}", accounts.error().message());
+  }
+  auto sync_db = SyncDb::Open(NodePaths(store->root()).sync_db);
+  if (sync_db) {
+    sync_db_ = std::move(*sync_db);
+  } else {
+    spdlog::error("the link policy cannot be read or changed: {}", sync_db.error().message());
   }
   UploadLimits upload_limits;
   upload_limits.max_upload_bytes = static_cast<uint64_t>(config.max_upload_mb) << 20;

@@ -34,6 +34,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/server/config.h"
+#include "outpost/sync/sync_db.h"
 #include "page_cache.h"
 #include "render.h"
 #include "search_gate.h"
@@ -91,6 +92,9 @@ class App {
   AccountStore* accounts() const { return accounts_.get(); }
   // Teachers' uploads not yet placed (DATA/uploads), or null if the folder could not be opened.
   UploadStore* uploads() const { return uploads_.get(); }
+  // DATA/sync/sync.db (the link policy, policy_routes.h), or null if it could not be opened
+  // (logged at start).
+  SyncDb* sync_db() const { return sync_db_.get(); }
   LoginLimiter& login_limiter() const { return login_limiter_; }
   // The session cookie's value ("" if none), and the live session it names.
   std::string SessionToken(const http::Request& req) const;
@@ -170,6 +174,7 @@ class App {
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<UploadStore> uploads_;
+  std::unique_ptr<SyncDb> sync_db_;
   mutable LoginLimiter login_limiter_;
   mutable PageCache pages_;
   mutable HotFiles hot_files_;  // small blobs, checked and held in memory

@@ -15,6 +15,7 @@
 #include "account_routes.h"
 #include "upload_routes.h"
 #include "material_routes.h"
+#include "policy_routes.h"
 #include "teacher_pages.h"
 #include "app.h"
 #include "delivery.h"
@@ -385,6 +386,11 @@ const Route kRoutes[] = {
     {"POST", "/teach/accounts", kWorker, teacher_pages::AddAccountForm, kCoordinator},
     {"POST", "/teach/accounts/disable", kWorker, teacher_pages::DisableAccountForm, kCoordinator},
     {"POST", "/teach/accounts/reset", kWorker, teacher_pages::ResetAccountForm, kCoordinator},
+    // The coordinator's console: the link policy (policy_routes.h).
+    {"GET", "/api/v1/admin/policy", kWorker, policy_routes::GetPolicy, kCoordinator},
+    {"PUT", "/api/v1/admin/policy", kWorker, policy_routes::PutPolicy, kCoordinator},
+    {"GET", "/admin/sync/policy", kWorker, policy_routes::PolicyPage, kCoordinator},
+    {"POST", "/admin/sync/policy", kWorker, policy_routes::PolicyForm, kCoordinator},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

@@ -191,8 +191,8 @@ TEST_F(RoutesTest, EveryPatternCompilesAndOnlyGetRoutesTryTheEventLoop) {
   ASSERT_FALSE(Routes().empty());
   for (const Route& route : Routes()) {
     std::string_view method = route.method;
-    EXPECT_TRUE(method == "GET" || method == "POST" || method == "PATCH" || method == "DELETE" ||
-                method == "OPTIONS")
+    EXPECT_TRUE(method == "GET" || method == "POST" || method == "PATCH" || method == "PUT" ||
+                method == "DELETE" || method == "OPTIONS")
         << route.pattern;
     EXPECT_NO_THROW(std::regex(route.pattern)) << route.pattern;
     EXPECT_NE(route.handler != nullptr, route.stream != nullptr) << route.pattern;
