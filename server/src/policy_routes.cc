@@ -198,7 +198,9 @@ std::string MbField(uint64_t bytes) {
 
 std::string Fill(std::string text, const std::string& key, const std::string& value) {
   std::string mark = "{" + key + "}";
-  if (size_t at = text.find(mark); at != std::string::npos) text.replace(at, mark.size(), value);
+  // Isolated left-to-right ("\u2066...\u2069"): "75.5 MB" and "22:00" stay whole in Arabic.
+  std::string isolated = "\u2066" + value + "\u2069";
+  if (size_t at = text.find(mark); at != std::string::npos) text.replace(at, mark.size(), isolated);
   return text;
 }
 
