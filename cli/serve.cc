@@ -79,24 +79,13 @@ Result<SyncListener> BindSyncListener(const fs::path& data, const ServeArgs& arg
 }
 
 // The link scheduler of a site (docs/link-policy.md): syncs with its hub as the stored policy
-// allows, when the hub answers. None on a hub (it has no hub to sync with) or when sync.db
-// cannot be opened (logged: the box still serves).
-struct AutoSync {
-  std::unique_ptr<SyncDb> db;
-  std::unique_ptr<LinkScheduler> scheduler;
-};
+// allows, when the hub answers. None on a hub (it has no hub to sync with) or without sync.db.
 
-AutoSync StartAutoSync(const fs::path& data, const Library& lib) {
-  AutoSync out;
-  auto db = SyncDb::Open(NodePaths(data).sync_db);
-  if (!db) {
-    spdlog::error("no automatic sync: {}", db.error().message());
-    return out;
-  }
-  if ((*db)->OwnRoot()) return out;
-  out.db = std::move(*db);
+std::unique_ptr<LinkScheduler> StartAutoSync(const fs::path& data, const Library& lib,
+                                             SyncDb* db) {
+  if (!db || db->OwnRoot()) return nullptr;
   LinkScheduler::Hooks hooks;
-  hooks.sync = [data, store = lib.store.get(), catalog = lib.catalog.get(), db = out.db.get()] {
+  hooks.sync = [data, store = lib.store.get(), catalog = lib.catalog.get(), db] {
     spdlog::info("automatic sync: the hub answers, syncing");
     auto r = SyncUnderPolicy(NodePaths(data), store, catalog, db, SyncOptions{}, {},
                              LocalTime::Now());
@@ -108,9 +97,9 @@ AutoSync StartAutoSync(const fs::path& data, const Library& lib) {
     spdlog::info("automatic sync: {} ({} bytes on the link)", r->message, moved);
     return Status::Ok();
   };
-  out.scheduler = std::make_unique<LinkScheduler>(out.db.get(), std::move(hooks));
-  out.scheduler->Start();
-  return out;
+  auto scheduler = std::make_unique<LinkScheduler>(db, std::move(hooks));
+  scheduler->Start();
+  return scheduler;
 }
 
 // Runs both servers until a signal stops them (or the HTTP server fails); logs `serving` once
@@ -178,7 +167,17 @@ int Serve(const fs::path& data, const ServeArgs& args) {
     if (!bound) return Fail(bound.error());
     sync = std::move(*bound);
   }
-  HttpServer server(*config, lib->store.get(), lib->catalog.get());
+  // One connection to sync.db for the whole process (the listener's, the console's, the
+  // scheduler's): SQLite's POSIX locks are per process, and a second connection opened and
+  // closed beside one would drop its locks.
+  std::unique_ptr<SyncDb> own_sync_db;
+  SyncDb* sync_db = sync.db.get();
+  if (!sync_db) {
+    auto db = SyncDb::Open(NodePaths(data).sync_db);
+    if (db) own_sync_db = std::move(*db), sync_db = own_sync_db.get();
+    else spdlog::error("no link policy, no automatic sync: {}", db.error().message());
+  }
+  HttpServer server(*config, lib->store.get(), lib->catalog.get(), sync_db);
   Status st = server.Bind();
   if (!st.ok()) return Fail(st);
   size_t channels = lib->catalog->Channels().size();
@@ -186,9 +185,9 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   std::string serving =
       fmt::format("serving {} channel(s) from {} on {}", channels, data.string(), base_url);
   AnnounceSetupCode(data, base_url);
-  AutoSync auto_sync = StartAutoSync(data, *lib);
+  auto scheduler = StartAutoSync(data, *lib, sync_db);
   st = RunUntilStopped(signals, server, sync.server.get(), args.sync_listen, serving);
-  if (auto_sync.scheduler) auto_sync.scheduler->Stop();
+  if (scheduler) scheduler->Stop();
   return st.ok() ? kExitOk : Fail(st);
 }
 

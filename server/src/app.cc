@@ -96,7 +96,7 @@ void AddContentHeaders(http::Response& res, bool sandbox) {
 // How often a running server checks its catalog (quick_check; docs/cli.md gives its cost).
 constexpr std::chrono::seconds kCatalogCheckInterval = std::chrono::hours(1);
 
-App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
+App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb* sync_db)
     : store_(store),
       catalog_(catalog),
       health_(std::make_unique<CatalogHealth>(catalog->path(), kCatalogCheckInterval)),
@@ -112,11 +112,15 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
   } else {
     spdlog::error("no one can log in: {}", accounts.error().message());
   }
-  auto sync_db = SyncDb::Open(NodePaths(store->root()).sync_db);
-  if (sync_db) {
-    sync_db_ = std::move(*sync_db);
-  } else {
-    spdlog::error("the link policy cannot be read or changed: {}", sync_db.error().message());
+  sync_db_ = sync_db;
+  if (!sync_db_) {
+    auto own = SyncDb::Open(NodePaths(store->root()).sync_db);
+    if (own) {
+      own_sync_db_ = std::move(*own);
+      sync_db_ = own_sync_db_.get();
+    } else {
+      spdlog::error("the link policy cannot be read or changed: {}", own.error().message());
+    }
   }
   UploadLimits upload_limits;
   upload_limits.max_upload_bytes = static_cast<uint64_t>(config.max_upload_mb) << 20;

@@ -73,8 +73,10 @@ void AddContentHeaders(http::Response& res, bool sandbox);
 
 class App {
  public:
-  // `store` and `catalog` must outlive the App.
-  App(const ServerConfig& config, BlobStore* store, Catalog* catalog);
+  // `store` and `catalog` must outlive the App. `sync_db` too, if given: the process's one
+  // connection to DATA/sync/sync.db (SQLite's POSIX locks are per process: a second connection
+  // opened and closed beside one in use would drop its locks). None given: the App opens its own.
+  App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb* sync_db = nullptr);
 
   BlobStore* store() const { return store_; }
   Catalog* catalog() const { return catalog_; }
@@ -94,7 +96,7 @@ class App {
   UploadStore* uploads() const { return uploads_.get(); }
   // DATA/sync/sync.db (the link policy, policy_routes.h), or null if it could not be opened
   // (logged at start).
-  SyncDb* sync_db() const { return sync_db_.get(); }
+  SyncDb* sync_db() const { return sync_db_; }
   LoginLimiter& login_limiter() const { return login_limiter_; }
   // The session cookie's value ("" if none), and the live session it names.
   std::string SessionToken(const http::Request& req) const;
@@ -174,7 +176,8 @@ class App {
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<UploadStore> uploads_;
-  std::unique_ptr<SyncDb> sync_db_;
+  std::unique_ptr<SyncDb> own_sync_db_;
+  SyncDb* sync_db_ = nullptr;
   mutable LoginLimiter login_limiter_;
   mutable PageCache pages_;
   mutable HotFiles hot_files_;  // small blobs, checked and held in memory

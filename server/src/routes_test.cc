@@ -362,6 +362,8 @@ const std::map<std::string, Expected> kExpected = {
     {"/teach/accounts", {"/teach/accounts", kCoordinator}},
     {"/teach/accounts/disable", {"/teach/accounts/disable", kCoordinator}},
     {"/teach/accounts/reset", {"/teach/accounts/reset", kCoordinator}},
+    {"/api/v1/admin/policy", {"/api/v1/admin/policy", kCoordinator}},
+    {"/admin/sync/policy", {"/admin/sync/policy", kCoordinator}},
     {R"(/static/(.+))", {"/static/nothing.css", kAnyone}},
     {R"(/c/([a-z0-9-]+)/(.+))", {"/c/ch/eleve.html", kAnyone}},
     {R"(/blob/([0-9a-f]{64}))", {"/blob/" + std::string(64, '0'), kAnyone}},
