@@ -12,6 +12,7 @@
 #include "outpost/server/accounts.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
+#include "outpost/sync/link_scheduler.h"
 #include "outpost/sync/session.h"
 #include "outpost/sync/sync_server.h"
 
@@ -75,6 +76,30 @@ Result<SyncListener> BindSyncListener(const fs::path& data, const ServeArgs& arg
   Status st = listener.server->Bind(args.sync_listen);
   if (!st.ok()) return st;
   return listener;
+}
+
+// The link scheduler of a site (docs/link-policy.md): syncs with its hub as the stored policy
+// allows, when the hub answers. None on a hub (it has no hub to sync with) or without sync.db.
+
+std::unique_ptr<LinkScheduler> StartAutoSync(const fs::path& data, const Library& lib,
+                                             SyncDb* db) {
+  if (!db || db->OwnRoot()) return nullptr;
+  LinkScheduler::Hooks hooks;
+  hooks.sync = [data, store = lib.store.get(), catalog = lib.catalog.get(), db] {
+    spdlog::info("automatic sync: the hub answers, syncing");
+    auto r = SyncUnderPolicy(NodePaths(data), store, catalog, db, SyncOptions{}, {},
+                             LocalTime::Now());
+    if (!r) {
+      spdlog::warn("automatic sync: {}", r.error().message());
+      return r.error();
+    }
+    uint64_t moved = r->summary ? r->summary->bytes_sent + r->summary->bytes_received : 0;
+    spdlog::info("automatic sync: {} ({} bytes on the link)", r->message, moved);
+    return Status::Ok();
+  };
+  auto scheduler = std::make_unique<LinkScheduler>(db, std::move(hooks));
+  scheduler->Start();
+  return scheduler;
 }
 
 // Runs both servers until a signal stops them (or the HTTP server fails); logs `serving` once
@@ -142,7 +167,17 @@ int Serve(const fs::path& data, const ServeArgs& args) {
     if (!bound) return Fail(bound.error());
     sync = std::move(*bound);
   }
-  HttpServer server(*config, lib->store.get(), lib->catalog.get());
+  // One connection to sync.db for the whole process (the listener's, the console's, the
+  // scheduler's): SQLite's POSIX locks are per process, and a second connection opened and
+  // closed beside one would drop its locks.
+  std::unique_ptr<SyncDb> own_sync_db;
+  SyncDb* sync_db = sync.db.get();
+  if (!sync_db) {
+    auto db = SyncDb::Open(NodePaths(data).sync_db);
+    if (db) own_sync_db = std::move(*db), sync_db = own_sync_db.get();
+    else spdlog::error("no link policy, no automatic sync: {}", db.error().message());
+  }
+  HttpServer server(*config, lib->store.get(), lib->catalog.get(), sync_db);
   Status st = server.Bind();
   if (!st.ok()) return Fail(st);
   size_t channels = lib->catalog->Channels().size();
@@ -150,7 +185,9 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   std::string serving =
       fmt::format("serving {} channel(s) from {} on {}", channels, data.string(), base_url);
   AnnounceSetupCode(data, base_url);
+  auto scheduler = StartAutoSync(data, *lib, sync_db);
   st = RunUntilStopped(signals, server, sync.server.get(), args.sync_listen, serving);
+  if (scheduler) scheduler->Stop();
   return st.ok() ? kExitOk : Fail(st);
 }
 

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "outpost/base/text.h"
 #include "outpost/sync/enrolment.h"
+#include "outpost/sync/link_scheduler.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/site_sync.h"
 #include "outpost/sync/sync_db.h"
@@ -22,8 +24,10 @@ namespace {
 struct SyncArgs {
   std::string hub;
   std::string peer;
-  uint64_t rate_limit_kbps = 0;
-  double budget_mb = 0;
+  // Given, they win over the stored link policy's (docs/cli.md, "sync"); not given, the
+  // policy's rate limit and what is left of its budget apply.
+  std::optional<uint64_t> rate_limit_kbps;
+  std::optional<double> budget_mb;
   bool json = false;
 };
 
@@ -53,7 +57,7 @@ std::string ProgressText(const SyncProgress& p) {
          "/s, ETA " + Eta(rate > 0 ? left / rate : -1);
 }
 
-void PrintSyncJson(const SyncSummary& r) {
+void PrintSyncJson(const SyncSummary& r, const std::string& message) {
   nlohmann::json uploaded = nlohmann::json::array();
   for (const auto& u : r.uploaded) {
     uploaded.push_back(
@@ -66,10 +70,11 @@ void PrintSyncJson(const SyncSummary& r) {
              {"chunks_reused", r.chunks_reused}, {"patches_received", r.patches_received},
              {"chunk_bytes", r.chunk_bytes}, {"budget_reached", r.budget_reached},
              {"refused", r.refused}, {"withdrawn", r.withdrawn},
-             {"channels_uploaded", uploaded}, {"review_outcomes", r.review_outcomes}});
+             {"channels_uploaded", uploaded}, {"review_outcomes", r.review_outcomes},
+             {"message", message}});
 }
 
-void PrintSyncText(const SyncSummary& r) {
+void PrintSyncText(const SyncSummary& r, const std::string& message) {
   for (const auto& why : r.refused) std::fprintf(stderr, "refused: %s\n", why.c_str());
   for (const auto& what : r.withdrawn) std::fprintf(stderr, "withdrawn: %s\n", what.c_str());
   for (const auto& u : r.uploaded) {
@@ -83,10 +88,28 @@ void PrintSyncText(const SyncSummary& r) {
   }
   PrintUpdated(r.updated);
   PrintReviewOutcomesArrived(r.review_outcomes);
-  std::printf("%s: %s sent, %s received, %d round trips, %.1f s\n",
-              r.complete ? "up to date" : "not finished (run sync again to continue)",
+  std::printf("%s: %s sent, %s received, %d round trips, %.1f s\n", message.c_str(),
               Megabytes(r.bytes_sent).c_str(), Megabytes(r.bytes_received).c_str(),
               r.round_trips, r.seconds);
+}
+
+SyncOverrides Overrides(const SyncArgs& args) {
+  SyncOverrides out;
+  out.rate_limit_kbps = args.rate_limit_kbps;
+  if (args.budget_mb) out.budget_bytes = static_cast<uint64_t>(*args.budget_mb * 1e6);
+  return out;
+}
+
+// The policy's budget is spent and no --budget given: nothing was started.
+int BudgetSpent(const PolicySync& r, bool json) {
+  if (json) {
+    PrintJson({{"complete", false}, {"budget_reached", true}, {"message", r.message},
+               {"bytes_sent", 0}, {"bytes_received", 0}, {"round_trips", 0}, {"seconds", 0},
+               {"channels_updated", nlohmann::json::array()}});
+  } else {
+    std::printf("%s (outpost sync --budget MB syncs anyway)\n", r.message.c_str());
+  }
+  return kExitIncomplete;
 }
 
 int SyncCommand(const fs::path& data, const SyncArgs& args) {
@@ -97,11 +120,10 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
   SyncOptions options;
   options.hub = args.hub;
   options.peer = args.peer;
-  options.rate_limit_kbps = args.rate_limit_kbps;
-  options.budget_bytes = static_cast<uint64_t>(args.budget_mb * 1e6);
   ProgressLine line;
   options.progress = [&](const SyncProgress& p) { line.Show(ProgressText(p)); };
-  auto r = SyncWithHub(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(), options);
+  auto r = SyncUnderPolicy(NodePaths(data), lib->store.get(), lib->catalog.get(), db->get(),
+                           options, Overrides(args), LocalTime::Now());
   line.Done();
   if (!r) {
     if (args.json) {
@@ -111,9 +133,10 @@ int SyncCommand(const fs::path& data, const SyncArgs& args) {
     }
     return Fail(r.error());
   }
-  if (args.json) PrintSyncJson(*r);
-  else PrintSyncText(*r);
-  return r->complete ? kExitOk : kExitIncomplete;
+  if (!r->summary) return BudgetSpent(*r, args.json);
+  if (args.json) PrintSyncJson(*r->summary, r->message);
+  else PrintSyncText(*r->summary, r->message);
+  return r->summary->complete ? kExitOk : kExitIncomplete;
 }
 
 // ---- join ----
@@ -162,9 +185,11 @@ void AddSyncCommand(CLI::App& app, CommandTable& table) {
                          [args](const fs::path& data) { return SyncCommand(data, *args); });
   sync->add_option("--hub", args->hub, "HOST:PORT of the hub (default: the one joined)");
   sync->add_option("--rate-limit", args->rate_limit_kbps,
-                   "receive at most this many kilobits per second");
+                   "receive at most this many kilobits per second (0: none; default: the link "
+                   "policy's)");
   sync->add_option("--budget", args->budget_mb,
-                   "receive at most about this many MB, then stop cleanly (the next sync goes on)")
+                   "move at most about this many MB, then stop cleanly (the next sync goes on; "
+                   "default: what is left of the link policy's budget)")
       ->check(CLI::PositiveNumber);
   sync->add_flag("--json", args->json, "print a JSON summary");
   sync->add_option("--peer", args->peer,

@@ -2,6 +2,8 @@
 // files and the caches in front of them.
 #include "app.h"
 
+#include "outpost/sync/node.h"
+
 #include <cctype>
 #include <ctime>
 
@@ -111,7 +113,7 @@ DriveSources DriveSourcesOf(const ServerConfig& config) {
 
 constexpr std::chrono::seconds kCatalogCheckInterval = std::chrono::hours(1);
 
-App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
+App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb* sync_db)
     : store_(store),
       catalog_(catalog),
       health_(std::make_unique<CatalogHealth>(catalog->path(), kCatalogCheckInterval)),
@@ -129,6 +131,16 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
     accounts_ = std::move(*accounts);
   } else {
     spdlog::error("no one can log in: {}", accounts.error().message());
+  }
+  sync_db_ = sync_db;
+  if (!sync_db_) {
+    auto own = SyncDb::Open(NodePaths(store->root()).sync_db);
+    if (own) {
+      own_sync_db_ = std::move(*own);
+      sync_db_ = own_sync_db_.get();
+    } else {
+      spdlog::error("the link policy cannot be read or changed: {}", own.error().message());
+    }
   }
   UploadLimits upload_limits;
   upload_limits.max_upload_bytes = static_cast<uint64_t>(config.max_upload_mb) << 20;

@@ -36,6 +36,7 @@
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
 #include "outpost/server/config.h"
+#include "outpost/sync/sync_db.h"
 #include "outpost/sync/usage.h"
 #include "page_cache.h"
 #include "render.h"
@@ -76,8 +77,10 @@ void AddContentHeaders(http::Response& res, bool sandbox);
 
 class App {
  public:
-  // `store` and `catalog` must outlive the App.
-  App(const ServerConfig& config, BlobStore* store, Catalog* catalog);
+  // `store` and `catalog` must outlive the App. `sync_db` too, if given: the process's one
+  // connection to DATA/sync/sync.db (SQLite's POSIX locks are per process: a second connection
+  // opened and closed beside one in use would drop its locks). None given: the App opens its own.
+  App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb* sync_db = nullptr);
   ~App();
 
   BlobStore* store() const { return store_; }
@@ -104,6 +107,9 @@ class App {
   AccountStore* accounts() const { return accounts_.get(); }
   // Teachers' uploads not yet placed (DATA/uploads), or null if the folder could not be opened.
   UploadStore* uploads() const { return uploads_.get(); }
+  // DATA/sync/sync.db (the link policy, policy_routes.h), or null if it could not be opened
+  // (logged at start).
+  SyncDb* sync_db() const { return sync_db_; }
   LoginLimiter& login_limiter() const { return login_limiter_; }
   // The console's long actions: a sync, a stick written or read (jobs.h).
   Jobs& jobs() const { return *jobs_; }
@@ -200,6 +206,8 @@ class App {
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<UploadStore> uploads_;
+  std::unique_ptr<SyncDb> own_sync_db_;
+  SyncDb* sync_db_ = nullptr;
   mutable LoginLimiter login_limiter_;
   mutable PageCache pages_;
   mutable HotFiles hot_files_;  // small blobs, checked and held in memory

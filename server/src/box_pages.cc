@@ -54,16 +54,10 @@ std::string DateLabel(int64_t unix_seconds) {
   return buf;
 }
 
-// The box's status: sync.db is opened only if it exists (a box that never joined has none,
-// and a look at the console should not make one).
+// The box's status, read through the server's own connection to sync.db (app.h).
 BoxStatus ReadStatus(App& app) {
   NodePaths paths(app.store()->root());
-  std::unique_ptr<SyncDb> db;
-  std::error_code ec;
-  if (std::filesystem::exists(paths.sync_db, ec)) {
-    if (auto opened = SyncDb::Open(paths.sync_db)) db = std::move(*opened);
-  }
-  return ReadBoxStatus(paths, app.catalog(), db.get(), Now());
+  return ReadBoxStatus(paths, app.catalog(), app.sync_db(), Now());
 }
 
 // The fields of every console page: title, breadcrumb, the session (the layout's logout form),

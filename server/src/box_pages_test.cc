@@ -204,7 +204,8 @@ TEST_F(BoxPagesTest, TheOverviewShowsWhatTheBoxHoldsAndThatItNeverSynced) {
   EXPECT_TRUE(Has(page, "This box has not joined a hub yet."));
   EXPECT_FALSE(Has(page, "Up to date with")) << "nothing is known of the hub yet";
   EXPECT_TRUE(Has(page, "href=\"/admin/usb\""));
-  EXPECT_FALSE(std::filesystem::exists(NodePaths(data_.path()).sync_db)) << "a look makes none";
+  // The server holds sync.db open from its start (the link policy lives there), so the page
+  // reads the server's connection; what it says of the hub comes from that, not from the file.
 }
 
 TEST_F(BoxPagesTest, TheOverviewAndTheJsonSayHowFarBehindFromTheLastOffer) {

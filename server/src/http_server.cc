@@ -33,9 +33,10 @@ http::TransportOptions TransportOptionsOf(const ServerConfig& c) {
 
 }  // namespace
 
-HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* catalog)
+HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* catalog,
+                       SyncDb* sync_db)
     : config_(config),
-      app_(new App(config, store, catalog)),
+      app_(new App(config, store, catalog, sync_db)),
       http_(new http::Transport(TransportOptionsOf(config))) {
   // Answers the transport makes itself (no route, 400, 414, 431, ...) and 404s without a page
   // get the same headers as ours, and a page for people.

@@ -17,6 +17,7 @@
 #include "upload_routes.h"
 #include "usage_routes.h"
 #include "material_routes.h"
+#include "policy_routes.h"
 #include "teacher_pages.h"
 #include "job_routes.h"
 #include "app.h"
@@ -432,6 +433,11 @@ const Route kRoutes[] = {
     {"POST", "/admin/channels/language", kWorker, box_pages::LanguageForm, kCoordinator},
     {"GET", "/admin/health", kWorker, box_pages::HealthPage, kCoordinator},
     {"GET", "/api/v1/admin/status", kWorker, box_pages::StatusJson, kCoordinator},
+    // The coordinator's console: the link policy (policy_routes.h).
+    {"GET", "/api/v1/admin/policy", kWorker, policy_routes::GetPolicy, kCoordinator},
+    {"PUT", "/api/v1/admin/policy", kWorker, policy_routes::PutPolicy, kCoordinator},
+    {"GET", "/admin/sync/policy", kWorker, policy_routes::PolicyPage, kCoordinator},
+    {"POST", "/admin/sync/policy", kWorker, policy_routes::PolicyForm, kCoordinator},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},

@@ -191,8 +191,8 @@ TEST_F(RoutesTest, EveryPatternCompilesAndOnlyGetRoutesTryTheEventLoop) {
   ASSERT_FALSE(Routes().empty());
   for (const Route& route : Routes()) {
     std::string_view method = route.method;
-    EXPECT_TRUE(method == "GET" || method == "POST" || method == "PATCH" || method == "DELETE" ||
-                method == "OPTIONS")
+    EXPECT_TRUE(method == "GET" || method == "POST" || method == "PATCH" || method == "PUT" ||
+                method == "DELETE" || method == "OPTIONS")
         << route.pattern;
     EXPECT_NO_THROW(std::regex(route.pattern)) << route.pattern;
     EXPECT_NE(route.handler != nullptr, route.stream != nullptr) << route.pattern;
@@ -384,6 +384,8 @@ const std::map<std::string, Expected> kExpected = {
     {"/api/v1/admin/drives", {"/api/v1/admin/drives", kCoordinator}},
     {"/api/v1/admin/usb/export", {"/api/v1/admin/usb/export", kCoordinator}},
     {"/api/v1/admin/usb/import", {"/api/v1/admin/usb/import", kCoordinator}},
+    {"/api/v1/admin/policy", {"/api/v1/admin/policy", kCoordinator}},
+    {"/admin/sync/policy", {"/admin/sync/policy", kCoordinator}},
     {R"(/static/(.+))", {"/static/nothing.css", kAnyone}},
     {R"(/c/([a-z0-9-]+)/(.+))", {"/c/ch/eleve.html", kAnyone}},
     {R"(/blob/([0-9a-f]{64}))", {"/blob/" + std::string(64, '0'), kAnyone}},

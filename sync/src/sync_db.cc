@@ -222,6 +222,25 @@ CREATE TABLE site_usage (
   PRIMARY KEY (day, channel_id, resource, peer_key)
 ) WITHOUT ROWID;
 )sql",
+    // 10 -> 11: a site's link policy (link_policy.h; one row) and the bytes its syncs used per
+    // local day (the budget's remainder).
+    R"sql(
+CREATE TABLE link_policy (
+  id                 INTEGER PRIMARY KEY CHECK (id = 1),
+  rate_limit_kbps    INTEGER NOT NULL,
+  day_budget_bytes   INTEGER NOT NULL,
+  month_budget_bytes INTEGER NOT NULL,
+  windows            TEXT NOT NULL,
+  auto_sync          INTEGER NOT NULL,
+  interval_minutes   INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE TABLE link_usage (
+  day    TEXT PRIMARY KEY,
+  bytes  INTEGER NOT NULL,
+  syncs  INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -1399,6 +1418,59 @@ std::vector<ReportedUsage> SyncDb::UsageAcrossSites(const std::string& first_day
   s.Bind(1, first_day).Bind(2, last_day);
   std::vector<ReportedUsage> out;
   while (s.Step()) out.push_back({s.Text(0), s.Text(1), s.Text(2), static_cast<uint64_t>(s.Int(3))});
+  return out;
+}
+
+// ---- site: the link policy ----
+
+Status SyncDb::SetLinkPolicy(const LinkPolicy& policy) {
+  OUTPOST_RETURN_IF_ERROR(ValidateLinkPolicy(policy));
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "INSERT OR REPLACE INTO link_policy (id, rate_limit_kbps, day_budget_bytes, "
+             "month_budget_bytes, windows, auto_sync, interval_minutes, updated_at) "
+             "VALUES (1, ?, ?, ?, ?, ?, ?, ?)");
+  s.Bind(1, static_cast<int64_t>(policy.rate_limit_kbps));
+  s.Bind(2, static_cast<int64_t>(policy.day_budget_bytes));
+  s.Bind(3, static_cast<int64_t>(policy.month_budget_bytes));
+  s.BindText(4, FormatWindows(policy.windows)).Bind(5, int64_t{policy.auto_sync});
+  s.Bind(6, int64_t{policy.interval_minutes});
+  return s.Bind(7, impl_->Now()).Run();
+}
+
+// A row that no longer parses (edited by hand) reads as the default policy, logged by nobody:
+// SetLinkPolicy never writes one.
+LinkPolicy SyncDb::GetLinkPolicy() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT rate_limit_kbps, day_budget_bytes, month_budget_bytes, windows, auto_sync, "
+             "interval_minutes FROM link_policy WHERE id = 1");
+  LinkPolicy p;
+  if (!s.Step()) return p;
+  p.rate_limit_kbps = static_cast<uint64_t>(std::max<int64_t>(s.Int(0), 0));
+  p.day_budget_bytes = static_cast<uint64_t>(std::max<int64_t>(s.Int(1), 0));
+  p.month_budget_bytes = static_cast<uint64_t>(std::max<int64_t>(s.Int(2), 0));
+  auto windows = ParseWindows(s.Text(3));
+  if (windows) p.windows = std::move(*windows);
+  p.auto_sync = s.Int(4) != 0;
+  p.interval_minutes = static_cast<int>(s.Int(5));
+  return ValidateLinkPolicy(p).ok() ? p : LinkPolicy{};
+}
+
+Status SyncDb::NoteLinkUsage(const std::string& day, uint64_t bytes) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "INSERT INTO link_usage (day, bytes, syncs) VALUES (?1, ?2, 1) ON CONFLICT (day) "
+             "DO UPDATE SET bytes = bytes + ?2, syncs = syncs + 1");
+  return s.BindText(1, day).Bind(2, static_cast<int64_t>(bytes)).Run();
+}
+
+DailyUsage SyncDb::LinkUsageSince(const std::string& first_day) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "SELECT day, bytes FROM link_usage WHERE day >= ? ORDER BY day");
+  s.BindText(1, first_day);
+  DailyUsage out;
+  while (s.Step()) out[s.Text(0)] = static_cast<uint64_t>(std::max<int64_t>(s.Int(1), 0));
   return out;
 }
 

@@ -105,12 +105,12 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaNineMigratesToSiteReports) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
-                         "PRAGMA user_version = 9;",
+                         "DROP TABLE link_policy; DROP TABLE link_usage; PRAGMA user_version = 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   Reopen();
-  EXPECT_EQ(db_->schema_version(), 10);
+  EXPECT_EQ(db_->schema_version(), SyncDb::kSchemaVersion);
   auto peer = db_->Peer(Key(1));
   ASSERT_TRUE(peer.has_value());
   EXPECT_EQ(peer->last_seen, now_);
@@ -134,6 +134,7 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
                          "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
                          "DROP TABLE hub_heads; DROP TABLE sync_runs; "
                          "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
+                         "DROP TABLE link_policy; DROP TABLE link_usage; "
                          "PRAGMA user_version = 7;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -170,7 +171,7 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaEightMigratesToTheHubsHeadsAndTheLastSync) {
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE hub_heads; DROP TABLE sync_runs; DROP TABLE site_reports; "
                          "DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
-                         "PRAGMA user_version = 8;",
+                         "DROP TABLE link_policy; DROP TABLE link_usage; PRAGMA user_version = 8;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
@@ -596,6 +597,37 @@ TEST_F(SyncDbTest, TheNextHelloCounterGrowsEvenWhenTheClockGoesBack) {
   EXPECT_EQ(next(), first + 1);
   now_ += 7200;
   EXPECT_EQ(next(), uint64_t(now_) * 1'000'000);
+}
+
+// The link policy and the bytes per day are kept across reopening (link_policy.h).
+TEST_F(SyncDbTest, TheLinkPolicyAndItsUsageSurviveReopening) {
+  EXPECT_EQ(db_->GetLinkPolicy(), LinkPolicy{});  // none stored: no limits, no automatic sync
+  LinkPolicy policy;
+  policy.rate_limit_kbps = 256;
+  policy.day_budget_bytes = 50'000'000;
+  policy.month_budget_bytes = 1'000'000'000;
+  policy.windows = {{22 * 60, 6 * 60}, {12 * 60, 13 * 60}};
+  policy.auto_sync = true;
+  policy.interval_minutes = 30;
+  ASSERT_TRUE(db_->SetLinkPolicy(policy).ok());
+  ASSERT_TRUE(db_->NoteLinkUsage("2026-11-30", 7).ok());
+  ASSERT_TRUE(db_->NoteLinkUsage("2026-12-07", 1000).ok());
+  ASSERT_TRUE(db_->NoteLinkUsage("2026-12-07", 234).ok());
+  Reopen();
+  EXPECT_EQ(db_->GetLinkPolicy(), policy);
+  DailyUsage december = {{"2026-12-07", 1234}};
+  EXPECT_EQ(db_->LinkUsageSince("2026-12-01"), december);
+  EXPECT_EQ(db_->LinkUsageSince("2026-11-01").size(), 2u);
+}
+
+TEST_F(SyncDbTest, AnInvalidLinkPolicyIsNotStored) {
+  LinkPolicy policy;
+  policy.auto_sync = true;
+  ASSERT_TRUE(db_->SetLinkPolicy(policy).ok());
+  LinkPolicy bad = policy;
+  bad.interval_minutes = 0;
+  EXPECT_EQ(db_->SetLinkPolicy(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->GetLinkPolicy(), policy);
 }
 
 }  // namespace

@@ -39,11 +39,14 @@ class Transport;
 namespace outpost {
 
 class App;
+class SyncDb;
 
 class HttpServer {
  public:
-  // `store` and `catalog` must outlive the server.
-  HttpServer(const ServerConfig& config, BlobStore* store, Catalog* catalog);
+  // `store` and `catalog` must outlive the server; `sync_db` too if given (the process's one
+  // connection to sync.db, for the link policy's pages: App). None: the server opens its own.
+  HttpServer(const ServerConfig& config, BlobStore* store, Catalog* catalog,
+             SyncDb* sync_db = nullptr);
   ~HttpServer();
 
   // Binds the listening socket; with port 0 the system picks one (see port()).

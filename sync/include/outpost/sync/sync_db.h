@@ -22,6 +22,7 @@
 
 #include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
+#include "outpost/sync/link_policy.h"
 #include "outpost/sync/noise.h"
 #include "outpost/sync/site_report.h"
 
@@ -177,7 +178,7 @@ struct SyncRun {
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 10;
+  static constexpr int kSchemaVersion = 11;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -351,6 +352,17 @@ class SyncDb {
   // --address`); "" if never given. kInvalidArgument unless IsValidSyncAddress.
   Status SetOwnAddress(const std::string& address);
   std::string OwnAddress();
+
+  // ---- site: the link policy (link_policy.h, docs/link-policy.md)
+  // Stores it; kInvalidArgument (nothing stored) unless ValidateLinkPolicy.
+  Status SetLinkPolicy(const LinkPolicy& policy);
+  // The stored policy; the default one (no limits, no automatic sync) if none was stored.
+  LinkPolicy GetLinkPolicy();
+  // Adds `bytes` (on the wire, both directions) to local day `day` ("2026-12-07"). Several
+  // processes may add at once: each addition is one statement.
+  Status NoteLinkUsage(const std::string& day, uint64_t bytes);
+  // The bytes recorded per day, from `first_day` on ("2026-12-01": this month).
+  DailyUsage LinkUsageSince(const std::string& first_day);
 
  private:
   explicit SyncDb(sqlite3* db);
