@@ -1,6 +1,7 @@
 #include "outpost/base/db.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,10 +203,22 @@ Result<sqlite3*> OpenPrivate(const std::filesystem::path& path) {
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) return ErrnoStatus("creating folder " + path.parent_path().string(), ec.value());
   }
-  // Created private before SQLite sees it; an existing file keeps its mode.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return ErrnoStatus("opening " + name, errno);
-  ::close(fd);
+  // Created private before SQLite sees it; an existing file keeps its mode. An existing file is
+  // never opened here: closing any descriptor of a file drops every POSIX lock this process
+  // holds on it, so an open-and-close beside another connection in use (SQLite shares its
+  // locks per process) would let a third party in.
+  struct stat info;
+  if (::lstat(path.c_str(), &info) != 0) {
+    if (errno != ENOENT) return ErrnoStatus("opening " + name, errno);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      ::close(fd);  // a new file: nobody holds a lock on it yet
+    } else if (errno != EEXIST) {
+      return ErrnoStatus("opening " + name, errno);
+    }
+  } else if (S_ISLNK(info.st_mode)) {
+    return ErrnoStatus("opening " + name, ELOOP);
+  }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
                            nullptr);
