@@ -9,6 +9,8 @@
 
 #include "delivery.h"
 #include "http/url.h"
+#include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 
@@ -103,7 +105,8 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
       renderer_(&assets_),
       views_(catalog, store),
       search_gate_(config.max_searches),
-      search_wait_(config.search_wait_ms) {
+      search_wait_(config.search_wait_ms),
+      is_hub_(IsHub(NodePaths(store->root()))) {
   auto accounts = AccountStore::Open(store->root() / "accounts.db");
   if (accounts) {
     accounts_ = std::move(*accounts);
@@ -121,6 +124,9 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
   } else {
     spdlog::error("teachers cannot upload: {}", uploads.error().message());
   }
+  if (is_hub_) {
+    hub_ = std::make_unique<HubConsole>(store->root(), config.publish_root, store, catalog);
+  }
   auto cache = CompressionCache::Open(store->root() / "cache");
   if (cache) {
     compression_ = std::move(*cache);
@@ -128,6 +134,8 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog)
     spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
   }
 }
+
+App::~App() = default;
 
 std::string App::SessionToken(const http::Request& req) const {
   return CookieValue(req, kSessionCookie);

@@ -28,6 +28,7 @@
 #include "compression_cache.h"
 #include "auth.h"
 #include "hot_files.h"
+#include "hub_console.h"
 #include "outpost/server/accounts.h"
 #include "http/http_message.h"
 #include "i18n.h"
@@ -74,6 +75,7 @@ class App {
  public:
   // `store` and `catalog` must outlive the App.
   App(const ServerConfig& config, BlobStore* store, Catalog* catalog);
+  ~App();
 
   BlobStore* store() const { return store_; }
   Catalog* catalog() const { return catalog_; }
@@ -85,6 +87,11 @@ class App {
   std::chrono::milliseconds search_wait() const { return search_wait_; }
 
   RequestLanguage LanguageOf(const http::Request& req) const;
+  // Whether the data folder was a hub when the server started (`outpost hub init`): its
+  // accounts are then publishers and hub admins, and the hub console answers (hub_pages.h).
+  bool is_hub() const { return is_hub_; }
+  // The hub console's work (hub_console.h); null on a box.
+  HubConsole* hub() const { return hub_.get(); }
 
   // ---- Accounts (accounts.h, auth.h).
   // The account store, or null if DATA/accounts.db could not be opened (logged at start).
@@ -167,6 +174,8 @@ class App {
   Views views_;
   SearchGate search_gate_;
   std::chrono::milliseconds search_wait_;
+  bool is_hub_ = false;
+  std::unique_ptr<HubConsole> hub_;
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<UploadStore> uploads_;

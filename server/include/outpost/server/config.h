@@ -35,6 +35,9 @@ struct ServerConfig {
   int max_upload_mb = 4096;       // the largest file a teacher may upload (tus's Tus-Max-Size)
   int upload_reserve_mb = 512;    // uploads never take the data disk below this much free
   std::string web_root;           // serve web-ui files from this folder (development)
+  // On a hub: the folder whose subfolders the hub console may publish ("": DATA/publish). The
+  // console names a subfolder; it never takes a path (docs/hub-console.md).
+  std::string publish_root;
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.
   Status SetListen(const std::string& listen);

@@ -22,6 +22,7 @@
 
 #include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
+#include "outpost/sync/node.h"
 #include "outpost/sync/noise.h"
 
 struct sqlite3;
@@ -135,6 +136,10 @@ struct ReviewOutcome {
 };
 // The most outcomes one sync record or stick record carries (the oldest undelivered first).
 inline constexpr size_t kMaxOutcomesPerMessage = 1000;
+
+// Whether the data folder at `paths` is a hub: its sync.db exists and holds a root key of its
+// own (`outpost hub init`). It never makes a sync.db; false if one cannot be opened.
+bool IsHub(const NodePaths& paths);
 
 class SyncDb {
  public:
