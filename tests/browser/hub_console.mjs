@@ -150,7 +150,7 @@ describe('hub console', () => {
     await download.saveAs(saved);
     assert.equal(fs.readFileSync(saved).subarray(0, 4).toString('latin1'), 'OPEF');
     await t.go('/admin/hub/schools');
-    const pending = await page.locator('#h-pending + ul li bdi').allInnerTexts();
+    const pending = await page.locator('#h-pending ~ ul li > bdi').allInnerTexts();
     assert.deepEqual(pending.sort(), ['ecole-a', 'ecole-b']);
     // The school joins with the code the page showed, publishes its own channel and syncs.
     const site = path.join(work, 'site');
@@ -265,10 +265,24 @@ describe('hub console', () => {
   });
 
   test('a learner and a publisher are refused where their role may not go', async () => {
-    run(['users', 'list', '--data', server.data]);  // the shell sees the same accounts
     const learner = await open();
     assert.equal((await learner.go('/admin/hub/')).status(), 401);
-    assert.equal((await learner.page.request.post(server.base + '/admin/hub/publish', { form: { folder: 'maths' } })).status(), 401);
+    const post = await learner.page.request.post(server.base + '/admin/hub/publish', { form: { folder: 'maths' } });
+    assert.equal(post.status(), 401);
     await learner.close([REFUSED]);
+    // A publisher made on the hub's shell: the console, but not the schools.
+    const add = spawnSync(OUTPOST, ['users', 'add', '--data', server.data, '--role', 'publisher', 'paul'],
+                          { input: `${PASSWORD}\n`, encoding: 'utf8' });
+    assert.equal(add.status, 0, add.stderr);
+    const t = await open();
+    await t.go('/login');
+    await t.page.fill('#name', 'paul');
+    await t.page.fill('#password', PASSWORD);
+    await submit(t.page, 'form[action="/login"] button');
+    assert.equal(pathOf(t.page), '/admin/hub/');
+    assert.equal(await t.page.locator('.hub-nav a[href="/admin/hub/schools"]').count(), 0);
+    assert.equal((await t.go('/admin/hub/schools')).status(), 403);
+    assert.equal((await t.go('/teach/')).status(), 403);
+    await t.close([/status of 403/]);
   });
 });
