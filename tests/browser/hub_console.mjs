@@ -75,9 +75,10 @@ function write(dir, files) {
   }
 }
 
-// A context (no cookies unless `cookies`), JavaScript off: the console must work without it.
-async function open({ lang, width = 1280, height = 900, cookies = [] } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height },
+// A context (no cookies unless `cookies`), JavaScript off unless `js` (axe-core needs it): the
+// console must work without it.
+async function open({ lang, width = 1280, height = 900, cookies = [], js = false } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height },
                                              acceptDownloads: true });
   if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
   if (cookies.length) await context.addCookies(cookies);
@@ -249,7 +250,7 @@ describe('hub console', () => {
     };
     for (const lang of ['en', 'ar']) {
       for (const width of [320, 1280]) {
-        const t = await open({ lang, width, height: width === 320 ? 640 : 900, cookies });
+        const t = await open({ lang, width, height: width === 320 ? 640 : 900, cookies, js: true });
         for (const [name, p] of Object.entries(pages)) {
           const r = await t.go(p);
           assert.equal(r.status(), 200, `${p} (${lang}, ${width})`);
