@@ -139,6 +139,10 @@ void AnnounceSetupCode(const fs::path& data, const std::string& base_url) {
   auto code = (*accounts)->NewSetupCode();
   if (!code) {
     spdlog::error("could not make a setup code: {}", code.error().message());
+  } else if (*code && IsHub(NodePaths(data))) {
+    spdlog::warn("this hub has no hub admin yet. Setup code: {} (open {}setup in a browser "
+                 "and make the hub admin with it; or on this hub: outpost users add --role "
+                 "hub-admin NAME)", **code, base_url);
   } else if (*code) {
     spdlog::warn("this box has no coordinator yet. Setup code: {} (open {}setup in a browser "
                  "and make the coordinator with it; or POST {}api/v1/setup with {{\"code\", "

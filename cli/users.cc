@@ -10,6 +10,8 @@
 
 #include "outpost/base/text.h"
 #include "outpost/server/accounts.h"
+#include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost::cli {
 
@@ -67,9 +69,23 @@ struct AddArgs {
   std::string name, role;
 };
 
+// A box's accounts are coordinators and teachers; a hub's, publishers and hub admins
+// (docs/accounts.md): the other roles would have nothing to do there.
+Status CheckRoleFits(const fs::path& data, Role role) {
+  bool hub = IsHub(NodePaths(data));
+  if (IsHubRole(role) == hub) return Status::Ok();
+  return InvalidArgument(hub ? "this data folder is a hub: --role is publisher or hub-admin"
+                             : "this data folder is not a hub: --role is coordinator or teacher "
+                               "(publisher and hub-admin are a hub's roles)");
+}
+
 int UsersAdd(const fs::path& data, const AddArgs& args) {
   auto role = RoleFromName(args.role);
-  if (!role) return Fail(InvalidArgument("--role is coordinator or teacher"));
+  if (!role) {
+    return Fail(InvalidArgument("--role is coordinator or teacher (on a hub: publisher or "
+                                "hub-admin)"));
+  }
+  if (Status fits = CheckRoleFits(data, *role); !fits.ok()) return Fail(fits);
   if (Status name = AccountStore::CheckName(args.name); !name.ok()) return Fail(name);
   auto store = OpenAccounts(data);
   if (!store) return Fail(store.error());
@@ -134,14 +150,17 @@ int UsersReset(const fs::path& data, const std::string& name) {
 }  // namespace
 
 void AddUsersCommands(CLI::App& app, CommandTable& table) {
-  auto* users = app.add_subcommand("users", "accounts of coordinators and teachers");
+  auto* users = app.add_subcommand(
+      "users", "accounts of coordinators and teachers (on a hub: publishers and hub admins)");
   users->require_subcommand(1);
 
   auto add = std::make_shared<AddArgs>();
   auto* add_cmd = table.Add(users, "add", "add an account (the password is read from standard "
                                           "input, or asked twice on a terminal)",
                             [add](const fs::path& data) { return UsersAdd(data, *add); });
-  add_cmd->add_option("--role", add->role, "coordinator or teacher")->required();
+  add_cmd->add_option("--role", add->role,
+                      "coordinator or teacher; on a hub, publisher or hub-admin")
+      ->required();
   add_cmd->add_option("NAME", add->name, "a-z, 0-9, '.', '-', '_'; at most 32")->required();
 
   auto json = std::make_shared<bool>(false);

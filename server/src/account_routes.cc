@@ -108,13 +108,14 @@ bool SetUp(App& app, const Request& req, Response& res, bool) {
   auto body = BodyObject(app, req, res);
   if (!body) return true;
   std::string name = Field(*body, "name"), password = Field(*body, "password");
-  Status st = accounts->SetUp(Field(*body, "code"), name, password);
+  Role first = app.is_hub() ? Role::kHubAdmin : Role::kCoordinator;
+  Status st = accounts->SetUp(Field(*body, "code"), name, password, first);
   if (!st.ok()) {
     if (st.code() == StatusCode::kDenied) app.login_limiter().Failed(req.remote_addr, Now());
     Refused(app, req, res, st);
     return true;
   }
-  spdlog::info("first coordinator {} created with the setup code", name);
+  spdlog::info("first {} {} created with the setup code", RoleName(first), name);
   auto session = accounts->Login(name, password);
   if (!session) return Refused(app, req, res, session.error()), true;
   StartSession(app, req, res, *session);
@@ -131,7 +132,7 @@ bool Logout(App& app, const Request& req, Response& res, bool) {
 }
 
 bool Me(App& app, const Request& req, Response& res, bool) {
-  auto session = app.SessionOf(req);  // there is one: the route is kLoggedIn
+  auto session = app.SessionOf(req);  // there is one: the route is kAccount
   if (session) Answer(app, req, res, SessionJson(*session));
   return true;
 }
@@ -155,7 +156,11 @@ bool AddUser(App& app, const Request& req, Response& res, bool) {
   auto body = accounts ? BodyObject(app, req, res) : std::nullopt;
   if (!body) return true;
   auto role = RoleFromName(Field(*body, "role"));
-  if (!role) return Refused(app, req, res, InvalidArgument("role is coordinator or teacher")), true;
+  if (!role || IsHubRole(*role) != app.is_hub()) {
+    Status why = InvalidArgument(app.is_hub() ? "on a hub, role is publisher or hub-admin"
+                                              : "role is coordinator or teacher");
+    return Refused(app, req, res, why), true;
+  }
   std::string name = Field(*body, "name");
   Status st = accounts->Add(name, *role, Field(*body, "password"));
   if (!st.ok()) return Refused(app, req, res, st), true;

@@ -41,6 +41,24 @@ CREATE TABLE setup (
   created_at  INTEGER NOT NULL
 );
 )sql",
+    // 1 -> 2: the hub's roles (a CHECK cannot be altered: the table is made again).
+    R"sql(
+CREATE TABLE accounts_2 (
+  name          TEXT PRIMARY KEY,
+  role          TEXT NOT NULL
+                CHECK (role IN ('coordinator', 'teacher', 'publisher', 'hub-admin')),
+  password      TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  disabled_at   INTEGER NOT NULL DEFAULT 0,
+  last_login    INTEGER NOT NULL DEFAULT 0,
+  failures      INTEGER NOT NULL DEFAULT 0,
+  locked_until  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO accounts_2 SELECT name, role, password, created_at, disabled_at, last_login,
+                              failures, locked_until FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_2 RENAME TO accounts;
+)sql",
 };
 static_assert(std::size(kMigrations) == AccountStore::kSchemaVersion);
 
@@ -95,14 +113,23 @@ std::string_view AccountState(const Account& a, int64_t now) {
 }
 
 std::string_view RoleName(Role role) {
-  return role == Role::kCoordinator ? "coordinator" : "teacher";
+  switch (role) {
+    case Role::kCoordinator: return "coordinator";
+    case Role::kTeacher: return "teacher";
+    case Role::kPublisher: return "publisher";
+    case Role::kHubAdmin: return "hub-admin";
+  }
+  return "teacher";
 }
 
 std::optional<Role> RoleFromName(std::string_view name) {
-  if (name == "coordinator") return Role::kCoordinator;
-  if (name == "teacher") return Role::kTeacher;
+  for (Role role : {Role::kCoordinator, Role::kTeacher, Role::kPublisher, Role::kHubAdmin}) {
+    if (name == RoleName(role)) return role;
+  }
   return std::nullopt;
 }
+
+bool IsHubRole(Role role) { return role == Role::kPublisher || role == Role::kHubAdmin; }
 
 Result<std::unique_ptr<AccountStore>> AccountStore::Open(const std::filesystem::path& path) {
   if (sodium_init() < 0) return Internal("libsodium did not start");
@@ -219,7 +246,9 @@ Status AccountStore::Add(std::string_view name, Role role, std::string_view pass
                                                   std::string(name));
   }
   // A coordinator made on the box's shell: the first-run page's code has no more use.
-  if (st.ok() && role == Role::kCoordinator) st = db::Exec(db_, "DELETE FROM setup");
+  if (st.ok() && (role == Role::kCoordinator || role == Role::kHubAdmin)) {
+    st = db::Exec(db_, "DELETE FROM setup");
+  }
   return st;
 }
 
@@ -241,7 +270,7 @@ std::optional<Account> AccountStore::Find(std::string_view name) {
 
 bool AccountStore::HasCoordinator() {
   std::lock_guard lock(mu_);
-  db::Stmt s(db_, "SELECT 1 FROM accounts WHERE role = 'coordinator'");
+  db::Stmt s(db_, "SELECT 1 FROM accounts WHERE role IN ('coordinator', 'hub-admin')");
   return s.Step();
 }
 
@@ -395,7 +424,10 @@ Result<std::optional<std::string>> AccountStore::NewSetupCode() {
 }
 
 Status AccountStore::SetUp(std::string_view code, std::string_view name,
-                           std::string_view password) {
+                           std::string_view password, Role role) {
+  if (role != Role::kCoordinator && role != Role::kHubAdmin) {
+    return InvalidArgument("the first account is a coordinator or a hub admin");
+  }
   OUTPOST_RETURN_IF_ERROR(CheckName(name));
   OUTPOST_RETURN_IF_ERROR(CheckPassword(password));
   auto hash = HashPassword(password);
@@ -403,14 +435,15 @@ Status AccountStore::SetUp(std::string_view code, std::string_view name,
   std::lock_guard lock(mu_);
   db::Transaction txn(db_);
   OUTPOST_RETURN_IF_ERROR(txn.Begin());
-  db::Stmt coordinator(db_, "SELECT 1 FROM accounts WHERE role = 'coordinator'");
-  if (coordinator.Step()) return Denied("this box has a coordinator already: ask them");
+  db::Stmt admin(db_, "SELECT 1 FROM accounts WHERE role IN ('coordinator', 'hub-admin')");
+  if (admin.Step()) return Denied("this box has a coordinator already: ask them");
   db::Stmt live(db_, "SELECT 1 FROM setup WHERE id = 1 AND code_hash = ?");
   live.Bind(1, SecretHash("outpost setup code v1", NormalCode(code.substr(0, 64))));
   if (!live.Step()) return Denied("that is not the setup code this box printed last");
   db::Stmt ins(db_, "INSERT INTO accounts (name, role, password, created_at) "
-                    "VALUES (?, 'coordinator', ?, ?)");
-  OUTPOST_RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, *hash).Bind(3, Now()).Run());
+                    "VALUES (?, ?, ?, ?)");
+  OUTPOST_RETURN_IF_ERROR(
+      ins.Bind(1, name).Bind(2, RoleName(role)).Bind(3, *hash).Bind(4, Now()).Run());
   OUTPOST_RETURN_IF_ERROR(db::Exec(db_, "DELETE FROM setup"));
   return txn.Commit();
 }

@@ -224,5 +224,64 @@ TEST_F(AccountStoreTest, ADatabaseFromTheFutureIsRefused) {
   EXPECT_EQ(future.error().code(), StatusCode::kCorrupt);
 }
 
+TEST_F(AccountStoreTest, TheHubsRolesAreStoredAndNamed) {
+  for (Role role : {Role::kCoordinator, Role::kTeacher, Role::kPublisher, Role::kHubAdmin}) {
+    EXPECT_EQ(RoleFromName(RoleName(role)), role) << RoleName(role);
+  }
+  EXPECT_EQ(RoleName(Role::kHubAdmin), "hub-admin");
+  EXPECT_FALSE(RoleFromName("hub admin").has_value());
+  EXPECT_TRUE(IsHubRole(Role::kPublisher) && IsHubRole(Role::kHubAdmin));
+  EXPECT_FALSE(IsHubRole(Role::kCoordinator) || IsHubRole(Role::kTeacher));
+  ASSERT_TRUE(store_->Add("paul", Role::kPublisher, "carte du pays 9").ok());
+  ASSERT_TRUE(store_->Add("hala", Role::kHubAdmin, "carte du pays 9").ok());
+  Reopen();
+  EXPECT_EQ(store_->Find("paul")->role, Role::kPublisher);
+  EXPECT_EQ(store_->Find("hala")->role, Role::kHubAdmin);
+  EXPECT_EQ(LogIn("paul", "carte du pays 9").role, Role::kPublisher);
+}
+
+TEST_F(AccountStoreTest, OnAHubTheSetupCodeMakesTheFirstHubAdminAndAHubAdminRetiresIt) {
+  auto code = store_->NewSetupCode();
+  ASSERT_TRUE(code.has_value() && code->has_value());
+  EXPECT_EQ(store_->SetUp(**code, "x", "carte du pays 9", Role::kPublisher).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->SetUp(**code, "hala", "carte du pays 9", Role::kHubAdmin).ok());
+  EXPECT_EQ(store_->Find("hala")->role, Role::kHubAdmin);
+  EXPECT_TRUE(store_->HasCoordinator());  // an administrator: no new setup code
+  auto none = store_->NewSetupCode();
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(AccountStoreTest, ASchemaOneDatabaseKeepsItsAccountsAndTakesTheHubsRoles) {
+  store_.reset();
+  std::filesystem::remove(path_);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  const char* v1 =
+      "CREATE TABLE accounts (name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN "
+      "('coordinator', 'teacher')), password TEXT NOT NULL, created_at INTEGER NOT NULL, "
+      "disabled_at INTEGER NOT NULL DEFAULT 0, last_login INTEGER NOT NULL DEFAULT 0, "
+      "failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0) "
+      "WITHOUT ROWID;"
+      "CREATE TABLE sessions (token_hash BLOB PRIMARY KEY, name TEXT NOT NULL, csrf TEXT NOT "
+      "NULL, created_at INTEGER NOT NULL, last_used INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE INDEX sessions_by_name ON sessions(name);"
+      "CREATE TABLE setup (id INTEGER PRIMARY KEY CHECK (id = 1), code_hash BLOB NOT NULL, "
+      "created_at INTEGER NOT NULL);"
+      "INSERT INTO accounts (name, role, password, created_at, disabled_at) "
+      "VALUES ('rana', 'coordinator', 'x', 5, 7);"
+      "PRAGMA user_version=1;";
+  ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  Reopen();
+  auto rana = store_->Find("rana");
+  ASSERT_TRUE(rana.has_value());
+  EXPECT_EQ(rana->role, Role::kCoordinator);
+  EXPECT_EQ(rana->created_at, 5);
+  EXPECT_EQ(rana->disabled_at, 7);
+  EXPECT_TRUE(store_->Add("paul", Role::kPublisher, "carte du pays 9").ok());
+}
+
 }  // namespace
 }  // namespace outpost

@@ -11,6 +11,8 @@
 
 #include "delivery.h"
 #include "http/url.h"
+#include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 
@@ -124,7 +126,8 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb*
       search_gate_(config.max_searches),
       search_wait_(config.search_wait_ms),
       settings_(std::make_unique<BoxSettings>(store->root() / "box-settings.json")),
-      started_(std::chrono::steady_clock::now()) {
+      started_(std::chrono::steady_clock::now()),
+      is_hub_(IsHub(NodePaths(store->root()))) {
   views_.set_settings(settings_.get());
   auto accounts = AccountStore::Open(store->root() / "accounts.db");
   if (accounts) {
@@ -152,6 +155,9 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb*
     if (expired > 0) spdlog::info("removed {} upload(s) left idle too long", expired);
   } else {
     spdlog::error("teachers cannot upload: {}", uploads.error().message());
+  }
+  if (is_hub_) {
+    hub_ = std::make_unique<HubConsole>(store->root(), config.publish_root, store, catalog);
   }
   auto cache = CompressionCache::Open(store->root() / "cache");
   if (cache) {

@@ -28,6 +28,7 @@
 #include "compression_cache.h"
 #include "auth.h"
 #include "hot_files.h"
+#include "hub_console.h"
 #include "outpost/server/accounts.h"
 #include "outpost/server/box_settings.h"
 #include "http/http_message.h"
@@ -93,6 +94,11 @@ class App {
   std::chrono::milliseconds search_wait() const { return search_wait_; }
 
   RequestLanguage LanguageOf(const http::Request& req) const;
+  // Whether the data folder was a hub when the server started (`outpost hub init`): its
+  // accounts are then publishers and hub admins, and the hub console answers (hub_pages.h).
+  bool is_hub() const { return is_hub_; }
+  // The hub console's work (hub_console.h); null on a box.
+  HubConsole* hub() const { return hub_.get(); }
 
   // ---- The coordinator's console (box_pages.h).
   // Hidden channels and the default language (box_settings.h): never null.
@@ -203,6 +209,8 @@ class App {
   std::chrono::milliseconds search_wait_;
   std::unique_ptr<BoxSettings> settings_;
   std::chrono::steady_clock::time_point started_;
+  bool is_hub_ = false;
+  std::unique_ptr<HubConsole> hub_;
   std::unique_ptr<CompressionCache> compression_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<UploadStore> uploads_;

@@ -13,8 +13,24 @@ std::string_view AccessName(Access access) {
     case Access::kAnyone: return "anyone";
     case Access::kLoggedIn: return "logged in";
     case Access::kCoordinator: return "coordinator";
+    case Access::kAccount: return "any account";
+    case Access::kPublisher: return "publisher";
+    case Access::kHubAdmin: return "hub admin";
   }
   return "?";
+}
+
+bool RoleMayUse(Access access, Role role) {
+  switch (access) {
+    case Access::kUnset: return false;
+    case Access::kAnyone: return true;
+    case Access::kAccount: return true;
+    case Access::kLoggedIn: return role == Role::kTeacher || role == Role::kCoordinator;
+    case Access::kCoordinator: return role == Role::kCoordinator;
+    case Access::kPublisher: return role == Role::kPublisher || role == Role::kHubAdmin;
+    case Access::kHubAdmin: return role == Role::kHubAdmin;
+  }
+  return false;
 }
 
 std::string SessionCookie(std::string_view token, int64_t max_age) {

@@ -12,18 +12,25 @@
 #include <string>
 #include <string_view>
 
+#include "outpost/server/accounts.h"
+
 namespace outpost {
 
 // Who may use a route. Every route names one; the role walk test (routes_test.cc) asks every
-// route as nobody, a learner, a teacher, a disabled teacher and a coordinator and checks each
-// answer against it, and fails on a route left kUnset.
+// route as nobody, a learner, a teacher, a disabled teacher, a coordinator, a publisher and a
+// hub admin and checks each answer against it, and fails on a route left kUnset.
 enum class Access {
   kUnset,        // no rule: a mistake, refused to everyone and failed by the test
   kAnyone,       // learners, with no account
-  kLoggedIn,     // a teacher or a coordinator
+  kLoggedIn,     // a teacher or a coordinator (a box's accounts)
   kCoordinator,  // a coordinator only
+  kAccount,      // any account, a box's or a hub's (logging out, "who am I")
+  kPublisher,    // a publisher or a hub admin (the hub console: channels, publish, review)
+  kHubAdmin,     // a hub admin only (enrolment, revoking a school)
 };
 std::string_view AccessName(Access access);
+// Whether a live session of `role` may use a route of `access` (kAnyone: everyone; kUnset: no one).
+bool RoleMayUse(Access access, Role role);
 
 // The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page
 // sends it), Path=/, for `max_age` seconds.

@@ -48,6 +48,12 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
       config->drives_root = *s;
       continue;
     }
+    if (key == "publish_root") {
+      auto s = v.value<std::string>();
+      if (!s || s->empty()) return InvalidArgument(where + "\"publish_root\" must be a folder path");
+      config->publish_root = *s;
+      continue;
+    }
     if (key == "listen") {
       auto s = v.value<std::string>();
       if (!s) return InvalidArgument(where + "\"listen\" must be a string like \"0.0.0.0:8080\"");

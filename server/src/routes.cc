@@ -14,6 +14,7 @@
 
 #include "account_routes.h"
 #include "box_pages.h"
+#include "hub_pages.h"
 #include "upload_routes.h"
 #include "usage_routes.h"
 #include "material_routes.h"
@@ -344,7 +345,8 @@ bool AppFile(App& app, const Request& req, Response& res, bool) {
 
 constexpr bool kLoopFirst = true, kWorker = false;
 constexpr Access kAnyone = Access::kAnyone, kLoggedIn = Access::kLoggedIn,
-                 kCoordinator = Access::kCoordinator;
+                 kCoordinator = Access::kCoordinator, kAccount = Access::kAccount,
+                 kPublisher = Access::kPublisher, kHubAdmin = Access::kHubAdmin;
 
 // In the order they are matched.
 const Route kRoutes[] = {
@@ -366,8 +368,8 @@ const Route kRoutes[] = {
     // Accounts (account_routes.h, docs/accounts.md).
     {"POST", "/api/v1/login", kWorker, account_routes::Login, kAnyone},
     {"POST", "/api/v1/setup", kWorker, account_routes::SetUp, kAnyone},
-    {"POST", "/api/v1/logout", kWorker, account_routes::Logout, kLoggedIn},
-    {"GET", "/api/v1/me", kWorker, account_routes::Me, kLoggedIn},
+    {"POST", "/api/v1/logout", kWorker, account_routes::Logout, kAccount},
+    {"GET", "/api/v1/me", kWorker, account_routes::Me, kAccount},
     {"GET", "/api/v1/users", kWorker, account_routes::ListUsers, kCoordinator},
     {"POST", "/api/v1/users", kWorker, account_routes::AddUser, kCoordinator},
     {"POST", R"(/api/v1/users/([a-z0-9._-]+)/disable)", kWorker, account_routes::DisableUser,
@@ -409,7 +411,7 @@ const Route kRoutes[] = {
     {"POST", "/login", kWorker, teacher_pages::LoginForm, kAnyone},
     {"GET", "/setup", kWorker, teacher_pages::SetupPage, kAnyone},
     {"POST", "/setup", kWorker, teacher_pages::SetupForm, kAnyone},
-    {"POST", "/logout", kWorker, teacher_pages::LogoutForm, kLoggedIn},
+    {"POST", "/logout", kWorker, teacher_pages::LogoutForm, kAccount},
     {"GET", "/teach/?", kWorker, teacher_pages::TeachPage, kLoggedIn},
     {"POST", "/teach/place", kWorker, teacher_pages::PlaceForm, kLoggedIn},
     {"GET", "/teach/edit", kWorker, teacher_pages::EditPage, kLoggedIn},
@@ -438,6 +440,33 @@ const Route kRoutes[] = {
     {"PUT", "/api/v1/admin/policy", kWorker, policy_routes::PutPolicy, kCoordinator},
     {"GET", "/admin/sync/policy", kWorker, policy_routes::PolicyPage, kCoordinator},
     {"POST", "/admin/sync/policy", kWorker, policy_routes::PolicyForm, kCoordinator},
+    // The hub console, on a hub only (hub_pages.h, docs/hub-console.md).
+    {"GET", "/admin/hub/?", kWorker, hub_pages::HomePage, kPublisher},
+    {"GET", "/admin/hub/channels", kWorker, hub_pages::ChannelsPage, kPublisher},
+    {"GET", "/admin/hub/diff", kWorker, hub_pages::DiffPage, kPublisher},
+    {"GET", "/admin/hub/publish", kWorker, hub_pages::PublishPage, kPublisher},
+    {"POST", "/admin/hub/publish", kWorker, hub_pages::PublishForm, kPublisher},
+    {"GET", "/admin/hub/review", kWorker, hub_pages::ReviewPage, kPublisher},
+    {"POST", "/admin/hub/review/adopt", kWorker, hub_pages::AdoptForm, kPublisher},
+    {"POST", "/admin/hub/review/decline", kWorker, hub_pages::DeclineForm, kPublisher},
+    {"GET", "/admin/hub/schools", kWorker, hub_pages::SchoolsPage, kHubAdmin},
+    {"POST", "/admin/hub/enrol", kWorker, hub_pages::EnrolForm, kHubAdmin},
+    {"GET", "/admin/hub/revoke", kWorker, hub_pages::RevokePage, kHubAdmin},
+    {"POST", "/admin/hub/revoke", kWorker, hub_pages::RevokeForm, kHubAdmin},
+    {"GET", "/api/v1/hub/summary", kWorker, hub_pages::SummaryApi, kPublisher},
+    {"GET", "/api/v1/hub/channels", kWorker, hub_pages::ChannelsApi, kPublisher},
+    {"GET", R"(/api/v1/hub/channels/([a-z0-9-]+)/diff)", kWorker, hub_pages::DiffApi, kPublisher},
+    {"GET", "/api/v1/hub/publish", kWorker, hub_pages::PublishStateApi, kPublisher},
+    {"POST", "/api/v1/hub/publish", kWorker, hub_pages::PublishApi, kPublisher},
+    {"GET", "/api/v1/hub/review", kWorker, hub_pages::ReviewApi, kPublisher},
+    {"POST", R"(/api/v1/hub/review/([0-9]{1,18})/adopt)", kWorker, hub_pages::AdoptApi,
+     kPublisher},
+    {"POST", R"(/api/v1/hub/review/([0-9]{1,18})/decline)", kWorker, hub_pages::DeclineApi,
+     kPublisher},
+    {"GET", "/api/v1/hub/enrolments", kWorker, hub_pages::EnrolmentsApi, kHubAdmin},
+    {"POST", "/api/v1/hub/enrolments", kWorker, hub_pages::EnrolApi, kHubAdmin},
+    {"POST", R"(/api/v1/hub/sites/([a-z0-9-]+)/revoke)", kWorker, hub_pages::RevokeApi,
+     kHubAdmin},
     // Bytes.
     {"GET", R"(/static/(.+))", kLoopFirst, Asset, kAnyone},
     {"GET", R"(/c/([a-z0-9-]+)/(.+))", kLoopFirst, FileByPath, kAnyone},
@@ -461,6 +490,16 @@ void Refuse(App& app, const Request& req, Response& res, int status, const std::
       {"status", status},
       {"breadcrumb", nlohmann::json::array({{{"title", t.T("home")}, {"url", "/"}}})}};
   app.SendPage(req, res, "error", view, lang, status);
+}
+
+// Why a session of the wrong role is refused.
+std::string WhoMay(Access access) {
+  switch (access) {
+    case Access::kLoggedIn: return "only a teacher or a coordinator may do this";
+    case Access::kPublisher: return "only a publisher or a hub admin may do this";
+    case Access::kHubAdmin: return "only a hub admin may do this";
+    default: return "only a coordinator may do this";
+  }
 }
 
 }  // namespace
@@ -488,8 +527,8 @@ bool CheckAccess(App& app, const Route& route, const Request& req, Response& res
     Refuse(app, req, res, 401, "log in first");
     return false;
   }
-  if (route.access == Access::kCoordinator && session->role != Role::kCoordinator) {
-    Refuse(app, req, res, 403, "only a coordinator may do this");
+  if (!RoleMayUse(route.access, session->role)) {
+    Refuse(app, req, res, 403, WhoMay(route.access));
     return false;
   }
   std::string given = req.has_header("X-CSRF-Token") ? req.get_header_value("X-CSRF-Token")

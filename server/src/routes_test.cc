@@ -323,7 +323,8 @@ struct Expected {
   Access access;
 };
 constexpr Access kAnyone = Access::kAnyone, kLoggedIn = Access::kLoggedIn,
-                 kCoordinator = Access::kCoordinator;
+                 kCoordinator = Access::kCoordinator, kAccount = Access::kAccount,
+                 kPublisher = Access::kPublisher, kHubAdmin = Access::kHubAdmin;
 const std::map<std::string, Expected> kExpected = {
     {"/", {"/", kAnyone}},
     {R"(/t/([a-z0-9-]+)/?(.*))", {"/t/ch/", kAnyone}},
@@ -338,8 +339,8 @@ const std::map<std::string, Expected> kExpected = {
     {R"(/lang/([a-zA-Z-]{2,16}))", {"/lang/fr", kAnyone}},
     {"/api/v1/login", {"/api/v1/login", kAnyone}},
     {"/api/v1/setup", {"/api/v1/setup", kAnyone}},
-    {"/api/v1/logout", {"/api/v1/logout", kLoggedIn}},
-    {"/api/v1/me", {"/api/v1/me", kLoggedIn}},
+    {"/api/v1/logout", {"/api/v1/logout", kAccount}},
+    {"/api/v1/me", {"/api/v1/me", kAccount}},
     {"/api/v1/users", {"/api/v1/users", kCoordinator}},
     {R"(/api/v1/users/([a-z0-9._-]+)/disable)",
      {"/api/v1/users/nobody-here/disable", kCoordinator}},
@@ -353,7 +354,7 @@ const std::map<std::string, Expected> kExpected = {
     {R"(/api/v1/materials/(.+)/delete)", {"/api/v1/materials/nothing.pdf/delete", kLoggedIn}},
     {"/login", {"/login", kAnyone}},
     {"/setup", {"/setup", kAnyone}},
-    {"/logout", {"/logout", kLoggedIn}},
+    {"/logout", {"/logout", kAccount}},
     {"/teach/?", {"/teach/", kLoggedIn}},
     {"/teach/place", {"/teach/place", kLoggedIn}},
     {"/teach/edit", {"/teach/edit", kLoggedIn}},
@@ -386,13 +387,37 @@ const std::map<std::string, Expected> kExpected = {
     {"/api/v1/admin/usb/import", {"/api/v1/admin/usb/import", kCoordinator}},
     {"/api/v1/admin/policy", {"/api/v1/admin/policy", kCoordinator}},
     {"/admin/sync/policy", {"/admin/sync/policy", kCoordinator}},
+    {"/admin/hub/?", {"/admin/hub/", kPublisher}},
+    {"/admin/hub/channels", {"/admin/hub/channels", kPublisher}},
+    {"/admin/hub/diff", {"/admin/hub/diff", kPublisher}},
+    {"/admin/hub/publish", {"/admin/hub/publish", kPublisher}},
+    {"/admin/hub/review", {"/admin/hub/review", kPublisher}},
+    {"/admin/hub/review/adopt", {"/admin/hub/review/adopt", kPublisher}},
+    {"/admin/hub/review/decline", {"/admin/hub/review/decline", kPublisher}},
+    {"/admin/hub/schools", {"/admin/hub/schools", kHubAdmin}},
+    {"/admin/hub/enrol", {"/admin/hub/enrol", kHubAdmin}},
+    {"/admin/hub/revoke", {"/admin/hub/revoke", kHubAdmin}},
+    {"/api/v1/hub/summary", {"/api/v1/hub/summary", kPublisher}},
+    {"/api/v1/hub/channels", {"/api/v1/hub/channels", kPublisher}},
+    {R"(/api/v1/hub/channels/([a-z0-9-]+)/diff)", {"/api/v1/hub/channels/ch/diff", kPublisher}},
+    {"/api/v1/hub/publish", {"/api/v1/hub/publish", kPublisher}},
+    {"/api/v1/hub/review", {"/api/v1/hub/review", kPublisher}},
+    {R"(/api/v1/hub/review/([0-9]{1,18})/adopt)", {"/api/v1/hub/review/1/adopt", kPublisher}},
+    {R"(/api/v1/hub/review/([0-9]{1,18})/decline)", {"/api/v1/hub/review/1/decline", kPublisher}},
+    {"/api/v1/hub/enrolments", {"/api/v1/hub/enrolments", kHubAdmin}},
+    {R"(/api/v1/hub/sites/([a-z0-9-]+)/revoke)", {"/api/v1/hub/sites/nobody/revoke", kHubAdmin}},
     {R"(/static/(.+))", {"/static/nothing.css", kAnyone}},
     {R"(/c/([a-z0-9-]+)/(.+))", {"/c/ch/eleve.html", kAnyone}},
     {R"(/blob/([0-9a-f]{64}))", {"/blob/" + std::string(64, '0'), kAnyone}},
     {R"(/app/([a-z0-9-]+)/(.+))", {"/app/ch/x.zip/index.html", kAnyone}},
 };
 
-enum class Who { kNobody, kLearner, kTeacher, kDisabledTeacher, kCoordinator };
+enum class Who {
+  kNobody, kLearner, kTeacher, kDisabledTeacher, kCoordinator, kPublisher, kHubAdmin
+};
+constexpr Who kEveryone[] = {Who::kNobody,      Who::kLearner,   Who::kTeacher,
+                             Who::kDisabledTeacher, Who::kCoordinator, Who::kPublisher,
+                             Who::kHubAdmin};
 const char* NameOf(Who w) {
   switch (w) {
     case Who::kNobody: return "nobody";
@@ -400,6 +425,8 @@ const char* NameOf(Who w) {
     case Who::kTeacher: return "a teacher";
     case Who::kDisabledTeacher: return "a disabled teacher";
     case Who::kCoordinator: return "a coordinator";
+    case Who::kPublisher: return "a publisher";
+    case Who::kHubAdmin: return "a hub admin";
   }
   return "?";
 }
@@ -409,6 +436,11 @@ bool MayUse(Who who, Access access) {
     case Access::kAnyone: return true;
     case Access::kLoggedIn: return who == Who::kTeacher || who == Who::kCoordinator;
     case Access::kCoordinator: return who == Who::kCoordinator;
+    case Access::kAccount:
+      return who == Who::kTeacher || who == Who::kCoordinator || who == Who::kPublisher ||
+             who == Who::kHubAdmin;
+    case Access::kPublisher: return who == Who::kPublisher || who == Who::kHubAdmin;
+    case Access::kHubAdmin: return who == Who::kHubAdmin;
     case Access::kUnset: return false;
   }
   return false;
@@ -423,6 +455,8 @@ class RoleWalkTest : public RoutesTest {
     ASSERT_TRUE(accounts->Add("amira", Role::kTeacher, "craie blanche 7").ok());
     ASSERT_TRUE(accounts->Add("karim", Role::kTeacher, "craie blanche 8").ok());
     ASSERT_TRUE(accounts->Add("rana", Role::kCoordinator, "tableau noir 5").ok());
+    ASSERT_TRUE(accounts->Add("pablo", Role::kPublisher, "carte du pays 1").ok());
+    ASSERT_TRUE(accounts->Add("hiba", Role::kHubAdmin, "carte du pays 2").ok());
     auto karim = accounts->Login("karim", "craie blanche 8");
     ASSERT_TRUE(karim.has_value());
     disabled_ = *karim;
@@ -431,11 +465,16 @@ class RoleWalkTest : public RoutesTest {
   // A live session of `who` (made again after a logout ended it).
   std::optional<Session> SessionOf(Who who) {
     if (who == Who::kDisabledTeacher) return disabled_;
-    if (who != Who::kTeacher && who != Who::kCoordinator) return std::nullopt;
-    std::optional<Session>& s = who == Who::kTeacher ? teacher_ : coordinator_;
+    static const std::map<Who, std::pair<const char*, const char*>> kLogins = {
+        {Who::kTeacher, {"amira", "craie blanche 7"}},
+        {Who::kCoordinator, {"rana", "tableau noir 5"}},
+        {Who::kPublisher, {"pablo", "carte du pays 1"}},
+        {Who::kHubAdmin, {"hiba", "carte du pays 2"}}};
+    auto login = kLogins.find(who);
+    if (login == kLogins.end()) return std::nullopt;
+    std::optional<Session>& s = sessions_[who];
     if (!s || !app_->accounts()->FindSession(s->token)) {
-      auto fresh = who == Who::kTeacher ? app_->accounts()->Login("amira", "craie blanche 7")
-                                        : app_->accounts()->Login("rana", "tableau noir 5");
+      auto fresh = app_->accounts()->Login(login->second.first, login->second.second);
       EXPECT_TRUE(fresh.has_value());
       if (fresh) s = *fresh;
     }
@@ -456,7 +495,7 @@ class RoleWalkTest : public RoutesTest {
   }
 
   Session disabled_;
-  std::optional<Session> teacher_, coordinator_;
+  std::map<Who, std::optional<Session>> sessions_;
 };
 
 TEST_F(RoleWalkTest, EveryRouteAnswersEachRoleAsItsRuleSays) {
@@ -467,8 +506,7 @@ TEST_F(RoleWalkTest, EveryRouteAnswersEachRoleAsItsRuleSays) {
     ASSERT_NE(expected, kExpected.end()) << where << ": add it to the role walk's kExpected";
     EXPECT_EQ(route.access, expected->second.access) << where << ": not the rule expected";
     EXPECT_FALSE(route.loop_first && route.access != Access::kAnyone) << where;
-    for (Who who : {Who::kNobody, Who::kLearner, Who::kTeacher, Who::kDisabledTeacher,
-                    Who::kCoordinator}) {
+    for (Who who : kEveryone) {
       http::Request req = RequestAs(who, route, expected->second.path);
       ASSERT_TRUE(http::RoutePattern(route.pattern).Match(req.path, &req.matches)) << where;
       http::Response res;

@@ -39,10 +39,15 @@ std::string Param(const Request& req, const char* name) {
   return SanitizeUtf8(req.get_param_value(name).substr(0, kMaxField));
 }
 
-// Where to go after logging in: `back` if it is a path on this box, else "my materials".
-std::string After(const Request& req) {
+// A hub account's home: the hub console (hub_pages.h).
+constexpr char kHubHome[] = "/admin/hub/";
+
+// Where to go after logging in: `back` if it is a path on this box, else "my materials" (the
+// hub console for a hub's account, `hub_role`).
+std::string After(const Request& req, bool hub_role) {
   std::string back = Param(req, "back");
-  return back.empty() ? "/teach/" : LocalPath(back);
+  if (back.empty()) return hub_role ? kHubHome : "/teach/";
+  return LocalPath(back);
 }
 
 // ---- Calling the API in process.
@@ -200,7 +205,9 @@ void SendLogin(App& app, const Request& req, Response& res, int status) {
 }
 
 bool LoginPage(App& app, const Request& req, Response& res, bool) {
-  if (app.SessionOf(req)) return SeeOther(res, After(req)), true;
+  if (auto session = app.SessionOf(req)) {
+    return SeeOther(res, After(req, IsHubRole(session->role))), true;
+  }
   if (app.accounts() && !app.accounts()->HasCoordinator()) return SeeOther(res, "/setup"), true;
   SendLoginView(app, req, res, 200, "", "", Param(req, "back"));
   return true;
@@ -213,7 +220,8 @@ bool LoginForm(App& app, const Request& req, Response& res, bool) {
   ApiAnswer answer = CallApi(app, account_routes::Login, req, body);
   if (answer.status == 200) {
     CopyCookie(answer, res);
-    SeeOther(res, After(req));
+    auto role = RoleFromName(answer.body.is_object() ? answer.body.value("role", "") : "");
+    SeeOther(res, After(req, role && IsHubRole(*role)));
     return true;
   }
   RequestLanguage lang = app.LanguageOf(req);
@@ -236,7 +244,7 @@ bool SetupForm(App& app, const Request& req, Response& res, bool) {
   ApiAnswer answer = CallApi(app, account_routes::SetUp, req, body);
   if (answer.status == 200) {
     CopyCookie(answer, res);
-    SeeOther(res, "/teach/");
+    SeeOther(res, app.is_hub() ? kHubHome : "/teach/");
     return true;
   }
   RequestLanguage lang = app.LanguageOf(req);

@@ -202,7 +202,7 @@ Result<EnrolResult> Enrol(const NodePaths& paths, SyncDb* db, const EnrolRequest
   EnrolResult result;
   result.address = request.address.empty() ? db->OwnAddress() : request.address;
   std::optional<FileInputs> file;
-  if (!request.to_file.empty()) {
+  if (!request.to_file.empty() || request.file_bytes) {
     auto inputs = ReadFileInputs(paths);
     if (!inputs) return inputs.error();
     file.emplace(std::move(*inputs));
@@ -213,7 +213,15 @@ Result<EnrolResult> Enrol(const NodePaths& paths, SyncDb* db, const EnrolRequest
   result.code = std::move(*code);
   if (file) {
     HubPin pin{result.address, file->node.public_key(), *root, result.code, request.site_name};
-    OUTPOST_RETURN_IF_ERROR(WriteEnrolmentFile(request.to_file, pin, file->trust_list, file->node));
+    if (!request.to_file.empty()) {
+      OUTPOST_RETURN_IF_ERROR(
+          WriteEnrolmentFile(request.to_file, pin, file->trust_list, file->node));
+    }
+    if (request.file_bytes) {
+      auto bytes = EncodeEnrolment(pin, file->trust_list, file->node);
+      if (!bytes) return bytes.error();
+      result.file = std::move(*bytes);
+    }
   }
   return result;
 }

@@ -208,3 +208,29 @@ TEST(EnrolmentFileTest, ATrustListOfAnotherRootIsRefusedEvenWhenTheFileIsSigned)
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost {
+namespace {
+
+TEST_F(EnrolmentTest, AnEnrolmentFileMadeInMemoryIsTheFileAndIsRecordedAsOne) {
+  MakeHub();
+  auto db = OpenDb();
+  EnrolRequest request;
+  request.site_name = "ecole-console";
+  request.file_bytes = true;
+  auto made = Enrol(paths_, db.get(), request);
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  auto read = DecodeEnrolment(made->file);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  EXPECT_EQ(read->pin.pending_code, made->code);
+  EXPECT_EQ(read->pin.site_name, "ecole-console");
+  EXPECT_EQ(read->pin.node_key, hub_.node_key);
+  auto codes = db->EnrolCodes("ecole-console");
+  ASSERT_EQ(codes.size(), 1u);
+  EXPECT_TRUE(codes[0].to_file);
+  request.file_bytes = false;  // a plain code carries no file
+  EXPECT_TRUE(Enrol(paths_, db.get(), request)->file.empty());
+}
+
+}  // namespace
+}  // namespace outpost

@@ -459,6 +459,13 @@ SyncDb::SyncDb(sqlite3* db) : impl_(new Impl) { impl_->conn = db; }
 
 SyncDb::~SyncDb() { sqlite3_close(impl_->conn); }
 
+bool IsHub(const NodePaths& paths) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(paths.sync_db, ec)) return false;
+  auto db = SyncDb::Open(paths.sync_db);
+  return db && (*db)->OwnRoot().has_value();
+}
+
 Result<std::unique_ptr<SyncDb>> SyncDb::Open(const std::filesystem::path& path) {
   auto db = db::OpenPrivate(path);
   if (!db) return db.error();

@@ -56,7 +56,7 @@ export async function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
@@ -71,8 +71,10 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Imports `demo`, then each folder of `more`, into a new data folder and serves it (`serveArgs`
-// are added to `outpost serve`). Returns {base, stop(), log(), dir}.
-export async function startServer(outpost, demo, serveArgs = [], more = []) {
+// are added to `outpost serve`). With `hub`, the folder is made a hub first (`outpost hub
+// init`) and served by `outpost hub serve` (give --sync-listen in serveArgs). Returns
+// {base, stop(), log(), dir, data}.
+export async function startServer(outpost, demo, serveArgs = [], more = [], { hub = false } = {}) {
   if (!outpost || !fs.existsSync(outpost)) fail(`the outpost binary ${outpost} does not exist: build it first`);
   if (!demo || !fs.existsSync(path.join(demo, 'outpost.toml'))) {
     fail(`the built demo channel ${demo} does not exist: build the demo_curriculum target first`);
@@ -85,13 +87,18 @@ export async function startServer(outpost, demo, serveArgs = [], more = []) {
       fail(`outpost import of ${folder} failed (exit ${imp.status}):\n${imp.stdout}${imp.stderr}`);
     }
   }
+  if (hub) {
+    const init = spawnSync(outpost, ['hub', 'init', '--data', data], { encoding: 'utf8' });
+    if (init.status !== 0) fail(`outpost hub init failed:\n${init.stdout}${init.stderr}`);
+  }
   const logFile = path.join(tmp, 'serve.log');
   let child = null;
   let base = null;
   for (let attempt = 0; attempt < 3 && !base; attempt++) {
     const port = await freePort();
     const out = fs.openSync(logFile, 'a');
-    child = spawn(outpost, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, ...serveArgs],
+    const command = hub ? ['hub', 'serve'] : ['serve'];
+    child = spawn(outpost, [...command, '--data', data, '--listen', `127.0.0.1:${port}`, ...serveArgs],
                   { stdio: ['ignore', out, out] });
     fs.closeSync(out);
     let exited = false;
@@ -128,7 +135,7 @@ export async function startServer(outpost, demo, serveArgs = [], more = []) {
     if (clean) fs.rmSync(tmp, { recursive: true, force: true });
     return { code, signal, clean, log: text, dir: tmp };
   }
-  return { base, stop, log, dir: tmp };
+  return { base, stop, log, dir: tmp, data };
 }
 
 // Watches a page for what should never happen on the learner pages: uncaught script errors,

@@ -93,3 +93,30 @@ TEST_F(UsersCliTest, BadInputIsRefusedWithAReasonAndMakesNoAccount) {
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost {
+namespace {
+
+TEST_F(UsersCliTest, OnAHubTheRolesArePublisherAndHubAdminAndOnABoxTheyAreRefused) {
+  ProcessResult on_box = Users({"add", "--role", "publisher", "paul"}, "carte du pays 9\n");
+  EXPECT_NE(on_box.exit_code, 0);
+  EXPECT_NE(on_box.err.find("not a hub"), std::string::npos) << on_box.err;
+  EXPECT_NE(Users({"add", "--role", "hub-admin", "hala"}, "carte du pays 9\n").exit_code, 0);
+  EXPECT_TRUE(List().empty());
+
+  ASSERT_EQ(OutpostOn(data_.path(), {"hub", "init"}).exit_code, 0);
+  ProcessResult publisher = Users({"add", "--role", "publisher", "paul"}, "carte du pays 9\n");
+  ASSERT_EQ(publisher.exit_code, 0) << publisher.err;
+  EXPECT_EQ(publisher.out, "publisher paul added\n");
+  ASSERT_EQ(Users({"add", "--role", "hub-admin", "hala"}, "carte du pays 9\n").exit_code, 0);
+  ProcessResult teacher = Users({"add", "--role", "teacher", "amira"}, "craie blanche 7\n");
+  EXPECT_NE(teacher.exit_code, 0);
+  EXPECT_NE(teacher.err.find("publisher or hub-admin"), std::string::npos) << teacher.err;
+  nlohmann::json list = List();
+  ASSERT_EQ(list.size(), 2u) << list.dump();
+  EXPECT_EQ(list[0]["role"], "hub-admin");
+  EXPECT_EQ(list[1]["role"], "publisher");
+}
+
+}  // namespace
+}  // namespace outpost

@@ -1,8 +1,11 @@
 // Accounts: the people who may do more than read on a box, their passwords and their sessions
 // (docs/accounts.md).
 //
-// Roles: a coordinator looks after the box (accounts, sync, drives); a teacher adds material.
-// Learners have no account. There is no default password: while the box has no coordinator,
+// Roles: on a box, a coordinator looks after the box (accounts, sync, drives) and a teacher adds
+// material; on a hub, a publisher publishes channels and reviews what schools send up, and a hub
+// admin does that and enrols and revokes schools (docs/accounts.md). The store keeps any role;
+// which roles a data folder takes (box roles on a box, hub roles on a hub) is checked where
+// accounts are added (`outpost users add`, POST /api/v1/users). Learners have no account. There is no default password: while the box has no coordinator,
 // the server makes a one-time setup code (printed on its console and in its log), and the
 // first-run page creates the first coordinator with it; `outpost users add` on the box's own
 // shell needs none (whoever can write the data folder already holds the box).
@@ -38,9 +41,11 @@
 
 namespace outpost {
 
-enum class Role { kCoordinator, kTeacher };
-std::string_view RoleName(Role role);  // "coordinator", "teacher"
+enum class Role { kCoordinator, kTeacher, kPublisher, kHubAdmin };
+std::string_view RoleName(Role role);  // "coordinator", "teacher", "publisher", "hub-admin"
 std::optional<Role> RoleFromName(std::string_view name);
+// The roles of a hub (publisher, hub admin); the others are a box's.
+bool IsHubRole(Role role);
 
 struct Account {
   std::string name;
@@ -72,7 +77,7 @@ class AccountStore {
   static constexpr std::chrono::seconds kLockout{15 * 60};
   static constexpr std::chrono::seconds kSessionIdle{8 * 3600};
   static constexpr std::chrono::seconds kSessionMax{7 * 24 * 3600};
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   static Result<std::unique_ptr<AccountStore>> Open(const std::filesystem::path& path);
   ~AccountStore();
@@ -85,8 +90,9 @@ class AccountStore {
   Status Add(std::string_view name, Role role, std::string_view password);
   std::vector<Account> List();
   std::optional<Account> Find(std::string_view name);
-  // Whether a coordinator account exists, disabled or not (a box whose coordinators are all
-  // disabled is recovered on its shell, `outpost users reset`, not with a setup code).
+  // Whether an administrator account exists (a coordinator, or on a hub a hub admin), disabled
+  // or not (a box whose coordinators are all disabled is recovered on its shell, `outpost users
+  // reset`, not with a setup code).
   bool HasCoordinator();
   // Disabling ends the account's sessions; it can no longer log in.
   Status Disable(std::string_view name);
@@ -104,8 +110,10 @@ class AccountStore {
   // A one-time code for the first-run page while no coordinator exists (a new one each call:
   // the previous one stops working); nullopt once there is a coordinator.
   Result<std::optional<std::string>> NewSetupCode();
-  // Creates the first coordinator if `code` is the live setup code; spends the code.
-  Status SetUp(std::string_view code, std::string_view name, std::string_view password);
+  // Creates the first administrator, a `role` (kCoordinator on a box, kHubAdmin on a hub), if
+  // `code` is the live setup code; spends the code.
+  Status SetUp(std::string_view code, std::string_view name, std::string_view password,
+               Role role = Role::kCoordinator);
 
   // Tests: the clock (unix seconds).
   void set_clock(std::function<int64_t()> now);

@@ -41,6 +41,9 @@ struct ServerConfig {
   // /proc/self/mounts, /sys/block and /dev/disk/by-label; else those paths under this folder,
   // so tests can stand a folder in for a stick.
   std::string drives_root;
+  // On a hub: the folder whose subfolders the hub console may publish ("": DATA/publish). The
+  // console names a subfolder; it never takes a path (docs/hub-console.md).
+  std::string publish_root;
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.
   Status SetListen(const std::string& listen);

@@ -27,11 +27,15 @@ struct EnrolRequest {
   // any; a new one is recorded for next time.
   std::string address;
   std::filesystem::path to_file;  // empty: no file
+  // Make the enrolment file's bytes in EnrolResult::file instead of writing one (the hub
+  // console sends it as a download; it never touches the hub's disk).
+  bool file_bytes = false;
 };
 struct EnrolResult {
   std::string code;  // the secret: shown to the coordinator once, never logged
   int64_t expires_at = 0;
   std::string address;  // what went into the file ("" if unknown)
+  std::string file;     // with EnrolRequest::file_bytes: the enrolment file (a secret too)
 };
 // kNotFound if this node is not a hub; kInvalidArgument for a bad name, address or ttl.
 // Everything the file needs (node key, trust list) is read before the code is made.

@@ -23,6 +23,7 @@
 #include "outpost/base/status.h"
 #include "outpost/sync/identity.h"
 #include "outpost/sync/link_policy.h"
+#include "outpost/sync/node.h"
 #include "outpost/sync/noise.h"
 #include "outpost/sync/site_report.h"
 
@@ -175,6 +176,9 @@ struct SyncRun {
   uint64_t bytes_received = 0;
   std::string message;    // the error, or what stopped it ("" when complete)
 };
+// Whether the data folder at `paths` is a hub: its sync.db exists and holds a root key of its
+// own (`outpost hub init`). It never makes a sync.db; false if one cannot be opened.
+bool IsHub(const NodePaths& paths);
 
 class SyncDb {
  public:

@@ -1,0 +1,258 @@
+// The hub console without a socket (hub_pages.h): each page and JSON route through Routes(),
+// CheckAccess and its handler, on a data folder made a hub by InitHub, with real publishing,
+// enrolment, revoking and review.
+#include "hub_pages.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "app.h"
+#include "http/http_message.h"
+#include "http/route_pattern.h"
+#include "outpost/content/importer.h"
+#include "outpost/server/accounts.h"
+#include "outpost/sync/enrolment.h"
+#include "outpost/sync/identity.h"
+#include "outpost/sync/node.h"
+#include "outpost/sync/sync_db.h"
+#include "outpost/sync/trust_store.h"
+#include "testing/temp_dir.h"
+
+namespace outpost {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::TempDir;
+using Fields = std::map<std::string, std::string>;
+
+constexpr char kPassword[] = "carte du pays 9";
+
+class HubPagesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitCrypto());
+    store_ = std::move(*BlobStore::Open(data_.path()));
+    catalog_ = std::move(*Catalog::Open(data_.path() / "catalog.db"));
+    ASSERT_TRUE(InitHub(NodePaths(data_.path())).has_value());
+    ServerConfig config;
+    config.publish_root = (data_.path() / "publish").string();
+    app_ = std::make_unique<App>(config, store_.get(), catalog_.get());
+    ASSERT_TRUE(app_->is_hub());
+    ASSERT_NE(app_->hub(), nullptr);
+    ASSERT_TRUE(app_->accounts()->Add("hala", Role::kHubAdmin, kPassword).ok());
+    ASSERT_TRUE(app_->accounts()->Add("paul", Role::kPublisher, kPassword).ok());
+  }
+
+  void WriteFile(const fs::path& file, const std::string& text) {
+    fs::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << text;
+  }
+  // A folder under the publish root, "maths", with `files` (name -> contents).
+  void Folder(const std::map<std::string, std::string>& files) {
+    fs::path dir = data_.path() / "publish" / "maths";
+    fs::remove_all(dir);
+    WriteFile(dir / "outpost.toml", "[channel]\nid = \"maths\"\ntitle = \"Maths\"\n");
+    for (const auto& [name, text] : files) WriteFile(dir / name, text);
+  }
+
+  // `method` `path` as `who` ("" for no session), with form `fields` (or a JSON `body` for the
+  // API), through the route table and CheckAccess.
+  http::Response Send(const std::string& method, std::string path, Fields fields = {},
+                      const std::string& who = "", const std::string& body = "") {
+    http::Request req;
+    req.method = method;
+    req.remote_addr = "192.0.2.9";
+    if (size_t q = path.find('?'); q != std::string::npos) {
+      std::string query = path.substr(q + 1);
+      path.resize(q);
+      for (size_t i = 0; i <= query.size();) {
+        size_t amp = std::min(query.find('&', i), query.size());
+        std::string item = query.substr(i, amp - i);
+        size_t eq = item.find('=');
+        fields.emplace(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+        i = amp + 1;
+      }
+    }
+    req.path = req.target = path;
+    req.body = body;
+    if (!who.empty()) {
+      const Session& s = SessionOf(who);
+      req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + s.token);
+      req.headers.emplace("X-CSRF-Token", s.csrf);
+    }
+    for (const auto& [k, v] : fields) req.params.emplace(k, v);
+    http::Response res;
+    for (const Route& r : Routes()) {
+      if (method != r.method || !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
+        continue;
+      }
+      if (CheckAccess(*app_, r, req, res)) r.handler(*app_, req, res, false);
+      return res;
+    }
+    ADD_FAILURE() << "no route for " << method << " " << path;
+    return res;
+  }
+  json Json(const http::Response& res) { return json::parse(Body(res), nullptr, false); }
+  const Session& SessionOf(const std::string& who) {
+    if (!sessions_.count(who)) {
+      auto s = app_->accounts()->Login(who, kPassword);
+      EXPECT_TRUE(s.has_value()) << who;
+      if (s) sessions_[who] = *s;
+    }
+    return sessions_[who];
+  }
+  static std::string Body(const http::Response& res) {
+    return res.body_view ? std::string(*res.body_view) : res.body;
+  }
+  // Publishes the "maths" folder through the form and waits for the publishing thread.
+  void PublishMaths(const std::string& who = "paul") {
+    auto posted = Send("POST", "/admin/hub/publish", {{"folder", "maths"}}, who);
+    ASSERT_EQ(posted.status, 303) << Body(posted);
+    app_->hub()->WaitForPublish();
+  }
+
+  TempDir data_;
+  std::unique_ptr<BlobStore> store_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<App> app_;
+  std::map<std::string, Session> sessions_;
+};
+
+TEST_F(HubPagesTest, APublisherPublishesAFolderAndSeesWhatChangedBetweenTwoVersions) {
+  Folder({{"a.txt", "one"}, {"b.txt", "two two"}});
+  PublishMaths();
+  auto page = Send("GET", "/admin/hub/publish", {}, "paul");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(Body(page).find("maths"), std::string::npos);
+  auto state = Json(Send("GET", "/api/v1/hub/publish", {}, "paul"));
+  EXPECT_EQ(state["last"]["state"], "done") << state.dump();
+  EXPECT_EQ(state["last"]["result"]["version"], 1);
+
+  Folder({{"a.txt", "one"}, {"c.txt", "three"}, {"b.txt", "changed"}});
+  fs::remove(data_.path() / "publish" / "maths" / "a.txt");
+  PublishMaths();
+  auto channels = Json(Send("GET", "/api/v1/hub/channels", {}, "paul"));
+  ASSERT_EQ(channels["channels"].size(), 1u) << channels.dump();
+  EXPECT_EQ(channels["channels"][0]["versions"].size(), 2u);
+  auto diff = Json(Send("GET", "/api/v1/hub/channels/maths/diff?from=1&to=2", {}, "paul"));
+  ASSERT_EQ(diff["added"].size(), 1u) << diff.dump();
+  EXPECT_EQ(diff["added"][0]["path"], "c.txt");
+  EXPECT_EQ(diff["added"][0]["new_size"], 5);
+  ASSERT_EQ(diff["removed"].size(), 1u);
+  EXPECT_EQ(diff["removed"][0]["path"], "a.txt");
+  ASSERT_EQ(diff["changed"].size(), 1u);
+  EXPECT_EQ(diff["changed"][0]["old_size"], 7);
+  auto shown = Send("GET", "/admin/hub/diff?channel=maths&from=1&to=2", {}, "paul");
+  EXPECT_EQ(shown.status, 200);
+  EXPECT_NE(Body(shown).find("c.txt"), std::string::npos);
+  EXPECT_EQ(Send("GET", "/api/v1/hub/channels/maths/diff?from=1&to=9", {}, "paul").status, 404);
+}
+
+TEST_F(HubPagesTest, OnlyAFolderDirectlyUnderThePublishRootCanBePublished) {
+  Folder({{"a.txt", "one"}});
+  fs::create_directories(data_.path() / "elsewhere");
+  fs::create_symlink(data_.path() / "elsewhere", data_.path() / "publish" / "escape");
+  for (std::string folder : {"../elsewhere", "/etc", "maths/..", "escape", ".hidden", "", "nope"}) {
+    auto res = Send("POST", "/api/v1/hub/publish", {}, "paul",
+                    json{{"folder", folder}}.dump());
+    EXPECT_EQ(res.status, 400) << folder << ": " << Body(res);
+    auto form = Send("POST", "/admin/hub/publish", {{"folder", folder}}, "paul");
+    EXPECT_EQ(form.status, 422) << folder;
+  }
+  EXPECT_EQ(app_->hub()->PublishFolders(), std::vector<std::string>({"escape", "maths"}));
+  EXPECT_TRUE(catalog_->Channels().empty());
+}
+
+TEST_F(HubPagesTest, AHubAdminMakesACodeDownloadsAnEnrolmentFileAndRevokesASchool) {
+  auto made = Send("POST", "/admin/hub/enrol", {{"name", "ecole-a"}, {"make", "code"}}, "hala");
+  EXPECT_EQ(made.status, 200);
+  EXPECT_NE(Body(made).find("ecole-a"), std::string::npos);
+  auto file = Send("POST", "/admin/hub/enrol",
+                   {{"name", "ecole-b"}, {"days", "3"}, {"make", "file"}}, "hala");
+  ASSERT_EQ(file.status, 200);
+  EXPECT_EQ(file.get_header_value("Content-Disposition"), "attachment; filename=\"ecole-b.opef\"");
+  auto enrolment = DecodeEnrolment(Body(file));
+  ASSERT_TRUE(enrolment.has_value()) << enrolment.error().ToString();
+  EXPECT_EQ(enrolment->pin.site_name, "ecole-b");
+  auto listed = Json(Send("GET", "/api/v1/hub/enrolments", {}, "hala"));
+  EXPECT_EQ(listed["pending"].size(), 2u) << listed.dump();
+  auto bad = Send("POST", "/admin/hub/enrol", {{"name", "Bad Name"}, {"make", "code"}}, "hala");
+  EXPECT_EQ(bad.status, 422);
+
+  // The school enrols with its code, then is revoked from the console.
+  auto db = SyncDb::Open(NodePaths(data_.path()).sync_db);
+  ASSERT_TRUE((*db)->AdmitSite(enrolment->pin.pending_code, Identity::Generate()->public_key()).has_value());
+  EXPECT_EQ(Send("GET", "/admin/hub/revoke?site=ecole-b", {}, "hala").status, 200);
+  auto revoked = Send("POST", "/admin/hub/revoke", {{"site", "ecole-b"}}, "hala");
+  EXPECT_EQ(revoked.status, 303);
+  EXPECT_EQ(revoked.get_header_value("Location"), "/admin/hub/schools?done=revoked");
+  EXPECT_NE((*db)->Peers().at(0).revoked_at, 0);
+  EXPECT_EQ(Send("POST", "/api/v1/hub/sites/nobody/revoke", {}, "hala").status, 404);
+}
+
+TEST_F(HubPagesTest, APublisherMayNotEnrolOrRevokeAndABoxHasNoHubConsole) {
+  EXPECT_EQ(Send("GET", "/admin/hub/schools", {}, "paul").status, 403);
+  EXPECT_EQ(Send("POST", "/admin/hub/enrol", {{"name", "ecole-a"}}, "paul").status, 403);
+  EXPECT_EQ(Send("POST", "/api/v1/hub/sites/ecole-a/revoke", {}, "paul").status, 403);
+  EXPECT_EQ(Send("GET", "/admin/hub/", {}, "paul").status, 200);
+  EXPECT_EQ(Send("GET", "/admin/hub/", {}, "").status, 401);
+
+  TempDir box;
+  auto store = std::move(*BlobStore::Open(box.path()));
+  auto catalog = std::move(*Catalog::Open(box.path() / "catalog.db"));
+  app_ = std::make_unique<App>(ServerConfig{}, store.get(), catalog.get());
+  EXPECT_FALSE(app_->is_hub());
+  ASSERT_TRUE(app_->accounts()->Add("paul", Role::kPublisher, kPassword).ok());
+  sessions_.clear();
+  EXPECT_EQ(Send("GET", "/admin/hub/", {}, "paul").status, 404);
+  EXPECT_EQ(Send("GET", "/api/v1/hub/channels", {}, "paul").status, 404);
+  app_.reset();
+}
+
+TEST_F(HubPagesTest, TheReviewListAdoptsAndDeclinesWhatASchoolSentUp) {
+  Folder({{"a.txt", "one"}});
+  PublishMaths();
+  // A school's channel as a sync would have stored it.
+  PublicKey site = Identity::Generate()->public_key();
+  auto db = SyncDb::Open(NodePaths(data_.path()).sync_db);
+  ASSERT_TRUE((*db)->AddPeer({site, "ecole-a", "site"}).ok());
+  ASSERT_TRUE((*db)->ClaimChannel("ecole-a", site).ok());
+  WriteFile(data_.path() / "site" / "water.txt", "water falls as rain");
+  WriteFile(data_.path() / "site" / "fire.txt", "fire is hot");
+  ImportOptions options;
+  options.channel_id = "ecole-a";
+  ASSERT_TRUE(
+      Importer(store_.get(), catalog_.get()).Import(data_.path() / "site", options).has_value());
+
+  auto list = Json(Send("GET", "/api/v1/hub/review", {}, "paul"));
+  ASSERT_EQ(list["items"].size(), 2u) << list.dump();
+  EXPECT_EQ(list["channels"].size(), 1u);  // maths, not the school's channel
+  std::map<std::string, int64_t> ids;
+  for (const auto& i : list["items"]) ids[i["path"]] = i["id"];
+  auto page = Send("GET", "/admin/hub/review", {}, "paul");
+  EXPECT_NE(Body(page).find("water.txt"), std::string::npos);
+
+  auto adopted = Send("POST", "/admin/hub/review/adopt",
+                      {{"id", std::to_string(ids["water.txt"])}, {"channel", "maths"},
+                       {"topic", "Grade 5"}}, "paul");
+  EXPECT_EQ(adopted.status, 303) << Body(adopted);
+  auto no_reason = Send("POST", "/admin/hub/review/decline",
+                        {{"id", std::to_string(ids["fire.txt"])}}, "paul");
+  EXPECT_EQ(no_reason.status, 422);
+  auto declined = Send("POST", "/api/v1/hub/review/" + std::to_string(ids["fire.txt"]) +
+                       "/decline", {}, "paul", json{{"reason", "not for children"}}.dump());
+  EXPECT_EQ(declined.status, 200) << Body(declined);
+  EXPECT_TRUE(Json(Send("GET", "/api/v1/hub/review", {}, "paul"))["items"].empty());
+  for (const auto& c : catalog_->Channels()) {
+    if (c.id == "maths") {
+      EXPECT_EQ(c.served_version, 2);  // with the adopted file
+    }
+  }
+}
+
+}  // namespace
+}  // namespace outpost
