@@ -140,11 +140,13 @@ void AnnounceSetupCode(const fs::path& data, const std::string& base_url) {
   if (!code) {
     spdlog::error("could not make a setup code: {}", code.error().message());
   } else if (*code && IsHub(NodePaths(data))) {
-    spdlog::warn("this hub has no hub admin yet. Setup code: {} (open {}setup in a browser "
+    // At info, not warn: the code is a secret, and warnings are kept in DATA/errors.log, which
+    // the health page shows and the site's report carries to its hub (error_log.h).
+    spdlog::info("this hub has no hub admin yet. Setup code: {} (open {}setup in a browser "
                  "and make the hub admin with it; or on this hub: outpost users add --role "
                  "hub-admin NAME)", **code, base_url);
   } else if (*code) {
-    spdlog::warn("this box has no coordinator yet. Setup code: {} (open {}setup in a browser "
+    spdlog::info("this box has no coordinator yet. Setup code: {} (open {}setup in a browser "
                  "and make the coordinator with it; or POST {}api/v1/setup with {{\"code\", "
                  "\"name\", \"password\"}}; or on this box: outpost users add --role "
                  "coordinator NAME)", **code, base_url, base_url);

@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <array>
 
 #include "testing/temp_dir.h"
@@ -66,34 +63,6 @@ TEST(DbTest, AFileThatIsNotADatabaseIsCorrupt) {
   Status st = Exec(db.get(), "PRAGMA journal_mode=WAL");
   EXPECT_EQ(st.code(), StatusCode::kCorrupt) << st.ToString();
   EXPECT_EQ(st.message().rfind("junk.db: ", 0), 0u) << st.message();
-}
-
-// Opening a second connection to a database this process already holds a write lock on must
-// not drop that lock (closing any descriptor of a file drops all of a process's POSIX locks on
-// it): another process still finds the database busy.
-TEST(DbTest, OpeningASecondConnectionKeepsTheFirstOnesLocks) {
-  TempDir dir;
-  fs::path file = dir.path() / "held.db";
-  auto first = OpenPrivate(file);
-  ASSERT_TRUE(first.has_value()) << first.error().ToString();
-  ASSERT_TRUE(Exec(*first, "CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").ok());
-  auto second = OpenPrivate(file);
-  ASSERT_TRUE(second.has_value()) << second.error().ToString();
-  sqlite3_close(*second);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    sqlite3* other = nullptr;
-    if (sqlite3_open(file.c_str(), &other) != SQLITE_OK) _exit(2);
-    int rc = sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    _exit(rc == SQLITE_BUSY ? 0 : 1);
-  }
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "another process took the write lock this one holds";
-  EXPECT_TRUE(Exec(*first, "COMMIT").ok());
-  sqlite3_close(*first);
 }
 
 TEST(DbTest, ATransactionRollsBackUnlessCommitted) {

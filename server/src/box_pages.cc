@@ -10,6 +10,7 @@
 #include "app.h"
 #include "outpost/base/text.h"
 #include "outpost/sync/box_status.h"
+#include "outpost/sync/error_log.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/sync_db.h"
 
@@ -280,7 +281,18 @@ std::string UptimeText(const ViewLanguage& t, std::chrono::steady_clock::duratio
 
 // Recent errors from the log: the place where the persistent error log (RecentErrors, written
 // by another part of issue 16) is wired. Empty until then.
-json RecentErrorsView() { return json::array(); }
+// How many of the log's newest warnings and errors the health page shows.
+constexpr size_t kShownErrors = 20;
+
+// The newest warnings and errors of DATA/errors.log (error_log.h), newest first.
+json RecentErrorsView(App& app) {
+  json out = json::array();
+  auto errors = RecentErrors(NodePaths(app.store()->root()), kShownErrors);
+  for (auto it = errors.rbegin(); it != errors.rend(); ++it) {
+    out.push_back({{"time", DateLabel(it->time)}, {"level", it->level}, {"message", it->message}});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -299,7 +311,7 @@ bool HealthPage(App& app, const Request& req, Response& res, bool) {
                              "total", Ltr(Size(status.memory.total_bytes)));
   view["disk"] = DiskView(t, status.disk, status.next_sync_bytes);
   view["software_version"] = status.software_version;
-  view["recent_errors"] = RecentErrorsView();  // [{"time": "...", "message": "..."}]
+  view["recent_errors"] = RecentErrorsView(app);  // [{"time": "...", "message": "..."}]
   view["no_errors"] = view["recent_errors"].empty();
   view["catalog_damaged"] = app.catalog_damaged();
   SendPrivate(app, req, res, "admin_health", std::move(view), lang);
@@ -318,7 +330,7 @@ json StatusView(App& app) {
       {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(app.uptime()).count()},
       {"rss_bytes", ReadProcessRss()}};
   out["catalog_damaged"] = app.catalog_damaged();
-  out["recent_errors"] = RecentErrorsView();
+  out["recent_errors"] = RecentErrorsView(app);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Routes(), CheckAccess and the handlers, without a socket: what a coordinator sees and
 // changes, and what a learner then gets (a hidden channel is nowhere; the default language).
 #include "box_pages.h"
+#include "outpost/sync/error_log.h"
 
 #include <gtest/gtest.h>
 
@@ -253,6 +254,25 @@ TEST_F(BoxPagesTest, TheHealthPageShowsTheVersionMemoryDiskAndAPlaceForErrors) {
   std::string arabic = Get("/admin/health", "rana", {{"Accept-Language", "ar"}});
   EXPECT_TRUE(Has(arabic, "dir=\"rtl\""));
   EXPECT_TRUE(Has(arabic, "الأخطاء الأخيرة"));
+}
+
+// The errors come from DATA/errors.log (error_log.h), which every command appends to: newest
+// first.
+TEST_F(BoxPagesTest, TheHealthPageListsTheLogsRecentErrorsNewestFirst) {
+  std::string lines = ErrorLogLine(1765000000, "warn", "the older one") +
+                      ErrorLogLine(1765000100, "error", "disk full while writing a stick");
+  std::ofstream(data_.path() / "errors.log") << lines;
+  std::string page = Get("/admin/health", "rana");
+  ASSERT_EQ(last_status_, 200);
+  EXPECT_FALSE(Has(page, "No error recorded."));
+  size_t newer = page.find("disk full while writing a stick");
+  size_t older = page.find("the older one");
+  ASSERT_NE(newer, std::string::npos);
+  ASSERT_NE(older, std::string::npos);
+  EXPECT_LT(newer, older);
+  auto json = nlohmann::json::parse(Get("/api/v1/admin/status", "rana"));
+  ASSERT_EQ(json["recent_errors"].size(), 2u);
+  EXPECT_EQ(json["recent_errors"][0]["message"], "disk full while writing a stick");
 }
 
 TEST_F(BoxPagesTest, ALearnerOrATeacherNeverSeesTheConsole) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app.h"
+#include "policy_routes.h"
 #include "jobs.h"
 #include "outpost/base/text.h"
 #include "outpost/sync/bundle_export.h"
@@ -197,6 +198,9 @@ bool SyncPage(App& app, const Request& req, Response& res, bool) {
   }
   view["idle"] = !app.jobs().Current().has_value();
   AddNotice(req, t, &view);
+  json policy = policy_routes::PolicyView(app, t);  // the link policy's form, below
+  if (!policy.contains("notice")) policy["notice"] = false;  // not the sync's, shown again
+  view["policy"] = std::move(policy);
   SendPrivate(app, req, res, "admin_sync", std::move(view), lang);
   return true;
 }

@@ -12,6 +12,7 @@
 #include "outpost/sync/usage.h"
 
 #include <sqlite3.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -201,6 +202,30 @@ Result<int64_t> UsageStore::Prune(int64_t today) {
   s.Bind(1, today - kUsageRetentionDays + 1);
   OUTPOST_RETURN_IF_ERROR(s.Run().WithContext("usage.db"));
   return static_cast<int64_t>(sqlite3_changes(impl_->conn));
+}
+
+UsageSource ReportedUsageFrom(const std::filesystem::path& usage_db,
+                              std::function<int64_t()> now) {
+  return [usage_db, now]() -> std::vector<ReportedUsage> {
+    if (!std::filesystem::exists(usage_db)) return {};
+    auto store = UsageStore::Open(usage_db);
+    if (!store) {
+      spdlog::warn("the report carries no usage figures: {}", store.error().message());
+      return {};
+    }
+    int64_t today = UnixDay(now ? now() : static_cast<int64_t>(std::time(nullptr)));
+    auto counts = (*store)->ForHub(today - kReportedUsageDays, today - 1);
+    if (!counts) {
+      spdlog::warn("the report carries no usage figures: {}", counts.error().message());
+      return {};
+    }
+    std::vector<ReportedUsage> out;
+    out.reserve(counts->size());
+    for (const UsageCount& c : *counts) {
+      out.push_back({DayString(c.day), c.channel, c.resource, c.views});
+    }
+    return out;
+  };
 }
 
 }  // namespace outpost

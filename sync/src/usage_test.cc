@@ -114,6 +114,22 @@ TEST_F(UsageStoreTest, ForHubLeavesOutEveryCountUnderFive) {
   for (const UsageCount& c : ForHub()) EXPECT_GE(c.views, kMinSharedViews);
 }
 
+// What a site's report takes: the whole days before today, counts of five and more, as
+// "YYYY-MM-DD"; nothing once sending is off.
+TEST_F(UsageStoreTest, TheReportTakesTheDaysBeforeTodayAndNothingWhenSendingIsOff) {
+  Add({{"maths", "old", kDay - kReportedUsageDays - 1, 50},
+       {"maths", "a", kDay - 1, 7},
+       {"maths", "few", kDay - 1, 4},
+       {"maths", "today", kDay, 9}});
+  UsageSource source = ReportedUsageFrom(path_, [] { return kDay * 86400 + 3600; });
+  std::vector<ReportedUsage> want = {{DayString(kDay - 1), "maths", "a", 7}};
+  EXPECT_EQ(source(), want);
+  ASSERT_TRUE(store_->SetSharing(false).ok());
+  EXPECT_TRUE(source().empty());
+  EXPECT_TRUE(ReportedUsageFrom(dir_.path() / "none.db")().empty());
+  EXPECT_FALSE(fs::exists(dir_.path() / "none.db"));
+}
+
 TEST_F(UsageStoreTest, NothingGoesToTheHubWhileSharingIsOff) {
   Add({{"maths", "a", kDay, 50}});
   ASSERT_TRUE(store_->SetSharing(false).ok());

@@ -3,6 +3,7 @@
 // and save what the drive carries after each whole volume, so that a full drive, a crash or a
 // pulled stick is continued on the next drive (export_state.h).
 #include "outpost/sync/bundle_export.h"
+#include "outpost/sync/usage.h"
 
 #include <algorithm>
 #include <cctype>
@@ -303,7 +304,9 @@ Result<ExportPlan> PlanExport(const NodePaths& paths, BlobStore* store, Catalog*
 // drive); one that cannot be made is logged and left out.
 void AddSiteReport(const NodePaths& paths, Catalog* catalog, SyncDb* db, const Identity& self,
                    const UsageSource& usage, ExportPlan* plan) {
-  auto report = BuildSiteReport(paths, catalog, self, usage ? usage() : std::vector<ReportedUsage>{}, db->Now());
+  // The usage counts: the caller's, else usage.db's (sending switched off: none).
+  UsageSource counts = usage ? usage : ReportedUsageFrom(paths.data / "usage.db");
+  auto report = BuildSiteReport(paths, catalog, self, counts(), db->Now());
   if (!report) {
     spdlog::warn("this site's report to its hub could not be made: {}", report.error().message());
     return;

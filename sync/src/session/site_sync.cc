@@ -1,6 +1,7 @@
 // The site's side of a session: enrolment (Noise XXpsk3, with a hub or a relay) and the routine
 // sync (Noise IK with the pinned hub, or XX with a relay), see site_sync.h and session.h.
 #include "outpost/sync/site_sync.h"
+#include "outpost/sync/usage.h"
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -488,8 +489,9 @@ Status SiteSync::RefusedBy(std::string_view error_body) {
 
 void SiteSync::SendReport() {
   if (from_peer_ || protocol_ < kReportProtocolVersion) return;
-  auto report = BuildSiteReport(paths_, catalog_, keys_->identity,
-                                options_.usage ? options_.usage() : std::vector<ReportedUsage>{}, db_->Now());
+  // The usage counts: the caller's, else usage.db's (sending switched off: none).
+  UsageSource usage = options_.usage ? options_.usage : ReportedUsageFrom(paths_.data / "usage.db");
+  auto report = BuildSiteReport(paths_, catalog_, keys_->identity, usage(), db_->Now());
   if (!report) {
     spdlog::warn("this site's report to its hub could not be made: {}", report.error().message());
     return;

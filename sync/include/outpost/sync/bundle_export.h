@@ -44,7 +44,8 @@ struct BundleExportOptions {
   // Bytes free on the drive that holds a folder, asked before each volume and each record; by
   // default statvfs's f_bavail * f_frsize (no limit if statvfs fails).
   std::function<uint64_t(const std::filesystem::path& folder)> free_bytes;
-  // A site: the usage counts its report to the hub carries (site_report.h); empty: none.
+  // A site: the usage counts its report to the hub carries (site_report.h); empty: those of
+  // DATA/usage.db (ReportedUsageFrom in usage.h: none while sending is switched off).
   UsageSource usage;
 };
 

@@ -46,7 +46,8 @@ struct SyncOptions {
   // never.
   std::function<bool()> cancelled;
   SyncDialer dial;               // empty: TCP
-  // The usage counts this site's report carries to its hub (site_report.h); empty: none.
+  // The usage counts this site's report carries to its hub (site_report.h); empty: those of
+  // DATA/usage.db (ReportedUsageFrom in usage.h: none while sending is switched off).
   UsageSource usage;
 };
 

@@ -17,12 +17,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "outpost/base/status.h"
+#include "outpost/sync/site_report.h"
 
 struct sqlite3;
 
@@ -113,5 +115,17 @@ class UsageStore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Days a site's report carries: the last kReportedUsageDays whole UTC days before today (today
+// is still being counted). The hub replaces a day's figures with the newest report's, so a day
+// sent again in the next report is not counted twice.
+inline constexpr int64_t kReportedUsageDays = 31;
+
+// The usage counts for a site's report (site_report.h), read from the usage store at
+// `usage_db` when the report is built: counts of kMinSharedViews and more of the
+// kReportedUsageDays days before `now`'s day, none while sending is switched off or the store
+// cannot be read (logged). `now` gives unix seconds (empty: the clock).
+UsageSource ReportedUsageFrom(const std::filesystem::path& usage_db,
+                              std::function<int64_t()> now = {});
 
 }  // namespace outpost
