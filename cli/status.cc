@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "outpost/base/text.h"
 #include "outpost/server/box_settings.h"
 #include "outpost/sync/box_status.h"
 #include "outpost/sync/node.h"
@@ -19,14 +20,7 @@ struct StatusArgs {
   bool json = false;
 };
 
-std::string Date(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
+std::string Date(int64_t unix_seconds) { return UtcMinute(unix_seconds); }
 
 void PrintChannels(const BoxStatus& s, const BoxSettingsData& settings) {
   for (const ChannelStatus& c : s.channels) {

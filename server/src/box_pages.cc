@@ -46,14 +46,7 @@ std::string Size(uint64_t bytes) {
 }
 
 // "2026-12-07 19:45 UTC": the same in every language (digits and all).
-std::string DateLabel(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
+std::string DateLabel(int64_t unix_seconds) { return UtcMinute(unix_seconds); }
 
 // The box's status, read through the server's own connection to sync.db (app.h).
 BoxStatus ReadStatus(App& app) {
