@@ -124,9 +124,11 @@ Status ReadServed(wire::Reader& r, SiteReport* out) {
     uint64_t v = 0;
     OUTPOST_RETURN_IF_ERROR(r.String(&id, kMaxChannelId, "channel id"));
     OUTPOST_RETURN_IF_ERROR(r.U64(&v, "served version"));
-    if (!IsValidChannelId(id) || !out->served.emplace(id, v).second) {
-      return r.Bad(r.offset(), "a served channel's id is not valid or comes twice");
+    // Bytewise ascending, each once, as EncodeSiteReport writes them: one report, one encoding.
+    if (!IsValidChannelId(id) || (!out->served.empty() && id <= out->served.rbegin()->first)) {
+      return r.Bad(r.offset(), "a served channel's id is not valid, comes twice or is out of order");
     }
+    out->served.emplace_hint(out->served.end(), std::move(id), v);
   }
   return Status::Ok();
 }

@@ -80,6 +80,34 @@ TEST_F(SiteReportTest, AnOversizedReportIsRefusedBeforeItIsRead) {
   EXPECT_EQ(EncodeSiteReport(big, site_).error().code(), StatusCode::kInvalidArgument);
 }
 
+// One report has one encoding: served ids out of order (or twice) are refused even when signed,
+// so a hub that stores the bytes and one that stores the decoded report agree.
+TEST_F(SiteReportTest, ServedChannelsOutOfOrderAreRefusedEvenWhenSigned) {
+  std::string bytes = EncodeSiteReport(Sample({}), site_).value();
+  std::string body = bytes.substr(0, bytes.size() - Signature{}.size());
+  auto entry = [](std::string_view id, char version) {
+    std::string e{'\0', '\0', '\0', static_cast<char>(id.size())};
+    e.append(id);
+    e.append(7, '\0');
+    e.push_back(version);
+    return e;
+  };
+  const std::string ecole = entry("ecole-1-notes", 2), water = entry("water", 3);
+  size_t at = body.find(ecole + water);
+  ASSERT_NE(at, std::string::npos);
+  auto resigned = [&](const std::string& served) {
+    std::string b = body;
+    b.replace(at, ecole.size() + water.size(), served);
+    Signature sig = site_.Sign(std::string("outpost site report v1\0", 23) + b);
+    return b + std::string(sig.begin(), sig.end());
+  };
+  ASSERT_TRUE(DecodeSiteReport(resigned(ecole + water)).has_value());  // the helper signs right
+  auto swapped = DecodeSiteReport(resigned(water + ecole));
+  ASSERT_FALSE(swapped.has_value());
+  EXPECT_NE(swapped.error().message().find("out of order"), std::string::npos) << swapped.error().message();
+  EXPECT_FALSE(DecodeSiteReport(resigned(water + water)).has_value());
+}
+
 TEST_F(SiteReportTest, TheEncoderRefusesACountUnderFive) {
   SiteReport r = Sample({});
   r.usage.push_back({"2026-12-07", "water", "a.html", 4});

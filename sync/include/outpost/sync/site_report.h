@@ -7,7 +7,8 @@
 // Encoding (big-endian, wire.h's strings: u32 length then UTF-8):
 //   "OPSR" u16 1 (format), the site's key (32), u64 reported_at (unix seconds, the site's clock),
 //   string software (<= 64), u64 disk_total, u64 disk_free,
-//   u32 served count (<= 10000), each: string channel id (<= 256), u64 version;
+//   u32 served count (<= 10000), each: string channel id (<= 256; ids bytewise ascending, each
+//     once), u64 version;
 //   u32 errors_logged (warnings and errors in the last 7 days of its log);
 //   u32 error count (<= kMaxReportedErrors), each: u64 time, u8 level (1 warn, 2 error),
 //     string message (<= kMaxReportedErrorBytes);
