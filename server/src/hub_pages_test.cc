@@ -213,6 +213,20 @@ TEST_F(HubPagesTest, APublisherMayNotEnrolOrRevokeAndABoxHasNoHubConsole) {
   app_.reset();
 }
 
+// A hub account that opens the box's console (/admin/, as a coordinator would) lands on the
+// hub's; a change, an API call and the box's own coordinators are not redirected.
+TEST_F(HubPagesTest, AHubAccountOnTheBoxConsoleIsSentToTheHubConsole) {
+  for (const char* path : {"/admin", "/admin/", "/admin/usage", "/admin/sync"}) {
+    auto res = Send("GET", path, {}, "paul");
+    EXPECT_EQ(res.status, 303) << path;
+    EXPECT_EQ(res.get_header_value("Location"), "/admin/hub/") << path;
+  }
+  EXPECT_EQ(Send("GET", "/admin/", {}, "hala").get_header_value("Location"), "/admin/hub/");
+  EXPECT_EQ(Send("GET", "/api/v1/admin/status", {}, "paul").status, 403);
+  EXPECT_EQ(Send("POST", "/admin/sync", {}, "paul").status, 403);
+  EXPECT_EQ(Send("GET", "/admin/", {}, "").status, 401);
+}
+
 TEST_F(HubPagesTest, TheReviewListAdoptsAndDeclinesWhatASchoolSentUp) {
   Folder({{"a.txt", "one"}});
   PublishMaths();

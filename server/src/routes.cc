@@ -502,6 +502,14 @@ std::string WhoMay(Access access) {
   }
 }
 
+// A publisher or hub admin on a page of the box's console (/admin/, /admin/usage …) at a hub:
+// their console is the hub's, so they are sent there rather than shown a 403.
+bool IsHubAccountOnABoxPage(App& app, const Request& req, Role role) {
+  return app.hub() && (role == Role::kPublisher || role == Role::kHubAdmin) &&
+         (req.method == "GET" || req.method == "HEAD") && req.path.starts_with("/admin") &&
+         !req.path.starts_with("/admin/hub/") && (req.path.size() == 6 || req.path[6] == '/');
+}
+
 }  // namespace
 
 std::span<const Route> Routes() { return kRoutes; }
@@ -528,6 +536,12 @@ bool CheckAccess(App& app, const Route& route, const Request& req, Response& res
     return false;
   }
   if (!RoleMayUse(route.access, session->role)) {
+    if (IsHubAccountOnABoxPage(app, req, session->role)) {
+      res.status = 303;
+      res.set_header("Location", "/admin/hub/");
+      res.set_header("Cache-Control", "no-store");
+      return false;
+    }
     Refuse(app, req, res, 403, WhoMay(route.access));
     return false;
   }
