@@ -13,19 +13,20 @@
 
 #include "app.h"
 #include "http/http_message.h"
-#include "http/route_pattern.h"
 #include "outpost/content/importer.h"
 #include "outpost/server/accounts.h"
 #include "outpost/server/box_settings.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/sync_db.h"
+#include "testing/route_client.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
 
+using testing::Fields;
+using testing::RouteClient;
 using testing::TempDir;
-using Fields = std::map<std::string, std::string>;
 
 constexpr char kPassword[] = "tableau noir 5";
 
@@ -47,7 +48,7 @@ class BoxPagesTest : public ::testing::Test {
     OpenApp();
   }
   void OpenApp() {
-    sessions_.clear();
+    client_.Forget();
     app_.reset();
     app_ = std::make_unique<App>(ServerConfig{}, store_.get(), catalog_.get());
     ASSERT_NE(app_->accounts(), nullptr);
@@ -57,57 +58,16 @@ class BoxPagesTest : public ::testing::Test {
     }
   }
 
-  // `method` `path` (with a query) and form `fields` as `who` ("" for a learner), with
-  // `headers`; on the event loop first for a learner's GET, as the transport does.
-  http::Response Send(const std::string& method, std::string path, Fields fields = {},
-                      const std::string& who = "", Fields headers = {}) {
-    http::Request req;
-    req.method = method;
-    req.target = path;
-    if (size_t q = path.find('?'); q != std::string::npos) {
-      std::string query = path.substr(q + 1);
-      path.resize(q);
-      size_t eq = query.find('=');
-      fields.emplace(query.substr(0, eq), query.substr(eq + 1));
-    }
-    req.path = path;
-    for (const auto& [k, v] : headers) req.headers.emplace(k, v);
-    if (!who.empty()) {
-      const Session& s = SessionOf(who);
-      req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + s.token);
-      fields.emplace("csrf", s.csrf);
-    }
-    for (const auto& [k, v] : fields) req.params.emplace(k, v);
-    http::Response res;
-    for (const Route& r : Routes()) {
-      if (method != r.method || !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
-        continue;
-      }
-      if (!CheckAccess(*app_, r, req, res)) return res;
-      if (r.loop_first && r.handler(*app_, req, res, true)) return res;
-      res = http::Response{};
-      r.handler(*app_, req, res, false);
-      return res;
-    }
-    ADD_FAILURE() << "no route for " << method << " " << path;
-    return res;
+  http::Response Send(const std::string& method, const std::string& path, Fields fields = {},
+                      const std::string& who = "") {
+    return client_.Send(method, path, std::move(fields), who);
   }
   std::string Get(const std::string& path, const std::string& who = "", Fields headers = {}) {
-    http::Response res = Send("GET", path, {}, who, headers);
+    http::Response res = client_.Run({"GET", path, {}, who, "", "", std::move(headers)});
     last_status_ = res.status;
     return Body(res);
   }
-  const Session& SessionOf(const std::string& who) {
-    if (!sessions_.count(who)) {
-      auto s = app_->accounts()->Login(who, kPassword);
-      EXPECT_TRUE(s.has_value()) << who;
-      if (s) sessions_[who] = *s;
-    }
-    return sessions_[who];
-  }
-  static std::string Body(const http::Response& res) {
-    return res.body_view ? std::string(*res.body_view) : res.body;
-  }
+  static std::string Body(const http::Response& res) { return RouteClient::Body(res); }
   void Hide(const std::string& channel, bool hidden) {
     http::Response res = Send("POST", "/admin/channels/visibility",
                               {{"channel", channel}, {"hidden", hidden ? "1" : "0"}}, "rana");
@@ -121,10 +81,10 @@ class BoxPagesTest : public ::testing::Test {
 
   TempDir src_, data_;
   int last_status_ = 0;
-  std::map<std::string, Session> sessions_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
+  RouteClient client_{[this] { return app_.get(); }, kPassword};
 };
 
 TEST_F(BoxPagesTest, AHiddenChannelIsNowhereForLearnersAndComesBackWhenShown) {

@@ -13,11 +13,14 @@
 #include "http/route_pattern.h"
 #include "outpost/content/importer.h"
 #include "outpost/server/accounts.h"
+#include "testing/route_client.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
 
+using testing::Fields;
+using testing::RouteClient;
 using testing::TempDir;
 
 class UsageRoutesTest : public ::testing::Test {
@@ -39,54 +42,16 @@ class UsageRoutesTest : public ::testing::Test {
     ASSERT_NE(app_->usage(), nullptr);
   }
   Session Coordinator() {
-    if (!coordinator_) {
-      (void)app_->accounts()->Add("rana", Role::kCoordinator, "tableau noir 5");
-      auto s = app_->accounts()->Login("rana", "tableau noir 5");
-      EXPECT_TRUE(s.has_value());
-      coordinator_ = *s;
-    }
-    return *coordinator_;
+    (void)app_->accounts()->Add("rana", Role::kCoordinator, "tableau noir 5");
+    return client_.SessionOf("rana");
   }
-  // `method` `path` (one NAME=VALUE query at most) as the transport runs it: on an event loop
-  // first for a loop-first route, then on a worker. With `as_coordinator`, the session's cookie
-  // and CSRF token go along.
-  http::Response Send(const std::string& method, std::string path, bool as_coordinator = false,
-                      http::Params form = {}, const std::string& lang = "en",
-                      const std::string& body = "") {
-    http::Request req;
-    req.method = method;
-    req.body = body;
-    if (size_t q = path.find('?'); q != std::string::npos) {
-      std::string param = path.substr(q + 1);
-      size_t eq = param.find('=');
-      req.params.emplace(param.substr(0, eq), param.substr(eq + 1));
-      path.resize(q);
-    }
-    for (auto& [k, v] : form) req.params.emplace(k, v);
-    req.path = req.target = path;
-    std::string cookie = "lang=" + lang;
-    if (as_coordinator) {
-      Session s = Coordinator();
-      cookie += std::string("; ") + kSessionCookie + "=" + s.token;
-      req.headers.emplace("X-CSRF-Token", s.csrf);
-    }
-    req.headers.emplace("Cookie", cookie);
-    std::string as = method == "HEAD" ? std::string("GET") : method;
-    for (const Route& route : Routes()) {
-      if (as != route.method || !http::RoutePattern(route.pattern).Match(req.path, &req.matches)) {
-        continue;
-      }
-      http::Response res;
-      if (route.loop_first && route.access == Access::kAnyone &&
-          route.handler(*app_, req, res, /*on_loop=*/true)) {
-        return res;
-      }
-      res = http::Response{};
-      if (CheckAccess(*app_, route, req, res)) route.handler(*app_, req, res, false);
-      return res;
-    }
-    ADD_FAILURE() << "no route for " << path;
-    return {};
+  // `method` `path` as a learner, or with `as_coordinator` as the coordinator (cookie and CSRF
+  // token), with `lang` as the language cookie.
+  http::Response Send(const std::string& method, const std::string& path,
+                      bool as_coordinator = false, Fields form = {},
+                      const std::string& lang = "en", const std::string& body = "") {
+    if (as_coordinator) Coordinator();
+    return client_.Run({method, path, std::move(form), as_coordinator ? "rana" : "", body, lang, {}});
   }
   uint64_t ViewsOf(const std::string& resource) {
     EXPECT_TRUE(app_->FlushViews().ok());
@@ -97,15 +62,13 @@ class UsageRoutesTest : public ::testing::Test {
     }
     return 0;
   }
-  static std::string Body(const http::Response& res) {
-    return res.body_view ? std::string(*res.body_view) : res.body;
-  }
+  static std::string Body(const http::Response& res) { return RouteClient::Body(res); }
 
   TempDir data_, src_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
-  std::optional<Session> coordinator_;
+  RouteClient client_{[this] { return app_.get(); }, "tableau noir 5"};
 };
 
 TEST_F(UsageRoutesTest, AResourcePageCountsOnceEachTimeEvenFromThePageCache) {
@@ -202,7 +165,7 @@ TEST_F(UsageRoutesTest, InArabicTheChartRunsFromTheRight) {
 }
 
 TEST_F(UsageRoutesTest, TheSwitchStopsSendingAndNeedsTheCsrfToken) {
-  Coordinator();
+  Session coordinator = Coordinator();
   http::Response res = Send("POST", "/admin/usage/sharing", true, {{"sharing", "off"}});
   EXPECT_EQ(res.status, 303);
   EXPECT_EQ(res.get_header_value("Location"), "/admin/usage?done=off");
@@ -214,7 +177,7 @@ TEST_F(UsageRoutesTest, TheSwitchStopsSendingAndNeedsTheCsrfToken) {
   req.method = "POST";
   req.path = req.target = "/admin/usage/sharing";
   req.params.emplace("sharing", "on");
-  req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + coordinator_->token);
+  req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + coordinator.token);
   for (const Route& route : Routes()) {
     if (std::string_view(route.method) == "POST" && std::string_view(route.pattern) == req.path) {
       http::Response refused;
