@@ -13,7 +13,6 @@
 
 #include "app.h"
 #include "http/http_message.h"
-#include "http/route_pattern.h"
 #include "outpost/content/importer.h"
 #include "outpost/server/accounts.h"
 #include "outpost/sync/identity.h"
@@ -21,6 +20,7 @@
 #include "outpost/sync/school_materials.h"
 #include "outpost/sync/sync_db.h"
 #include "testing/fault_env.h"
+#include "testing/route_client.h"
 #include "testing/temp_dir.h"
 #include "uploads.h"
 
@@ -30,6 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::FaultEnv;
+using testing::RouteClient;
 using testing::TempDir;
 
 std::string Page(const std::string& title, const std::string& text) {
@@ -69,49 +70,13 @@ class MaterialRoutesTest : public ::testing::Test {
   // and handler; the answer's status and JSON body.
   std::pair<int, json> Ask(const std::string& method, const std::string& path,
                            const json& body = nullptr, const std::string& who = "amira") {
-    http::Request req;
-    req.method = method;
-    req.path = req.target = path;
-    if (!body.is_null()) req.body = body.dump();
-    if (!sessions_.count(who)) {  // one login each: Argon2id takes its time
-      auto session = app_->accounts()->Login(who, "craie blanche 7");
-      EXPECT_TRUE(session.has_value());
-      sessions_[who] = *session;
-    }
-    const Session* session = &sessions_[who];
-    req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + session->token);
-    req.headers.emplace("X-CSRF-Token", session->csrf);
-    http::Response res;
-    const Route* route = nullptr;
-    for (const Route& r : Routes()) {
-      if (method == r.method && http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
-        route = &r;
-        break;
-      }
-    }
-    EXPECT_NE(route, nullptr) << method << " " << path;
-    if (!route || !CheckAccess(*app_, *route, req, res)) return {res.status, nullptr};
-    route->handler(*app_, req, res, false);
-    std::string text = res.body_view ? std::string(*res.body_view) : res.body;
-    return {res.status, json::parse(text, nullptr, false)};
+    http::Response res =
+        client_.Run({method, path, {}, who, body.is_null() ? "" : body.dump(), "", {}});
+    return {res.status, RouteClient::Json(res)};
   }
   // A learner's GET of `path` (no session): the status.
   int LearnerGets(const std::string& path) { return LearnerResponse(path).status; }
-  http::Response LearnerResponse(const std::string& path) {
-    http::Request req;
-    req.method = "GET";
-    req.path = req.target = path;
-    http::Response res;
-    for (const Route& r : Routes()) {
-      if (std::string_view(r.method) != "GET" ||
-          !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
-        continue;
-      }
-      if (CheckAccess(*app_, r, req, res)) r.handler(*app_, req, res, false);
-      return res;
-    }
-    return res;
-  }
+  http::Response LearnerResponse(const std::string& path) { return client_.Send("GET", path); }
   // A learner's search (no session): the paths found.
   std::vector<std::string> LearnerFinds(const std::string& query) {
     std::vector<std::string> paths;
@@ -126,10 +91,10 @@ class MaterialRoutesTest : public ::testing::Test {
 
   FaultEnv env_;
   TempDir data_;
-  std::map<std::string, Session> sessions_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
+  RouteClient client_{[this] { return app_.get(); }, "craie blanche 7"};
 };
 
 TEST_F(MaterialRoutesTest, ATeachersUploadIsPlacedSignedAndLearnersFindItAtOnce) {
