@@ -24,7 +24,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, launchChromium, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow, pathOf, startServer,
+} from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -79,44 +81,15 @@ after(async () => {
 });
 
 // A fresh context (no cookies); `expected`: problems the test causes on purpose (a 404, a 401).
-async function open({ lang, js = true, width = 1280, height = 900, headers } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height },
-                                             extraHTTPHeaders: headers });
-  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
-  const problems = [];
-  const page = watch(await context.newPage(), problems);
-  return {
-    context, page, problems,
-    go: (p) => page.goto(server.base + p),
-    async close(expected = []) {
-      await context.close();
-      const left = problems.filter((p) => !expected.some((re) => re.test(p)));
-      assert.deepEqual(left, [], 'errors in the page');
-    },
-  };
-}
+const open = (options) => openContext(browser, server.base, options);
 const REFUSED = /status of (401|403|404)/;  // Chromium logs a page answered so as an error
 
 const axeFound = [];
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
-                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
-    if (v.impact === 'serious' || v.impact === 'critical') axeFound.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
+  axeFound.push(...await axeSerious(page, AXE, name));
 }
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
-const pathOf = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
 
-async function logIn(page, name = 'rana') {
-  await page.goto(server.base + '/login');
-  await page.fill('#name', name);
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button')]);
-}
+const logIn = (page, name = 'rana') => logInAt(page, server.base, name, PASSWORD);
 
 const CONSOLE = ['/admin/', '/admin/channels', '/admin/health'];
 

@@ -22,7 +22,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, launchChromium, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow, startServer,
+} from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -70,43 +72,14 @@ after(async () => {
   }
 });
 
-async function open({ lang, js = true, width = 1280 } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height: 900 } });
-  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
-  const problems = [];
-  const page = watch(await context.newPage(), problems);
-  return {
-    context, page,
-    go: (p) => page.goto(server.base + p),
-    async close(expected = []) {
-      await context.close();
-      const left = problems.filter((p) => !expected.some((re) => re.test(p)));
-      assert.deepEqual(left, [], 'errors in the page');
-    },
-  };
-}
+const open = (options) => openContext(browser, server.base, options);
 const REFUSED = /status of (401|403)/;
 
-async function logIn(page, name) {
-  await page.goto(server.base + '/login');
-  await page.fill('#name', name);
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button')]);
-}
+const logIn = (page, name) => logInAt(page, server.base, name, PASSWORD);
 
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const serious = [];
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
-                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
-    if (v.impact === 'serious' || v.impact === 'critical') serious.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
-  assert.deepEqual(serious, [], 'axe-core');
+  assert.deepEqual(await axeSerious(page, AXE, name), [], 'axe-core');
 }
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 
 test('a learner and a teacher are refused the usage page', async () => {
   const learner = await open();

@@ -153,3 +153,50 @@ export function watch(page, problems) {
   });
   return page;
 }
+
+// A fresh browser context (no cookies) on `base`, with the `lang` cookie if given, its page
+// watched. `close(expected)` fails the test on any problem not matched by one of `expected`
+// (the 401s and 404s a test causes on purpose).
+export async function openContext(browser, base, { lang, js = true, width = 1280, height = 900, headers } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height },
+                                             extraHTTPHeaders: headers });
+  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: base }]);
+  const problems = [];
+  const page = watch(await context.newPage(), problems);
+  return {
+    context, page, problems,
+    go: (p) => page.goto(base + p),
+    async close(expected = []) {
+      await context.close();
+      const left = problems.filter((p) => !expected.some((re) => re.test(p)));
+      if (left.length) throw new Error(`errors in the page:\n${left.join('\n')}`);
+    },
+  };
+}
+
+// Logs `page` in through the login form of `base`.
+export async function logIn(page, base, name, password) {
+  await page.goto(base + '/login');
+  await page.fill('#name', name);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button')]);
+}
+
+// Runs axe-core (`source`: axeSource()) on the page; returns the serious and critical
+// violations as lines naming `name`, and prints the others without failing.
+export async function axeSerious(page, source, name) {
+  await page.evaluate(source);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = [];
+  for (const v of result.violations) {
+    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
+                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
+    if (v.impact === 'serious' || v.impact === 'critical') serious.push(line);
+    else console.log(`# axe (not failing): ${line}`);
+  }
+  return serious;
+}
+
+// How far the page is wider than the window (0: nothing scrolls sideways), and its path.
+export const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+export const pathOf = (page) => new URL(page.url()).pathname + new URL(page.url()).search;

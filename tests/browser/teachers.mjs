@@ -23,7 +23,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, launchChromium, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow, pathOf, startServer,
+} from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -81,43 +83,15 @@ after(async () => {
 
 // A fresh context (no cookies) and a page in it, watched for script errors and failed requests;
 // `expected` are problems the test causes on purpose (a 401 page, a refused form, a cut PATCH).
-async function open({ lang, js = true, width = 1280, height = 900 } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height } });
-  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
-  const problems = [];
-  const page = watch(await context.newPage(), problems);
-  return {
-    context, page, problems,
-    go: (p) => page.goto(server.base + p),
-    async close(expected = []) {
-      await context.close();
-      const left = problems.filter((p) => !expected.some((re) => re.test(p)));
-      assert.deepEqual(left, [], 'errors in the page');
-    },
-  };
-}
+const open = (options) => openContext(browser, server.base, options);
 const REFUSED = /status of (401|422)/;  // Chromium logs a page answered 401 or 422 as an error
 
-async function logIn(page, name, password = PASSWORD) {
-  await page.goto(server.base + '/login');
-  await page.fill('#name', name);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button')]);
-}
+const logIn = (page, name, password = PASSWORD) => logInAt(page, server.base, name, password);
 
-const pathOf = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
 const axeFound = [];
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
-                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
-    if (v.impact === 'serious' || v.impact === 'critical') axeFound.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
+  axeFound.push(...await axeSerious(page, AXE, name));
 }
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 
 const TEACHER_PAGES = ['/teach/', '/teach', '/teach/accounts', '/teach/edit?path=x.html', '/teach/delete?path=x.html'];
 const TEACHER_FORMS = ['/teach/place', '/teach/accounts', '/teach/accounts/reset', '/teach/edit', '/teach/move', '/teach/delete', '/logout',
