@@ -85,7 +85,9 @@ std::string ResultLine(const ViewLanguage& t, const JobSnapshot& job) {
   std::string budget = r.fields.value("budget", "");
   if (job.kind == JobKind::kSync && r.state == "incomplete" &&
       (budget == "day" || budget == "month")) {
-    key = "jobs2_sync_budget_" + budget;  // the policy's budget stopped it, or left none
+    // The policy's budget stopped it, or left none to start it.
+    bool started = !r.fields.contains("started") || r.fields["started"] != false;
+    key = (started ? "jobs2_sync_budget_" : "jobs2_sync_not_started_") + budget;
   }
   if (job.kind == JobKind::kStickExport && r.state == "cancelled" &&
       Field(r.fields, "volumes") > 0) {

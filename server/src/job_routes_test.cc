@@ -156,6 +156,16 @@ TEST_F(JobRoutesTest, ABudgetStopIsSaidPlainlyAndTheLastResultOutlivesARestart) 
     EXPECT_EQ(jobs["sync"]["result"]["budget"], "day");
     EXPECT_TRUE(jobs["current"].is_null());
   }
+  // The month's budget left none to start with: said so, not "received and kept".
+  ASSERT_TRUE(app_->jobs().Start(JobKind::kSync, [](JobContext&) {
+                  return JobResult{"incomplete", "Not started",
+                                   {{"bytes_received", 0}, {"budget_reached", true},
+                                    {"budget", "month"}, {"started", false}}};
+                }).has_value());
+  app_->jobs().Join();
+  http::Response page = Send("GET", "/admin/sync");
+  EXPECT_TRUE(Has(page, "Not started: the month")) << Body(page);
+  EXPECT_FALSE(Has(page, "Started automatically"));
 }
 
 TEST_F(JobRoutesTest, ARunningSyncShowsItsProgressRefusesASecondAndCancels) {

@@ -51,7 +51,8 @@ JobResult SpentResult(const PolicySync& p) {
   r.sentence = "Not started: " + p.message;
   r.fields = {{"channels_updated", 0}, {"bytes_received", 0}, {"bytes_sent", 0},
               {"files_received", 0}, {"refused", 0}, {"complete", false},
-              {"budget_reached", true}, {"budget", PeriodName(p.plan.period)}, {"seconds", 0}};
+              {"budget_reached", true}, {"budget", PeriodName(p.plan.period)}, {"seconds", 0},
+              {"started", false}};
   return r;
 }
 
