@@ -1,7 +1,8 @@
 // Browser tests of the console's long actions (issue #16; docs/console-actions.md): "Sync now"
 // with live progress through the link simulator, cancelled and resumed; a stick written for the
 // hub and a stick from the hub read, through a folder standing for a USB drive; a day's data
-// budget reached mid-sync, said plainly, and the sync after it raised. A real hub
+// budget reached mid-sync, said plainly, and the sync after it raised; the automatic sync of
+// `outpost serve` shown on the console as a job marked automatic. A real hub
 // (`outpost hub serve`) behind `outpost-linksim`, a real site (`outpost serve`, its drives read
 // from a fake mount table by `drives_root`), and Debian's chromium. Run by ctest (label
 // "browser", test "browser_admin_jobs"), or by hand after building:
@@ -281,6 +282,37 @@ describe('the console: sync now and the USB stick', () => {
     assert.ok(stopped.result.bytes_received + done.result.bytes_received < 3000000 + 600000,
               `${stopped.result.bytes_received} + ${done.result.bytes_received}`);
     await u.close();
+  });
+
+  test('the automatic sync of `outpost serve` runs as the console\'s job: shown, marked, and it finishes', async () => {
+    fs.writeFileSync(path.join(tmp, 'sciences/neige.html'), '<!DOCTYPE html><title>La neige</title><p>Il neige.</p>\n');
+    run(['publish', '--data', hubData, path.join(tmp, 'sciences')]);
+    const t = await open();
+    const before = (await jobs(t.page)).sync.id;
+    await t.page.goto(server.base + '/admin/sync/policy');
+    await t.page.check('#p-auto');
+    await Promise.all([t.page.waitForNavigation(),
+                       t.page.click('form[action="/admin/sync/policy"] button[type=submit]')]);
+    // The scheduler reads the policy at least once a minute, then finds the hub answering.
+    const deadline = Date.now() + SAFETY_MS;
+    let sync;
+    for (;;) {
+      sync = (await jobs(t.page)).sync;
+      if (sync.id !== before && !sync.running) break;
+      assert.ok(Date.now() < deadline, `no automatic sync ended: ${JSON.stringify(sync)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(sync.trigger, 'schedule');
+    assert.equal(sync.state, 'done', JSON.stringify(sync));
+    assert.equal(sync.result.channels_updated, 1);
+    await t.go('/admin/sync');
+    assert.match(await t.page.textContent('section.job'), /Started automatically by the link policy\./);
+    await shoot(t.page, 'en-admin-sync-automatic-1280');
+    await t.page.goto(server.base + '/admin/sync/policy');  // off again, for the next test
+    await t.page.uncheck('#p-auto');
+    await Promise.all([t.page.waitForNavigation(),
+                       t.page.click('form[action="/admin/sync/policy"] button[type=submit]')]);
+    await t.close();
   });
 
   test('the pages without JavaScript, at 320 and 1280 px, in English and Arabic, axe-core clean', async () => {
