@@ -80,22 +80,20 @@ Result<SyncListener> BindSyncListener(const fs::path& data, const ServeArgs& arg
 
 // The link scheduler of a site (docs/link-policy.md): syncs with its hub as the stored policy
 // allows, when the hub answers. None on a hub (it has no hub to sync with) or without sync.db.
-
-std::unique_ptr<LinkScheduler> StartAutoSync(const fs::path& data, const Library& lib,
-                                             SyncDb* db) {
+// Each sync runs as the console's sync job (HttpServer::RunScheduledSync), so the console shows
+// it and a "Sync now" and an automatic sync never run at once.
+std::unique_ptr<LinkScheduler> StartAutoSync(HttpServer& server, SyncDb* db) {
   if (!db || db->OwnRoot()) return nullptr;
   LinkScheduler::Hooks hooks;
-  hooks.sync = [data, store = lib.store.get(), catalog = lib.catalog.get(), db] {
+  hooks.sync = [&server] {
     spdlog::info("automatic sync: the hub answers, syncing");
-    auto r = SyncUnderPolicy(NodePaths(data), store, catalog, db, SyncOptions{}, {},
-                             LocalTime::Now());
-    if (!r) {
-      spdlog::warn("automatic sync: {}", r.error().message());
-      return r.error();
+    Status st = server.RunScheduledSync();
+    if (st.code() == StatusCode::kBusy) {
+      spdlog::info("automatic sync: {}; trying later", st.message());
+    } else if (!st.ok()) {
+      spdlog::warn("automatic sync: {}", st.message());
     }
-    uint64_t moved = r->summary ? r->summary->bytes_sent + r->summary->bytes_received : 0;
-    spdlog::info("automatic sync: {} ({} bytes on the link)", r->message, moved);
-    return Status::Ok();
+    return st;
   };
   auto scheduler = std::make_unique<LinkScheduler>(db, std::move(hooks));
   scheduler->Start();
@@ -191,8 +189,9 @@ int Serve(const fs::path& data, const ServeArgs& args) {
   std::string serving =
       fmt::format("serving {} channel(s) from {} on {}", channels, data.string(), base_url);
   AnnounceSetupCode(data, base_url);
-  auto scheduler = StartAutoSync(data, *lib, sync_db);
+  auto scheduler = StartAutoSync(server, sync_db);
   st = RunUntilStopped(signals, server, sync.server.get(), args.sync_listen, serving);
+  server.StopJobs();  // first: the scheduler may be waiting for its sync job
   if (scheduler) scheduler->Stop();
   return st.ok() ? kExitOk : Fail(st);
 }

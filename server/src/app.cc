@@ -165,7 +165,7 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb*
   } else {
     spdlog::warn("text files will be sent uncompressed: {}", cache.error().message());
   }
-  jobs_ = std::make_unique<Jobs>(store->root(), store, catalog, DriveSourcesOf(config));
+  jobs_ = std::make_unique<Jobs>(store->root(), store, catalog, DriveSourcesOf(config), sync_db_);
   OpenUsage(config);
 }
 

@@ -65,4 +65,8 @@ Status HttpServer::Serve() {
 
 void HttpServer::Stop() { http_->Stop(); }
 
+Status HttpServer::RunScheduledSync() { return app_->jobs().RunScheduledSync(); }
+
+void HttpServer::StopJobs() { app_->jobs().Stop(); }
+
 }  // namespace outpost

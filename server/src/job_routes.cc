@@ -82,6 +82,17 @@ std::string ResultLine(const ViewLanguage& t, const JobSnapshot& job) {
   if (job.kind == JobKind::kStickImport && Field(r.fields, "volumes") == 0) {
     key = "jobs_stick_import_none";
   }
+  std::string budget = r.fields.value("budget", "");
+  if (job.kind == JobKind::kSync && r.state == "incomplete" &&
+      (budget == "day" || budget == "month")) {
+    // The policy's budget stopped it, or left none to start it.
+    bool started = !r.fields.contains("started") || r.fields["started"] != false;
+    key = (started ? "jobs2_sync_budget_" : "jobs2_sync_not_started_") + budget;
+  }
+  if (job.kind == JobKind::kStickExport && r.state == "cancelled" &&
+      Field(r.fields, "volumes") > 0) {
+    key = "jobs2_stick_export_cancelled";  // Continue finishes it
+  }
   std::string line = t.T(key);
   uint64_t channels = Field(r.fields, "channels_updated");
   if (job.kind == JobKind::kStickExport) {
@@ -119,7 +130,7 @@ json ProgressView(const ViewLanguage& t, const JobSnapshot& job) {
 
 json JobView(const ViewLanguage& t, const JobSnapshot& job) {
   json v = {{"kind", JobKindName(job.kind)}, {"running", job.running},
-            {"cancellable", job.kind == JobKind::kSync},
+            {"automatic", job.trigger == "schedule"}, {"cancellable", true},
             {"back", job.kind == JobKind::kSync ? "sync" : "usb"}};
   if (job.running) {
     v["progress"] = ProgressView(t, job);

@@ -12,6 +12,8 @@
 #include <map>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "app.h"
 #include "http/http_message.h"
 #include "http/route_pattern.h"
@@ -39,15 +41,23 @@ class JobRoutesTest : public ::testing::Test {
     drives_.Write("sys/devices/usb1/block/sdb/removable", "1\n");
     fs::create_directories(drives_.path() / "sys/block");
     fs::create_directory_symlink("../devices/usb1/block/sdb", drives_.path() / "sys/block/sdb");
-    ServerConfig config;
-    config.drives_root = drives_.path().string();
+    config_.drives_root = drives_.path().string();
     store_ = std::move(*BlobStore::Open(data_.path()));
     catalog_ = std::move(*Catalog::Open(data_.path() / "catalog.db"));
-    app_ = std::make_unique<App>(config, store_.get(), catalog_.get());
+    app_ = std::make_unique<App>(config_, store_.get(), catalog_.get());
     ASSERT_TRUE(app_->accounts()->Add("rana", Role::kCoordinator, kPassword).ok());
+    LogIn();
+  }
+  void LogIn() {
     auto s = app_->accounts()->Login("rana", kPassword);
     ASSERT_TRUE(s.has_value());
     session_ = *s;
+  }
+  // `outpost serve` stopped and started again on the same data folder.
+  void Restart() {
+    app_.reset();
+    app_ = std::make_unique<App>(config_, store_.get(), catalog_.get());
+    LogIn();
   }
 
   // `method` `path` as the coordinator, with the CSRF token and `fields` (a form), or `body`.
@@ -98,6 +108,7 @@ class JobRoutesTest : public ::testing::Test {
   }
 
   TempDir data_, drives_;
+  ServerConfig config_;
   fs::path stick_;
   Session session_;
   std::promise<void> release_;
@@ -120,6 +131,41 @@ TEST_F(JobRoutesTest, TheSyncPageOffersSyncNowAndAStartedSyncEndsWithItsResultOn
   http::Response after = Send("GET", "/admin/sync");
   EXPECT_TRUE(Has(after, "It failed.")) << Body(after);
   EXPECT_TRUE(Has(after, "action=\"/admin/sync\""));  // and may be tried again
+}
+
+// A sync the day's budget stopped reads as the policy's plain sentence, in English and Arabic,
+// marked automatic when the schedule ran it; a restarted server still shows it, page and JSON.
+TEST_F(JobRoutesTest, ABudgetStopIsSaidPlainlyAndTheLastResultOutlivesARestart) {
+  ASSERT_TRUE(app_->jobs().Start(JobKind::kSync, [](JobContext&) {
+                  return JobResult{"incomplete", "stopped at the budget",
+                                   {{"bytes_received", 1000000}, {"budget_reached", true},
+                                    {"budget", "day"}}};
+                }, "schedule").has_value());
+  app_->jobs().Join();
+  for (bool restarted : {false, true}) {
+    SCOPED_TRACE(restarted ? "after a restart" : "before");
+    if (restarted) Restart();
+    http::Response page = Send("GET", "/admin/sync");
+    EXPECT_TRUE(Has(page, "data budget is spent: 1.0 MB received and kept. The next sync continues"))
+        << Body(page);
+    EXPECT_TRUE(Has(page, "Started automatically by the link policy."));
+    EXPECT_TRUE(Has(Send("GET", "/admin/sync", {}, "", "ar"), "نفدت حصة بيانات اليوم"));
+    auto jobs = nlohmann::json::parse(Body(Send("GET", "/api/v1/admin/jobs")));
+    EXPECT_EQ(jobs["sync"]["trigger"], "schedule");
+    EXPECT_EQ(jobs["sync"]["state"], "incomplete");
+    EXPECT_EQ(jobs["sync"]["result"]["budget"], "day");
+    EXPECT_TRUE(jobs["current"].is_null());
+  }
+  // The month's budget left none to start with: said so, not "received and kept".
+  ASSERT_TRUE(app_->jobs().Start(JobKind::kSync, [](JobContext&) {
+                  return JobResult{"incomplete", "Not started",
+                                   {{"bytes_received", 0}, {"budget_reached", true},
+                                    {"budget", "month"}, {"started", false}}};
+                }).has_value());
+  app_->jobs().Join();
+  http::Response page = Send("GET", "/admin/sync");
+  EXPECT_TRUE(Has(page, "Not started: the month")) << Body(page);
+  EXPECT_FALSE(Has(page, "Started automatically"));
 }
 
 TEST_F(JobRoutesTest, ARunningSyncShowsItsProgressRefusesASecondAndCancels) {

@@ -14,6 +14,7 @@
 
 #include "outpost/sync/bundle_export.h"
 #include "outpost/sync/bundle_import.h"
+#include "outpost/sync/link_scheduler.h"
 #include "outpost/sync/sync_db.h"
 
 namespace outpost {
@@ -34,20 +35,48 @@ JobResult Failed(const Status& why) {
   return {"failed", why.message(), {{"error", why.message()}}};
 }
 
-JobResult SyncResult(const SyncSummary& s) {
+const char* PeriodName(BudgetPeriod period) {
+  switch (period) {
+    case BudgetPeriod::kDay: return "day";
+    case BudgetPeriod::kMonth: return "month";
+    case BudgetPeriod::kNone: break;
+  }
+  return "";
+}
+
+// A sync the policy's budget did not let start: nothing moved, the next continues.
+JobResult SpentResult(const PolicySync& p) {
   JobResult r;
+  r.state = "incomplete";
+  r.sentence = "Not started: " + p.message;
+  r.fields = {{"channels_updated", 0}, {"bytes_received", 0}, {"bytes_sent", 0},
+              {"files_received", 0}, {"refused", 0}, {"complete", false},
+              {"budget_reached", true}, {"budget", PeriodName(p.plan.period)}, {"seconds", 0},
+              {"started", false}};
+  return r;
+}
+
+JobResult SyncResult(const PolicySync& p) {
+  if (!p.summary) return SpentResult(p);
+  const SyncSummary& s = *p.summary;
+  JobResult r;
+  // "budget": the policy's period whose budget stopped it ("day", "month"), "" otherwise.
   r.fields = {{"channels_updated", s.updated.size()}, {"bytes_received", s.bytes_received},
               {"bytes_sent", s.bytes_sent}, {"files_received", s.files_received},
               {"refused", s.refused}, {"complete", s.complete},
-              {"budget_reached", s.budget_reached}, {"seconds", s.seconds}};
+              {"budget_reached", s.budget_reached},
+              {"budget", s.budget_reached ? PeriodName(p.plan.period) : ""},
+              {"seconds", s.seconds}};
   std::string moved = Mb(s.bytes_received) + " received";
   if (s.cancelled) {
     r.state = "cancelled";
     r.sentence = "Cancelled: " + moved + " kept; the next sync continues from there";
   } else if (!s.complete) {
     r.state = "incomplete";
-    r.sentence = (s.budget_reached ? "Stopped at the data budget: " : "Not finished: ") + moved +
-                 " kept; the next sync continues from there";
+    // With a budget, the policy's own sentence ("the day's data budget is spent; ...").
+    r.sentence = s.budget_reached ? "Stopped at the data budget: " + moved + " kept; " + p.message
+                                  : "Not finished: " + moved +
+                                        " kept; the next sync continues from there";
   } else {
     r.state = "done";
     r.sentence = s.updated.empty() ? "Up to date; " + moved
@@ -60,10 +89,16 @@ JobResult SyncResult(const SyncSummary& s) {
 JobResult ExportResult(const BundleExportResult& e) {
   JobResult r;
   r.fields = {{"bundle", e.bundle_id}, {"volumes", e.volumes.size()}, {"bytes", e.bytes},
-              {"channels", e.channels}, {"complete", e.complete},
+              {"channels", e.channels}, {"complete", e.complete}, {"cancelled", e.cancelled},
               {"remaining_bytes", e.remaining_bytes}};
   std::string wrote = Count(e.channels.size(), "channel", "channels") + ", " + Mb(e.bytes);
-  if (e.complete) {
+  if (e.cancelled) {
+    r.state = "cancelled";
+    r.sentence = e.volumes.empty()
+                     ? std::string("Cancelled before a volume was whole: nothing new on the stick")
+                     : "Cancelled: " + Mb(e.bytes) + " written in whole volumes; continue, on this "
+                       "stick or another, to write the rest";
+  } else if (e.complete) {
     r.state = "done";
     r.sentence = wrote + " written; the stick can be removed";
   } else {
@@ -79,7 +114,13 @@ JobResult ImportResult(const BundleImportResult& i, uint64_t bytes) {
   const SyncSummary& s = i.summary;
   r.fields = {{"channels_updated", s.updated.size()}, {"bytes", bytes},
               {"volumes", i.volumes.size()}, {"damaged", i.damaged}, {"skipped", i.skipped},
-              {"refused", s.refused}, {"complete", s.complete}};
+              {"refused", s.refused}, {"complete", s.complete}, {"cancelled", i.cancelled}};
+  if (i.cancelled) {
+    r.state = "cancelled";
+    r.sentence = "Cancelled: " + Count(s.updated.size(), "channel", "channels") + " updated, " +
+                 Mb(bytes) + " read; what was read is kept, reading the stick again takes the rest";
+    return r;
+  }
   r.state = i.damaged.empty() && i.volumes.size() > 0 ? "done" : "incomplete";
   if (i.volumes.empty()) {
     r.sentence = "No volume for this box was found on the stick";
@@ -116,7 +157,8 @@ const char* JobKindName(JobKind kind) {
 
 nlohmann::json JobSnapshot::ToJson() const {
   nlohmann::json j = {{"id", id}, {"kind", JobKindName(kind)}, {"running", running},
-                      {"cancel_requested", cancel_requested}, {"phase", progress.phase},
+                      {"trigger", trigger}, {"cancel_requested", cancel_requested},
+                      {"phase", progress.phase},
                       {"bytes_done", progress.bytes_done}, {"bytes_total", progress.bytes_total},
                       {"files_done", progress.files_done}, {"files_total", progress.files_total},
                       {"rate_bytes_per_second", rate_bytes_per_second},
@@ -144,12 +186,25 @@ class Jobs::Context : public JobContext {
   JobId id_;
 };
 
-Jobs::Jobs(const fs::path& data, BlobStore* store, Catalog* catalog, DriveSources drives)
-    : paths_(data), store_(store), catalog_(catalog), drives_(std::move(drives)) {}
+Jobs::Jobs(const fs::path& data, BlobStore* store, Catalog* catalog, DriveSources drives,
+           SyncDb* db)
+    : paths_(data), store_(store), catalog_(catalog), drives_(std::move(drives)), db_(db) {
+  if (!db_) {
+    auto own = SyncDb::Open(paths_.sync_db);
+    if (own) {
+      own_db_ = std::move(*own);
+      db_ = own_db_.get();
+    } else {
+      db_error_ = own.error().message();
+      spdlog::error("console jobs cannot run: {}", db_error_);
+    }
+  }
+  LoadKept();
+}
 
 Jobs::~Jobs() { Stop(); }
 
-Result<JobId> Jobs::Start(JobKind kind, JobWork work) {
+Result<JobId> Jobs::Start(JobKind kind, JobWork work, const std::string& trigger) {
   std::lock_guard lock(mu_);
   if (stopped_) return Status(StatusCode::kBusy, "the server is stopping");
   if (current_) {
@@ -157,9 +212,11 @@ Result<JobId> Jobs::Start(JobKind kind, JobWork work) {
                                          " is running; wait for it or cancel it");
   }
   if (thread_.joinable()) thread_.join();  // the last job's: it has ended (current_ is empty)
+  if (!db_) return Status(StatusCode::kInternal, "sync.db cannot be opened: " + db_error_);
   JobSnapshot job;
   job.id = next_id_++;
   job.kind = kind;
+  job.trigger = trigger;
   job.running = true;
   job.started_at = UnixNow();
   job.progress.phase = "starting";
@@ -208,8 +265,20 @@ void Jobs::Finish(JobId id, JobResult result) {
   done.seconds_left.reset();
   done.ended_at = UnixNow();
   done.result = std::move(result);
-  (done.kind == JobKind::kSync ? last_sync_ : last_stick_) = std::move(done);
+  (done.kind == JobKind::kSync ? last_sync_ : last_stick_) = done;
   current_.reset();
+  ended_.notify_all();
+  Keep(done);  // under mu_: a later job of the slot cannot be kept before this one
+}
+
+std::optional<JobSnapshot> Jobs::Wait(JobId id) {
+  std::unique_lock lock(mu_);
+  if (id == 0 || id >= next_id_) return std::nullopt;
+  ended_.wait(lock, [&] { return !current_ || current_->id != id; });
+  for (const auto* kept : {&last_sync_, &last_stick_}) {
+    if (*kept && (*kept)->id == id) return *kept;
+  }
+  return std::nullopt;  // a later job of its slot has ended since
 }
 
 bool Jobs::Cancel() {
@@ -271,17 +340,87 @@ Result<fs::path> Jobs::ListedDrive(const std::string& mount_point) const {
   return NotFound("no removable drive is mounted at " + mount_point);
 }
 
+// ---- What is kept in sync.db.
+
+namespace {
+
+std::optional<JobKind> KindNamed(const std::string& name) {
+  for (JobKind kind : {JobKind::kSync, JobKind::kStickExport, JobKind::kStickImport}) {
+    if (name == JobKindName(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+constexpr size_t kMaxKeptText = 64 * 1024;  // a kept row longer than this is not ours
+
+// A row of console_jobs as a snapshot; none if it is not one this server could have written.
+std::optional<JobSnapshot> SnapshotOf(const ConsoleJobRecord& row) {
+  auto kind = KindNamed(row.kind);
+  if (!kind || row.slot != (*kind == JobKind::kSync ? "sync" : "stick")) return std::nullopt;
+  if (row.fields.size() > kMaxKeptText || row.sentence.size() > kMaxKeptText) return std::nullopt;
+  auto fields = nlohmann::json::parse(row.fields, nullptr, /*allow_exceptions=*/false);
+  if (!fields.is_object()) return std::nullopt;
+  static const char* const kStates[] = {"done", "incomplete", "cancelled", "failed"};
+  if (std::find(std::begin(kStates), std::end(kStates), row.state) == std::end(kStates)) {
+    return std::nullopt;
+  }
+  JobSnapshot job;
+  job.id = row.id;
+  job.kind = *kind;
+  job.trigger = row.trigger == "schedule" ? "schedule" : "console";
+  job.started_at = row.started_at;
+  job.ended_at = row.ended_at;
+  job.progress.phase = "finishing";
+  job.result = JobResult{row.state, row.sentence, std::move(fields)};
+  return job;
+}
+
+}  // namespace
+
+void Jobs::Keep(const JobSnapshot& job) {
+  if (!db_ || !job.result) return;
+  ConsoleJobRecord row{job.kind == JobKind::kSync ? "sync" : "stick", job.id,
+                       JobKindName(job.kind), job.trigger, job.started_at, job.ended_at,
+                       job.result->state, job.result->sentence, job.result->fields.dump()};
+  Status st = db_->NoteConsoleJob(row);
+  if (!st.ok()) spdlog::warn("the console's last {} is not kept: {}", row.slot, st.message());
+}
+
+void Jobs::LoadKept() {
+  if (!db_) return;
+  std::lock_guard lock(mu_);
+  for (const auto& row : db_->ConsoleJobs()) {
+    auto job = SnapshotOf(row);
+    if (!job) {
+      spdlog::warn("sync.db keeps a console job this server does not read ({})", row.kind);
+      continue;
+    }
+    // Ids go on from the kept ones, so a page's "job" never names two jobs.
+    next_id_ = std::max(next_id_, job->id + 1);
+    (job->kind == JobKind::kSync ? last_sync_ : last_stick_) = std::move(*job);
+  }
+}
+
 // ---- The work.
+
+Status Jobs::RunScheduledSync(SyncDialer dial) {
+  SyncRequestOptions request;
+  request.trigger = "schedule";
+  request.dial = std::move(dial);
+  auto started = StartSync(request);
+  if (!started) return started.error();
+  auto ended = Wait(*started);
+  if (!ended || !ended->result) return Status::Ok();  // a later one has ended: this one did
+  const JobResult& r = *ended->result;
+  if (r.state == "failed") return Status(StatusCode::kIoError, r.sentence);
+  return Status::Ok();
+}
 
 Result<JobId> Jobs::StartSync(const SyncRequestOptions& request) {
   return Start(JobKind::kSync, [this, request](JobContext& job) {
     job.Report({"connecting"});
-    auto db = SyncDb::Open(paths_.sync_db);
-    if (!db) return Failed(db.error());
     SyncOptions options;
     options.hub = request.hub;
-    options.rate_limit_kbps = request.rate_limit_kbps;
-    options.budget_bytes = request.budget_bytes;
     options.dial = request.dial;
     options.cancelled = [&job] { return job.cancelled(); };
     options.progress = [&job](const SyncProgress& p) {
@@ -291,10 +430,14 @@ Result<JobId> Jobs::StartSync(const SyncRequestOptions& request) {
         job.Report({"fetching", p.bytes_done, p.bytes_wanted, p.files_done, p.files_wanted});
       }
     };
-    auto summary = SyncWithHub(paths_, store_, catalog_, db->get(), options);
-    if (!summary) return Failed(summary.error());
-    return SyncResult(*summary);
-  });
+    SyncOverrides overrides;
+    if (request.rate_limit_kbps) overrides.rate_limit_kbps = request.rate_limit_kbps;
+    if (request.budget_bytes) overrides.budget_bytes = request.budget_bytes;
+    auto synced = SyncUnderPolicy(paths_, store_, catalog_, db_, std::move(options), overrides,
+                                  LocalTime::Now());
+    if (!synced) return Failed(synced.error());
+    return SyncResult(*synced);
+  }, request.trigger);
 }
 
 Result<JobId> Jobs::StartStickExport(const std::string& mount_point, bool continue_export) {
@@ -302,15 +445,15 @@ Result<JobId> Jobs::StartStickExport(const std::string& mount_point, bool contin
   if (!folder) return folder.error();
   return Start(JobKind::kStickExport, [this, to = *folder, continue_export](JobContext& job) {
     job.Report({"writing"});
-    auto db = SyncDb::Open(paths_.sync_db);
-    if (!db) return Failed(db.error());
     BundleExportOptions options;
     options.to = to;
     options.continue_export = continue_export;
+    options.cancelled = [&job] { return job.cancelled(); };
+    options.free_bytes = free_bytes_;
     options.progress = [&job](uint64_t written, uint64_t at_most) {
       job.Report({"writing", written, at_most, 0, 0});
     };
-    auto result = ExportBundle(paths_, store_, catalog_, db->get(), options);
+    auto result = ExportBundle(paths_, store_, catalog_, db_, options);
     if (!result) return Failed(result.error());
     return ExportResult(*result);
   });
@@ -321,14 +464,13 @@ Result<JobId> Jobs::StartStickImport(const std::string& mount_point) {
   if (!folder) return folder.error();
   return Start(JobKind::kStickImport, [this, from = *folder](JobContext& job) {
     job.Report({"reading"});
-    auto db = SyncDb::Open(paths_.sync_db);
-    if (!db) return Failed(db.error());
     uint64_t bytes = 0;
     auto progress = [&job, &bytes](uint64_t read, uint64_t total) {
       bytes = read;
       job.Report({"reading", read, total, 0, 0});
     };
-    auto result = ImportBundle(paths_, store_, catalog_, db->get(), from, progress);
+    auto result = ImportBundle(paths_, store_, catalog_, db_, from, progress,
+                               [&job] { return job.cancelled(); });
     if (!result) return Failed(result.error());
     uint64_t whole = 0;  // the volumes read to their end: what the stick brought
     for (const auto& v : result->volumes) {

@@ -6,9 +6,17 @@
 // At most one job runs at a time: a sync, a stick export and a stick import all use the box's
 // staging and data folder (the engines' own locks would refuse a second one anyway, with
 // kBusy). Starting one while another runs answers kBusy at once. Cancel() sets a flag the
-// engine asks between records (SyncOptions::cancelled); what a cancelled sync staged stays
-// staged, so the next one fetches only the rest. The last job of each kind is kept, with its
-// result, until the next of that kind starts (in memory: a restart forgets it).
+// engine asks between records (SyncOptions::cancelled, BundleExportOptions::cancelled,
+// ImportBundle's `cancelled`); what a cancelled sync or stick read staged stays staged, so the
+// next one fetches only the rest, and a cancelled stick export keeps its whole volumes and the
+// state to continue after them. The last job of each slot (a sync; a stick
+// written or read) is kept, with its result, until the next of that slot ends: in memory and in
+// sync.db (SyncDb::NoteConsoleJob), so a restarted server still shows how it ended.
+//
+// A sync follows the link policy (SyncUnderPolicy: its budget and speed limit, not its
+// windows), whoever starts it: the console ("trigger": "console") or the policy's schedule
+// (RunScheduledSync, "schedule"), so the console shows an automatic sync too and can cancel it,
+// and the two can never run at once.
 //
 // The job's work never throws out of its thread: an exception becomes a "failed" result.
 // Stop() (and the destructor) cancels the job that runs and joins its thread.
@@ -18,9 +26,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,6 +45,7 @@
 #include "outpost/sync/drives.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/site_sync.h"
+#include "outpost/sync/sync_db.h"
 
 namespace outpost {
 
@@ -67,6 +78,7 @@ struct JobResult {
 struct JobSnapshot {
   JobId id = 0;
   JobKind kind = JobKind::kSync;
+  std::string trigger = "console";  // or "schedule": the link policy's automatic sync
   bool running = false;
   bool cancel_requested = false;
   JobProgress progress;
@@ -90,8 +102,9 @@ using JobWork = std::function<JobResult(JobContext& context)>;
 
 // A sync started from the console or by the link policy's schedule.
 struct SyncRequestOptions {
-  uint64_t rate_limit_kbps = 0;  // 0: none
-  uint64_t budget_bytes = 0;     // 0: none
+  uint64_t rate_limit_kbps = 0;  // 0: the policy's
+  uint64_t budget_bytes = 0;     // 0: the policy's
+  std::string trigger = "console";  // "schedule": the link policy's automatic sync
   std::string hub;               // "HOST:PORT"; empty: the pinned hub's
   SyncDialer dial;               // empty: TCP (tests give an in-memory link)
 };
@@ -99,17 +112,25 @@ struct SyncRequestOptions {
 class Jobs {
  public:
   // `store` and `catalog` must outlive the Jobs; `drives` is where ListRemovableDrives looks.
+  // `db`, if given, is the process's connection to sync.db and must outlive the Jobs; without
+  // one the Jobs opens its own (jobs fail with the reason if it cannot). The last jobs kept in
+  // sync.db are read back here.
   Jobs(const std::filesystem::path& data, BlobStore* store, Catalog* catalog,
-       DriveSources drives = {});
+       DriveSources drives = {}, SyncDb* db = nullptr);
   ~Jobs();
   Jobs(const Jobs&) = delete;
   Jobs& operator=(const Jobs&) = delete;
 
   // Starts `work` on a thread of its own: its id, or kBusy while a job runs, or
   // kBusy after Stop().
-  Result<JobId> Start(JobKind kind, JobWork work);
-  // A sync with the pinned hub (SyncWithHub): as `outpost sync`, resumable.
+  Result<JobId> Start(JobKind kind, JobWork work, const std::string& trigger = "console");
+  // A sync with the pinned hub under the link policy (SyncUnderPolicy): as `outpost sync`,
+  // resumable.
   Result<JobId> StartSync(const SyncRequestOptions& options);
+  // The link policy's automatic sync (LinkScheduler's hook): starts a sync job marked
+  // "schedule" and waits for its end. Ok when it ended done, incomplete or cancelled; kBusy
+  // (at once) while another job runs or after Stop(); the reason when it failed.
+  Status RunScheduledSync(SyncDialer dial = {});
   // A stick for the hub (ExportBundle) on the removable drive mounted at `mount_point`, which
   // must be one ListRemovableDrives lists now (kNotFound otherwise: never a typed path); with
   // `continue_export`, the export that stopped on a full stick goes on.
@@ -127,7 +148,14 @@ class Jobs {
   // The removable drives mounted now (an empty list if the mount table cannot be read).
   std::vector<RemovableDrive> Drives() const;
   const NodePaths& paths() const { return paths_; }
+  // How many bytes a drive has free, asked while a stick is written (tests stand a small drive
+  // in with it); by default statvfs's. Call before the first job starts.
+  void set_free_bytes(std::function<uint64_t(const std::filesystem::path&)> free_bytes) {
+    free_bytes_ = std::move(free_bytes);
+  }
 
+  // Waits until job `id` has ended: its snapshot then (none if `id` never ran here).
+  std::optional<JobSnapshot> Wait(JobId id);
   // Waits until the job that runs (if any) has ended and its result is kept.
   void Join();
   // Cancels the job that runs and waits for its thread; later Starts are refused.
@@ -139,17 +167,24 @@ class Jobs {
   void Update(JobId id, const JobProgress& progress);
   void Finish(JobId id, JobResult result);
   Result<std::filesystem::path> ListedDrive(const std::string& mount_point) const;
+  void Keep(const JobSnapshot& job);  // into sync.db
+  void LoadKept();                    // from sync.db, at construction
 
   const NodePaths paths_;
   BlobStore* store_;
   Catalog* catalog_;
   const DriveSources drives_;
+  std::function<uint64_t(const std::filesystem::path&)> free_bytes_;
+  std::unique_ptr<SyncDb> own_db_;  // when none was given
+  SyncDb* db_ = nullptr;            // null: sync.db could not be opened
+  std::string db_error_;
 
   mutable std::mutex mu_;
   bool stopped_ = false;
   JobId next_id_ = 1;
   std::optional<JobSnapshot> current_;             // the running job, or none
-  std::optional<JobSnapshot> last_sync_, last_stick_;  // ended ones, by kind
+  std::optional<JobSnapshot> last_sync_, last_stick_;  // ended ones, by slot
+  std::condition_variable ended_;                      // a job ended
   std::chrono::steady_clock::time_point started_;  // the running job's, for its rate
   std::atomic<bool> cancel_{false};
   std::thread thread_;  // the running job's, or the last one's until joined

@@ -241,6 +241,21 @@ CREATE TABLE link_usage (
   syncs  INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 11 -> 12: the console's last job of each slot (a sync; a stick written or read), so the
+    // console still shows how it ended after `outpost serve` restarts (ConsoleJobRecord).
+    R"sql(
+CREATE TABLE console_jobs (
+  slot        TEXT PRIMARY KEY CHECK (slot IN ('sync', 'stick')),
+  id          INTEGER NOT NULL,
+  kind        TEXT NOT NULL,
+  trigger     TEXT NOT NULL,
+  started_at  INTEGER NOT NULL,
+  ended_at    INTEGER NOT NULL,
+  state       TEXT NOT NULL,
+  sentence    TEXT NOT NULL,
+  fields      TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SyncDb::kSchemaVersion);
 
@@ -1278,6 +1293,29 @@ std::optional<SyncRun> SyncDb::LastSyncRun() {
   if (!s.Step()) return std::nullopt;
   return SyncRun{s.Int(0), s.Int(1), s.Int(2) != 0, s.Int(3) != 0,
                  static_cast<uint64_t>(s.Int(4)), s.Text(5)};
+}
+
+Status SyncDb::NoteConsoleJob(const ConsoleJobRecord& job) {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "INSERT OR REPLACE INTO console_jobs (slot, id, kind, trigger, started_at, ended_at, "
+             "state, sentence, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.Bind(1, job.slot).Bind(2, static_cast<int64_t>(job.id)).Bind(3, job.kind);
+  s.Bind(4, job.trigger).Bind(5, job.started_at).Bind(6, job.ended_at).Bind(7, job.state);
+  return s.Bind(8, job.sentence).Bind(9, job.fields).Run();
+}
+
+std::vector<ConsoleJobRecord> SyncDb::ConsoleJobs() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn,
+             "SELECT slot, id, kind, trigger, started_at, ended_at, state, sentence, fields "
+             "FROM console_jobs ORDER BY slot");
+  std::vector<ConsoleJobRecord> out;
+  while (s.Step()) {
+    out.push_back({s.Text(0), static_cast<uint64_t>(std::max<int64_t>(0, s.Int(1))), s.Text(2),
+                   s.Text(3), s.Int(4), s.Int(5), s.Text(6), s.Text(7), s.Text(8)});
+  }
+  return out;
 }
 
 // ---- hub: its sites' reports ----

@@ -105,7 +105,7 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaNineMigratesToSiteReports) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
-                         "DROP TABLE link_policy; DROP TABLE link_usage; PRAGMA user_version = 9;",
+                         "DROP TABLE link_policy; DROP TABLE link_usage; DROP TABLE console_jobs; PRAGMA user_version = 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
@@ -134,7 +134,7 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaSevenMigratesToTheReviewTables) {
                          "DROP TABLE review_items; DROP TABLE review_channels; DROP TABLE review_outcomes; "
                          "DROP TABLE hub_heads; DROP TABLE sync_runs; "
                          "DROP TABLE site_reports; DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
-                         "DROP TABLE link_policy; DROP TABLE link_usage; "
+                         "DROP TABLE link_policy; DROP TABLE link_usage; DROP TABLE console_jobs; "
                          "PRAGMA user_version = 7;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -171,7 +171,7 @@ TEST_F(SyncDbTest, ADatabaseAtSchemaEightMigratesToTheHubsHeadsAndTheLastSync) {
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE hub_heads; DROP TABLE sync_runs; DROP TABLE site_reports; "
                          "DROP TABLE site_usage; ALTER TABLE peers DROP COLUMN last_via; "
-                         "DROP TABLE link_policy; DROP TABLE link_usage; PRAGMA user_version = 8;",
+                         "DROP TABLE link_policy; DROP TABLE link_usage; DROP TABLE console_jobs; PRAGMA user_version = 8;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
@@ -628,6 +628,31 @@ TEST_F(SyncDbTest, AnInvalidLinkPolicyIsNotStored) {
   bad.interval_minutes = 0;
   EXPECT_EQ(db_->SetLinkPolicy(bad).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(db_->GetLinkPolicy(), policy);
+}
+
+// The console's last job of each slot survives reopening, and a later one replaces the slot's.
+TEST_F(SyncDbTest, TheConsolesLastJobOfEachSlotSurvivesReopening) {
+  EXPECT_TRUE(db_->ConsoleJobs().empty());
+  ConsoleJobRecord sync{"sync", 3, "sync", "schedule", 100, 160, "incomplete", "stopped",
+                        R"({"bytes_received":5})"};
+  ASSERT_TRUE(db_->NoteConsoleJob(sync).ok());
+  ASSERT_TRUE(db_->NoteConsoleJob({"stick", 4, "stick_export", "console", 200, 230, "done",
+                                   "written", "{}"}).ok());
+  sync.id = 5;
+  sync.state = "done";
+  ASSERT_TRUE(db_->NoteConsoleJob(sync).ok());
+  Reopen();
+  auto jobs = db_->ConsoleJobs();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].slot, "stick");
+  EXPECT_EQ(jobs[0].kind, "stick_export");
+  EXPECT_EQ(jobs[1].slot, "sync");
+  EXPECT_EQ(jobs[1].id, 5u);
+  EXPECT_EQ(jobs[1].trigger, "schedule");
+  EXPECT_EQ(jobs[1].state, "done");
+  EXPECT_EQ(jobs[1].ended_at, 160);
+  EXPECT_EQ(jobs[1].fields, R"({"bytes_received":5})");
+  EXPECT_FALSE(db_->NoteConsoleJob({"elsewhere", 1, "sync", "console", 1, 2, "done", "", "{}"}).ok());
 }
 
 }  // namespace

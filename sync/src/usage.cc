@@ -43,11 +43,15 @@ CREATE TABLE settings (
   value  INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 1 -> 2: the "last day sent" mark goes: each report carries the last 31 whole days again
+    // (docs/usage.md, "Which days"), so nothing ever read it.
+    R"sql(
+DELETE FROM settings WHERE name = 'sent_up_to_day';
+)sql",
 };
 static_assert(std::size(kMigrations) == UsageStore::kSchemaVersion);
 
 constexpr const char* kSharing = "share_with_hub";
-constexpr const char* kSentUpTo = "sent_up_to_day";
 
 bool Keepable(const UsageCount& c) {
   return c.views > 0 && !c.channel.empty() && c.channel.size() <= kMaxUsageChannel &&
@@ -184,16 +188,6 @@ bool UsageStore::sharing() {
 Status UsageStore::SetSharing(bool on) {
   std::lock_guard lock(impl_->mu);
   return impl_->SetSetting(kSharing, on ? 1 : 0).WithContext("usage.db");
-}
-
-int64_t UsageStore::sent_up_to() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Setting(kSentUpTo, 0);
-}
-
-Status UsageStore::SetSentUpTo(int64_t day) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->SetSetting(kSentUpTo, day).WithContext("usage.db");
 }
 
 Result<int64_t> UsageStore::Prune(int64_t today) {

@@ -55,7 +55,6 @@ TEST_F(UsageStoreTest, FileIsPrivateAndSharingIsOnByDefault) {
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_TRUE(store_->sharing());
-  EXPECT_EQ(store_->sent_up_to(), 0);
 }
 
 TEST_F(UsageStoreTest, BatchesAddUpPerDayChannelAndResource) {
@@ -141,10 +140,30 @@ TEST_F(UsageStoreTest, NothingGoesToTheHubWhileSharingIsOff) {
   EXPECT_EQ(ForHub().size(), 1u);
 }
 
-TEST_F(UsageStoreTest, SentMarkIsKept) {
-  ASSERT_TRUE(store_->SetSentUpTo(kDay - 1).ok());
+// A usage.db of schema 1 may hold the "last day sent" mark no report ever moved: opening it
+// removes the mark and keeps the counts and the sharing switch.
+TEST_F(UsageStoreTest, TheUnusedSentMarkOfSchemaOneIsRemoved) {
+  Add({{"maths", "a.pdf", kDay - 1, 6}});
+  ASSERT_TRUE(store_->SetSharing(false).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO settings VALUES ('sent_up_to_day', 20000); "
+                             "PRAGMA user_version = 1;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
   Reopen();
-  EXPECT_EQ(store_->sent_up_to(), kDay - 1);
+  EXPECT_FALSE(store_->sharing());
+  ASSERT_TRUE(store_->SetSharing(true).ok());
+  EXPECT_EQ(ForHub().size(), 1u);
+  store_.reset();
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM settings WHERE name = 'sent_up_to_day'",
+                               -1, &count, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 0);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
 }
 
 TEST_F(UsageStoreTest, PruneKeepsTheRetentionWindow) {

@@ -1,6 +1,8 @@
 // Browser tests of the console's long actions (issue #16; docs/console-actions.md): "Sync now"
 // with live progress through the link simulator, cancelled and resumed; a stick written for the
-// hub and a stick from the hub read, through a folder standing for a USB drive. A real hub
+// hub and a stick from the hub read, through a folder standing for a USB drive; a day's data
+// budget reached mid-sync, said plainly, and the sync after it raised; the automatic sync of
+// `outpost serve` shown on the console as a job marked automatic. A real hub
 // (`outpost hub serve`) behind `outpost-linksim`, a real site (`outpost serve`, its drives read
 // from a fake mount table by `drives_root`), and Debian's chromium. Run by ctest (label
 // "browser", test "browser_admin_jobs"), or by hand after building:
@@ -225,6 +227,91 @@ describe('the console: sync now and the USB stick', () => {
     const read = (await jobs(t.page)).stick;
     assert.equal(read.state, 'done');
     assert.ok(read.result.bytes > 0, JSON.stringify(read));
+    await t.close();
+  });
+
+  // The link policy's day budget, in MB, saved with the policy form ("0": none).
+  async function setDayBudget(page, mb) {
+    await page.goto(server.base + '/admin/sync/policy');
+    await page.fill('#p-day', mb);
+    await Promise.all([page.waitForNavigation(),
+                       page.click('form[action="/admin/sync/policy"] button[type=submit]')]);
+    assert.equal(new URL(page.url()).search, '?done=saved');
+  }
+
+  test('a budget reached mid-sync is said plainly, and the next sync after raising it finishes', async () => {
+    // The hub publishes 3 MB more; the day's budget leaves about 1 MB for it.
+    fs.writeFileSync(path.join(tmp, 'sciences/media/lecture-2.mp4'),
+                     Buffer.concat([Buffer.from('\0\0\0\x18ftypisom', 'binary'), crypto.randomBytes(3000000)]));
+    run(['publish', '--data', hubData, path.join(tmp, 'sciences')]);
+    const t = await open();
+    const policy = await (await t.page.request.get(server.base + '/api/v1/admin/policy')).json();
+    await setDayBudget(t.page, ((policy.used_today_bytes + 1000000) / 1e6).toFixed(1));
+    await t.go('/admin/sync');
+    await Promise.all([t.page.waitForNavigation(), t.page.click('form[action="/admin/sync"] button')]);
+    await t.page.waitForSelector('section.job:has-text("The day\'s data budget is spent")', { timeout: SAFETY_MS });
+    const stopped = (await jobs(t.page)).sync;
+    assert.equal(stopped.state, 'incomplete');
+    assert.equal(stopped.trigger, 'console');
+    assert.equal(stopped.result.budget, 'day');
+    assert.equal(stopped.result.budget_reached, true);
+    assert.ok(stopped.result.bytes_received > 0 && stopped.result.bytes_received < 3000000, JSON.stringify(stopped));
+    await t.close();
+    const said = { en: /The day's data budget is spent: .* The next sync continues from there\./,
+                   ar: /نفدت حصة بيانات اليوم: .*المزامنة التالية تستأنف من هناك\./ };
+    for (const lang of ['en', 'ar']) {
+      for (const width of [320, 1280]) {
+        const v = await open({ lang, width });
+        await v.go('/admin/sync');
+        assert.match(await v.page.textContent('section.job'), said[lang]);
+        assert.ok((await overflow(v.page)) <= 0, `${lang} sync at ${width} px scrolls sideways`);
+        await axe(v.page, `${lang} sync budget spent ${width}`);
+        await shoot(v.page, `${lang}-admin-sync-budget-${width}`);
+        await v.close();
+      }
+    }
+    const u = await open();
+    await setDayBudget(u.page, '0');
+    await u.go('/admin/sync');
+    await Promise.all([u.page.waitForNavigation(), u.page.click('form[action="/admin/sync"] button')]);
+    await u.page.waitForSelector('section.job:has-text("channel(s) updated")', { timeout: SAFETY_MS });
+    const done = (await jobs(u.page)).sync;
+    assert.equal(done.state, 'done');
+    assert.equal(done.result.channels_updated, 1);
+    // What the stopped sync fetched was kept, not fetched again.
+    assert.ok(stopped.result.bytes_received + done.result.bytes_received < 3000000 + 600000,
+              `${stopped.result.bytes_received} + ${done.result.bytes_received}`);
+    await u.close();
+  });
+
+  test('the automatic sync of `outpost serve` runs as the console\'s job: shown, marked, and it finishes', async () => {
+    fs.writeFileSync(path.join(tmp, 'sciences/neige.html'), '<!DOCTYPE html><title>La neige</title><p>Il neige.</p>\n');
+    run(['publish', '--data', hubData, path.join(tmp, 'sciences')]);
+    const t = await open();
+    const before = (await jobs(t.page)).sync.id;
+    await t.page.goto(server.base + '/admin/sync/policy');
+    await t.page.check('#p-auto');
+    await Promise.all([t.page.waitForNavigation(),
+                       t.page.click('form[action="/admin/sync/policy"] button[type=submit]')]);
+    // The scheduler reads the policy at least once a minute, then finds the hub answering.
+    const deadline = Date.now() + SAFETY_MS;
+    let sync;
+    for (;;) {
+      sync = (await jobs(t.page)).sync;
+      if (sync.id !== before && !sync.running) break;
+      assert.ok(Date.now() < deadline, `no automatic sync ended: ${JSON.stringify(sync)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(sync.trigger, 'schedule');
+    assert.equal(sync.state, 'done', JSON.stringify(sync));
+    assert.equal(sync.result.channels_updated, 1);
+    await t.go('/admin/sync');
+    assert.match(await t.page.textContent('section.job'), /Started automatically by the link policy\./);
+    await shoot(t.page, 'en-admin-sync-automatic-1280');
+    await t.page.goto(server.base + '/admin/sync/policy');  // off again, for the next test
+    await t.page.uncheck('#p-auto');
+    await Promise.all([t.page.waitForNavigation(),
+                       t.page.click('form[action="/admin/sync/policy"] button[type=submit]')]);
     await t.close();
   });
 

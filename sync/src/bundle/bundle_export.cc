@@ -133,13 +133,18 @@ Result<PatchData> MakePatch(BlobStore* store, const PlannedPatch& p) {
   return patch;
 }
 
-Status WritePatches(const ExportPlan& plan, BlobStore* store, VolumeSeries* series,
-                    const std::function<void()>& progress) {
+// Called after each record: false stops the export (BundleExportOptions::cancelled).
+using GoOn = std::function<bool()>;
+
+// What WriteBundle returns when GoOn said stop (ExportBundle knows it from its own flag).
+Status Stopped() { return Status(StatusCode::kChanged, "the export was cancelled"); }
+
+Status WritePatches(const ExportPlan& plan, BlobStore* store, VolumeSeries* series, const GoOn& go_on) {
   for (const PlannedPatch& p : plan.patches) {
     auto patch = MakePatch(store, p);
     if (!patch) return patch.error();
     OUTPOST_RETURN_IF_ERROR(series->Add(kPatchRecord, EncodePatch(*patch), {{}, {{p.blob, p.previous}}}));
-    progress();
+    if (!go_on()) return Stopped();
   }
   return Status::Ok();
 }
@@ -177,7 +182,7 @@ Result<std::string> PackChunks(BlobStore* store, Catalog* catalog, std::span<con
 // Reading, checking and compressing a record's chunks runs on worker threads, a few records
 // ahead of the one being encrypted and written.
 Status WriteChunks(const ExportPlan& plan, BlobStore* store, Catalog* catalog, uint64_t batch_limit,
-                   VolumeSeries* series, const std::function<void()>& progress) {
+                   VolumeSeries* series, const GoOn& go_on) {
   auto batches = ChunkBatches(plan.chunks, batch_limit);
   std::span<const ChunkRef> all(plan.chunks);
   constexpr size_t kAhead = 4;
@@ -196,19 +201,19 @@ Status WriteChunks(const ExportPlan& plan, BlobStore* store, Catalog* catalog, u
     Carried carried;
     for (size_t i = begin; i < end; ++i) carried.chunks.push_back(plan.chunks[i].hash);
     OUTPOST_RETURN_IF_ERROR(series->Add(kChunksRecord, *record, std::move(carried)));
-    progress();
+    if (!go_on()) return Stopped();
   }
   return Status::Ok();
 }
 
 Status WriteBundle(const ExportPlan& plan, BlobStore* store, Catalog* catalog, uint64_t batch_limit,
-                   VolumeSeries* series, const std::function<void()>& progress) {
+                   VolumeSeries* series, const GoOn& go_on) {
   for (const auto& [type, body] : plan.lead) {
     OUTPOST_RETURN_IF_ERROR(series->Add(type, body));
-    progress();
+    if (!go_on()) return Stopped();
   }
-  OUTPOST_RETURN_IF_ERROR(WritePatches(plan, store, series, progress));
-  OUTPOST_RETURN_IF_ERROR(WriteChunks(plan, store, catalog, batch_limit, series, progress));
+  OUTPOST_RETURN_IF_ERROR(WritePatches(plan, store, series, go_on));
+  OUTPOST_RETURN_IF_ERROR(WriteChunks(plan, store, catalog, batch_limit, series, go_on));
   return series->Finish();
 }
 
@@ -379,12 +384,33 @@ Status NoteSent(SyncDb* db, const ExportPlan& plan, const VolumeHeader& header) 
   return Status::Ok();
 }
 
+// An export cancelled between records: the whole volumes stay, with the state to continue after
+// them; with none written, nothing changed (an earlier drive's state stays as it was).
+Result<BundleExportResult> Cancelled(const NodePaths& paths, const BundleExportOptions& options,
+                                     const ExportRequest& request, const ExportPlan& plan,
+                                     const VolumeHeader& header, const VolumeSeries& series) {
+  BundleExportResult result = ResultOf(plan, header, series);
+  result.complete = false;
+  result.cancelled = true;
+  if (!series.volumes().empty()) {
+    const ExportState* earlier = request.earlier ? &*request.earlier : nullptr;
+    Status saved = SaveExportState(Env::Default(), paths, NextState(earlier, header, request.full, plan, series));
+    if (!saved.ok()) return saved.WithContext("the export was cancelled, and the state to continue it could not be saved");
+  }
+  result.remaining_chunks = plan.chunks.size() - result.chunks;
+  result.remaining_patches = plan.patches.size() - result.patches;
+  result.remaining_bytes = EstimateBytes(plan, series.written(), options.volume_bytes);
+  return result;
+}
+
 // An export that wrote what it could: complete (its state goes), cut short by an error (the
 // state after the last whole volume stays), or stopped by a full drive (the state says what is
 // left for the next drive).
 Result<BundleExportResult> Conclude(const NodePaths& paths, SyncDb* db, const BundleExportOptions& options,
                                     const ExportRequest& request, const ExportPlan& plan,
-                                    const VolumeHeader& header, const VolumeSeries& series, const Status& st) {
+                                    const VolumeHeader& header, const VolumeSeries& series, const Status& st,
+                                    bool cancelled) {
+  if (cancelled) return Cancelled(paths, options, request, plan, header, series);
   if (!st.ok() && st.code() != StatusCode::kNoSpace) {
     if (series.volumes().empty()) return st;
     return Status(st.code(), st.message() + ". The " + std::to_string(series.volumes().size()) +
@@ -481,12 +507,15 @@ Result<BundleExportResult> ExportBundle(const NodePaths& paths, BlobStore* store
     Status saved = SaveExportState(Env::Default(), paths, NextState(earlier, header, request->full, *plan, series));
     return saved.ok() ? saved : saved.WithContext("saving the state of the export after a whole volume");
   });
+  bool cancelled = false;
   Status st = WriteBundle(*plan, store, catalog, batch_limit, &series, [&] {
     if (options.progress) options.progress(series.bytes_so_far(), estimate);
+    cancelled = options.cancelled && options.cancelled();
+    return !cancelled;
   });
   // Whole volumes stay (an import takes what they hold); a half-written one goes.
   series.Abandon();
-  return Conclude(paths, db, options, *request, *plan, header, series, st);
+  return Conclude(paths, db, options, *request, *plan, header, series, st, cancelled);
 } catch (...) {
   return CurrentException("the export stopped");
 }

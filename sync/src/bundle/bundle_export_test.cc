@@ -248,6 +248,50 @@ TEST_F(BundleExportTest, AFullStickTakesWholeVolumesAndTheNextStickContinues) {
   ExpectServedAsAtTheHub();
 }
 
+// A cancelled export (the console's Cancel) stops between records: the whole volumes stay and
+// a continuation writes the rest; cancelled before any volume is whole, a new export leaves
+// nothing behind and nothing to continue.
+TEST_F(BundleExportTest, ACancelledExportKeepsWholeVolumesAndTheNextContinues) {
+  AddFilm();
+  TempDir nothing, second;
+  BundleExportOptions at_once = ToSite(nothing.path());
+  at_once.cancelled = [] { return true; };
+  auto none = Export(&hub_, at_once);
+  ASSERT_TRUE(none.has_value()) << none.error().message();
+  EXPECT_TRUE(none->cancelled);
+  EXPECT_FALSE(none->complete);
+  EXPECT_TRUE(none->volumes.empty());
+  EXPECT_TRUE(Names(nothing.path()).empty());  // no half-written volume either
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+
+  BundleExportOptions options = ToSite(stick_.path());
+  // Cancelled once two volumes are whole on the stick (a temp file's name starts with ".").
+  options.cancelled = [&] {
+    auto names = Names(stick_.path());
+    return std::count_if(names.begin(), names.end(), [](const std::string& n) { return n[0] != '.'; }) >= 2;
+  };
+  auto first = Export(&hub_, options);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(first->cancelled);
+  EXPECT_FALSE(first->complete);
+  EXPECT_EQ(first->volumes.size(), 2u);
+  EXPECT_EQ(Names(stick_.path()).size(), 2u);
+  EXPECT_GT(first->remaining_chunks, 0u);
+  ASSERT_EQ(UnfinishedExports(hub_.paths).size(), 1u);
+
+  auto rest = Export(&hub_, Continue(second.path()));
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_TRUE(rest->complete);
+  EXPECT_EQ(rest->bundle_id, first->bundle_id);
+  EXPECT_EQ(rest->chunks, first->remaining_chunks);
+  EXPECT_TRUE(UnfinishedExports(hub_.paths).empty());
+  ASSERT_TRUE(Import(&site_, stick_.path()).has_value());
+  auto two = Import(&site_, second.path());
+  ASSERT_TRUE(two.has_value()) << two.error().message();
+  EXPECT_TRUE(two->summary.complete);
+  ExpectServedAsAtTheHub();
+}
+
 // A drive that fails mid-export: full (ENOSPC two thirds of the way: the export returns
 // incomplete), or pulled out (EIO half way: an error that says to continue). Either way the
 // half-written volume is gone, the whole ones stay, and the next stick continues from them with

@@ -115,9 +115,10 @@ class BundleImporter {
  public:
   // A hub (`hub`), or a site joined to the hub `pin` names.
   BundleImporter(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db, const Identity& self,
-                 bool hub, std::optional<HubPin> pin, const ReadProgress& progress)
+                 bool hub, std::optional<HubPin> pin, const ReadProgress& progress,
+                 const std::function<bool()>& cancelled)
       : paths_(paths), store_(store), catalog_(catalog), db_(db), self_(self), hub_(hub), pin_(std::move(pin)),
-        progress_(progress) {
+        progress_(progress), cancelled_(cancelled) {
     if (pin_ && !pin_->pending_code.empty()) {
       if (auto seal = EnrolSealIdentityOfCode(pin_->pending_code)) seal_.emplace(std::move(*seal));
     }
@@ -185,6 +186,7 @@ class BundleImporter {
   bool enrolled_now_ = false;    // the volume being read enrolled its sender (a hub)
   PublicKey me_;                 // the key the volume being read is addressed to
   const ReadProgress& progress_;
+  const std::function<bool()>& cancelled_;
   uint64_t total_bytes_ = 0, read_before_ = 0;  // of every volume, and of those read before this one
   BundleImportResult result_;
   std::map<PublicKey, FromSender> senders_;
@@ -203,6 +205,7 @@ Status BundleImporter::ImportAll(const std::vector<fs::path>& files) {
     Status st = ImportVolume(file);
     read_before_ += size;
     OUTPOST_RETURN_IF_ERROR(st);
+    if (result_.cancelled) break;
   }
   return Status::Ok();
 }
@@ -388,6 +391,10 @@ Status BundleImporter::ReadRecords(FromSender* s, VolumeReader* reader, const fs
     }
     if (progress_) progress_(read_before_ + reader->offset(), total_bytes_);
     OUTPOST_RETURN_IF_ERROR(OnRecord(s, **record, file));
+    if (cancelled_ && cancelled_()) {
+      result_.cancelled = true;  // the volume is not whole here; what it staged stays
+      return Status::Ok();
+    }
   }
 }
 
@@ -569,13 +576,14 @@ Status BundleImporter::OnPatch(FromSender* s, std::string_view record, const fs:
 // ---- finishing
 
 Result<BundleImportResult> BundleImporter::Finish() {
+  if (senders_.empty() && result_.cancelled) return std::move(result_);
   if (senders_.empty() && result_.damaged.empty()) {
     // Nothing here is for this node: say whom it is for.
     std::string why;
     for (const auto& sk : result_.skipped) why += (why.empty() ? "" : "; ") + sk;
     return InvalidArgument(why.empty() ? "no volume to import" : why);
   }
-  bool complete = result_.damaged.empty();
+  bool complete = result_.damaged.empty() && !result_.cancelled;
   for (auto& [key, s] : senders_) OUTPOST_RETURN_IF_ERROR(Serve(&s, &complete));
   result_.summary.complete = complete && result_.summary.refused.empty();
   return std::move(result_);
@@ -611,7 +619,8 @@ Status BundleImporter::Serve(FromSender* s, bool* complete) {
 }  // namespace
 
 Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
-                                        const fs::path& path, const ReadProgress& progress) try {
+                                        const fs::path& path, const ReadProgress& progress,
+                                        const std::function<bool()>& cancelled) try {
   auto self = LoadOrCreateIdentity(paths.node_key);
   if (!self) return self.error();
   bool hub = db->OwnRoot().has_value();
@@ -622,7 +631,7 @@ Result<BundleImportResult> ImportBundle(const NodePaths& paths, BlobStore* store
   // Held until the files being built are done (the importer waits for them when it goes).
   auto store_lock = store->LockShared();
   if (!store_lock) return store_lock.error();
-  BundleImporter importer(paths, store, catalog, db, *self, hub, std::move(pin), progress);
+  BundleImporter importer(paths, store, catalog, db, *self, hub, std::move(pin), progress, cancelled);
   OUTPOST_RETURN_IF_ERROR(importer.ImportAll(*files));
   return importer.Finish();
 } catch (...) {

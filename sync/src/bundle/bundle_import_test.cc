@@ -163,6 +163,35 @@ TEST_F(BundleImportTest, AFileAcrossVolumesImportedOneByOne) {
   EXPECT_FALSE(fs::exists(site_.paths.staging / "offers"));  // kept only until served
 }
 
+// An import cancelled between records (the console's Cancel) keeps what it staged and says so;
+// reading the stick again takes only the rest and serves it all.
+TEST_F(BundleImportTest, ACancelledImportKeepsWhatItStagedAndTheNextReadTakesTheRest) {
+  AddFilm();
+  auto exported = Export(&hub_, stick_.path(), {"all"}, 1000000);
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  ASSERT_GE(exported->volumes.size(), 6u);
+  int records = 0;
+  auto first = ImportBundle(site_.paths, site_.store.get(), site_.catalog.get(), site_.db.get(),
+                            stick_.path(), {}, [&records] { return ++records == 8; });
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_TRUE(first->cancelled);
+  EXPECT_FALSE(first->summary.complete);
+  EXPECT_LT(first->volumes.size(), exported->volumes.size());
+  EXPECT_GT(first->summary.chunks_received, 0u);
+  EXPECT_FALSE(site_.catalog->Channel("water").has_value());  // nothing half done is served
+  {
+    auto log = sync::StagingLog::Open(site_.paths.staging / "chunks");
+    ASSERT_TRUE(log.has_value());
+    EXPECT_GT((*log)->size(), 0u);
+  }
+  auto rest = Import(&site_, stick_.path());
+  ASSERT_TRUE(rest.has_value()) << rest.error().message();
+  EXPECT_FALSE(rest->cancelled);
+  EXPECT_TRUE(rest->summary.complete);
+  EXPECT_EQ(first->summary.chunks_received + rest->summary.chunks_received, exported->chunks);
+  ExpectServedAsAtTheHub();
+}
+
 TEST_F(BundleImportTest, DamageKeepsWhatVerifiedAndServesNothingHalfDone) {
   auto exported = Export(&hub_, stick_.path(), {"ecole-1"});
   ASSERT_TRUE(exported.has_value());

@@ -56,6 +56,15 @@ class HttpServer {
   Status Serve();
   void Stop();
 
+  // The link policy's automatic sync, for the scheduler of `outpost serve` (LinkScheduler's
+  // sync hook): runs it as the console's sync job, marked "schedule", so the console shows it
+  // and can cancel it and it never runs beside a sync or stick started there; waits for its
+  // end. Ok when it ended (done, stopped by a budget, cancelled); kBusy at once while another
+  // job runs; the reason when it failed.
+  Status RunScheduledSync();
+  // Cancels the console job that runs and waits for it; later ones are refused (shutdown).
+  void StopJobs();
+
  private:
   ServerConfig config_;
   std::unique_ptr<App> app_;  // what the handlers share (server/src/app.h)

@@ -33,6 +33,9 @@ struct BundleExportOptions {
   uint64_t volume_bytes = kDefaultVolumeBytes;
   // Called after each record written: bytes written so far, and the most there can be.
   std::function<void(uint64_t written, uint64_t at_most)> progress;
+  // Asked after each record written: true stops the export there, as a full drive does (the
+  // whole volumes stay and a continuation writes the rest; the half-written one is removed).
+  std::function<bool()> cancelled;
   // Continue the export that stopped on a full drive, rather than start a bundle: the one whose
   // id starts with `continue_id`, or the only one if it is empty. Its recipients and `full`
   // come from its state, so `for_peers` must be empty and `full` false.
@@ -62,6 +65,10 @@ struct BundleExportResult {
   // False when the drive filled up first: the volumes written are whole and import on their
   // own; the rest waits for a continuation (continue_export) on another drive.
   bool complete = true;
+  // Stopped by `cancelled` (complete is false). With volumes written, the state to continue is
+  // saved as for a full drive; with none, nothing changed: a continued export can still be
+  // continued, and a new one left nothing behind.
+  bool cancelled = false;
   uint64_t remaining_bytes = 0;  // what is left, estimated as the free-space check does
   uint64_t remaining_chunks = 0, remaining_patches = 0;
 };

@@ -35,15 +35,21 @@ struct BundleImportResult {
   std::vector<std::string> damaged;  // what stopped a volume early, one line each
   std::vector<std::string> skipped;  // volumes for other nodes or from unknown senders, and why
   SyncSummary summary;  // updated, refused, complete, files and chunks, as a sync's
+  // Stopped by `cancelled` between records: the volume being read is not in `volumes`; what
+  // was staged stays staged (a later import of the stick takes only the rest), and the versions
+  // already whole were served.
+  bool cancelled = false;
 };
 
 // Imports a volume file, or every *.opb file of a folder, in any order. A site takes volumes
 // signed by its pinned hub; a hub, volumes signed by its enrolled, unrevoked sites.
 // `progress` (if set) is called after each record read: bytes of volumes read so far, and their
-// total size.
+// total size. `cancelled` (if set) is asked after each record read: true stops the import there
+// (BundleImportResult::cancelled).
 Result<BundleImportResult> ImportBundle(
     const NodePaths& paths, BlobStore* store, Catalog* catalog, SyncDb* db,
     const std::filesystem::path& path,
-    const std::function<void(uint64_t read, uint64_t total)>& progress = {});
+    const std::function<void(uint64_t read, uint64_t total)>& progress = {},
+    const std::function<bool()>& cancelled = {});
 
 }  // namespace outpost

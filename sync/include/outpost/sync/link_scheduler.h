@@ -10,9 +10,10 @@
 //
 // Thread-safety: SyncUnderPolicy runs on the caller's thread. LinkScheduler's Start, Stop and
 // Poke may be called from any thread; Tick from one at a time (the scheduler's thread once
-// started). At most one sync runs at a time from a scheduler; a sync started elsewhere at the
-// same time (the console, `outpost sync`) is refused by the staging lock (kBusy), which the
-// scheduler takes as "try at the next interval", not as a failure.
+// started). At most one sync runs at a time from a scheduler. `outpost serve`'s hook runs it as
+// the console's sync job (server/src/jobs.h), which answers kBusy while another console job
+// runs; a sync of another process (`outpost sync`) is refused by the staging lock (kBusy). The
+// scheduler takes kBusy as "try at the next interval", not as a failure.
 #pragma once
 
 #include <atomic>
@@ -64,8 +65,9 @@ class LinkScheduler {
     std::function<LocalTime()> clock;  // empty: LocalTime::Now
     // Whether "HOST:PORT" answers a TCP connect now. Empty: a real connect, kProbeTimeout.
     std::function<bool(const std::string& address)> reachable;
-    // Runs one sync (required); kBusy: another sync is running. `outpost serve` gives one that
-    // calls SyncUnderPolicy with the policy's options and logs what it did.
+    // Runs one sync (required) and returns when it has ended; kBusy: another sync or job is
+    // running. `outpost serve` gives one that runs it as the console's job
+    // (HttpServer::RunScheduledSync: SyncUnderPolicy, shown on the console, cancellable).
     std::function<Status()> sync;
   };
 

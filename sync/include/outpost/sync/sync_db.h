@@ -176,13 +176,27 @@ struct SyncRun {
   uint64_t bytes_received = 0;
   std::string message;    // the error, or what stopped it ("" when complete)
 };
+// The console's last job of one slot (server/src/jobs.h), as it ended: kept so that a restarted
+// `outpost serve` still shows it. Written by the server, read back as untrusted text (its
+// reader checks the kind and parses `fields` without trusting it).
+struct ConsoleJobRecord {
+  std::string slot;     // "sync", or "stick" (a stick written or read)
+  uint64_t id = 0;      // the job's id in the run of the server that ran it
+  std::string kind;     // "sync", "stick_export", "stick_import"
+  std::string trigger;  // "console" or "schedule"
+  int64_t started_at = 0, ended_at = 0;  // unix seconds
+  std::string state;     // "done", "incomplete", "cancelled", "failed"
+  std::string sentence;  // the plain English line
+  std::string fields;    // a JSON object: the numbers behind it (docs/web-api.md)
+};
+
 // Whether the data folder at `paths` is a hub: its sync.db exists and holds a root key of its
 // own (`outpost hub init`). It never makes a sync.db; false if one cannot be opened.
 bool IsHub(const NodePaths& paths);
 
 class SyncDb {
  public:
-  static constexpr int kSchemaVersion = 11;
+  static constexpr int kSchemaVersion = 12;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates the database.
   // Refuses (kCorrupt) a database newer than this outpost.
@@ -290,6 +304,9 @@ class SyncDb {
   std::vector<HubHead> HubHeads();  // by channel id
   Status NoteSyncRun(const SyncRun& run);  // replaces the last one
   std::optional<SyncRun> LastSyncRun();
+  // The console's last job of each slot: one row a slot, replaced by the next.
+  Status NoteConsoleJob(const ConsoleJobRecord& job);
+  std::vector<ConsoleJobRecord> ConsoleJobs();  // by slot
 
   // ---- hub: the review of sites' channels (ReviewItem above; review.h fills it)
   // Every channel a site owns here, with its owner.

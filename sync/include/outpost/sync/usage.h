@@ -73,7 +73,7 @@ std::string DayString(int64_t day);
 
 class UsageStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating it, mode 0600, and its folder if needed) and migrates usage.db. Refuses
   // (kCorrupt) a database newer than this outpost. The file never grows past `max_bytes`.
@@ -103,9 +103,6 @@ class UsageStore {
   // Whether the counts go to the hub (on unless a coordinator switched it off).
   bool sharing();
   Status SetSharing(bool on);
-  // The last day whose counts reached the hub (0: none yet); the site report moves it on.
-  int64_t sent_up_to();
-  Status SetSentUpTo(int64_t day);
 
   // Removes the rows of days before `today` - kUsageRetentionDays + 1; how many it removed.
   Result<int64_t> Prune(int64_t today);
