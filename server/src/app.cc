@@ -90,6 +90,11 @@ std::string RequestTarget(const http::Request& req) {
   return target + query;
 }
 
+void SeeOther(http::Response& res, const std::string& where) {
+  res.set_redirect(where, 303);
+  res.set_header("Cache-Control", "no-store");
+}
+
 void AddContentHeaders(http::Response& res, bool sandbox) {
   if (sandbox) res.set_header("Content-Security-Policy", kContentPolicy);
   // Content is public to every learner; apps in their sandbox (an opaque origin) may fetch

@@ -76,6 +76,9 @@ struct FileRef {
 // sandbox may fetch the box's files.
 void AddContentHeaders(http::Response& res, bool sandbox);
 
+// A form's answer (post, then redirect): 303 to `where`, never kept by a cache.
+void SeeOther(http::Response& res, const std::string& where);
+
 class App {
  public:
   // `store` and `catalog` must outlive the App. `sync_db` too, if given: the process's one

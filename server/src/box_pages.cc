@@ -75,11 +75,6 @@ void SendPrivate(App& app, const Request& req, Response& res, const std::string&
   res.set_header("Cache-Control", "no-store");
 }
 
-void SeeOther(Response& res, const std::string& where) {
-  res.set_redirect(where, 303);
-  res.set_header("Cache-Control", "no-store");
-}
-
 // The disk, as the overview and the health page show it.
 json DiskView(const ViewLanguage& t, const DiskStatus& disk, uint64_t next_sync_bytes) {
   json view = {{"known", disk.known},

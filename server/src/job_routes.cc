@@ -62,11 +62,6 @@ std::string When(int64_t unix_seconds) {
   return out;
 }
 
-void SeeOther(Response& res, const std::string& where) {
-  res.set_redirect(where, 303);
-  res.set_header("Cache-Control", "no-store");
-}
-
 uint64_t Field(const json& fields, const char* name) {
   auto it = fields.find(name);
   if (it == fields.end() || !it->is_number_integer()) return 0;

@@ -16,17 +16,18 @@
 
 #include "app.h"
 #include "http/http_message.h"
-#include "http/route_pattern.h"
 #include "outpost/server/accounts.h"
 #include "routes.h"
+#include "testing/route_client.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Fields;
+using testing::RouteClient;
 using testing::TempDir;
-using Fields = std::map<std::string, std::string>;
 
 constexpr char kPassword[] = "craie blanche 7";
 
@@ -46,52 +47,20 @@ class JobRoutesTest : public ::testing::Test {
     catalog_ = std::move(*Catalog::Open(data_.path() / "catalog.db"));
     app_ = std::make_unique<App>(config_, store_.get(), catalog_.get());
     ASSERT_TRUE(app_->accounts()->Add("rana", Role::kCoordinator, kPassword).ok());
-    LogIn();
-  }
-  void LogIn() {
-    auto s = app_->accounts()->Login("rana", kPassword);
-    ASSERT_TRUE(s.has_value());
-    session_ = *s;
   }
   // `outpost serve` stopped and started again on the same data folder.
   void Restart() {
     app_.reset();
     app_ = std::make_unique<App>(config_, store_.get(), catalog_.get());
-    LogIn();
+    client_.Forget();
   }
 
   // `method` `path` as the coordinator, with the CSRF token and `fields` (a form), or `body`.
-  http::Response Send(const std::string& method, std::string path, Fields fields = {},
+  http::Response Send(const std::string& method, const std::string& path, Fields fields = {},
                       const std::string& body = "", const std::string& lang = "") {
-    http::Request req;
-    req.method = method;
-    req.remote_addr = "192.0.2.9";
-    if (size_t q = path.find('?'); q != std::string::npos) {
-      std::string query = path.substr(q + 1);
-      path.resize(q);
-      size_t eq = query.find('=');
-      fields.emplace(query.substr(0, eq), query.substr(eq + 1));
-    }
-    req.path = req.target = path;
-    req.body = body;
-    req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + session_.token +
-                                      (lang.empty() ? "" : "; lang=" + lang));
-    req.headers.emplace("X-CSRF-Token", session_.csrf);
-    for (const auto& [k, v] : fields) req.params.emplace(k, v);
-    http::Response res;
-    for (const Route& r : Routes()) {
-      if (method != r.method || !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
-        continue;
-      }
-      if (CheckAccess(*app_, r, req, res)) r.handler(*app_, req, res, false);
-      return res;
-    }
-    ADD_FAILURE() << "no route for " << method << " " << path;
-    return res;
+    return client_.Run({method, path, std::move(fields), "rana", body, lang, {}});
   }
-  static std::string Body(const http::Response& res) {
-    return res.body_view ? std::string(*res.body_view) : res.body;
-  }
+  static std::string Body(const http::Response& res) { return RouteClient::Body(res); }
   static bool Has(const http::Response& res, const std::string& text) {
     return Body(res).find(text) != std::string::npos;
   }
@@ -110,11 +79,11 @@ class JobRoutesTest : public ::testing::Test {
   TempDir data_, drives_;
   ServerConfig config_;
   fs::path stick_;
-  Session session_;
   std::promise<void> release_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
+  RouteClient client_{[this] { return app_.get(); }, kPassword};
 };
 
 TEST_F(JobRoutesTest, TheSyncPageOffersSyncNowAndAStartedSyncEndsWithItsResultOnThePage) {
@@ -122,7 +91,7 @@ TEST_F(JobRoutesTest, TheSyncPageOffersSyncNowAndAStartedSyncEndsWithItsResultOn
   ASSERT_EQ(page.status, 200) << Body(page);
   EXPECT_TRUE(Has(page, "action=\"/admin/sync\""));
   EXPECT_TRUE(Has(page, "href=\"/admin/sync\" aria-current=\"page\""));  // the console's nav
-  EXPECT_TRUE(Has(page, "name=\"csrf\" value=\"" + session_.csrf + "\""));
+  EXPECT_TRUE(Has(page, "name=\"csrf\" value=\"" + client_.SessionOf("rana").csrf + "\""));
   EXPECT_EQ(page.get_header_value("Cache-Control"), "no-store");
   http::Response start = Send("POST", "/admin/sync");
   EXPECT_EQ(start.status, 303);

@@ -343,8 +343,7 @@ bool PolicyForm(App& app, const Request& req, Response& res, bool) {
     errors.merge(ApplyFields(body, &scratch));
   }
   if (db && errors.empty()) {
-    res.set_redirect("/admin/sync/policy?done=saved", 303);
-    res.set_header("Cache-Control", "no-store");
+    SeeOther(res, "/admin/sync/policy?done=saved");
     return true;
   }
   RequestLanguage lang = app.LanguageOf(req);

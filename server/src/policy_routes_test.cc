@@ -11,15 +11,16 @@
 
 #include "app.h"
 #include "http/http_message.h"
-#include "http/route_pattern.h"
 #include "outpost/server/accounts.h"
 #include "outpost/sync/sync_db.h"
+#include "testing/route_client.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
 namespace {
 
-using Fields = std::map<std::string, std::string>;
+using testing::Fields;
+using testing::RouteClient;
 using json = nlohmann::json;
 
 constexpr char kPassword[] = "craie blanche 7";
@@ -40,40 +41,17 @@ class PolicyRoutesTest : public ::testing::Test {
   http::Response Send(const std::string& method, const std::string& path, const std::string& who,
                       Fields fields = {}, const std::string& body = "",
                       const std::string& language = "en") {
-    http::Request req;
-    req.method = method;
-    req.target = req.path = path;
-    req.remote_addr = "192.0.2.9";
-    req.body = body;
-    req.headers.emplace("Accept-Language", language);
-    if (!who.empty()) {
-      auto s = app_->accounts()->Login(who, kPassword);
-      EXPECT_TRUE(s.has_value());
-      req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + s->token);
-      if (body.empty()) fields.emplace("csrf", s->csrf);
-      else req.headers.emplace("X-CSRF-Token", s->csrf);
-    }
-    for (const auto& [k, v] : fields) req.params.emplace(k, v);
-    http::Response res;
-    for (const Route& r : Routes()) {
-      if (method != r.method || !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
-        continue;
-      }
-      if (CheckAccess(*app_, r, req, res)) r.handler(*app_, req, res, false);
-      return res;
-    }
-    ADD_FAILURE() << "no route for " << method << " " << path;
-    return res;
+    return client_.Run({method, path, std::move(fields), who, body, "",
+                        {{"Accept-Language", language}}});
   }
-  static std::string Body(const http::Response& res) {
-    return res.body_view ? std::string(*res.body_view) : res.body;
-  }
+  static std::string Body(const http::Response& res) { return RouteClient::Body(res); }
   static json Json(const http::Response& res) { return json::parse(Body(res)); }
 
   testing::TempDir data_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
+  RouteClient client_{[this] { return app_.get(); }, kPassword};
 };
 
 TEST_F(PolicyRoutesTest, TheApiReadsAndChangesThePolicy) {

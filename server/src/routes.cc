@@ -537,9 +537,7 @@ bool CheckAccess(App& app, const Route& route, const Request& req, Response& res
   }
   if (!RoleMayUse(route.access, session->role)) {
     if (IsHubAccountOnABoxPage(app, req, session->role)) {
-      res.status = 303;
-      res.set_header("Location", "/admin/hub/");
-      res.set_header("Cache-Control", "no-store");
+      SeeOther(res, "/admin/hub/");
       return false;
     }
     Refuse(app, req, res, 403, WhoMay(route.access));

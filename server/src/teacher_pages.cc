@@ -98,11 +98,6 @@ void CopyCookie(const ApiAnswer& answer, Response& res) {
 
 // ---- Answering.
 
-void SeeOther(Response& res, const std::string& where) {
-  res.set_redirect(where, 303);
-  res.set_header("Cache-Control", "no-store");
-}
-
 // A session's page: never kept by the browser, a proxy or the page cache.
 void SendPrivate(App& app, const Request& req, Response& res, const std::string& page, json view,
                  const RequestLanguage& lang, int status) {

@@ -155,11 +155,6 @@ void AddPageFields(json& view, const Request& req, const RequestLanguage& lang, 
   if (done == "on" || done == "off") view["notice"] = t.T("usage_done_sharing_" + done);
 }
 
-void SeeOther(Response& res, const std::string& where) {
-  res.set_redirect(where, 303);
-  res.set_header("Cache-Control", "no-store");
-}
-
 }  // namespace
 
 bool Page(App& app, const Request& req, Response& res, bool) {

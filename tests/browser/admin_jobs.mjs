@@ -16,12 +16,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, launchChromium, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, fail, freePort, launchChromium, logIn, openContext, overflow, startServer,
+} from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -48,14 +49,6 @@ function run(args, input) {
   const r = spawnSync(OUTPOST, args, { encoding: 'utf8', input });
   if (r.status !== 0) fail(`outpost ${args.join(' ')} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
   return r.stdout;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
 }
 
 // Starts `argv` and resolves with the first line of its output that matches `re`.
@@ -129,36 +122,17 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function open({ lang, js = true, width = 1280 } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height: 900 } });
-  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
-  const problems = [];
-  const page = watch(await context.newPage(), problems);
-  await page.goto(server.base + '/login');
-  await page.fill('#name', 'rana');
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button')]);
-  return {
-    page,
-    go: (p) => page.goto(server.base + p),
-    async close() {
-      await context.close();
-      assert.deepEqual(problems, [], 'errors in the page');
-    },
-  };
+// A coordinator's fresh context, logged in.
+async function open(options = {}) {
+  const opened = await openContext(browser, server.base, options);
+  await logIn(opened.page, server.base, 'rana', PASSWORD);
+  return opened;
 }
 
 const axeFound = [];
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`;
-    if (v.impact === 'serious' || v.impact === 'critical') axeFound.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
+  axeFound.push(...await axeSerious(page, AXE, name));
 }
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 async function shoot(page, name) {
   fs.mkdirSync(shotsDir, { recursive: true });
   await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: true });

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, launchChromium, startServer, watch } from './harness.mjs';
+import { axeSerious, axeSource, fail, launchChromium, overflow, startServer, watch } from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -71,16 +71,8 @@ async function coordinator(lang, width) {
 
 const axeFound = [];
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
-                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
-    if (v.impact === 'serious' || v.impact === 'critical') axeFound.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
+  axeFound.push(...await axeSerious(page, AXE, name));
 }
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 
 async function submit(page) {
   return Promise.all([page.waitForNavigation(), page.click('form[action="/admin/sync/policy"] button[type=submit]')]);
