@@ -39,11 +39,11 @@ INSERT INTO peers (key, name, role, enrolled_at, last_seen, last_via)
          CASE WHEN x % 5 = 0 THEN '' WHEN x % 3 = 0 THEN 'stick' ELSE 'link' END FROM i;
 INSERT INTO site_reports (peer_key, reported_at, received_at, via, software, disk_total,
                           disk_free, served, errors_logged, errors)
-  SELECT key, last_seen - 5, last_seen, last_via, '0.1.' || (rowid % 3), 32000000000,
-         1000000000 + (rowid * 7919) % 30000000000,
-         'water-cycle ' || (CASE WHEN rowid % 3 = 0 THEN 0 ELSE 1 END) || char(10) ||
-         name || '-notes 3' || char(10), rowid % 4,
-         CASE WHEN rowid % 4 = 0 THEN '' ELSE '$now warn the stick was pulled out' || char(10) ||
+  SELECT key, last_seen - 5, last_seen, last_via, '0.1.' || (CAST(substr(name, 7) AS INTEGER) % 3), 32000000000,
+         1000000000 + (CAST(substr(name, 7) AS INTEGER) * 7919) % 30000000000,
+         'water-cycle ' || (CASE WHEN CAST(substr(name, 7) AS INTEGER) % 3 = 0 THEN 0 ELSE 1 END) || char(10) ||
+         name || '-notes 3' || char(10), CAST(substr(name, 7) AS INTEGER) % 4,
+         CASE WHEN CAST(substr(name, 7) AS INTEGER) % 4 = 0 THEN '' ELSE '$now warn the stick was pulled out' || char(10) ||
          '$now error disk full' || char(10) END FROM peers WHERE last_seen > 0;
 WITH RECURSIVE d(y) AS (SELECT 0 UNION ALL SELECT y + 1 FROM d WHERE y < 29)
 INSERT INTO site_usage (day, channel_id, resource, peer_key, views)
