@@ -514,6 +514,7 @@ void SiteRowView(json& s, int64_t now, const ViewLanguage& t) {
   s["behind_text"] = r.value("behind", 0) > 0
                          ? Fill(t.T("hubtbl_behind_n"), std::to_string(r.value("behind", 0)))
                          : std::string();
+  s["up_to_date"] = r.value("behind", 0) == 0 && !r["served"].empty();
   if (r["last_error"].is_object()) s["last_error_text"] = r["last_error"].value("message", "");
 }
 

@@ -101,6 +101,27 @@ async function axe(page, name) {
 
 let cookies = [];
 
+function write(dir, files) {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+}
+
+// Publishes data/publish/maths through the console's form; refreshes until it is done.
+async function publishMaths() {
+  const t = await open({ cookies });
+  await t.go('/admin/hub/publish');
+  await t.page.selectOption('#p-folder', 'maths');
+  await submit(t.page, 'form[action="/admin/hub/publish"] button');
+  for (let i = 0; i < 600 && await t.page.locator('.notice[role=status] a.button').count(); i++) {
+    await t.page.reload();
+  }
+  const done = await t.page.locator('.notice.done').innerText();
+  await t.close();
+  return done;
+}
+
 describe('hub table', () => {
   test('a hub admin, and three schools: by link, by stick, and silent', async () => {
     const code = (server.log().match(/Setup code: ([a-z0-9-]+)/) || [])[1];
@@ -114,9 +135,10 @@ describe('hub table', () => {
     cookies = await t.context.cookies();
     await t.close();
 
-    const linked = path.join(work, 'ecole-link');
-    run(['join', '--data', linked, syncAddress, codeFor('ecole-link')]);
-    run(['sync', '--data', linked]);
+    const folder = path.join(server.data, 'publish', 'maths');
+    write(folder, { 'outpost.toml': '[channel]\nid = "maths"\ntitle = "Maths"\n', 'a.txt': 'one' });
+    assert.match(await publishMaths(), /maths version 1/);
+
 
     const file = path.join(work, 'ecole-stick.opef');
     run(['hub', 'enrol', '--data', server.data, '--name', 'ecole-stick', '--address', syncAddress,
@@ -131,6 +153,13 @@ describe('hub table', () => {
     run(['bundle', 'export', '--data', stuck, '--to', up]);
     run(['bundle', 'import', '--data', server.data, up]);
 
+    // maths 2: the school that came by stick is a version behind, the one that syncs is not.
+    write(folder, { 'a.txt': 'one, then two' });
+    assert.match(await publishMaths(), /maths version 2/);
+    const linked = path.join(work, 'ecole-link');
+    run(['join', '--data', linked, syncAddress, codeFor('ecole-link')]);
+    run(['sync', '--data', linked]);
+
     run(['join', '--data', path.join(work, 'ecole-silent'), syncAddress, codeFor('ecole-silent')]);
   });
 
@@ -141,8 +170,8 @@ describe('hub table', () => {
     await submit(page, '.hub-nav a[href="/admin/hub/sites"]');
     assert.deepEqual(await rowNames(page), ['ecole-link', 'ecole-silent', 'ecole-stick']);
     const row = (name) => page.locator('.hub-table tbody tr', { has: page.locator(`bdi:text-is("${name}")`) });
-    assert.match(await row('ecole-link').innerText(), /\blink\b[\s\S]*up to date/);
-    assert.match(await row('ecole-stick').innerText(), /USB stick[\s\S]*up to date/);
+    assert.match(await row('ecole-link').innerText(), /\blink\b[\s\S]*up to date[\s\S]*maths 2/);
+    assert.match(await row('ecole-stick').innerText(), /USB stick[\s\S]*1 behind[\s\S]*maths 1 → 2/);
     assert.match(await row('ecole-silent').innerText(), /never[\s\S]*silent[\s\S]*no report yet/);
 
     await page.selectOption('#t-filter', 'silent');
@@ -171,6 +200,8 @@ describe('hub table', () => {
     const stick = (await (await page.request.get(server.base + '/api/v1/hub/sites?q=stick')).json()).sites[0];
     assert.equal(stick.last_via, 'stick');
     assert.equal(stick.report.via, 'stick');
+    assert.deepEqual(stick.report.served.find((c) => c.channel === 'maths'),
+                     { channel: 'maths', version: 1, latest: 2, behind: true });
     await t.close();
   });
 
