@@ -499,6 +499,12 @@ void SiteRowView(json& s, int64_t now, const ViewLanguage& t) {
   int64_t seen = s.value("last_seen", int64_t{0});
   s["revoked"] = s.value("state", "") == "revoked";
   s["last_seen_text"] = seen ? DateText(seen) : t.T("hubtbl_never");
+  if (seen) {  // "2026-12-07" and "23:59 UTC", each kept on one line
+    std::string text = DateText(seen);
+    size_t space = text.find(' ');
+    s["seen_day"] = text.substr(0, space);
+    s["seen_time"] = space == std::string::npos ? "" : text.substr(space + 1);
+  }
   if (s.value("silent", false) && seen) {
     s["silent_text"] = Fill(t.T("hubtbl_silent_days"), std::to_string((now - seen) / 86400));
   }
