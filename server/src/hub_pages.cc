@@ -494,39 +494,41 @@ json SiteColumns(const SiteQuery& q, const ViewLanguage& t) {
   return columns;
 }
 
-// A row's texts for the page, beside its JSON fields.
-void SiteRowView(json& s, int64_t now, const ViewLanguage& t) {
+// A row of the page: only what hub_sites.mustache shows (the renderer converts every field it
+// is given, so the full JSON of 100 schools would cost more than the table itself).
+json SiteRowView(const json& s, int64_t now, const ViewLanguage& t) {
   int64_t seen = s.value("last_seen", int64_t{0});
-  s["revoked"] = s.value("state", "") == "revoked";
-  s["last_seen_text"] = seen ? DateText(seen) : t.T("hubtbl_never");
+  json row = {{"name", s["name"]}, {"silent", s["silent"]},
+              {"revoked", s.value("state", "") == "revoked"},
+              {"last_seen_text", seen ? DateText(seen) : t.T("hubtbl_never")}};
   if (seen) {  // "2026-12-07" and "23:59 UTC", each kept on one line
     std::string text = DateText(seen);
     size_t space = text.find(' ');
-    s["seen_day"] = text.substr(0, space);
-    s["seen_time"] = space == std::string::npos ? "" : text.substr(space + 1);
+    row["seen_day"] = text.substr(0, space);
+    row["seen_time"] = space == std::string::npos ? "" : text.substr(space + 1);
   }
   if (s.value("silent", false) && seen) {
-    s["silent_text"] = Fill(t.T("hubtbl_silent_days"), std::to_string((now - seen) / 86400));
+    row["silent_text"] = Fill(t.T("hubtbl_silent_days"), std::to_string((now - seen) / 86400));
   }
   std::string via = s.value("last_via", "");
-  if (seen && (via == "link" || via == "stick")) s["via_text"] = t.T("hubtbl_via_" + via);
+  if (seen && (via == "link" || via == "stick")) row["via_text"] = t.T("hubtbl_via_" + via);
   const json& r = s["report"];
-  if (!r.is_object()) return;
-  s["disk_free_text"] = SizeText(r.value("disk_free", uint64_t{0}));
-  s["software"] = r.value("software", "");
-  s["errors"] = r.value("errors", 0);
-  s["has_errors"] = r.value("errors", 0) > 0;
-  s["served"] = r["served"];
-  s["behind_text"] = r.value("behind", 0) > 0
-                         ? Fill(t.T("hubtbl_behind_n"), std::to_string(r.value("behind", 0)))
-                         : std::string();
-  s["up_to_date"] = r.value("behind", 0) == 0 && !r["served"].empty();
-  if (r["last_error"].is_object()) s["last_error_text"] = r["last_error"].value("message", "");
+  if (!r.is_object()) return row;
+  int behind = r.value("behind", 0), errors = r.value("errors", 0);
+  row["report"] = {{"served", r["served"]}};
+  row["disk_free_text"] = SizeText(r.value("disk_free", uint64_t{0}));
+  row["software"] = r.value("software", "");
+  row["errors"] = errors;
+  row["has_errors"] = errors > 0;
+  if (behind > 0) row["behind_text"] = Fill(t.T("hubtbl_behind_n"), std::to_string(behind));
+  row["up_to_date"] = behind == 0 && !r["served"].empty();
+  if (r["last_error"].is_object()) row["last_error_text"] = r["last_error"].value("message", "");
+  return row;
 }
 
 json SitesView(const json& answer, const SiteQuery& q, const ViewLanguage& t) {
-  json view = answer;
-  for (json& s : view["sites"]) SiteRowView(s, q.now, t);
+  json view = {{"q", answer["q"]}, {"sites", json::array()}};
+  for (const json& s : answer["sites"]) view["sites"].push_back(SiteRowView(s, q.now, t));
   view["columns"] = SiteColumns(q, t);
   json filters = json::array();
   for (int i = 0; i <= static_cast<int>(SiteFilter::kErrors); ++i) {
