@@ -440,7 +440,7 @@ std::optional<SiteQuery> SiteQueryOf(const Request& req, std::string* why) {
   q.page = ParsePageNumber(Param(req, "page"));
   std::string per_page = Param(req, "per_page");
   q.per_page = per_page.empty() ? 100 : Number(per_page);
-  q.name_contains = Param(req, "q").substr(0, 100);
+  q.name_contains = SanitizeUtf8(Param(req, "q").substr(0, 100));  // not cut inside a character
   if (!parsed_sort) {
     *why = "sort must be one of name, state, last_seen, via, behind, software, disk_free, errors";
   } else if (!order.empty() && order != "asc" && order != "desc") {

@@ -343,6 +343,11 @@ TEST_F(HubTableTest, TheTableComesAPageAtATimeAndRefusesWhatItDoesNotKnow) {
     EXPECT_EQ(Send("GET", "/api/v1/hub/sites" + bad, {}, "paul").status, 400) << bad;
     EXPECT_EQ(Send("GET", "/admin/hub/sites" + bad, {}, "paul").status, 400) << bad;
   }
+  // A name filter cut at 100 bytes inside a two-byte character is still valid UTF-8.
+  auto cut = Send("GET", "/api/v1/hub/sites?q=" + std::string(99, 'a') + "\xC3\xA9", {}, "paul");
+  EXPECT_EQ(cut.status, 200);
+  EXPECT_EQ(Json(cut)["matched"], 0);
+  EXPECT_EQ(Send("GET", "/admin/hub/sites?q=" + std::string(99, 'a') + "\xC3\xA9", {}, "paul").status, 200);
   EXPECT_EQ(Send("GET", "/api/v1/hub/sites", {}, "").status, 401);
 }
 
