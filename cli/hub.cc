@@ -1,6 +1,7 @@
 #include "hub.h"
 
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -176,33 +177,10 @@ void AddHubEnrolCommand(CLI::App* hub, CommandTable& table) {
 
 // ---- hub sites ----
 
-nlohmann::json SiteReportJson(const SiteStatus& s) {
-  nlohmann::json served = nlohmann::json::array();
-  for (const auto& c : s.served) {
-    served.push_back({{"channel", c.channel_id}, {"version", c.version}, {"latest", c.latest},
-                      {"behind", c.behind}});
-  }
-  nlohmann::json last_error = nullptr;
-  if (s.last_error) {
-    last_error = {{"time", s.last_error->time}, {"level", s.last_error->level},
-                  {"message", s.last_error->message}};
-  }
-  return {{"reported_at", s.reported_at}, {"received_at", s.report_received_at},
-          {"via", s.report_via}, {"software", s.software}, {"disk_total", s.disk_total},
-          {"disk_free", s.disk_free}, {"served", served}, {"behind", s.behind},
-          {"errors", s.errors_logged}, {"last_error", last_error}};
-}
-
 void PrintSitesJson(const std::vector<SiteStatus>& sites, const std::vector<PendingEnrolment>& pending) {
   nlohmann::json out = nlohmann::json::array(), waiting = nlohmann::json::array();
-  for (const auto& s : sites) {
-    const PeerInfo& p = s.peer;
-    out.push_back({{"name", p.name}, {"key", p.key.Hex()}, {"role", p.role},
-                   {"state", p.revoked_at ? "revoked" : "active"},
-                   {"enrolled_at", p.enrolled_at}, {"revoked_at", p.revoked_at},
-                   {"last_seen", p.last_seen}, {"last_via", p.last_via}, {"channels", s.channels},
-                   {"report", s.reported ? SiteReportJson(s) : nlohmann::json(nullptr)}});
-  }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const auto& s : sites) out.push_back(SiteJson(s, now));
   for (const auto& e : pending) {
     waiting.push_back({{"name", e.site_name}, {"created_at", e.created_at},
                        {"expires_at", e.expires_at}});

@@ -13,6 +13,7 @@
 #include "outpost/sync/node.h"
 #include "outpost/sync/publish.h"
 #include "outpost/sync/review.h"
+#include "outpost/sync/usage.h"
 
 namespace outpost {
 
@@ -349,6 +350,77 @@ HubAnswer HubConsole::Decline(int64_t id, const std::string& reason) {
   auto r = DeclineReviewItem(db->get(), id, reason);
   if (!r) return Error(r.error());
   return {200, {{"item", ReviewItemJson(*r)}}};
+}
+
+// ---- The table of schools, and their usage.
+
+Result<std::shared_ptr<const std::vector<SiteStatus>>> HubConsole::CurrentSites() {
+  std::lock_guard lock(sites_mu_);
+  if (!sites_db_) {
+    auto db = OpenDb();
+    if (!db) return db.error();
+    sites_db_ = std::move(*db);
+  }
+  int64_t version = sites_db_->DataVersion();
+  std::map<std::string, uint64_t> latest = HubLatest(catalog_);
+  if (!sites_ || version != sites_version_) {
+    sites_ = std::make_shared<const std::vector<SiteStatus>>(ListSites(sites_db_.get(), catalog_));
+    sites_version_ = version;
+    sites_latest_ = std::move(latest);
+  } else if (latest != sites_latest_) {
+    auto copy = std::make_shared<std::vector<SiteStatus>>(*sites_);
+    CompareServed(latest, copy.get());
+    sites_ = std::move(copy);
+    sites_latest_ = std::move(latest);
+  }
+  return sites_;
+}
+
+HubAnswer HubConsole::Sites(const SiteQuery& query) {
+  auto sites = CurrentSites();
+  if (!sites) return Error(sites.error());
+  SitePage page = QuerySites(**sites, query);
+  json rows = json::array();
+  for (const SiteStatus* s : page.rows) rows.push_back(SiteJson(*s, query.now));
+  return {200, {{"count", page.count}, {"matched", page.matched}, {"page", query.page},
+                {"pages", page.pages}, {"per_page", query.per_page},
+                {"sort", std::string(SiteSortName(query.sort))}, {"order", query.descending ? "desc" : "asc"},
+                {"filter", std::string(SiteFilterName(query.filter))}, {"q", query.name_contains},
+                {"now", query.now}, {"silent_after_days", kSilentAfterSeconds / 86400},
+                {"sites", rows}}};
+}
+
+HubAnswer HubConsole::Usage(int days) {
+  auto db = OpenDb();
+  if (!db) return Error(db.error());
+  int64_t to = UnixDay(Now()), from = to - days + 1;
+  std::map<std::string, std::map<std::string, uint64_t>> by_channel;  // channel -> day -> views
+  for (const ReportedUsage& u : (*db)->UsageAcrossSites(DayString(from), DayString(to))) {
+    by_channel[u.channel_id][u.day] += u.views;
+  }
+  std::map<std::string, std::string> titles;
+  for (const auto& c : catalog_->Channels()) titles[c.id] = c.meta.title;
+  json channels = json::array();
+  uint64_t total = 0;
+  for (const auto& [id, views_by_day] : by_channel) {
+    json daily = json::array();
+    uint64_t sum = 0;
+    for (int64_t day = from; day <= to; ++day) {
+      auto it = views_by_day.find(DayString(day));
+      uint64_t views = it == views_by_day.end() ? 0 : it->second;
+      sum += views;
+      daily.push_back({{"day", DayString(day)}, {"views", views}});
+    }
+    total += sum;
+    auto title = titles.find(id);
+    channels.push_back({{"id", id}, {"title", title == titles.end() ? id : title->second},
+                        {"total", sum}, {"daily", daily}});
+  }
+  std::stable_sort(channels.begin(), channels.end(), [](const json& a, const json& b) {
+    return a["total"].get<uint64_t>() > b["total"].get<uint64_t>();
+  });
+  return {200, {{"days", days}, {"from", DayString(from)}, {"to", DayString(to)},
+                {"total", total}, {"channels", channels}}};
 }
 
 }  // namespace outpost

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "outpost/base/status.h"
 #include "outpost/content/blob_store.h"
 #include "outpost/content/catalog.h"
+#include "outpost/sync/site_list.h"
 #include "outpost/sync/sync_db.h"
 
 namespace outpost {
@@ -72,6 +74,15 @@ class HubConsole {
   HubAnswer Review();                             // pending items, and the channels to adopt into
   HubAnswer Adopt(int64_t id, const std::string& channel, const std::string& topic);
   HubAnswer Decline(int64_t id, const std::string& reason);
+  // One page of the table of schools (site_list.h): {"count", "matched", "page", "pages",
+  // "per_page", "sort", "order", "filter", "q", "now", "silent_after_days", "sites": [SiteJson]}.
+  // The schools are read from sync.db once and kept until sync.db or the hub's served versions
+  // change (SyncDb::DataVersion), so a page of 10,000 schools costs a sort, not a read.
+  HubAnswer Sites(const SiteQuery& query);
+  // Views per channel per day summed across the schools' reports, for the `days` days up to
+  // today: {"days", "from", "to", "total", "channels": [{"id", "title", "total",
+  // "daily": [{"day", "views"}]}]}, by views, most first.
+  HubAnswer Usage(int days);
 
   // Tests: waits until no publish is running.
   void WaitForPublish();
@@ -89,6 +100,13 @@ class HubConsole {
   std::unique_ptr<Job> job_;  // guarded by mu_; null before the first publish
   std::thread worker_;        // the last publish's thread (joined before the next starts)
   std::mutex review_mu_;      // one review decision at a time in this process
+  // The table of schools, cached (Sites).
+  Result<std::shared_ptr<const std::vector<SiteStatus>>> CurrentSites();
+  std::mutex sites_mu_;
+  std::unique_ptr<SyncDb> sites_db_;  // kept open: its DataVersion says when the cache is stale
+  int64_t sites_version_ = -1;
+  std::map<std::string, uint64_t> sites_latest_;
+  std::shared_ptr<const std::vector<SiteStatus>> sites_;
 };
 
 // A status for an error: 400 invalid, 404 not found, 409 exists or busy, 403 denied, else 500.

@@ -1,8 +1,10 @@
 // The hub console's pages and JSON routes (hub_pages.h), over HubConsole (hub_console.h).
 #include "hub_pages.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -11,6 +13,8 @@
 #include "http/url.h"
 #include "outpost/base/text.h"
 #include "outpost/sync/node.h"
+#include "pager.h"
+#include "svg_chart.h"
 
 namespace outpost::hub_pages {
 
@@ -45,11 +49,6 @@ std::string SizeText(uint64_t bytes) {
 
 std::string DateText(int64_t unix_seconds) {
   return unix_seconds > 0 ? UtcMinute(unix_seconds) : std::string();
-}
-
-void SeeOther(Response& res, const std::string& where) {
-  res.set_redirect(where, 303);
-  res.set_header("Cache-Control", "no-store");
 }
 
 // The console is a hub's: on a box every route of it is "not found".
@@ -417,6 +416,198 @@ bool RevokeApi(App& app, const Request& req, Response& res, bool) {
   HubConsole* hub = HubOr404(app, req, res);
   if (!hub) return true;
   return SendAnswer(app, req, res, hub->Revoke(req.matches[1])), true;
+}
+
+// ---- The table of schools, and their usage.
+
+namespace {
+
+constexpr int kUsageDays = 30;
+
+// The table's query from the request's parameters; nullopt (with why) for a value it does not
+// know: an unknown sort, order or filter, a page that is not 1 … 999999, per_page not 1 … 1000.
+std::optional<SiteQuery> SiteQueryOf(const Request& req, std::string* why) {
+  SiteQuery q;
+  q.now = static_cast<int64_t>(std::time(nullptr));
+  std::string sort = Param(req, "sort"), order = Param(req, "order"), filter = Param(req, "filter");
+  auto parsed_sort = ParseSiteSort(sort.empty() ? "name" : sort);
+  auto parsed_filter = ParseSiteFilter(filter.empty() ? "all" : filter);
+  q.page = ParsePageNumber(Param(req, "page"));
+  std::string per_page = Param(req, "per_page");
+  q.per_page = per_page.empty() ? 100 : Number(per_page);
+  q.name_contains = SanitizeUtf8(Param(req, "q").substr(0, 100));  // not cut inside a character
+  if (!parsed_sort) {
+    *why = "sort must be one of name, state, last_seen, via, behind, software, disk_free, errors";
+  } else if (!order.empty() && order != "asc" && order != "desc") {
+    *why = "order must be asc or desc";
+  } else if (!parsed_filter) {
+    *why = "filter must be one of all, behind, silent, errors";
+  } else if (q.page < 1) {
+    *why = "page must be a number from 1 to 999999";
+  } else if (q.per_page < 1 || q.per_page > kMaxSitesPerPage) {
+    *why = "per_page must be 1 to 1000";
+  }
+  if (!why->empty()) return std::nullopt;
+  q.sort = *parsed_sort;
+  q.filter = *parsed_filter;
+  q.descending = order == "desc";
+  return q;
+}
+
+// The table's URL with `q`'s parameters (those not at their default), `sort`/`order`/`page`
+// as given.
+std::string SitesUrl(const SiteQuery& q, SiteSort sort, bool descending, int64_t page) {
+  std::string url = "/admin/hub/sites?sort=" + std::string(SiteSortName(sort)) +
+                    "&order=" + (descending ? "desc" : "asc");
+  if (q.filter != SiteFilter::kAll) url += "&filter=" + std::string(SiteFilterName(q.filter));
+  if (!q.name_contains.empty()) url += "&q=" + PercentEncode(q.name_contains, false);
+  if (q.per_page != 100) url += "&per_page=" + std::to_string(q.per_page);
+  if (page > 1) url += "&page=" + std::to_string(page);
+  return url;
+}
+
+std::string Fill(std::string text, const std::string& value) {
+  if (size_t at = text.find("{n}"); at != std::string::npos) text.replace(at, 3, value);
+  return text;
+}
+
+// The column headings: each a link that sorts by it (again: the other way round).
+json SiteColumns(const SiteQuery& q, const ViewLanguage& t) {
+  json columns = json::array();
+  for (int i = 0; i <= static_cast<int>(SiteSort::kErrors); ++i) {
+    auto sort = static_cast<SiteSort>(i);
+    std::string name(SiteSortName(sort));
+    bool current = sort == q.sort;
+    json c = {{"label", t.T("hubtbl_col_" + name)},
+              {"url", SitesUrl(q, sort, current && !q.descending, 1)}};
+    if (current) {
+      c["aria_sort"] = q.descending ? "descending" : "ascending";
+      c["arrow"] = q.descending ? "▼" : "▲";
+    }
+    columns.push_back(c);
+  }
+  return columns;
+}
+
+// A row of the page: only what hub_sites.mustache shows (the renderer converts every field it
+// is given, so the full JSON of 100 schools would cost more than the table itself).
+json SiteRowView(const json& s, int64_t now, const ViewLanguage& t) {
+  int64_t seen = s.value("last_seen", int64_t{0});
+  json row = {{"name", s["name"]}, {"silent", s["silent"]},
+              {"revoked", s.value("state", "") == "revoked"},
+              {"last_seen_text", seen ? DateText(seen) : t.T("hubtbl_never")}};
+  if (seen) {  // "2026-12-07" and "23:59 UTC", each kept on one line
+    std::string text = DateText(seen);
+    size_t space = text.find(' ');
+    row["seen_day"] = text.substr(0, space);
+    row["seen_time"] = space == std::string::npos ? "" : text.substr(space + 1);
+  }
+  if (s.value("silent", false) && seen) {
+    row["silent_text"] = Fill(t.T("hubtbl_silent_days"), std::to_string((now - seen) / 86400));
+  }
+  std::string via = s.value("last_via", "");
+  if (seen && (via == "link" || via == "stick")) row["via_text"] = t.T("hubtbl_via_" + via);
+  const json& r = s["report"];
+  if (!r.is_object()) return row;
+  int behind = r.value("behind", 0), errors = r.value("errors", 0);
+  row["report"] = {{"served", r["served"]}};
+  row["disk_free_text"] = SizeText(r.value("disk_free", uint64_t{0}));
+  row["software"] = r.value("software", "");
+  row["errors"] = errors;
+  row["has_errors"] = errors > 0;
+  if (behind > 0) row["behind_text"] = Fill(t.T("hubtbl_behind_n"), std::to_string(behind));
+  row["up_to_date"] = behind == 0 && !r["served"].empty();
+  if (r["last_error"].is_object()) row["last_error_text"] = r["last_error"].value("message", "");
+  return row;
+}
+
+json SitesView(const json& answer, const SiteQuery& q, const ViewLanguage& t) {
+  json view = {{"q", answer["q"]}, {"sites", json::array()}};
+  for (const json& s : answer["sites"]) view["sites"].push_back(SiteRowView(s, q.now, t));
+  view["columns"] = SiteColumns(q, t);
+  json filters = json::array();
+  for (int i = 0; i <= static_cast<int>(SiteFilter::kErrors); ++i) {
+    auto f = static_cast<SiteFilter>(i);
+    std::string name(SiteFilterName(f));
+    filters.push_back(
+        {{"value", name}, {"label", t.T("hubtbl_filter_" + name)}, {"selected", f == q.filter}});
+  }
+  view["filters"] = filters;
+  view["sort_value"] = std::string(SiteSortName(q.sort));
+  view["order_value"] = q.descending ? "desc" : "asc";
+  view["no_rows"] = view["sites"].empty();
+  int64_t pages = answer.value("pages", int64_t{1});
+  view["page_label"] = Fill(Fill(t.T("hubtbl_page_of"), std::to_string(q.page)), std::to_string(pages));
+  view["matched_label"] = Fill(Fill(t.T("hubtbl_matched"), std::to_string(answer.value("matched", 0))),
+                               std::to_string(answer.value("count", 0)));
+  if (q.page > 1) view["prev"] = SitesUrl(q, q.sort, q.descending, std::min(q.page - 1, pages));
+  if (q.page < pages) view["next"] = SitesUrl(q, q.sort, q.descending, q.page + 1);
+  view["paged"] = pages > 1 || q.page > 1;
+  return view;
+}
+
+std::string UsageChart(const json& channel, size_t index, const ViewLanguage& t, bool rtl) {
+  BarChartSpec spec;
+  spec.id = "hub-chart-" + std::to_string(index);
+  spec.title = Fill(t.T("hubtbl_usage_chart"), channel["title"].get<std::string>());
+  spec.description = Fill(t.T("hubtbl_usage_total"), std::to_string(channel["total"].get<uint64_t>()));
+  spec.rtl = rtl;
+  for (const json& d : channel["daily"]) {
+    std::string day = d["day"];
+    uint64_t views = d["views"];
+    std::string tip = day + ": " + Fill(t.T("hubtbl_views_n"), std::to_string(views));
+    spec.bars.push_back({day.substr(5), views, tip});
+  }
+  return BarChartSvg(spec);
+}
+
+}  // namespace
+
+bool SitesPage(App& app, const Request& req, Response& res, bool) {
+  HubConsole* hub = HubOr404(app, req, res);
+  if (!hub) return true;
+  std::string why;
+  auto query = SiteQueryOf(req, &why);
+  RequestLanguage lang = app.LanguageOf(req);
+  if (!query) {
+    SendHubPage(app, req, res, "hub_sites", "hubtbl_title", {{"error", why}, {"no_rows", true}}, 400);
+    return true;
+  }
+  HubAnswer answer = hub->Sites(*query);
+  if (!answer.ok()) return SendAnswer(app, req, res, answer), true;
+  SendHubPage(app, req, res, "hub_sites", "hubtbl_title", SitesView(answer.body, *query, lang.view));
+  return true;
+}
+
+bool UsagePage(App& app, const Request& req, Response& res, bool) {
+  HubConsole* hub = HubOr404(app, req, res);
+  if (!hub) return true;
+  HubAnswer answer = hub->Usage(kUsageDays);
+  if (!answer.ok()) return SendAnswer(app, req, res, answer), true;
+  RequestLanguage lang = app.LanguageOf(req);
+  bool rtl = app.i18n().Dir(lang.code) == "rtl";
+  json view = answer.body;
+  size_t i = 0;
+  for (json& c : view["channels"]) c["chart"] = UsageChart(c, i++, lang.view, rtl);
+  view["no_channels"] = view["channels"].empty();
+  view["period_label"] = Fill(lang.view.T("hubtbl_usage_period"), std::to_string(kUsageDays));
+  SendHubPage(app, req, res, "hub_usage", "hubtbl_usage_title", view);
+  return true;
+}
+
+bool SitesApi(App& app, const Request& req, Response& res, bool) {
+  HubConsole* hub = HubOr404(app, req, res);
+  if (!hub) return true;
+  std::string why;
+  auto query = SiteQueryOf(req, &why);
+  if (!query) return SendAnswer(app, req, res, {400, {{"error", why}}}), true;
+  return SendAnswer(app, req, res, hub->Sites(*query)), true;
+}
+
+bool UsageApi(App& app, const Request& req, Response& res, bool) {
+  HubConsole* hub = HubOr404(app, req, res);
+  if (!hub) return true;
+  return SendAnswer(app, req, res, hub->Usage(kUsageDays)), true;
 }
 
 }  // namespace outpost::hub_pages

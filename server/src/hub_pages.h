@@ -34,6 +34,11 @@ bool EnrolForm(App& app, const http::Request& req, http::Response& res, bool on_
 // GET /admin/hub/revoke?site=S (the confirmation), POST /admin/hub/revoke (site).
 bool RevokePage(App& app, const http::Request& req, http::Response& res, bool on_loop);
 bool RevokeForm(App& app, const http::Request& req, http::Response& res, bool on_loop);
+// GET /admin/hub/sites?sort=S&order=asc|desc&filter=F&q=TEXT&page=N&per_page=M: the table of
+// schools, sorted, filtered, a page at a time (site_list.h); links and a GET form, no script.
+bool SitesPage(App& app, const http::Request& req, http::Response& res, bool on_loop);
+// GET /admin/hub/usage: views per channel across the schools, the last 30 days, as charts.
+bool UsagePage(App& app, const http::Request& req, http::Response& res, bool on_loop);
 
 // ---- JSON (docs/web-api.md, "Hub console").
 bool SummaryApi(App& app, const http::Request& req, http::Response& res, bool on_loop);
@@ -47,5 +52,7 @@ bool DeclineApi(App& app, const http::Request& req, http::Response& res, bool on
 bool EnrolmentsApi(App& app, const http::Request& req, http::Response& res, bool on_loop);
 bool EnrolApi(App& app, const http::Request& req, http::Response& res, bool on_loop);
 bool RevokeApi(App& app, const http::Request& req, http::Response& res, bool on_loop);
+bool SitesApi(App& app, const http::Request& req, http::Response& res, bool on_loop);
+bool UsageApi(App& app, const http::Request& req, http::Response& res, bool on_loop);
 
 }  // namespace outpost::hub_pages

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <string>
@@ -17,7 +18,9 @@
 #include "outpost/sync/enrolment.h"
 #include "outpost/sync/identity.h"
 #include "outpost/sync/node.h"
+#include "outpost/sync/site_report.h"
 #include "outpost/sync/sync_db.h"
+#include "outpost/sync/usage.h"
 #include "outpost/sync/trust_store.h"
 #include "testing/temp_dir.h"
 
@@ -266,6 +269,142 @@ TEST_F(HubPagesTest, TheReviewListAdoptsAndDeclinesWhatASchoolSentUp) {
       EXPECT_EQ(c.served_version, 2);  // with the adopted file
     }
   }
+}
+
+// Four schools as syncs would have left them in sync.db: one seen an hour ago by link and up to
+// date, one seen yesterday by stick, a version behind and with errors, one silent for 20 days,
+// one enrolled and never seen. The hub serves maths 2.
+class HubTableTest : public HubPagesTest {
+ protected:
+  void SetUp() override {
+    HubPagesTest::SetUp();
+    Folder({{"a.txt", "one"}});
+    PublishMaths();
+    Folder({{"a.txt", "two"}});
+    PublishMaths();
+    db_ = std::move(*SyncDb::Open(NodePaths(data_.path()).sync_db));
+    School("ecole-link", now_ - 3600, "link", 2, 0);
+    School("ecole-stick", now_ - 86400, "stick", 1, 3);
+    School("ecole-silent", now_ - 20 * 86400, "link", 2, 0);
+    ASSERT_TRUE(db_->AddPeer({Identity::Generate()->public_key(), "ecole-never", "site"}).ok());
+  }
+  void School(const std::string& name, int64_t seen, const std::string& via, uint64_t maths,
+              uint32_t errors) {
+    PublicKey key = Identity::Generate()->public_key();
+    ASSERT_TRUE(db_->AddPeer({key, name, "site"}).ok());
+    db_->set_clock([seen] { return seen; });
+    ASSERT_TRUE(db_->TouchPeer(key, via).ok());
+    SiteReport r;
+    r.site = key;
+    r.reported_at = seen;
+    r.software = "0.1.0";
+    r.disk_total = 32'000'000'000;
+    r.disk_free = 11'000'000'000;
+    r.served = {{"maths", maths}};
+    r.errors_logged = errors;
+    if (errors) r.errors.push_back({seen - 60, "error", "disk full"});
+    r.usage.push_back({DayString(UnixDay(now_) - 1), "maths", "a.txt", 7});
+    ASSERT_TRUE(db_->NoteSiteReport(r, via).has_value());
+    db_->set_clock(nullptr);
+  }
+  std::vector<std::string> Names(const std::string& query) {
+    auto res = Send("GET", "/api/v1/hub/sites" + query, {}, "paul");
+    EXPECT_EQ(res.status, 200) << query << ": " << Body(res);
+    std::vector<std::string> names;
+    const json answer = Json(res);
+    for (const auto& s : answer["sites"]) names.push_back(s["name"]);
+    return names;
+  }
+
+  int64_t now_ = static_cast<int64_t>(std::time(nullptr));
+  std::unique_ptr<SyncDb> db_;
+};
+
+using List = std::vector<std::string>;
+
+TEST_F(HubTableTest, TheTableSortsAndFiltersBySilenceLagAndErrors) {
+  auto all = Json(Send("GET", "/api/v1/hub/sites", {}, "paul"));
+  EXPECT_EQ(all["count"], 4);
+  EXPECT_EQ(all["matched"], 4);
+  EXPECT_EQ(Names(""), List({"ecole-link", "ecole-never", "ecole-silent", "ecole-stick"}));
+  EXPECT_EQ(Names("?filter=silent"), List({"ecole-never", "ecole-silent"}));
+  EXPECT_EQ(Names("?filter=behind"), List({"ecole-stick"}));
+  EXPECT_EQ(Names("?filter=errors"), List({"ecole-stick"}));
+  EXPECT_EQ(Names("?q=STI"), List({"ecole-stick"}));
+  EXPECT_EQ(Names("?sort=last_seen&order=desc"),
+            List({"ecole-link", "ecole-stick", "ecole-silent", "ecole-never"}));
+  EXPECT_EQ(Names("?sort=errors&order=desc&per_page=1"), List({"ecole-stick"}));
+  EXPECT_EQ(Names("?sort=name&order=desc&filter=silent"), List({"ecole-silent", "ecole-never"}));
+
+  auto stick = Json(Send("GET", "/api/v1/hub/sites?filter=behind", {}, "paul"))["sites"][0];
+  EXPECT_EQ(stick["last_via"], "stick");
+  EXPECT_EQ(stick["report"]["via"], "stick");
+  EXPECT_EQ(stick["report"]["served"][0], json({{"channel", "maths"}, {"version", 1},
+                                                {"latest", 2}, {"behind", true}}));
+  EXPECT_EQ(stick["report"]["errors"], 3);
+  EXPECT_EQ(stick["report"]["last_error"]["message"], "disk full");
+  EXPECT_FALSE(stick["silent"].get<bool>());
+}
+
+TEST_F(HubTableTest, TheTableComesAPageAtATimeAndRefusesWhatItDoesNotKnow) {
+  auto second = Json(Send("GET", "/api/v1/hub/sites?per_page=3&page=2", {}, "paul"));
+  EXPECT_EQ(second["pages"], 2);
+  EXPECT_EQ(second["sites"].size(), 1u);
+  EXPECT_EQ(second["sites"][0]["name"], "ecole-stick");
+  EXPECT_TRUE(Names("?per_page=3&page=3").empty());
+  for (std::string bad : {"?sort=key", "?order=up", "?filter=asleep", "?page=0", "?page=x",
+                          "?per_page=1001", "?per_page=0"}) {
+    EXPECT_EQ(Send("GET", "/api/v1/hub/sites" + bad, {}, "paul").status, 400) << bad;
+    EXPECT_EQ(Send("GET", "/admin/hub/sites" + bad, {}, "paul").status, 400) << bad;
+  }
+  // A name filter cut at 100 bytes inside a two-byte character is still valid UTF-8.
+  auto cut = Send("GET", "/api/v1/hub/sites?q=" + std::string(99, 'a') + "\xC3\xA9", {}, "paul");
+  EXPECT_EQ(cut.status, 200);
+  EXPECT_EQ(Json(cut)["matched"], 0);
+  EXPECT_EQ(Send("GET", "/admin/hub/sites?q=" + std::string(99, 'a') + "\xC3\xA9", {}, "paul").status, 200);
+  EXPECT_EQ(Send("GET", "/api/v1/hub/sites", {}, "").status, 401);
+}
+
+TEST_F(HubTableTest, ThePageShowsSilenceTheStickAndLinksToTheNextPage) {
+  auto page = Send("GET", "/admin/hub/sites?per_page=2&sort=last_seen", {}, "paul");
+  ASSERT_EQ(page.status, 200) << Body(page);
+  std::string html = Body(page);
+  EXPECT_NE(html.find("ecole-never"), std::string::npos);
+  EXPECT_NE(html.find("silent 20 days"), std::string::npos) << html;
+  EXPECT_NE(html.find("aria-sort=\"ascending\""), std::string::npos);
+  EXPECT_NE(html.find("page=2"), std::string::npos);
+  EXPECT_EQ(html.find("ecole-link"), std::string::npos);  // on page 2
+  std::string stick = Body(Send("GET", "/admin/hub/sites?q=stick", {}, "paul"));
+  EXPECT_NE(stick.find("USB stick"), std::string::npos);
+  EXPECT_NE(stick.find("1 behind"), std::string::npos);
+  EXPECT_NE(stick.find("disk full"), std::string::npos);
+  EXPECT_EQ(Send("GET", "/admin/hub/sites", {}, "hala").status, 200);
+}
+
+TEST_F(HubTableTest, ASyncAfterTheTableWasReadShowsAtOnce) {
+  EXPECT_EQ(Names("?filter=silent"), List({"ecole-never", "ecole-silent"}));
+  for (const auto& p : db_->Peers()) {
+    if (p.name == "ecole-never") {
+      ASSERT_TRUE(db_->TouchPeer(p.key, "link").ok());
+    }
+  }
+  EXPECT_EQ(Names("?filter=silent"), List({"ecole-silent"}));
+  Folder({{"a.txt", "three"}});
+  PublishMaths();  // maths 3: every school is behind now
+  EXPECT_EQ(Names("?filter=behind"), List({"ecole-link", "ecole-silent", "ecole-stick"}));
+}
+
+TEST_F(HubTableTest, UsageAcrossSchoolsIsSummedPerChannelAndDrawnOnTheHub) {
+  auto usage = Json(Send("GET", "/api/v1/hub/usage", {}, "paul"));
+  ASSERT_EQ(usage["channels"].size(), 1u) << usage.dump();
+  EXPECT_EQ(usage["channels"][0]["id"], "maths");
+  EXPECT_EQ(usage["channels"][0]["total"], 21);  // 7 at each of three schools
+  EXPECT_EQ(usage["channels"][0]["daily"].size(), 30u);
+  EXPECT_EQ(usage["total"], 21);
+  auto page = Send("GET", "/admin/hub/usage", {}, "paul");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(Body(page).find("<svg"), std::string::npos);
+  EXPECT_NE(Body(page).find("Total: 21 views"), std::string::npos);
 }
 
 }  // namespace

@@ -117,5 +117,73 @@ TEST_F(SiteListTest, AReportFromAnUnknownKeyIsNotKept) {
   EXPECT_EQ(hub_.db->NoteSiteReport(r, kViaLink).error().code(), StatusCode::kNotFound);
 }
 
+// QuerySites over rows made by hand: no sync.db needed for sorting, filtering and paging.
+SiteStatus Row(const std::string& name, int64_t seen, int behind, uint32_t errors,
+               int64_t revoked = 0) {
+  SiteStatus s;
+  s.peer.key = Identity::Generate()->public_key();
+  s.peer.name = name;
+  s.peer.role = "site";
+  s.peer.last_seen = seen;
+  s.peer.revoked_at = revoked;
+  s.behind = behind;
+  s.errors_logged = errors;
+  return s;
+}
+
+std::vector<std::string> NamesOf(const SitePage& page) {
+  std::vector<std::string> names;
+  for (const SiteStatus* s : page.rows) names.push_back(s->peer.name);
+  return names;
+}
+
+TEST(QuerySitesTest, SilenceStartsAfterFourteenDaysAndNeverForARevokedSchool) {
+  const int64_t now = 1796000000;
+  EXPECT_FALSE(SiteIsSilent(Row("a", now - kSilentAfterSeconds, 0, 0), now));
+  EXPECT_TRUE(SiteIsSilent(Row("a", now - kSilentAfterSeconds - 1, 0, 0), now));
+  EXPECT_TRUE(SiteIsSilent(Row("a", 0, 0, 0), now));
+  EXPECT_FALSE(SiteIsSilent(Row("a", 0, 0, 0, now), now));
+  SiteStatus relay = Row("relay", 0, 0, 0);
+  relay.peer.role = "relay";
+  EXPECT_FALSE(SiteIsSilent(relay, now));
+}
+
+TEST(QuerySitesTest, APageIsSortedWithTiesByNameAndCountsWhatTheFilterLetsThrough) {
+  const int64_t now = 1796000000;
+  std::vector<SiteStatus> sites = {Row("e", now, 2, 0), Row("B", now, 1, 4), Row("a", now, 2, 1),
+                                   Row("d", 0, 0, 0), Row("c", now - 86400, 0, 9)};
+  SiteStatus relay = Row("relay", now, 5, 5);
+  relay.peer.role = "relay";  // not a school: never in the table
+  sites.push_back(relay);
+  SiteQuery q;
+  q.now = now;
+  q.sort = SiteSort::kBehind;
+  q.descending = true;
+  q.per_page = 2;
+  SitePage page = QuerySites(sites, q);
+  EXPECT_EQ(page.count, 5u);
+  EXPECT_EQ(page.matched, 5u);
+  EXPECT_EQ(page.pages, 3);
+  EXPECT_EQ(NamesOf(page), (std::vector<std::string>{"a", "e"}));  // 2 behind each, by name
+  q.page = 3;
+  EXPECT_EQ(NamesOf(QuerySites(sites, q)), (std::vector<std::string>{"d"}));
+  q.page = 4;
+  EXPECT_TRUE(QuerySites(sites, q).rows.empty());
+
+  q = SiteQuery{};
+  q.now = now;
+  q.filter = SiteFilter::kErrors;
+  q.name_contains = "b";
+  page = QuerySites(sites, q);
+  EXPECT_EQ(page.matched, 1u);
+  EXPECT_EQ(NamesOf(page), (std::vector<std::string>{"B"}));
+  q.name_contains = "";
+  q.sort = SiteSort::kErrors;
+  EXPECT_EQ(NamesOf(QuerySites(sites, q)), (std::vector<std::string>{"a", "B", "c"}));
+  EXPECT_EQ(ParseSiteSort("disk_free"), SiteSort::kDiskFree);
+  EXPECT_FALSE(ParseSiteSort("key").has_value());
+  EXPECT_EQ(SiteFilterName(*ParseSiteFilter("silent")), "silent");
+}
+
 }  // namespace
 }  // namespace outpost

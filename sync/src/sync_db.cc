@@ -1455,6 +1455,12 @@ std::vector<SiteRow> SyncDb::SiteRows() {
   return out;
 }
 
+int64_t SyncDb::DataVersion() {
+  std::lock_guard lock(impl_->mu);
+  db::Stmt s(impl_->conn, "PRAGMA data_version");
+  return s.Step() ? s.Int(0) : -1;
+}
+
 std::vector<ReportedUsage> SyncDb::UsageAcrossSites(const std::string& first_day, const std::string& last_day) {
   std::lock_guard lock(impl_->mu);
   db::Stmt s(impl_->conn,

@@ -360,6 +360,10 @@ class SyncDb {
   // Every peer, with its stored report if any, by name: one query (the hub's table of 10,000
   // schools; site_list.h adds the hub's own versions).
   std::vector<SiteRow> SiteRows();
+  // SQLite's data_version of this connection: it changes when another connection (this
+  // process's or another's) commits a change to sync.db, so a reader that keeps one SyncDb open
+  // knows when what it read is stale (the hub console's cached table of schools).
+  int64_t DataVersion();
   // Views per (day, channel, resource) summed across sites, for days from `first_day` to
   // `last_day` ("YYYY-MM-DD", inclusive), by day then channel then resource.
   std::vector<ReportedUsage> UsageAcrossSites(const std::string& first_day, const std::string& last_day);
