@@ -12,7 +12,6 @@
 
 #include "app.h"
 #include "http/http_message.h"
-#include "http/route_pattern.h"
 #include "outpost/content/importer.h"
 #include "outpost/server/accounts.h"
 #include "outpost/sync/enrolment.h"
@@ -22,6 +21,7 @@
 #include "outpost/sync/sync_db.h"
 #include "outpost/sync/usage.h"
 #include "outpost/sync/trust_store.h"
+#include "testing/route_client.h"
 #include "testing/temp_dir.h"
 
 namespace outpost {
@@ -29,8 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::Fields;
+using testing::RouteClient;
 using testing::TempDir;
-using Fields = std::map<std::string, std::string>;
 
 constexpr char kPassword[] = "carte du pays 9";
 
@@ -64,53 +65,12 @@ class HubPagesTest : public ::testing::Test {
 
   // `method` `path` as `who` ("" for no session), with form `fields` (or a JSON `body` for the
   // API), through the route table and CheckAccess.
-  http::Response Send(const std::string& method, std::string path, Fields fields = {},
+  http::Response Send(const std::string& method, const std::string& path, Fields fields = {},
                       const std::string& who = "", const std::string& body = "") {
-    http::Request req;
-    req.method = method;
-    req.remote_addr = "192.0.2.9";
-    if (size_t q = path.find('?'); q != std::string::npos) {
-      std::string query = path.substr(q + 1);
-      path.resize(q);
-      for (size_t i = 0; i <= query.size();) {
-        size_t amp = std::min(query.find('&', i), query.size());
-        std::string item = query.substr(i, amp - i);
-        size_t eq = item.find('=');
-        fields.emplace(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
-        i = amp + 1;
-      }
-    }
-    req.path = req.target = path;
-    req.body = body;
-    if (!who.empty()) {
-      const Session& s = SessionOf(who);
-      req.headers.emplace("Cookie", std::string(kSessionCookie) + "=" + s.token);
-      req.headers.emplace("X-CSRF-Token", s.csrf);
-    }
-    for (const auto& [k, v] : fields) req.params.emplace(k, v);
-    http::Response res;
-    for (const Route& r : Routes()) {
-      if (method != r.method || !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) {
-        continue;
-      }
-      if (CheckAccess(*app_, r, req, res)) r.handler(*app_, req, res, false);
-      return res;
-    }
-    ADD_FAILURE() << "no route for " << method << " " << path;
-    return res;
+    return client_.Run({method, path, std::move(fields), who, body, "", {}});
   }
-  json Json(const http::Response& res) { return json::parse(Body(res), nullptr, false); }
-  const Session& SessionOf(const std::string& who) {
-    if (!sessions_.count(who)) {
-      auto s = app_->accounts()->Login(who, kPassword);
-      EXPECT_TRUE(s.has_value()) << who;
-      if (s) sessions_[who] = *s;
-    }
-    return sessions_[who];
-  }
-  static std::string Body(const http::Response& res) {
-    return res.body_view ? std::string(*res.body_view) : res.body;
-  }
+  static json Json(const http::Response& res) { return RouteClient::Json(res); }
+  static std::string Body(const http::Response& res) { return RouteClient::Body(res); }
   // Publishes the "maths" folder through the form and waits for the publishing thread.
   void PublishMaths(const std::string& who = "paul") {
     auto posted = Send("POST", "/admin/hub/publish", {{"folder", "maths"}}, who);
@@ -122,7 +82,7 @@ class HubPagesTest : public ::testing::Test {
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<App> app_;
-  std::map<std::string, Session> sessions_;
+  RouteClient client_{[this] { return app_.get(); }, kPassword};
 };
 
 TEST_F(HubPagesTest, APublisherPublishesAFolderAndSeesWhatChangedBetweenTwoVersions) {
@@ -210,7 +170,7 @@ TEST_F(HubPagesTest, APublisherMayNotEnrolOrRevokeAndABoxHasNoHubConsole) {
   app_ = std::make_unique<App>(ServerConfig{}, store.get(), catalog.get());
   EXPECT_FALSE(app_->is_hub());
   ASSERT_TRUE(app_->accounts()->Add("paul", Role::kPublisher, kPassword).ok());
-  sessions_.clear();
+  client_.Forget();
   EXPECT_EQ(Send("GET", "/admin/hub/", {}, "paul").status, 404);
   EXPECT_EQ(Send("GET", "/api/v1/hub/channels", {}, "paul").status, 404);
   app_.reset();

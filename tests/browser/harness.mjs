@@ -154,13 +154,16 @@ export function watch(page, problems) {
   return page;
 }
 
-// A fresh browser context (no cookies) on `base`, with the `lang` cookie if given, its page
-// watched. `close(expected)` fails the test on any problem not matched by one of `expected`
-// (the 401s and 404s a test causes on purpose).
-export async function openContext(browser, base, { lang, js = true, width = 1280, height = 900, headers } = {}) {
+// A fresh browser context on `base` (no cookies but `cookies` and the `lang` cookie if given),
+// its page watched. `close(expected)` fails the test on any problem not matched by one of
+// `expected` (the 401s and 404s a test causes on purpose).
+export async function openContext(browser, base, {
+  lang, js = true, width = 1280, height = 900, headers, cookies = [], acceptDownloads = false,
+} = {}) {
   const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height },
-                                             extraHTTPHeaders: headers });
+                                             extraHTTPHeaders: headers, acceptDownloads });
   if (lang) await context.addCookies([{ name: 'lang', value: lang, url: base }]);
+  if (cookies.length) await context.addCookies(cookies);
   const problems = [];
   const page = watch(await context.newPage(), problems);
   return {
@@ -196,6 +199,9 @@ export async function axeSerious(page, source, name) {
   }
   return serious;
 }
+
+// Clicks `selector` and waits for the page it leads to (a form's submit button, say).
+export const submit = (page, selector) => Promise.all([page.waitForNavigation(), page.click(selector)]);
 
 // How far the page is wider than the window (0: nothing scrolls sideways), and its path.
 export const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);

@@ -23,7 +23,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, freePort, launchChromium, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, fail, freePort, launchChromium, openContext, overflow, pathOf, startServer, submit,
+} from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -77,41 +79,15 @@ function write(dir, files) {
 
 // A context (no cookies unless `cookies`), JavaScript off unless `js` (axe-core needs it): the
 // console must work without it.
-async function open({ lang, width = 1280, height = 900, cookies = [], js = false } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height },
-                                             acceptDownloads: true });
-  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
-  if (cookies.length) await context.addCookies(cookies);
-  const problems = [];
-  const page = watch(await context.newPage(), problems);
-  return {
-    context, page, problems,
-    go: (p) => page.goto(server.base + p),
-    async close(expected = []) {
-      await context.close();
-      const left = problems.filter((p) => !expected.some((re) => re.test(p)));
-      assert.deepEqual(left, [], 'errors in the page');
-    },
-  };
-}
+const open = (options) => openContext(browser, server.base, { js: false, acceptDownloads: true, ...options });
 const REFUSED = /status of (401|422)/;
-const pathOf = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
 
 const axeFound = [];
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
-                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
-    if (v.impact === 'serious' || v.impact === 'critical') axeFound.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
+  axeFound.push(...await axeSerious(page, AXE, name));
 }
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 
 let cookies = [];  // the hub admin's session, once logged in
-const submit = (page, selector) => Promise.all([page.waitForNavigation(), page.click(selector)]);
 
 describe('hub console', () => {
   test('first run on a hub makes a hub admin, who lands on the hub console', async () => {

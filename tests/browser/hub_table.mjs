@@ -18,7 +18,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { axeSource, fail, freePort, launchChromium, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, fail, freePort, launchChromium, openContext, overflow, pathOf, startServer, submit,
+} from './harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -67,36 +69,12 @@ const codeFor = (name) =>
   JSON.parse(run(['hub', 'enrol', '--data', server.data, '--name', name, '--address', syncAddress,
                   '--json'])).code;
 
-async function open({ lang, width = 1280, height = 900, cookies = [], js = false } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width, height } });
-  if (lang) await context.addCookies([{ name: 'lang', value: lang, url: server.base }]);
-  if (cookies.length) await context.addCookies(cookies);
-  const problems = [];
-  const page = watch(await context.newPage(), problems);
-  return {
-    context, page,
-    go: (p) => page.goto(server.base + p),
-    async close() {
-      await context.close();
-      assert.deepEqual(problems, [], 'errors in the page');
-    },
-  };
-}
-const submit = (page, selector) => Promise.all([page.waitForNavigation(), page.click(selector)]);
-const pathOf = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
-const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+const open = (options) => openContext(browser, server.base, { js: false, ...options });
 const rowNames = (page) => page.locator('.hub-table tbody th bdi').allInnerTexts();
 
 const axeFound = [];
 async function axe(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) {
-    const line = `${name}: [${v.impact}] ${v.id}: ${v.help} — ` +
-                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ');
-    if (v.impact === 'serious' || v.impact === 'critical') axeFound.push(line);
-    else console.log(`# axe (not failing): ${line}`);
-  }
+  axeFound.push(...await axeSerious(page, AXE, name));
 }
 
 let cookies = [];
