@@ -23,22 +23,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow, pathOf, startServer,
+  axeSerious, axeSource, launchChromium, logIn as logInAt, openContext, overflow, pathOf,
+  startServer, testOptions,
 } from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-    'web-root': { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo) {
-  fail('usage: node tests/browser/admin_box.mjs --outpost BIN --demo DIR [--screenshots DIR] [--web-root DIR]');
-}
+const opts = testOptions('admin_box.mjs');
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
 const PASSWORD = 'tableau noir 5';

@@ -13,29 +13,18 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { parseArgs } from 'node:util';
 import {
-  axeSerious, axeSource, fail, freePort, launchChromium, logIn, openContext, overflow, startServer,
+  axeSerious, axeSource, freePort, launchChromium, logIn, openContext, overflow, runOutpost,
+  startServer, testOptions,
 } from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    linksim: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-    'web-root': { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo || !opts.linksim) {
-  fail('usage: node tests/browser/admin_jobs.mjs --outpost BIN --linksim BIN --demo DIR [--screenshots DIR] [--web-root DIR]');
-}
+const opts = testOptions('admin_jobs.mjs', ['linksim']);
 const OUTPOST = path.resolve(opts.outpost);
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
@@ -45,11 +34,7 @@ const SAFETY_MS = 120000;  // a safety net for waits on events, never a measure
 let tmp, hubData, stick, server, siteData, browser;
 const children = [];
 
-function run(args, input) {
-  const r = spawnSync(OUTPOST, args, { encoding: 'utf8', input });
-  if (r.status !== 0) fail(`outpost ${args.join(' ')} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+const run = (args, input) => runOutpost(OUTPOST, args, input);
 
 // Starts `argv` and resolves with the first line of its output that matches `re`.
 function startAndWaitFor(argv, re) {

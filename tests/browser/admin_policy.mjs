@@ -15,20 +15,11 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { axeSerious, axeSource, fail, launchChromium, overflow, startServer, watch } from './harness.mjs';
+import {
+  axeSerious, axeSource, launchChromium, overflow, startServer, testOptions, watch,
+} from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-    'web-root': { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo) {
-  fail('usage: node tests/browser/admin_policy.mjs --outpost BIN --demo DIR [--screenshots DIR] [--web-root DIR]');
-}
+const opts = testOptions('admin_policy.mjs');
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
 const PASSWORD = 'craie blanche 7';

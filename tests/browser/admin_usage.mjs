@@ -21,22 +21,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow, startServer,
+  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow,
+  startServer, testOptions,
 } from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-    'web-root': { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo) {
-  fail('usage: node tests/browser/admin_usage.mjs --outpost BIN --demo DIR [--screenshots DIR] [--web-root DIR]');
-}
+const opts = testOptions('admin_usage.mjs');
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
 const PASSWORD = 'tableau noir 5';

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../..');
@@ -206,3 +207,33 @@ export const submit = (page, selector) => Promise.all([page.waitForNavigation(),
 // How far the page is wider than the window (0: nothing scrolls sideways), and its path.
 export const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
 export const pathOf = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
+
+// The options of a browser test run by ctest: --outpost BIN --demo DIR [--screenshots DIR]
+// [--web-root DIR], and each of `needed` (more options it must have: 'linksim'). A missing one
+// fails with the usage line of `script`.
+export function testOptions(script, needed = []) {
+  const options = { outpost: {}, demo: {}, screenshots: {}, 'web-root': {} };
+  for (const name of needed) options[name] = {};
+  for (const o of Object.values(options)) o.type = 'string';
+  const { values } = parseArgs({ options });
+  if (![...needed, 'outpost', 'demo'].every((name) => values[name])) {
+    fail(`usage: node tests/browser/${script} --outpost BIN --demo DIR ` +
+         needed.map((n) => `--${n} BIN `).join('') + '[--screenshots DIR] [--web-root DIR]');
+  }
+  return values;
+}
+
+// Runs `outpost` with `args` (and `input` on its stdin); a failure fails the test.
+export function runOutpost(outpost, args, input) {
+  const r = spawnSync(outpost, args, { encoding: 'utf8', input });
+  if (r.status !== 0) throw new Error(`outpost ${args.join(' ')} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+// Writes `files` (a path under `dir` -> its text), making the folders.
+export function writeTree(dir, files) {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+}

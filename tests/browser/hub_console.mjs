@@ -22,21 +22,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  axeSerious, axeSource, fail, freePort, launchChromium, openContext, overflow, pathOf, startServer, submit,
+  axeSerious, axeSource, freePort, launchChromium, openContext, overflow, pathOf, runOutpost,
+  startServer, submit, testOptions, writeTree,
 } from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo) {
-  fail('usage: node tests/browser/hub_console.mjs --outpost BIN --demo DIR [--screenshots DIR]');
-}
+const opts = testOptions('hub_console.mjs');
 const OUTPOST = path.resolve(opts.outpost);
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
@@ -65,17 +56,8 @@ after(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-function run(args) {
-  const r = spawnSync(OUTPOST, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `outpost ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-function write(dir, files) {
-  for (const [name, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, name), text);
-  }
-}
+const run = (args) => runOutpost(OUTPOST, args);
+const write = writeTree;
 
 // A context (no cookies unless `cookies`), JavaScript off unless `js` (axe-core needs it): the
 // console must work without it.

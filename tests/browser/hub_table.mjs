@@ -13,25 +13,15 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  axeSerious, axeSource, fail, freePort, launchChromium, openContext, overflow, pathOf, startServer, submit,
+  axeSerious, axeSource, freePort, launchChromium, openContext, overflow, pathOf, runOutpost,
+  startServer, submit, testOptions, writeTree,
 } from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo) {
-  fail('usage: node tests/browser/hub_table.mjs --outpost BIN --demo DIR [--screenshots DIR]');
-}
+const opts = testOptions('hub_table.mjs');
 const OUTPOST = path.resolve(opts.outpost);
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
@@ -60,11 +50,7 @@ after(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-function run(args) {
-  const r = spawnSync(OUTPOST, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `outpost ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+const run = (args) => runOutpost(OUTPOST, args);
 const codeFor = (name) =>
   JSON.parse(run(['hub', 'enrol', '--data', server.data, '--name', name, '--address', syncAddress,
                   '--json'])).code;
@@ -79,12 +65,7 @@ async function axe(page, name) {
 
 let cookies = [];
 
-function write(dir, files) {
-  for (const [name, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, name), text);
-  }
-}
+const write = writeTree;
 
 // Publishes data/publish/maths through the console's form; refreshes until it is done.
 async function publishMaths() {

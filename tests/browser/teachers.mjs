@@ -22,22 +22,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  axeSerious, axeSource, fail, launchChromium, logIn as logInAt, openContext, overflow, pathOf, startServer,
+  axeSerious, axeSource, launchChromium, logIn as logInAt, openContext, overflow, pathOf,
+  startServer, testOptions,
 } from './harness.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    outpost: { type: 'string' },
-    demo: { type: 'string' },
-    screenshots: { type: 'string' },
-    'web-root': { type: 'string' },
-  },
-});
-if (!opts.outpost || !opts.demo) {
-  fail('usage: node tests/browser/teachers.mjs --outpost BIN --demo DIR [--screenshots DIR] [--web-root DIR]');
-}
+const opts = testOptions('teachers.mjs');
 const shotsDir = path.resolve(opts.screenshots || 'browser-screenshots');
 const AXE = axeSource();
 const PASSWORD = 'craie blanche 7';
