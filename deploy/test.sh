@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Command two of the README (and what CI runs through .ci/run): installs what Outpost needs,
-# then builds and runs every test twice:
-#   1. Debug with AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors;
-#   2. Release, warnings as errors (what a box runs);
+# then builds and runs the tests twice:
+#   1. Debug with AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors: the unit
+#      and end-to-end tests (the browser tests drive the same pages through Chromium for about
+#      four minutes of both cores; the memory errors they could meet are the server's, which the
+#      unit and end-to-end tests reach here);
+#   2. Release, warnings as errors (what a box runs): every test, the browser tests too;
 # then builds the fuzz targets with clang (fuzz/, OUTPOST_FUZZ) and runs each for a few seconds
 # over its seed corpus: a crash or a broken invariant fails the run (bench/fuzz.sh runs them long).
 # Exits non-zero if anything fails.
@@ -15,20 +18,21 @@ jobs=$(nproc)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-run() {  # run NAME CMAKE_ARGS...
-  local dir=build/$1
-  shift
+run() {  # run NAME CTEST_ARGS CMAKE_ARGS...
+  local dir=build/$1 ctest_args=$2
+  shift 2
   echo "=== $dir: configure and build"
   cmake -S . -B "$dir" -G Ninja -DOUTPOST_WERROR=ON -DOUTPOST_BUILD_TESTS=ON "$@"
   ninja -C "$dir"
-  echo "=== $dir: tests"
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+  echo "=== $dir: tests ${ctest_args}"
+  # shellcheck disable=SC2086  # ctest_args is a list of words
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" $ctest_args
 }
 
 # -g1: line tables only, all a sanitizer's stack trace needs; full debug info made the build
 # slower for nothing CI uses.
-run ci-sanitize -DCMAKE_BUILD_TYPE=Debug -DOUTPOST_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1
-run ci-release -DCMAKE_BUILD_TYPE=Release
+run ci-sanitize "-LE browser" -DCMAKE_BUILD_TYPE=Debug -DOUTPOST_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1
+run ci-release "" -DCMAKE_BUILD_TYPE=Release
 
 fuzz_seconds=${OUTPOST_FUZZ_SECONDS:-5}
 echo "=== build/ci-fuzz: configure and build (clang, libFuzzer)"
