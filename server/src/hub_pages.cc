@@ -547,18 +547,13 @@ json SitesView(const json& answer, const SiteQuery& q, const ViewLanguage& t) {
 }
 
 std::string UsageChart(const json& channel, size_t index, const ViewLanguage& t, bool rtl) {
-  BarChartSpec spec;
-  spec.id = "hub-chart-" + std::to_string(index);
-  spec.title = Fill(t.T("hubtbl_usage_chart"), channel["title"].get<std::string>());
-  spec.description = Fill(t.T("hubtbl_usage_total"), std::to_string(channel["total"].get<uint64_t>()));
-  spec.rtl = rtl;
-  for (const json& d : channel["daily"]) {
-    std::string day = d["day"];
-    uint64_t views = d["views"];
-    std::string tip = day + ": " + Fill(t.T("hubtbl_views_n"), std::to_string(views));
-    spec.bars.push_back({day.substr(5), views, tip});
-  }
-  return BarChartSvg(spec);
+  BarChartSpec spec{.id = "hub-chart-" + std::to_string(index),
+                    .title = Fill(t.T("hubtbl_usage_chart"), channel["title"].get<std::string>()),
+                    .description = Fill(t.T("hubtbl_usage_total"), std::to_string(channel["total"].get<uint64_t>())),
+                    .bars = {},
+                    .rtl = rtl};
+  return DailyViewsChart(std::move(spec), channel["daily"],
+                         [&](uint64_t views) { return Fill(t.T("hubtbl_views_n"), std::to_string(views)); });
 }
 
 }  // namespace

@@ -135,4 +135,14 @@ std::string BarChartSvg(const BarChartSpec& spec) {
   return out + "</svg>";
 }
 
+std::string DailyViewsChart(BarChartSpec spec, const nlohmann::json& daily,
+                            const std::function<std::string(uint64_t)>& views_text) {
+  for (const nlohmann::json& d : daily) {
+    std::string day = d.value("day", "");
+    uint64_t views = d.value("views", uint64_t{0});
+    spec.bars.push_back({day.size() > 5 ? day.substr(5) : day, views, day + ": " + views_text(views)});
+  }
+  return BarChartSvg(spec);
+}
+
 }  // namespace outpost

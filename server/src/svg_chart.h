@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,13 @@ struct BarChartSpec {
 
 // The <svg> element, escaped for HTML (titles and labels are text, never markup).
 std::string BarChartSvg(const BarChartSpec& spec);
+
+// A chart of views per day: `spec` (its id, title, description and direction) with one bar
+// per entry of `daily`, a JSON array of {"day": "2026-12-07", "views": 12}, oldest first, as
+// the usage figures give them; each bar labelled "12-07", with the tip "2026-12-07: " +
+// views_text(views). The box's usage page and the hub's draw their charts with it.
+std::string DailyViewsChart(BarChartSpec spec, const nlohmann::json& daily,
+                            const std::function<std::string(uint64_t)>& views_text);
 
 // The top of the value axis for a largest value `max`: 1, 2 or 5 times a power of ten, at
 // least `max` (and at least 1).

@@ -115,17 +115,13 @@ std::string Fill(std::string text, const std::string& value) {
 
 // The chart of one channel's days (labels "MM-DD"), named by the channel's title.
 std::string ChartOf(const json& channel, size_t index, const ViewLanguage& t, bool rtl) {
-  BarChartSpec spec;
-  spec.id = "chart-" + std::to_string(index);
-  spec.title = Fill(t.T("usage_chart_title"), channel["title"].get<std::string>());
-  spec.description = Fill(t.T("usage_chart_desc"), std::to_string(channel["total"].get<uint64_t>()));
-  spec.rtl = rtl;
-  for (const json& d : channel["daily"]) {
-    std::string day = d["day"];
-    uint64_t views = d["views"];
-    spec.bars.push_back({day.substr(5), views, day + ": " + Fill(t.T("usage_views_n"), std::to_string(views))});
-  }
-  return BarChartSvg(spec);
+  BarChartSpec spec{.id = "chart-" + std::to_string(index),
+                    .title = Fill(t.T("usage_chart_title"), channel["title"].get<std::string>()),
+                    .description = Fill(t.T("usage_chart_desc"), std::to_string(channel["total"].get<uint64_t>())),
+                    .bars = {},
+                    .rtl = rtl};
+  return DailyViewsChart(std::move(spec), channel["daily"],
+                         [&](uint64_t views) { return Fill(t.T("usage_views_n"), std::to_string(views)); });
 }
 
 // The page's own fields over the view-model: the frame, the period links, the charts.
