@@ -179,21 +179,30 @@ int SchemaVersion(sqlite3* db) {
 }
 
 Status Migrate(sqlite3* db, std::span<const char* const> migrations, std::string_view what) {
-  int current = SchemaVersion(db);
   int target = static_cast<int>(migrations.size());
+  if (SchemaVersion(db) == target) return Status::Ok();  // the usual case: nothing to lock
+  // Every step in one transaction, the version read inside it (another process may have
+  // migrated meanwhile): a step that fails leaves the database at the version it had, which the
+  // previous outpost (a package upgrade that failed) still reads.
+  Transaction txn(db);
+  OUTPOST_RETURN_IF_ERROR(txn.Begin());
+  int current = SchemaVersion(db);
   if (current > target) {
     return Corrupt(std::string(what) + " has schema version " + std::to_string(current) +
                    ", newer than this outpost understands (" + std::to_string(target) +
                    "); upgrade outpost");
   }
   for (int v = std::max(current, 0); v < target; ++v) {
-    Transaction txn(db);
-    OUTPOST_RETURN_IF_ERROR(txn.Begin());
-    OUTPOST_RETURN_IF_ERROR(Exec(db, migrations[static_cast<size_t>(v)]));
-    OUTPOST_RETURN_IF_ERROR(Exec(db, "PRAGMA user_version=" + std::to_string(v + 1)));
-    OUTPOST_RETURN_IF_ERROR(txn.Commit());
+    Status st = Exec(db, migrations[static_cast<size_t>(v)]);
+    if (!st.ok()) {
+      return Status(st.code(), std::string(what) + ": migrating from schema version " +
+                                   std::to_string(current) + " to " + std::to_string(target) +
+                                   " failed at step " + std::to_string(v + 1) + " (" +
+                                   st.message() + "); nothing was changed");
+    }
   }
-  return Status::Ok();
+  OUTPOST_RETURN_IF_ERROR(Exec(db, "PRAGMA user_version=" + std::to_string(target)));
+  return txn.Commit();
 }
 
 Result<sqlite3*> OpenPrivate(const std::filesystem::path& path) {

@@ -88,4 +88,36 @@ TEST(DbTest, ATransactionRollsBackUnlessCommitted) {
 }
 
 }  // namespace
+TEST(DbTest, AMigrationThatFailsAtAnyStepLeavesTheOldVersionAndDataAsTheyWere) {
+  const std::array<const char*, 3> migrations = {
+      "CREATE TABLE a (v INTEGER); INSERT INTO a VALUES (1);",
+      "CREATE TABLE b (v INTEGER); INSERT INTO a VALUES (2);",
+      "CREATE TABLE c (v INTEGER); INSERT INTO a VALUES (3);"};
+  Connection db(":memory:");
+  ASSERT_TRUE(Migrate(db.get(), std::span(migrations).first(1), "test.db").ok());
+  // Step 3 meets a view of the same name (what a previous release, a hand edit or a damaged
+  // file could leave): the upgrade from 1 to 3 fails, and step 2 is undone with it.
+  ASSERT_TRUE(Exec(db.get(), "CREATE VIEW c AS SELECT 1").ok());
+  Status st = Migrate(db.get(), migrations, "test.db");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("test.db: migrating from schema version 1 to 3 failed at step 3"),
+            std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("nothing was changed"), std::string::npos) << st.message();
+  EXPECT_EQ(SchemaVersion(db.get()), 1);
+  Stmt rows(db.get(), "SELECT COUNT(*) FROM a");
+  ASSERT_TRUE(rows.Step());
+  EXPECT_EQ(rows.Int(0), 1);
+  Stmt b(db.get(), "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'b'");
+  ASSERT_TRUE(b.Step());
+  EXPECT_EQ(b.Int(0), 0);
+  // Once the obstacle is gone the same upgrade runs, once.
+  ASSERT_TRUE(Exec(db.get(), "DROP VIEW c").ok());
+  ASSERT_TRUE(Migrate(db.get(), migrations, "test.db").ok());
+  EXPECT_EQ(SchemaVersion(db.get()), 3);
+  ASSERT_TRUE(Migrate(db.get(), migrations, "test.db").ok());
+  Stmt all(db.get(), "SELECT group_concat(v) FROM a");
+  ASSERT_TRUE(all.Step());
+  EXPECT_EQ(all.Text(0), "1,2,3");
+}
+
 }  // namespace outpost::db

@@ -116,9 +116,11 @@ class Transaction {
 // The schema version (PRAGMA user_version); -1 if it cannot be read.
 int SchemaVersion(sqlite3* db);
 
-// Brings `db` from its schema version to migrations.size(), one transaction per step (step v
-// runs migrations[v] and sets user_version v + 1). Corrupt if the file is newer than that:
-// "WHAT has schema version N, newer than this outpost understands (M); upgrade outpost".
+// Brings `db` from its schema version to migrations.size() (step v runs migrations[v]), all
+// steps in one transaction: if one fails, the database keeps its old version and contents and
+// the error says "WHAT: migrating from schema version N to M failed at step K (...); nothing
+// was changed". Corrupt if the file is newer than that: "WHAT has schema version N, newer than
+// this outpost understands (M); upgrade outpost".
 Status Migrate(sqlite3* db, std::span<const char* const> migrations, std::string_view what);
 
 // Opens the database at `path`, creating it (and its folder) with mode 0600 if it does not
