@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything Outpost needs to build, run and test on Debian 12 (bookworm).
 # Non-interactive and idempotent: packages already present are left alone.
-# Usage: deploy/install-deps.sh [--bench]  (as root, or with sudo available)
-#   --bench  also the peers that bench/ measures Outpost against (bench/README.md): nginx,
-#            kiwix-serve and zimwriterfs, rsync, wrk. They are not needed to build or test.
+# Usage: deploy/install-deps.sh [--bench] [--arm64] [--package]  (as root, or with sudo)
+#   --bench    also the peers that bench/ measures Outpost against (bench/README.md): nginx,
+#              kiwix-serve and zimwriterfs, rsync, wrk. They are not needed to build or test.
+#   --arm64    also the arm64 cross toolchain, the arm64 -dev packages (multiarch: adds the
+#              arm64 architecture to dpkg) and qemu-user-static (deploy/cross-arm64.sh)
+#   --package  also what building and testing the Debian packages needs (deploy/package.sh):
+#              help2man for the man page, lintian, debootstrap for the clean Debian 12 root
 set -euo pipefail
 
 PACKAGES=(
@@ -22,14 +26,25 @@ PACKAGES=(
   # pdf.js (embedded in the binary) and the browser tests' tools come from npm
   nodejs
 )
-if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(nginx-light kiwix-tools zim-tools rsync wrk curl)
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
+
+ARM64_LIBS=(libsqlite3-dev libzstd-dev zlib1g-dev libsodium-dev libboost-dev libgtest-dev
+  libgmock-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libminizip-dev libcpp-httplib-dev)
+for flag in "$@"; do
+  case "$flag" in
+    --bench) PACKAGES+=(nginx-light kiwix-tools zim-tools rsync wrk curl) ;;
+    --arm64)
+      if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        $SUDO dpkg --add-architecture arm64
+      fi
+      PACKAGES+=(crossbuild-essential-arm64 qemu-user-static "${ARM64_LIBS[@]/%/:arm64}") ;;
+    --package) PACKAGES+=(help2man lintian debootstrap dpkg-dev) ;;
+    *) echo "install-deps: unknown option $flag" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

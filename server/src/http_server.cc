@@ -5,6 +5,12 @@
 // docs/web-api.md for the view-models.
 #include "outpost/server/http_server.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <vector>
+
 #include "app.h"
 #include "http/http_transport.h"
 #include "routes.h"
@@ -54,6 +60,16 @@ HttpServer::HttpServer(const ServerConfig& config, BlobStore* store, Catalog* ca
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::Bind() {
+  // Started by systemd's outpost.socket (the package's port 80): the socket is already bound.
+  std::vector<int> passed = http::ListenFds(std::getenv("LISTEN_PID"), std::getenv("LISTEN_FDS"),
+                                            static_cast<long>(::getpid()));
+  if (!passed.empty()) {
+    ::unsetenv("LISTEN_PID"), ::unsetenv("LISTEN_FDS"), ::unsetenv("LISTEN_FDNAMES");
+    OUTPOST_RETURN_IF_ERROR(http_->Adopt(passed.front()));
+    port_ = http_->port();
+    spdlog::info("listening on the socket systemd passed (port {})", port_);
+    return Status::Ok();
+  }
   OUTPOST_RETURN_IF_ERROR(http_->Bind(config_.host, config_.port));
   port_ = http_->port();
   return Status::Ok();

@@ -23,10 +23,12 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <csignal>
 #include <ctime>
@@ -1069,6 +1071,42 @@ Status Transport::Bind(const std::string& host, int port) {
   }
   impl_->port = acceptor.local_endpoint(ec).port();
   return Status::Ok();
+}
+
+Status Transport::Adopt(int fd) {
+  auto option = [fd](int name) {
+    int value = 0;
+    socklen_t len = sizeof value;
+    return ::getsockopt(fd, SOL_SOCKET, name, &value, &len) == 0 ? value : -1;
+  };
+  sockaddr_storage address{};
+  socklen_t address_len = sizeof address;
+  if (option(SO_TYPE) != SOCK_STREAM || option(SO_ACCEPTCONN) != 1 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_len) != 0 ||
+      (address.ss_family != AF_INET && address.ss_family != AF_INET6)) {
+    return InvalidArgument("descriptor " + std::to_string(fd) + " is not a listening TCP socket");
+  }
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  boost::system::error_code ec;
+  impl_->acceptor->assign(address.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+  if (ec) return IoError("cannot take the listening socket: " + ec.message());
+  impl_->port = impl_->acceptor->local_endpoint(ec).port();
+  return Status::Ok();
+}
+
+std::vector<int> ListenFds(const char* listen_pid, const char* listen_fds, long pid, int max) {
+  auto number = [](const char* text) -> long {
+    if (!text || !*text) return -1;
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(text, &end, 10);
+    return errno || *end != '\0' || v < 0 ? -1 : v;
+  };
+  long count = number(listen_fds);
+  if (number(listen_pid) != pid || count <= 0) return {};
+  std::vector<int> fds;
+  for (long i = 0; i < std::min<long>(count, max); ++i) fds.push_back(3 + static_cast<int>(i));
+  return fds;
 }
 
 Status Transport::Serve() {

@@ -117,6 +117,10 @@ class Transport {
 
   // Binds and listens (backlog SOMAXCONN); port 0 lets the system choose (see port()).
   Status Bind(const std::string& host, int port);
+  // Or takes a socket that is already bound and listening (systemd's socket activation hands
+  // one over: ListenFds()); InvalidArgument if `fd` is not a listening TCP socket. The
+  // transport owns it from then on.
+  Status Adopt(int fd);
   int port() const;
   Status Serve();
   void Stop();
@@ -134,6 +138,11 @@ class Transport {
 std::string PercentDecode(std::string_view s, bool plus_as_space);
 // "a=1&b=x+y" into params (decoded).
 void ParseQuery(std::string_view query, Params* params);
+
+// The listening sockets systemd passed to this process (socket activation, sd_listen_fds(3):
+// LISTEN_PID is this process and LISTEN_FDS counts the descriptors from 3), or none; `pid` and
+// the two values are given so that a test can call it. Never more than `max` descriptors.
+std::vector<int> ListenFds(const char* listen_pid, const char* listen_fds, long pid, int max = 8);
 
 struct HeadLimits {
   size_t max_target_bytes = 8192;

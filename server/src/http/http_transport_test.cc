@@ -198,7 +198,8 @@ int CountOf(const std::string& haystack, const std::string& needle) {
 
 class TransportTest : public ::testing::Test {
  protected:
-  void Start(TransportOptions config = {}) {
+  // With `adopt` a listening socket: the transport takes it (as from systemd) instead of binding.
+  void Start(TransportOptions config = {}, int adopt = -1) {
     config.io_threads = 1;
     config.threads = 2;
     transport_ = std::make_unique<Transport>(config);
@@ -243,7 +244,7 @@ class TransportTest : public ::testing::Test {
     transport_->set_error_handler([](const Request&, Response& res) {
       res.set_header("X-Error-Handled", "1");
     });
-    ASSERT_TRUE(transport_->Bind("127.0.0.1", 0).ok());
+    ASSERT_TRUE((adopt >= 0 ? transport_->Adopt(adopt) : transport_->Bind("127.0.0.1", 0)).ok());
     port_ = transport_->port();
     thread_ = std::thread([this] { (void)transport_->Serve(); });
   }
@@ -909,6 +910,62 @@ TEST_F(TransportTest, OtherMethodsAreRoutedAndUnknownOnesGet405WithAllow) {
   SendAll(fd, "DELETE /thing HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n");
   EXPECT_TRUE(ReadUntilClosed(fd).starts_with("HTTP/1.1 413"));
   ::close(fd);
+}
+
+// A listening TCP socket on 127.0.0.1, port chosen by the system, as systemd's outpost.socket
+// hands one over.
+int ListeningSocket(int type = SOCK_STREAM, bool listen = true) {
+  int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  if (listen) {
+    EXPECT_EQ(::listen(fd, 16), 0);
+  }
+  return fd;
+}
+
+TEST_F(TransportTest, ASocketPassedBySystemdIsServedOnItsPort) {
+  int listening = ListeningSocket();
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listening, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  Start({}, listening);
+  EXPECT_EQ(port_, ntohs(addr.sin_port));
+  EXPECT_NE(::fcntl(listening, F_GETFD) & FD_CLOEXEC, 0);  // not inherited by a child
+  int fd = Connect(port_);
+  SendAll(fd, "GET /hello?name=systemd HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ReadUntilClosed(fd).ends_with("hello systemd"));
+  ::close(fd);
+}
+
+TEST(TransportAdoptTest, WhatIsNotAListeningTcpSocketIsRefused) {
+  Transport transport(TransportOptions{});
+  int not_listening = ListeningSocket(SOCK_STREAM, false);
+  int udp = ListeningSocket(SOCK_DGRAM, false);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  for (int fd : {not_listening, udp, pipe_fds[0], 999}) {
+    Status st = transport.Adopt(fd);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << fd;
+    EXPECT_NE(st.message().find("is not a listening TCP socket"), std::string::npos);
+  }
+  for (int fd : {not_listening, udp, pipe_fds[0], pipe_fds[1]}) ::close(fd);
+}
+
+TEST(ListenFdsTest, OnlyDescriptorsPassedToThisProcessCountFromThree) {
+  EXPECT_EQ(ListenFds("4242", "1", 4242), std::vector<int>({3}));
+  EXPECT_EQ(ListenFds("4242", "2", 4242), std::vector<int>({3, 4}));
+  EXPECT_TRUE(ListenFds("4241", "1", 4242).empty());  // meant for another process (a parent)
+  EXPECT_TRUE(ListenFds(nullptr, "1", 4242).empty());
+  EXPECT_TRUE(ListenFds("4242", nullptr, 4242).empty());
+  EXPECT_TRUE(ListenFds("4242", "0", 4242).empty());
+  EXPECT_TRUE(ListenFds("4242", "-1", 4242).empty());
+  EXPECT_TRUE(ListenFds("4242", "1x", 4242).empty());
+  EXPECT_TRUE(ListenFds("42x", "1", 4242).empty());
+  EXPECT_EQ(ListenFds("4242", "99999999999999999999", 4242).size(), 0u);  // overflows: refused
+  EXPECT_EQ(ListenFds("4242", "1000", 4242).size(), 8u);                  // capped
 }
 
 }  // namespace
