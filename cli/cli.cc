@@ -43,6 +43,7 @@ int RunCli(int argc, char** argv) {
   cli::AddServeCommand(app, table);
   cli::AddLibraryCommands(app, table);  // import, verify, gc, channels, search
   cli::AddRepairCommand(app, table);
+  cli::AddMigrateCommand(app, table);
   cli::AddStatusCommand(app, table);
   cli::AddHubCommands(app, table);      // publish, hub ...
   cli::AddSyncCommand(app, table);

@@ -1,13 +1,21 @@
 #include "repair.h"
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <sqlite3.h>
+
+#include "outpost/base/db.h"
+#include "outpost/content/catalog.h"
+#include "outpost/server/accounts.h"
 #include "outpost/sync/node.h"
 #include "outpost/sync/repair.h"
+#include "outpost/sync/sync_db.h"
+#include "outpost/sync/usage.h"
 
 namespace outpost::cli {
 
@@ -92,7 +100,73 @@ int RepairCommand(const fs::path& data, const RepairArgs& args) {
   return report->ok() ? kExitOk : kExitIncomplete;
 }
 
+// ---- migrate ----
+
+// The schema version of the database at `path`, read without changing anything; -1 if it
+// cannot be read.
+int StoredSchemaVersion(const fs::path& path) {
+  sqlite3* db = nullptr;
+  int version = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    version = db::SchemaVersion(db);
+  }
+  sqlite3_close(db);
+  return version;
+}
+
+struct DatabaseOfNode {
+  const char* name;
+  fs::path path;
+  std::function<Status(const fs::path&)> open;  // opens, and so migrates
+};
+
+template <typename Store>
+std::function<Status(const fs::path&)> Opener() {
+  return [](const fs::path& path) {
+    auto store = Store::Open(path);
+    return store ? Status::Ok() : store.error();
+  };
+}
+
+// Brings every database of DATA that exists to this outpost's schema (each in one
+// transaction: one that fails is left as it was, and the command says so). What the package's
+// postinst runs on an upgrade, before the new version serves; `outpost serve` and every command
+// also migrate what they open, so running it by hand is never required.
+int MigrateCommand(const fs::path& data) {
+  std::vector<DatabaseOfNode> dbs = {
+      {"catalog", data / "catalog.db", Opener<Catalog>()},
+      {"sync", NodePaths(data).sync_db, Opener<SyncDb>()},
+      {"usage", data / "usage.db", Opener<UsageStore>()},
+      {"accounts", data / "accounts.db", Opener<AccountStore>()}};
+  int failed = 0;
+  for (const DatabaseOfNode& d : dbs) {
+    if (!fs::exists(d.path)) continue;  // made, at the current schema, when first needed
+    int before = StoredSchemaVersion(d.path);
+    Status st = d.open(d.path);
+    if (!st.ok()) {
+      std::fprintf(stderr, "outpost: %s: %s\n", d.path.c_str(), st.message().c_str());
+      ++failed;
+      continue;
+    }
+    int after = StoredSchemaVersion(d.path);
+    if (before == after) std::printf("%s: schema %d, up to date\n", d.name, after);
+    else std::printf("%s: schema %d -> %d\n", d.name, before, after);
+  }
+  if (failed == 0) return kExitOk;
+  std::fprintf(stderr,
+               "outpost: %d database(s) could not be migrated and are unchanged: the previous "
+               "outpost still reads them\n", failed);
+  return kExitFailure;
+}
+
 }  // namespace
+
+void AddMigrateCommand(CLI::App& app, CommandTable& table) {
+  table.Add(&app, "migrate",
+            "bring the data folder's databases to this version's schema (the package does it "
+            "on upgrade; a migration that fails changes nothing)",
+            [](const fs::path& data) { return MigrateCommand(data); });
+}
 
 void AddRepairCommand(CLI::App& app, CommandTable& table) {
   auto args = std::make_shared<RepairArgs>();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "testing/damage.h"
 #include "testing/subprocess.h"
@@ -39,6 +40,58 @@ class CliTest : public ::testing::Test {
   }
   TempDir data_, src_;
 };
+
+// A sync.db as the previous release left it (schema 11: no console_jobs), the way a package
+// upgrade meets it.
+void MakeSyncDbSchemaEleven(const fs::path& path, const char* extra_sql = "") {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  std::string sql = std::string("DROP TABLE console_jobs; PRAGMA user_version = 11;") + extra_sql;
+  ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+}
+
+int StoredVersion(const fs::path& path) {
+  sqlite3* raw = nullptr;
+  int version = -1;
+  if (sqlite3_open(path.c_str(), &raw) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &s, nullptr);
+    if (s && sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(raw);
+  return version;
+}
+
+TEST_F(CliTest, MigrateRunsEachUpgradeOnceAndAFailedOneChangesNothing) {
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  ASSERT_EQ(Run({"peer", "enrol", "--name", "laptop"}).exit_code, 0);  // makes sync.db
+  fs::path sync_db = data_.path() / "sync" / "sync.db";
+  ASSERT_TRUE(fs::exists(sync_db));
+  MakeSyncDbSchemaEleven(sync_db);
+
+  auto first = Run({"migrate"});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("sync: schema 11 -> 12"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("catalog: schema "), std::string::npos) << first.out;
+  auto again = Run({"migrate"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("sync: schema 12, up to date"), std::string::npos) << again.out;
+
+  // Something in the way of step 12 (here a view of the table's name): nothing is changed, and
+  // the message says that the previous release still reads the data.
+  MakeSyncDbSchemaEleven(sync_db, "CREATE VIEW console_jobs AS SELECT 1 AS slot;");
+  auto failed = Run({"migrate"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find("migrating from schema version 11 to 12 failed"), std::string::npos)
+      << failed.err;
+  EXPECT_NE(failed.err.find("nothing was changed"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("the previous outpost still reads them"), std::string::npos);
+  EXPECT_EQ(StoredVersion(sync_db), 11);
+  auto channels = RunJson({"channels", "--json"});
+  EXPECT_EQ(channels.size(), 1u);  // the library still answers
+}
 
 TEST_F(CliTest, HelpAndUsageErrors) {
   EXPECT_EQ(Run({"--help"}).exit_code, 0);
