@@ -1,6 +1,11 @@
 #include "common.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,10 +28,35 @@ CLI::App* CommandTable::Add(CLI::App* parent, const std::string& name,
   return cmd;
 }
 
+namespace {
+
+// Run as root on a data folder that belongs to another user (the package's /var/lib/outpost,
+// owned by `outpost`): the command becomes that user before it opens anything, so that what it
+// writes (a database page, a blob, a key) stays readable by the service. Root's own folders, and
+// every other user, are left alone.
+Status BecomeOwnerOf(const fs::path& data) {
+  struct stat info;
+  if (::geteuid() != 0 || ::stat(data.c_str(), &info) != 0 || info.st_uid == 0) {
+    return Status::Ok();
+  }
+  const passwd* owner = ::getpwuid(info.st_uid);
+  if (!owner) return Denied(data.string() + " belongs to user " +
+                                      std::to_string(info.st_uid) + ", who has no account here");
+  if (::initgroups(owner->pw_name, owner->pw_gid) != 0 || ::setgid(owner->pw_gid) != 0 ||
+      ::setuid(info.st_uid) != 0) {
+    return ErrnoStatus(std::string("becoming ") + owner->pw_name + ", the owner of " +
+                           data.string(), errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int CommandTable::RunParsed() const {
   fs::path data = data_flag_.empty() ? DefaultDataDir() : fs::path(data_flag_);
   for (const auto& [command, run] : commands_) {
     if (!command->parsed()) continue;
+    if (Status st = BecomeOwnerOf(data); !st.ok()) return Fail(st);
     // Its warnings and errors also go to DATA/errors.log, for the health page and the report.
     auto error_log = InstallErrorLog(NodePaths(data));
     return run(data);

@@ -6,8 +6,8 @@
 #              kiwix-serve and zimwriterfs, rsync, wrk. They are not needed to build or test.
 #   --arm64    also the arm64 cross toolchain, the arm64 -dev packages (multiarch: adds the
 #              arm64 architecture to dpkg) and qemu-user-static (deploy/cross-arm64.sh)
-#   --package  also what building and testing the Debian packages needs (deploy/package.sh):
-#              help2man for the man page, lintian, debootstrap for the clean Debian 12 root
+#   --package  also what building and testing the Debian packages needs (deploy/package.sh,
+#              tests/package/): help2man, lintian, mmdebstrap for a clean Debian 12 root
 set -euo pipefail
 
 PACKAGES=(
@@ -40,8 +40,8 @@ for flag in "$@"; do
       if ! dpkg --print-foreign-architectures | grep -qx arm64; then
         $SUDO dpkg --add-architecture arm64
       fi
-      PACKAGES+=(crossbuild-essential-arm64 qemu-user-static "${ARM64_LIBS[@]/%/:arm64}") ;;
-    --package) PACKAGES+=(help2man lintian debootstrap dpkg-dev) ;;
+      PACKAGES+=(crossbuild-essential-arm64 qemu-user-static file "${ARM64_LIBS[@]/%/:arm64}") ;;
+    --package) PACKAGES+=(help2man lintian mmdebstrap dpkg-dev curl file) ;;
     *) echo "install-deps: unknown option $flag" >&2; exit 2 ;;
   esac
 done

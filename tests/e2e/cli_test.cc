@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -91,6 +92,24 @@ TEST_F(CliTest, MigrateRunsEachUpgradeOnceAndAFailedOneChangesNothing) {
   EXPECT_EQ(StoredVersion(sync_db), 11);
   auto channels = RunJson({"channels", "--json"});
   EXPECT_EQ(channels.size(), 1u);  // the library still answers
+}
+
+TEST_F(CliTest, RootWorksAsTheOwnerOfTheDataFolder) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, as a coordinator's sudo on the box";
+  // The package's /var/lib/outpost belongs to the service's user; `sudo outpost import` must
+  // not leave root's files there that the service cannot read.
+  ASSERT_EQ(::chown(data_.path().c_str(), 65534, 65534), 0);  // nobody
+  ASSERT_EQ(Run({"import", kDemo}).exit_code, 0);
+  for (const auto& entry : fs::recursive_directory_iterator(data_.path())) {
+    struct stat info;
+    ASSERT_EQ(::lstat(entry.path().c_str(), &info), 0);
+    EXPECT_EQ(info.st_uid, 65534u) << entry.path();
+  }
+  ASSERT_EQ(::chown(data_.path().c_str(), 0, 0), 0);  // root's own folder: root stays root
+  ASSERT_EQ(Run({"gc"}).exit_code, 0);
+  struct stat info;
+  ASSERT_EQ(::stat((data_.path() / "catalog.db").c_str(), &info), 0);
+  EXPECT_EQ(info.st_uid, 65534u);  // unchanged, and readable by root
 }
 
 TEST_F(CliTest, HelpAndUsageErrors) {

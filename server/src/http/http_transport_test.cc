@@ -680,6 +680,9 @@ TEST_F(TransportTest, TheHeadAndASmallFileLeaveInOneSegment) {
   tcp_info info{};
   socklen_t size = sizeof info;
   ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size), 0);
+  // A kernel that received the answer counts at least one segment; qemu-user (the arm64 tests,
+  // deploy/cross-arm64.sh) does not pass TCP_INFO's counters through.
+  if (info.tcpi_segs_in == 0) GTEST_SKIP() << "TCP_INFO has no segment counts here (qemu-user)";
   EXPECT_EQ(info.tcpi_data_segs_in, 1u) << "the head and the body came in separate segments";
   ::close(fd);
 }
