@@ -4,7 +4,7 @@
 # checks it with lintian, and prints its size and the binary's.
 #
 # Usage: deploy/package.sh BUILD_DIR [DEB_VERSION]    (DEB_VERSION default: VERSION-1)
-# Writes BUILD_DIR/outpost_VERSION_ARCH.deb and prints its path last.
+# Writes BUILD_DIR/outpost_VERSION_ARCH.deb and prints its path on stdout (the rest on stderr).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dir=${1:?usage: deploy/package.sh BUILD_DIR [DEB_VERSION]}
@@ -23,12 +23,12 @@ fi
 deb=$(ls "$dir"/outpost_*_"$arch".deb)
 # lintian: errors fail the build; warnings are listed (docs/install.md says which are accepted).
 lintian_out=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v "running with root privileges" || true)
-echo "$lintian_out" | sed 's/^/lintian: /'
+echo "$lintian_out" | sed 's/^/lintian: /' >&2
 if echo "$lintian_out" | grep -q '^E: '; then
   echo "package: lintian found errors in $deb" >&2
   exit 1
 fi
 size=$(stat -c %s "$deb")
 binary=$(dpkg-deb --fsys-tarfile "$deb" | tar -tvf - ./usr/bin/outpost | awk '{print $3}')
-echo "package: $(basename "$deb"): $size bytes; /usr/bin/outpost (stripped) $binary bytes"
+echo "package: $(basename "$deb"): $size bytes; /usr/bin/outpost (stripped) $binary bytes" >&2
 echo "$deb"

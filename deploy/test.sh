@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Command two of the README (and what CI runs through .ci/run): installs what Outpost needs,
-# then builds and runs the tests twice:
+# then builds and runs the tests:
 #   1. Debug with AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors: the unit
 #      and end-to-end tests (the browser tests drive the same pages through Chromium for about
 #      four minutes of both cores; the memory errors they could meet are the server's, which the
 #      unit and end-to-end tests reach here);
-#   2. Release, warnings as errors (what a box runs): every test, the browser tests too;
+#   2. Release, warnings as errors, hardened (what a box runs): the end-to-end, reference and
+#      browser tests (the unit tests ran in 1, under the sanitizers);
+#   3. the Debian package made from 2, installed, upgraded, removed and purged in a clean
+#      Debian 12 root (tests/package/package_test.sh);
+#   4. arm64: base and content cross-compiled and their unit tests run under qemu-user-static
+#      (deploy/cross-arm64.sh; `--all` there builds and runs every unit test, out of CI's time);
 # then builds the fuzz targets with clang (fuzz/, OUTPOST_FUZZ) and runs each for a few seconds
 # over its seed corpus: a crash or a broken invariant fails the run (bench/fuzz.sh runs them long).
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-deploy/install-deps.sh
+deploy/install-deps.sh --package --arm64
 
 jobs=$(nproc)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -32,7 +37,17 @@ run() {  # run NAME CTEST_ARGS CMAKE_ARGS...
 # -g1: line tables only, all a sanitizer's stack trace needs; full debug info made the build
 # slower for nothing CI uses.
 run ci-sanitize "-LE browser" -DCMAKE_BUILD_TYPE=Debug -DOUTPOST_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1
-run ci-release "" -DCMAKE_BUILD_TYPE=Release
+run ci-release "-LE ^(base|content|sync|http|server)$" -DCMAKE_BUILD_TYPE=Release
+
+echo "=== the Debian package: install, upgrade, remove, purge in a clean Debian 12 root"
+version=$(sed -n 's/^project(outpost VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+previous=$(deploy/package.sh build/ci-release "0~previous-1" | tail -n 1)
+mv "$previous" build/ci-release/previous.deb
+current=$(deploy/package.sh build/ci-release "$version-1" | tail -n 1)
+tests/package/package_test.sh build/ci-release/previous.deb "$current" build/ci-release/demo/water-cycle
+
+echo "=== arm64: cross-compiled, unit tests under qemu"
+deploy/cross-arm64.sh
 
 fuzz_seconds=${OUTPOST_FUZZ_SECONDS:-5}
 echo "=== build/ci-fuzz: configure and build (clang, libFuzzer)"
