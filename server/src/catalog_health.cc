@@ -23,8 +23,10 @@ std::vector<std::string> QuickCheck(const std::filesystem::path& db_path) {
 
 CatalogHealth::CatalogHealth(std::filesystem::path db_path, std::chrono::seconds interval)
     : db_path_(std::move(db_path)), interval_(interval) {
-  CheckNow();
-  if (interval_.count() > 0) thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    CheckNow();
+    if (interval_.count() > 0) Loop();
+  });
 }
 
 CatalogHealth::~CatalogHealth() {

@@ -27,8 +27,11 @@ namespace outpost {
 
 class CatalogHealth {
  public:
-  // Checks `db_path` now, on the calling thread (so that a server logs the finding before it
-  // says it is serving), then every `interval` (zero: never again) until destroyed.
+  // Checks `db_path` now, on a thread of its own, then every `interval` (zero: never again)
+  // until destroyed. The server answers meanwhile: quick_check reads every page of the catalog
+  // (a second for a library of 10,000 pages, several on an SD card), and a box must answer
+  // within a second of starting (bench/box_budgets.sh); a read that fails in that time is
+  // reported and answered as damage all the same (ReadFailed).
   CatalogHealth(std::filesystem::path db_path, std::chrono::seconds interval);
   ~CatalogHealth();
   CatalogHealth(const CatalogHealth&) = delete;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -115,6 +116,14 @@ LoggedProcess::LoggedProcess(const std::vector<std::string>& argv) {
 
 LoggedProcess::~LoggedProcess() {
   if (pid_ > 0) (void)Stop();
+}
+
+bool LoggedProcess::WaitForLineAnywhere(const std::string& needle) {
+  size_t scanned = scanned_;
+  scanned_ = 0;
+  bool found = WaitForLine(needle);
+  scanned_ = std::max(scanned_, scanned);
+  return found;
 }
 
 bool LoggedProcess::WaitForLine(const std::string& needle) {

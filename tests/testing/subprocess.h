@@ -36,6 +36,9 @@ class LoggedProcess {
   // Reads the log until a line holding `needle` has been read (true) or the process closed it
   // (false: it exited). Blocks until then: the wait is for the event, not for a time.
   bool WaitForLine(const std::string& needle);
+  // The same, for a line anywhere in the log, also before the lines waited for already (what
+  // another thread of the process logs at its own pace).
+  bool WaitForLineAnywhere(const std::string& needle);
   // Stops the process (SIGTERM), reads the rest of its log and waits for it; its exit.
   ProcessResult Stop();
   // Everything read from the log so far.
