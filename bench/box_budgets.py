@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """box_budgets.py: start-up time and idle memory of one server process (bench/box_budgets.sh).
 
-    box_budgets.py URL PAGES -- COMMAND...
+    box_budgets.py URL PAGES [FIRST_PAGE] -- COMMAND...
 
 Starts COMMAND, times from the start to the first 200 answer of URL, then opens PAGES pages
-the way a few learners would (from URL, following the links of each page answered, breadth
+the way a few learners would (from FIRST_PAGE, default URL, following the links of each page answered, breadth
 first, same server only), waits 10 s for the process to settle, and prints one JSON line:
 start_ms, rss_kb (VmRSS), pss_kb (smaps_rollup), pages answered. Stops the process (SIGTERM,
 then SIGKILL). Standard library only.
@@ -22,7 +22,7 @@ import urllib.request
 def fetch(url, timeout=5.0):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         body = r.read()
-        return r.status, body
+        return r.status, body, r.geturl()
 
 
 def browse(start, count):
@@ -32,7 +32,7 @@ def browse(start, count):
     while queue and answered < count:
         url = queue.pop(0)
         try:
-            status, body = fetch(url)
+            status, body, url = fetch(url)  # links are relative to where a redirect led
         except OSError:
             continue
         answered += status == 200
@@ -62,7 +62,9 @@ def memory(pid):
 
 def main():
     url, pages = sys.argv[1], int(sys.argv[2])
-    command = sys.argv[sys.argv.index("--") + 1:]
+    dashes = sys.argv.index("--")
+    first_page = sys.argv[3] if dashes > 3 else url
+    command = sys.argv[dashes + 1:]
     start = time.monotonic()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -80,7 +82,7 @@ def main():
         if started is None:
             print(json.dumps({"error": "no answer in 60 s"}))
             return 1
-        answered = browse(url, pages)
+        answered = browse(first_page, pages)
         time.sleep(10)
         rss, pss = memory(proc.pid)
         print(json.dumps({"start_ms": round(started * 1000, 1), "rss_kb": rss, "pss_kb": pss,
