@@ -86,16 +86,7 @@ if command -v kiwix-serve >/dev/null && command -v zimwriterfs >/dev/null; then
     rm -rf "$zsrc" && mkdir -p "$zsrc"
     (cd "$pages" && find . \( -name '*.html' -o -name '*.css' \) -exec cp --parents {} "$zsrc" \;)
     welcome=$(cd "$zsrc" && find . -name '*.html' | sort | sed -n '1s|^\./||p')
-    python3 - "$zsrc/illustration.png" <<'PY'
-import struct, sys, zlib
-w = h = 48
-raw = b"".join(b"\x00" + b"".join(bytes((x * 5, y * 5, 160)) for x in range(w)) for y in range(h))
-def chunk(t, d):
-    c = struct.pack(">I", len(d)) + t + d
-    return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-PY
+    python3 bench/zim_illustration.py "$zsrc/illustration.png"
     zimwriterfs --welcome="$welcome" --illustration=illustration.png --language=eng \
       --title="Box budgets" --description="bench/box_budgets.sh pages" --creator=Outpost \
       --publisher=Outpost --name=box-budgets "$zsrc" "$zim" >"$bench_dir/zimwriterfs.log" 2>&1

@@ -527,18 +527,7 @@ kiwix_prepare() {
   rm -rf "$zdir" "$zim"; mkdir -p "$zdir"
   (cd "$corpus" && find . \( -name '*.html' -o -name '*.css' \) -exec cp --parents {} "$zdir" \;)
   cp "$www/topic.html" "$zdir/topic.html"
-  # A 48x48 PNG for --illustration (python3 standard library only).
-  python3 - "$zdir/illustration.png" <<'PY'
-import struct, sys, zlib
-w = h = 48
-raw = b"".join(b"\x00" + b"".join(bytes((x * 5, y * 5, 160)) for x in range(w)) for y in range(h))
-def chunk(t, d):
-    c = struct.pack(">I", len(d)) + t + d
-    return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-       + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-open(sys.argv[1], "wb").write(png)
-PY
+  python3 "$repo_root/bench/zim_illustration.py" "$zdir/illustration.png"
   if ! zimwriterfs --welcome=topic.html --illustration=illustration.png --language=eng \
        --title="Serve benchmark" --description="bench/serve.sh pages" --creator=Outpost \
        --publisher=Outpost --name="$channel_dir_name" --withoutFTIndex --threads=2 \
