@@ -349,6 +349,10 @@ std::vector<std::string> WifiNextSteps(const WifiOptions& o) {
   }
   return {"systemctl unmask hostapd",
           "ifup " + o.interface + "   # or reboot",
+          // Debian's dnsmasq service would otherwise offer itself as the box's own resolver
+          // (through resolvconf), on lo, where this configuration does not answer.
+          "grep -q '^DNSMASQ_EXCEPT=' /etc/default/dnsmasq || "
+          "echo 'DNSMASQ_EXCEPT=\"lo\"' >> /etc/default/dnsmasq",
           "systemctl enable --now hostapd dnsmasq avahi-daemon",
           "systemctl restart hostapd dnsmasq avahi-daemon outpost"};
 }

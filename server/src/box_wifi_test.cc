@@ -275,5 +275,22 @@ TEST(BoxWifiTest, PortalNameIsSetAndEveryOtherLineKept) {
             "a = 1\nportal_name = \"b.lan\"\n[t]\nportal_name = 2\n");
 }
 
+TEST(BoxWifiTest, NextStepsStartWhatEachBackendNeeds) {
+  WifiOptions o = Kenya();
+  auto joined = [](const std::vector<std::string>& steps) {
+    std::string all;
+    for (const auto& s : steps) all += s + "\n";
+    return all;
+  };
+  std::string hostapd = joined(WifiNextSteps(o));
+  EXPECT_NE(hostapd.find("systemctl unmask hostapd"), std::string::npos);
+  EXPECT_NE(hostapd.find("DNSMASQ_EXCEPT"), std::string::npos);
+  EXPECT_NE(hostapd.find("ifup wlan0"), std::string::npos);
+  o.backend = "networkmanager";
+  std::string nm = joined(WifiNextSteps(o));
+  EXPECT_NE(nm.find("nmcli connection up outpost-wifi"), std::string::npos);
+  EXPECT_EQ(nm.find("hostapd"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace outpost
