@@ -20,6 +20,7 @@
 #include "outpost/content/importer.h"
 #include "outpost/content/maintenance.h"
 #include "hot_files.h"
+#include "portal.h"
 #include "sha1.h"
 #include "auth.h"
 #include "outpost/server/accounts.h"
@@ -846,9 +847,14 @@ TEST_F(PortalServerTest, TheBoxsNameAndAddressAreAnsweredAsWithoutAPortal) {
   auto home = Get("/", {{"Host", "outpost.lan"}});
   ASSERT_TRUE(home);
   EXPECT_EQ(home->status, 200);
-  auto check = Get("/generate_204", {{"Host", "outpost.lan"}});
-  ASSERT_TRUE(check);
-  EXPECT_EQ(check->status, 404);  // not a check made of the box: no route, as always
+  // The check URLs asked of the box itself are no check: no route, a 404, as always.
+  for (std::string_view path : kConnectivityCheckPaths) {
+    for (const char* host : {"outpost.lan", "10.42.0.1", "127.0.0.1:80"}) {
+      auto check = Get(std::string(path), {{"Host", host}});
+      ASSERT_TRUE(check);
+      EXPECT_EQ(check->status, 404) << host << path;
+    }
+  }
   auto by_address = Get("/t/ch/");  // Host: 127.0.0.1:PORT
   ASSERT_TRUE(by_address);
   EXPECT_EQ(by_address->status, 200);
