@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <string>
 
+#include "box.h"
 #include "bundle.h"
 #include "common.h"
 #include "hub.h"
@@ -52,6 +53,7 @@ int RunCli(int argc, char** argv) {
   cli::AddPeerCommands(app, table);
   cli::AddUsersCommands(app, table);
   cli::AddJoinCommand(app, table);
+  cli::AddBoxCommands(app, table);
 
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "outpost/server/accounts.h"
+#include "outpost/server/box_wifi.h"
 #include "outpost/server/config.h"
 #include "outpost/server/http_server.h"
 #include "outpost/sync/link_scheduler.h"
@@ -36,6 +37,11 @@ Result<ServerConfig> LoadConfig(const fs::path& data, const ServeArgs& args) {
   }
   if (args.threads > 0) config.threads = args.threads;
   if (!args.web_root.empty()) config.web_root = args.web_root;
+  if (!args.portal_name.empty()) {
+    Status st = CheckDnsName(args.portal_name);
+    if (!st.ok()) return InvalidArgument("--portal-name " + st.message());
+    config.portal_name = args.portal_name;
+  }
   if (!config.web_root.empty() && !fs::is_directory(config.web_root)) {
     return InvalidArgument("--web-root " + config.web_root + " is not a folder");
   }
@@ -217,6 +223,9 @@ void AddServeCommand(CLI::App& app, CommandTable& table) {
   serve->add_option("--sync-listen", args->sync_listen,
                     "ADDR:PORT to answer syncs from enrolled peers on (relay)");
   AddSyncMaxSessionsOption(serve, args.get());
+  serve->add_option("--portal-name", args->portal_name,
+                    "the box's name on its own Wi-Fi (outpost.lan): requests for any other name "
+                    "are redirected to it, the captive portal (docs/wifi.md)");
   serve->add_option("--web-root", args->web_root,
                     "serve templates, styles and scripts from this web-ui folder instead of the "
                     "copies built in (for developing them)");

@@ -14,6 +14,7 @@ struct ServeArgs {
   std::string listen;
   std::string config;
   std::string web_root;
+  std::string portal_name;  // the captive portal's name (ServerConfig::portal_name)
   int threads = 0;
   std::string sync_listen;  // also answer syncs (a hub; a site relaying to its peers)
   bool hub = false;         // `hub serve`: this must be a hub

@@ -21,6 +21,8 @@ PACKAGES=(
   libtomlplusplus-dev libminizip-dev libkainjow-mustache-dev
   # demo curriculum (spoken audio and the video generated at build time) and tests/benchmarks
   espeak-ng ffmpeg coreutils sqlite3 procps python3 python3-cryptography
+  # `dnsmasq --test` checks the configuration `outpost box wifi` writes (tests/e2e, docs/wifi.md)
+  dnsmasq-base
   # the browser tests (tests/browser/) drive Debian's chromium, headless
   chromium
   # pdf.js (embedded in the binary) and the browser tests' tools come from npm

@@ -129,6 +129,7 @@ App::App(const ServerConfig& config, BlobStore* store, Catalog* catalog, SyncDb*
       renderer_(&assets_),
       views_(catalog, store),
       search_gate_(config.max_searches),
+      portal_name_(config.portal_name),
       search_wait_(config.search_wait_ms),
       settings_(std::make_unique<BoxSettings>(store->root() / "box-settings.json")),
       started_(std::chrono::steady_clock::now()),

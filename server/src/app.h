@@ -97,6 +97,8 @@ class App {
   std::chrono::milliseconds search_wait() const { return search_wait_; }
 
   RequestLanguage LanguageOf(const http::Request& req) const;
+  // The box's name for the captive portal (ServerConfig::portal_name, portal.h); "" for none.
+  const std::string& portal_name() const { return portal_name_; }
   // Whether the data folder was a hub when the server started (`outpost hub init`): its
   // accounts are then publishers and hub admins, and the hub console answers (hub_pages.h).
   bool is_hub() const { return is_hub_; }
@@ -209,6 +211,7 @@ class App {
   Renderer renderer_;
   Views views_;
   SearchGate search_gate_;
+  std::string portal_name_;
   std::chrono::milliseconds search_wait_;
   std::unique_ptr<BoxSettings> settings_;
   std::chrono::steady_clock::time_point started_;

@@ -1,5 +1,7 @@
 #include "outpost/server/config.h"
 
+#include "outpost/server/box_wifi.h"
+
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -52,6 +54,14 @@ Status LoadServerConfig(const std::filesystem::path& file, ServerConfig* config)
       auto s = v.value<std::string>();
       if (!s || s->empty()) return InvalidArgument(where + "\"publish_root\" must be a folder path");
       config->publish_root = *s;
+      continue;
+    }
+    if (key == "portal_name") {
+      auto s = v.value<std::string>();
+      if (!s || !CheckDnsName(*s).ok()) {
+        return InvalidArgument(where + "\"portal_name\" must be a DNS name like \"outpost.lan\"");
+      }
+      config->portal_name = *s;
       continue;
     }
     if (key == "listen") {

@@ -58,5 +58,19 @@ TEST(ServerConfigTest, ViewsAreCountedUnlessTheFileSaysNot) {
   EXPECT_FALSE(LoadServerConfig(dir.Write("t.toml", "count_views = 0\n"), &c).ok());
 }
 
+TEST(ServerConfigTest, PortalNameIsADnsNameOrAbsent) {
+  EXPECT_EQ(ServerConfig().portal_name, "");
+  testing::TempDir dir;
+  ServerConfig c;
+  ASSERT_TRUE(LoadServerConfig(dir.Write("p.toml", "portal_name = \"outpost.lan\"\n"), &c).ok());
+  EXPECT_EQ(c.portal_name, "outpost.lan");
+  for (const char* bad : {"portal_name = \"a b\"\n", "portal_name = \"\"\n", "portal_name = 1\n",
+                          "portal_name = \"x.lan\\nlisten=1\"\n"}) {
+    ServerConfig d;
+    EXPECT_FALSE(LoadServerConfig(dir.Write("bad.toml", bad), &d).ok()) << bad;
+    EXPECT_EQ(d.portal_name, "");
+  }
+}
+
 }  // namespace
 }  // namespace outpost

@@ -20,6 +20,7 @@
 #include "outpost/content/importer.h"
 #include "outpost/content/maintenance.h"
 #include "hot_files.h"
+#include "portal.h"
 #include "sha1.h"
 #include "auth.h"
 #include "outpost/server/accounts.h"
@@ -807,6 +808,65 @@ TEST_F(TusTest, ThePlainFormUploadsSeveralFilesAtOnce) {
   EXPECT_EQ(client_->Post("/api/v1/uploads/form", cookie, items)->status, 403);
   EXPECT_EQ(client_->Post(("/api/v1/uploads/form?csrf=" + csrf).c_str(), items)->status, 401);
   EXPECT_EQ(nlohmann::json::parse(Get("/api/v1/uploads", amira_)->body)["uploads"].size(), 3u);
+}
+
+// The captive portal over real sockets (portal.h; the route-level cases are in portal_test.cc).
+class PortalServerTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    ServerConfig config;
+    config.portal_name = "outpost.lan";
+    Start(config);
+  }
+};
+
+TEST_F(PortalServerTest, AConnectivityCheckOfAForeignHostIsRedirectedUncached) {
+  for (const char* method : {"GET", "HEAD"}) {
+    httplib::Request req;
+    req.method = method;
+    req.path = "/generate_204";
+    req.headers = {{"Host", "connectivitycheck.gstatic.com"}};
+    auto res = client_->send(req);
+    ASSERT_TRUE(res) << method;
+    EXPECT_EQ(res->status, 302) << method;
+    EXPECT_EQ(res->get_header_value("Location"), "http://outpost.lan/");
+    EXPECT_NE(res->get_header_value("Cache-Control").find("no-store"), std::string::npos);
+  }
+  auto post = client_->Post("/login", {{"Host", "captive.apple.com"}}, "name=a&password=b",
+                            "application/x-www-form-urlencoded");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 302);
+  // A streamed upload's PATCH is redirected before its body is taken.
+  auto patch = client_->Patch("/api/v1/uploads/0123456789abcdef0123456789abcdef",
+                              {{"Host", "example.com"}}, "abc", "application/offset+octet-stream");
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->status, 302);
+}
+
+TEST_F(PortalServerTest, TheBoxsNameAndAddressAreAnsweredAsWithoutAPortal) {
+  auto home = Get("/", {{"Host", "outpost.lan"}});
+  ASSERT_TRUE(home);
+  EXPECT_EQ(home->status, 200);
+  // The check URLs asked of the box itself are no check: no route, a 404, as always.
+  for (std::string_view path : kConnectivityCheckPaths) {
+    for (const char* host : {"outpost.lan", "10.42.0.1", "127.0.0.1:80"}) {
+      auto check = Get(std::string(path), {{"Host", host}});
+      ASSERT_TRUE(check);
+      EXPECT_EQ(check->status, 404) << host << path;
+    }
+  }
+  auto by_address = Get("/t/ch/");  // Host: 127.0.0.1:PORT
+  ASSERT_TRUE(by_address);
+  EXPECT_EQ(by_address->status, 200);
+}
+
+TEST_F(HttpServerTest, WithoutAPortalNameAForeignHostIsServed) {
+  auto res = Get("/", {{"Host", "google.com"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  auto check = Get("/generate_204", {{"Host", "connectivitycheck.gstatic.com"}});
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->status, 404);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "app.h"
 #include "delivery.h"
 #include "pager.h"
+#include "portal.h"
 #include "http/http_transport.h"
 #include "outpost/base/text.h"
 #include "outpost/content/sniff.h"
@@ -559,6 +560,11 @@ bool CheckAccess(App& app, const Route& route, const Request& req, Response& res
 }
 
 void AddRoutes(App* app, http::Transport* transport) {
+  if (!app->portal_name().empty()) {
+    transport->set_before_routing([app](const Request& req, Response& res) {
+      return PortalRedirect(app->portal_name(), req, res);
+    });
+  }
   for (const Route& route : Routes()) {
     RouteHandler handler = route.handler;
     // A catalog read that fails in a handler is an error page and a log line, never what the

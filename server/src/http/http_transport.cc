@@ -325,6 +325,7 @@ struct Transport::Impl {
   std::vector<Route> routes;
   uint64_t max_stream_body = 0;  // the largest body a Stream() route takes
   Handler error_handler;
+  Transport::FastHandler before_routing;
   std::atomic<int> open_connections{0};
   AddressCounts per_address;
   std::atomic<bool> stopping{false};
@@ -463,6 +464,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const Route* StreamRoute() {
     if (server_->max_stream_body == 0) return nullptr;
+    Response scratch;
+    if (server_->before_routing && RunFast(server_->before_routing, *req_, scratch)) {
+      return nullptr;
+    }
     const Route* route = server_->Find(req_.get());
     return route && route->open ? route : nullptr;
   }
@@ -689,6 +694,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (++requests_ >= server_->config.keep_alive_max_requests || server_->stopping) {
       close_after_ = true;
     }
+    if (server_->before_routing) {
+      auto res = std::make_unique<Response>();
+      if (RunFast(server_->before_routing, *req_, *res)) return Respond(std::move(res));
+    }
     const Route* route = nullptr;
     bool known_method = server_->KnownMethod(req_->method);
     if (known_method) route = server_->Find(req_.get());
@@ -742,8 +751,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     RunHandler(route.handler, req, res);
   }
   static bool RunFast(const Route& route, const Request& req, Response& res) {
+    return RunFast(route.fast, req, res);
+  }
+  static bool RunFast(const Transport::FastHandler& fast, const Request& req, Response& res) {
     try {
-      return route.fast(req, res);
+      return fast(req, res);
     } catch (const std::exception& e) {
       spdlog::error("{} {}: {}", req.method, req.path, e.what());
     } catch (...) {
@@ -1046,6 +1058,10 @@ void Transport::Stream(const std::string& method, const std::string& pattern, St
 }
 
 void Transport::set_error_handler(Handler handler) { impl_->error_handler = std::move(handler); }
+
+void Transport::set_before_routing(FastHandler handler) {
+  impl_->before_routing = std::move(handler);
+}
 
 int Transport::port() const { return impl_->port; }
 

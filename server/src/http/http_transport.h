@@ -114,6 +114,11 @@ class Transport {
   // Runs (on a worker) for answers with status >= 400 and no body, the transport's own
   // included (404 for no route, 400, 413, ...): it may set headers and a body.
   void set_error_handler(Handler handler);
+  // Runs on the event loop for every request, once its head is in and before any route is
+  // looked for; when it answers true, `res` is the answer and no route runs (a streamed route's
+  // body is then read as any other body, up to max_request_body). For answers that depend on
+  // the request's head alone and take no time (the captive portal's redirect, portal.h).
+  void set_before_routing(FastHandler handler);
 
   // Binds and listens (backlog SOMAXCONN); port 0 lets the system choose (see port()).
   Status Bind(const std::string& host, int port);

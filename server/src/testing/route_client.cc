@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "http/route_pattern.h"
+#include "portal.h"
 #include "routes.h"
 
 namespace outpost::testing {
@@ -53,6 +54,7 @@ http::Response RouteClient::Run(TestRequest request) {
   }
   if (!cookie.empty()) req.headers.emplace("Cookie", cookie);
   for (const auto& [k, v] : request.fields) req.params.emplace(k, v);
+  if (http::Response res; PortalRedirect(app.portal_name(), req, res)) return res;
   std::string as = req.method == "HEAD" ? std::string("GET") : req.method;
   for (const Route& r : Routes()) {
     if (as != r.method || !http::RoutePattern(r.pattern).Match(req.path, &req.matches)) continue;

@@ -1,4 +1,5 @@
-// A client for the server's tests: runs a request through Routes(), CheckAccess and the route's
+// A client for the server's tests: runs a request through the captive portal's redirect
+// (portal.h, when the App has a portal name), then Routes(), CheckAccess and the route's
 // handler as the transport does (a loop-first route on the event loop first, then on a
 // worker), without a socket, and logs accounts in on first use. Shared by the route tests so
 // that each tests its pages, not its own copy of the dispatch.

@@ -44,6 +44,9 @@ struct ServerConfig {
   // On a hub: the folder whose subfolders the hub console may publish ("": DATA/publish). The
   // console names a subfolder; it never takes a path (docs/hub-console.md).
   std::string publish_root;
+  // The box's name on its own Wi-Fi ("outpost.lan", `outpost box wifi`): a request for any
+  // other name is redirected to http://NAME/ (the captive portal: docs/wifi.md). "": none.
+  std::string portal_name;
 
   // Parses "ADDR:PORT", ":PORT", "PORT" or "[v6]:PORT" into host and port.
   Status SetListen(const std::string& listen);

@@ -4,7 +4,8 @@
 // can also read the same logical paths from a folder on disk while developing.
 //
 // Logical paths: "templates/NAME.mustache", "i18n/CODE.json", "static/NAME.EXT" (pdf.js is
-// "static/pdf.js" and "static/pdf.worker.js").
+// "static/pdf.js" and "static/pdf.worker.js"), "box/NAME.mustache" (the Wi-Fi configuration
+// templates of `outpost box wifi`, server/box_wifi.h; never served over HTTP).
 //
 // Thread-safety: constant data, initialised before main().
 #pragma once
