@@ -70,6 +70,14 @@ security=$(in_root systemd-analyze security --offline=true --no-pager \
   /lib/systemd/system/outpost.service 2>&1 | tail -n 1)
 echo "systemd-analyze security: $security"
 
+echo "=== the Wi-Fi, as docs/install.md says"
+in_root apt-get install -y -qq --no-install-recommends hostapd dnsmasq avahi-daemon >/dev/null
+in_root outpost box wifi --ssid "Ecole Karantina" --country LB >"$root/tmp/wifi.log"
+check "box wifi wrote the access point" grep -q '^ssid=Ecole Karantina$' "$root/etc/hostapd/hostapd.conf"
+check "dnsmasq accepts what box wifi wrote" in_root dnsmasq --test -C /etc/dnsmasq.d/outpost-wifi.conf
+check "the settings name the portal" grep -q '^portal_name = "outpost.lan"' "$root/etc/outpost/outpost.toml"
+check "box wifi says what to start" grep -q "systemctl" "$root/tmp/wifi.log"
+
 echo "=== use it: import as root, serve through the socket as the service does"
 in_root outpost import /tmp/demo >/dev/null
 check "root's import wrote as the service's user" \
@@ -87,6 +95,9 @@ done
 check "the home page is served on the passed socket" grep -q 'water' "$root/tmp/home.html"
 check "it says where it listens" grep -q "listening on the socket systemd passed (port $port)" \
   "$root/tmp/serve.log"
+check "a phone's connectivity check is sent to the home page" test "$(curl -s -o /dev/null \
+  -w '%{http_code} %{redirect_url}' -H 'Host: connectivitycheck.gstatic.com' \
+  "http://127.0.0.1:$port/generate_204")" = "302 http://outpost.lan/"
 kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
