@@ -132,10 +132,10 @@ void AddBoxCommands(CLI::App& app, CommandTable& table) {
   auto* box = app.add_subcommand("box", "set up the machine Outpost runs on (its Wi-Fi)");
   box->require_subcommand(1);
   auto args = std::make_shared<BoxWifiArgs>();
-  auto* wifi = table.Add(box, "wifi",
-                         "write the configuration of the box's own Wi-Fi, its name and captive "
-                         "portal (docs/wifi.md)",
-                         [args](const fs::path&) { return BoxWifi(*args); });
+  auto* wifi = table.AddMachineCommand(box, "wifi",
+                                      "write the configuration of the box's own Wi-Fi, its name "
+                                      "and captive portal (docs/wifi.md)",
+                                      [args] { return BoxWifi(*args); });
   AddWifiOptions(wifi, args.get());
 }
 

@@ -24,7 +24,16 @@ CLI::App* CommandTable::Add(CLI::App* parent, const std::string& name,
                   "data folder (default: $OUTPOST_DATA, else /var/lib/outpost as root, "
                   "else ~/.local/share/outpost)");
   cmd->add_flag("-v,--verbose", verbose_, "more logging (serve: every request)");
-  commands_.emplace_back(cmd, std::move(run));
+  commands_.push_back({cmd, std::move(run), true});
+  return cmd;
+}
+
+CLI::App* CommandTable::AddMachineCommand(CLI::App* parent, const std::string& name,
+                                          const std::string& description,
+                                          std::function<int()> run) {
+  CLI::App* cmd = parent->add_subcommand(name, description);
+  cmd->add_flag("-v,--verbose", verbose_, "more logging");
+  commands_.push_back({cmd, [run = std::move(run)](const fs::path&) { return run(); }, false});
   return cmd;
 }
 
@@ -54,12 +63,13 @@ Status BecomeOwnerOf(const fs::path& data) {
 
 int CommandTable::RunParsed() const {
   fs::path data = data_flag_.empty() ? DefaultDataDir() : fs::path(data_flag_);
-  for (const auto& [command, run] : commands_) {
-    if (!command->parsed()) continue;
+  for (const Command& command : commands_) {
+    if (!command.app->parsed()) continue;
+    if (!command.on_data_folder) return command.run(data);
     if (Status st = BecomeOwnerOf(data); !st.ok()) return Fail(st);
     // Its warnings and errors also go to DATA/errors.log, for the health page and the report.
     auto error_log = InstallErrorLog(NodePaths(data));
-    return run(data);
+    return command.run(data);
   }
   return kExitUsage;
 }

@@ -39,6 +39,11 @@ class CommandTable {
   // adds), run by `run` if it is the command parsed.
   CLI::App* Add(CLI::App* parent, const std::string& name, const std::string& description,
                 Run run);
+  // A command that sets up the machine, not a data folder (`box wifi`): it takes -v but not
+  // --data, and runs as whoever started it (root, for files under /etc), never as the data
+  // folder's owner.
+  CLI::App* AddMachineCommand(CLI::App* parent, const std::string& name,
+                              const std::string& description, std::function<int()> run);
   // Runs the command that was parsed, on the data folder; kExitUsage if none was.
   int RunParsed() const;
   bool verbose() const { return verbose_; }
@@ -46,7 +51,12 @@ class CommandTable {
  private:
   std::string data_flag_;
   bool verbose_ = false;
-  std::vector<std::pair<CLI::App*, Run>> commands_;
+  struct Command {
+    CLI::App* app;
+    Run run;
+    bool on_data_folder;
+  };
+  std::vector<Command> commands_;
 };
 
 // --data DIR, else $OUTPOST_DATA, else /var/lib/outpost for root and
