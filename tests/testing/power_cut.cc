@@ -22,8 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PowerCut* g_power_cut = nullptr;  // the one PowerCut alive: the VFS's functions are C callbacks
+// The one PowerCut alive (the VFS's functions are C callbacks), or null: then the VFS only
+// passes every call on. The VFS stays registered once made, because connections opened through
+// it may outlive the PowerCut (a fixture's other members); it is the default only while a
+// PowerCut lives.
+std::atomic<PowerCut*> g_power_cut{nullptr};
 sqlite3_vfs* g_base_vfs = nullptr;
+sqlite3_vfs g_vfs{};
 
 // xorshift64: the same seed gives the same survivors.
 bool Coin(uint64_t* state) {
@@ -143,9 +148,8 @@ PowerCut::PowerCut(fs::path root, Env* base)
 }
 
 PowerCut::~PowerCut() {
-  sqlite3_vfs_unregister(&vfs_);
   g_power_cut = nullptr;
-  sqlite3_vfs_register(base_vfs_, 1);
+  sqlite3_vfs_register(g_base_vfs, 1);
   std::error_code ec;
   fs::remove_all(backups_dir_, ec);
 }
@@ -413,7 +417,10 @@ struct ShimFile {
 
 ShimFile* Shim(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f); }
 sqlite3_file* Real(sqlite3_file* f) { return Shim(f)->real; }
-bool TrackedFile(sqlite3_file* f) { return Shim(f)->fd >= 0; }
+bool TrackedFile(sqlite3_file* f) {
+  PowerCut* pc = g_power_cut;
+  return Shim(f)->fd >= 0 && pc && pc->Tracked(Shim(f)->path);
+}
 
 int ShimClose(sqlite3_file* f) {
   if (Shim(f)->fd >= 0) ::close(Shim(f)->fd);
@@ -424,25 +431,25 @@ int ShimRead(sqlite3_file* f, void* buf, int n, sqlite3_int64 offset) {
 }
 int ShimWrite(sqlite3_file* f, const void* buf, int n, sqlite3_int64 offset) {
   if (TrackedFile(f)) {
-    if (!g_power_cut->Step(std::string("sqlite write ") + Shim(f)->path).ok()) return SQLITE_IOERR_WRITE;
-    g_power_cut->BeforeWrite(Shim(f)->fd, offset, {static_cast<const char*>(buf), static_cast<size_t>(n)});
+    if (!g_power_cut.load()->Step(std::string("sqlite write ") + Shim(f)->path).ok()) return SQLITE_IOERR_WRITE;
+    g_power_cut.load()->BeforeWrite(Shim(f)->fd, offset, {static_cast<const char*>(buf), static_cast<size_t>(n)});
   }
   return Real(f)->pMethods->xWrite(Real(f), buf, n, offset);
 }
 int ShimTruncate(sqlite3_file* f, sqlite3_int64 size) {
   if (TrackedFile(f)) {
-    if (!g_power_cut->Step(std::string("sqlite truncate ") + Shim(f)->path).ok()) return SQLITE_IOERR_TRUNCATE;
-    g_power_cut->BeforeTruncate(Shim(f)->fd, static_cast<uint64_t>(size));
+    if (!g_power_cut.load()->Step(std::string("sqlite truncate ") + Shim(f)->path).ok()) return SQLITE_IOERR_TRUNCATE;
+    g_power_cut.load()->BeforeTruncate(Shim(f)->fd, static_cast<uint64_t>(size));
   }
   return Real(f)->pMethods->xTruncate(Real(f), size);
 }
 int ShimSync(sqlite3_file* f, int flags) {
-  if (TrackedFile(f) && !g_power_cut->Step(std::string("sqlite sync ") + Shim(f)->path).ok()) {
+  if (TrackedFile(f) && !g_power_cut.load()->Step(std::string("sqlite sync ") + Shim(f)->path).ok()) {
     return SQLITE_IOERR_FSYNC;
   }
   if (!TrackedFile(f)) return Real(f)->pMethods->xSync(Real(f), flags);
-  g_power_cut->Synced(Shim(f)->fd);  // the model, not the disk, keeps it
-  g_power_cut->SqliteSynced(Shim(f)->path);
+  g_power_cut.load()->Synced(Shim(f)->fd);  // the model, not the disk, keeps it
+  g_power_cut.load()->SqliteSynced(Shim(f)->path);
   return SQLITE_OK;
 }
 int ShimFileSize(sqlite3_file* f, sqlite3_int64* size) { return Real(f)->pMethods->xFileSize(Real(f), size); }
@@ -478,26 +485,28 @@ int ShimOpen(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* ou
   ShimFile* shim = Shim(f);
   shim->real = reinterpret_cast<sqlite3_file*>(shim + 1);
   shim->fd = -1;
-  bool tracked = name && std::strlen(name) < sizeof shim->path && g_power_cut->Tracked(name);
+  PowerCut* pc = g_power_cut;
+  bool tracked = pc && name && std::strlen(name) < sizeof shim->path && pc->Tracked(name);
   bool created = tracked && (flags & SQLITE_OPEN_CREATE) && ::access(name, F_OK) != 0;
-  if (created && !g_power_cut->Step(std::string("sqlite create ") + name).ok()) return SQLITE_CANTOPEN;
+  if (created && !pc->Step(std::string("sqlite create ") + name).ok()) return SQLITE_CANTOPEN;
   f->pMethods = nullptr;
   int rc = g_base_vfs->xOpen(g_base_vfs, name, shim->real, flags, out_flags);
   if (rc != SQLITE_OK) return rc;
   if (tracked) {
     std::snprintf(shim->path, sizeof shim->path, "%s", name);
     shim->fd = ::open(name, O_RDONLY | O_CLOEXEC);
-    if (created) g_power_cut->Created(name, false, true);
+    if (created) pc->Created(name, false, true);
   }
   f->pMethods = &kShimMethods;
   return SQLITE_OK;
 }
 
 int ShimDelete(sqlite3_vfs*, const char* name, int sync_dir) {
-  if (!g_power_cut->Tracked(name)) return g_base_vfs->xDelete(g_base_vfs, name, sync_dir);
-  if (!g_power_cut->Step(std::string("sqlite delete ") + name).ok()) return SQLITE_IOERR_DELETE;
+  PowerCut* pc = g_power_cut;
+  if (!pc || !pc->Tracked(name)) return g_base_vfs->xDelete(g_base_vfs, name, sync_dir);
+  if (!pc->Step(std::string("sqlite delete ") + name).ok()) return SQLITE_IOERR_DELETE;
   if (::access(name, F_OK) != 0) return SQLITE_IOERR_DELETE_NOENT;
-  Status st = g_power_cut->Remove(Env::Default(), name, sync_dir != 0);
+  Status st = pc->Remove(Env::Default(), name, sync_dir != 0);
   return st.ok() ? SQLITE_OK : SQLITE_IOERR_DELETE;
 }
 
@@ -518,22 +527,26 @@ int ShimCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 }  // namespace
 
 void PowerCut::RegisterVfs() {
-  base_vfs_ = g_base_vfs = sqlite3_vfs_find(nullptr);
   g_power_cut = this;
-  vfs_.iVersion = 2;
-  vfs_.szOsFile = static_cast<int>(sizeof(ShimFile)) + base_vfs_->szOsFile;
-  vfs_.mxPathname = base_vfs_->mxPathname;
-  vfs_.zName = "outpost-power-cut";
-  vfs_.xOpen = ShimOpen;
-  vfs_.xDelete = ShimDelete;
-  vfs_.xAccess = ShimAccess;
-  vfs_.xFullPathname = ShimFullPathname;
-  vfs_.xRandomness = ShimRandomness;
-  vfs_.xSleep = ShimSleep;
-  vfs_.xCurrentTime = ShimCurrentTime;
-  vfs_.xGetLastError = ShimLastError;
-  vfs_.xCurrentTimeInt64 = ShimCurrentTimeInt64;
-  sqlite3_vfs_register(&vfs_, 1);
+  if (g_vfs.zName) {  // made by an earlier PowerCut: the default again
+    sqlite3_vfs_register(&g_vfs, 1);
+    return;
+  }
+  g_base_vfs = sqlite3_vfs_find(nullptr);
+  g_vfs.iVersion = 2;
+  g_vfs.szOsFile = static_cast<int>(sizeof(ShimFile)) + g_base_vfs->szOsFile;
+  g_vfs.mxPathname = g_base_vfs->mxPathname;
+  g_vfs.zName = "outpost-power-cut";
+  g_vfs.xOpen = ShimOpen;
+  g_vfs.xDelete = ShimDelete;
+  g_vfs.xAccess = ShimAccess;
+  g_vfs.xFullPathname = ShimFullPathname;
+  g_vfs.xRandomness = ShimRandomness;
+  g_vfs.xSleep = ShimSleep;
+  g_vfs.xCurrentTime = ShimCurrentTime;
+  g_vfs.xGetLastError = ShimLastError;
+  g_vfs.xCurrentTimeInt64 = ShimCurrentTimeInt64;
+  sqlite3_vfs_register(&g_vfs, 1);
 }
 
 std::vector<long> PowerCutSteps(long total, size_t at_most, uint64_t seed) {

@@ -53,7 +53,8 @@ namespace outpost::testing {
 
 class PowerCut {
  public:
-  // At most one PowerCut at a time (its VFS is the process's default while it lives).
+  // At most one PowerCut at a time (its VFS is the process's default while it lives;
+  // connections opened through it may outlive it, and then only pass their calls on).
   explicit PowerCut(std::filesystem::path root, Env* base = Env::Default());
   ~PowerCut();
   PowerCut(const PowerCut&) = delete;
@@ -144,8 +145,6 @@ class PowerCut {
   std::map<std::pair<dev_t, ino_t>, FileState> files_;
   std::vector<Name> names_;
   long backups_ = 0;
-  sqlite3_vfs vfs_{};
-  sqlite3_vfs* base_vfs_ = nullptr;
 };
 
 // The steps to cut the power at, for an operation of `total` steps: every one, and `total`
