@@ -84,6 +84,7 @@ TEST_F(ImporterPowerCutTest, APowerCutAtAnyStepLeavesAWholeVersionAndTheImportCo
   ASSERT_TRUE(v2_.has_value());
   ASSERT_NE(*v2_, *v1_);
   EXPECT_GT(total, 20);
+  RecordProperty("steps", static_cast<int>(total));
   for (long step : testing::PowerCutSteps(total, 120, 17)) {
     for (uint64_t seed : {uint64_t{0}, static_cast<uint64_t>(step) + 1}) {
       SCOPED_TRACE("power cut at step " + std::to_string(step) + " of " + std::to_string(total) +

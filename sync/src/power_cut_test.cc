@@ -110,6 +110,7 @@ class SyncPowerCutTest : public SessionTest {
 TEST_F(SyncPowerCutTest, APowerCutAtAnyStepOfASyncLeavesAWholeVersionAndTheNextSyncCompletes) {
   const long total = SyncCutAt(-1, 0);
   EXPECT_GT(total, 20);
+  RecordProperty("steps", static_cast<int>(total));
   for (auto [step, seed] : Cuts(total, 60)) {
     SCOPED_TRACE("power cut at step " + std::to_string(step) + " of " + std::to_string(total) +
                  ", seed " + std::to_string(seed));
@@ -168,6 +169,7 @@ class StickPowerCutTest : public BundleFixture {
 TEST_F(StickPowerCutTest, APowerCutAtAnyStepOfAStickImportLeavesAWholeVersionAndTheNextImportCompletes) {
   const long total = ImportCutAt(-1, 0);
   EXPECT_GT(total, 20);
+  RecordProperty("steps", static_cast<int>(total));
   for (auto [step, seed] : Cuts(total, 60)) {
     SCOPED_TRACE("power cut at step " + std::to_string(step) + " of " + std::to_string(total) +
                  ", seed " + std::to_string(seed));
