@@ -13,11 +13,17 @@ namespace outpost {
 
 namespace fs = std::filesystem;
 
+int OpenForReadingNoAtime(const char* path, int flags) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOATIME | flags);
+  if (fd < 0 && errno == EPERM) fd = ::open(path, O_RDONLY | O_CLOEXEC | flags);
+  return fd;
+}
+
 namespace {
 
 // O_NONBLOCK: a FIFO in a file's place is refused (not a regular file), not waited on.
 Result<UniqueFd> OpenForReading(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(OpenForReadingNoAtime(path.c_str(), O_NOCTTY | O_NONBLOCK));
   if (!fd.valid()) return ErrnoStatus("opening " + path.string(), errno);
   return fd;
 }

@@ -76,6 +76,24 @@ TEST(UniqueFdTest, ADefaultOneHoldsNothing) {
 
 // ---- ReadWholeFile ----
 
+// A read must not write the card: on a file system mounted relatime (the default), reading a
+// file whose access time is older than its change time writes a new one, unless O_NOATIME.
+TEST(ReadWholeFileTest, ReadingAFileOfOursLeavesItsAccessTimeAlone) {
+  testing::TempDir dir;
+  fs::path file = dir.Write("page.html", "<p>lesson</p>");
+  struct timespec times[2] = {{1000000, 0}, {UTIME_OMIT, UTIME_OMIT}};  // atime long before mtime
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  ASSERT_TRUE(ReadWholeFile(file, 100).has_value());
+  int fd = OpenForReadingNoAtime(file.c_str());
+  ASSERT_GE(fd, 0);
+  char byte;
+  ASSERT_EQ(::read(fd, &byte, 1), 1);
+  ::close(fd);
+  struct stat st;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_atim.tv_sec, 1000000);
+}
+
 TEST(ReadWholeFileTest, ReadsAFileOfUpToTheLimit) {
   TempDir dir;
   const std::string bytes = RandomBytes(70'000, 1);

@@ -102,8 +102,12 @@ void AddContentHeaders(http::Response& res, bool sandbox) {
   res.set_header("Access-Control-Allow-Origin", "*");
 }
 
-// How often the views counted in memory go to usage.db.
-constexpr std::chrono::seconds kViewFlushInterval = std::chrono::seconds(60);
+// When the views counted in memory go to usage.db: every hour, or after 1,000 views if that
+// comes first, and at shutdown. Each flush rewrites the pages of today's rows, so flushing once
+// a minute cost up to ~40 KB a minute in a busy class (docs/storage.md, "What a running box
+// writes"; decision 59-power).
+constexpr std::chrono::seconds kViewFlushInterval = std::chrono::hours(1);
+constexpr uint64_t kViewFlushAfterViews = 1000;
 
 // How often a running server checks its catalog (quick_check; docs/cli.md gives its cost).
 // Where the console looks for removable drives: the system's own files, or the same paths
@@ -183,7 +187,8 @@ void App::OpenUsage(const ServerConfig& config) {
   }
   usage_ = std::move(*usage);
   if (config.count_views) {
-    view_counter_ = std::make_unique<ViewCounter>(usage_.get(), kViewFlushInterval);
+    view_counter_ = std::make_unique<ViewCounter>(usage_.get(), kViewFlushInterval,
+                                                  std::function<int64_t()>{}, kViewFlushAfterViews);
   }
 }
 

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <system_error>
 
+#include "outpost/base/file.h"
+
 namespace outpost {
 
 namespace {
@@ -240,7 +242,7 @@ std::optional<OpenFile> OpenFile::Open(const std::filesystem::path& path) {
 }
 
 std::optional<OpenFile> OpenFile::Open(const char* path) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  int fd = OpenForReadingNoAtime(path);
   if (fd < 0) return std::nullopt;
   struct stat st;
   if (::fstat(fd, &st) != 0) {

@@ -26,6 +26,7 @@
 #include "pager.h"
 #include "portal.h"
 #include "http/http_transport.h"
+#include "outpost/base/file.h"
 #include "outpost/base/text.h"
 #include "outpost/content/sniff.h"
 #include "outpost/content/zip_archive.h"
@@ -267,7 +268,7 @@ bool FileByPath(App& app, const Request& req, Response& res, bool on_loop) {
 std::string SniffedMime(const std::filesystem::path& path) {
   uint8_t head[kSniffBytes];
   ssize_t n = 0;
-  if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+  if (int fd = OpenForReadingNoAtime(path.c_str()); fd >= 0) {
     n = ::pread(fd, head, sizeof head, 0);
     ::close(fd);
   }

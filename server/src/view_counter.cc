@@ -41,8 +41,9 @@ UsageCount CountOf(const std::string& key, uint64_t views) {
 }  // namespace
 
 ViewCounter::ViewCounter(UsageStore* store, std::chrono::seconds flush_every,
-                         std::function<int64_t()> now)
-    : store_(store), flush_every_(flush_every), now_(std::move(now)) {
+                         std::function<int64_t()> now, uint64_t flush_after_views)
+    : store_(store), flush_every_(flush_every), now_(std::move(now)),
+      flush_after_views_(flush_after_views) {
   if (flush_every_.count() > 0) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -68,20 +69,30 @@ ViewCounter::Shard& ViewCounter::ShardOfThisThread() {
 
 void ViewCounter::Count(std::string_view channel, std::string_view resource) {
   std::string key = Key(UnixDay(Now()), channel, resource);
-  Shard& shard = ShardOfThisThread();
-  std::lock_guard lock(shard.mu);
-  auto it = shard.counts.find(key);
-  if (it != shard.counts.end()) {
-    ++it->second;
-  } else if (shard.counts.size() < kMaxEntriesPerShard) {
-    shard.counts.emplace(std::move(key), 1);
-  } else {
-    ++shard.dropped;
+  {
+    Shard& shard = ShardOfThisThread();
+    std::lock_guard lock(shard.mu);
+    auto it = shard.counts.find(key);
+    if (it != shard.counts.end()) {
+      ++it->second;
+    } else if (shard.counts.size() < kMaxEntriesPerShard) {
+      shard.counts.emplace(std::move(key), 1);
+    } else {
+      ++shard.dropped;
+    }
   }
+  // The view that reaches the bound wakes the flush thread (once: the flush sets it back).
+  if (flush_after_views_ == 0 || since_flush_.fetch_add(1) + 1 != flush_after_views_) return;
+  {
+    std::lock_guard lock(stop_mu_);
+    due_ = true;
+  }
+  wake_.notify_all();
 }
 
 Status ViewCounter::Flush() {
   std::lock_guard flushing(flush_mu_);
+  since_flush_ = 0;
   std::vector<UsageCount> batch;
   uint64_t dropped = 0;
   for (Shard& shard : shards_) {
@@ -113,8 +124,9 @@ Status ViewCounter::Flush() {
 void ViewCounter::Loop() {
   std::unique_lock lock(stop_mu_);
   while (!stop_) {
-    wake_.wait_for(lock, flush_every_, [this] { return stop_; });
+    wake_.wait_for(lock, flush_every_, [this] { return stop_ || due_; });
     if (stop_) break;
+    due_ = false;
     lock.unlock();
     (void)Flush();
     lock.lock();

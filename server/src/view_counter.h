@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -42,10 +43,12 @@ class ViewCounter {
   static constexpr size_t kMaxEntriesPerShard = 50'000;
 
   // Counts into `store` (must outlive the counter), flushing every `flush_every` (zero: only
-  // when Flush() is called and at destruction). `now` gives unix seconds (time(nullptr) if
-  // empty): the day a view counts on, and the day Prune() keeps from.
+  // when Flush() is called and at destruction), and, with a periodic flush, as soon as
+  // `flush_after_views` views (0: no such bound) were counted since the last flush. `now`
+  // gives unix seconds (time(nullptr) if empty): the day a view counts on, and the day Prune()
+  // keeps from.
   ViewCounter(UsageStore* store, std::chrono::seconds flush_every,
-              std::function<int64_t()> now = {});
+              std::function<int64_t()> now = {}, uint64_t flush_after_views = 0);
   ~ViewCounter();
   ViewCounter(const ViewCounter&) = delete;
   ViewCounter& operator=(const ViewCounter&) = delete;
@@ -76,6 +79,9 @@ class ViewCounter {
   std::mutex stop_mu_;      // guards stop_
   std::condition_variable wake_;
   bool stop_ = false;
+  bool due_ = false;  // flush_after_views_ reached (guarded by stop_mu_)
+  uint64_t flush_after_views_;
+  std::atomic<uint64_t> since_flush_{0};
   std::thread thread_;
 };
 

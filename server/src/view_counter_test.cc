@@ -69,6 +69,19 @@ TEST_F(ViewCounterTest, DestructionFlushesWhatIsLeft) {
   EXPECT_EQ(Top(), (std::vector<UsageResourceTotal>{{"maths", "a", 1}}));
 }
 
+// A busy class's views go to the card once per bound, not once per minute, and without waiting
+// for the hour either.
+TEST_F(ViewCounterTest, TheBoundOfViewsFlushesBeforeTheHour) {
+  ViewCounter counter(store_.get(), std::chrono::hours(1), [this] { return now_.load(); }, 3);
+  counter.Count("maths", "a");
+  counter.Count("maths", "b");
+  EXPECT_TRUE(Top().empty());  // two views: nothing written yet
+  counter.Count("maths", "a");
+  // The flush thread writes them; wait for it (no bound on the time, only on the answer).
+  while (Top().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(Top(), (std::vector<UsageResourceTotal>{{"maths", "a", 2}, {"maths", "b", 1}}));
+}
+
 TEST_F(ViewCounterTest, AFlushWithNothingCountedWritesNothing) {
   ViewCounter counter(store_.get(), std::chrono::seconds(0), [this] { return now_.load(); });
   ASSERT_TRUE(counter.Flush().ok());

@@ -54,6 +54,13 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// open(2) for reading (O_RDONLY | O_CLOEXEC | `flags`) without updating the file's access time
+// (O_NOATIME) when this process owns the file, else as usual (O_NOATIME is refused with EPERM
+// for another's file). On a card mounted relatime, the first read of each file after a change,
+// and one a day after that, would otherwise write its inode: a learner's first view of a page
+// cost the card a 4 KiB block (docs/storage.md, "What a running box writes").
+int OpenForReadingNoAtime(const char* path, int flags = 0);
+
 // The whole of the regular file `path`, if it has at most `max_bytes` bytes. kNotFound if there
 // is no such file; kInvalidArgument, naming the file, its size and the limit, if it is longer
 // ("/d/sync/trust.optl is too large (2000000 bytes; at most 1048576)"), and, naming the file, if
