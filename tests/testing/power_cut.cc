@@ -393,8 +393,9 @@ Status PowerCut::DropUnsynced(uint64_t seed) {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) OUTPOST_RETURN_IF_ERROR(UndoName(**it));
     // A rename made durable by its new folder's sync alone: the old name can still be there.
     for (const Name& n : names_) {
-      if (n.op == NameOp::kRename && n.durable && !n.from_synced && ::access(n.from.c_str(), F_OK) != 0) {
-        (void)::link(n.path.c_str(), n.from.c_str());
+      if (n.op == NameOp::kRename && n.durable && !n.from_synced && ::access(n.from.c_str(), F_OK) != 0 &&
+          ::link(n.path.c_str(), n.from.c_str()) != 0) {
+        return ErrnoStatus("putting back " + n.from.string(), errno);
       }
     }
   }
