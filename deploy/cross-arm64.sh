@@ -11,7 +11,7 @@
 #              would show first;
 #   --all      the outpost binary (for deploy/package.sh) and every unit-test binary: also
 #              sync_test (manifests, Noise, the sync protocol, bundles), http_test and
-#              server_test; about 25 minutes on 2 cores, most of it compiling (docs/install.md).
+#              server_test; about 15 minutes on 2 cores, two thirds of it compiling (docs/install.md).
 # The end-to-end tests run the outpost binary as a child process, which needs binfmt_misc to
 # start an arm64 program by itself; this script does not rely on it (containers rarely have it).
 set -euo pipefail
